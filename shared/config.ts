@@ -1,0 +1,106 @@
+// Runtime configuration of the functions, read from the environment once and validated with zod.
+// In AWS the Stripe secrets come from Secrets Manager by ARN; locally they may be given directly.
+import { z } from 'zod';
+import { InvalidInputError } from './domain/errors.ts';
+
+/** Every environment variable the functions read. CDK sets these; the local runtime sets the same. */
+export const ENV = {
+  tableName: 'DUNNING_TABLE_NAME',
+  stateMachineArn: 'DUNNING_STATE_MACHINE_ARN',
+  sender: 'DUNNING_SENDER',
+  replyTo: 'DUNNING_REPLY_TO',
+  configurationSet: 'DUNNING_SES_CONFIGURATION_SET',
+  stripeApiKeySecretArn: 'STRIPE_API_KEY_SECRET_ARN',
+  stripeWebhookSecretArn: 'STRIPE_WEBHOOK_SECRET_ARN',
+  /** Local only: the key itself. Never set in AWS, where the secret ARN is used. */
+  stripeApiKey: 'STRIPE_API_KEY',
+  /** Local only: the webhook signing secret itself. */
+  stripeWebhookSecret: 'STRIPE_WEBHOOK_SECRET',
+  /** Local only: e.g. http://127.0.0.1:12111 for the Stripe sandbox. */
+  stripeApiBase: 'STRIPE_API_BASE',
+  /** The validated policy as JSON; CDK bundles it into the code, the local runtime passes it in. */
+  policyJson: 'DUNNING_POLICY_JSON',
+  /** How long processed Stripe event ids are remembered (Stripe retries for up to 3 days). */
+  eventTtlDays: 'DUNNING_EVENT_TTL_DAYS',
+} as const;
+
+const nonEmpty = z.string().trim().min(1);
+
+const SecretRef = z.union([
+  z.object({ arn: nonEmpty }).transform((v) => ({ kind: 'secretsManager' as const, arn: v.arn })),
+  z.object({ value: nonEmpty }).transform((v) => ({ kind: 'plain' as const, value: v.value })),
+]);
+export type SecretRef = z.infer<typeof SecretRef>;
+
+function secretFrom(env: NodeJS.ProcessEnv, arnVar: string, valueVar: string): unknown {
+  const arn = env[arnVar];
+  if (arn) return { arn };
+  const value = env[valueVar];
+  if (value) return { value };
+  return undefined;
+}
+
+const BaseConfig = z.object({
+  tableName: nonEmpty,
+  stripeApiBase: z.url().optional(),
+  eventTtlDays: z.coerce.number().int().min(1).max(90).default(7),
+});
+
+export const StageConfigSchema = BaseConfig.extend({
+  stripeApiKey: SecretRef,
+});
+
+export const MailConfigSchema = z.object({
+  sender: nonEmpty,
+  replyTo: z.string().optional(),
+  configurationSet: z.string().optional(),
+});
+
+export const WebhookConfigSchema = StageConfigSchema.extend({
+  stateMachineArn: nonEmpty,
+  stripeWebhookSecret: SecretRef,
+});
+
+export type StageConfig = z.infer<typeof StageConfigSchema>;
+export type MailConfig = z.infer<typeof MailConfigSchema>;
+export type WebhookConfig = z.infer<typeof WebhookConfigSchema>;
+
+/** Collects the raw values under schema field names so zod errors name the env variable. */
+function raw(env: NodeJS.ProcessEnv): Record<string, unknown> {
+  return {
+    tableName: env[ENV.tableName],
+    stateMachineArn: env[ENV.stateMachineArn],
+    sender: env[ENV.sender],
+    replyTo: env[ENV.replyTo] || undefined,
+    configurationSet: env[ENV.configurationSet] || undefined,
+    stripeApiBase: env[ENV.stripeApiBase] || undefined,
+    eventTtlDays: env[ENV.eventTtlDays] || undefined,
+    stripeApiKey: secretFrom(env, ENV.stripeApiKeySecretArn, ENV.stripeApiKey),
+    stripeWebhookSecret: secretFrom(env, ENV.stripeWebhookSecretArn, ENV.stripeWebhookSecret),
+  };
+}
+
+const FIELD_TO_ENV: Record<string, string> = {
+  tableName: ENV.tableName,
+  stateMachineArn: ENV.stateMachineArn,
+  sender: ENV.sender,
+  replyTo: ENV.replyTo,
+  configurationSet: ENV.configurationSet,
+  stripeApiBase: ENV.stripeApiBase,
+  eventTtlDays: ENV.eventTtlDays,
+  stripeApiKey: `${ENV.stripeApiKeySecretArn} (or ${ENV.stripeApiKey} locally)`,
+  stripeWebhookSecret: `${ENV.stripeWebhookSecretArn} (or ${ENV.stripeWebhookSecret} locally)`,
+};
+
+/** Parses the environment with `schema`; a bad or missing value throws naming the variable. */
+export function readConfig<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv = process.env): z.infer<S> {
+  const result = schema.safeParse(raw(env));
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const field = String(issue.path[0] ?? '');
+    const name = FIELD_TO_ENV[field] ?? field;
+    const missing = issue.code === 'invalid_type' || issue.code === 'invalid_union';
+    return missing ? `${name} is missing or empty` : `${name}: ${issue.message}`;
+  });
+  throw new InvalidInputError(`Invalid configuration: ${problems.join('; ')}`);
+}

@@ -1,0 +1,76 @@
+// A dunning case: one failed invoice, from the first failure until it is recovered or ends.
+export type CaseStatus = 'open' | 'recovered' | 'terminated' | 'needs_attention';
+
+/** How a case was recovered, recorded for reporting. */
+export type RecoveredBy = 'workflow_retry' | 'invoice_paid';
+
+export interface Money {
+  /** Integer amount in the currency's smallest unit (cents, pence, yen). */
+  amount: number;
+  /** ISO 4217 code, lower case as Stripe sends it. */
+  currency: string;
+}
+
+export interface DunningCase {
+  invoiceId: string;
+  customerId: string;
+  subscriptionId: string;
+  status: CaseStatus;
+  /** The last stage that acted (a policy stage id, or Terminate). */
+  stage?: string;
+  amountDue: Money;
+  invoiceNumber?: string;
+  hostedInvoiceUrl?: string;
+  customerEmail?: string;
+  customerName?: string;
+  /** Stripe's preferred locale for the customer, when known. */
+  customerLocale?: string;
+  livemode: boolean;
+  /** When the payment failed, in Stripe's clock (ISO 8601). Business dates count from here. */
+  failedAt: string;
+  /** The date the subscription ends if nothing is paid (ISO 8601, failedAt + policy end day). */
+  terminatesAt: string;
+  executionName: string;
+  executionArn?: string;
+  /** Stage ids whose notice has been claimed for sending, so a retried Lambda never sends twice. */
+  noticesSent: string[];
+  recoveredBy?: RecoveredBy;
+  closedAt?: string;
+  /** Why the case needs attention: the error name and message. */
+  error?: { name: string; message: string };
+  createdAt: string;
+  updatedAt: string;
+}
+
+export type TimelineEntryType =
+  | 'case_opened'
+  | 'execution_started'
+  | 'notice_sent'
+  | 'notice_undeliverable'
+  | 'retry_paid'
+  | 'retry_declined'
+  | 'recovered'
+  | 'confirmation_sent'
+  | 'execution_stopped'
+  | 'subscription_canceled'
+  | 'terminated'
+  | 'flagged';
+
+export interface TimelineEntry {
+  at: string;
+  type: TimelineEntryType;
+  stage?: string;
+  /** Short human-readable detail, e.g. the email subject or the decline code. Never an address. */
+  detail?: string;
+}
+
+/** The banner a customer sees in My Account while a case is open. */
+export interface InAppNotice {
+  customerId: string;
+  invoiceId: string;
+  stage: string;
+  heading: string;
+  text: string;
+  updatePaymentUrl?: string;
+  createdAt: string;
+}

@@ -1,0 +1,74 @@
+// Errors the state machine tells apart. Each class sets `name`, which Lambda reports as the error
+// type and Step Functions matches in Retry/Catch (aws-local-stepfunctions matches `name` too).
+
+/** Stripe answered 429, 5xx, or did not answer in time. Retried with backoff. */
+export class StripeUnavailableError extends Error {
+  override name = 'StripeUnavailableError' as const;
+  constructor(
+    message: string,
+    readonly statusCode?: number,
+  ) {
+    super(message);
+  }
+}
+
+/** SES throttled us or failed on its side. Retried with backoff. */
+export class EmailThrottledError extends Error {
+  override name = 'EmailThrottledError' as const;
+}
+
+/** SES refused this message for good (rejected, suppressed address). Not retried. */
+export class EmailRejectedError extends Error {
+  override name = 'EmailRejectedError' as const;
+}
+
+/** DynamoDB throttled or was unavailable. Retried with backoff. */
+export class StoreUnavailableError extends Error {
+  override name = 'StoreUnavailableError' as const;
+}
+
+/**
+ * The case is no longer open (paid, terminated, flagged), so the stage must not act. The state
+ * machine catches it and ends the execution quietly: this is how a stop that races a running stage
+ * is made harmless.
+ */
+export class CaseClosedError extends Error {
+  override name = 'CaseClosedError' as const;
+  constructor(
+    readonly invoiceId: string,
+    readonly status: string,
+  ) {
+    super(`case ${invoiceId} is ${status}; the stage does nothing`);
+  }
+}
+
+/** A stage was invoked for an invoice with no case: a wiring bug, never retried. */
+export class CaseNotFoundError extends Error {
+  override name = 'CaseNotFoundError' as const;
+  constructor(readonly invoiceId: string) {
+    super(`no dunning case for invoice ${invoiceId}`);
+  }
+}
+
+/** Stripe refused a request for a reason retrying cannot fix (bad key, missing object, bad params). */
+export class StripeRequestError extends Error {
+  override name = 'StripeRequestError' as const;
+  constructor(
+    message: string,
+    readonly code?: string,
+    readonly statusCode?: number,
+  ) {
+    super(message);
+  }
+}
+
+/** Input that does not parse: a bad webhook body, a malformed stage payload, a bad config. */
+export class InvalidInputError extends Error {
+  override name = 'InvalidInputError' as const;
+}
+
+/** Errors worth retrying with backoff, by name; the state machine's first retrier lists these. */
+export const TRANSIENT_ERRORS = ['StripeUnavailableError', 'EmailThrottledError', 'StoreUnavailableError'] as const;
+
+/** Errors that retrying cannot fix; the state machine sends them straight to FlagCase. */
+export const PERMANENT_ERRORS = ['CaseNotFoundError', 'StripeRequestError', 'InvalidInputError'] as const;

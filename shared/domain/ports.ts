@@ -1,0 +1,108 @@
+// The small interfaces the dunning logic talks through. AWS and the local runtime provide the same
+// adapters (DynamoDB, SES v2, Stripe); only endpoints differ. Step Functions is behind `Workflow`.
+import type { CaseStatus, DunningCase, InAppNotice, Money, RecoveredBy, TimelineEntry } from './case.ts';
+
+export interface CaseStore {
+  /** Creates the case unless one exists for the invoice; never overwrites. */
+  createCase(c: DunningCase): Promise<{ created: boolean; case: DunningCase }>;
+  getCase(invoiceId: string): Promise<DunningCase | undefined>;
+  setExecutionArn(invoiceId: string, executionArn: string, now: string): Promise<void>;
+  /**
+   * Records that `stage` is acting, only while the case is open. Returns the updated case, or
+   * throws CaseClosedError when it is not open (CaseNotFoundError when there is no case).
+   */
+  beginStage(invoiceId: string, stage: string, now: string): Promise<DunningCase>;
+  /**
+   * Claims the right to send the notice of `stage`: succeeds once per stage and only while the case
+   * is open. Returns false if it was already claimed; throws CaseClosedError when not open.
+   */
+  claimNotice(invoiceId: string, stage: string, now: string): Promise<boolean>;
+  /** Gives a claim back after a send failed in a way worth retrying. */
+  releaseNotice(invoiceId: string, stage: string, now: string): Promise<void>;
+  /**
+   * Moves an open case to a closed status. Returns the closed case if this call closed it, or
+   * undefined if it was already closed (so only one caller sends the closing email).
+   */
+  closeCase(
+    invoiceId: string,
+    status: Exclude<CaseStatus, 'open'>,
+    details: { now: string; recoveredBy?: RecoveredBy; error?: { name: string; message: string } },
+  ): Promise<DunningCase | undefined>;
+  /**
+   * Claims a one-off email that follows a close (confirmation, termination): true exactly once.
+   */
+  claimClosingEmail(invoiceId: string, kind: 'confirmation' | 'termination', now: string): Promise<boolean>;
+  releaseClosingEmail(invoiceId: string, kind: 'confirmation' | 'termination'): Promise<void>;
+  appendTimeline(invoiceId: string, entry: TimelineEntry): Promise<void>;
+  listTimeline(invoiceId: string): Promise<TimelineEntry[]>;
+  listCases(): Promise<DunningCase[]>;
+  putNotice(notice: InAppNotice): Promise<void>;
+  getNotice(customerId: string): Promise<InAppNotice | undefined>;
+  /** Clears the customer's banner if it belongs to this invoice's case. */
+  clearNotice(customerId: string, invoiceId: string): Promise<void>;
+}
+
+/** What the product needs to know about a Stripe invoice, read fresh from Stripe. */
+export interface InvoiceSnapshot {
+  id: string;
+  status: 'draft' | 'open' | 'paid' | 'uncollectible' | 'void';
+  customerId: string;
+  subscriptionId?: string;
+  amountDue: Money;
+  amountRemaining: number;
+  number?: string;
+  hostedInvoiceUrl?: string;
+  customerEmail?: string;
+  customerName?: string;
+  collectionMethod: 'charge_automatically' | 'send_invoice';
+  attemptCount: number;
+  livemode: boolean;
+  /** Unix seconds, Stripe's clock. */
+  created: number;
+}
+
+export type PayOutcome =
+  | { outcome: 'paid' }
+  | { outcome: 'declined'; code: string; declineCode?: string; message: string };
+
+export interface PaymentGateway {
+  getInvoice(invoiceId: string): Promise<InvoiceSnapshot>;
+  /** Pays off-session with the customer's current default payment method. Idempotent per key. */
+  payInvoice(invoiceId: string, idempotencyKey: string): Promise<PayOutcome>;
+  cancelSubscription(subscriptionId: string, idempotencyKey: string): Promise<void>;
+  getCustomerLocale(customerId: string): Promise<string | undefined>;
+  /** A link where the customer can update their card (a billing portal session). */
+  createPaymentUpdateUrl(customerId: string, returnUrl: string): Promise<string>;
+}
+
+export interface EmailMessage {
+  to: string;
+  subject: string;
+  text: string;
+  html: string;
+  /** Short tags for the SES configuration set's event destinations (stage, case). */
+  tags: Record<string, string>;
+}
+
+export interface Mailer {
+  /** Throws EmailThrottledError (retry) or EmailRejectedError (give up on this message). */
+  send(message: EmailMessage): Promise<{ messageId: string }>;
+}
+
+export interface Workflow {
+  /** Starts the case's execution; a second start with the same name returns the first one. */
+  start(name: string, input: WorkflowInput): Promise<{ executionArn: string }>;
+  /** Stops a running execution; does nothing if it has already ended. */
+  stop(executionArn: string, cause: string): Promise<void>;
+}
+
+/** The input of one execution. Kept small: stages read the case from the store. */
+export interface WorkflowInput {
+  invoiceId: string;
+}
+
+export interface Clock {
+  now(): Date;
+}
+
+export const systemClock: Clock = { now: () => new Date() };

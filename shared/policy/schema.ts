@@ -1,0 +1,160 @@
+// The dunning policy: which stages run on which day, what each notice says, and what happens
+// when every retry has failed. The state machine is generated from it (shared/workflow/definition.ts).
+import { z } from 'zod';
+
+/** Placeholders a notice may use; anything else in braces is rejected at load time. */
+export const PLACEHOLDERS = [
+  'customerName',
+  'brandName',
+  'amount',
+  'invoiceNumber',
+  'failedOn',
+  'terminatesOn',
+  'updatePaymentUrl',
+  'myAccountUrl',
+  'invoiceUrl',
+] as const;
+export type Placeholder = (typeof PLACEHOLDERS)[number];
+
+const PLACEHOLDER_PATTERN = /\{([^{}]*)\}/g;
+
+const templateText = z
+  .string()
+  .min(1)
+  .superRefine((text, ctx) => {
+    for (const match of text.matchAll(PLACEHOLDER_PATTERN)) {
+      const name = match[1] ?? '';
+      if (!(PLACEHOLDERS as readonly string[]).includes(name)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `unknown placeholder {${name}}; use one of ${PLACEHOLDERS.map((p) => `{${p}}`).join(', ')}`,
+        });
+      }
+    }
+  });
+
+/** What one notice says, in email and in the My Account banner. */
+export const NoticeCopySchema = z.strictObject({
+  subject: templateText,
+  heading: templateText,
+  /** Paragraphs of the email body. */
+  body: z.array(templateText).min(1),
+  /** Label of the call-to-action button; the button links to {updatePaymentUrl}. Omit for no button. */
+  action: templateText.optional(),
+  /** Short text of the in-app banner. Omit when the notice should clear the banner instead. */
+  banner: templateText.optional(),
+});
+export type NoticeCopy = z.infer<typeof NoticeCopySchema>;
+
+/**
+ * A stage id is also the Step Functions state name, an override key in the local engine and an alarm
+ * dimension, so it is deliberately plain: PascalCase letters and digits.
+ */
+export const StageIdSchema = z
+  .string()
+  .regex(/^[A-Z][A-Za-z0-9]{0,39}$/, 'must be PascalCase letters and digits, e.g. "Notice1" or "Retry2"');
+
+const RESERVED_STATE_NAMES = [
+  'RecoverCase',
+  'Recovered',
+  'Terminate',
+  'Terminated',
+  'CaseClosed',
+  'FlagCase',
+  'NeedsAttention',
+] as const;
+
+const dayField = z.number().int().min(0).max(365);
+
+export const NoticeStageSchema = z.strictObject({
+  id: StageIdSchema,
+  type: z.literal('notice'),
+  /** Days after the payment failure. */
+  day: dayField,
+  notice: NoticeCopySchema,
+});
+
+export const RetryStageSchema = z.strictObject({
+  id: StageIdSchema,
+  type: z.literal('retry'),
+  day: dayField,
+});
+
+export const StageSchema = z.discriminatedUnion('type', [NoticeStageSchema, RetryStageSchema]);
+export type NoticeStage = z.infer<typeof NoticeStageSchema>;
+export type RetryStage = z.infer<typeof RetryStageSchema>;
+export type Stage = z.infer<typeof StageSchema>;
+
+export const EndActionSchema = z.enum(['cancel_now']);
+export type EndAction = z.infer<typeof EndActionSchema>;
+
+export const PolicySchema = z
+  .strictObject({
+    /** Shown in notices as {brandName}. */
+    brandName: z.string().min(1),
+    /** The customer's "My Account" page; the update link returns here. */
+    myAccountUrl: z.url(),
+    /** BCP 47 locale used when Stripe does not know the customer's preferred locale. */
+    locale: z.string().min(2).default('en-GB'),
+    /** IANA time zone used to render dates to customers. */
+    timeZone: z
+      .string()
+      .default('UTC')
+      .refine((tz) => isTimeZone(tz), 'must be an IANA time zone such as "Europe/London"'),
+    stages: z.array(StageSchema).min(1),
+    end: z.strictObject({
+      /** Days after the failure on which the subscription ends; shown as {terminatesOn}. */
+      day: dayField,
+      action: EndActionSchema,
+      notice: NoticeCopySchema,
+    }),
+    /** Sent once when the payment goes through, by our retry or any other way. */
+    recovered: z.strictObject({ notice: NoticeCopySchema }),
+  })
+  .superRefine((policy, ctx) => {
+    const seen = new Set<string>();
+    policy.stages.forEach((stage, index) => {
+      if (seen.has(stage.id)) {
+        ctx.addIssue({ code: 'custom', path: ['stages', index, 'id'], message: `duplicate stage id "${stage.id}"` });
+      }
+      seen.add(stage.id);
+      if ((RESERVED_STATE_NAMES as readonly string[]).includes(stage.id) || stage.id.startsWith('WaitBefore')) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['stages', index, 'id'],
+          message: `"${stage.id}" is reserved for the generated state machine`,
+        });
+      }
+      const previous = policy.stages[index - 1];
+      if (previous && stage.day < previous.day) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['stages', index, 'day'],
+          message: `stages must be in day order: day ${stage.day} comes after day ${previous.day}`,
+        });
+      }
+    });
+    if (!policy.stages.some((s) => s.type === 'retry')) {
+      ctx.addIssue({ code: 'custom', path: ['stages'], message: 'needs at least one retry stage' });
+    }
+    const last = policy.stages[policy.stages.length - 1];
+    if (last && policy.end.day < last.day) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['end', 'day'],
+        message: `the end (day ${policy.end.day}) cannot come before the last stage (day ${last.day})`,
+      });
+    }
+  });
+
+export type Policy = z.infer<typeof PolicySchema>;
+export type PolicyInput = z.input<typeof PolicySchema>;
+
+function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,233 @@
+// Generates the Amazon States Language definition of one dunning execution from the policy.
+// CDK deploys it and the local runtime runs it in aws-local-stepfunctions: one source, no AWS imports.
+import { PERMANENT_ERRORS, TRANSIENT_ERRORS } from '../domain/errors.ts';
+import type { Policy, Stage } from '../policy/schema.ts';
+
+/** The three stage Lambdas a definition invokes, by ARN (CDK tokens in AWS, fixed strings locally). */
+export interface StageFunctionArns {
+  sendNotice: string;
+  retryPayment: string;
+  closeCase: string;
+}
+export type StageFunction = keyof StageFunctionArns;
+
+/** State names that do not come from the policy. Alarms, the runbook and local overrides use them. */
+export const STATE = {
+  recoverCase: 'RecoverCase',
+  recovered: 'Recovered',
+  terminate: 'Terminate',
+  terminated: 'Terminated',
+  caseClosed: 'CaseClosed',
+  flagCase: 'FlagCase',
+  needsAttention: 'NeedsAttention',
+} as const;
+
+export const SECONDS_PER_DAY = 86_400;
+
+/** Payloads the stage Lambdas receive. Each carries the stage so one function serves many states. */
+export type StageTaskInput =
+  | { action: 'notice'; invoiceId: string; stage: string }
+  | { action: 'retry'; invoiceId: string; stage: string }
+  | { action: 'recover'; invoiceId: string }
+  | { action: 'terminate'; invoiceId: string }
+  | { action: 'flag'; invoiceId: string; error: { Error?: string; Cause?: string } };
+
+/** What a retry stage returns; the Choice after it reads `$.retry.outcome`. */
+export interface RetryTaskOutput {
+  outcome: 'paid' | 'declined';
+  code?: string;
+}
+
+export interface RetrySettings {
+  /** First backoff interval for transient errors (seconds). */
+  intervalSeconds: number;
+  maxAttempts: number;
+  backoffRate: number;
+  maxDelaySeconds: number;
+}
+
+export const DEFAULT_RETRY: RetrySettings = {
+  intervalSeconds: 5,
+  maxAttempts: 6,
+  backoffRate: 2,
+  maxDelaySeconds: 300,
+};
+
+/** Task timeout: a stage makes a few API calls; anything slower is a hang worth retrying. */
+const TASK_TIMEOUT_SECONDS = 60;
+
+type Json = Record<string, unknown>;
+
+export interface StateMachineDefinition {
+  Comment: string;
+  StartAt: string;
+  TimeoutSeconds: number;
+  States: Record<string, Json>;
+}
+
+export function waitStateName(stageId: string): string {
+  return `WaitBefore${stageId}`;
+}
+
+/** The Choice state that follows a retry stage. */
+export function paidChoiceName(stageId: string): string {
+  return `${stageId}Paid`;
+}
+
+export function buildDefinition(
+  policy: Policy,
+  arns: StageFunctionArns,
+  retry: RetrySettings = DEFAULT_RETRY,
+): StateMachineDefinition {
+  const states: Record<string, Json> = {};
+  // Each step knows the day it runs on; a Wait is inserted whenever the day moves forward.
+  const steps: Array<{ id: string; day: number; build: (next: string) => void }> = [];
+
+  for (const stage of policy.stages) {
+    steps.push({ id: stage.id, day: stage.day, build: (next) => addStage(stage, next) });
+  }
+  steps.push({
+    id: STATE.terminate,
+    day: policy.end.day,
+    build: () => {
+      states[STATE.terminate] = task(arns.closeCase, { action: 'terminate', 'invoiceId.$': '$.invoiceId' }, {
+        ResultPath: null,
+        Next: STATE.terminated,
+      });
+    },
+  });
+
+  let day = 0;
+  const entryOf = (index: number): string => {
+    const step = steps[index];
+    if (!step) throw new Error(`no step ${index}`);
+    return step.day > dayBefore(index) ? waitStateName(step.id) : step.id;
+  };
+  const dayBefore = (index: number): number => (index === 0 ? 0 : (steps[index - 1]?.day ?? 0));
+
+  steps.forEach((step, index) => {
+    if (step.day > day) {
+      states[waitStateName(step.id)] = {
+        Type: 'Wait',
+        Comment: `Until day ${step.day} after the failure`,
+        Seconds: (step.day - day) * SECONDS_PER_DAY,
+        Next: step.id,
+      };
+      day = step.day;
+    }
+    const next = index + 1 < steps.length ? entryOf(index + 1) : STATE.terminated;
+    step.build(next);
+  });
+
+  states[STATE.recoverCase] = task(arns.closeCase, { action: 'recover', 'invoiceId.$': '$.invoiceId' }, {
+    ResultPath: null,
+    Next: STATE.recovered,
+  });
+  states[STATE.recovered] = { Type: 'Succeed', Comment: 'Paid: confirmation sent, banner cleared' };
+  states[STATE.terminated] = { Type: 'Succeed', Comment: 'Every retry failed: the end action ran' };
+  states[STATE.caseClosed] = {
+    Type: 'Succeed',
+    Comment: 'The case closed while this execution ran (paid or stopped elsewhere): nothing more to do',
+  };
+  states[STATE.flagCase] = {
+    Type: 'Task',
+    Resource: arns.closeCase,
+    Comment: 'A stage failed for good: mark the case needs_attention so a person looks at it',
+    Parameters: { action: 'flag', 'invoiceId.$': '$.invoiceId', 'error.$': '$.error' },
+    ResultPath: null,
+    TimeoutSeconds: TASK_TIMEOUT_SECONDS,
+    Retry: [transientRetrier(retry), crashRetrier()],
+    Next: STATE.needsAttention,
+  };
+  states[STATE.needsAttention] = {
+    Type: 'Fail',
+    Error: 'CaseNeedsAttention',
+    Cause: 'A stage failed after its retries; the case is flagged needs_attention',
+  };
+
+  return {
+    Comment: `Dunning: ${policy.stages.map((s) => `${s.id}@day${s.day}`).join(', ')}, end@day${policy.end.day}`,
+    StartAt: entryOf(0),
+    // A backstop far beyond the policy: an execution that outlives it is a bug, and fails loudly.
+    TimeoutSeconds: (policy.end.day + 7) * SECONDS_PER_DAY,
+    States: states,
+  };
+
+  function addStage(stage: Stage, next: string): void {
+    if (stage.type === 'notice') {
+      states[stage.id] = task(
+        arns.sendNotice,
+        { action: 'notice', 'invoiceId.$': '$.invoiceId', stage: stage.id },
+        { ResultPath: null, Next: next },
+      );
+      return;
+    }
+    states[stage.id] = task(
+      arns.retryPayment,
+      { action: 'retry', 'invoiceId.$': '$.invoiceId', stage: stage.id },
+      { ResultPath: '$.retry', Next: paidChoiceName(stage.id) },
+    );
+    states[paidChoiceName(stage.id)] = {
+      Type: 'Choice',
+      Choices: [{ Variable: '$.retry.outcome', StringEquals: 'paid', Next: STATE.recoverCase }],
+      Default: next,
+    };
+  }
+
+  function task(resource: string, parameters: Json, rest: Json): Json {
+    return {
+      Type: 'Task',
+      Resource: resource,
+      Parameters: parameters,
+      TimeoutSeconds: TASK_TIMEOUT_SECONDS,
+      Retry: [transientRetrier(retry), permanentRetrier(), crashRetrier()],
+      Catch: [
+        { ErrorEquals: ['CaseClosedError'], ResultPath: null, Next: STATE.caseClosed },
+        { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: STATE.flagCase },
+      ],
+      ...rest,
+    };
+  }
+}
+
+/** Stripe, SES and DynamoDB trouble, plus Lambda's own transient faults: back off with full jitter. */
+function transientRetrier(retry: RetrySettings): Json {
+  return {
+    ErrorEquals: [
+      ...TRANSIENT_ERRORS,
+      'Lambda.ServiceException',
+      'Lambda.AWSLambdaException',
+      'Lambda.SdkClientException',
+      'Lambda.TooManyRequestsException',
+    ],
+    IntervalSeconds: retry.intervalSeconds,
+    MaxAttempts: retry.maxAttempts,
+    BackoffRate: retry.backoffRate,
+    MaxDelaySeconds: retry.maxDelaySeconds,
+    JitterStrategy: 'FULL',
+  };
+}
+
+/** Errors retrying cannot fix, and the closed case, are never retried (matched before States.ALL). */
+function permanentRetrier(): Json {
+  return { ErrorEquals: ['CaseClosedError', ...PERMANENT_ERRORS], MaxAttempts: 0 };
+}
+
+/** Anything else, e.g. a Lambda that crashed or timed out: a couple of tries, then FlagCase. */
+function crashRetrier(): Json {
+  return { ErrorEquals: ['States.ALL'], IntervalSeconds: 10, MaxAttempts: 2, BackoffRate: 2, JitterStrategy: 'FULL' };
+}
+
+/** Every Task state and the stage function it invokes; the local runtime binds handlers with this. */
+export function taskStates(definition: StateMachineDefinition): Array<{ name: string; resource: string }> {
+  return Object.entries(definition.States)
+    .filter(([, state]) => state.Type === 'Task')
+    .map(([name, state]) => ({ name, resource: String(state.Resource) }));
+}
+
+/** Every Wait state with its duration in policy days; the local runtime compresses them. */
+export function waitStates(definition: StateMachineDefinition): Array<{ name: string; days: number }> {
+  return Object.entries(definition.States)
+    .filter(([, state]) => state.Type === 'Wait')
+    .map(([name, state]) => ({ name, days: Number(state.Seconds) / SECONDS_PER_DAY }));
+}
