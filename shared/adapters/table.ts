@@ -1,0 +1,23 @@
+// The single DynamoDB table's key layout, shared by the CDK construct and the local runtime so
+// the table created on loopback is the table deployed to AWS.
+
+export const TABLE_KEYS = {
+  partitionKey: 'pk',
+  sortKey: 'sk',
+  /**
+   * Epoch seconds after which an item may be deleted by DynamoDB TTL. Only processed-event
+   * records carry it. dynalite never expires items, so readers must treat an expired record as
+   * absent instead of relying on TTL to delete it.
+   */
+  ttlAttribute: 'expiration',
+} as const;
+
+/** Item keys. One case's items share a partition so its timeline reads in one query. */
+export const keys = {
+  case: (invoiceId: string) => ({ pk: `CASE#${invoiceId}`, sk: 'CASE' }),
+  timeline: (invoiceId: string, at: string, seq: string) => ({ pk: `CASE#${invoiceId}`, sk: `TIMELINE#${at}#${seq}` }),
+  timelinePrefix: 'TIMELINE#',
+  notice: (customerId: string) => ({ pk: `CUSTOMER#${customerId}`, sk: 'NOTICE' }),
+  /** Powertools idempotency records for processed Stripe events live under this partition prefix. */
+  processedEventsPartition: 'EVENTS',
+} as const;
