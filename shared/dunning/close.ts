@@ -1,0 +1,110 @@
+// Ending a case: recovered (paid by any route), terminated (every retry failed) or flagged for a
+// person. Each close is one conditional write, so exactly one caller sends the closing email.
+import type { DunningCase, RecoveredBy } from '../domain/case.ts';
+import { CaseClosedError, CaseNotFoundError } from '../domain/errors.ts';
+import type { NoticeCopy } from '../policy/schema.ts';
+import { renderNotice } from '../notices/render.ts';
+import type { DunningDeps } from './deps.ts';
+import { sendCaseEmail } from './emails.ts';
+
+export interface RecoverResult {
+  /** True when the case is recovered (by this call or an earlier one). */
+  recovered: boolean;
+  status: DunningCase['status'] | 'missing';
+}
+
+/**
+ * Marks the case recovered, clears the banner and sends one confirmation. Safe to call from the
+ * webhook and the state machine at once, and again after a crash: the close and the confirmation
+ * are each claimed once.
+ */
+export async function recoverCase(deps: DunningDeps, invoiceId: string, recoveredBy: RecoveredBy): Promise<RecoverResult> {
+  const now = deps.clock.now().toISOString();
+  const closed = await deps.store.closeCase(invoiceId, 'recovered', { now, recoveredBy });
+  const dunningCase = closed ?? (await deps.store.getCase(invoiceId));
+  if (!dunningCase) return { recovered: false, status: 'missing' };
+  if (dunningCase.status !== 'recovered') return { recovered: false, status: dunningCase.status };
+
+  if (closed) {
+    await deps.store.appendTimeline(invoiceId, { at: now, type: 'recovered', detail: `paid: ${recoveredBy}` });
+    deps.metrics.count('PaymentRecovered');
+    deps.log.info('case recovered', { invoiceId, recoveredBy });
+  }
+  // Unconditional: a retry after a crash between the close and this line still clears it.
+  await deps.store.clearNotice(dunningCase.customerId, invoiceId);
+  await sendClosingEmail(deps, dunningCase, 'confirmation', deps.policy.recovered.notice, 'Recovered');
+  return { recovered: true, status: 'recovered' };
+}
+
+/** Runs the policy's end action, then tells the customer their subscription has ended. */
+export async function terminateCase(deps: DunningDeps, invoiceId: string): Promise<void> {
+  const now = deps.clock.now().toISOString();
+  const dunningCase = await deps.store.beginStage(invoiceId, 'Terminate', now);
+
+  // Ask Stripe, not our memory: a payment whose webhook is late must not cost a subscription.
+  const invoice = await deps.stripe.getInvoice(invoiceId);
+  if (invoice.status === 'paid') {
+    await recoverCase(deps, invoiceId, 'invoice_paid');
+    throw new CaseClosedError(invoiceId, 'recovered');
+  }
+
+  switch (deps.policy.end.action) {
+    case 'cancel_now':
+      await deps.stripe.cancelSubscription(dunningCase.subscriptionId, `dunning:${invoiceId}:terminate`);
+      await deps.store.appendTimeline(invoiceId, { at: now, type: 'subscription_canceled', detail: dunningCase.subscriptionId });
+      break;
+  }
+
+  const closed = await deps.store.closeCase(invoiceId, 'terminated', { now });
+  if (closed) {
+    await deps.store.appendTimeline(invoiceId, { at: now, type: 'terminated', detail: deps.policy.end.action });
+    deps.metrics.count('CaseTerminated');
+    deps.log.info('case terminated', { invoiceId, action: deps.policy.end.action });
+  }
+  const current = closed ?? (await deps.store.getCase(invoiceId));
+  if (current?.status !== 'terminated') throw new CaseClosedError(invoiceId, current?.status ?? 'missing');
+  await deps.store.clearNotice(current.customerId, invoiceId);
+  await sendClosingEmail(deps, current, 'termination', deps.policy.end.notice, 'Terminate');
+}
+
+/** A stage failed for good: hand the case to a person instead of letting it die silently. */
+export async function flagCase(
+  deps: DunningDeps,
+  invoiceId: string,
+  error: { name: string; message: string },
+): Promise<void> {
+  const now = deps.clock.now().toISOString();
+  const closed = await deps.store.closeCase(invoiceId, 'needs_attention', { now, error });
+  if (!closed) {
+    const existing = await deps.store.getCase(invoiceId);
+    if (!existing) throw new CaseNotFoundError(invoiceId);
+    deps.log.info('case already closed; not flagged', { invoiceId, status: existing.status });
+    return;
+  }
+  await deps.store.appendTimeline(invoiceId, { at: now, type: 'flagged', detail: `${error.name}: ${error.message}`.slice(0, 500) });
+  deps.metrics.count('CaseNeedsAttention');
+  deps.log.error('case needs attention', { invoiceId, error });
+}
+
+async function sendClosingEmail(
+  deps: DunningDeps,
+  dunningCase: DunningCase,
+  kind: 'confirmation' | 'termination',
+  copy: NoticeCopy,
+  stage: string,
+): Promise<void> {
+  const now = deps.clock.now().toISOString();
+  if (!(await deps.store.claimClosingEmail(dunningCase.invoiceId, kind, now))) return;
+  const rendered = renderNotice(copy, { policy: deps.policy, dunningCase });
+  try {
+    const outcome = await sendCaseEmail(deps, dunningCase, stage, rendered);
+    if (outcome === 'sent' && kind === 'confirmation') {
+      await deps.store.appendTimeline(dunningCase.invoiceId, { at: now, type: 'confirmation_sent', stage });
+    }
+  } catch (error) {
+    // sendCaseEmail records rejections itself, so anything thrown here is worth retrying: give the
+    // claim back so the retry (state machine, or Stripe redelivering the webhook) sends it.
+    await deps.store.releaseClosingEmail(dunningCase.invoiceId, kind);
+    throw error;
+  }
+}

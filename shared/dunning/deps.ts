@@ -1,0 +1,45 @@
+// What the dunning use cases need from the outside world, injected so Lambda and the local
+// runtime run the same code against different endpoints.
+import type { CaseStore, Clock, Mailer, PaymentGateway, Workflow } from '../domain/ports.ts';
+import type { Policy } from '../policy/schema.ts';
+
+/** A structured logger; Powertools Logger satisfies it. Extra objects become JSON keys. */
+export interface Log {
+  debug(message: string, ...extra: object[]): void;
+  info(message: string, ...extra: object[]): void;
+  warn(message: string, ...extra: object[]): void;
+  error(message: string, ...extra: object[]): void;
+}
+
+/** Business metrics. In Lambda they go to CloudWatch through Powertools Metrics (EMF). */
+export interface MetricsSink {
+  count(name: MetricName, value?: number): void;
+}
+
+export type MetricName =
+  | 'CaseOpened'
+  | 'NoticeSent'
+  | 'NoticeUndeliverable'
+  | 'PaymentRetried'
+  | 'PaymentRecovered'
+  | 'PaymentDeclined'
+  | 'CaseTerminated'
+  | 'CaseNeedsAttention'
+  | 'EventIgnored';
+
+export interface DunningDeps {
+  policy: Policy;
+  store: CaseStore;
+  stripe: PaymentGateway;
+  mailer: Mailer;
+  clock: Clock;
+  log: Log;
+  metrics: MetricsSink;
+}
+
+export interface IngestDeps extends DunningDeps {
+  workflow: Workflow;
+}
+
+export const silentLog: Log = { debug() {}, info() {}, warn() {}, error() {} };
+export const noMetrics: MetricsSink = { count() {} };

@@ -1,0 +1,102 @@
+// Routes one verified Stripe event: a failed renewal opens a case and starts its execution; a paid
+// invoice closes its case at once and stops the execution. Everything else is acknowledged and ignored.
+import type { DunningCase } from '../domain/case.ts';
+import { addDays } from '../notices/format.ts';
+import { recoverCase } from './close.ts';
+import type { IngestDeps } from './deps.ts';
+import { dunningEligibility, parseInvoice, type StripeEventEnvelope } from './invoice-event.ts';
+
+export type IngestResult =
+  | { action: 'case_opened'; invoiceId: string; executionArn: string }
+  | { action: 'case_exists'; invoiceId: string; status: DunningCase['status'] }
+  | { action: 'case_recovered'; invoiceId: string }
+  | { action: 'ignored'; reason: string };
+
+export async function ingestStripeEvent(deps: IngestDeps, event: StripeEventEnvelope): Promise<IngestResult> {
+  switch (event.type) {
+    case 'invoice.payment_failed':
+      return openCase(deps, event);
+    case 'invoice.paid':
+      return closePaidCase(deps, event);
+    default:
+      return ignore(deps, event, `event type ${event.type} is not handled`);
+  }
+}
+
+async function openCase(deps: IngestDeps, event: StripeEventEnvelope): Promise<IngestResult> {
+  const invoice = parseInvoice(event.data.object, event.id);
+  const eligibility = dunningEligibility(invoice);
+  if (!eligibility.eligible) return ignore(deps, event, eligibility.reason, invoice.id);
+
+  const existing = await deps.store.getCase(invoice.id);
+  if (existing && (existing.status !== 'open' || existing.executionArn)) {
+    deps.log.info('case already exists', { invoiceId: invoice.id, stripeEventId: event.id, status: existing.status });
+    return { action: 'case_exists', invoiceId: invoice.id, status: existing.status };
+  }
+
+  const now = deps.clock.now().toISOString();
+  let dunningCase = existing;
+  if (!dunningCase) {
+    // Business dates count from Stripe's clock (a test clock's frozen time, locally), not ours.
+    const failedAt = new Date(event.created * 1000).toISOString();
+    const candidate: DunningCase = {
+      invoiceId: invoice.id,
+      customerId: invoice.customer,
+      subscriptionId: eligibility.subscriptionId,
+      status: 'open',
+      amountDue: { amount: invoice.amount_remaining ?? invoice.amount_due, currency: invoice.currency },
+      invoiceNumber: invoice.number ?? undefined,
+      hostedInvoiceUrl: invoice.hosted_invoice_url ?? undefined,
+      customerEmail: invoice.customer_email ?? undefined,
+      customerName: invoice.customer_name ?? undefined,
+      customerLocale: await deps.stripe.getCustomerLocale(invoice.customer),
+      livemode: invoice.livemode,
+      failedAt,
+      terminatesAt: addDays(failedAt, deps.policy.end.day),
+      executionName: invoice.id,
+      noticesSent: [],
+      createdAt: now,
+      updatedAt: now,
+    };
+    const created = await deps.store.createCase(candidate);
+    dunningCase = created.case;
+    if (created.created) {
+      await deps.store.appendTimeline(invoice.id, { at: now, type: 'case_opened', detail: `attempt ${invoice.attempt_count ?? 1} failed` });
+      deps.metrics.count('CaseOpened');
+    }
+  }
+
+  // Also reached when an earlier delivery crashed between creating the case and starting the
+  // execution: the start is idempotent by name, so finishing the job here is always safe.
+  const { executionArn } = await deps.workflow.start(dunningCase.executionName, { invoiceId: invoice.id });
+  await deps.store.setExecutionArn(invoice.id, executionArn, now);
+  await deps.store.appendTimeline(invoice.id, { at: now, type: 'execution_started', detail: dunningCase.executionName });
+  deps.log.info('case opened', { invoiceId: invoice.id, stripeEventId: event.id, executionName: dunningCase.executionName });
+  return { action: 'case_opened', invoiceId: invoice.id, executionArn };
+}
+
+async function closePaidCase(deps: IngestDeps, event: StripeEventEnvelope): Promise<IngestResult> {
+  const invoice = parseInvoice(event.data.object, event.id);
+  const existing = await deps.store.getCase(invoice.id);
+  if (!existing) return ignore(deps, event, 'no dunning case for this invoice', invoice.id);
+
+  // Close first: from this write on, every stage that checks the case stands down.
+  const result = await recoverCase(deps, invoice.id, 'invoice_paid');
+  if (!result.recovered) return ignore(deps, event, `case is ${result.status}`, invoice.id);
+  if (existing.executionArn) {
+    await deps.workflow.stop(existing.executionArn, `invoice ${invoice.id} paid (${event.id})`);
+    await deps.store.appendTimeline(invoice.id, {
+      at: deps.clock.now().toISOString(),
+      type: 'execution_stopped',
+      detail: 'invoice.paid',
+    });
+  }
+  deps.log.info('case recovered by invoice.paid', { invoiceId: invoice.id, stripeEventId: event.id });
+  return { action: 'case_recovered', invoiceId: invoice.id };
+}
+
+function ignore(deps: IngestDeps, event: StripeEventEnvelope, reason: string, invoiceId?: string): IngestResult {
+  deps.log.info('event ignored', { stripeEventId: event.id, type: event.type, invoiceId, reason });
+  deps.metrics.count('EventIgnored');
+  return { action: 'ignored', reason };
+}

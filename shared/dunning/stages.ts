@@ -1,0 +1,86 @@
+// The two kinds of policy stage the state machine invokes: send a notice, retry the payment.
+// Both check the case first: a stop can race a stage that is already running.
+import { CaseClosedError, InvalidInputError } from '../domain/errors.ts';
+import type { NoticeStage, RetryStage } from '../policy/schema.ts';
+import type { Policy } from '../policy/schema.ts';
+import { renderNotice } from '../notices/render.ts';
+import type { RetryTaskOutput } from '../workflow/definition.ts';
+import { recoverCase } from './close.ts';
+import type { DunningDeps } from './deps.ts';
+import { sendCaseEmail } from './emails.ts';
+
+export interface NoticeStageResult {
+  outcome: 'sent' | 'undeliverable' | 'already_sent';
+}
+
+export async function runNoticeStage(deps: DunningDeps, invoiceId: string, stageId: string): Promise<NoticeStageResult> {
+  const stage = findStage(deps.policy, stageId, 'notice');
+  const now = deps.clock.now().toISOString();
+  const dunningCase = await deps.store.beginStage(invoiceId, stage.id, now);
+
+  // Never nag a customer who has paid: Stripe is the truth even if its invoice.paid is late or lost.
+  const invoice = await deps.stripe.getInvoice(invoiceId);
+  if (invoice.status === 'paid') {
+    await recoverCase(deps, invoiceId, 'invoice_paid');
+    throw new CaseClosedError(invoiceId, 'recovered');
+  }
+
+  // Made before the claim so a Stripe hiccup here leaves nothing to give back.
+  const updatePaymentUrl = await deps.stripe.createPaymentUpdateUrl(dunningCase.customerId, deps.policy.myAccountUrl);
+  const rendered = renderNotice(stage.notice, { policy: deps.policy, dunningCase, updatePaymentUrl });
+
+  if (!(await deps.store.claimNotice(invoiceId, stage.id, now))) {
+    deps.log.info('notice already sent for this stage; not sending again', { invoiceId, stage: stage.id });
+    return { outcome: 'already_sent' };
+  }
+  if (rendered.banner) {
+    await deps.store.putNotice({
+      customerId: dunningCase.customerId,
+      invoiceId,
+      stage: stage.id,
+      heading: rendered.heading,
+      text: rendered.banner,
+      updatePaymentUrl,
+      createdAt: now,
+    });
+  }
+  try {
+    return { outcome: await sendCaseEmail(deps, dunningCase, stage.id, rendered) };
+  } catch (error) {
+    await deps.store.releaseNotice(invoiceId, stage.id, now);
+    throw error;
+  }
+}
+
+export async function runRetryStage(deps: DunningDeps, invoiceId: string, stageId: string): Promise<RetryTaskOutput> {
+  const stage = findStage(deps.policy, stageId, 'retry');
+  const now = deps.clock.now().toISOString();
+  const dunningCase = await deps.store.beginStage(invoiceId, stage.id, now);
+
+  const invoice = await deps.stripe.getInvoice(invoiceId);
+  if (invoice.status === 'paid') return { outcome: 'paid' };
+
+  // One key per case and stage: a Lambda retried after a crash replays Stripe's answer, never a second charge.
+  const result = await deps.stripe.payInvoice(invoiceId, `dunning:${dunningCase.executionName}:${stage.id}`);
+  deps.metrics.count('PaymentRetried');
+  if (result.outcome === 'paid') {
+    await deps.store.appendTimeline(invoiceId, { at: now, type: 'retry_paid', stage: stage.id });
+    deps.log.info('retry paid the invoice', { invoiceId, stage: stage.id });
+    return { outcome: 'paid' };
+  }
+  const code = result.declineCode ?? result.code;
+  await deps.store.appendTimeline(invoiceId, { at: now, type: 'retry_declined', stage: stage.id, detail: code });
+  deps.metrics.count('PaymentDeclined');
+  deps.log.info('retry declined', { invoiceId, stage: stage.id, code });
+  return { outcome: 'declined', code };
+}
+
+function findStage(policy: Policy, stageId: string, type: 'notice'): NoticeStage;
+function findStage(policy: Policy, stageId: string, type: 'retry'): RetryStage;
+function findStage(policy: Policy, stageId: string, type: 'notice' | 'retry'): NoticeStage | RetryStage {
+  const stage = policy.stages.find((s) => s.id === stageId);
+  if (!stage || stage.type !== type) {
+    throw new InvalidInputError(`the policy has no ${type} stage "${stageId}"`);
+  }
+  return stage;
+}

@@ -1,0 +1,61 @@
+// Receives one Stripe webhook delivery: verify the signature on the raw body, validate, process each
+// event id once, answer in a way that makes Stripe retry exactly when something may have been lost.
+import type { Log } from './deps.ts';
+import type { IngestResult } from './ingest.ts';
+import { StripeEventSchema, type StripeEventEnvelope } from './invoice-event.ts';
+
+export interface WebhookRequest {
+  method: string;
+  rawBody: string;
+  signature: string | undefined;
+}
+
+export interface WebhookResponse {
+  statusCode: number;
+  body: Record<string, unknown>;
+}
+
+export interface WebhookDeps {
+  log: Log;
+  /** Checks Stripe-Signature against the signing secret (stripe.webhooks.constructEvent). Throws if invalid. */
+  verify(rawBody: string, signature: string): unknown;
+  /** Runs `ingest` at most once per event id (Powertools idempotency). */
+  processOnce(event: StripeEventEnvelope): Promise<IngestResult>;
+}
+
+export async function receiveWebhook(deps: WebhookDeps, request: WebhookRequest): Promise<WebhookResponse> {
+  if (request.method !== 'POST') return { statusCode: 405, body: { error: 'use POST' } };
+  if (!request.signature) return { statusCode: 400, body: { error: 'missing Stripe-Signature header' } };
+
+  let verified: unknown;
+  try {
+    verified = deps.verify(request.rawBody, request.signature);
+  } catch (error) {
+    deps.log.warn('webhook signature rejected', { reason: (error as Error).message });
+    return { statusCode: 400, body: { error: `signature verification failed: ${(error as Error).message}` } };
+  }
+
+  const parsed = StripeEventSchema.safeParse(verified);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    return { statusCode: 400, body: { error: `not a Stripe event: ${issue?.path.join('.')}: ${issue?.message}` } };
+  }
+  const event = parsed.data;
+
+  try {
+    const result = await deps.processOnce(event);
+    return { statusCode: 200, body: { received: true, id: event.id, ...result } };
+  } catch (error) {
+    const name = (error as Error).name;
+    if (name === 'IdempotencyAlreadyInProgressError') {
+      // Another delivery of this event is being processed; make Stripe come back rather than drop it.
+      return { statusCode: 409, body: { error: 'this event is already being processed; retry later', id: event.id } };
+    }
+    if (name === 'InvalidInputError') {
+      deps.log.warn('event rejected as invalid', { stripeEventId: event.id, reason: (error as Error).message });
+      return { statusCode: 400, body: { error: (error as Error).message, id: event.id } };
+    }
+    deps.log.error('event processing failed; Stripe will redeliver', { stripeEventId: event.id, error });
+    return { statusCode: 500, body: { error: 'processing failed; Stripe will retry', id: event.id } };
+  }
+}

@@ -1,0 +1,89 @@
+// Builds the adapters from the Lambda environment once per container. Secrets are fetched from
+// Secrets Manager on first use and cached by Powertools Parameters.
+import { makeIdempotent } from '@aws-lambda-powertools/idempotency';
+import { createDynamoDocumentClient, createSesClient, createSfnClient } from '../adapters/aws-clients.ts';
+import { DynamoCaseStore } from '../adapters/dynamodb-case-store.ts';
+import { createEventDedupe } from '../adapters/processed-events.ts';
+import { resolveSecret } from '../adapters/secrets.ts';
+import { SesMailer } from '../adapters/ses-mailer.ts';
+import { StepFunctionsWorkflow } from '../adapters/sfn-workflow.ts';
+import { createStripeClient, StripeGateway } from '../adapters/stripe-gateway.ts';
+import { MailConfigSchema, readConfig, StageConfigSchema, WebhookConfigSchema, ENV } from '../config.ts';
+import { systemClock } from '../domain/ports.ts';
+import type { DunningDeps } from '../dunning/deps.ts';
+import { ingestStripeEvent } from '../dunning/ingest.ts';
+import type { WebhookDeps } from '../dunning/webhook.ts';
+import { parsePolicy } from '../policy/load.ts';
+import type { Policy } from '../policy/schema.ts';
+import { logger, powertoolsMetrics, tracer } from './powertools.ts';
+
+/** The policy CDK bundled into the code (esbuild define), or the one the environment provides. */
+export function policyFromEnvironment(env: NodeJS.ProcessEnv = process.env): Policy {
+  const json = env[ENV.policyJson];
+  if (!json) throw new Error(`${ENV.policyJson} is not set: the policy must be bundled or provided`);
+  return parsePolicy(JSON.parse(json), ENV.policyJson);
+}
+
+function once<T>(build: () => Promise<T>): () => Promise<T> {
+  let pending: Promise<T> | undefined;
+  return () => {
+    pending ??= build().catch((error: unknown) => {
+      pending = undefined; // a failed cold start (e.g. Secrets Manager hiccup) is retried next time
+      throw error;
+    });
+    return pending;
+  };
+}
+
+export const stageDeps = once(async (): Promise<DunningDeps> => {
+  const config = readConfig(StageConfigSchema);
+  const mail = readConfig(MailConfigSchema.partial());
+  const documentClient = createDynamoDocumentClient({});
+  tracer.captureAWSv3Client(documentClient);
+  const stripe = createStripeClient({ apiKey: await resolveSecret(config.stripeApiKey), apiBase: config.stripeApiBase });
+  const ses = createSesClient({});
+  tracer.captureAWSv3Client(ses);
+  return {
+    policy: policyFromEnvironment(),
+    store: new DynamoCaseStore(documentClient, config.tableName),
+    stripe: new StripeGateway(stripe),
+    // Functions without a sender never send; a send from one is a wiring bug and fails loudly.
+    mailer: mail.sender
+      ? new SesMailer(ses, { sender: mail.sender, replyTo: mail.replyTo, configurationSet: mail.configurationSet })
+      : { send: () => Promise.reject(new Error(`${ENV.sender} is not set for this function`)) },
+    clock: systemClock,
+    log: logger,
+    metrics: powertoolsMetrics,
+  };
+});
+
+export const webhookDeps = once(async (): Promise<WebhookDeps> => {
+  const config = readConfig(WebhookConfigSchema);
+  const base = await stageDeps();
+  const [apiKey, signingSecret] = await Promise.all([
+    resolveSecret(config.stripeApiKey),
+    resolveSecret(config.stripeWebhookSecret),
+  ]);
+  const stripe = createStripeClient({ apiKey, apiBase: config.stripeApiBase });
+  const sfn = createSfnClient();
+  tracer.captureAWSv3Client(sfn);
+  const deps = { ...base, workflow: new StepFunctionsWorkflow(sfn, config.stateMachineArn) };
+  const dedupe = createEventDedupe({ client: createDynamoDocumentClient({}), tableName: config.tableName, ttlDays: config.eventTtlDays });
+  const processOnce = makeIdempotent(
+    (event: Parameters<typeof ingestStripeEvent>[1]) => ingestStripeEvent(deps, event),
+    dedupe,
+  );
+  return {
+    log: logger,
+    verify: (rawBody, signature) => stripe.webhooks.constructEvent(rawBody, signature, signingSecret),
+    processOnce,
+  };
+});
+
+/** The banner API only reads the table, so it needs neither Stripe nor SES. */
+export const noticeStore = once(async () => {
+  const config = readConfig(StageConfigSchema.pick({ tableName: true }));
+  const documentClient = createDynamoDocumentClient({});
+  tracer.captureAWSv3Client(documentClient);
+  return new DynamoCaseStore(documentClient, config.tableName);
+});

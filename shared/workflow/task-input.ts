@@ -1,0 +1,47 @@
+// Validates what the state machine passes to a stage function, so a wiring mistake fails loudly
+// with InvalidInputError (never retried) instead of acting on the wrong case.
+import { z } from 'zod';
+import { InvalidInputError } from '../domain/errors.ts';
+
+const invoiceId = z.string().startsWith('in_');
+const stage = z.string().regex(/^[A-Z][A-Za-z0-9]{0,39}$/);
+
+export const StageTaskInputSchema = z.discriminatedUnion('action', [
+  z.object({ action: z.literal('notice'), invoiceId, stage }),
+  z.object({ action: z.literal('retry'), invoiceId, stage }),
+  z.object({ action: z.literal('recover'), invoiceId }),
+  z.object({ action: z.literal('terminate'), invoiceId }),
+  z.object({
+    action: z.literal('flag'),
+    invoiceId,
+    error: z.object({ Error: z.string().optional(), Cause: z.string().optional() }).default({}),
+  }),
+]);
+export type ParsedStageTaskInput = z.infer<typeof StageTaskInputSchema>;
+
+export function parseTaskInput<A extends ParsedStageTaskInput['action']>(
+  event: unknown,
+  ...actions: A[]
+): Extract<ParsedStageTaskInput, { action: A }> {
+  const result = StageTaskInputSchema.safeParse(event);
+  if (!result.success) {
+    throw new InvalidInputError(`bad stage input: ${result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  }
+  if (!(actions as string[]).includes(result.data.action)) {
+    throw new InvalidInputError(`this function handles ${actions.join('/')}, not "${result.data.action}"`);
+  }
+  return result.data as Extract<ParsedStageTaskInput, { action: A }>;
+}
+
+/** Step Functions hands a caught error over as {Error, Cause}; Cause is often the Lambda's JSON. */
+export function describeCaughtError(error: { Error?: string; Cause?: string }): { name: string; message: string } {
+  const name = error.Error ?? 'UnknownError';
+  let message = error.Cause ?? '';
+  try {
+    const cause = JSON.parse(message) as { errorMessage?: unknown };
+    if (typeof cause.errorMessage === 'string') message = cause.errorMessage;
+  } catch {
+    // Cause was plain text.
+  }
+  return { name, message: message.slice(0, 1000) };
+}
