@@ -10,6 +10,8 @@ import { sendCaseEmail } from './emails.ts';
 export interface RecoverResult {
   /** True when the case is recovered (by this call or an earlier one). */
   recovered: boolean;
+  /** True only for the call that moved the case from open to recovered. */
+  closedNow: boolean;
   status: DunningCase['status'] | 'missing';
 }
 
@@ -22,8 +24,8 @@ export async function recoverCase(deps: DunningDeps, invoiceId: string, recovere
   const now = deps.clock.now().toISOString();
   const closed = await deps.store.closeCase(invoiceId, 'recovered', { now, recoveredBy });
   const dunningCase = closed ?? (await deps.store.getCase(invoiceId));
-  if (!dunningCase) return { recovered: false, status: 'missing' };
-  if (dunningCase.status !== 'recovered') return { recovered: false, status: dunningCase.status };
+  if (!dunningCase) return { recovered: false, closedNow: false, status: 'missing' };
+  if (dunningCase.status !== 'recovered') return { recovered: false, closedNow: false, status: dunningCase.status };
 
   if (closed) {
     await deps.store.appendTimeline(invoiceId, { at: now, type: 'recovered', detail: `paid: ${recoveredBy}` });
@@ -33,7 +35,7 @@ export async function recoverCase(deps: DunningDeps, invoiceId: string, recovere
   // Unconditional: a retry after a crash between the close and this line still clears it.
   await deps.store.clearNotice(dunningCase.customerId, invoiceId);
   await sendClosingEmail(deps, dunningCase, 'confirmation', deps.policy.recovered.notice, 'Recovered');
-  return { recovered: true, status: 'recovered' };
+  return { recovered: true, closedNow: closed !== undefined, status: 'recovered' };
 }
 
 /** Runs the policy's end action, then tells the customer their subscription has ended. */

@@ -5,11 +5,14 @@ import type { Policy } from '../policy/schema.ts';
 
 /** A structured logger; Powertools Logger satisfies it. Extra objects become JSON keys. */
 export interface Log {
-  debug(message: string, ...extra: object[]): void;
-  info(message: string, ...extra: object[]): void;
-  warn(message: string, ...extra: object[]): void;
-  error(message: string, ...extra: object[]): void;
+  debug(message: string, ...extra: LogFields[]): void;
+  info(message: string, ...extra: LogFields[]): void;
+  warn(message: string, ...extra: LogFields[]): void;
+  error(message: string, ...extra: LogFields[]): void;
 }
+
+/** Keys for one log line: invoiceId, stripeEventId, executionName, stage, reason… never an address. */
+export type LogFields = Record<string, string | number | boolean | undefined | null | object>;
 
 /** Business metrics. In Lambda they go to CloudWatch through Powertools Metrics (EMF). */
 export interface MetricsSink {

@@ -83,6 +83,10 @@ async function closePaidCase(deps: IngestDeps, event: StripeEventEnvelope): Prom
   // Close first: from this write on, every stage that checks the case stands down.
   const result = await recoverCase(deps, invoice.id, 'invoice_paid');
   if (!result.recovered) return ignore(deps, event, `case is ${result.status}`, invoice.id);
+  if (!result.closedNow) {
+    // Our own retry was paid first; its execution is finishing the recovery itself.
+    return { action: 'case_exists', invoiceId: invoice.id, status: 'recovered' };
+  }
   if (existing.executionArn) {
     await deps.workflow.stop(existing.executionArn, `invoice ${invoice.id} paid (${event.id})`);
     await deps.store.appendTimeline(invoice.id, {

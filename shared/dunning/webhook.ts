@@ -21,6 +21,11 @@ export interface WebhookDeps {
   verify(rawBody: string, signature: string): unknown;
   /** Runs `ingest` at most once per event id (Powertools idempotency). */
   processOnce(event: StripeEventEnvelope): Promise<IngestResult>;
+  /**
+   * Gives the dedupe the invocation's deadline. Without it an invocation that dies mid-way leaves an
+   * in-progress record that blocks every redelivery of that event until the record expires.
+   */
+  registerDeadline(context: { getRemainingTimeInMillis(): number }): void;
 }
 
 export async function receiveWebhook(deps: WebhookDeps, request: WebhookRequest): Promise<WebhookResponse> {
@@ -55,7 +60,7 @@ export async function receiveWebhook(deps: WebhookDeps, request: WebhookRequest)
       deps.log.warn('event rejected as invalid', { stripeEventId: event.id, reason: (error as Error).message });
       return { statusCode: 400, body: { error: (error as Error).message, id: event.id } };
     }
-    deps.log.error('event processing failed; Stripe will redeliver', { stripeEventId: event.id, error });
+    deps.log.error('event processing failed; Stripe will redeliver', { stripeEventId: event.id, error: error as Error });
     return { statusCode: 500, body: { error: 'processing failed; Stripe will retry', id: event.id } };
   }
 }

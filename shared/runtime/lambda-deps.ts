@@ -1,6 +1,7 @@
 // Builds the adapters from the Lambda environment once per container. Secrets are fetched from
 // Secrets Manager on first use and cached by Powertools Parameters.
 import { makeIdempotent } from '@aws-lambda-powertools/idempotency';
+import type { Context } from 'aws-lambda';
 import { createDynamoDocumentClient, createSesClient, createSfnClient } from '../adapters/aws-clients.ts';
 import { DynamoCaseStore } from '../adapters/dynamodb-case-store.ts';
 import { createEventDedupe } from '../adapters/processed-events.ts';
@@ -18,8 +19,9 @@ import type { Policy } from '../policy/schema.ts';
 import { logger, powertoolsMetrics, tracer } from './powertools.ts';
 
 /** The policy CDK bundled into the code (esbuild define), or the one the environment provides. */
-export function policyFromEnvironment(env: NodeJS.ProcessEnv = process.env): Policy {
-  const json = env[ENV.policyJson];
+export function policyFromEnvironment(): Policy {
+  // Spelled out in full: esbuild's define replaces only this literal expression when CDK bundles.
+  const json = process.env.DUNNING_POLICY_JSON;
   if (!json) throw new Error(`${ENV.policyJson} is not set: the policy must be bundled or provided`);
   return parsePolicy(JSON.parse(json), ENV.policyJson);
 }
@@ -77,6 +79,7 @@ export const webhookDeps = once(async (): Promise<WebhookDeps> => {
     log: logger,
     verify: (rawBody, signature) => stripe.webhooks.constructEvent(rawBody, signature, signingSecret),
     processOnce,
+    registerDeadline: (context) => dedupe.config.registerLambdaContext(context as Context),
   };
 });
 

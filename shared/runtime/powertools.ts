@@ -28,7 +28,7 @@ export function instrument<E, R>(name: string, fn: (event: E, context?: Context)
       logger.error('invocation failed', { error });
       throw error;
     } finally {
-      metrics.publishStoredMetrics();
+      if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
     }
   };
 }

@@ -1,0 +1,25 @@
+// My Account banner API: GET /customers/{id}/notice answers the customer's open notice, or null.
+import type { APIGatewayProxyStructuredResultV2 as FunctionUrlResponse, LambdaFunctionURLEvent } from 'aws-lambda';
+import type { CaseStore } from '#shared/domain/ports.ts';
+import { currentNotice } from '#shared/dunning/notice-query.ts';
+import { noticeStore } from '#shared/runtime/lambda-deps.ts';
+import { instrument } from '#shared/runtime/powertools.ts';
+
+const PATH = /^\/customers\/(cus_[A-Za-z0-9]+)\/notice\/?$/;
+
+export function createHandler(store: () => Promise<CaseStore>) {
+  return async (event: LambdaFunctionURLEvent): Promise<FunctionUrlResponse> => {
+    const method = event.requestContext?.http?.method ?? 'GET';
+    if (method !== 'GET') return json(405, { error: 'use GET' });
+    const customerId = PATH.exec(event.rawPath ?? '')?.[1];
+    if (!customerId) return json(404, { error: 'expected /customers/{cus_…}/notice' });
+    const notice = await currentNotice(await store(), customerId);
+    return json(200, { customerId, notice: notice ?? null });
+  };
+}
+
+function json(statusCode: number, body: unknown): FunctionUrlResponse {
+  return { statusCode, headers: { 'content-type': 'application/json', 'cache-control': 'no-store' }, body: JSON.stringify(body) };
+}
+
+export const handler = instrument('get-notice', createHandler(noticeStore));

@@ -1,0 +1,17 @@
+// Stage function: retries the invoice's payment off-session; the state machine branches on the outcome.
+import type { DunningDeps } from '#shared/dunning/deps.ts';
+import { runRetryStage } from '#shared/dunning/stages.ts';
+import { stageDeps } from '#shared/runtime/lambda-deps.ts';
+import { instrument, logger } from '#shared/runtime/powertools.ts';
+import type { RetryTaskOutput } from '#shared/workflow/definition.ts';
+import { parseTaskInput } from '#shared/workflow/task-input.ts';
+
+export function createHandler(deps: () => Promise<DunningDeps>) {
+  return async (event: unknown): Promise<RetryTaskOutput> => {
+    const input = parseTaskInput(event, 'retry');
+    logger.appendKeys({ invoiceId: input.invoiceId, executionName: input.invoiceId, stage: input.stage });
+    return runRetryStage(await deps(), input.invoiceId, input.stage);
+  };
+}
+
+export const handler = instrument('retry-payment', createHandler(stageDeps));

@@ -1,0 +1,14 @@
+// CDK entry: `npx cdk synth` / `npx cdk deploy`. DUNNING_POLICY_FILE picks the policy, and the
+// sender comes from `-c sender=billing@acme.com` or DUNNING_SENDER.
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { DEFAULT_POLICY_FILE, loadPolicyFile } from '#shared/policy/load.ts';
+import { DunningStack } from './stacks/dunning-stack.ts';
+
+const app = new App();
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
+
+const policy = loadPolicyFile(process.env.DUNNING_POLICY_FILE ?? DEFAULT_POLICY_FILE);
+const sender = String(app.node.tryGetContext('sender') ?? process.env.DUNNING_SENDER ?? 'dunning@example.com');
+
+new DunningStack(app, 'Dunning', { dunning: { policy, email: { sender } } });

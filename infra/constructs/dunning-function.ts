@@ -1,0 +1,158 @@
+// The one Lambda shape every dunning function shares, decided once: runtime, arm64, tracing, its own
+// log group, ESM bundling with source maps. The bind*() helpers grant access and set the matching
+// environment variable in one call, so permissions and configuration cannot drift apart.
+import { fileURLToPath } from 'node:url';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import type { Construct } from 'constructs';
+import { ENV } from '#shared/config.ts';
+import type { Policy } from '#shared/policy/schema.ts';
+import type { NoticeEmail } from './notice-email.ts';
+
+/** Resolved from this file, not the working directory, so synth works from any folder (tests, CLI). */
+const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** The folders under `functions/`; each holds a `handler.ts` that exports `handler`. */
+export type DunningFunctionName = 'handle-webhook' | 'send-notice' | 'retry-payment' | 'close-case' | 'get-notice';
+
+/** The environment variables that carry a secret's ARN; the value itself is read at runtime. */
+export type SecretArnVariable = typeof ENV.stripeApiKeySecretArn | typeof ENV.stripeWebhookSecretArn;
+
+export type TableAccess = 'read' | 'readWrite';
+
+/** Powertools' log levels, set as POWERTOOLS_LOG_LEVEL. */
+export type PowertoolsLogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+
+/**
+ * Newest Node.js runtime this aws-cdk-lib knows. cdk-nag's AwsSolutions-L1 demands the newest one,
+ * so this moves forward with aws-cdk-lib upgrades.
+ */
+export const DUNNING_RUNTIME = Runtime.NODEJS_24_X;
+
+/**
+ * esbuild emits ESM, but some dependencies still call `require` (Stripe, parts of the AWS SDK);
+ * this banner gives the bundle a working `require`.
+ */
+const ESM_REQUIRE_BANNER = "import { createRequire } from 'module'; const require = createRequire(import.meta.url);";
+
+export interface DunningFunctionProps {
+  /** Which `functions/<name>/handler.ts` to bundle; also the Powertools service name. */
+  readonly name: DunningFunctionName;
+  /** Shown in the Lambda console: what the function does in the dunning flow. */
+  readonly description: string;
+  /**
+   * The validated dunning policy, inlined into the bundle as `process.env.DUNNING_POLICY_JSON`
+   * (esbuild `define`) rather than set as a variable: Lambda's environment is capped at 4 KB.
+   * @default - no policy is bundled; for functions that never read it (get-notice)
+   */
+  readonly policy?: Policy;
+  /** @default RetentionDays.ONE_MONTH */
+  readonly logRetention?: RetentionDays;
+  /** What happens to the function's log group when the stack is deleted. @default RemovalPolicy.RETAIN */
+  readonly logRemovalPolicy?: RemovalPolicy;
+  /** @default 'INFO' */
+  readonly logLevel?: PowertoolsLogLevel;
+  /** CloudWatch namespace of the Powertools metrics. @default 'Dunning' */
+  readonly metricsNamespace?: string;
+  /** A stage makes a handful of API calls and renders one email; 256 MB on arm64 is ample. @default 256 */
+  readonly memorySize?: number;
+  /**
+   * Below the state machine's 60 s task timeout, so a hung call fails inside Lambda (and is retried)
+   * rather than being cut off by Step Functions. @default Duration.seconds(30)
+   */
+  readonly timeout?: Duration;
+}
+
+export class DunningFunction extends NodejsFunction {
+  constructor(scope: Construct, id: string, props: DunningFunctionProps) {
+    // Created before super() (so as siblings): the role must exist to be passed in, and passing our
+    // own role keeps AWSLambdaBasicExecutionRole off it; the log writes are granted on our group only.
+    const logGroup = new LogGroup(scope, `${id}Logs`, {
+      retention: props.logRetention ?? RetentionDays.ONE_MONTH,
+      removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN,
+    });
+    const role = new Role(scope, `${id}Role`, {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `Execution role of the dunning ${props.name} function`,
+    });
+
+    super(scope, id, {
+      entry: `${PROJECT_ROOT}functions/${props.name}/handler.ts`,
+      handler: 'handler',
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: `${PROJECT_ROOT}package-lock.json`,
+      description: props.description,
+      runtime: DUNNING_RUNTIME,
+      architecture: Architecture.ARM_64,
+      memorySize: props.memorySize ?? 256,
+      timeout: props.timeout ?? Duration.seconds(30),
+      tracing: Tracing.ACTIVE,
+      logGroup,
+      role,
+      environment: {
+        NODE_OPTIONS: '--enable-source-maps',
+        POWERTOOLS_SERVICE_NAME: props.name,
+        POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace ?? 'Dunning',
+        POWERTOOLS_LOG_LEVEL: props.logLevel ?? 'INFO',
+      },
+      bundling: {
+        // Local esbuild only: synth must work offline and in CI without Docker.
+        forceDockerBundling: false,
+        format: OutputFormat.ESM,
+        mainFields: ['module', 'main'],
+        banner: ESM_REQUIRE_BANNER,
+        minify: true,
+        // Error class names are matched by the state machine; keep every name readable in traces too.
+        keepNames: true,
+        sourceMap: true,
+        sourcesContent: false,
+        // Bundle the AWS SDK instead of using the runtime's copy: the code runs exactly the versions
+        // it was tested with, and a runtime SDK update cannot change behaviour under a deployed stack.
+        externalModules: [],
+        define: props.policy
+          ? { [`process.env.${ENV.policyJson}`]: JSON.stringify(JSON.stringify(props.policy)) }
+          : {},
+      },
+    });
+
+    logGroup.grantWrite(role);
+  }
+
+  /** Grants read (or read and write) data access to the table and sets DUNNING_TABLE_NAME. */
+  bindTable(table: ITable, access: TableAccess): this {
+    if (access === 'readWrite') table.grantReadWriteData(this);
+    else table.grantReadData(this);
+    this.addEnvironment(ENV.tableName, table.tableName);
+    return this;
+  }
+
+  /** Grants reading the secret and sets `variable` to its ARN; the value never enters the environment. */
+  bindSecret(variable: SecretArnVariable, secret: ISecret): this {
+    secret.grantRead(this);
+    this.addEnvironment(variable, secret.secretArn);
+    return this;
+  }
+
+  /** Grants sending as the notice sender and sets the sender, reply-to and configuration set variables. */
+  bindEmail(email: NoticeEmail): this {
+    email.grantSend(this);
+    return this;
+  }
+
+  /**
+   * Grants starting executions and stopping or describing them (a paid invoice ends its case), and
+   * sets DUNNING_STATE_MACHINE_ARN.
+   */
+  bindStateMachine(stateMachine: IStateMachine): this {
+    stateMachine.grantStartExecution(this);
+    stateMachine.grantExecution(this, 'states:StopExecution', 'states:DescribeExecution');
+    this.addEnvironment(ENV.stateMachineArn, stateMachine.stateMachineArn);
+    return this;
+  }
+}

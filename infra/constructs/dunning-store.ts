@@ -1,0 +1,32 @@
+// The single DynamoDB table: cases, their timelines, the My Account notices and the processed
+// Stripe event records, laid out by shared/adapters/table.ts so AWS and the local runtime agree.
+import { RemovalPolicy } from 'aws-cdk-lib';
+import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import type { Construct } from 'constructs';
+import { TABLE_KEYS } from '#shared/adapters/table.ts';
+
+export interface DunningStoreProps {
+  /**
+   * What happens to the table when it leaves the stack. Cases are the audit trail of money owed, so
+   * the default keeps them. @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+export class DunningStore extends Table {
+  constructor(scope: Construct, id: string, props: DunningStoreProps = {}) {
+    super(scope, id, {
+      partitionKey: { name: TABLE_KEYS.partitionKey, type: AttributeType.STRING },
+      sortKey: { name: TABLE_KEYS.sortKey, type: AttributeType.STRING },
+      // Traffic is a trickle of webhooks and stage calls with bursts on renewal days: on-demand.
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      // KMS with the AWS managed key: every use is in CloudTrail, with no key policy to keep in step
+      // and no kms:Decrypt grant on every function. Access is already scoped by IAM on the table.
+      encryption: TableEncryption.AWS_MANAGED,
+      // Only processed-event records carry it; readers also treat expired records as absent.
+      timeToLiveAttribute: TABLE_KEYS.ttlAttribute,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+    });
+  }
+}

@@ -1,0 +1,156 @@
+// The one public construct: serverless dunning for Stripe subscriptions. A failed renewal starts a
+// Standard execution per invoice that emails, retries payment and finally cancels, per the policy.
+//
+//   new DunningWorkflow(this, 'Dunning', { policy, email: { sender: 'billing@acme.com' } });
+import { RemovalPolicy } from 'aws-cdk-lib';
+import type { IGrantable, Grant } from 'aws-cdk-lib/aws-iam';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { IConfigurationSet } from 'aws-cdk-lib/aws-ses';
+import type { ITopic } from 'aws-cdk-lib/aws-sns';
+import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { parsePolicy } from '#shared/policy/load.ts';
+import type { Policy, PolicyInput } from '#shared/policy/schema.ts';
+import { DunningAlarms } from './constructs/dunning-alarms.ts';
+import type { DunningFunction } from './constructs/dunning-function.ts';
+import { DunningStateMachine } from './constructs/dunning-state-machine.ts';
+import { DunningStore } from './constructs/dunning-store.ts';
+import { NoticeApi } from './constructs/notice-api.ts';
+import { NoticeEmail } from './constructs/notice-email.ts';
+import { StageFunctions } from './constructs/stage-functions.ts';
+import { StripeSecrets } from './constructs/stripe-secrets.ts';
+import { WebhookIngest } from './constructs/webhook-ingest.ts';
+
+/** How notices are sent. */
+export interface DunningEmailProps {
+  /**
+   * The From of every notice: `billing@acme.com` or `Acme Billing <billing@acme.com>`. Verify the
+   * address or its domain in SES first; the functions may send as this address only.
+   */
+  readonly sender: string;
+  /** Reply-To addresses. @default - replies go to the sender */
+  readonly replyTo?: string[];
+  /** @default - a new configuration set with reputation metrics and bounce/complaint suppression */
+  readonly configurationSet?: IConfigurationSet;
+}
+
+/** Stripe credentials you already keep in Secrets Manager. */
+export interface DunningSecretsProps {
+  /** Holds the Stripe secret key (`sk_...` or restricted `rk_...`). @default - a placeholder secret is created */
+  readonly stripeApiKey?: ISecret;
+  /** Holds the webhook endpoint's signing secret (`whsec_...`). @default - a placeholder secret is created */
+  readonly webhookSigningSecret?: ISecret;
+}
+
+/** How Stripe events reach the workflow. */
+export interface DunningIngestProps {
+  /** A public Function URL for the Stripe webhook endpoint. @default true */
+  readonly functionUrl?: boolean;
+}
+
+export interface DunningWorkflowProps {
+  /**
+   * The dunning policy: stages, days, notice copy, end action. Usually `loadPolicyFile()`; a literal
+   * may leave out defaulted fields. Validated again here, so a bad policy fails synth naming the field.
+   */
+  readonly policy: Policy | PolicyInput;
+  /** Sender, reply-to and SES configuration set of the notices. */
+  readonly email: DunningEmailProps;
+  /** Existing Stripe secrets. @default - placeholder secrets are created; put the real values after deploy */
+  readonly secrets?: DunningSecretsProps;
+  /** @default - a webhook Function URL */
+  readonly ingest?: DunningIngestProps;
+  /** Retention of every function's and the state machine's logs. @default RetentionDays.ONE_MONTH */
+  readonly logRetention?: RetentionDays;
+  /** Receives the alarms (failed or timed-out executions, function errors). @default - alarms have no action */
+  readonly alarmTopic?: ITopic;
+  /**
+   * Applied to the table, the log groups and any secrets created here. DESTROY suits a throwaway
+   * stack; the default keeps the case history and logs. @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/** Every Lambda of the workflow. */
+export interface DunningFunctions {
+  readonly handleWebhook: DunningFunction;
+  readonly sendNotice: DunningFunction;
+  readonly retryPayment: DunningFunction;
+  readonly closeCase: DunningFunction;
+  readonly getNotice: DunningFunction;
+}
+
+export class DunningWorkflow extends Construct {
+  /** The policy after validation and defaults; exactly what the state machine and functions got. */
+  readonly policy: Policy;
+  readonly table: DunningStore;
+  readonly stateMachine: StateMachine;
+  readonly secrets: StripeSecrets;
+  readonly email: NoticeEmail;
+  readonly functions: DunningFunctions;
+  readonly alarms: DunningAlarms;
+  /** The Stripe webhook endpoint; undefined when `ingest.functionUrl` is false. */
+  readonly webhookUrl?: string;
+  /** The My Account notice API (AWS_IAM); grant callers with `grantNoticeApi()`. */
+  readonly noticeApiUrl: string;
+  private readonly noticeApi: NoticeApi;
+
+  constructor(scope: Construct, id: string, props: DunningWorkflowProps) {
+    super(scope, id);
+    this.policy = parsePolicy(props.policy, 'DunningWorkflowProps.policy');
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const logs = { logRetention: props.logRetention ?? RetentionDays.ONE_MONTH, logRemovalPolicy: removalPolicy };
+
+    this.table = new DunningStore(this, 'Store', { removalPolicy });
+    this.secrets = new StripeSecrets(this, 'StripeSecrets', {
+      apiKey: props.secrets?.stripeApiKey,
+      webhookSigningSecret: props.secrets?.webhookSigningSecret,
+      removalPolicy,
+    });
+    this.email = new NoticeEmail(this, 'Email', props.email);
+
+    const stages = new StageFunctions(this, 'Stages', {
+      ...logs,
+      policy: this.policy,
+      table: this.table,
+      stripeApiKey: this.secrets.apiKey,
+      email: this.email,
+    });
+    const workflow = new DunningStateMachine(this, 'Workflow', { ...logs, policy: this.policy, stages });
+    this.stateMachine = workflow.stateMachine;
+
+    const webhook = new WebhookIngest(this, 'Webhook', {
+      ...logs,
+      policy: this.policy,
+      table: this.table,
+      stateMachine: this.stateMachine,
+      stripeApiKey: this.secrets.apiKey,
+      webhookSigningSecret: this.secrets.webhookSigningSecret,
+      email: this.email,
+      functionUrl: props.ingest?.functionUrl,
+    });
+    this.webhookUrl = webhook.url;
+
+    this.noticeApi = new NoticeApi(this, 'NoticeApi', { ...logs, table: this.table });
+    this.noticeApiUrl = this.noticeApi.url;
+
+    this.functions = {
+      handleWebhook: webhook.handler,
+      sendNotice: stages.sendNotice,
+      retryPayment: stages.retryPayment,
+      closeCase: stages.closeCase,
+      getNotice: this.noticeApi.handler,
+    };
+    this.alarms = new DunningAlarms(this, 'Alarms', {
+      stateMachine: this.stateMachine,
+      functions: { ...this.functions },
+      topic: props.alarmTopic,
+    });
+  }
+
+  /** Lets the company's backend call the notice API (SigV4, service `lambda`). */
+  grantNoticeApi(grantee: IGrantable): Grant {
+    return this.noticeApi.grantInvoke(grantee);
+  }
+}

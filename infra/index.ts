@@ -1,0 +1,10 @@
+// What a user of this package imports: the DunningWorkflow construct and the ready-made stack.
+export {
+  DunningWorkflow,
+  type DunningEmailProps,
+  type DunningFunctions,
+  type DunningIngestProps,
+  type DunningSecretsProps,
+  type DunningWorkflowProps,
+} from './dunning-workflow.ts';
+export { DunningStack, acknowledgeNagFindings, type DunningStackProps } from './stacks/dunning-stack.ts';

@@ -1,0 +1,86 @@
+// The deployable stack: the DunningWorkflow and nothing else, plus the cdk-nag findings this design
+// accepts, each acknowledged on the narrowest construct with the reason it is accepted.
+import { Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import { Policy, type IRole } from 'aws-cdk-lib/aws-iam';
+// cdk-nag's own rendering of a CloudFormation reference into a finding id (not re-exported at the root).
+import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference.js';
+import type { Construct } from 'constructs';
+import { DunningWorkflow, type DunningWorkflowProps } from '../dunning-workflow.ts';
+
+export interface DunningStackProps extends StackProps {
+  /** Everything the workflow needs; see DunningWorkflowProps. */
+  readonly dunning: DunningWorkflowProps;
+}
+
+export class DunningStack extends Stack {
+  readonly dunning: DunningWorkflow;
+
+  constructor(scope: Construct, id: string, props: DunningStackProps) {
+    super(scope, id, props);
+    this.dunning = new DunningWorkflow(this, 'Dunning', props.dunning);
+    acknowledgeNagFindings(this.dunning);
+  }
+}
+
+/**
+ * The AwsSolutions findings DunningWorkflow accepts, and why. Exported so a stack of your own that
+ * embeds the workflow and runs cdk-nag can acknowledge the same findings.
+ */
+export function acknowledgeNagFindings(dunning: DunningWorkflow): void {
+  const xray = {
+    id: 'AwsSolutions-IAM5[Resource::*]',
+    reason:
+      'X-Ray active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions, so AWS requires Resource "*".',
+  };
+  for (const fn of Object.values(dunning.functions)) {
+    // Per role, not per stack. The finding id cannot tell X-Ray's "*" from any other, so the infra
+    // tests assert that only xray:/logs: actions ever sit on "*".
+    if (fn.role) Validations.of(fn.role).acknowledge(xray);
+  }
+
+  if (dunning.stateMachine.role) {
+    Validations.of(dunning.stateMachine.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'Step Functions logging to CloudWatch Logs (logs:CreateLogDelivery, PutResourcePolicy, DescribeLogGroups, ...) and X-Ray tracing: these actions support no resource-level permissions, so AWS requires Resource "*".',
+    });
+  }
+
+  const webhookRole = dunning.functions.handleWebhook.role;
+  if (webhookRole) {
+    for (const resource of wildcardResources(webhookRole, 'states:StopExecution')) {
+      Validations.of(webhookRole).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::${resource}]`,
+        reason:
+          'The webhook stops (and describes) the running execution of an invoice that got paid; execution names are per invoice, known only at runtime, so the grant covers the executions of this one state machine (execution:<name>:*).',
+      });
+    }
+  }
+
+  Validations.of(dunning.secrets).acknowledge({
+    id: 'AwsSolutions-SMG4',
+    reason:
+      'Stripe keys and webhook signing secrets are rolled in the Stripe dashboard, which Secrets Manager cannot drive; the new value is then stored with put-secret-value (see README). A rotation Lambda would only break the live key.',
+  });
+}
+
+/**
+ * The wildcard resources of `role`'s statements that allow `action`, rendered the way cdk-nag names
+ * its findings. Read from the policy the grant actually produced, so an acknowledgement can never
+ * cover more than that grant, nor silently stop matching it.
+ */
+function wildcardResources(role: IRole, action: string): string[] {
+  const policy = role.node.tryFindChild('DefaultPolicy');
+  if (!(policy instanceof Policy)) return [];
+  const document = Stack.of(role).resolve(policy.document) as { Statement?: PolicyJsonStatement[] };
+  return (document.Statement ?? [])
+    .filter((statement) => [statement.Action].flat().includes(action))
+    .flatMap((statement) => [statement.Resource].flat())
+    .map((resource) => flattenCfnReference(resource))
+    .filter((resource) => resource.includes('*'));
+}
+
+interface PolicyJsonStatement {
+  Action?: string | string[];
+  Resource?: unknown;
+}

@@ -1,0 +1,380 @@
+// The deployable stack with the default policy, synthesized once with real esbuild bundling: what
+// gets deployed, who may do what, and what cdk-nag thinks of it.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Validations } from 'aws-cdk-lib';
+import { Annotations, Capture, Match, type Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { TABLE_KEYS } from '#shared/adapters/table.ts';
+import { ENV } from '#shared/config.ts';
+import { loadPolicyFile } from '#shared/policy/load.ts';
+import { buildDefinition, SECONDS_PER_DAY, type StateMachineDefinition } from '#shared/workflow/definition.ts';
+import {
+  actionsOf,
+  definitionOf,
+  functionLogicalId,
+  roleOfFunction,
+  statementsOfRole,
+  synthDunningStack,
+  type PolicyStatementJson,
+  type Synthesized,
+} from './synth.ts';
+
+const FUNCTIONS = ['handle-webhook', 'send-notice', 'retry-payment', 'close-case', 'get-notice'] as const;
+const THIRTY_DAYS = 30;
+
+let synth: Synthesized;
+let template: Template;
+let definition: StateMachineDefinition;
+
+beforeAll(() => {
+  synth = synthDunningStack({ bundle: true });
+  template = synth.template;
+  definition = definitionOf(template);
+});
+
+const statementsOf = (name: string): PolicyStatementJson[] =>
+  statementsOfRole(template, roleOfFunction(template, functionLogicalId(template, name)));
+
+const allStatements = (): PolicyStatementJson[] =>
+  Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
+    (policy) => (policy as { Properties: { PolicyDocument: { Statement: PolicyStatementJson[] } } }).Properties.PolicyDocument.Statement,
+  );
+
+describe('DunningStateMachine', () => {
+  it('is a Standard state machine that logs everything, with execution data, and is traced', () => {
+    const logGroup = new Capture();
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      StateMachineType: 'STANDARD',
+      TracingConfiguration: { Enabled: true },
+      LoggingConfiguration: {
+        Level: 'ALL',
+        IncludeExecutionData: true,
+        Destinations: [{ CloudWatchLogsLogGroup: { LogGroupArn: { 'Fn::GetAtt': [logGroup, 'Arn'] } } }],
+      },
+    });
+    expect(template.toJSON().Resources[logGroup.asString()].Properties.RetentionInDays).toBe(THIRTY_DAYS);
+  });
+
+  it('deploys exactly the states buildDefinition generates from the policy', () => {
+    const expected = buildDefinition(loadPolicyFile(), { sendNotice: 'a', retryPayment: 'b', closeCase: 'c' });
+
+    expect(Object.keys(definition.States).sort()).toEqual(Object.keys(expected.States).sort());
+    expect(definition.StartAt).toBe(expected.StartAt);
+    expect(definition.TimeoutSeconds).toBe(expected.TimeoutSeconds);
+  });
+
+  it('waits 3 days before the first retry, then retries', () => {
+    expect(definition.States.WaitBeforeRetry1).toMatchObject({
+      Type: 'Wait',
+      Seconds: 3 * SECONDS_PER_DAY,
+      Next: 'Retry1',
+    });
+    expect(definition.States.Notice1).toMatchObject({ Type: 'Task', Next: 'WaitBeforeRetry1' });
+  });
+
+  it('invokes the stage function each Task state stands for', () => {
+    const token = (name: string) => `\${Token[${functionLogicalId(template, name)}]}`;
+
+    expect(definition.States.Notice1).toMatchObject({ Resource: token('send-notice') });
+    expect(definition.States.Retry1).toMatchObject({ Resource: token('retry-payment') });
+    expect(definition.States.Terminate).toMatchObject({ Resource: token('close-case') });
+    expect(definition.States.FlagCase).toMatchObject({ Resource: token('close-case') });
+  });
+});
+
+describe('DunningWorkflow grants (least privilege)', () => {
+  it('lets the state machine invoke the three stage functions and nothing else', () => {
+    const machine = Object.values(template.findResources('AWS::StepFunctions::StateMachine'))[0] as {
+      Properties: { RoleArn: { 'Fn::GetAtt': [string, string] } };
+    };
+    const invoke = statementsOfRole(template, machine.Properties.RoleArn['Fn::GetAtt'][0]).filter((s) =>
+      [s.Action].flat().some((action) => action.startsWith('lambda:')),
+    );
+
+    expect(invoke).toHaveLength(1);
+    expect(invoke[0]?.Action).toBe('lambda:InvokeFunction');
+    const resources = [invoke[0]?.Resource].flat() as Array<{ 'Fn::GetAtt': [string, string] }>;
+    expect(resources.map((r) => r['Fn::GetAtt'][0]).sort()).toEqual(
+      ['send-notice', 'retry-payment', 'close-case'].map((name) => functionLogicalId(template, name)).sort(),
+    );
+  });
+
+  it('does not let retry-payment send email', () => {
+    expect(actionsOf(statementsOf('retry-payment')).filter((action) => action.startsWith('ses:'))).toEqual([]);
+  });
+
+  it('lets send-notice, close-case and the webhook send email', () => {
+    for (const name of ['send-notice', 'close-case', 'handle-webhook']) {
+      expect(actionsOf(statementsOf(name)), name).toContain('ses:SendEmail');
+    }
+  });
+
+  it('gives get-notice read-only table access and nothing else of value', () => {
+    const actions = actionsOf(statementsOf('get-notice'));
+    const dynamodb = actions.filter((action) => action.startsWith('dynamodb:'));
+
+    expect(dynamodb.length).toBeGreaterThan(0);
+    for (const action of dynamodb) expect(action).toMatch(/^dynamodb:(BatchGet|Get|Query|Scan|Describe|ConditionCheck)/);
+    expect(actions.filter((a) => /^(ses|secretsmanager|states):/.test(a))).toEqual([]);
+  });
+
+  it('scopes ses:SendEmail to the sender identity and configuration set, never "*"', () => {
+    const send = allStatements().filter((s) => [s.Action].flat().includes('ses:SendEmail'));
+
+    expect(send.length).toBe(3);
+    for (const statement of send) {
+      const resources = [statement.Resource].flat();
+      expect(resources).not.toContain('*');
+      const rendered = JSON.stringify(resources);
+      expect(rendered).toContain(':identity/billing@acme.com');
+      expect(rendered).toContain(':identity/acme.com');
+      expect(rendered).toContain(':configuration-set/');
+      expect(statement.Condition).toEqual({ StringEquals: { 'ses:FromAddress': 'billing@acme.com' } });
+    }
+  });
+
+  it('lets only the webhook start the state machine, and stop or describe its executions', () => {
+    const withStates = FUNCTIONS.filter((name) => actionsOf(statementsOf(name)).some((a) => a.startsWith('states:')));
+    expect(withStates).toEqual(['handle-webhook']);
+
+    expect(actionsOf(statementsOf('handle-webhook')).filter((a) => a.startsWith('states:'))).toEqual([
+      'states:DescribeExecution',
+      'states:StartExecution',
+      'states:StopExecution',
+    ]);
+  });
+
+  it('grants no service-wide wildcard actions such as dynamodb:*', () => {
+    const wildcards = actionsOf(allStatements()).filter((action) => action.includes('*'));
+    expect(wildcards).toEqual([]);
+  });
+
+  it('puts "*" resources only on X-Ray and log-delivery actions, which have no resource-level permissions', () => {
+    const onStar = allStatements().filter((s) => [s.Resource].flat().includes('*'));
+    for (const action of actionsOf(onStar)) expect(action).toMatch(/^(xray|logs):/);
+  });
+});
+
+describe('StripeSecrets', () => {
+  it('leaves no secret value in the template', () => {
+    const rendered = JSON.stringify(template.toJSON());
+
+    expect(rendered).not.toMatch(/\b(sk|rk)_(live|test)_/);
+    expect(rendered).not.toMatch(/whsec_[A-Za-z0-9]/);
+    expect(rendered).not.toContain('"SecretString"');
+    template.allResourcesProperties('AWS::SecretsManager::Secret', {
+      GenerateSecretString: Match.objectLike({}),
+      SecretString: Match.absent(),
+    });
+  });
+
+  it('gives functions the secret ARNs, never the values', () => {
+    const secretIds = Object.keys(template.findResources('AWS::SecretsManager::Secret'));
+    const functions = Object.values(template.findResources('AWS::Lambda::Function')) as Array<{
+      Properties: { Environment: { Variables: Record<string, unknown> } };
+    }>;
+    for (const { Properties } of functions) {
+      const variables = Properties.Environment.Variables;
+      for (const name of [ENV.stripeApiKeySecretArn, ENV.stripeWebhookSecretArn]) {
+        const value = variables[name] as { Ref?: string } | undefined;
+        if (value !== undefined) expect(secretIds).toContain(value.Ref);
+      }
+      expect(variables[ENV.stripeApiKey]).toBeUndefined();
+      expect(variables[ENV.stripeWebhookSecret]).toBeUndefined();
+    }
+  });
+
+  it('gives the webhook both secrets and get-notice neither', () => {
+    const variables = (name: string) =>
+      template.toJSON().Resources[functionLogicalId(template, name)].Properties.Environment.Variables as Record<string, unknown>;
+
+    expect(variables('handle-webhook')).toHaveProperty(ENV.stripeWebhookSecretArn);
+    expect(variables('handle-webhook')).toHaveProperty(ENV.stripeApiKeySecretArn);
+    expect(variables('get-notice')).not.toHaveProperty(ENV.stripeApiKeySecretArn);
+    expect(variables('retry-payment')).not.toHaveProperty(ENV.stripeWebhookSecretArn);
+  });
+});
+
+describe('DunningFunction', () => {
+  it('runs every function on Node.js 22 or newer, arm64, with X-Ray active', () => {
+    const functions = Object.values(template.findResources('AWS::Lambda::Function')) as Array<{
+      Properties: { Runtime: string; Architectures: string[]; TracingConfig: { Mode: string } };
+    }>;
+
+    expect(functions).toHaveLength(FUNCTIONS.length);
+    for (const { Properties } of functions) {
+      const major = Number(/^nodejs(\d+)\.x$/.exec(Properties.Runtime)?.[1]);
+      expect(major).toBeGreaterThanOrEqual(22);
+      expect(Properties.Architectures).toEqual(['arm64']);
+      expect(Properties.TracingConfig).toEqual({ Mode: 'Active' });
+    }
+  });
+
+  it('logs each function to its own log group with a retention', () => {
+    for (const name of FUNCTIONS) {
+      const fn = template.toJSON().Resources[functionLogicalId(template, name)];
+      const logGroupId = fn.Properties.LoggingConfig.LogGroup.Ref as string;
+      expect(template.toJSON().Resources[logGroupId].Properties.RetentionInDays, name).toBe(THIRTY_DAYS);
+    }
+  });
+
+  it('sets source maps and the Powertools variables', () => {
+    template.allResourcesProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          NODE_OPTIONS: '--enable-source-maps',
+          POWERTOOLS_SERVICE_NAME: Match.anyValue(),
+          POWERTOOLS_METRICS_NAMESPACE: 'Dunning',
+          POWERTOOLS_LOG_LEVEL: 'INFO',
+          [ENV.tableName]: { Ref: Match.anyValue() },
+        }),
+      },
+    });
+  });
+
+  it('keeps the policy out of the environment (4 KB limit)', () => {
+    template.allResourcesProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ [ENV.policyJson]: Match.absent() }) },
+    });
+  });
+
+  it('bundles the policy into the code of every function that reads it', () => {
+    const brand = `"brandName":"${loadPolicyFile().brandName}"`;
+    const bundling = (name: string) => ({ name, bundlesPolicy: bundledCode(name).includes(brand) });
+
+    expect(['handle-webhook', 'send-notice', 'retry-payment', 'close-case', 'get-notice'].map(bundling)).toEqual([
+      { name: 'handle-webhook', bundlesPolicy: true },
+      { name: 'send-notice', bundlesPolicy: true },
+      { name: 'retry-payment', bundlesPolicy: true },
+      { name: 'close-case', bundlesPolicy: true },
+      { name: 'get-notice', bundlesPolicy: false },
+    ]);
+  });
+});
+
+describe('DunningStore', () => {
+  it('is on-demand with point-in-time recovery, KMS encryption, TTL on expiration and pk/sk keys', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      BillingMode: 'PAY_PER_REQUEST',
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      SSESpecification: { SSEEnabled: true },
+      TimeToLiveSpecification: { AttributeName: TABLE_KEYS.ttlAttribute, Enabled: true },
+      KeySchema: [
+        { AttributeName: TABLE_KEYS.partitionKey, KeyType: 'HASH' },
+        { AttributeName: TABLE_KEYS.sortKey, KeyType: 'RANGE' },
+      ],
+      AttributeDefinitions: Match.arrayWith([
+        { AttributeName: 'pk', AttributeType: 'S' },
+        { AttributeName: 'sk', AttributeType: 'S' },
+      ]),
+    });
+  });
+
+  it('is retained when the stack is deleted', () => {
+    template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+  });
+});
+
+describe('WebhookIngest', () => {
+  it('exposes the webhook without AWS auth and without CORS, for Stripe', () => {
+    template.hasResourceProperties('AWS::Lambda::Url', {
+      AuthType: 'NONE',
+      Cors: Match.absent(),
+      TargetFunctionArn: { 'Fn::GetAtt': [functionLogicalId(template, 'handle-webhook'), 'Arn'] },
+    });
+  });
+});
+
+describe('NoticeApi', () => {
+  it('exposes the notice API behind AWS_IAM', () => {
+    template.hasResourceProperties('AWS::Lambda::Url', {
+      AuthType: 'AWS_IAM',
+      TargetFunctionArn: { 'Fn::GetAtt': [functionLogicalId(template, 'get-notice'), 'Arn'] },
+    });
+    template.resourcePropertiesCountIs('AWS::Lambda::Url', { AuthType: 'NONE' }, 1);
+  });
+
+  it('is output next to the webhook URL', () => {
+    const outputs = Object.values(template.findOutputs('*')) as Array<{ Value: { 'Fn::GetAtt'?: [string, string] } }>;
+    expect(outputs.filter((o) => o.Value['Fn::GetAtt']?.[1] === 'FunctionUrl')).toHaveLength(2);
+  });
+});
+
+describe('DunningAlarms', () => {
+  it('alarms on one failed or timed-out execution in five minutes', () => {
+    for (const metric of ['ExecutionsFailed', 'ExecutionsTimedOut']) {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'AWS/States',
+        MetricName: metric,
+        Statistic: 'Sum',
+        Period: 300,
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+      });
+    }
+  });
+
+  it('alarms on errors of every function', () => {
+    for (const name of FUNCTIONS) {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'AWS/Lambda',
+        MetricName: 'Errors',
+        Dimensions: [{ Name: 'FunctionName', Value: { Ref: functionLogicalId(template, name) } }],
+        Threshold: 1,
+        Period: 300,
+        TreatMissingData: 'notBreaching',
+      });
+    }
+  });
+});
+
+describe('DunningStack under cdk-nag AwsSolutions', () => {
+  it('reports no unacknowledged error or warning', () => {
+    const report = new AwsSolutionsChecks(synth.app, { verbose: true }).validateScope(synth.app);
+    const findings = report.violations.map(
+      (v) => `${v.severity} ${v.ruleName} at ${v.violatingResources.map((r) => r.constructPath).join(', ')}`,
+    );
+
+    expect(findings).toEqual([]);
+    expect(report.success).toBe(true);
+  });
+
+  it('acknowledges only the findings the design accepts, each on the narrowest construct', () => {
+    const acknowledged = synth.app.node.findAll().flatMap((construct) =>
+      construct.node.metadata
+        .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+        .flatMap((entry) => Object.keys(entry.data as Record<string, string>))
+        .map((id) => `${construct.node.path} ${id.replace(/^annotation::/i, '').replace(/execution:\{.*\}:\*/, 'execution:<name>:*')}`),
+    );
+
+    const xray = 'AwsSolutions-IAM5[Resource::*]';
+    expect(acknowledged.sort()).toEqual(
+      [
+        'Dunning/Dunning/StripeSecrets AwsSolutions-SMG4',
+        `Dunning/Dunning/Stages/SendNoticeRole ${xray}`,
+        `Dunning/Dunning/Stages/RetryPaymentRole ${xray}`,
+        `Dunning/Dunning/Stages/CloseCaseRole ${xray}`,
+        `Dunning/Dunning/Webhook/HandleWebhookRole ${xray}`,
+        'Dunning/Dunning/Webhook/HandleWebhookRole AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:<name>:*]',
+        `Dunning/Dunning/NoticeApi/GetNoticeRole ${xray}`,
+        `Dunning/Dunning/Workflow/StateMachine/Role ${xray}`,
+      ].sort(),
+    );
+  });
+
+  it('leaves no CDK error or warning annotation on the stack', () => {
+    const annotations = Annotations.fromStack(synth.stack);
+    expect(annotations.findError('*', Match.anyValue())).toEqual([]);
+    expect(annotations.findWarning('*', Match.anyValue())).toEqual([]);
+  });
+});
+
+/** The bundled handler of a function, read from the cloud assembly's asset folder. */
+function bundledCode(name: string): string {
+  const code = template.toJSON().Resources[functionLogicalId(template, name)].Properties.Code as { S3Key: string };
+  const assetHash = code.S3Key.replace(/\.zip$/, '');
+  return readFileSync(join(synth.assembly.directory, `asset.${assetHash}`, 'index.mjs'), 'utf8');
+}
