@@ -1,6 +1,6 @@
 // aws-local-stepfunctions 3 targets Node 22 and calls Promise.withResolvers; without it every
 // Task rejects inside the engine and is swallowed by the Catch. Lambda (nodejs22.x) has it natively.
-if (typeof Promise.withResolvers !== 'function') {
+if (typeof (Promise as { withResolvers?: unknown }).withResolvers !== 'function') {
   Object.defineProperty(Promise, 'withResolvers', {
     configurable: true,
     writable: true,

@@ -1,0 +1,63 @@
+// The embedded runtime's settings, from the environment, validated so a bad value names itself.
+import { z } from 'zod';
+
+/** Fixed so `stripe listen` users and the sandbox agree without setup; printed at start. */
+export const LOCAL_WEBHOOK_SECRET = 'whsec_local_dunning_sandbox_secret_0000000000';
+export const LOCAL_STRIPE_KEY = 'sk_test_local_dunning_sandbox';
+
+const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
+
+export const LocalConfigSchema = z.object({
+  host: z.string().default('127.0.0.1'),
+  port: port(3000),
+  dynamoDbPort: port(8000),
+  sesPort: port(8005),
+  stripePort: port(12111),
+  /** Milliseconds one policy day lasts. */
+  dayMs: z.coerce.number().int().min(50).max(86_400_000).default(2000),
+  dataDir: z.string().min(1).optional(),
+  webhookSecret: z.string().startsWith('whsec_').default(LOCAL_WEBHOOK_SECRET),
+  /** A real `sk_test_…` key switches from the sandbox to Stripe test mode (with `stripe listen`). */
+  stripeApiKey: z
+    .string()
+    .regex(/^(sk|rk)_test_/, 'must be a test-mode key (sk_test_… or rk_test_…); the local runtime never uses live keys')
+    .optional(),
+  policyFile: z.string().min(1).optional(),
+  sender: z.string().default('billing@acme.test'),
+  demo: z.boolean().default(true),
+  tableName: z.string().default('dunning-local'),
+});
+export type LocalConfig = z.infer<typeof LocalConfigSchema>;
+
+const VARS: Record<keyof LocalConfig, string> = {
+  host: 'DUNNING_HOST',
+  port: 'DUNNING_PORT',
+  dynamoDbPort: 'DUNNING_DYNAMODB_PORT',
+  sesPort: 'DUNNING_SES_PORT',
+  stripePort: 'DUNNING_STRIPE_PORT',
+  dayMs: 'DUNNING_DAY_MS',
+  dataDir: 'DUNNING_DATA_DIR',
+  webhookSecret: 'STRIPE_WEBHOOK_SECRET',
+  stripeApiKey: 'STRIPE_API_KEY',
+  policyFile: 'DUNNING_POLICY_FILE',
+  sender: 'DUNNING_SENDER',
+  demo: 'DUNNING_DEMO',
+  tableName: 'DUNNING_TABLE_NAME',
+};
+
+export function readLocalConfig(env: NodeJS.ProcessEnv, argv: readonly string[] = []): LocalConfig {
+  const raw: Record<string, unknown> = {};
+  for (const [field, name] of Object.entries(VARS)) {
+    const value = env[name];
+    if (value !== undefined && value !== '') raw[field] = value;
+  }
+  if (raw.demo !== undefined) raw.demo = !['0', 'false', 'no', 'off'].includes(String(raw.demo).toLowerCase());
+  if (argv.includes('--no-demo')) raw.demo = false;
+  const result = LocalConfigSchema.safeParse(raw);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const field = String(issue.path[0]) as keyof LocalConfig;
+    return `${VARS[field] ?? field}=${JSON.stringify(raw[field])}: ${issue.message}`;
+  });
+  throw new Error(`Invalid local configuration:\n  ${problems.join('\n  ')}`);
+}

@@ -1,0 +1,73 @@
+// `npm start`: the whole product on this machine, then (unless --no-demo) the three-customer demo.
+import { readLocalConfig } from './config.ts';
+import { runDemo } from './demo.ts';
+import { startRuntime, type Runtime } from './runtime.ts';
+import { timelineHeader, timelinePrinter } from './timeline.ts';
+
+const print = (line: string) => process.stdout.write(`${line}\n`);
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = readLocalConfig(process.env, process.argv.slice(2));
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n`);
+    process.exit(2);
+  }
+
+  const holder: { runtime?: Runtime } = {};
+  const runtime = await startRuntime(config, timelinePrinter(print, holder));
+  holder.runtime = runtime;
+
+  let stopping = false;
+  const demoAbort = new AbortController();
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    demoAbort.abort();
+    print(`\n${signal}: stopping…`);
+    await runtime.close();
+    print('stopped');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+
+  print('Stripe dunning, running locally');
+  print(`  webhook receiver   POST ${runtime.urls.webhook}`);
+  print(`  My Account banner  GET  ${runtime.urls.app}/customers/{customerId}/notice`);
+  print(`  cases (local only) GET  ${runtime.urls.app}/cases`);
+  print(`  emails (SES inbox)      ${runtime.urls.ses}`);
+  print(`  Stripe API              ${runtime.urls.stripe}${runtime.sandbox ? ' (sandbox)' : ' (test mode)'}`);
+  print(`  DynamoDB                ${runtime.urls.dynamodb}`);
+  print(`  webhook signing secret  ${config.webhookSecret}`);
+  print(`  one policy day          ${config.dayMs} ms${config.dataDir ? `; state in ${config.dataDir}` : '; state in memory'}`);
+  print('ready');
+
+  if (!config.demo) return;
+  print('');
+  print(timelineHeader());
+  try {
+    const outcomes = await runDemo({
+      apiKey: runtime.stripeApiKey,
+      apiBase: runtime.sandbox?.url,
+      store: runtime.store,
+      print,
+      timeoutMs: (runtime.policy.end.day + 5) * config.dayMs + 60_000,
+      signal: demoAbort.signal,
+    });
+    print('');
+    print('demo finished:');
+    for (const o of outcomes) {
+      print(`  ${o.customer.name.padEnd(14)} case ${o.caseStatus.padEnd(10)} subscription ${o.subscriptionStatus}`);
+    }
+    print(`Read every email at ${runtime.urls.ses} — still serving; Ctrl-C to stop.`);
+  } catch (error) {
+    if (!stopping) print(`demo failed: ${(error as Error).message}`);
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
+  process.exit(1);
+});

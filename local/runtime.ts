@@ -1,0 +1,278 @@
+// Starts the whole product on loopback: dynalite, SES v2, the Stripe sandbox, Step Functions running
+// the generated definition, and the same handlers the Lambdas run, configured through their environment.
+import './polyfills.ts';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import type { APIGatewayProxyStructuredResultV2 as FunctionUrlResponse, Context, LambdaFunctionURLEvent } from 'aws-lambda';
+import { ENV } from '#shared/config.ts';
+import { createDynamoDocumentClient } from '#shared/adapters/aws-clients.ts';
+import { DynamoCaseStore } from '#shared/adapters/dynamodb-case-store.ts';
+import type { CaseStore } from '#shared/domain/ports.ts';
+import { DEFAULT_POLICY_FILE, loadPolicyFile } from '#shared/policy/load.ts';
+import type { Policy } from '#shared/policy/schema.ts';
+import { buildDefinition, type StageFunctionArns, type StateMachineDefinition } from '#shared/workflow/definition.ts';
+import type { LocalConfig } from './config.ts';
+import { LOCAL_STRIPE_KEY } from './config.ts';
+import { ensureTable, startDynamoDb } from './dynamodb.ts';
+import { startSesLocal } from './ses.ts';
+import { lambdaContext } from './lambda-context.ts';
+import { startLocalStepFunctions, type LocalExecution, type LocalStepFunctions, type TaskHandler } from './stepfunctions.ts';
+import { startStripeSandbox, type StripeSandbox } from './stripe-sandbox/index.ts';
+
+const REGION = 'us-east-1';
+const ACCOUNT = '000000000000';
+export const LOCAL_STATE_MACHINE_ARN = `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:dunning-local`;
+const functionArn = (name: string) => `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${name}`;
+export const LOCAL_FUNCTION_ARNS: StageFunctionArns = {
+  sendNotice: functionArn('send-notice'),
+  retryPayment: functionArn('retry-payment'),
+  closeCase: functionArn('close-case'),
+};
+
+export interface TaskEvent {
+  /** The policy stage id, or the close-case action (recover, terminate, flag). */
+  state: string;
+  input: unknown;
+  output?: unknown;
+  error?: Error;
+}
+
+export interface RuntimeEvents {
+  /**
+   * A Task state finished (ok) or threw (error). The execution waits for the returned promise, so a
+   * test can act between a stage and the wait that follows it without racing the compressed clock.
+   */
+  onTask?: (event: TaskEvent) => void | Promise<void>;
+  onWebhook?: (event: { status: number; body: Record<string, unknown> }) => void;
+  onExecutionEnd?: (execution: LocalExecution) => void;
+}
+
+export interface Runtime {
+  config: LocalConfig;
+  policy: Policy;
+  definition: StateMachineDefinition;
+  urls: { app: string; webhook: string; ses: string; dynamodb: string; stripe: string; stepFunctions: string };
+  stripeApiKey: string;
+  sandbox?: StripeSandbox;
+  stepFunctions: LocalStepFunctions;
+  /** A reader over the same table the handlers write, for the timeline and tests. */
+  store: CaseStore;
+  close(): Promise<void>;
+}
+
+type UrlHandler = (event: LambdaFunctionURLEvent, context?: Context) => Promise<FunctionUrlResponse>;
+
+export async function startRuntime(config: LocalConfig, events: RuntimeEvents = {}): Promise<Runtime> {
+  const policy = loadPolicyFile(config.policyFile ?? DEFAULT_POLICY_FILE);
+  const closers: Array<() => Promise<void>> = [];
+  const close = async () => {
+    for (const closer of closers.reverse()) await closer().catch(() => undefined);
+  };
+  try {
+    if (config.dataDir) mkdirSync(config.dataDir, { recursive: true });
+    const dynamo = await startDynamoDb({
+      port: config.dynamoDbPort,
+      host: config.host,
+      dataDir: config.dataDir ? join(config.dataDir, 'dynamodb') : undefined,
+    });
+    closers.push(dynamo.close);
+    const ses = await startSesLocal({ port: config.sesPort, host: config.host });
+    closers.push(ses.close);
+
+    let sandbox: StripeSandbox | undefined;
+    let stripeApiBase: string | undefined;
+    const stripeApiKey = config.stripeApiKey ?? LOCAL_STRIPE_KEY;
+    if (!config.stripeApiKey) {
+      sandbox = await startStripeSandbox({ port: config.stripePort, host: config.host, dataDir: config.dataDir });
+      closers.push(() => sandbox!.close());
+      stripeApiBase = sandbox.url;
+    }
+
+    // The handlers read exactly the variables CDK sets in AWS, plus loopback endpoints for the SDK.
+    Object.assign(process.env, {
+      AWS_REGION: REGION,
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+      AWS_ENDPOINT_URL_SESV2: ses.endpoint,
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      POWERTOOLS_SERVICE_NAME: 'dunning-local',
+      POWERTOOLS_METRICS_DISABLED: 'true',
+      POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
+      [ENV.tableName]: config.tableName,
+      [ENV.sender]: config.sender,
+      [ENV.stripeApiKey]: stripeApiKey,
+      [ENV.stripeWebhookSecret]: config.webhookSecret,
+      [ENV.policyJson]: JSON.stringify(policy),
+      [ENV.stateMachineArn]: LOCAL_STATE_MACHINE_ARN,
+    });
+    if (stripeApiBase) process.env[ENV.stripeApiBase] = stripeApiBase;
+    else delete process.env[ENV.stripeApiBase];
+
+    const documentClient = createDynamoDocumentClient({});
+    await ensureTable(documentClient, config.tableName);
+    const store = new DynamoCaseStore(documentClient, config.tableName);
+
+    // Imported only now: the handlers read their environment when first invoked, as in Lambda.
+    const [webhook, sendNotice, retryPayment, closeCase, getNotice] = await Promise.all([
+      import('#functions/handle-webhook/handler.ts'),
+      import('#functions/send-notice/handler.ts'),
+      import('#functions/retry-payment/handler.ts'),
+      import('#functions/close-case/handler.ts'),
+      import('#functions/get-notice/handler.ts'),
+    ]);
+
+    const definition = buildDefinition(policy, LOCAL_FUNCTION_ARNS);
+    const observe = (name: string, fn: (input: never, context: Context) => Promise<unknown>): TaskHandler => {
+      return async (input: unknown) => {
+        const state = (input as { stage?: string; action?: string }).stage ?? String((input as { action?: string }).action);
+        try {
+          const output = await fn(input as never, lambdaContext(name));
+          await events.onTask?.({ state, input, output });
+          return output;
+        } catch (error) {
+          await events.onTask?.({ state, input, error: error as Error });
+          throw error;
+        }
+      };
+    };
+    const stepFunctions = await startLocalStepFunctions({
+      definition,
+      stateMachineArn: LOCAL_STATE_MACHINE_ARN,
+      handlers: {
+        [LOCAL_FUNCTION_ARNS.sendNotice]: observe('send-notice', sendNotice.handler as never),
+        [LOCAL_FUNCTION_ARNS.retryPayment]: observe('retry-payment', retryPayment.handler as never),
+        [LOCAL_FUNCTION_ARNS.closeCase]: observe('close-case', closeCase.handler as never),
+      },
+      dayMs: config.dayMs,
+      host: config.host,
+      onExecutionEnd: events.onExecutionEnd,
+    });
+    closers.push(() => stepFunctions.close());
+    process.env.AWS_ENDPOINT_URL_SFN = stepFunctions.endpoint;
+
+    const server = createServer((req, res) => {
+      void route(req, res, {
+        webhook: webhook.handler as UrlHandler,
+        getNotice: getNotice.handler as UrlHandler,
+        onWebhook: events.onWebhook,
+        store,
+      }).catch((error: unknown) => {
+        res.writeHead(500, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: (error as Error).message }));
+      });
+    });
+    await listen(server, config.port, config.host);
+    closers.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const app = `http://${config.host}:${(server.address() as AddressInfo).port}`;
+
+    sandbox?.setWebhook({ url: `${app}/webhook`, secret: config.webhookSecret });
+
+    return {
+      config,
+      policy,
+      definition,
+      urls: {
+        app,
+        webhook: `${app}/webhook`,
+        ses: ses.endpoint,
+        dynamodb: dynamo.endpoint,
+        stripe: sandbox?.url ?? 'https://api.stripe.com',
+        stepFunctions: stepFunctions.endpoint,
+      },
+      stripeApiKey,
+      sandbox,
+      stepFunctions,
+      store,
+      close,
+    };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+interface Routes {
+  webhook: UrlHandler;
+  getNotice: UrlHandler;
+  onWebhook?: RuntimeEvents['onWebhook'];
+  store: CaseStore;
+}
+
+async function route(req: IncomingMessage, res: ServerResponse, routes: Routes): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://local');
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const body = Buffer.concat(chunks);
+
+  if (url.pathname === '/health') return send(res, 200, { status: 'ok' });
+  if (url.pathname === '/webhook') {
+    const result = await routes.webhook(functionUrlEvent(req, url, body), lambdaContext('handle-webhook'));
+    if (routes.onWebhook) routes.onWebhook({ status: result.statusCode ?? 200, body: JSON.parse(String(result.body ?? '{}')) });
+    return sendResult(res, result);
+  }
+  if (/^\/customers\/[^/]+\/notice\/?$/.test(url.pathname)) {
+    return sendResult(res, await routes.getNotice(functionUrlEvent(req, url, body), lambdaContext('get-notice')));
+  }
+  if (url.pathname === '/cases' && req.method === 'GET') {
+    return send(res, 200, { cases: await routes.store.listCases() });
+  }
+  const caseMatch = /^\/cases\/(in_[A-Za-z0-9]+)\/?$/.exec(url.pathname);
+  if (caseMatch && req.method === 'GET') {
+    const invoiceId = caseMatch[1]!;
+    const found = await routes.store.getCase(invoiceId);
+    if (!found) return send(res, 404, { error: `no case for ${invoiceId}` });
+    return send(res, 200, { case: found, timeline: await routes.store.listTimeline(invoiceId) });
+  }
+  return send(res, 404, { error: `no route for ${req.method} ${url.pathname}` });
+}
+
+/** The event a Lambda Function URL delivers (payload format 2.0), so the handler sees what it sees in AWS. */
+function functionUrlEvent(req: IncomingMessage, url: URL, body: Buffer): LambdaFunctionURLEvent {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(req.headers)) if (value !== undefined) headers[name] = String(value);
+  const method = req.method ?? 'GET';
+  return {
+    version: '2.0',
+    routeKey: '$default',
+    rawPath: url.pathname,
+    rawQueryString: url.search.slice(1),
+    headers,
+    queryStringParameters: Object.fromEntries(url.searchParams),
+    requestContext: {
+      accountId: 'anonymous',
+      apiId: 'local',
+      domainName: headers.host ?? 'localhost',
+      domainPrefix: 'local',
+      http: { method, path: url.pathname, protocol: 'HTTP/1.1', sourceIp: req.socket.remoteAddress ?? '127.0.0.1', userAgent: headers['user-agent'] ?? '' },
+      requestId: crypto.randomUUID(),
+      routeKey: '$default',
+      stage: '$default',
+      time: new Date().toUTCString(),
+      timeEpoch: Date.now(),
+    },
+    body: body.toString('base64'),
+    isBase64Encoded: true,
+  } as LambdaFunctionURLEvent;
+}
+
+function sendResult(res: ServerResponse, result: FunctionUrlResponse): void {
+  res.writeHead(result.statusCode ?? 200, (result.headers ?? {}) as Record<string, string>);
+  res.end(result.body ?? '');
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body, null, 2));
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(error.code === 'EADDRINUSE' ? new Error(`port ${port} is in use: set DUNNING_PORT to a free port`) : error),
+    );
+    server.listen(port, host, () => resolve());
+  });
+}

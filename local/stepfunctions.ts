@@ -1,0 +1,242 @@
+// Step Functions on loopback: runs the generated definition in aws-local-stepfunctions and answers
+// the subset of the Step Functions JSON API the product uses, so the webhook's SFNClient is unchanged.
+import './polyfills.ts';
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { StateMachine } from 'aws-local-stepfunctions';
+import {
+  SECONDS_PER_DAY,
+  taskStates,
+  waitStates,
+  type StateMachineDefinition,
+} from '#shared/workflow/definition.ts';
+
+export type TaskHandler = (input: unknown) => Promise<unknown>;
+
+export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'ABORTED' | 'TIMED_OUT';
+
+export interface LocalExecution {
+  executionArn: string;
+  name: string;
+  input: string;
+  status: ExecutionStatus;
+  startDate: Date;
+  stopDate?: Date;
+  output?: string;
+  error?: string;
+  cause?: string;
+  done: Promise<void>;
+}
+
+export interface LocalStepFunctionsOptions {
+  definition: StateMachineDefinition;
+  stateMachineArn: string;
+  /** Handlers by the Task's Resource ARN; every Task state must have one. */
+  handlers: Record<string, TaskHandler>;
+  /** Milliseconds one policy day lasts. */
+  dayMs: number;
+  /** Milliseconds between attempts of a retried Task (Retry intervals are compressed too). */
+  retryIntervalMs?: number;
+  port?: number;
+  host?: string;
+  /** Called as each execution ends (for the demo's timeline and for tests). */
+  onExecutionEnd?: (execution: LocalExecution) => void;
+}
+
+export interface LocalStepFunctions {
+  readonly endpoint: string;
+  readonly executions: ReadonlyMap<string, LocalExecution>;
+  /** Resolves when no execution is running. */
+  idle(): Promise<void>;
+  close(): Promise<void>;
+}
+
+class SfnApiError extends Error {
+  constructor(
+    readonly type: string,
+    message: string,
+    readonly statusCode = 400,
+  ) {
+    super(message);
+  }
+}
+
+export async function startLocalStepFunctions(options: LocalStepFunctionsOptions): Promise<LocalStepFunctions> {
+  const { definition, stateMachineArn, handlers, dayMs } = options;
+  const machine = new StateMachine(definition as never, { validationOptions: { checkPaths: true, checkArn: true } });
+
+  const taskResourceLocalHandlers: Record<string, TaskHandler> = {};
+  for (const task of taskStates(definition)) {
+    const handler = handlers[task.resource];
+    if (!handler) throw new Error(`no local handler bound to ${task.resource} (state ${task.name})`);
+    taskResourceLocalHandlers[task.name] = handler;
+  }
+  // The definition is the deployed one; only its clock is compressed, state by state.
+  const waitTimeOverrides: Record<string, number> = {};
+  for (const wait of waitStates(definition)) waitTimeOverrides[wait.name] = Math.round(wait.days * dayMs);
+  const retryIntervalOverrides: Record<string, number> = {};
+  for (const [name, state] of Object.entries(definition.States)) {
+    if (Array.isArray(state.Retry)) retryIntervalOverrides[name] = options.retryIntervalMs ?? Math.max(20, Math.round((dayMs / SECONDS_PER_DAY) * 5));
+  }
+
+  const executions = new Map<string, LocalExecution>();
+  const aborters = new Map<string, () => void>();
+  const executionPrefix = stateMachineArn.replace(':stateMachine:', ':execution:');
+
+  function startExecution(body: { stateMachineArn?: string; name?: string; input?: string }) {
+    if (body.stateMachineArn !== stateMachineArn) {
+      throw new SfnApiError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${body.stateMachineArn}'`);
+    }
+    const name = body.name ?? randomUUID();
+    if (!/^[A-Za-z0-9_-]{1,80}$/.test(name)) throw new SfnApiError('InvalidName', `Invalid Name: '${name}'`);
+    const input = body.input ?? '{}';
+    let parsedInput: unknown;
+    try {
+      parsedInput = JSON.parse(input);
+    } catch {
+      throw new SfnApiError('InvalidExecutionInput', 'Invalid State Machine Execution Input: not JSON');
+    }
+    const executionArn = `${executionPrefix}:${name}`;
+    const existing = executions.get(executionArn);
+    if (existing) {
+      // Standard workflows: the same name and input while running returns the running execution.
+      if (existing.status === 'RUNNING' && existing.input === input) return existing;
+      throw new SfnApiError('ExecutionAlreadyExists', `Execution Already Exists: '${executionArn}'`);
+    }
+    const run = machine.run(parsedInput as never, {
+      overrides: { taskResourceLocalHandlers: taskResourceLocalHandlers as never, waitTimeOverrides, retryIntervalOverrides },
+      noThrowOnAbort: true,
+      context: { Execution: { Id: executionArn, Name: name, Input: parsedInput, StartTime: new Date().toISOString() } } as never,
+    });
+    const execution: LocalExecution = { executionArn, name, input, status: 'RUNNING', startDate: new Date(), done: Promise.resolve() };
+    execution.done = run.result.then(
+      (output) => {
+        if (execution.status === 'RUNNING') {
+          execution.status = 'SUCCEEDED';
+          execution.output = JSON.stringify(output ?? null);
+        }
+      },
+      (error: Error & { cause?: Error }) => {
+        if (execution.status !== 'RUNNING') return;
+        const cause = error.cause ?? error;
+        execution.status = cause.name === 'StatesTimeoutError' ? 'TIMED_OUT' : 'FAILED';
+        execution.error = (cause as { name?: string }).name ?? 'Error';
+        execution.cause = cause.message;
+      },
+    ).finally(() => {
+      execution.stopDate ??= new Date();
+      aborters.delete(executionArn);
+      options.onExecutionEnd?.(execution);
+    });
+    executions.set(executionArn, execution);
+    aborters.set(executionArn, run.abort);
+    return execution;
+  }
+
+  function stopExecution(body: { executionArn?: string; cause?: string; error?: string }) {
+    const execution = executions.get(body.executionArn ?? '');
+    if (!execution) throw new SfnApiError('ExecutionDoesNotExist', `Execution Does Not Exist: '${body.executionArn}'`);
+    if (execution.status === 'RUNNING') {
+      execution.status = 'ABORTED';
+      execution.stopDate = new Date();
+      execution.error = body.error;
+      execution.cause = body.cause;
+      aborters.get(execution.executionArn)?.();
+    }
+    return { stopDate: epoch(execution.stopDate ?? new Date()) };
+  }
+
+  function describe(execution: LocalExecution) {
+    return {
+      executionArn: execution.executionArn,
+      stateMachineArn,
+      name: execution.name,
+      status: execution.status,
+      startDate: epoch(execution.startDate),
+      ...(execution.stopDate ? { stopDate: epoch(execution.stopDate) } : {}),
+      input: execution.input,
+      ...(execution.output !== undefined ? { output: execution.output } : {}),
+      ...(execution.error ? { error: execution.error } : {}),
+      ...(execution.cause ? { cause: execution.cause } : {}),
+    };
+  }
+
+  const actions: Record<string, (body: Record<string, unknown>) => unknown> = {
+    StartExecution: (body) => {
+      const e = startExecution(body as never);
+      return { executionArn: e.executionArn, startDate: epoch(e.startDate) };
+    },
+    StopExecution: (body) => stopExecution(body as never),
+    DescribeExecution: (body) => {
+      const execution = executions.get(String(body.executionArn));
+      if (!execution) throw new SfnApiError('ExecutionDoesNotExist', `Execution Does Not Exist: '${String(body.executionArn)}'`);
+      return describe(execution);
+    },
+    ListExecutions: (body) => ({
+      executions: [...executions.values()]
+        .filter((e) => !body.statusFilter || e.status === body.statusFilter)
+        .map((e) => ({ executionArn: e.executionArn, stateMachineArn, name: e.name, status: e.status, startDate: epoch(e.startDate) })),
+    }),
+    DescribeStateMachine: () => ({
+      stateMachineArn,
+      name: stateMachineArn.split(':').pop(),
+      status: 'ACTIVE',
+      definition: JSON.stringify(definition),
+      type: 'STANDARD',
+      roleArn: 'arn:aws:iam::000000000000:role/local',
+      creationDate: epoch(new Date(0)),
+    }),
+  };
+
+  const server: Server = createServer((req, res) => void handle(req, res));
+  async function handle(req: IncomingMessage, res: ServerResponse) {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const target = String(req.headers['x-amz-target'] ?? '');
+    const action = target.startsWith('AWSStepFunctions.') ? target.slice('AWSStepFunctions.'.length) : '';
+    const reply = (status: number, body: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': randomUUID() });
+      res.end(JSON.stringify(body));
+    };
+    try {
+      const fn = actions[action];
+      if (req.method !== 'POST' || !fn) throw new SfnApiError('UnknownOperationException', `Unsupported operation: ${target || req.method}`);
+      const body = chunks.length ? (JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>) : {};
+      reply(200, fn(body));
+    } catch (error) {
+      if (error instanceof SfnApiError) reply(error.statusCode, { __type: error.type, message: error.message });
+      else reply(500, { __type: 'InternalFailure', message: (error as Error).message });
+    }
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+
+  return {
+    endpoint: `http://${address.address}:${address.port}`,
+    executions,
+    async idle() {
+      for (;;) {
+        const running = [...executions.values()].filter((e) => e.status === 'RUNNING');
+        if (running.length === 0) return;
+        await Promise.all(running.map((e) => e.done));
+      }
+    },
+    async close() {
+      for (const [arn, abort] of aborters) {
+        const execution = executions.get(arn);
+        if (execution?.status === 'RUNNING') execution.status = 'ABORTED';
+        abort();
+      }
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+function epoch(date: Date): number {
+  return date.getTime() / 1000;
+}

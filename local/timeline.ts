@@ -1,0 +1,67 @@
+// Prints what the runtime does as one readable line per step: day, customer, stage, email, case status.
+import type { DunningCase } from '#shared/domain/case.ts';
+import { LOCAL_STATE_MACHINE_ARN, type Runtime, type RuntimeEvents } from './runtime.ts';
+
+export type Print = (line: string) => void;
+
+export function timelineHeader(): string {
+  return `${'day'.padStart(5)}  ${'customer'.padEnd(16)} ${'stage'.padEnd(12)} ${'what happened'.padEnd(58)} case`;
+}
+
+/** Events for startRuntime that print the timeline; `runtime` is filled in once it has started. */
+export function timelinePrinter(print: Print, holder: { runtime?: Runtime }): RuntimeEvents {
+  const dayOf = (invoiceId: string): string => {
+    const runtime = holder.runtime;
+    const execution = runtime?.stepFunctions.executions.get(`${LOCAL_STATE_MACHINE_ARN.replace(':stateMachine:', ':execution:')}:${invoiceId}`);
+    if (!runtime || !execution) return '';
+    return ((Date.now() - execution.startDate.getTime()) / runtime.config.dayMs).toFixed(1);
+  };
+  const line = (day: string, c: DunningCase | undefined, stage: string, what: string) =>
+    print(`${day.padStart(5)}  ${(c?.customerName ?? c?.customerId ?? '?').slice(0, 16).padEnd(16)} ${stage.padEnd(12)} ${what.slice(0, 58).padEnd(58)} ${c?.status ?? ''}`);
+
+  return {
+    onTask: ({ state, input, output, error }) => {
+      const invoiceId = (input as { invoiceId: string }).invoiceId;
+      void (async () => {
+        const store = holder.runtime?.store;
+        if (!store) return;
+        const c = await store.getCase(invoiceId);
+        const day = dayOf(invoiceId);
+        if (error) {
+          const what = error.name === 'CaseClosedError' ? 'stands down: the case is closed' : `failed: ${error.name}: ${error.message}`;
+          return line(day, c, state, what);
+        }
+        const result = output as { outcome?: string; code?: string; status?: string };
+        if (state === 'recover' || state === 'terminate' || state === 'flag') {
+          const timeline = await store.listTimeline(invoiceId);
+          const email = [...timeline].reverse().find((e) => e.type === 'notice_sent');
+          const label = state === 'recover' ? 'RecoverCase' : state === 'terminate' ? 'Terminate' : 'FlagCase';
+          return line(day, c, label, email && state !== 'flag' ? `✉ ${email.detail}` : `case ${result.status}`);
+        }
+        if (result.outcome === 'paid') return line(day, c, state, 'payment retried: paid');
+        if (result.outcome === 'declined') return line(day, c, state, `payment retried: declined (${result.code})`);
+        if (result.outcome === 'sent') {
+          const timeline = await store.listTimeline(invoiceId);
+          const sent = [...timeline].reverse().find((e) => e.type === 'notice_sent' && e.stage === state);
+          return line(day, c, state, `✉ ${sent?.detail ?? ''}`);
+        }
+        return line(day, c, state, String(result.outcome ?? result.status ?? 'done'));
+      })().catch((e: unknown) => print(`(timeline: ${(e as Error).message})`));
+    },
+    onWebhook: ({ status, body }) => {
+      const action = body.action as string | undefined;
+      const invoiceId = body.invoiceId as string | undefined;
+      if (!invoiceId || (action !== 'case_opened' && action !== 'case_recovered')) {
+        if (status >= 400) print(`webhook answered ${status}: ${JSON.stringify(body)}`);
+        return;
+      }
+      void (async () => {
+        const c = await holder.runtime?.store.getCase(invoiceId);
+        if (action === 'case_opened') return line('0.0', c, 'webhook', 'invoice.payment_failed: case opened');
+        const timeline = (await holder.runtime?.store.listTimeline(invoiceId)) ?? [];
+        const email = [...timeline].reverse().find((e) => e.type === 'notice_sent');
+        line(dayOf(invoiceId), c, 'webhook', `invoice.paid: execution stopped; ✉ ${email?.detail ?? ''}`);
+      })().catch((e: unknown) => print(`(timeline: ${(e as Error).message})`));
+    },
+  };
+}

@@ -1,0 +1,172 @@
+// Runs the generated definition in aws-local-stepfunctions with the real stage handlers, the Stripe
+// sandbox, dynalite and SES v2 on loopback, through every path a case can take.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LOCAL_STATE_MACHINE_ARN } from '#local/runtime.ts';
+import {
+  closedCase,
+  putInWorkingCard,
+  renew,
+  startTestRuntime,
+  subjectsTo,
+  subscribeWithDecliningCard,
+  SUBJECTS,
+  waitFor,
+  type TestRuntime,
+} from '../fixtures/scenario.ts';
+
+const executionArn = (invoiceId: string) => `${LOCAL_STATE_MACHINE_ARN.replace(':stateMachine:', ':execution:')}:${invoiceId}`;
+
+let t: TestRuntime;
+beforeAll(async () => {
+  t = await startTestRuntime({ dayMs: 100 });
+});
+afterAll(async () => {
+  await t?.close();
+});
+
+describe('a failed renewal whose customer puts in a working card', () => {
+  it.each([
+    ['Notice1', 'Retry1', [SUBJECTS.notice1, SUBJECTS.recovered]],
+    ['Notice2', 'Retry2', [SUBJECTS.notice1, SUBJECTS.notice2, SUBJECTS.recovered]],
+    ['Notice3', 'Retry3', [SUBJECTS.notice1, SUBJECTS.notice2, SUBJECTS.notice3, SUBJECTS.recovered]],
+  ])('is recovered by the retry after %s and is sent nothing more', async (fixAfter, recoveringRetry, expected) => {
+    const subscriber = await subscribeWithDecliningCard(t.stripe, `Fixes After ${fixAfter}`);
+    t.onStage(subscriber.customerId, async ({ state, error }) => {
+      if (state === fixAfter && !error) await putInWorkingCard(t.stripe, subscriber.customerId);
+    });
+
+    await renew(t.stripe, subscriber);
+    const dunningCase = await closedCase(t.runtime, subscriber.subscriptionId);
+    await t.runtime.stepFunctions.idle();
+
+    expect(dunningCase).toMatchObject({ status: 'recovered', recoveredBy: 'workflow_retry', stage: recoveringRetry });
+    expect(await subjectsTo(t.runtime, subscriber.email)).toEqual(expected);
+    expect((await t.stripe.subscriptions.retrieve(subscriber.subscriptionId)).status).toBe('active');
+    expect((await t.stripe.invoices.retrieve(dunningCase.invoiceId)).status).toBe('paid');
+    expect(await t.runtime.store.getNotice(subscriber.customerId)).toBeUndefined();
+    expect(t.runtime.stepFunctions.executions.get(executionArn(dunningCase.invoiceId))?.status).toBe('SUCCEEDED');
+  });
+});
+
+describe('a failed renewal that is never fixed', () => {
+  it('sends the three notices and the ending email, cancels the subscription and terminates the case', async () => {
+    const subscriber = await subscribeWithDecliningCard(t.stripe, 'Never Fixes');
+
+    await renew(t.stripe, subscriber);
+    const dunningCase = await closedCase(t.runtime, subscriber.subscriptionId);
+    await t.runtime.stepFunctions.idle();
+
+    expect(dunningCase.status).toBe('terminated');
+    expect(await subjectsTo(t.runtime, subscriber.email)).toEqual([
+      SUBJECTS.notice1,
+      SUBJECTS.notice2,
+      SUBJECTS.notice3,
+      SUBJECTS.ended,
+    ]);
+    expect((await t.stripe.subscriptions.retrieve(subscriber.subscriptionId)).status).toBe('canceled');
+    const timeline = (await t.runtime.store.listTimeline(dunningCase.invoiceId)).map((e) => `${e.type}${e.stage ? `:${e.stage}` : ''}`);
+    expect(timeline).toEqual([
+      'case_opened',
+      'execution_started',
+      'notice_sent:Notice1',
+      'retry_declined:Retry1',
+      'notice_sent:Notice2',
+      'retry_declined:Retry2',
+      'notice_sent:Notice3',
+      'retry_declined:Retry3',
+      'subscription_canceled',
+      'terminated',
+      'notice_sent:Terminate',
+    ]);
+  });
+
+  it('names the termination date, 14 days after the failure in Stripe time, in notice 3', async () => {
+    const subscriber = await subscribeWithDecliningCard(t.stripe, 'Reads The Date');
+    await renew(t.stripe, subscriber);
+    const dunningCase = await closedCase(t.runtime, subscriber.subscriptionId);
+
+    const { readSesInbox } = await import('#local/ses.ts');
+    const notice3 = (await readSesInbox(t.runtime.urls.ses)).find((m) => m.to.includes(subscriber.email) && m.subject === SUBJECTS.notice3);
+    const expectedDate = new Intl.DateTimeFormat('en-GB', { dateStyle: 'long', timeZone: 'UTC' }).format(
+      new Date(new Date(dunningCase.failedAt).getTime() + 14 * 86_400_000),
+    );
+
+    expect(notice3?.text).toContain(`otherwise your subscription will terminate on ${expectedDate}`);
+    // The failure happened on the test clock's day, a month ahead of the wall clock, not today.
+    expect(new Date(dunningCase.failedAt).getTime()).toBeGreaterThan(Date.now() + 20 * 86_400_000);
+  });
+});
+
+describe('a case paid from outside during a wait', () => {
+  it('closes at once on invoice.paid, stops the execution and sends only the confirmation', async () => {
+    const subscriber = await subscribeWithDecliningCard(t.stripe, 'Pays Hosted Page');
+    let paidAt = 0;
+    t.onStage(subscriber.customerId, async ({ state, dunningCase }) => {
+      if (state !== 'Notice1') return;
+      // Paid on the hosted invoice page with another card: Stripe then sends invoice.paid.
+      setTimeout(() => {
+        void t.stripe.invoices.pay(dunningCase.invoiceId, { payment_method: 'pm_card_visa' }).then(() => {
+          paidAt = Date.now();
+        });
+      }, 20);
+    });
+
+    await renew(t.stripe, subscriber);
+    const dunningCase = await closedCase(t.runtime, subscriber.subscriptionId);
+    const closedWithin = Date.now() - paidAt;
+    // Sit through what would have been the rest of the sequence: nothing else may be sent.
+    await new Promise((resolve) => setTimeout(resolve, 16 * t.runtime.config.dayMs));
+
+    expect(dunningCase).toMatchObject({ status: 'recovered', recoveredBy: 'invoice_paid' });
+    expect(closedWithin).toBeLessThan(1000);
+    expect(t.runtime.stepFunctions.executions.get(executionArn(dunningCase.invoiceId))?.status).toBe('ABORTED');
+    expect(await subjectsTo(t.runtime, subscriber.email)).toEqual([SUBJECTS.notice1, SUBJECTS.recovered]);
+    expect(t.tasks.filter((task) => task.invoiceId === dunningCase.invoiceId).map((task) => task.state)).toEqual(['Notice1']);
+  });
+});
+
+describe('a stage that meets Stripe trouble', () => {
+  it('retries a retry stage through 503s and goes on when Stripe answers again', async () => {
+    const subscriber = await subscribeWithDecliningCard(t.stripe, 'Meets A Blip');
+    t.onStage(subscriber.customerId, async ({ state, error }) => {
+      if (state === 'Notice1' && !error) {
+        // More failures than the SDK's own single retry absorbs, so the state machine must retry.
+        t.runtime.sandbox!.injectFault({ method: 'POST', path: /^\/v1\/invoices\/[^/]+\/pay$/, status: 503, count: 3 });
+        await putInWorkingCard(t.stripe, subscriber.customerId);
+      }
+    });
+
+    await renew(t.stripe, subscriber);
+    const dunningCase = await closedCase(t.runtime, subscriber.subscriptionId);
+
+    const retry1 = t.tasks.filter((task) => task.invoiceId === dunningCase.invoiceId && task.state === 'Retry1');
+    expect(retry1.map((task) => task.error?.name ?? (task.output as { outcome: string }).outcome)).toEqual([
+      'StripeUnavailableError',
+      'paid',
+    ]);
+    expect(dunningCase).toMatchObject({ status: 'recovered', recoveredBy: 'workflow_retry' });
+    expect((await t.stripe.invoices.retrieve(dunningCase.invoiceId)).amount_paid).toBe(1500);
+  });
+
+  it('flags the case needs_attention when Stripe stays down, and the execution fails loudly', async () => {
+    const subscriber = await subscribeWithDecliningCard(t.stripe, 'Stripe Stays Down');
+    t.onStage(subscriber.customerId, ({ state, error }) => {
+      if (state === 'Notice1' && !error) {
+        t.runtime.sandbox!.injectFault({ method: 'POST', path: /^\/v1\/invoices\/[^/]+\/pay$/, status: 500, count: 1000 });
+      }
+    });
+
+    await renew(t.stripe, subscriber);
+    const dunningCase = await closedCase(t.runtime, subscriber.subscriptionId);
+    const execution = await waitFor(async () => {
+      const e = t.runtime.stepFunctions.executions.get(executionArn(dunningCase.invoiceId));
+      return e && e.status !== 'RUNNING' ? e : undefined;
+    }, 10_000, 'the execution to end');
+    t.runtime.sandbox!.injectFault({ method: 'POST', path: /^\/v1\/invoices\/[^/]+\/pay$/, status: 500, count: 0 });
+
+    expect(dunningCase.status).toBe('needs_attention');
+    expect(dunningCase.error).toMatchObject({ name: 'StripeUnavailableError' });
+    expect(execution).toMatchObject({ status: 'FAILED', error: 'CaseNeedsAttention' });
+    expect(await subjectsTo(t.runtime, subscriber.email)).toEqual([SUBJECTS.notice1]);
+  });
+});
