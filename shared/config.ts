@@ -52,7 +52,11 @@ export const StageConfigSchema = BaseConfig.extend({
 
 export const MailConfigSchema = z.object({
   sender: nonEmpty,
-  replyTo: z.string().optional(),
+  /** CDK joins the Reply-To addresses with commas; SES takes a list. */
+  replyTo: z
+    .string()
+    .optional()
+    .transform((value) => value?.split(',').map((a) => a.trim()).filter(Boolean)),
   configurationSet: z.string().optional(),
 });
 

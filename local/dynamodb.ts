@@ -1,0 +1,102 @@
+// DynamoDB on loopback for the local runtime and tests: dynalite in-process, in memory or on disk,
+// and the dunning table created with the same layout CDK deploys (shared/adapters/table.ts).
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  ResourceInUseException,
+  ResourceNotFoundException,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { TABLE_KEYS } from '../shared/adapters/table.ts';
+
+interface DynaliteOptions {
+  createTableMs?: number;
+  deleteTableMs?: number;
+  updateTableMs?: number;
+  /** A LevelDB directory; in memory when omitted. */
+  path?: string;
+}
+// dynalite ships no types; this is the part of its API used here.
+const dynalite = createRequire(import.meta.url)('dynalite') as (options: DynaliteOptions) => Server;
+
+export interface LocalService {
+  /** e.g. http://127.0.0.1:8000 */
+  endpoint: string;
+  close(): Promise<void>;
+}
+
+/** Starts dynalite; port 0 picks a free port (read it from `endpoint`). */
+export async function startDynamoDb({
+  port,
+  host = '127.0.0.1',
+  dataDir,
+}: {
+  port: number;
+  host?: string;
+  dataDir?: string;
+}): Promise<LocalService> {
+  // Table state changes are instant, so ensureTable never waits on a simulated CREATING phase.
+  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, path: dataDir });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const hostPart = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return {
+    endpoint: `http://${hostPart}:${address.port}`,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        // dynalite's close waits for the HTTP server, then closes LevelDB; idle keep-alive
+        // sockets of SDK clients would hold the first step open.
+        server.close((err?: Error) => (err ? reject(err) : resolve()));
+        server.closeIdleConnections();
+      }),
+  };
+}
+
+/** Creates the dunning table (PAY_PER_REQUEST) unless it exists, and waits until it is ACTIVE. */
+export async function ensureTable(
+  anyClient: DynamoDBClient | DynamoDBDocumentClient,
+  tableName: string,
+): Promise<void> {
+  // A DocumentClient passes low-level commands through unchanged.
+  const client = anyClient as DynamoDBClient;
+  try {
+    await client.send(
+      new CreateTableCommand({
+        TableName: tableName,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [
+          { AttributeName: TABLE_KEYS.partitionKey, AttributeType: 'S' },
+          { AttributeName: TABLE_KEYS.sortKey, AttributeType: 'S' },
+        ],
+        KeySchema: [
+          { AttributeName: TABLE_KEYS.partitionKey, KeyType: 'HASH' },
+          { AttributeName: TABLE_KEYS.sortKey, KeyType: 'RANGE' },
+        ],
+      }),
+    );
+  } catch (err) {
+    if (!(err instanceof ResourceInUseException)) throw err;
+  }
+  // dynalite has no UpdateTimeToLive; it never expires items, and readers treat expired ones as absent.
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      const out = await client.send(new DescribeTableCommand({ TableName: tableName }));
+      if (out.Table?.TableStatus === 'ACTIVE') return;
+    } catch (err) {
+      if (!(err instanceof ResourceNotFoundException)) throw err;
+    }
+    if (Date.now() > deadline) throw new Error(`table ${tableName} did not become ACTIVE within 10 s`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

@@ -1,0 +1,361 @@
+// The CaseStore on one DynamoDB table (layout in table.ts). Every state change is a single
+// conditional write, never a transaction, so the same code runs on dynalite, which has none.
+import {
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  ScanCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
+import type { CaseStatus, DunningCase, InAppNotice, RecoveredBy, TimelineEntry } from '../domain/case.ts';
+import { CaseClosedError, CaseNotFoundError, StoreUnavailableError } from '../domain/errors.ts';
+import type { CaseStore } from '../domain/ports.ts';
+import { errorName, isTransientAwsError, messageOf } from './aws-errors.ts';
+import { keys } from './table.ts';
+
+type ClosingEmailKind = 'confirmation' | 'termination';
+type Item = Record<string, unknown>;
+
+/** Attributes the store keeps on a case item that are not part of DunningCase. */
+const claimAttr = (kind: ClosingEmailKind) => `${kind}EmailClaimedAt` as const;
+const STORE_ONLY_ATTRS = ['pk', 'sk', claimAttr('confirmation'), claimAttr('termination')];
+
+/** Attempts for the read-then-write paths that can lose a race to a concurrent writer. */
+const RACE_ATTEMPTS = 3;
+
+/**
+ * Timeline entries written in the same millisecond must all persist (the key includes `at`), and
+ * from one process they should read back in the order written: a per-process counter gives the
+ * order, a random suffix keeps two processes apart.
+ */
+let timelineCounter = 0;
+function timelineSeq(): string {
+  timelineCounter = (timelineCounter + 1) % 1e8;
+  const random = Math.floor(Math.random() * 36 ** 6)
+    .toString(36)
+    .padStart(6, '0');
+  return `${String(timelineCounter).padStart(8, '0')}${random}`;
+}
+
+function withoutStoreAttrs<T>(item: Item): T {
+  const copy: Item = { ...item };
+  for (const attr of STORE_ONLY_ATTRS) delete copy[attr];
+  return copy as T;
+}
+
+/** DynamoDB rejects undefined values; the client may not be configured to drop them. */
+function defined(obj: object): Item {
+  return Object.fromEntries(Object.entries(obj).filter(([, v]) => v !== undefined));
+}
+
+function isConditionFailed(err: unknown): boolean {
+  return errorName(err) === 'ConditionalCheckFailedException';
+}
+
+export class DynamoCaseStore implements CaseStore {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async createCase(c: DunningCase): Promise<{ created: boolean; case: DunningCase }> {
+    for (let attempt = 1; attempt <= RACE_ATTEMPTS; attempt++) {
+      try {
+        await this.call(() => this.client.send(
+          new PutCommand({
+            TableName: this.tableName,
+            Item: { ...defined(c), ...keys.case(c.invoiceId) },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          }),
+        ));
+        return { created: true, case: c };
+      } catch (err) {
+        if (!isConditionFailed(err)) throw err;
+      }
+      const existing = await this.getCase(c.invoiceId);
+      if (existing) return { created: false, case: existing };
+      // Items are never deleted, so this is a read that lost a race with nothing: try again.
+    }
+    throw new StoreUnavailableError(`could not create or read case ${c.invoiceId}`);
+  }
+
+  async getCase(invoiceId: string): Promise<DunningCase | undefined> {
+    const out = await this.call(() => this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: keys.case(invoiceId), ConsistentRead: true }),
+    ));
+    return out.Item ? withoutStoreAttrs<DunningCase>(out.Item) : undefined;
+  }
+
+  async setExecutionArn(invoiceId: string, executionArn: string, now: string): Promise<void> {
+    try {
+      await this.call(() => this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.case(invoiceId),
+          UpdateExpression: 'SET executionArn = :arn, updatedAt = :now',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':arn': executionArn, ':now': now },
+        }),
+      ));
+    } catch (err) {
+      if (isConditionFailed(err)) throw new CaseNotFoundError(invoiceId);
+      throw err;
+    }
+  }
+
+  async beginStage(invoiceId: string, stage: string, now: string): Promise<DunningCase> {
+    try {
+      const out = await this.call(() => this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.case(invoiceId),
+          UpdateExpression: 'SET #stage = :stage, updatedAt = :now',
+          ConditionExpression: '#status = :open',
+          ExpressionAttributeNames: { '#stage': 'stage', '#status': 'status' },
+          ExpressionAttributeValues: { ':stage': stage, ':now': now, ':open': 'open' },
+          ReturnValues: 'ALL_NEW',
+        }),
+      ));
+      return withoutStoreAttrs<DunningCase>(out.Attributes ?? {});
+    } catch (err) {
+      if (!isConditionFailed(err)) throw err;
+      throw await this.whyNotOpen(invoiceId);
+    }
+  }
+
+  async claimNotice(invoiceId: string, stage: string, now: string): Promise<boolean> {
+    for (let attempt = 1; attempt <= RACE_ATTEMPTS; attempt++) {
+      try {
+        await this.call(() => this.client.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: keys.case(invoiceId),
+            UpdateExpression: 'SET noticesSent = list_append(if_not_exists(noticesSent, :empty), :claimed), updatedAt = :now',
+            ConditionExpression: '#status = :open AND NOT contains(noticesSent, :stage)',
+            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeValues: {
+              ':open': 'open',
+              ':stage': stage,
+              ':claimed': [stage],
+              ':empty': [],
+              ':now': now,
+            },
+          }),
+        ));
+        return true;
+      } catch (err) {
+        if (!isConditionFailed(err)) throw err;
+      }
+      const current = await this.getCase(invoiceId);
+      if (!current) throw new CaseNotFoundError(invoiceId);
+      if (current.status !== 'open') throw new CaseClosedError(invoiceId, current.status);
+      if (current.noticesSent?.includes(stage)) return false;
+      // A concurrent release gave the claim back between our write and read: claim again.
+    }
+    throw new StoreUnavailableError(`could not claim notice ${stage} of case ${invoiceId}: contention`);
+  }
+
+  async releaseNotice(invoiceId: string, stage: string, now: string): Promise<void> {
+    // DynamoDB removes list elements by index only, so find the index, then remove it on the
+    // condition that it still holds this stage; a concurrent change moves it, so look again.
+    for (let attempt = 1; attempt <= RACE_ATTEMPTS; attempt++) {
+      const current = await this.getCase(invoiceId);
+      if (!current) throw new CaseNotFoundError(invoiceId);
+      const index = (current.noticesSent ?? []).indexOf(stage);
+      if (index < 0) return;
+      try {
+        await this.call(() => this.client.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: keys.case(invoiceId),
+            UpdateExpression: `REMOVE noticesSent[${index}] SET updatedAt = :now`,
+            ConditionExpression: `noticesSent[${index}] = :stage`,
+            ExpressionAttributeValues: { ':stage': stage, ':now': now },
+          }),
+        ));
+        return;
+      } catch (err) {
+        if (!isConditionFailed(err)) throw err;
+      }
+    }
+    throw new StoreUnavailableError(`could not release notice ${stage} of case ${invoiceId}: contention`);
+  }
+
+  async closeCase(
+    invoiceId: string,
+    status: Exclude<CaseStatus, 'open'>,
+    details: { now: string; recoveredBy?: RecoveredBy; error?: { name: string; message: string } },
+  ): Promise<DunningCase | undefined> {
+    const sets = ['#status = :status', 'closedAt = :now', 'updatedAt = :now'];
+    const values: Item = { ':status': status, ':now': details.now, ':open': 'open' };
+    if (details.recoveredBy) {
+      sets.push('recoveredBy = :recoveredBy');
+      values[':recoveredBy'] = details.recoveredBy;
+    }
+    if (details.error) {
+      sets.push('#error = :error');
+      values[':error'] = { name: details.error.name, message: details.error.message };
+    }
+    try {
+      const out = await this.call(() => this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.case(invoiceId),
+          UpdateExpression: `SET ${sets.join(', ')}`,
+          // Fails on a missing item too: closing a case that does not exist closes nothing.
+          ConditionExpression: '#status = :open',
+          ExpressionAttributeNames: { '#status': 'status', ...(details.error ? { '#error': 'error' } : {}) },
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+        }),
+      ));
+      return withoutStoreAttrs<DunningCase>(out.Attributes ?? {});
+    } catch (err) {
+      if (isConditionFailed(err)) return undefined;
+      throw err;
+    }
+  }
+
+  async claimClosingEmail(invoiceId: string, kind: ClosingEmailKind, now: string): Promise<boolean> {
+    try {
+      await this.call(() => this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.case(invoiceId),
+          UpdateExpression: 'SET #claim = :now',
+          ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(#claim)',
+          ExpressionAttributeNames: { '#claim': claimAttr(kind) },
+          ExpressionAttributeValues: { ':now': now },
+        }),
+      ));
+      return true;
+    } catch (err) {
+      if (!isConditionFailed(err)) throw err;
+    }
+    if (!(await this.getCase(invoiceId))) throw new CaseNotFoundError(invoiceId);
+    return false;
+  }
+
+  async releaseClosingEmail(invoiceId: string, kind: ClosingEmailKind): Promise<void> {
+    try {
+      await this.call(() => this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.case(invoiceId),
+          UpdateExpression: 'REMOVE #claim',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeNames: { '#claim': claimAttr(kind) },
+        }),
+      ));
+    } catch (err) {
+      if (isConditionFailed(err)) throw new CaseNotFoundError(invoiceId);
+      throw err;
+    }
+  }
+
+  async appendTimeline(invoiceId: string, entry: TimelineEntry): Promise<void> {
+    const item: TimelineEntry = { at: entry.at, type: entry.type, stage: entry.stage, detail: entry.detail };
+    await this.call(() => this.client.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { ...defined(item), ...keys.timeline(invoiceId, entry.at, timelineSeq()) },
+      }),
+    ));
+  }
+
+  async listTimeline(invoiceId: string): Promise<TimelineEntry[]> {
+    const entries: TimelineEntry[] = [];
+    let startKey: Item | undefined;
+    do {
+      const out = await this.call(() => this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+          ExpressionAttributeValues: { ':pk': keys.case(invoiceId).pk, ':prefix': keys.timelinePrefix },
+          ScanIndexForward: true,
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+        }),
+      ));
+      for (const item of out.Items ?? []) {
+        entries.push(
+          defined({ at: item.at, type: item.type, stage: item.stage, detail: item.detail }) as unknown as TimelineEntry,
+        );
+      }
+      startKey = out.LastEvaluatedKey;
+    } while (startKey);
+    return entries;
+  }
+
+  /** A full-table scan: fine for the local runtime and a demo dashboard, not for a large table. */
+  async listCases(): Promise<DunningCase[]> {
+    const cases: DunningCase[] = [];
+    let startKey: Item | undefined;
+    do {
+      const out = await this.call(() => this.client.send(
+        new ScanCommand({
+          TableName: this.tableName,
+          FilterExpression: 'sk = :case',
+          ExpressionAttributeValues: { ':case': keys.case('').sk },
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+        }),
+      ));
+      for (const item of out.Items ?? []) cases.push(withoutStoreAttrs<DunningCase>(item));
+      startKey = out.LastEvaluatedKey;
+    } while (startKey);
+    return cases;
+  }
+
+  async putNotice(notice: InAppNotice): Promise<void> {
+    await this.call(() => this.client.send(
+      new PutCommand({ TableName: this.tableName, Item: { ...defined(notice), ...keys.notice(notice.customerId) } }),
+    ));
+  }
+
+  async getNotice(customerId: string): Promise<InAppNotice | undefined> {
+    const out = await this.call(() => this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: keys.notice(customerId), ConsistentRead: true }),
+    ));
+    return out.Item ? withoutStoreAttrs<InAppNotice>(out.Item) : undefined;
+  }
+
+  async clearNotice(customerId: string, invoiceId: string): Promise<void> {
+    try {
+      await this.call(() => this.client.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: keys.notice(customerId),
+          // The banner may belong to a newer case of the same customer; leave that one alone.
+          ConditionExpression: 'invoiceId = :inv',
+          ExpressionAttributeValues: { ':inv': invoiceId },
+        }),
+      ));
+    } catch (err) {
+      if (!isConditionFailed(err)) throw err;
+    }
+  }
+
+  /** After a write conditioned on an open case failed: the error that says why. */
+  private async whyNotOpen(invoiceId: string): Promise<Error> {
+    const current = await this.getCase(invoiceId);
+    if (!current) return new CaseNotFoundError(invoiceId);
+    return new CaseClosedError(invoiceId, current.status);
+  }
+
+  /** Runs one call, turning throttling, 5xx and network failures into StoreUnavailableError. */
+  private async call<T>(send: () => Promise<T>): Promise<T> {
+    try {
+      return await send();
+    } catch (err) {
+      if (isTransientAwsError(err)) {
+        throw new StoreUnavailableError(`DynamoDB unavailable (${errorName(err) || 'network'}): ${messageOf(err)}`, {
+          cause: err,
+        });
+      }
+      throw err;
+    }
+  }
+}

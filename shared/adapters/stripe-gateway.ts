@@ -1,0 +1,191 @@
+// The PaymentGateway on the Stripe SDK. Every call goes through one error mapping: a decline is an
+// outcome, Stripe being unavailable is retried, and a request Stripe refuses is a permanent error.
+import Stripe from 'stripe';
+import { StripeRequestError, StripeUnavailableError } from '../domain/errors.ts';
+import type { InvoiceSnapshot, PaymentGateway, PayOutcome } from '../domain/ports.ts';
+
+export interface StripeClientOptions {
+  apiKey: string;
+  /** e.g. http://127.0.0.1:12111 for the local sandbox; omit for api.stripe.com. */
+  apiBase?: string;
+  /** The SDK retries connection errors, 409s and 5xx with backoff; tests set 0. */
+  maxNetworkRetries?: number;
+  timeoutMs?: number;
+}
+
+/** Builds the Stripe SDK client; the API version is the one the SDK pins. */
+export function createStripeClient(options: StripeClientOptions): Stripe {
+  return new Stripe(options.apiKey, {
+    ...(options.apiBase ? apiBaseParts(options.apiBase) : {}),
+    maxNetworkRetries: options.maxNetworkRetries ?? 1,
+    timeout: options.timeoutMs ?? 20_000,
+    appInfo: { name: 'stripe-dunning' },
+  });
+}
+
+function apiBaseParts(apiBase: string): { host: string; port: number; protocol: 'http' | 'https' } {
+  const url = new URL(apiBase);
+  const protocol = url.protocol === 'http:' ? 'http' : 'https';
+  const port = url.port ? Number(url.port) : protocol === 'http' ? 80 : 443;
+  // URL keeps IPv6 literals bracketed; the SDK hands `host` to node:http, which wants them bare.
+  return { host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port, protocol };
+}
+
+type StripeErrorLike = {
+  type?: string;
+  code?: string;
+  decline_code?: string;
+  statusCode?: number;
+  message?: string;
+};
+
+function asStripeError(err: unknown): StripeErrorLike | undefined {
+  return err instanceof Stripe.errors.StripeError ? (err as StripeErrorLike) : undefined;
+}
+
+function idOf(ref: string | { id: string } | null | undefined): string | undefined {
+  if (!ref) return undefined;
+  return typeof ref === 'string' ? ref : ref.id;
+}
+
+/** Stripe answers 400 "Invoice is already paid" (no dedicated code in the SDK's list). */
+function isAlreadyPaid(e: StripeErrorLike): boolean {
+  return e.type === 'StripeInvalidRequestError' && (e.code === 'invoice_already_paid' || /already paid/i.test(e.message ?? ''));
+}
+
+const INVOICE_STATUSES: readonly string[] = ['draft', 'open', 'paid', 'uncollectible', 'void'] satisfies InvoiceSnapshot['status'][];
+const isInvoiceStatus = (s: string | null): s is InvoiceSnapshot['status'] => s !== null && INVOICE_STATUSES.includes(s);
+
+export class StripeGateway implements PaymentGateway {
+  constructor(private readonly stripe: Stripe) {}
+
+  async getInvoice(invoiceId: string): Promise<InvoiceSnapshot> {
+    const invoice = await this.call(() => this.stripe.invoices.retrieve(invoiceId));
+    const customerId = idOf(invoice.customer);
+    if (!customerId) throw new StripeRequestError(`invoice ${invoiceId} has no customer`, 'invoice_without_customer');
+    // A null status is an invoice preview; a status this SDK does not know is treated as not payable.
+    if (!isInvoiceStatus(invoice.status)) {
+      throw new StripeRequestError(`invoice ${invoiceId} has status ${invoice.status ?? 'null'}`, 'unexpected_invoice_status');
+    }
+    const status = invoice.status;
+    // Current API versions name the subscription under parent; before 2025-03-31 it sat at the top.
+    const legacy = (invoice as unknown as { subscription?: string | { id: string } | null }).subscription;
+    const subscriptionId = idOf(invoice.parent?.subscription_details?.subscription) ?? idOf(legacy);
+    return {
+      id: invoice.id,
+      status,
+      customerId,
+      subscriptionId,
+      amountDue: { amount: invoice.amount_due, currency: invoice.currency },
+      amountRemaining: invoice.amount_remaining,
+      number: invoice.number ?? undefined,
+      hostedInvoiceUrl: invoice.hosted_invoice_url ?? undefined,
+      customerEmail: invoice.customer_email ?? undefined,
+      customerName: invoice.customer_name ?? undefined,
+      // Stripe's enum is open-ended; anything but send_invoice is charged automatically.
+      collectionMethod: invoice.collection_method === 'send_invoice' ? 'send_invoice' : 'charge_automatically',
+      attemptCount: invoice.attempt_count,
+      livemode: invoice.livemode,
+      created: invoice.created,
+    };
+  }
+
+  async payInvoice(invoiceId: string, idempotencyKey: string): Promise<PayOutcome> {
+    let invoice: Stripe.Invoice;
+    try {
+      invoice = await this.stripe.invoices.pay(invoiceId, { off_session: true }, { idempotencyKey });
+    } catch (err) {
+      const result = classify(err);
+      if (result.kind === 'declined') return result.outcome;
+      if (result.kind === 'already_paid') return { outcome: 'paid' };
+      throw result.error;
+    }
+    if (invoice.status === 'paid') return { outcome: 'paid' };
+    // Stripe took the attempt but the money has not moved (an async payment method still
+    // processing): not a recovery yet; invoice.paid closes the case if it lands.
+    return {
+      outcome: 'declined',
+      code: 'payment_incomplete',
+      message: `the invoice is ${invoice.status ?? 'unknown'} after the payment attempt`,
+    };
+  }
+
+  async cancelSubscription(subscriptionId: string, idempotencyKey: string): Promise<void> {
+    try {
+      await this.call(() => this.stripe.subscriptions.cancel(subscriptionId, {}, { idempotencyKey }));
+    } catch (err) {
+      // Stripe refuses to cancel a canceled subscription (404 "No such subscription", or 400 "A
+      // canceled subscription can only update..."); only a read tells that from a wrong id.
+      if (!(err instanceof StripeRequestError)) throw err;
+      const subscription = await this.call(() => this.stripe.subscriptions.retrieve(subscriptionId)).catch((readErr: unknown) => {
+        // Not found either: the id is wrong, report the cancel's error. Unavailable: retry later.
+        throw readErr instanceof StripeRequestError ? err : readErr;
+      });
+      if (subscription.status !== 'canceled') throw err;
+    }
+  }
+
+  async getCustomerLocale(customerId: string): Promise<string | undefined> {
+    const customer = await this.call(() => this.stripe.customers.retrieve(customerId));
+    if (customer.deleted) return undefined;
+    return customer.preferred_locales?.[0] ?? undefined;
+  }
+
+  async createPaymentUpdateUrl(customerId: string, returnUrl: string): Promise<string> {
+    const session = await this.call(() =>
+      this.stripe.billingPortal.sessions.create({
+        customer: customerId,
+        return_url: returnUrl,
+        flow_data: {
+          type: 'payment_method_update',
+          after_completion: { type: 'redirect', redirect: { return_url: returnUrl } },
+        },
+      }),
+    );
+    return session.url;
+  }
+
+  /** Runs a call that has no outcome to report: every failure becomes a domain error. */
+  private async call<T>(request: () => Promise<T>): Promise<T> {
+    try {
+      return await request();
+    } catch (err) {
+      const result = classify(err);
+      if (result.kind === 'error') throw result.error;
+      // A decline or "already paid" outside a pay would be Stripe refusing this request.
+      const e = asStripeError(err);
+      throw new StripeRequestError(e?.message ?? 'Stripe refused the request', e?.code, e?.statusCode);
+    }
+  }
+}
+
+type Classified =
+  | { kind: 'declined'; outcome: Extract<PayOutcome, { outcome: 'declined' }> }
+  | { kind: 'already_paid' }
+  | { kind: 'error'; error: Error };
+
+/** The one place Stripe's errors are sorted: for every call, pay included. */
+function classify(err: unknown): Classified {
+  const e = asStripeError(err);
+  // Not from the SDK's HTTP layer (e.g. a bug in a caller): pass it through untouched.
+  if (!e) return { kind: 'error', error: err instanceof Error ? err : new Error(String(err)) };
+  const message = e.message ?? 'Stripe error';
+  switch (e.type) {
+    // The SDK fills a missing decline_code with '', hence `||`.
+    case 'StripeCardError':
+      return {
+        kind: 'declined',
+        outcome: { outcome: 'declined', code: e.code ?? 'card_declined', declineCode: e.decline_code || undefined, message },
+      };
+    case 'StripeRateLimitError':
+    case 'StripeAPIError':
+    case 'StripeConnectionError':
+      return { kind: 'error', error: new StripeUnavailableError(message, e.statusCode) };
+  }
+  if (e.statusCode !== undefined && e.statusCode >= 500) {
+    return { kind: 'error', error: new StripeUnavailableError(message, e.statusCode) };
+  }
+  if (isAlreadyPaid(e)) return { kind: 'already_paid' };
+  // Invalid request, authentication, permission, idempotency misuse: retrying cannot fix these.
+  return { kind: 'error', error: new StripeRequestError(message, e.code, e.statusCode) };
+}

@@ -1,0 +1,139 @@
+import type Stripe from 'stripe';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createStripeClient, StripeGateway } from '#shared/adapters/stripe-gateway.ts';
+import { StripeRequestError, StripeUnavailableError } from '#shared/domain/errors.ts';
+import { startStripeSandbox, type StripeSandbox } from '#local/stripe-sandbox/index.ts';
+
+// The gateway against the local Stripe sandbox: a whole failed-renewal story through the real SDK,
+// from a declined first invoice to a card update, a paid retry and a cancellation.
+
+const API_KEY = 'sk_test_adapters';
+
+let sandbox: StripeSandbox;
+let stripe: Stripe;
+let gateway: StripeGateway;
+
+beforeAll(async () => {
+  sandbox = await startStripeSandbox({ port: 0 });
+  stripe = createStripeClient({ apiKey: API_KEY, apiBase: sandbox.url, maxNetworkRetries: 0 });
+  gateway = new StripeGateway(stripe);
+});
+
+afterAll(async () => {
+  await sandbox?.close();
+});
+
+/** A customer whose card declines, subscribed to a monthly price: its first invoice fails. */
+async function failedSubscription() {
+  const customer = await stripe.customers.create({
+    email: 'jane@example.com',
+    name: 'Jane Doe',
+    preferred_locales: ['de-DE', 'en'],
+    payment_method: 'pm_card_chargeDeclinedInsufficientFunds',
+    invoice_settings: { default_payment_method: 'pm_card_chargeDeclinedInsufficientFunds' },
+  });
+  const price = await stripe.prices.create({
+    currency: 'eur',
+    unit_amount: 4900,
+    recurring: { interval: 'month' },
+    product_data: { name: 'Pro plan' },
+  });
+  const subscription = await stripe.subscriptions.create({
+    customer: customer.id,
+    items: [{ price: price.id }],
+    payment_behavior: 'allow_incomplete',
+  });
+  const invoiceId = typeof subscription.latest_invoice === 'string' ? subscription.latest_invoice : subscription.latest_invoice!.id;
+  return { customer, subscription, invoiceId };
+}
+
+describe('StripeGateway against the Stripe sandbox', () => {
+  it('reads a failed invoice with its subscription and customer', async () => {
+    const { customer, subscription, invoiceId } = await failedSubscription();
+
+    const snapshot = await gateway.getInvoice(invoiceId);
+
+    expect(snapshot).toMatchObject({
+      id: invoiceId,
+      status: 'open',
+      customerId: customer.id,
+      subscriptionId: subscription.id,
+      amountDue: { amount: 4900, currency: 'eur' },
+      amountRemaining: 4900,
+      collectionMethod: 'charge_automatically',
+      livemode: false,
+    });
+  });
+
+  it('reports a decline, then pays once the customer has a working card, then stays paid', async () => {
+    const { customer, invoiceId } = await failedSubscription();
+
+    const declined = await gateway.payInvoice(invoiceId, `${invoiceId}-retry-1`);
+    const card = await stripe.paymentMethods.attach('pm_card_visa', { customer: customer.id });
+    await stripe.customers.update(customer.id, { invoice_settings: { default_payment_method: card.id } });
+    const paid = await gateway.payInvoice(invoiceId, `${invoiceId}-retry-2`);
+    const again = await gateway.payInvoice(invoiceId, `${invoiceId}-retry-3`);
+
+    expect(declined).toMatchObject({ outcome: 'declined', code: 'card_declined', declineCode: 'insufficient_funds' });
+    expect(paid).toEqual({ outcome: 'paid' });
+    expect(again).toEqual({ outcome: 'paid' });
+    expect((await gateway.getInvoice(invoiceId)).status).toBe('paid');
+  });
+
+  it('replays a pay with the same idempotency key instead of charging again', async () => {
+    const { invoiceId } = await failedSubscription();
+
+    const first = await gateway.payInvoice(invoiceId, `${invoiceId}-same`);
+    const second = await gateway.payInvoice(invoiceId, `${invoiceId}-same`);
+
+    expect(second).toEqual(first);
+  });
+
+  it('cancels a subscription, and a second cancel is done too', async () => {
+    const { subscription } = await failedSubscription();
+
+    await gateway.cancelSubscription(subscription.id, `${subscription.id}-cancel-1`);
+    await gateway.cancelSubscription(subscription.id, `${subscription.id}-cancel-2`);
+
+    expect((await stripe.subscriptions.retrieve(subscription.id)).status).toBe('canceled');
+  });
+
+  it('throws StripeRequestError when cancelling a subscription that does not exist', async () => {
+    await expect(gateway.cancelSubscription('sub_doesnotexist', 'k')).rejects.toBeInstanceOf(StripeRequestError);
+  });
+
+  it('reads the customer’s preferred locale', async () => {
+    const { customer } = await failedSubscription();
+
+    expect(await gateway.getCustomerLocale(customer.id)).toBe('de-DE');
+  });
+
+  it('creates a billing portal link for updating the card', async () => {
+    const { customer } = await failedSubscription();
+
+    const url = await gateway.createPaymentUpdateUrl(customer.id, 'https://app.example/account');
+
+    expect(url).toMatch(/^https?:\/\//);
+  });
+
+  it.each([429, 500, 503] as const)('throws StripeUnavailableError when the sandbox answers %i', async (status) => {
+    const { invoiceId } = await failedSubscription();
+    sandbox.injectFault({ method: 'GET', path: `/v1/invoices/${invoiceId}`, status, count: 1 });
+
+    await expect(gateway.getInvoice(invoiceId)).rejects.toMatchObject({ name: 'StripeUnavailableError', statusCode: status });
+    await expect(gateway.getInvoice(invoiceId)).resolves.toMatchObject({ id: invoiceId });
+  });
+
+  it('throws StripeRequestError for a key Stripe does not accept', async () => {
+    const badKey = new StripeGateway(createStripeClient({ apiKey: 'sk_live_nope', apiBase: sandbox.url, maxNetworkRetries: 0 }));
+
+    await expect(badKey.getCustomerLocale('cus_x')).rejects.toMatchObject({ name: 'StripeRequestError', statusCode: 401 });
+  });
+
+  it('is not confused with StripeUnavailableError for a missing invoice', async () => {
+    const error = await gateway.getInvoice('in_doesnotexist').catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(StripeRequestError);
+    expect(error).not.toBeInstanceOf(StripeUnavailableError);
+  });
+});

@@ -1,0 +1,334 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type Stripe from 'stripe';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createStripeClient, StripeGateway } from '#shared/adapters/stripe-gateway.ts';
+import { StripeRequestError, StripeUnavailableError } from '#shared/domain/errors.ts';
+
+// A loopback stand-in for api.stripe.com that answers the requests the gateway makes with
+// Stripe-shaped JSON, so the real SDK parses real HTTP answers (status codes, error bodies).
+
+interface Recorded {
+  method: string;
+  path: string;
+  headers: IncomingMessage['headers'];
+  form: URLSearchParams;
+}
+
+const requests: Recorded[] = [];
+
+function invoice(id: string, extra: Record<string, unknown> = {}) {
+  return {
+    id,
+    object: 'invoice',
+    status: 'open',
+    customer: 'cus_1',
+    amount_due: 4900,
+    amount_remaining: 4900,
+    currency: 'eur',
+    number: 'INV-0042',
+    hosted_invoice_url: 'https://invoice.stripe.com/i/x',
+    customer_email: 'jane@example.com',
+    customer_name: 'Jane Doe',
+    collection_method: 'charge_automatically',
+    attempt_count: 1,
+    livemode: false,
+    created: 1767261600,
+    parent: { type: 'subscription_details', subscription_details: { subscription: 'sub_current', metadata: {} } },
+    ...extra,
+  };
+}
+
+function stripeError(status: number, error: Record<string, unknown>) {
+  return { status, body: { error } };
+}
+
+const ROUTES: Record<string, () => { status: number; body: unknown; delayMs?: number }> = {
+  'GET /v1/invoices/in_current': () => ({ status: 200, body: invoice('in_current') }),
+  'GET /v1/invoices/in_legacy': () => ({
+    status: 200,
+    body: invoice('in_legacy', { parent: null, subscription: { id: 'sub_legacy', object: 'subscription' } }),
+  }),
+  'GET /v1/invoices/in_expanded': () => ({
+    status: 200,
+    body: invoice('in_expanded', {
+      customer: { id: 'cus_obj', object: 'customer' },
+      parent: { type: 'subscription_details', subscription_details: { subscription: { id: 'sub_obj' } } },
+      number: null,
+      hosted_invoice_url: null,
+      customer_email: null,
+      customer_name: null,
+    }),
+  }),
+  'GET /v1/invoices/in_missing': () =>
+    stripeError(404, { type: 'invalid_request_error', code: 'resource_missing', message: "No such invoice: 'in_missing'" }),
+  'POST /v1/invoices/in_ok/pay': () => ({ status: 200, body: invoice('in_ok', { status: 'paid', amount_remaining: 0 }) }),
+  'POST /v1/invoices/in_processing/pay': () => ({ status: 200, body: invoice('in_processing', { status: 'open' }) }),
+  'POST /v1/invoices/in_declined/pay': () =>
+    stripeError(402, {
+      type: 'card_error',
+      code: 'card_declined',
+      decline_code: 'insufficient_funds',
+      message: 'Your card has insufficient funds.',
+    }),
+  'POST /v1/invoices/in_expired/pay': () =>
+    stripeError(402, { type: 'card_error', code: 'expired_card', message: 'Your card has expired.' }),
+  'POST /v1/invoices/in_paid/pay': () =>
+    stripeError(400, { type: 'invalid_request_error', message: 'Invoice is already paid' }),
+  'POST /v1/invoices/in_void/pay': () =>
+    stripeError(400, { type: 'invalid_request_error', message: 'This invoice can no longer be paid.' }),
+  'POST /v1/invoices/in_busy/pay': () =>
+    stripeError(429, { type: 'invalid_request_error', code: 'rate_limit', message: 'Too many requests.' }),
+  'POST /v1/invoices/in_broken/pay': () => stripeError(500, { type: 'api_error', message: 'Something went wrong on our end.' }),
+  'POST /v1/invoices/in_unavailable/pay': () => ({ status: 503, body: 'Service Unavailable' }),
+  'POST /v1/invoices/in_slow/pay': () => ({ status: 200, body: invoice('in_slow'), delayMs: 1_500 }),
+  'DELETE /v1/subscriptions/sub_active': () => ({
+    status: 200,
+    body: { id: 'sub_active', object: 'subscription', status: 'canceled' },
+  }),
+  'DELETE /v1/subscriptions/sub_canceled': () =>
+    stripeError(404, { type: 'invalid_request_error', code: 'resource_missing', message: "No such subscription: 'sub_canceled'" }),
+  'GET /v1/subscriptions/sub_canceled': () => ({
+    status: 200,
+    body: { id: 'sub_canceled', object: 'subscription', status: 'canceled' },
+  }),
+  'DELETE /v1/subscriptions/sub_nope': () =>
+    stripeError(404, { type: 'invalid_request_error', code: 'resource_missing', message: "No such subscription: 'sub_nope'" }),
+  'GET /v1/subscriptions/sub_nope': () =>
+    stripeError(404, { type: 'invalid_request_error', code: 'resource_missing', message: "No such subscription: 'sub_nope'" }),
+  'GET /v1/customers/cus_fr': () => ({
+    status: 200,
+    body: { id: 'cus_fr', object: 'customer', preferred_locales: ['fr-FR', 'en'] },
+  }),
+  'GET /v1/customers/cus_plain': () => ({ status: 200, body: { id: 'cus_plain', object: 'customer', preferred_locales: [] } }),
+  'GET /v1/customers/cus_gone': () => ({ status: 200, body: { id: 'cus_gone', object: 'customer', deleted: true } }),
+  'POST /v1/billing_portal/sessions': () => ({
+    status: 200,
+    body: { id: 'bps_1', object: 'billing_portal.session', url: 'https://billing.stripe.com/p/session/test_1' },
+  }),
+};
+
+function handle(req: IncomingMessage, res: ServerResponse) {
+  let raw = '';
+  req.on('data', (chunk: Buffer) => (raw += chunk.toString()));
+  req.on('end', () => {
+    const path = (req.url ?? '').split('?')[0]!;
+    requests.push({ method: req.method ?? '', path, headers: req.headers, form: new URLSearchParams(raw) });
+    if (req.headers.authorization === 'Bearer sk_test_revoked') {
+      return reply(res, stripeError(401, { type: 'invalid_request_error', message: 'Invalid API Key provided' }));
+    }
+    const route = ROUTES[`${req.method} ${path}`];
+    if (!route) {
+      return reply(res, stripeError(404, { type: 'invalid_request_error', message: `Unrecognized request URL (${path})` }));
+    }
+    const answer = route();
+    setTimeout(() => reply(res, answer), answer.delayMs ?? 0);
+  });
+}
+
+function reply(res: ServerResponse, { status, body }: { status: number; body: unknown }) {
+  if (res.destroyed) return;
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  res.writeHead(status, { 'content-type': typeof body === 'string' ? 'text/plain' : 'application/json', 'request-id': 'req_test' });
+  res.end(text);
+}
+
+let server: Server;
+let apiBase: string;
+let gateway: StripeGateway;
+
+function gatewayWith(apiKey: string, timeoutMs = 10_000): StripeGateway {
+  return new StripeGateway(createStripeClient({ apiKey, apiBase, maxNetworkRetries: 0, timeoutMs }));
+}
+
+beforeAll(async () => {
+  server = createServer(handle);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  apiBase = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  gateway = gatewayWith('sk_test_local');
+});
+
+beforeEach(() => {
+  requests.length = 0;
+});
+
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+});
+
+describe('StripeGateway.getInvoice', () => {
+  it('reads the subscription from the invoice parent (current API shape)', async () => {
+    const snapshot = await gateway.getInvoice('in_current');
+
+    expect(snapshot).toEqual({
+      id: 'in_current',
+      status: 'open',
+      customerId: 'cus_1',
+      subscriptionId: 'sub_current',
+      amountDue: { amount: 4900, currency: 'eur' },
+      amountRemaining: 4900,
+      number: 'INV-0042',
+      hostedInvoiceUrl: 'https://invoice.stripe.com/i/x',
+      customerEmail: 'jane@example.com',
+      customerName: 'Jane Doe',
+      collectionMethod: 'charge_automatically',
+      attemptCount: 1,
+      livemode: false,
+      created: 1767261600,
+    });
+  });
+
+  it('falls back to the legacy top-level subscription, expanded or not', async () => {
+    expect((await gateway.getInvoice('in_legacy')).subscriptionId).toBe('sub_legacy');
+  });
+
+  it('takes ids from expanded objects and drops null fields', async () => {
+    const snapshot = await gateway.getInvoice('in_expanded');
+
+    expect(snapshot).toMatchObject({ customerId: 'cus_obj', subscriptionId: 'sub_obj' });
+    expect(snapshot.number).toBeUndefined();
+    expect(snapshot.customerEmail).toBeUndefined();
+  });
+
+  it('throws StripeRequestError for an invoice that does not exist', async () => {
+    await expect(gateway.getInvoice('in_missing')).rejects.toMatchObject({
+      name: 'StripeRequestError',
+      code: 'resource_missing',
+      statusCode: 404,
+    });
+  });
+
+  it('throws StripeRequestError when the API key is refused', async () => {
+    await expect(gatewayWith('sk_test_revoked').getInvoice('in_current')).rejects.toMatchObject({
+      name: 'StripeRequestError',
+      statusCode: 401,
+    });
+  });
+});
+
+describe('StripeGateway.payInvoice', () => {
+  it('pays off-session with the idempotency key', async () => {
+    const result = await gateway.payInvoice('in_ok', 'retry-in_ok-day3');
+
+    expect(result).toEqual({ outcome: 'paid' });
+    expect(requests[0]?.headers['idempotency-key']).toBe('retry-in_ok-day3');
+    expect(requests[0]?.form.get('off_session')).toBe('true');
+  });
+
+  it('reports a card decline as an outcome with its codes', async () => {
+    expect(await gateway.payInvoice('in_declined', 'k')).toEqual({
+      outcome: 'declined',
+      code: 'card_declined',
+      declineCode: 'insufficient_funds',
+      message: 'Your card has insufficient funds.',
+    });
+  });
+
+  it('reports a card error without a decline code', async () => {
+    expect(await gateway.payInvoice('in_expired', 'k')).toEqual({
+      outcome: 'declined',
+      code: 'expired_card',
+      message: 'Your card has expired.',
+    });
+  });
+
+  it('treats an invoice that is already paid as paid', async () => {
+    expect(await gateway.payInvoice('in_paid', 'k')).toEqual({ outcome: 'paid' });
+  });
+
+  it('does not call an invoice paid while its payment is still processing', async () => {
+    expect(await gateway.payInvoice('in_processing', 'k')).toMatchObject({ outcome: 'declined', code: 'payment_incomplete' });
+  });
+
+  it.each([
+    ['in_busy', 429],
+    ['in_broken', 500],
+  ])('throws StripeUnavailableError when Stripe answers %s with %i', async (invoiceId, status) => {
+    const error = await gateway.payInvoice(invoiceId, 'k').catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(StripeUnavailableError);
+    expect(error).toMatchObject({ statusCode: status });
+  });
+
+  it('throws StripeUnavailableError when a proxy answers 503 with a non-JSON body', async () => {
+    // The SDK reports "Invalid JSON received" without the status code.
+    await expect(gateway.payInvoice('in_unavailable', 'k')).rejects.toBeInstanceOf(StripeUnavailableError);
+  });
+
+  it('throws StripeUnavailableError when Stripe does not answer in time', async () => {
+    await expect(gatewayWith('sk_test_local', 200).payInvoice('in_slow', 'k')).rejects.toBeInstanceOf(
+      StripeUnavailableError,
+    );
+  });
+
+  it('throws StripeUnavailableError when Stripe cannot be reached', async () => {
+    const unreachable = new StripeGateway(
+      createStripeClient({ apiKey: 'sk_test_local', apiBase: 'http://127.0.0.1:9', maxNetworkRetries: 0 }),
+    );
+
+    await expect(unreachable.payInvoice('in_ok', 'k')).rejects.toBeInstanceOf(StripeUnavailableError);
+  });
+
+  it('throws StripeRequestError for an invoice that can no longer be paid', async () => {
+    await expect(gateway.payInvoice('in_void', 'k')).rejects.toBeInstanceOf(StripeRequestError);
+  });
+});
+
+describe('StripeGateway.cancelSubscription', () => {
+  it('cancels with the idempotency key', async () => {
+    await gateway.cancelSubscription('sub_active', 'terminate-in_1');
+
+    expect(requests[0]).toMatchObject({ method: 'DELETE', path: '/v1/subscriptions/sub_active' });
+    expect(requests[0]?.headers['idempotency-key']).toBe('terminate-in_1');
+  });
+
+  it('treats a subscription that is already canceled as done', async () => {
+    await expect(gateway.cancelSubscription('sub_canceled', 'k')).resolves.toBeUndefined();
+  });
+
+  it('throws StripeRequestError for a subscription that does not exist', async () => {
+    await expect(gateway.cancelSubscription('sub_nope', 'k')).rejects.toBeInstanceOf(StripeRequestError);
+  });
+});
+
+describe('StripeGateway.getCustomerLocale', () => {
+  it('returns the first preferred locale', async () => {
+    expect(await gateway.getCustomerLocale('cus_fr')).toBe('fr-FR');
+  });
+
+  it('returns undefined when the customer has none', async () => {
+    expect(await gateway.getCustomerLocale('cus_plain')).toBeUndefined();
+  });
+
+  it('returns undefined for a deleted customer', async () => {
+    expect(await gateway.getCustomerLocale('cus_gone')).toBeUndefined();
+  });
+});
+
+describe('StripeGateway.createPaymentUpdateUrl', () => {
+  it('opens a billing portal session on the payment method update flow', async () => {
+    const url = await gateway.createPaymentUpdateUrl('cus_1', 'https://app.example/account');
+
+    expect(url).toBe('https://billing.stripe.com/p/session/test_1');
+    const form = requests[0]!.form;
+    expect(Object.fromEntries(form)).toEqual({
+      customer: 'cus_1',
+      return_url: 'https://app.example/account',
+      'flow_data[type]': 'payment_method_update',
+      'flow_data[after_completion][type]': 'redirect',
+      'flow_data[after_completion][redirect][return_url]': 'https://app.example/account',
+    });
+  });
+});
+
+describe('createStripeClient', () => {
+  it('sends requests to the configured API base', async () => {
+    const stripe: Stripe = createStripeClient({ apiKey: 'sk_test_local', apiBase, maxNetworkRetries: 0 });
+
+    await stripe.customers.retrieve('cus_fr');
+
+    expect(requests[0]).toMatchObject({ method: 'GET', path: '/v1/customers/cus_fr' });
+    expect(requests[0]?.headers['user-agent']).toContain('stripe-dunning');
+  });
+});
