@@ -1,0 +1,82 @@
+// What a person sees after `npm start`: the product comes up on loopback, the demo plays to the end
+// with the right emails, a renewal driven by hand through the Stripe SDK is dunned, and Ctrl-C stops it.
+import { afterEach, describe, expect, it } from 'vitest';
+import { createStripeClient } from '#shared/adapters/stripe-gateway.ts';
+import { readSesInbox } from '#local/ses.ts';
+import { LOCAL_STRIPE_KEY } from '#local/config.ts';
+import { startProduct, type StartedProcess } from '../fixtures/process.ts';
+import { putInWorkingCard, renew, subscribeWithDecliningCard, SUBJECTS, waitFor } from '../fixtures/scenario.ts';
+
+let product: StartedProcess | undefined;
+afterEach(async () => {
+  await product?.stop('SIGKILL');
+  product = undefined;
+});
+
+const subjectsTo = async (sesUrl: string, address: string) =>
+  (await readSesInbox(sesUrl)).filter((m) => m.to.includes(address)).map((m) => m.subject);
+
+describe('npm start', () => {
+  it('answers /health, prints ready, plays the demo to the end and stops cleanly on Ctrl-C', async () => {
+    product = await startProduct({ DUNNING_DAY_MS: '150' });
+    await product.waitForLine(/^ready$/, 30_000);
+    const health = await fetch(`http://127.0.0.1:${product.ports.app}/health`);
+    expect(health.status).toBe(200);
+
+    await product.waitForLine(/Read every email at/, 60_000);
+    const output = product.output();
+    const sesUrl = `http://127.0.0.1:${product.ports.ses}`;
+
+    expect(output).toMatch(/Ada Lovelace\s+case recovered\s+subscription active/);
+    expect(output).toMatch(/Grace Hopper\s+case recovered\s+subscription active/);
+    expect(output).toMatch(/Alan Turing\s+case terminated subscription canceled/);
+    expect(output).toMatch(/Notice3\s+✉ Your subscription is due to terminate/);
+    expect(await subjectsTo(sesUrl, 'ada@example.com')).toEqual([SUBJECTS.notice1, SUBJECTS.recovered]);
+    expect(await subjectsTo(sesUrl, 'grace@example.com')).toEqual([
+      SUBJECTS.notice1, SUBJECTS.notice2, SUBJECTS.notice3, SUBJECTS.recovered,
+    ]);
+    expect(await subjectsTo(sesUrl, 'alan@example.com')).toEqual([
+      SUBJECTS.notice1, SUBJECTS.notice2, SUBJECTS.notice3, SUBJECTS.ended,
+    ]);
+
+    const code = await product.stop('SIGINT');
+    expect(code).toBe(0);
+    expect(product.output()).toMatch(/stopped/);
+  });
+
+  it('dunns a test-clock renewal driven through the Stripe SDK, shows the banner, and recovers after notice 2', async () => {
+    product = await startProduct({ DUNNING_DAY_MS: '200' }, ['--no-demo']);
+    await product.waitForLine(/^ready$/, 30_000);
+    const app = `http://127.0.0.1:${product.ports.app}`;
+    const sesUrl = `http://127.0.0.1:${product.ports.ses}`;
+    const stripe = createStripeClient({ apiKey: LOCAL_STRIPE_KEY, apiBase: `http://127.0.0.1:${product.ports.stripe}` });
+    const subscriber = await subscribeWithDecliningCard(stripe, 'Manual Driver');
+
+    await renew(stripe, subscriber);
+    const banner = await waitFor(async () => {
+      const body = (await (await fetch(`${app}/customers/${subscriber.customerId}/notice`)).json()) as { notice: { heading: string; text: string; updatePaymentUrl: string } | null };
+      return body.notice ?? undefined;
+    }, 10_000, 'the My Account banner');
+    expect(banner.heading).toBe(SUBJECTS.notice1);
+    expect(banner.updatePaymentUrl).toMatch(new RegExp(`^http://127.0.0.1:${product.ports.stripe}/p/session/`));
+
+    await waitFor(async () => (await subjectsTo(sesUrl, subscriber.email)).includes(SUBJECTS.notice2), 10_000, 'notice 2');
+    await putInWorkingCard(stripe, subscriber.customerId);
+    await waitFor(async () => (await subjectsTo(sesUrl, subscriber.email)).includes(SUBJECTS.recovered), 10_000, 'the confirmation');
+
+    const cases = (await (await fetch(`${app}/cases`)).json()) as { cases: Array<{ invoiceId: string; status: string; subscriptionId: string }> };
+    const dunningCase = cases.cases.find((c) => c.subscriptionId === subscriber.subscriptionId);
+    expect(dunningCase?.status).toBe('recovered');
+    expect(await subjectsTo(sesUrl, subscriber.email)).toEqual([SUBJECTS.notice1, SUBJECTS.notice2, SUBJECTS.recovered]);
+    expect((await stripe.subscriptions.retrieve(subscriber.subscriptionId)).status).toBe('active');
+    const afterPaying = (await (await fetch(`${app}/customers/${subscriber.customerId}/notice`)).json()) as { notice: unknown };
+    expect(afterPaying.notice).toBeNull();
+  });
+
+  it('refuses a bad setting with a message that names the variable', async () => {
+    product = await startProduct({ DUNNING_DAY_MS: 'soon' });
+
+    await expect(product.waitForLine(/^ready$/, 15_000)).rejects.toThrow(/DUNNING_DAY_MS="soon": .*number/);
+    expect(product.child.exitCode).toBe(2);
+  });
+});
