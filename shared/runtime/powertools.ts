@@ -25,7 +25,9 @@ export function instrument<E, R>(name: string, fn: (event: E, context?: Context)
     try {
       return await fn(event, context);
     } catch (error) {
-      logger.error('invocation failed', { error });
+      // A closed case is how a stage learns it must stand down: expected, not a failure.
+      if ((error as Error).name === 'CaseClosedError') logger.info('stage stood down', { reason: (error as Error).message });
+      else logger.error('invocation failed', { error });
       throw error;
     } finally {
       if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();

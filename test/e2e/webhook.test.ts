@@ -1,0 +1,126 @@
+// The webhook endpoint as Stripe meets it: signature checked on the raw body, bad input answered
+// with a clear 4xx, each event id processed once however often and however concurrently it comes.
+import Stripe from 'stripe';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stripeFixture } from '../fixtures/stripe.ts';
+import { renew, startTestRuntime, subjectsTo, subscribeWithDecliningCard, waitFor, type TestRuntime } from '../fixtures/scenario.ts';
+
+let t: TestRuntime;
+beforeAll(async () => {
+  // Long days: these tests look at what the webhook does, not at later stages.
+  t = await startTestRuntime({ dayMs: 60_000 });
+});
+afterAll(async () => {
+  await t?.close();
+});
+
+const secret = () => t.runtime.config.webhookSecret;
+
+async function post(payload: string, signature?: string): Promise<{ status: number; body: Record<string, unknown> }> {
+  const response = await fetch(t.runtime.urls.webhook, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(signature ? { 'stripe-signature': signature } : {}) },
+    body: payload,
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+const sign = (payload: string, timestamp?: number) =>
+  Stripe.webhooks.generateTestHeaderString({ payload, secret: secret(), timestamp });
+
+/**
+ * A real failed renewal in the sandbox, with deliveries paused, and its invoice.payment_failed event
+ * as Stripe would send it: the test then delivers it as often and as concurrently as it likes.
+ */
+async function paymentFailedEvent(): Promise<string> {
+  const subscriber = await subscribeWithDecliningCard(t.stripe, `Webhook ${Math.random().toString(36).slice(2, 8)}`);
+  const sandbox = t.runtime.sandbox!;
+  sandbox.setWebhook(undefined);
+  try {
+    await renew(t.stripe, subscriber);
+    await sandbox.idle();
+  } finally {
+    sandbox.setWebhook({ url: t.runtime.urls.webhook, secret: secret() });
+  }
+  const events = await t.stripe.events.list({ type: 'invoice.payment_failed', limit: 100 });
+  const event = events.data.find((e) => (e.data.object as Stripe.Invoice).customer === subscriber.customerId);
+  if (!event) throw new Error('the sandbox recorded no invoice.payment_failed for the renewal');
+  return JSON.stringify(event, null, 2);
+}
+
+describe('the webhook endpoint', () => {
+  it('rejects a delivery without a Stripe-Signature header', async () => {
+    const response = await post('{}');
+
+    expect(response).toEqual({ status: 400, body: { error: 'missing Stripe-Signature header' } });
+  });
+
+  it('rejects a body that does not match its signature', async () => {
+    const payload = await paymentFailedEvent();
+    const signature = sign(payload);
+
+    const response = await post(payload.replace(/"amount_due": \d+/, '"amount_due": 1'), signature);
+
+    expect(response.status).toBe(400);
+    expect(response.body.error).toMatch(/signature verification failed/);
+    expect(await t.runtime.store.listCases()).not.toContainEqual(expect.objectContaining({ invoiceId: JSON.parse(payload).data.object.id }));
+  });
+
+  it('rejects a signature older than the tolerance window, so a captured delivery cannot be replayed', async () => {
+    const payload = await paymentFailedEvent();
+
+    const response = await post(payload, sign(payload, Math.floor(Date.now() / 1000) - 3600));
+
+    expect(response.status).toBe(400);
+    expect(response.body.error).toMatch(/tolerance/i);
+  });
+
+  it('answers 400 naming the field when a signed event is not a usable invoice', async () => {
+    const event = JSON.parse(await paymentFailedEvent());
+    event.data.object.amount_due = 'a lot';
+    const payload = JSON.stringify(event);
+
+    const response = await post(payload, sign(payload));
+
+    expect(response.status).toBe(400);
+    expect(response.body.error).toMatch(/amount_due/);
+  });
+
+  it('acknowledges an event type it does not handle, and starts nothing', async () => {
+    const event = stripeFixture('event');
+    event.id = 'evt_unhandled1';
+    const payload = JSON.stringify(event);
+
+    const response = await post(payload, sign(payload));
+
+    expect(response).toMatchObject({ status: 200, body: { received: true, action: 'ignored', reason: expect.stringMatching(/not handled/) } });
+  });
+
+  it('opens one case and sends notice 1 once when the same event arrives 10 times in a row', async () => {
+    const payload = await paymentFailedEvent();
+    const invoice = JSON.parse(payload).data.object;
+
+    const responses = [];
+    for (let i = 0; i < 10; i++) responses.push(await post(payload, sign(payload)));
+    await waitFor(async () => (await subjectsTo(t.runtime, invoice.customer_email)).length > 0, 5000, 'notice 1');
+
+    expect(responses.map((r) => r.status)).toEqual(Array(10).fill(200));
+    expect((await t.runtime.store.listCases()).filter((c) => c.invoiceId === invoice.id)).toHaveLength(1);
+    expect([...t.runtime.stepFunctions.executions.values()].filter((e) => e.name === invoice.id)).toHaveLength(1);
+    expect(await subjectsTo(t.runtime, invoice.customer_email)).toEqual(["We haven't been able to take payment"]);
+  });
+
+  it('opens one case when the same event arrives 10 times at once; deliveries caught in flight are told to retry', async () => {
+    const payload = await paymentFailedEvent();
+    const invoice = JSON.parse(payload).data.object;
+
+    const responses = await Promise.all(Array.from({ length: 10 }, () => post(payload, sign(payload))));
+    await waitFor(async () => (await subjectsTo(t.runtime, invoice.customer_email)).length > 0, 5000, 'notice 1');
+
+    // 409 makes Stripe redeliver later, so nothing is lost if the one in flight fails.
+    expect(responses.every((r) => r.status === 200 || r.status === 409)).toBe(true);
+    expect(responses.some((r) => r.status === 200)).toBe(true);
+    expect((await t.runtime.store.listCases()).filter((c) => c.invoiceId === invoice.id)).toHaveLength(1);
+    expect(await subjectsTo(t.runtime, invoice.customer_email)).toEqual(["We haven't been able to take payment"]);
+  });
+});
