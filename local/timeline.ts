@@ -26,7 +26,10 @@ export function timelinePrinter(print: Print, holder: { runtime?: Runtime }): Ru
         const store = holder.runtime?.store;
         if (!store) return;
         const c = await store.getCase(invoiceId);
-        const day = dayOf(invoiceId);
+        // A policy stage runs on its policy day; anything else is placed by the compressed clock.
+        const policy = holder.runtime!.policy;
+        const stageDay = state === 'terminate' ? policy.end.day : policy.stages.find((s) => s.id === state)?.day;
+        const day = stageDay !== undefined ? stageDay.toFixed(1) : dayOf(invoiceId);
         if (error) {
           const what = error.name === 'CaseClosedError' ? 'stands down: the case is closed' : `failed: ${error.name}: ${error.message}`;
           return line(day, c, state, what);
