@@ -1,0 +1,42 @@
+// Runs the Stripe sandbox on its own:
+//   npx tsx local/stripe-sandbox/cli.ts --port 12111 --webhook-url http://127.0.0.1:3000/webhook --webhook-secret whsec_x [--data-dir .dunning-data]
+import { parseArgs } from 'node:util';
+import { startStripeSandbox } from './index.ts';
+
+const { values } = parseArgs({
+  options: {
+    port: { type: 'string', default: '12111' },
+    host: { type: 'string', default: '127.0.0.1' },
+    'webhook-url': { type: 'string' },
+    'webhook-secret': { type: 'string' },
+    'data-dir': { type: 'string' },
+    quiet: { type: 'boolean', default: false },
+  },
+});
+
+const webhookUrl = values['webhook-url'];
+const webhookSecret = values['webhook-secret'];
+if ((webhookUrl === undefined) !== (webhookSecret === undefined)) {
+  console.error('--webhook-url and --webhook-secret go together');
+  process.exit(2);
+}
+
+const sandbox = await startStripeSandbox({
+  port: Number(values.port),
+  host: values.host,
+  dataDir: values['data-dir'],
+  webhook: webhookUrl && webhookSecret ? { url: webhookUrl, secret: webhookSecret } : undefined,
+  log: values.quiet ? undefined : (line) => console.error(line),
+});
+console.log(`Stripe sandbox listening on ${sandbox.url}`);
+console.log(`  new Stripe('sk_test_anything', { host: '${values.host}', port: ${sandbox.port}, protocol: 'http' })`);
+if (webhookUrl) console.log(`  webhooks → ${webhookUrl}`);
+
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    void sandbox.close().then(() => process.exit(0));
+  });
+}

@@ -1,0 +1,110 @@
+// The shared context every handler and billing routine works on: the store, the clock rules,
+// event recording and the webhook queue. Handlers run synchronously, so no request interleaves.
+import Stripe from 'stripe';
+import { fixture } from './fixtures.ts';
+import { newId } from './ids.ts';
+import type { SandboxEvent, Store } from './store.ts';
+import { realNow } from './time.ts';
+import type { WebhookDispatcher } from './webhooks.ts';
+
+/** The API version stamped on events and responses: the one the installed SDK is typed for. */
+export const API_VERSION: string = Stripe.API_VERSION;
+
+export interface RequestInfo {
+  id: string | null;
+  idempotencyKey: string | null;
+}
+
+export class Core {
+  readonly store: Store;
+  readonly webhooks: WebhookDispatcher;
+  readonly log: (line: string) => void;
+  /** The API request being handled; events it causes name it in `request`. */
+  request: RequestInfo = { id: null, idempotencyKey: null };
+
+  constructor(store: Store, webhooks: WebhookDispatcher, log: (line: string) => void) {
+    this.store = store;
+    this.webhooks = webhooks;
+    this.log = log;
+  }
+
+  get baseUrl(): string {
+    return this.store.state.baseUrl;
+  }
+
+  clockTime(clockId: string | null | undefined): number {
+    if (clockId) {
+      const clock = this.store.get('test_clock', clockId);
+      if (clock) return clock.frozen_time;
+    }
+    return realNow();
+  }
+
+  clockOfCustomer(customerId: string | null | undefined): string | null {
+    if (!customerId) return null;
+    const clock = this.store.get('customer', customerId)?.test_clock;
+    return typeof clock === 'string' ? clock : (clock?.id ?? null);
+  }
+
+  nowForCustomer(customerId: string | null | undefined): number {
+    return this.clockTime(this.clockOfCustomer(customerId));
+  }
+
+  /** The test clock an object lives on, found through its own field or its customer/invoice. */
+  clockOfObject(obj: Record<string, unknown>): string | null {
+    if (typeof obj.test_clock === 'string') return obj.test_clock;
+    if (typeof obj.customer === 'string') return this.clockOfCustomer(obj.customer);
+    if (typeof obj.invoice === 'string') {
+      const inv = this.store.get('invoice', obj.invoice);
+      if (inv) return typeof inv.test_clock === 'string' ? inv.test_clock : null;
+    }
+    return null;
+  }
+
+  emit(type: string, object: object, previous?: Record<string, unknown>): SandboxEvent {
+    const snapshot = structuredClone(object) as Record<string, unknown>;
+    const event = fixture<SandboxEvent>('event');
+    event.id = newId('evt');
+    event.api_version = API_VERSION;
+    event.created = this.clockTime(this.clockOfObject(snapshot));
+    event.data = previous ? { object: snapshot, previous_attributes: previous } : { object: snapshot };
+    event.livemode = false;
+    event.pending_webhooks = this.webhooks.hasTarget ? 1 : 0;
+    event.request = { id: this.request.id, idempotency_key: this.request.idempotencyKey };
+    event.type = type;
+    this.store.put('event', event);
+    this.webhooks.enqueue(event.id);
+    this.store.scheduleSave();
+    return event;
+  }
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/**
+ * `data.previous_attributes`: the old values of what changed. Nested hashes are diffed key by
+ * key as Stripe does (`invoice_settings: { default_payment_method: null }`); arrays and lists
+ * are reported whole.
+ */
+export function previousAttributes(before: object, after: object): Record<string, unknown> | undefined {
+  const out: Record<string, unknown> = {};
+  const b = before as Record<string, unknown>;
+  const a = after as Record<string, unknown>;
+  for (const key of new Set([...Object.keys(b), ...Object.keys(a)])) {
+    const was = b[key];
+    const now = a[key];
+    if (sameJson(was, now)) continue;
+    if (isPlainObject(was) && isPlainObject(now) && was.object !== 'list') {
+      out[key] = previousAttributes(was, now) ?? {};
+    } else {
+      out[key] = was === undefined ? null : structuredClone(was);
+    }
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
+}

@@ -1,0 +1,37 @@
+// Loads the committed Stripe fixture objects; builders clone one and overwrite every value
+// so responses carry all of Stripe's fields with Stripe's types.
+import { readFileSync } from 'node:fs';
+
+type FixtureName =
+  | 'billing_portal.session'
+  | 'charge'
+  | 'customer'
+  | 'deleted_customer'
+  | 'deleted_invoice'
+  | 'deleted_invoiceitem'
+  | 'deleted_test_helpers.test_clock'
+  | 'event'
+  | 'invoice'
+  | 'invoice_payment'
+  | 'invoiceitem'
+  | 'line_item'
+  | 'payment_intent'
+  | 'payment_method'
+  | 'plan'
+  | 'price'
+  | 'product'
+  | 'subscription'
+  | 'subscription_item'
+  | 'test_helpers.test_clock';
+
+const resources = (
+  JSON.parse(readFileSync(new URL('./fixtures/stripe-fixtures.json', import.meta.url), 'utf8')) as {
+    resources: Record<string, unknown>;
+  }
+).resources;
+
+export function fixture<T>(name: FixtureName): T {
+  const value = resources[name];
+  if (value === undefined) throw new Error(`missing Stripe fixture ${name}; rerun fixtures/extract.ts`);
+  return structuredClone(value) as T;
+}

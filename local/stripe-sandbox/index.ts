@@ -1,0 +1,101 @@
+// Public API of the local Stripe sandbox: an HTTP server speaking Stripe's REST API, close
+// enough that the official `stripe` SDK works against it unchanged.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { processDue } from './billing.ts';
+import { Core } from './core.ts';
+import { createRequestHandler, Faults, type FaultSpec } from './server.ts';
+import { Store } from './store.ts';
+import { realNow } from './time.ts';
+import { DEFAULT_RETRY, WebhookDispatcher, type RetryPolicy } from './webhooks.ts';
+
+export { TEST_CARDS } from './cards.ts';
+export { signPayload } from './webhooks.ts';
+export { API_VERSION } from './core.ts';
+
+export interface StripeSandboxOptions {
+  port?: number; // 0 or undefined = pick a free port
+  host?: string; // default '127.0.0.1'
+  webhook?: { url: string; secret: string }; // where to POST signed events; can also be set later
+  dataDir?: string; // if set, state is loaded from / saved to <dataDir>/stripe-sandbox.json
+  log?: (line: string) => void; // optional, for diagnostics
+  /** Webhook redelivery: attempts per event (default 5) and first backoff (default 100 ms, doubling). */
+  webhookRetry?: Partial<RetryPolicy>;
+}
+
+export interface StripeSandbox {
+  readonly url: string; // e.g. http://127.0.0.1:12111
+  readonly port: number;
+  setWebhook(target: { url: string; secret: string } | undefined): void;
+  /** Resolves when every event created so far has been delivered (or has given up). */
+  idle(): Promise<void>;
+  /** Makes the next `count` API requests matching method+path regex fail with Stripe's error for `status` (429 → rate_limit error, 500/502/503 → api_error) */
+  injectFault(fault: { method?: string; path: RegExp | string; status: 429 | 500 | 502 | 503; count: number }): void;
+  close(): Promise<void>;
+}
+
+/** How often subscriptions on real time (no test clock) are checked for a period end. */
+const REAL_TIME_TICK_MS = 1000;
+
+export async function startStripeSandbox(options: StripeSandboxOptions = {}): Promise<StripeSandbox> {
+  const host = options.host ?? '127.0.0.1';
+  const log = options.log ?? (() => undefined);
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+
+  let store: Store;
+  try {
+    store = new Store(url, options.dataDir);
+  } catch (err) {
+    server.close();
+    throw err;
+  }
+  const webhooks = new WebhookDispatcher(
+    {
+      getEvent: (id) => store.get('event', id),
+      onDelivered: () => store.scheduleSave(),
+      log,
+      retry: { ...DEFAULT_RETRY, ...options.webhookRetry },
+    },
+    options.webhook,
+  );
+  const core = new Core(store, webhooks, log);
+  const faults = new Faults();
+  server.on('request', createRequestHandler(core, faults));
+
+  const ticker = setInterval(() => {
+    try {
+      processDue(core, null, realNow());
+    } catch (err) {
+      log(`stripe-sandbox: real-time renewal failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }, REAL_TIME_TICK_MS);
+  ticker.unref();
+
+  let closed: Promise<void> | undefined;
+  return {
+    url,
+    port,
+    setWebhook: (target) => webhooks.setTarget(target),
+    idle: () => webhooks.idle(),
+    injectFault: (fault: FaultSpec) => faults.add(fault),
+    close() {
+      closed ??= new Promise<void>((resolve) => {
+        clearInterval(ticker);
+        webhooks.close();
+        store.flush();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      return closed;
+    },
+  };
+}
