@@ -5,6 +5,9 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     setupFiles: ['./local/polyfills.ts'],
     pool: 'forks',
+    // Expected faults (a 503 from Stripe, a throttled send) log errors by design; show logs only
+    // for the tests that fail, where they help.
+    silent: 'passed-only',
     testTimeout: 60_000,
     hookTimeout: 60_000,
   },

@@ -20,6 +20,8 @@ export const powertoolsMetrics: MetricsSink = {
  */
 export function instrument<E, R>(name: string, fn: (event: E, context?: Context) => Promise<R>) {
   return async (event: E, context?: Context): Promise<R> => {
+    // Keys from the previous invocation of a warm container must not leak into this one's lines.
+    logger.resetKeys();
     if (context) logger.addContext(context);
     logger.appendKeys({ function: name });
     try {
