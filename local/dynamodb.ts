@@ -1,7 +1,7 @@
 // DynamoDB on loopback for the local runtime and tests: dynalite in-process, in memory or on disk,
 // and the dunning table created with the same layout CDK deploys (shared/adapters/table.ts).
+import { listen, serviceOf, type LocalService } from './http-service.ts';
 import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import {
   CreateTableCommand,
@@ -23,11 +23,6 @@ interface DynaliteOptions {
 // dynalite ships no types; this is the part of its API used here.
 const dynalite = createRequire(import.meta.url)('dynalite') as (options: DynaliteOptions) => Server;
 
-export interface LocalService {
-  /** e.g. http://127.0.0.1:8000 */
-  endpoint: string;
-  close(): Promise<void>;
-}
 
 /** Starts dynalite; port 0 picks a free port (read it from `endpoint`). */
 export async function startDynamoDb({
@@ -41,25 +36,9 @@ export async function startDynamoDb({
 }): Promise<LocalService> {
   // Table state changes are instant, so ensureTable never waits on a simulated CREATING phase.
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, path: dataDir });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
-  const hostPart = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  return {
-    endpoint: `http://${hostPart}:${address.port}`,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        // dynalite's close waits for the HTTP server, then closes LevelDB; idle keep-alive
-        // sockets of SDK clients would hold the first step open.
-        server.close((err?: Error) => (err ? reject(err) : resolve()));
-        server.closeIdleConnections();
-      }),
-  };
+  await listen(server, port, host, 'DUNNING_DYNAMODB_PORT');
+  // dynalite's close waits for the HTTP server, then closes LevelDB.
+  return serviceOf(server);
 }
 
 /** Creates the dunning table (PAY_PER_REQUEST) unless it exists, and waits until it is ACTIVE. */

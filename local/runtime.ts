@@ -1,8 +1,7 @@
 // Starts the whole product on loopback: dynalite, SES v2, the Stripe sandbox, Step Functions running
 // the generated definition, and the same handlers the Lambdas run, configured through their environment.
 import './polyfills.ts';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import type { APIGatewayProxyStructuredResultV2 as FunctionUrlResponse, Context, LambdaFunctionURLEvent } from 'aws-lambda';
@@ -17,6 +16,7 @@ import type { LocalConfig } from './config.ts';
 import { LOCAL_STRIPE_KEY } from './config.ts';
 import { ensureTable, startDynamoDb } from './dynamodb.ts';
 import { startSesLocal } from './ses.ts';
+import { listen, serviceOf } from './http-service.ts';
 import { lambdaContext } from './lambda-context.ts';
 import { startLocalStepFunctions, type LocalExecution, type LocalStepFunctions, type TaskHandler } from './stepfunctions.ts';
 import { startStripeSandbox, type StripeSandbox } from './stripe-sandbox/index.ts';
@@ -164,9 +164,10 @@ export async function startRuntime(config: LocalConfig, events: RuntimeEvents = 
         res.end(JSON.stringify({ error: (error as Error).message }));
       });
     });
-    await listen(server, config.port, config.host);
-    closers.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
-    const app = `http://${config.host}:${(server.address() as AddressInfo).port}`;
+    await listen(server, config.port, config.host, 'DUNNING_PORT');
+    const appService = serviceOf(server);
+    closers.push(appService.close);
+    const app = appService.endpoint;
 
     sandbox?.setWebhook({ url: `${app}/webhook`, secret: config.webhookSecret });
 
@@ -266,13 +267,4 @@ function sendResult(res: ServerResponse, result: FunctionUrlResponse): void {
 function send(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json' });
   res.end(JSON.stringify(body, null, 2));
-}
-
-function listen(server: Server, port: number, host: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', (error: NodeJS.ErrnoException) =>
-      reject(error.code === 'EADDRINUSE' ? new Error(`port ${port} is in use: set DUNNING_PORT to a free port`) : error),
-    );
-    server.listen(port, host, () => resolve());
-  });
 }

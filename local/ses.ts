@@ -3,18 +3,14 @@
 // it never answers SES v1 actions it lacks, so a v1 client would hang. It accepts
 // ConfigurationSetName and EmailTags (schema-checked only) but neither stores nor publishes them:
 // no event destinations locally. Its 400s carry no error type, so the SDK names them `Unknown`.
+import { serviceOf, type LocalService } from './http-service.ts';
 import { createRequire } from 'node:module';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 
 type StartServer = (config?: { host?: string; port?: number }) => Promise<Server>;
 // A CommonJS module whose `exports.default` is the server factory.
 const sesLocal = createRequire(import.meta.url)('aws-ses-v2-local') as { default: StartServer };
 
-export interface LocalService {
-  endpoint: string;
-  close(): Promise<void>;
-}
 
 /** One email as aws-ses-v2-local stored it. */
 export interface InboxEmail {
@@ -36,16 +32,7 @@ export async function startSesLocal({ port, host = '127.0.0.1' }: { port: number
   const server = await sesLocal.default({ port, host });
   // Its listen callback also fires on a listen error (EADDRINUSE) and resolves regardless.
   if (!server.listening) throw new Error(`aws-ses-v2-local could not listen on ${host}:${port}`);
-  const address = server.address() as AddressInfo;
-  const hostPart = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  return {
-    endpoint: `http://${hostPart}:${address.port}`,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((err) => (err ? reject(err) : resolve()));
-        server.closeIdleConnections();
-      }),
-  };
+  return serviceOf(server);
 }
 
 interface StoredEmail {

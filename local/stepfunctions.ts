@@ -3,7 +3,7 @@
 import './polyfills.ts';
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listen, serviceOf } from './http-service.ts';
 import { StateMachine } from 'aws-local-stepfunctions';
 import {
   SECONDS_PER_DAY,
@@ -210,14 +210,11 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
     }
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
-  });
-  const address = server.address() as AddressInfo;
+  await listen(server, options.port ?? 0, options.host ?? '127.0.0.1');
+  const service = serviceOf(server);
 
   return {
-    endpoint: `http://${address.address}:${address.port}`,
+    endpoint: service.endpoint,
     executions,
     async idle() {
       for (;;) {
@@ -232,7 +229,7 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
         if (execution?.status === 'RUNNING') execution.status = 'ABORTED';
         abort();
       }
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await service.close();
     },
   };
 }

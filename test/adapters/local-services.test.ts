@@ -64,7 +64,7 @@ describe('startDynamoDb', () => {
     const dynamo = await startDynamoDb({ port: 0 });
     const port = Number(new URL(dynamo.endpoint).port);
 
-    await expect(startDynamoDb({ port })).rejects.toThrow(/EADDRINUSE/);
+    await expect(startDynamoDb({ port })).rejects.toThrow(/is in use: set DUNNING_DYNAMODB_PORT to a free port/);
     await dynamo.close();
   });
 });

@@ -4,7 +4,8 @@ import { createSesClient } from '#shared/adapters/aws-clients.ts';
 import { maskEmails, sanitizeTag, SesMailer } from '#shared/adapters/ses-mailer.ts';
 import { EmailRejectedError, EmailThrottledError } from '#shared/domain/errors.ts';
 import type { EmailMessage } from '#shared/domain/ports.ts';
-import { clearSesInbox, readSesInbox, startSesLocal, type LocalService } from '#local/ses.ts';
+import { clearSesInbox, readSesInbox, startSesLocal } from '#local/ses.ts';
+import type { LocalService } from '#local/http-service.ts';
 import { sdkError } from './helpers.ts';
 
 let ses: LocalService;
