@@ -31,6 +31,8 @@ export interface StripeSandbox {
   idle(): Promise<void>;
   /** Makes the next `count` API requests matching method+path regex fail with Stripe's error for `status` (429 → rate_limit error, 500/502/503 → api_error) */
   injectFault(fault: { method?: string; path: RegExp | string; status: 429 | 500 | 502 | 503; count: number }): void;
+  /** Removes every injected fault that has not fired yet. */
+  clearFaults(): void;
   close(): Promise<void>;
 }
 
@@ -87,6 +89,7 @@ export async function startStripeSandbox(options: StripeSandboxOptions = {}): Pr
     setWebhook: (target) => webhooks.setTarget(target),
     idle: () => webhooks.idle(),
     injectFault: (fault: FaultSpec) => faults.add(fault),
+    clearFaults: () => faults.clear(),
     close() {
       closed ??= new Promise<void>((resolve) => {
         clearInterval(ticker);

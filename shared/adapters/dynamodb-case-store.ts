@@ -186,10 +186,17 @@ export class DynamoCaseStore implements CaseStore {
   async closeCase(
     invoiceId: string,
     status: Exclude<CaseStatus, 'open'>,
-    details: { now: string; recoveredBy?: RecoveredBy; error?: { name: string; message: string } },
+    details: {
+      now: string;
+      recoveredBy?: RecoveredBy;
+      error?: { name: string; message: string };
+      from?: readonly CaseStatus[];
+    },
   ): Promise<DunningCase | undefined> {
     const sets = ['#status = :status', 'closedAt = :now', 'updatedAt = :now'];
-    const values: Item = { ':status': status, ':now': details.now, ':open': 'open' };
+    const from = details.from ?? ['open'];
+    const values: Item = { ':status': status, ':now': details.now };
+    from.forEach((s, i) => (values[`:from${i}`] = s));
     if (details.recoveredBy) {
       sets.push('recoveredBy = :recoveredBy');
       values[':recoveredBy'] = details.recoveredBy;
@@ -205,7 +212,7 @@ export class DynamoCaseStore implements CaseStore {
           Key: keys.case(invoiceId),
           UpdateExpression: `SET ${sets.join(', ')}`,
           // Fails on a missing item too: closing a case that does not exist closes nothing.
-          ConditionExpression: '#status = :open',
+          ConditionExpression: `#status IN (${from.map((_, i) => `:from${i}`).join(', ')})`,
           ExpressionAttributeNames: { '#status': 'status', ...(details.error ? { '#error': 'error' } : {}) },
           ExpressionAttributeValues: values,
           ReturnValues: 'ALL_NEW',

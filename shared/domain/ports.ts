@@ -20,13 +20,19 @@ export interface CaseStore {
   /** Gives a claim back after a send failed in a way worth retrying. */
   releaseNotice(invoiceId: string, stage: string, now: string): Promise<void>;
   /**
-   * Moves an open case to a closed status. Returns the closed case if this call closed it, or
-   * undefined if it was already closed (so only one caller sends the closing email).
+   * Moves a case from one of the `from` statuses (default: open) to `status`. Returns the case if
+   * this call moved it, or undefined if it was not in a `from` status (so only one caller sends the
+   * closing email).
    */
   closeCase(
     invoiceId: string,
     status: Exclude<CaseStatus, 'open'>,
-    details: { now: string; recoveredBy?: RecoveredBy; error?: { name: string; message: string } },
+    details: {
+      now: string;
+      recoveredBy?: RecoveredBy;
+      error?: { name: string; message: string };
+      from?: readonly CaseStatus[];
+    },
   ): Promise<DunningCase | undefined>;
   /**
    * Claims a one-off email that follows a close (confirmation, termination): true exactly once.

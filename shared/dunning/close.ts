@@ -22,7 +22,8 @@ export interface RecoverResult {
  */
 export async function recoverCase(deps: DunningDeps, invoiceId: string, recoveredBy: RecoveredBy): Promise<RecoverResult> {
   const now = deps.clock.now().toISOString();
-  const closed = await deps.store.closeCase(invoiceId, 'recovered', { now, recoveredBy });
+  // A flagged case is still unpaid: a payment recovers it like an open one.
+  const closed = await deps.store.closeCase(invoiceId, 'recovered', { now, recoveredBy, from: ['open', 'needs_attention'] });
   const dunningCase = closed ?? (await deps.store.getCase(invoiceId));
   if (!dunningCase) return { recovered: false, closedNow: false, status: 'missing' };
   if (dunningCase.status !== 'recovered') return { recovered: false, closedNow: false, status: dunningCase.status };

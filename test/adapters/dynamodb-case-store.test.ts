@@ -262,6 +262,21 @@ describe('DynamoCaseStore.closeCase', () => {
     expect(await store.getCase(c.invoiceId)).toEqual(first);
   });
 
+  it('moves a flagged case only when its status is among the allowed ones', async () => {
+    const c = await openCase();
+    await store.closeCase(c.invoiceId, 'needs_attention', { now: NOW, error: { name: 'StripeUnavailableError', message: '503' } });
+
+    const byDefault = await store.closeCase(c.invoiceId, 'recovered', { now: NOW, recoveredBy: 'invoice_paid' });
+    const allowed = await store.closeCase(c.invoiceId, 'recovered', {
+      now: NOW,
+      recoveredBy: 'invoice_paid',
+      from: ['open', 'needs_attention'],
+    });
+
+    expect(byDefault).toBeUndefined();
+    expect(allowed).toMatchObject({ status: 'recovered', recoveredBy: 'invoice_paid' });
+  });
+
   it('lets only one caller close a case', async () => {
     const c = await openCase();
 

@@ -162,11 +162,33 @@ describe('a stage that meets Stripe trouble', () => {
       const e = t.runtime.stepFunctions.executions.get(executionArn(dunningCase.invoiceId));
       return e && e.status !== 'RUNNING' ? e : undefined;
     }, 10_000, 'the execution to end');
-    t.runtime.sandbox!.injectFault({ method: 'POST', path: /^\/v1\/invoices\/[^/]+\/pay$/, status: 500, count: 0 });
+    t.runtime.sandbox!.clearFaults();
 
     expect(dunningCase.status).toBe('needs_attention');
     expect(dunningCase.error).toMatchObject({ name: 'StripeUnavailableError' });
     expect(execution).toMatchObject({ status: 'FAILED', error: 'CaseNeedsAttention' });
     expect(await subjectsTo(t.runtime, subscriber.email)).toEqual([SUBJECTS.notice1]);
+  });
+
+  it('still recovers a flagged case, with its confirmation, when the customer pays after the outage', async () => {
+    const subscriber = await subscribeWithDecliningCard(t.stripe, 'Pays After Outage');
+    t.onStage(subscriber.customerId, ({ state, error }) => {
+      if (state === 'Notice1' && !error) {
+        t.runtime.sandbox!.injectFault({ method: 'POST', path: /^\/v1\/invoices\/[^/]+\/pay$/, status: 500, count: 1000 });
+      }
+    });
+    await renew(t.stripe, subscriber);
+    const flagged = await closedCase(t.runtime, subscriber.subscriptionId);
+    t.runtime.sandbox!.clearFaults();
+
+    await t.stripe.invoices.pay(flagged.invoiceId, { payment_method: 'pm_card_visa' });
+    const recovered = await waitFor(async () => {
+      const c = await t.runtime.store.getCase(flagged.invoiceId);
+      return c?.status === 'recovered' ? c : undefined;
+    }, 5000, 'the flagged case to recover');
+
+    expect(flagged.status).toBe('needs_attention');
+    expect(recovered.recoveredBy).toBe('invoice_paid');
+    expect(await subjectsTo(t.runtime, subscriber.email)).toEqual([SUBJECTS.notice1, SUBJECTS.recovered]);
   });
 });
