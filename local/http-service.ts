@@ -26,7 +26,7 @@ export function listen(server: Server, port: number, host: string, envName?: str
   });
 }
 
-/** The service's URL and a close that does not hang on idle keep-alive connections. */
+/** The service's URL and a close that does not wait on keep-alive connections (SDK clients, webhooks). */
 export function serviceOf(server: Server): LocalService {
   const address = server.address() as AddressInfo;
   const hostPart = address.family === 'IPv6' ? `[${address.address}]` : address.address;
@@ -35,7 +35,7 @@ export function serviceOf(server: Server): LocalService {
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((err) => (err ? reject(err) : resolve()));
-        server.closeIdleConnections();
+        server.closeAllConnections();
       }),
   };
 }

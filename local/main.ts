@@ -42,6 +42,7 @@ async function main(): Promise<void> {
   print(`  DynamoDB                ${runtime.urls.dynamodb}`);
   print(`  webhook signing secret  ${config.webhookSecret}`);
   print(`  one policy day          ${config.dayMs} ms${config.dataDir ? `; state in ${config.dataDir}` : '; state in memory'}`);
+  if (runtime.resumed) print(`  resumed ${runtime.resumed} open case(s) from ${config.dataDir}`);
   print('ready');
 
   if (!config.demo) return;

@@ -57,6 +57,8 @@ export interface Runtime {
   stripeApiKey: string;
   sandbox?: StripeSandbox;
   stepFunctions: LocalStepFunctions;
+  /** Open cases whose executions were carried over from DUNNING_DATA_DIR at start. */
+  resumed: number;
   /** A reader over the same table the handlers write, for the timeline and tests. */
   store: CaseStore;
   close(): Promise<void>;
@@ -150,7 +152,6 @@ export async function startRuntime(config: LocalConfig, events: RuntimeEvents = 
       host: config.host,
       onExecutionEnd: events.onExecutionEnd,
     });
-    closers.push(() => stepFunctions.close());
     process.env.AWS_ENDPOINT_URL_SFN = stepFunctions.endpoint;
 
     const server = createServer((req, res) => {
@@ -167,14 +168,18 @@ export async function startRuntime(config: LocalConfig, events: RuntimeEvents = 
     await listen(server, config.port, config.host, 'DUNNING_PORT');
     const appService = serviceOf(server);
     closers.push(appService.close);
+    // Closed first (closers run in reverse): no stage may start while the services go away.
+    closers.push(() => stepFunctions.close());
     const app = appService.endpoint;
 
     sandbox?.setWebhook({ url: `${app}/webhook`, secret: config.webhookSecret });
+    const resumed = config.dataDir ? await resumeOpenCases(store, stepFunctions, definition) : 0;
 
     return {
       config,
       policy,
       definition,
+      resumed,
       urls: {
         app,
         webhook: `${app}/webhook`,
@@ -193,6 +198,19 @@ export async function startRuntime(config: LocalConfig, events: RuntimeEvents = 
     await close();
     throw error;
   }
+}
+
+/**
+ * Executions live in this process, so a restart with DUNNING_DATA_DIR would strand every open case.
+ * Each resumes at the last stage that began: re-running it is safe, because a claimed notice is not
+ * sent again and a retried payment replays its Stripe idempotency key.
+ */
+async function resumeOpenCases(store: CaseStore, stepFunctions: LocalStepFunctions, definition: StateMachineDefinition): Promise<number> {
+  const open = (await store.listCases()).filter((c) => c.status === 'open' && c.executionArn);
+  for (const c of open) {
+    stepFunctions.resume(c.executionName, { invoiceId: c.invoiceId }, c.stage && definition.States[c.stage] ? c.stage : definition.StartAt);
+  }
+  return open.length;
 }
 
 interface Routes {

@@ -47,6 +47,11 @@ export interface LocalStepFunctionsOptions {
 export interface LocalStepFunctions {
   readonly endpoint: string;
   readonly executions: ReadonlyMap<string, LocalExecution>;
+  /**
+   * Starts an execution at `startAt` instead of the definition's StartAt. Only for carrying an
+   * execution across a restart of the local runtime; AWS keeps executions durable by itself.
+   */
+  resume(name: string, input: unknown, startAt: string): LocalExecution;
   /** Resolves when no execution is running. */
   idle(): Promise<void>;
   close(): Promise<void>;
@@ -84,7 +89,7 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
   const aborters = new Map<string, () => void>();
   const executionPrefix = stateMachineArn.replace(':stateMachine:', ':execution:');
 
-  function startExecution(body: { stateMachineArn?: string; name?: string; input?: string }) {
+  function startExecution(body: { stateMachineArn?: string; name?: string; input?: string }, startAt?: string) {
     if (body.stateMachineArn !== stateMachineArn) {
       throw new SfnApiError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${body.stateMachineArn}'`);
     }
@@ -104,7 +109,10 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
       if (existing.status === 'RUNNING' && existing.input === input) return existing;
       throw new SfnApiError('ExecutionAlreadyExists', `Execution Already Exists: '${executionArn}'`);
     }
-    const run = machine.run(parsedInput as never, {
+    if (startAt && !definition.States[startAt]) throw new SfnApiError('InvalidDefinition', `no state ${startAt} to resume at`);
+    // The definition was validated above; a copy starting mid-way leaves earlier states unreachable.
+    const runner = startAt ? new StateMachine({ ...definition, StartAt: startAt } as never, { validationOptions: { noValidate: true } }) : machine;
+    const run = runner.run(parsedInput as never, {
       overrides: { taskResourceLocalHandlers: taskResourceLocalHandlers as never, waitTimeOverrides, retryIntervalOverrides },
       noThrowOnAbort: true,
       context: { Execution: { Id: executionArn, Name: name, Input: parsedInput, StartTime: new Date().toISOString() } } as never,
@@ -216,6 +224,7 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
   return {
     endpoint: service.endpoint,
     executions,
+    resume: (name, input, startAt) => startExecution({ stateMachineArn, name, input: JSON.stringify(input) }, startAt),
     async idle() {
       for (;;) {
         const running = [...executions.values()].filter((e) => e.status === 'RUNNING');

@@ -1,5 +1,8 @@
 // What a person sees after `npm start`: the product comes up on loopback, the demo plays to the end
 // with the right emails, a renewal driven by hand through the Stripe SDK is dunned, and Ctrl-C stops it.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createStripeClient } from '#shared/adapters/stripe-gateway.ts';
 import { readSesInbox } from '#local/ses.ts';
@@ -71,6 +74,38 @@ describe('npm start', () => {
     expect((await stripe.subscriptions.retrieve(subscriber.subscriptionId)).status).toBe('active');
     const afterPaying = (await (await fetch(`${app}/customers/${subscriber.customerId}/notice`)).json()) as { notice: unknown };
     expect(afterPaying.notice).toBeNull();
+  });
+
+  it('carries an open case across a restart with DUNNING_DATA_DIR, without sending a notice twice', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'dunning-data-'));
+    const env = { DUNNING_DAY_MS: '300', DUNNING_DATA_DIR: dataDir };
+    product = await startProduct(env, ['--no-demo']);
+    await product.waitForLine(/^ready$/, 30_000);
+    const ports = product.ports;
+    const stripe = createStripeClient({ apiKey: LOCAL_STRIPE_KEY, apiBase: `http://127.0.0.1:${ports.stripe}` });
+    const subscriber = await subscribeWithDecliningCard(stripe, 'Survives Restart');
+    await renew(stripe, subscriber);
+    await waitFor(async () => (await subjectsTo(`http://127.0.0.1:${ports.ses}`, subscriber.email)).includes(SUBJECTS.notice1), 10_000, 'notice 1');
+
+    expect(await product.stop('SIGINT')).toBe(0);
+    product = await startProduct(env, ['--no-demo'], ports);
+    await product.waitForLine(/^ready$/, 30_000);
+    await putInWorkingCard(stripe, subscriber.customerId);
+    const dunningCase = await waitFor(async () => {
+      const body = (await (await fetch(`http://127.0.0.1:${ports.app}/cases`)).json()) as { cases: Array<{ subscriptionId: string; status: string; recoveredBy?: string }> };
+      const found = body.cases.find((c) => c.subscriptionId === subscriber.subscriptionId);
+      return found?.status === 'recovered' ? found : undefined;
+    }, 15_000, 'the resumed case to recover');
+
+    expect(product.output()).toMatch(/resumed 1 open case\(s\)/);
+    expect(dunningCase.recoveredBy).toBe('workflow_retry');
+    // The SES inbox is in memory, so it holds only what the second run sent: no second notice 1.
+    const sent = await waitFor(async () => {
+      const subjects = await subjectsTo(`http://127.0.0.1:${ports.ses}`, subscriber.email);
+      return subjects.includes(SUBJECTS.recovered) ? subjects : undefined;
+    }, 5_000, 'the confirmation');
+    expect(sent).toEqual([SUBJECTS.recovered]);
+    rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('refuses a bad setting with a message that names the variable', async () => {
