@@ -79,10 +79,11 @@ export class Faults {
     this.armed = [];
   }
 
-  /** Consumes one matching fault, if any is armed for this request. */
-  take(method: string, path: string): 429 | 500 | 502 | 503 | undefined {
+  /** Consumes one matching fault (of the given kind, if any), if one is armed for this request. */
+  take(method: string, path: string, kind?: 'rate_limit' | 'server'): 429 | 500 | 502 | 503 | undefined {
     const fault = this.armed.find((f) => {
       f.path.lastIndex = 0; // a /g regex would otherwise remember where it last matched
+      if (kind && (f.status === 429) !== (kind === 'rate_limit')) return false;
       return f.remaining > 0 && (!f.method || f.method === method) && f.path.test(path);
     });
     if (!fault) return undefined;
@@ -212,9 +213,10 @@ function api(core: Core, faults: Faults, req: IncomingMessage, res: ServerRespon
     const e = replyError(authenticationError(key));
     return send(res, e.status, headers, e.text);
   }
-  const fault = faults.take(method, path);
-  if (fault) {
-    const e = replyError(faultError(fault));
+  // The rate limiter answers before any endpoint runs, so its 429 is never saved under a key.
+  const rateLimited = faults.take(method, path, 'rate_limit');
+  if (rateLimited) {
+    const e = replyError(faultError(rateLimited));
     return send(res, e.status, headers, e.text);
   }
 
@@ -241,7 +243,11 @@ function api(core: Core, faults: Faults, req: IncomingMessage, res: ServerRespon
   let status = 200;
   let text: string;
   core.request = { id: requestId, idempotencyKey };
+  // A 5xx is a failure inside the endpoint: like Stripe, it is saved under the idempotency key below
+  // and replayed to every retry that reuses the key.
+  const serverFault = found ? faults.take(method, path, 'server') : undefined;
   try {
+    if (serverFault) throw faultError(serverFault);
     if (!found) throw unrecognizedUrl(method, path);
     const body = found.handler({ core, method, path, args: found.args, params: new Params(form) });
     text = JSON.stringify(body, null, 2);
@@ -256,7 +262,7 @@ function api(core: Core, faults: Faults, req: IncomingMessage, res: ServerRespon
 
   // Stripe saves the outcome once the endpoint started executing; failed validation is not saved.
   const validationFailure = status === 400 && /"code": "parameter_/.test(text);
-  if (idempotencyKey && found && (status < 400 || status === 402 || status === 404 || (status === 400 && !validationFailure))) {
+  if (idempotencyKey && found && (status < 400 || status >= 500 || status === 402 || status === 404 || (status === 400 && !validationFailure))) {
     core.store.saveIdempotency(idempotencyKey, { method, path, paramsHash, status, body: text, requestId, createdMs: Date.now() });
   }
   if (method !== 'GET') core.store.scheduleSave();

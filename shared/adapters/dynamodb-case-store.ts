@@ -111,10 +111,10 @@ export class DynamoCaseStore implements CaseStore {
         new UpdateCommand({
           TableName: this.tableName,
           Key: keys.case(invoiceId),
-          UpdateExpression: 'SET #stage = :stage, updatedAt = :now',
+          UpdateExpression: 'SET #stage = :stage, updatedAt = :now ADD stageRuns :one',
           ConditionExpression: '#status = :open',
           ExpressionAttributeNames: { '#stage': 'stage', '#status': 'status' },
-          ExpressionAttributeValues: { ':stage': stage, ':now': now, ':open': 'open' },
+          ExpressionAttributeValues: { ':stage': stage, ':now': now, ':open': 'open', ':one': 1 },
           ReturnValues: 'ALL_NEW',
         }),
       ));

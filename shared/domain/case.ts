@@ -18,6 +18,11 @@ export interface DunningCase {
   status: CaseStatus;
   /** The last stage that acted (a policy stage id, or Terminate). */
   stage?: string;
+  /**
+   * How many stage invocations have begun on this case. Each one's Stripe idempotency keys include
+   * it: Stripe replays a saved 500 for a reused key, so a retry after a 5xx needs a new key.
+   */
+  stageRuns?: number;
   amountDue: Money;
   invoiceNumber?: string;
   hostedInvoiceUrl?: string;

@@ -8,8 +8,9 @@ export interface CaseStore {
   getCase(invoiceId: string): Promise<DunningCase | undefined>;
   setExecutionArn(invoiceId: string, executionArn: string, now: string): Promise<void>;
   /**
-   * Records that `stage` is acting, only while the case is open. Returns the updated case, or
-   * throws CaseClosedError when it is not open (CaseNotFoundError when there is no case).
+   * Records that `stage` is acting, only while the case is open, and counts the run (stageRuns).
+   * Returns the updated case, or throws CaseClosedError when it is not open (CaseNotFoundError
+   * when there is no case).
    */
   beginStage(invoiceId: string, stage: string, now: string): Promise<DunningCase>;
   /**

@@ -5,6 +5,7 @@ import { CaseClosedError, CaseNotFoundError } from '../domain/errors.ts';
 import type { NoticeCopy } from '../policy/schema.ts';
 import { renderNotice } from '../notices/render.ts';
 import type { DunningDeps } from './deps.ts';
+import { stripeKey } from './stripe-keys.ts';
 import { sendCaseEmail } from './emails.ts';
 
 export interface RecoverResult {
@@ -53,7 +54,7 @@ export async function terminateCase(deps: DunningDeps, invoiceId: string): Promi
 
   switch (deps.policy.end.action) {
     case 'cancel_now':
-      await deps.stripe.cancelSubscription(dunningCase.subscriptionId, `dunning:${invoiceId}:terminate`);
+      await deps.stripe.cancelSubscription(dunningCase.subscriptionId, stripeKey(dunningCase, 'Terminate'));
       await deps.store.appendTimeline(invoiceId, { at: now, type: 'subscription_canceled', detail: dunningCase.subscriptionId });
       break;
   }

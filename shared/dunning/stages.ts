@@ -8,6 +8,7 @@ import type { RetryTaskOutput } from '../workflow/definition.ts';
 import { recoverCase } from './close.ts';
 import type { DunningDeps } from './deps.ts';
 import { sendCaseEmail } from './emails.ts';
+import { stripeKey } from './stripe-keys.ts';
 
 export interface NoticeStageResult {
   outcome: 'sent' | 'undeliverable' | 'already_sent';
@@ -60,8 +61,7 @@ export async function runRetryStage(deps: DunningDeps, invoiceId: string, stageI
   const invoice = await deps.stripe.getInvoice(invoiceId);
   if (invoice.status === 'paid') return { outcome: 'paid' };
 
-  // One key per case and stage: a Lambda retried after a crash replays Stripe's answer, never a second charge.
-  const result = await deps.stripe.payInvoice(invoiceId, `dunning:${dunningCase.executionName}:${stage.id}`);
+  const result = await deps.stripe.payInvoice(invoiceId, stripeKey(dunningCase, stage.id));
   deps.metrics.count('PaymentRetried');
   if (result.outcome === 'paid') {
     await deps.store.appendTimeline(invoiceId, { at: now, type: 'retry_paid', stage: stage.id });

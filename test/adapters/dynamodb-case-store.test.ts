@@ -101,7 +101,16 @@ describe('DynamoCaseStore.beginStage', () => {
 
     const updated = await store.beginStage(c.invoiceId, 'day3', NOW);
 
-    expect(updated).toEqual({ ...c, stage: 'day3', updatedAt: NOW });
+    expect(updated).toEqual({ ...c, stage: 'day3', stageRuns: 1, updatedAt: NOW });
+  });
+
+  it('counts every run, so each invocation can use its own Stripe idempotency key', async () => {
+    const c = await openCase();
+
+    const runs = [];
+    for (const stage of ['Retry1', 'Retry1', 'Notice2']) runs.push((await store.beginStage(c.invoiceId, stage, NOW)).stageRuns);
+
+    expect(runs).toEqual([1, 2, 3]);
   });
 
   it('refuses once the case is recovered', async () => {

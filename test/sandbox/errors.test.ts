@@ -81,14 +81,27 @@ describe('stripe sandbox errors', () => {
     await expect(stripe.customers.list()).resolves.toMatchObject({ object: 'list' });
   });
 
-  it('lets the SDK retry through a one-off 500 with the same idempotency key, creating one object', async () => {
-    const retrying = stripeFor(sandbox, { maxNetworkRetries: 2 });
+  it('replays a saved 500 to every retry that reuses its idempotency key, as Stripe API v1 does', async () => {
     sandbox.injectFault({ method: 'POST', path: /^\/v1\/customers$/, status: 500, count: 1 });
-    const before = await stripe.customers.list({ limit: 100, email: 'retry@example.com' });
-    const created = await retrying.customers.create({ email: 'retry@example.com' });
-    const after = await stripe.customers.list({ limit: 100, email: 'retry@example.com' });
-    expect(created.id).toMatch(/^cus_/);
-    expect(after.data.length - before.data.length).toBe(1);
+
+    const first = await catchError(stripe.customers.create({ email: 'saved500@example.com' }, { idempotencyKey: 'key-saved-500' }));
+    const replay = await catchError(stripe.customers.create({ email: 'saved500@example.com' }, { idempotencyKey: 'key-saved-500' }));
+    const freshKey = await stripe.customers.create({ email: 'saved500@example.com' }, { idempotencyKey: 'key-after-500' });
+
+    expect(first).toBeInstanceOf(Stripe.errors.StripeAPIError);
+    expect(replay).toBeInstanceOf(Stripe.errors.StripeAPIError);
+    expect(replay.headers?.['idempotent-replayed']).toBe('true');
+    expect(freshKey.id).toMatch(/^cus_/);
+  });
+
+  it('does not save a 429 under the key: the rate limiter answers before the endpoint runs', async () => {
+    sandbox.injectFault({ method: 'POST', path: /^\/v1\/customers$/, status: 429, count: 1 });
+
+    const limited = await catchError(stripe.customers.create({ email: 'limited@example.com' }, { idempotencyKey: 'key-429' }));
+    const retried = await stripe.customers.create({ email: 'limited@example.com' }, { idempotencyKey: 'key-429' });
+
+    expect(limited).toBeInstanceOf(Stripe.errors.StripeRateLimitError);
+    expect(retried.id).toMatch(/^cus_/);
   });
 
   it('accepts faults over HTTP at POST /_sandbox/faults and reports health', async () => {

@@ -130,8 +130,9 @@ describe('a stage that meets Stripe trouble', () => {
     const subscriber = await subscribeWithDecliningCard(t.stripe, 'Meets A Blip');
     t.onStage(subscriber.customerId, async ({ state, error }) => {
       if (state === 'Notice1' && !error) {
-        // More failures than the SDK's own single retry absorbs, so the state machine must retry.
-        t.runtime.sandbox!.injectFault({ method: 'POST', path: /^\/v1\/invoices\/[^/]+\/pay$/, status: 503, count: 3 });
+        // Stripe saves a 5xx under its idempotency key, so the SDK's own retry only replays it: each
+        // fault fails one whole invocation, and only a new invocation's new key gets through.
+        t.runtime.sandbox!.injectFault({ method: 'POST', path: /^\/v1\/invoices\/[^/]+\/pay$/, status: 503, count: 2 });
         await putInWorkingCard(t.stripe, subscriber.customerId);
       }
     });
@@ -141,6 +142,7 @@ describe('a stage that meets Stripe trouble', () => {
 
     const retry1 = t.tasks.filter((task) => task.invoiceId === dunningCase.invoiceId && task.state === 'Retry1');
     expect(retry1.map((task) => task.error?.name ?? (task.output as { outcome: string }).outcome)).toEqual([
+      'StripeUnavailableError',
       'StripeUnavailableError',
       'paid',
     ]);
