@@ -100,15 +100,12 @@ async function sendClosingEmail(
   const now = deps.clock.now().toISOString();
   if (!(await deps.store.claimClosingEmail(dunningCase.invoiceId, kind, now))) return;
   const rendered = renderNotice(copy, { policy: deps.policy, dunningCase });
-  try {
-    const outcome = await sendCaseEmail(deps, dunningCase, stage, rendered);
-    if (outcome === 'sent' && kind === 'confirmation') {
-      await deps.store.appendTimeline(dunningCase.invoiceId, { at: now, type: 'confirmation_sent', stage });
-    }
-  } catch (error) {
-    // sendCaseEmail records rejections itself, so anything thrown here is worth retrying: give the
-    // claim back so the retry (state machine, or Stripe redelivering the webhook) sends it.
-    await deps.store.releaseClosingEmail(dunningCase.invoiceId, kind);
-    throw error;
+  // A send that failed gives the claim back, so the retry (state machine, or Stripe redelivering
+  // the webhook) sends it; a failure after SES took the email keeps it, so nothing is sent twice.
+  const outcome = await sendCaseEmail(deps, dunningCase, stage, rendered, () =>
+    deps.store.releaseClosingEmail(dunningCase.invoiceId, kind),
+  );
+  if (outcome === 'sent' && kind === 'confirmation') {
+    await deps.store.appendTimeline(dunningCase.invoiceId, { at: now, type: 'confirmation_sent', stage });
   }
 }

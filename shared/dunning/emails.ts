@@ -1,5 +1,6 @@
-// Sends one rendered notice and records the outcome on the case's timeline. Throttles are rethrown
-// for the state machine to retry; a permanent rejection is recorded and the sequence goes on.
+// Sends one rendered notice whose sending right the caller has claimed, and records the outcome on
+// the case's timeline. Throttles are rethrown for the state machine to retry; a permanent rejection
+// is recorded and the sequence goes on.
 import type { DunningCase } from '../domain/case.ts';
 import { EmailRejectedError } from '../domain/errors.ts';
 import type { RenderedNotice } from '../notices/render.ts';
@@ -7,21 +8,21 @@ import type { DunningDeps } from './deps.ts';
 
 export type SendOutcome = 'sent' | 'undeliverable';
 
+/**
+ * `giveBack` returns the caller's claim. It runs only when SES did not take the email, so the retry
+ * sends it. Once SES has taken it, a later failure (the timeline write, a crash) keeps the claim:
+ * a retried stage then finds it taken and sends nothing twice.
+ */
 export async function sendCaseEmail(
   deps: DunningDeps,
   dunningCase: DunningCase,
   stage: string,
   notice: RenderedNotice,
+  giveBack: () => Promise<void>,
 ): Promise<SendOutcome> {
   const now = deps.clock.now().toISOString();
   if (!dunningCase.customerEmail) {
-    await deps.store.appendTimeline(dunningCase.invoiceId, {
-      at: now,
-      type: 'notice_undeliverable',
-      stage,
-      detail: 'the customer has no email address in Stripe',
-    });
-    deps.metrics.count('NoticeUndeliverable');
+    await undeliverable(deps, dunningCase, stage, 'the customer has no email address in Stripe');
     return 'undeliverable';
   }
   try {
@@ -33,19 +34,26 @@ export async function sendCaseEmail(
       tags: { stage, invoice: dunningCase.invoiceId },
     });
   } catch (error) {
-    if (!(error instanceof EmailRejectedError)) throw error;
-    deps.log.warn('email rejected; recorded as undeliverable', { invoiceId: dunningCase.invoiceId, stage, reason: error.message });
-    await deps.store.appendTimeline(dunningCase.invoiceId, {
-      at: now,
-      type: 'notice_undeliverable',
-      stage,
-      detail: error.message,
-    });
-    deps.metrics.count('NoticeUndeliverable');
-    return 'undeliverable';
+    if (error instanceof EmailRejectedError) {
+      deps.log.warn('email rejected; recorded as undeliverable', { invoiceId: dunningCase.invoiceId, stage, reason: error.message });
+      await undeliverable(deps, dunningCase, stage, error.message);
+      return 'undeliverable';
+    }
+    await giveBack();
+    throw error;
   }
   await deps.store.appendTimeline(dunningCase.invoiceId, { at: now, type: 'notice_sent', stage, detail: notice.subject });
   deps.metrics.count('NoticeSent');
   deps.log.info('notice sent', { invoiceId: dunningCase.invoiceId, stage, subject: notice.subject });
   return 'sent';
+}
+
+async function undeliverable(deps: DunningDeps, dunningCase: DunningCase, stage: string, detail: string): Promise<void> {
+  await deps.store.appendTimeline(dunningCase.invoiceId, {
+    at: deps.clock.now().toISOString(),
+    type: 'notice_undeliverable',
+    stage,
+    detail,
+  });
+  deps.metrics.count('NoticeUndeliverable');
 }

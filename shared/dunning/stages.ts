@@ -45,12 +45,10 @@ export async function runNoticeStage(deps: DunningDeps, invoiceId: string, stage
       createdAt: now,
     });
   }
-  try {
-    return { outcome: await sendCaseEmail(deps, dunningCase, stage.id, rendered) };
-  } catch (error) {
-    await deps.store.releaseNotice(invoiceId, stage.id, now);
-    throw error;
-  }
+  const outcome = await sendCaseEmail(deps, dunningCase, stage.id, rendered, () =>
+    deps.store.releaseNotice(invoiceId, stage.id, now),
+  );
+  return { outcome };
 }
 
 export async function runRetryStage(deps: DunningDeps, invoiceId: string, stageId: string): Promise<RetryTaskOutput> {
