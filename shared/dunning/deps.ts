@@ -28,7 +28,8 @@ export type MetricName =
   | 'PaymentDeclined'
   | 'CaseTerminated'
   | 'CaseNeedsAttention'
-  | 'EventIgnored';
+  | 'EventIgnored'
+  | 'EventUnusable';
 
 export interface DunningDeps {
   policy: Policy;
@@ -42,6 +43,8 @@ export interface DunningDeps {
 
 export interface IngestDeps extends DunningDeps {
   workflow: Workflow;
+  /** Whether the deployment's Stripe key is live; events of the other mode are ignored. */
+  livemode: boolean;
 }
 
 export const silentLog: Log = { debug() {}, info() {}, warn() {}, error() {} };

@@ -13,6 +13,10 @@ export type IngestResult =
   | { action: 'ignored'; reason: string };
 
 export async function ingestStripeEvent(deps: IngestDeps, event: StripeEventEnvelope): Promise<IngestResult> {
+  if (event.livemode !== deps.livemode) {
+    // A test-mode event must never dun a live customer, nor the reverse.
+    return ignore(deps, event, `livemode ${event.livemode} does not match this deployment's ${deps.livemode ? 'live' : 'test'} key`);
+  }
   switch (event.type) {
     case 'invoice.payment_failed':
       return openCase(deps, event);

@@ -1,6 +1,6 @@
 // Receives one Stripe webhook delivery: verify the signature on the raw body, validate, process each
 // event id once, answer in a way that makes Stripe retry exactly when something may have been lost.
-import type { Log } from './deps.ts';
+import type { Log, MetricsSink } from './deps.ts';
 import type { IngestResult } from './ingest.ts';
 import { StripeEventSchema, type StripeEventEnvelope } from './invoice-event.ts';
 
@@ -17,6 +17,7 @@ export interface WebhookResponse {
 
 export interface WebhookDeps {
   log: Log;
+  metrics: MetricsSink;
   /** Checks Stripe-Signature against the signing secret (stripe.webhooks.constructEvent). Throws if invalid. */
   verify(rawBody: string, signature: string): unknown;
   /** Runs `ingest` at most once per event id (Powertools idempotency). */
@@ -28,14 +29,22 @@ export interface WebhookDeps {
   registerDeadline(context: { getRemainingTimeInMillis(): number }): void;
 }
 
+/** Stripe's events are a few KB; anything this large is not one, and is refused before any work. */
+export const MAX_BODY_BYTES = 256 * 1024;
+
 export async function receiveWebhook(deps: WebhookDeps, request: WebhookRequest): Promise<WebhookResponse> {
   if (request.method !== 'POST') return { statusCode: 405, body: { error: 'use POST' } };
+  if (Buffer.byteLength(request.rawBody, 'utf8') > MAX_BODY_BYTES) {
+    return { statusCode: 413, body: { error: `body larger than ${MAX_BODY_BYTES} bytes` } };
+  }
   if (!request.signature) return { statusCode: 400, body: { error: 'missing Stripe-Signature header' } };
 
   let verified: unknown;
   try {
     verified = deps.verify(request.rawBody, request.signature);
   } catch (error) {
+    // constructEvent parses the body only after the signature matched: a SyntaxError is a signed non-JSON body.
+    if (error instanceof SyntaxError) return { statusCode: 400, body: { error: 'body is not JSON' } };
     deps.log.warn('webhook signature rejected', { reason: (error as Error).message });
     return { statusCode: 400, body: { error: `signature verification failed: ${(error as Error).message}` } };
   }
@@ -57,8 +66,11 @@ export async function receiveWebhook(deps: WebhookDeps, request: WebhookRequest)
       return { statusCode: 409, body: { error: 'this event is already being processed; retry later', id: event.id } };
     }
     if (name === 'InvalidInputError') {
-      deps.log.warn('event rejected as invalid', { stripeEventId: event.id, reason: (error as Error).message });
-      return { statusCode: 400, body: { error: (error as Error).message, id: event.id } };
+      // Signed by Stripe but missing what we need (an API-version mismatch): redelivering cannot fix
+      // it, so acknowledge it rather than loop Stripe's retries, and make it loud.
+      deps.log.error('signed event is unusable; acknowledged without processing', { stripeEventId: event.id, type: event.type, reason: (error as Error).message });
+      deps.metrics.count('EventUnusable');
+      return { statusCode: 200, body: { received: true, id: event.id, action: 'unusable', error: (error as Error).message } };
     }
     deps.log.error('event processing failed; Stripe will redeliver', { stripeEventId: event.id, error: error as Error });
     return { statusCode: 500, body: { error: 'processing failed; Stripe will retry', id: event.id } };

@@ -69,7 +69,11 @@ export const webhookDeps = once(async (): Promise<WebhookDeps> => {
   const stripe = createStripeClient({ apiKey, apiBase: config.stripeApiBase });
   const sfn = createSfnClient();
   tracer.captureAWSv3Client(sfn);
-  const deps = { ...base, workflow: new StepFunctionsWorkflow(sfn, config.stateMachineArn) };
+  const deps = {
+    ...base,
+    workflow: new StepFunctionsWorkflow(sfn, config.stateMachineArn),
+    livemode: /^(sk|rk)_live_/.test(apiKey),
+  };
   const dedupe = createEventDedupe({ client: createDynamoDocumentClient({}), tableName: config.tableName, ttlDays: config.eventTtlDays });
   const processOnce = makeIdempotent(
     (event: Parameters<typeof ingestStripeEvent>[1]) => ingestStripeEvent(deps, event),
@@ -77,6 +81,7 @@ export const webhookDeps = once(async (): Promise<WebhookDeps> => {
   );
   return {
     log: logger,
+    metrics: powertoolsMetrics,
     verify: (rawBody, signature) => stripe.webhooks.constructEvent(rawBody, signature, signingSecret),
     processOnce,
     registerDeadline: (context) => dedupe.config.registerLambdaContext(context as Context),

@@ -75,15 +75,54 @@ describe('the webhook endpoint', () => {
     expect(response.body.error).toMatch(/tolerance/i);
   });
 
-  it('answers 400 naming the field when a signed event is not a usable invoice', async () => {
+  it('acknowledges a signed event that lacks a field we need, naming it, so Stripe does not retry forever', async () => {
     const event = JSON.parse(await paymentFailedEvent());
     event.data.object.amount_due = 'a lot';
     const payload = JSON.stringify(event);
 
     const response = await post(payload, sign(payload));
 
+    expect(response.status).toBe(200);
+    expect(response.body).toMatchObject({ action: 'unusable', error: expect.stringMatching(/amount_due/) });
+    expect(await t.runtime.store.getCase(event.data.object.id)).toBeUndefined();
+  });
+
+  it('answers 413 to a body larger than 256 KB, before any other work', async () => {
+    const payload = JSON.stringify({ padding: 'x'.repeat(256 * 1024) });
+
+    const response = await post(payload, sign(payload));
+
+    expect(response.status).toBe(413);
+  });
+
+  it('answers 400 to a correctly signed body that is not JSON', async () => {
+    const payload = 'this is not json';
+
+    const response = await post(payload, sign(payload));
+
+    expect(response).toEqual({ status: 400, body: { error: 'body is not JSON' } });
+  });
+
+  it('answers 400 to a signature made with another secret', async () => {
+    const payload = await paymentFailedEvent();
+    const signature = Stripe.webhooks.generateTestHeaderString({ payload, secret: 'whsec_someone_else' });
+
+    const response = await post(payload, signature);
+
     expect(response.status).toBe(400);
-    expect(response.body.error).toMatch(/amount_due/);
+    expect(await t.runtime.store.getCase(JSON.parse(payload).data.object.id)).toBeUndefined();
+  });
+
+  it('ignores a live-mode event on a test-mode deployment', async () => {
+    const event = JSON.parse(await paymentFailedEvent());
+    event.livemode = true;
+    event.data.object.livemode = true;
+    const payload = JSON.stringify(event);
+
+    const response = await post(payload, sign(payload));
+
+    expect(response).toMatchObject({ status: 200, body: { action: 'ignored', reason: expect.stringMatching(/livemode/) } });
+    expect(await t.runtime.store.getCase(event.data.object.id)).toBeUndefined();
   });
 
   it('acknowledges an event type it does not handle, and starts nothing', async () => {
