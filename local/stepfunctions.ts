@@ -54,6 +54,8 @@ export interface LocalStepFunctions {
   resume(name: string, input: unknown, startAt: string): LocalExecution;
   /** Resolves when no execution is running. */
   idle(): Promise<void>;
+  /** Makes the next `count` calls of `action` fail as AWS does under load (for fault tests). */
+  injectFault(fault: { action: string; error: 'ThrottlingException' | 'ServiceUnavailable'; count: number }): void;
   close(): Promise<void>;
 }
 
@@ -197,6 +199,7 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
     }),
   };
 
+  const faults: Array<{ action: string; error: string; remaining: number }> = [];
   const server: Server = createServer((req, res) => void handle(req, res));
   async function handle(req: IncomingMessage, res: ServerResponse) {
     const chunks: Buffer[] = [];
@@ -210,6 +213,13 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
     try {
       const fn = actions[action];
       if (req.method !== 'POST' || !fn) throw new SfnApiError('UnknownOperationException', `Unsupported operation: ${target || req.method}`);
+      const fault = faults.find((f) => f.action === action && f.remaining > 0);
+      if (fault) {
+        fault.remaining -= 1;
+        throw fault.error === 'ThrottlingException'
+          ? new SfnApiError('ThrottlingException', 'Rate exceeded', 400)
+          : new SfnApiError('ServiceUnavailable', 'Service Unavailable', 503);
+      }
       const body = chunks.length ? (JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>) : {};
       reply(200, fn(body));
     } catch (error) {
@@ -224,6 +234,7 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
   return {
     endpoint: service.endpoint,
     executions,
+    injectFault: (fault) => faults.push({ action: fault.action, error: fault.error, remaining: fault.count }),
     resume: (name, input, startAt) => startExecution({ stateMachineArn, name, input: JSON.stringify(input) }, startAt),
     async idle() {
       for (;;) {

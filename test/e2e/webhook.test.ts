@@ -162,4 +162,20 @@ describe('the webhook endpoint', () => {
     expect((await t.runtime.store.listCases()).filter((c) => c.invoiceId === invoice.id)).toHaveLength(1);
     expect(await subjectsTo(t.runtime, invoice.customer_email)).toEqual(["We haven't been able to take payment"]);
   });
+
+  it('answers 5xx while Step Functions is throttled, so Stripe redelivers, and the redelivery finishes the job', async () => {
+    const payload = await paymentFailedEvent();
+    const invoice = JSON.parse(payload).data.object;
+    // More than the SDK's own three attempts, so the throttle reaches the webhook.
+    t.runtime.stepFunctions.injectFault({ action: 'StartExecution', error: 'ThrottlingException', count: 3 });
+
+    const during = await post(payload, sign(payload));
+    const afterwards = await post(payload, sign(payload));
+    await waitFor(async () => (await subjectsTo(t.runtime, invoice.customer_email)).length > 0, 5000, 'notice 1');
+
+    expect(during.status).toBe(500);
+    expect(afterwards).toMatchObject({ status: 200, body: { action: 'case_opened' } });
+    expect((await t.runtime.store.getCase(invoice.id))?.executionArn).toMatch(new RegExp(`:${invoice.id}$`));
+    expect(await subjectsTo(t.runtime, invoice.customer_email)).toEqual(["We haven't been able to take payment"]);
+  });
 });
