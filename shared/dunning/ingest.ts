@@ -34,8 +34,16 @@ async function openCase(deps: IngestDeps, event: StripeEventEnvelope): Promise<I
 
   const existing = await deps.store.getCase(invoice.id);
   if (existing && (existing.status !== 'open' || existing.executionArn)) {
+    // A duplicate, a replay of an old event, or Stripe's own later attempt: the case already runs.
     deps.log.info('case already exists', { invoiceId: invoice.id, stripeEventId: event.id, status: existing.status });
     return { action: 'case_exists', invoiceId: invoice.id, status: existing.status };
+  }
+
+  // Events arrive in no guaranteed order: decide by the invoice as Stripe holds it now, not by the
+  // event's snapshot, so a failure delivered after the payment opens nothing.
+  const current = await deps.stripe.getInvoice(invoice.id);
+  if (current.status !== 'open' || current.amountRemaining <= 0) {
+    return ignore(deps, event, `the invoice is ${current.status} in Stripe now; the event is stale`, invoice.id);
   }
 
   const now = deps.clock.now().toISOString();
@@ -48,7 +56,7 @@ async function openCase(deps: IngestDeps, event: StripeEventEnvelope): Promise<I
       customerId: invoice.customer,
       subscriptionId: eligibility.subscriptionId,
       status: 'open',
-      amountDue: { amount: invoice.amount_remaining ?? invoice.amount_due, currency: invoice.currency },
+      amountDue: { amount: current.amountRemaining, currency: current.amountDue.currency },
       invoiceNumber: invoice.number ?? undefined,
       hostedInvoiceUrl: invoice.hosted_invoice_url ?? undefined,
       customerEmail: invoice.customer_email ?? undefined,

@@ -1,0 +1,81 @@
+// Stripe delivers at least once, in no guaranteed order, and replays old events on request. The
+// product decides by the Stripe object's real state, so none of that changes what a customer gets.
+import { DeleteCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDynamoDocumentClient } from '#shared/adapters/aws-clients.ts';
+import { keys } from '#shared/adapters/table.ts';
+import {
+  closedCase,
+  deliver,
+  latestEvent,
+  renew,
+  startTestRuntime,
+  subjectsTo,
+  subscribeWithDecliningCard,
+  SUBJECTS,
+  waitFor,
+  withDeliveriesPaused,
+  type TestRuntime,
+} from '../fixtures/scenario.ts';
+
+let t: TestRuntime;
+beforeAll(async () => {
+  t = await startTestRuntime({ dayMs: 60_000 });
+});
+afterAll(async () => {
+  await t?.close();
+});
+
+/** Forgets every processed event id, as DynamoDB TTL eventually does. */
+async function forgetProcessedEvents(): Promise<void> {
+  const client = createDynamoDocumentClient({});
+  const table = t.runtime.config.tableName;
+  const { Items = [] } = await client.send(new ScanCommand({ TableName: table, FilterExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': keys.processedEventsPartition } }));
+  for (const item of Items) await client.send(new DeleteCommand({ TableName: table, Key: { pk: item.pk, sk: item.sk } }));
+}
+
+describe('events out of order', () => {
+  it('opens no case and sends no notice when invoice.paid arrives before the failure that preceded it', async () => {
+    const subscriber = await subscribeWithDecliningCard(t.stripe, 'Paid Before Failed');
+    const invoiceId = await withDeliveriesPaused(t.runtime, async () => {
+      await renew(t.stripe, subscriber);
+      const [invoice] = (await t.stripe.invoices.list({ subscription: subscriber.subscriptionId, status: 'open' })).data;
+      await t.stripe.invoices.pay(invoice!.id!, { payment_method: 'pm_card_visa' });
+      return invoice!.id!;
+    });
+    const failed = await latestEvent(t.stripe, 'invoice.payment_failed', invoiceId);
+    const paid = await latestEvent(t.stripe, 'invoice.paid', invoiceId);
+
+    const paidFirst = await deliver(t.runtime, paid);
+    const failedLate = await deliver(t.runtime, failed);
+
+    expect(paidFirst.body).toMatchObject({ action: 'ignored' });
+    expect(failedLate.body).toMatchObject({ action: 'ignored', reason: expect.stringMatching(/paid in Stripe now/) });
+    expect(await t.runtime.store.getCase(invoiceId)).toBeUndefined();
+    expect(await subjectsTo(t.runtime, subscriber.email)).toEqual([]);
+  });
+});
+
+describe('a replay of old events', () => {
+  it('has no effect on a closed case once the dedupe records are gone', async () => {
+    const subscriber = await subscribeWithDecliningCard(t.stripe, 'Replayed Later');
+    await renew(t.stripe, subscriber);
+    const open = await waitFor(async () => (await t.runtime.store.listCases()).find((c) => c.subscriptionId === subscriber.subscriptionId), 5000, 'the case');
+    await waitFor(async () => (await subjectsTo(t.runtime, subscriber.email)).length === 1, 5000, 'notice 1');
+    await t.stripe.invoices.pay(open.invoiceId, { payment_method: 'pm_card_visa' });
+    await closedCase(t.runtime, subscriber.subscriptionId);
+    await waitFor(async () => (await subjectsTo(t.runtime, subscriber.email)).length === 2, 5000, 'the confirmation');
+    const executionsBefore = t.runtime.stepFunctions.executions.size;
+
+    await forgetProcessedEvents();
+    const replays = [
+      await deliver(t.runtime, await latestEvent(t.stripe, 'invoice.payment_failed', open.invoiceId)),
+      await deliver(t.runtime, await latestEvent(t.stripe, 'invoice.paid', open.invoiceId)),
+    ];
+
+    expect(replays.map((r) => r.status)).toEqual([200, 200]);
+    expect((await t.runtime.store.getCase(open.invoiceId))?.status).toBe('recovered');
+    expect(t.runtime.stepFunctions.executions.size).toBe(executionsBefore);
+    expect(await subjectsTo(t.runtime, subscriber.email)).toEqual([SUBJECTS.notice1, SUBJECTS.recovered]);
+  });
+});
