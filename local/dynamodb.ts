@@ -11,7 +11,7 @@ import {
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { TABLE_KEYS } from '../shared/adapters/table.ts';
+import { CASES_BY_CUSTOMER, TABLE_KEYS } from '../shared/adapters/table.ts';
 
 interface DynaliteOptions {
   createTableMs?: number;
@@ -56,6 +56,18 @@ export async function ensureTable(
         AttributeDefinitions: [
           { AttributeName: TABLE_KEYS.partitionKey, AttributeType: 'S' },
           { AttributeName: TABLE_KEYS.sortKey, AttributeType: 'S' },
+          { AttributeName: CASES_BY_CUSTOMER.partitionKey, AttributeType: 'S' },
+          { AttributeName: CASES_BY_CUSTOMER.sortKey, AttributeType: 'S' },
+        ],
+        GlobalSecondaryIndexes: [
+          {
+            IndexName: CASES_BY_CUSTOMER.indexName,
+            KeySchema: [
+              { AttributeName: CASES_BY_CUSTOMER.partitionKey, KeyType: 'HASH' },
+              { AttributeName: CASES_BY_CUSTOMER.sortKey, KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'ALL' },
+          },
         ],
         KeySchema: [
           { AttributeName: TABLE_KEYS.partitionKey, KeyType: 'HASH' },

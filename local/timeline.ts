@@ -53,6 +53,12 @@ export function timelinePrinter(print: Print, holder: { runtime?: Runtime }): Ru
     },
     onWebhook: ({ status, body }) => {
       const action = body.action as string | undefined;
+      if (action === 'case_closed') {
+        for (const invoiceId of body.invoiceIds as string[]) {
+          void holder.runtime?.store.getCase(invoiceId).then((c) => line(dayOf(invoiceId), c, 'webhook', `closed: ${String(body.reason)}`));
+        }
+        return;
+      }
       const invoiceId = body.invoiceId as string | undefined;
       if (!invoiceId || (action !== 'case_opened' && action !== 'case_recovered')) {
         if (status >= 400) print(`webhook answered ${status}: ${JSON.stringify(body)}`);

@@ -3,7 +3,7 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import type { Construct } from 'constructs';
-import { TABLE_KEYS } from '#shared/adapters/table.ts';
+import { CASES_BY_CUSTOMER, TABLE_KEYS } from '#shared/adapters/table.ts';
 
 export interface DunningStoreProps {
   /**
@@ -27,6 +27,11 @@ export class DunningStore extends Table {
       // Only processed-event records carry it; readers also treat expired records as absent.
       timeToLiveAttribute: TABLE_KEYS.ttlAttribute,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+    });
+    this.addGlobalSecondaryIndex({
+      indexName: CASES_BY_CUSTOMER.indexName,
+      partitionKey: { name: CASES_BY_CUSTOMER.partitionKey, type: AttributeType.STRING },
+      sortKey: { name: CASES_BY_CUSTOMER.sortKey, type: AttributeType.STRING },
     });
   }
 }

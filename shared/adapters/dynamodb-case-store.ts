@@ -13,14 +13,14 @@ import type { CaseStatus, DunningCase, InAppNotice, RecoveredBy, TimelineEntry }
 import { CaseClosedError, CaseNotFoundError, StoreUnavailableError } from '../domain/errors.ts';
 import type { CaseStore } from '../domain/ports.ts';
 import { errorName, isTransientAwsError, messageOf } from './aws-errors.ts';
-import { keys } from './table.ts';
+import { CASES_BY_CUSTOMER, keys } from './table.ts';
 
 type ClosingEmailKind = 'confirmation' | 'termination';
 type Item = Record<string, unknown>;
 
 /** Attributes the store keeps on a case item that are not part of DunningCase. */
 const claimAttr = (kind: ClosingEmailKind) => `${kind}EmailClaimedAt` as const;
-const STORE_ONLY_ATTRS = ['pk', 'sk', claimAttr('confirmation'), claimAttr('termination')];
+const STORE_ONLY_ATTRS = ['pk', 'sk', CASES_BY_CUSTOMER.partitionKey, claimAttr('confirmation'), claimAttr('termination')];
 
 /** Attempts for the read-then-write paths that can lose a race to a concurrent writer. */
 const RACE_ATTEMPTS = 3;
@@ -66,7 +66,7 @@ export class DynamoCaseStore implements CaseStore {
         await this.call(() => this.client.send(
           new PutCommand({
             TableName: this.tableName,
-            Item: { ...defined(c), ...keys.case(c.invoiceId) },
+            Item: { ...defined(c), ...keys.case(c.invoiceId), [CASES_BY_CUSTOMER.partitionKey]: c.customerId },
             ConditionExpression: 'attribute_not_exists(pk)',
           }),
         ));
@@ -190,6 +190,7 @@ export class DynamoCaseStore implements CaseStore {
       now: string;
       recoveredBy?: RecoveredBy;
       error?: { name: string; message: string };
+      reason?: string;
       from?: readonly CaseStatus[];
     },
   ): Promise<DunningCase | undefined> {
@@ -200,6 +201,10 @@ export class DynamoCaseStore implements CaseStore {
     if (details.recoveredBy) {
       sets.push('recoveredBy = :recoveredBy');
       values[':recoveredBy'] = details.recoveredBy;
+    }
+    if (details.reason) {
+      sets.push('closedReason = :reason');
+      values[':reason'] = details.reason;
     }
     if (details.error) {
       sets.push('#error = :error');
@@ -307,6 +312,27 @@ export class DynamoCaseStore implements CaseStore {
           FilterExpression: 'sk = :case',
           ExpressionAttributeValues: { ':case': keys.case('').sk },
           ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+        }),
+      ));
+      for (const item of out.Items ?? []) cases.push(withoutStoreAttrs<DunningCase>(item));
+      startKey = out.LastEvaluatedKey;
+    } while (startKey);
+    return cases;
+  }
+
+  async listCasesOfCustomer(customerId: string): Promise<DunningCase[]> {
+    const cases: DunningCase[] = [];
+    let startKey: Item | undefined;
+    do {
+      const out = await this.call(() => this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: CASES_BY_CUSTOMER.indexName,
+          KeyConditionExpression: '#customer = :customer',
+          ExpressionAttributeNames: { '#customer': CASES_BY_CUSTOMER.partitionKey },
+          ExpressionAttributeValues: { ':customer': customerId },
+          ScanIndexForward: false,
           ExclusiveStartKey: startKey,
         }),
       ));

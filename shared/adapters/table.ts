@@ -12,6 +12,17 @@ export const TABLE_KEYS = {
   ttlAttribute: 'expiration',
 } as const;
 
+/**
+ * Cases by customer, for events that name a customer or subscription rather than an invoice
+ * (card updated, subscription canceled, customer deleted). Only case items carry its key, so the
+ * index holds nothing else.
+ */
+export const CASES_BY_CUSTOMER = {
+  indexName: 'casesByCustomer',
+  partitionKey: 'caseCustomerId',
+  sortKey: 'createdAt',
+} as const;
+
 /** Item keys. One case's items share a partition so its timeline reads in one query. */
 export const keys = {
   case: (invoiceId: string) => ({ pk: `CASE#${invoiceId}`, sk: 'CASE' }),

@@ -1,5 +1,10 @@
 // A dunning case: one failed invoice, from the first failure until it is recovered or ends.
-export type CaseStatus = 'open' | 'recovered' | 'terminated' | 'needs_attention';
+/**
+ * open: being dunned. recovered: paid. terminated: every retry failed and the end action ran.
+ * closed: ended from outside (subscription canceled, invoice voided, customer deleted).
+ * needs_attention: a stage failed for good; a payment still recovers it.
+ */
+export type CaseStatus = 'open' | 'recovered' | 'terminated' | 'closed' | 'needs_attention';
 
 /** How a case was recovered, recorded for reporting. */
 export type RecoveredBy = 'workflow_retry' | 'invoice_paid';
@@ -41,6 +46,8 @@ export interface DunningCase {
   noticesSent: string[];
   recoveredBy?: RecoveredBy;
   closedAt?: string;
+  /** Why a case was closed from outside, e.g. "subscription canceled in Stripe". */
+  closedReason?: string;
   /** Why the case needs attention: the error name and message. */
   error?: { name: string; message: string };
   createdAt: string;
@@ -59,6 +66,7 @@ export type TimelineEntryType =
   | 'execution_stopped'
   | 'subscription_canceled'
   | 'terminated'
+  | 'closed'
   | 'flagged';
 
 export interface TimelineEntry {

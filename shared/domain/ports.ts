@@ -32,6 +32,7 @@ export interface CaseStore {
       now: string;
       recoveredBy?: RecoveredBy;
       error?: { name: string; message: string };
+      reason?: string;
       from?: readonly CaseStatus[];
     },
   ): Promise<DunningCase | undefined>;
@@ -43,6 +44,8 @@ export interface CaseStore {
   appendTimeline(invoiceId: string, entry: TimelineEntry): Promise<void>;
   listTimeline(invoiceId: string): Promise<TimelineEntry[]>;
   listCases(): Promise<DunningCase[]>;
+  /** The customer's cases, newest first (an eventually consistent index). */
+  listCasesOfCustomer(customerId: string): Promise<DunningCase[]>;
   putNotice(notice: InAppNotice): Promise<void>;
   getNotice(customerId: string): Promise<InAppNotice | undefined>;
   /** Clears the customer's banner if it belongs to this invoice's case. */

@@ -28,6 +28,7 @@ export type MetricName =
   | 'PaymentDeclined'
   | 'CaseTerminated'
   | 'CaseNeedsAttention'
+  | 'CaseClosedOutside'
   | 'EventIgnored'
   | 'EventUnusable';
 

@@ -2,11 +2,14 @@
 // invoice closes its case at once and stops the execution. Everything else is acknowledged and ignored.
 import type { DunningCase } from '../domain/case.ts';
 import { addDays } from '../notices/format.ts';
+import { InvalidInputError } from '../domain/errors.ts';
 import { recoverCase } from './close.ts';
+import { closeFromOutside } from './outside.ts';
 import type { IngestDeps } from './deps.ts';
 import { dunningEligibility, parseInvoice, type StripeEventEnvelope } from './invoice-event.ts';
 
 export type IngestResult =
+  | { action: 'case_closed'; invoiceIds: string[]; reason: string }
   | { action: 'case_opened'; invoiceId: string; executionArn: string }
   | { action: 'case_exists'; invoiceId: string; status: DunningCase['status'] }
   | { action: 'case_recovered'; invoiceId: string }
@@ -22,6 +25,19 @@ export async function ingestStripeEvent(deps: IngestDeps, event: StripeEventEnve
       return openCase(deps, event);
     case 'invoice.paid':
       return closePaidCase(deps, event);
+    case 'invoice.voided':
+      return closeInvoiceCase(deps, event, 'invoice voided in Stripe');
+    case 'invoice.marked_uncollectible':
+      return closeInvoiceCase(deps, event, 'invoice marked uncollectible in Stripe');
+    case 'customer.subscription.deleted': {
+      const subscription = parseRef(event, 'sub_');
+      const cases = (await deps.store.listCasesOfCustomer(subscription.customer)).filter((c) => c.subscriptionId === subscription.id);
+      return closeCases(deps, event, cases, 'subscription canceled in Stripe');
+    }
+    case 'customer.deleted': {
+      const customer = parseRef(event, 'cus_');
+      return closeCases(deps, event, await deps.store.listCasesOfCustomer(customer.id), 'customer deleted in Stripe');
+    }
     default:
       return ignore(deps, event, `event type ${event.type} is not handled`);
   }
@@ -109,6 +125,31 @@ async function closePaidCase(deps: IngestDeps, event: StripeEventEnvelope): Prom
   }
   deps.log.info('case recovered by invoice.paid', { invoiceId: invoice.id, stripeEventId: event.id });
   return { action: 'case_recovered', invoiceId: invoice.id };
+}
+
+async function closeInvoiceCase(deps: IngestDeps, event: StripeEventEnvelope, reason: string): Promise<IngestResult> {
+  const invoice = parseInvoice(event.data.object, event.id);
+  const existing = await deps.store.getCase(invoice.id);
+  return closeCases(deps, event, existing ? [existing] : [], reason);
+}
+
+async function closeCases(deps: IngestDeps, event: StripeEventEnvelope, cases: DunningCase[], reason: string): Promise<IngestResult> {
+  const closed: string[] = [];
+  for (const c of cases) {
+    if (await closeFromOutside(deps, c, reason)) closed.push(c.invoiceId);
+  }
+  if (closed.length === 0) return ignore(deps, event, `no open case to close (${reason})`);
+  deps.log.info('cases closed from outside', { stripeEventId: event.id, invoiceIds: closed, reason });
+  return { action: 'case_closed', invoiceIds: closed, reason };
+}
+
+/** The id (and customer, for a subscription) of an event's object, validated. */
+function parseRef(event: StripeEventEnvelope, prefix: 'sub_' | 'cus_'): { id: string; customer: string } {
+  const object = event.data.object as { id?: unknown; customer?: unknown };
+  const id = typeof object.id === 'string' && object.id.startsWith(prefix) ? object.id : undefined;
+  const customer = prefix === 'cus_' ? id : typeof object.customer === 'string' ? object.customer : (object.customer as { id?: string } | null)?.id;
+  if (!id || !customer) throw new InvalidInputError(`event ${event.id}: data.object is not a ${prefix === 'sub_' ? 'subscription' : 'customer'} with an id`);
+  return { id, customer };
 }
 
 function ignore(deps: IngestDeps, event: StripeEventEnvelope, reason: string, invoiceId?: string): IngestResult {

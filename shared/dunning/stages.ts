@@ -8,6 +8,7 @@ import type { RetryTaskOutput } from '../workflow/definition.ts';
 import { recoverCase } from './close.ts';
 import type { DunningDeps } from './deps.ts';
 import { sendCaseEmail } from './emails.ts';
+import { standDownIfEndedInStripe } from './outside.ts';
 import { stripeKey } from './stripe-keys.ts';
 
 export interface NoticeStageResult {
@@ -25,6 +26,7 @@ export async function runNoticeStage(deps: DunningDeps, invoiceId: string, stage
     await recoverCase(deps, invoiceId, 'invoice_paid');
     throw new CaseClosedError(invoiceId, 'recovered');
   }
+  await standDownIfEndedInStripe(deps, dunningCase, invoice);
 
   // Made before the claim so a Stripe hiccup here leaves nothing to give back.
   const updatePaymentUrl = await deps.stripe.createPaymentUpdateUrl(dunningCase.customerId, deps.policy.myAccountUrl);
@@ -58,6 +60,7 @@ export async function runRetryStage(deps: DunningDeps, invoiceId: string, stageI
 
   const invoice = await deps.stripe.getInvoice(invoiceId);
   if (invoice.status === 'paid') return { outcome: 'paid' };
+  await standDownIfEndedInStripe(deps, dunningCase, invoice);
 
   const result = await deps.stripe.payInvoice(invoiceId, stripeKey(dunningCase, stage.id));
   deps.metrics.count('PaymentRetried');

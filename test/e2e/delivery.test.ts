@@ -79,3 +79,27 @@ describe('a replay of old events', () => {
     expect(await subjectsTo(t.runtime, subscriber.email)).toEqual([SUBJECTS.notice1, SUBJECTS.recovered]);
   });
 });
+
+describe('a case closed from outside during a wait', () => {
+  it.each([
+    ['the subscription is canceled elsewhere', (s: { subscriptionId: string }) => t.stripe.subscriptions.cancel(s.subscriptionId), /subscription canceled in Stripe/],
+    ['the invoice is voided', (_: unknown, invoiceId: string) => t.stripe.invoices.voidInvoice(invoiceId), /invoice voided in Stripe/],
+    ['the invoice is marked uncollectible', (_: unknown, invoiceId: string) => t.stripe.invoices.markUncollectible(invoiceId), /invoice marked uncollectible in Stripe/],
+    ['the customer is deleted', (s: { customerId: string }) => t.stripe.customers.del(s.customerId), /(customer deleted|subscription canceled) in Stripe/],
+  ] as const)('closes with the reason when %s, clears the banner and sends nothing more', async (_, act, reason) => {
+    const subscriber = await subscribeWithDecliningCard(t.stripe, `Closed Outside ${Math.random().toString(36).slice(2, 7)}`);
+    await renew(t.stripe, subscriber);
+    const open = await waitFor(async () => {
+      const c = (await t.runtime.store.listCases()).find((x) => x.subscriptionId === subscriber.subscriptionId);
+      return c?.noticesSent.includes('Notice1') && (await t.runtime.store.getNotice(subscriber.customerId)) ? c : undefined;
+    }, 5000, 'notice 1 and its banner');
+
+    await act(subscriber as never, open.invoiceId);
+    const closed = await closedCase(t.runtime, subscriber.subscriptionId, 5000);
+
+    expect(closed).toMatchObject({ status: 'closed', closedReason: expect.stringMatching(reason) });
+    expect(await t.runtime.store.getNotice(subscriber.customerId)).toBeUndefined();
+    expect([...t.runtime.stepFunctions.executions.values()].find((e) => e.name === open.invoiceId)?.status).toBe('ABORTED');
+    expect(await subjectsTo(t.runtime, subscriber.email)).toEqual([SUBJECTS.notice1]);
+  });
+});

@@ -7,7 +7,7 @@ import { DynamoCaseStore } from '#shared/adapters/dynamodb-case-store.ts';
 import { SesMailer } from '#shared/adapters/ses-mailer.ts';
 import { StripeGateway } from '#shared/adapters/stripe-gateway.ts';
 import type { DunningCase } from '#shared/domain/case.ts';
-import { EmailRejectedError, EmailThrottledError } from '#shared/domain/errors.ts';
+import { CaseClosedError, EmailRejectedError, EmailThrottledError } from '#shared/domain/errors.ts';
 import { systemClock, type CaseStore, type Mailer } from '#shared/domain/ports.ts';
 import { silentLog, noMetrics, type DunningDeps } from '#shared/dunning/deps.ts';
 import { runNoticeStage } from '#shared/dunning/stages.ts';
@@ -139,5 +139,24 @@ describe('a notice SES rejects for good', () => {
     expect(result.outcome).toBe('undeliverable');
     expect(timeline).toContainEqual(expect.objectContaining({ type: 'notice_undeliverable', stage: 'Notice1', detail: expect.stringMatching(/suppression/) }));
     expect((await realDeps().store.getCase(c.invoiceId))?.status).toBe('open');
+  });
+});
+
+describe('a stage whose invoice Stripe has ended without telling us', () => {
+  it('closes the case with the reason and stands down instead of sending the notice', async () => {
+    const c = await openCaseQuietly('Voided Quietly');
+    const sandbox = t.runtime.sandbox!;
+    sandbox.setWebhook(undefined);
+    try {
+      await t.stripe.invoices.voidInvoice(c.invoiceId);
+      await sandbox.idle();
+    } finally {
+      sandbox.setWebhook({ url: t.runtime.urls.webhook, secret: t.runtime.config.webhookSecret });
+    }
+
+    await expect(runNoticeStage(realDeps(), c.invoiceId, 'Notice1')).rejects.toBeInstanceOf(CaseClosedError);
+
+    expect(await realDeps().store.getCase(c.invoiceId)).toMatchObject({ status: 'closed', closedReason: 'invoice voided in Stripe' });
+    expect(await subjectsTo(t.runtime, c.customerEmail!)).toEqual([]);
   });
 });
