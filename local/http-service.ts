@@ -3,6 +3,9 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+/** How long requests in flight get to finish when a service closes. */
+const DRAIN_MS = 2_000;
+
 export interface LocalService {
   /** e.g. http://127.0.0.1:8000 */
   endpoint: string;
@@ -26,7 +29,10 @@ export function listen(server: Server, port: number, host: string, envName?: str
   });
 }
 
-/** The service's URL and a close that does not wait on keep-alive connections (SDK clients, webhooks). */
+/**
+ * The service's URL, and a close that lets requests in flight finish for a moment, then drops every
+ * connection: keep-alive sockets (SDK clients, webhook deliveries) would otherwise hold it open.
+ */
 export function serviceOf(server: Server): LocalService {
   const address = server.address() as AddressInfo;
   const hostPart = address.family === 'IPv6' ? `[${address.address}]` : address.address;
@@ -35,7 +41,8 @@ export function serviceOf(server: Server): LocalService {
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((err) => (err ? reject(err) : resolve()));
-        server.closeAllConnections();
+        server.closeIdleConnections();
+        setTimeout(() => server.closeAllConnections(), DRAIN_MS).unref();
       }),
   };
 }

@@ -127,19 +127,28 @@ export async function startRuntime(config: LocalConfig, events: RuntimeEvents = 
     ]);
 
     const definition = buildDefinition(policy, LOCAL_FUNCTION_ARNS);
+    // Stopping an execution does not stop a stage already running, as in AWS; shutdown waits for them.
+    const inFlight = new Set<Promise<unknown>>();
     const observe = (name: string, fn: (input: never, context: Context) => Promise<unknown>): TaskHandler => {
-      return async (input: unknown) => {
-        const state = (input as { stage?: string; action?: string }).stage ?? String((input as { action?: string }).action);
-        try {
-          const output = await fn(input as never, lambdaContext(name));
-          await events.onTask?.({ state, input, output });
-          return output;
-        } catch (error) {
-          await events.onTask?.({ state, input, error: error as Error });
-          throw error;
-        }
+      return (input: unknown) => {
+        const run = invoke(name, fn, input);
+        inFlight.add(run);
+        void run.catch(() => undefined).finally(() => inFlight.delete(run));
+        return run;
       };
     };
+    const invoke = async (name: string, fn: (input: never, context: Context) => Promise<unknown>, input: unknown) => {
+      const state = (input as { stage?: string; action?: string }).stage ?? String((input as { action?: string }).action);
+      try {
+        const output = await fn(input as never, lambdaContext(name));
+        await events.onTask?.({ state, input, output });
+        return output;
+      } catch (error) {
+        await events.onTask?.({ state, input, error: error as Error });
+        throw error;
+      }
+    };
+
     const stepFunctions = await startLocalStepFunctions({
       definition,
       stateMachineArn: LOCAL_STATE_MACHINE_ARN,
@@ -168,8 +177,12 @@ export async function startRuntime(config: LocalConfig, events: RuntimeEvents = 
     await listen(server, config.port, config.host, 'DUNNING_PORT');
     const appService = serviceOf(server);
     closers.push(appService.close);
-    // Closed first (closers run in reverse): no stage may start while the services go away.
-    closers.push(() => stepFunctions.close());
+    // Closed first (closers run in reverse): no stage may start while the services go away, and the
+    // ones running finish before the stores under them close.
+    closers.push(async () => {
+      await stepFunctions.close();
+      await Promise.race([Promise.allSettled([...inFlight]), new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
+    });
     const app = appService.endpoint;
 
     sandbox?.setWebhook({ url: `${app}/webhook`, secret: config.webhookSecret });

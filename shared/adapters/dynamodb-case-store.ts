@@ -20,7 +20,7 @@ type Item = Record<string, unknown>;
 
 /** Attributes the store keeps on a case item that are not part of DunningCase. */
 const claimAttr = (kind: ClosingEmailKind) => `${kind}EmailClaimedAt` as const;
-const STORE_ONLY_ATTRS = ['pk', 'sk', CASES_BY_CUSTOMER.partitionKey, claimAttr('confirmation'), claimAttr('termination')];
+const STORE_ONLY_ATTRS = ['pk', 'sk', 'payLock', 'payLockUntil', CASES_BY_CUSTOMER.partitionKey, claimAttr('confirmation'), claimAttr('termination')];
 
 /** Attempts for the read-then-write paths that can lose a race to a concurrent writer. */
 const RACE_ATTEMPTS = 3;
@@ -319,6 +319,41 @@ export class DynamoCaseStore implements CaseStore {
       startKey = out.LastEvaluatedKey;
     } while (startKey);
     return cases;
+  }
+
+  async acquirePayLock(invoiceId: string, holder: string, now: Date, ttlMs: number): Promise<boolean> {
+    try {
+      await this.call(() => this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.case(invoiceId),
+          UpdateExpression: 'SET payLock = :holder, payLockUntil = :until',
+          // A lock left by a crashed holder expires; a missing case is never locked into existence.
+          ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(payLock) OR payLockUntil < :now OR payLock = :holder)',
+          ExpressionAttributeValues: { ':holder': holder, ':until': now.getTime() + ttlMs, ':now': now.getTime() },
+        }),
+      ));
+      return true;
+    } catch (err) {
+      if (isConditionFailed(err)) return false;
+      throw err;
+    }
+  }
+
+  async releasePayLock(invoiceId: string, holder: string): Promise<void> {
+    try {
+      await this.call(() => this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.case(invoiceId),
+          UpdateExpression: 'REMOVE payLock, payLockUntil',
+          ConditionExpression: 'payLock = :holder',
+          ExpressionAttributeValues: { ':holder': holder },
+        }),
+      ));
+    } catch (err) {
+      if (!isConditionFailed(err)) throw err; // already expired and taken by someone else: theirs now
+    }
   }
 
   async listCasesOfCustomer(customerId: string): Promise<DunningCase[]> {

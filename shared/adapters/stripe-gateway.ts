@@ -90,10 +90,11 @@ export class StripeGateway implements PaymentGateway {
     };
   }
 
-  async payInvoice(invoiceId: string, idempotencyKey: string): Promise<PayOutcome> {
+  async payInvoice(invoiceId: string, idempotencyKey: string, paymentMethod?: string): Promise<PayOutcome> {
     let invoice: Stripe.Invoice;
     try {
-      invoice = await this.stripe.invoices.pay(invoiceId, { off_session: true }, { idempotencyKey });
+      const params: Stripe.InvoicePayParams = paymentMethod ? { off_session: true, payment_method: paymentMethod } : { off_session: true };
+      invoice = await this.stripe.invoices.pay(invoiceId, params, { idempotencyKey });
     } catch (err) {
       const result = classify(err);
       if (result.kind === 'declined') return result.outcome;

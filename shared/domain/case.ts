@@ -7,7 +7,7 @@
 export type CaseStatus = 'open' | 'recovered' | 'terminated' | 'closed' | 'needs_attention';
 
 /** How a case was recovered, recorded for reporting. */
-export type RecoveredBy = 'workflow_retry' | 'invoice_paid';
+export type RecoveredBy = 'workflow_retry' | 'card_updated' | 'invoice_paid';
 
 export interface Money {
   /** Integer amount in the currency's smallest unit (cents, pence, yen). */

@@ -12,6 +12,11 @@ export class StripeUnavailableError extends Error {
   }
 }
 
+/** Another charge of the same invoice is under way (a card-update retry). Retried with backoff. */
+export class PaymentInProgressError extends Error {
+  override name = 'PaymentInProgressError' as const;
+}
+
 /** SES throttled us or failed on its side. Retried with backoff. */
 export class EmailThrottledError extends Error {
   override name = 'EmailThrottledError' as const;
@@ -68,7 +73,12 @@ export class InvalidInputError extends Error {
 }
 
 /** Errors worth retrying with backoff, by name; the state machine's first retrier lists these. */
-export const TRANSIENT_ERRORS = ['StripeUnavailableError', 'EmailThrottledError', 'StoreUnavailableError'] as const;
+export const TRANSIENT_ERRORS = [
+  'StripeUnavailableError',
+  'EmailThrottledError',
+  'StoreUnavailableError',
+  'PaymentInProgressError',
+] as const;
 
 /** Errors that retrying cannot fix; the state machine sends them straight to FlagCase. */
 export const PERMANENT_ERRORS = ['CaseNotFoundError', 'StripeRequestError', 'InvalidInputError'] as const;

@@ -18,6 +18,12 @@ export interface CaseStore {
    * is open. Returns false if it was already claimed; throws CaseClosedError when not open.
    */
   claimNotice(invoiceId: string, stage: string, now: string): Promise<boolean>;
+  /**
+   * Takes the right to charge this case's invoice for `ttlMs`, so a retry stage and a card-update
+   * retry never charge at the same moment. False if another holder has it and it has not expired.
+   */
+  acquirePayLock(invoiceId: string, holder: string, now: Date, ttlMs: number): Promise<boolean>;
+  releasePayLock(invoiceId: string, holder: string): Promise<void>;
   /** Gives a claim back after a send failed in a way worth retrying. */
   releaseNotice(invoiceId: string, stage: string, now: string): Promise<void>;
   /**
@@ -77,8 +83,11 @@ export type PayOutcome =
 
 export interface PaymentGateway {
   getInvoice(invoiceId: string): Promise<InvoiceSnapshot>;
-  /** Pays off-session with the customer's current default payment method. Idempotent per key. */
-  payInvoice(invoiceId: string, idempotencyKey: string): Promise<PayOutcome>;
+  /**
+   * Pays off-session with `paymentMethod`, or else the customer's current default payment method.
+   * Idempotent per key.
+   */
+  payInvoice(invoiceId: string, idempotencyKey: string, paymentMethod?: string): Promise<PayOutcome>;
   cancelSubscription(subscriptionId: string, idempotencyKey: string): Promise<void>;
   getCustomerLocale(customerId: string): Promise<string | undefined>;
   /** A link where the customer can update their card (a billing portal session). */

@@ -2,13 +2,15 @@
 // invoice closes its case at once and stops the execution. Everything else is acknowledged and ignored.
 import type { DunningCase } from '../domain/case.ts';
 import { addDays } from '../notices/format.ts';
-import { InvalidInputError } from '../domain/errors.ts';
+import { CaseClosedError, InvalidInputError } from '../domain/errors.ts';
+import { chargeCase } from './charge.ts';
 import { recoverCase } from './close.ts';
 import { closeFromOutside } from './outside.ts';
 import type { IngestDeps } from './deps.ts';
 import { dunningEligibility, parseInvoice, type StripeEventEnvelope } from './invoice-event.ts';
 
 export type IngestResult =
+  | { action: 'card_update_retried'; outcomes: Array<{ invoiceId: string; outcome: string }> }
   | { action: 'case_closed'; invoiceIds: string[]; reason: string }
   | { action: 'case_opened'; invoiceId: string; executionArn: string }
   | { action: 'case_exists'; invoiceId: string; status: DunningCase['status'] }
@@ -33,6 +35,22 @@ export async function ingestStripeEvent(deps: IngestDeps, event: StripeEventEnve
       const subscription = parseRef(event, 'sub_');
       const cases = (await deps.store.listCasesOfCustomer(subscription.customer)).filter((c) => c.subscriptionId === subscription.id);
       return closeCases(deps, event, cases, 'subscription canceled in Stripe');
+    }
+    case 'customer.updated': {
+      const customer = parseRef(event, 'cus_');
+      const before = event.data.previous_attributes?.invoice_settings as Record<string, unknown> | undefined;
+      if (!before || !('default_payment_method' in before)) return ignore(deps, event, 'the default payment method did not change');
+      return retryAfterCardUpdate(deps, event, customer.id);
+    }
+    case 'payment_method.attached': {
+      const method = event.data.object as { id?: unknown; customer?: unknown };
+      if (typeof method.customer !== 'string' || typeof method.id !== 'string') return ignore(deps, event, 'payment method without a customer');
+      return retryAfterCardUpdate(deps, event, method.customer, method.id);
+    }
+    case 'setup_intent.succeeded': {
+      const intent = event.data.object as { customer?: unknown; payment_method?: unknown };
+      if (typeof intent.customer !== 'string') return ignore(deps, event, 'setup intent without a customer');
+      return retryAfterCardUpdate(deps, event, intent.customer, typeof intent.payment_method === 'string' ? intent.payment_method : undefined);
     }
     case 'customer.deleted': {
       const customer = parseRef(event, 'cus_');
@@ -125,6 +143,52 @@ async function closePaidCase(deps: IngestDeps, event: StripeEventEnvelope): Prom
   }
   deps.log.info('case recovered by invoice.paid', { invoiceId: invoice.id, stripeEventId: event.id });
   return { action: 'case_recovered', invoiceId: invoice.id };
+}
+
+/**
+ * A new card is the best moment to retry: charge each open case of the customer now instead of at
+ * the next stage. A decline changes nothing: the sequence goes on where it was.
+ */
+async function retryAfterCardUpdate(
+  deps: IngestDeps,
+  event: StripeEventEnvelope,
+  customerId: string,
+  paymentMethod?: string,
+): Promise<IngestResult> {
+  const open = (await deps.store.listCasesOfCustomer(customerId)).filter((c) => c.status === 'open');
+  if (open.length === 0) return ignore(deps, event, 'the customer has no open case');
+  const outcomes: Array<{ invoiceId: string; outcome: string }> = [];
+  for (const c of open) {
+    const at = deps.clock.now().toISOString();
+    let result: Awaited<ReturnType<typeof chargeCase>>;
+    try {
+      result = await chargeCase(deps, c, {
+        holder: `event:${event.id}`,
+        idempotencyKey: `dunning:${c.executionName}:card-updated:${event.id}`,
+        paymentMethod,
+      });
+    } catch (error) {
+      if (error instanceof CaseClosedError) {
+        outcomes.push({ invoiceId: c.invoiceId, outcome: 'closed' });
+        continue;
+      }
+      throw error;
+    }
+    if (result.outcome === 'paid' || result.outcome === 'already_paid') {
+      if (result.outcome === 'paid') {
+        await deps.store.appendTimeline(c.invoiceId, { at, type: 'retry_paid', stage: 'CardUpdated', detail: event.type });
+      }
+      const recovered = await recoverCase(deps, c.invoiceId, result.outcome === 'paid' ? 'card_updated' : 'invoice_paid');
+      if (recovered.closedNow && c.executionArn) await deps.workflow.stop(c.executionArn, `paid after ${event.type} (${event.id})`);
+    } else if (result.outcome === 'declined') {
+      const code = result.declineCode ?? result.code;
+      await deps.store.appendTimeline(c.invoiceId, { at, type: 'retry_declined', stage: 'CardUpdated', detail: code });
+      deps.metrics.count('PaymentDeclined');
+    }
+    deps.log.info('retried after a card update', { invoiceId: c.invoiceId, stripeEventId: event.id, outcome: result.outcome });
+    outcomes.push({ invoiceId: c.invoiceId, outcome: result.outcome });
+  }
+  return { action: 'card_update_retried', outcomes };
 }
 
 async function closeInvoiceCase(deps: IngestDeps, event: StripeEventEnvelope, reason: string): Promise<IngestResult> {

@@ -39,7 +39,11 @@ export const StripeEventSchema = z.object({
   type: z.string(),
   created: z.number().int(),
   livemode: z.boolean(),
-  data: z.object({ object: z.record(z.string(), z.unknown()) }),
+  data: z.object({
+    object: z.record(z.string(), z.unknown()),
+    /** On *.updated events: the changed fields' values before the change. */
+    previous_attributes: z.record(z.string(), z.unknown()).optional(),
+  }),
 });
 export type StripeEventEnvelope = z.infer<typeof StripeEventSchema>;
 

@@ -1,12 +1,13 @@
 // The two kinds of policy stage the state machine invokes: send a notice, retry the payment.
 // Both check the case first: a stop can race a stage that is already running.
-import { CaseClosedError, InvalidInputError } from '../domain/errors.ts';
+import { CaseClosedError, InvalidInputError, PaymentInProgressError } from '../domain/errors.ts';
 import type { NoticeStage, RetryStage } from '../policy/schema.ts';
 import type { Policy } from '../policy/schema.ts';
 import { renderNotice } from '../notices/render.ts';
 import type { RetryTaskOutput } from '../workflow/definition.ts';
 import { recoverCase } from './close.ts';
 import type { DunningDeps } from './deps.ts';
+import { chargeCase } from './charge.ts';
 import { sendCaseEmail } from './emails.ts';
 import { standDownIfEndedInStripe } from './outside.ts';
 import { stripeKey } from './stripe-keys.ts';
@@ -58,12 +59,13 @@ export async function runRetryStage(deps: DunningDeps, invoiceId: string, stageI
   const now = deps.clock.now().toISOString();
   const dunningCase = await deps.store.beginStage(invoiceId, stage.id, now);
 
-  const invoice = await deps.stripe.getInvoice(invoiceId);
-  if (invoice.status === 'paid') return { outcome: 'paid' };
-  await standDownIfEndedInStripe(deps, dunningCase, invoice);
-
-  const result = await deps.stripe.payInvoice(invoiceId, stripeKey(dunningCase, stage.id));
-  deps.metrics.count('PaymentRetried');
+  const result = await chargeCase(deps, dunningCase, { holder: stage.id, idempotencyKey: stripeKey(dunningCase, stage.id) });
+  if (result.outcome === 'busy') throw new PaymentInProgressError(`another charge of ${invoiceId} is under way`);
+  if (result.outcome === 'already_paid') {
+    // Paid by someone else (the customer, Stripe) and its webhook not processed yet: credit them.
+    await recoverCase(deps, invoiceId, 'invoice_paid');
+    throw new CaseClosedError(invoiceId, 'recovered');
+  }
   if (result.outcome === 'paid') {
     await deps.store.appendTimeline(invoiceId, { at: now, type: 'retry_paid', stage: stage.id });
     deps.log.info('retry paid the invoice', { invoiceId, stage: stage.id });

@@ -11,6 +11,7 @@ import {
   subscribeWithDecliningCard,
   SUBJECTS,
   waitFor,
+  withDeliveriesPaused,
   type TestRuntime,
 } from '../fixtures/scenario.ts';
 
@@ -24,15 +25,16 @@ afterAll(async () => {
   await t?.close();
 });
 
-describe('a failed renewal whose customer puts in a working card', () => {
+describe('a failed renewal whose card starts working without us hearing of it', () => {
   it.each([
     ['Notice1', 'Retry1', [SUBJECTS.notice1, SUBJECTS.recovered]],
     ['Notice2', 'Retry2', [SUBJECTS.notice1, SUBJECTS.notice2, SUBJECTS.recovered]],
     ['Notice3', 'Retry3', [SUBJECTS.notice1, SUBJECTS.notice2, SUBJECTS.notice3, SUBJECTS.recovered]],
-  ])('is recovered by the retry after %s and is sent nothing more', async (fixAfter, recoveringRetry, expected) => {
+  ])('is recovered by the scheduled retry after %s and is sent nothing more', async (fixAfter, recoveringRetry, expected) => {
     const subscriber = await subscribeWithDecliningCard(t.stripe, `Fixes After ${fixAfter}`);
     t.onStage(subscriber.customerId, async ({ state, error }) => {
-      if (state === fixAfter && !error) await putInWorkingCard(t.stripe, subscriber.customerId);
+      // The card-update events are lost, so only the scheduled retry can notice the new card.
+      if (state === fixAfter && !error) await withDeliveriesPaused(t.runtime, () => putInWorkingCard(t.stripe, subscriber.customerId));
     });
 
     await renew(t.stripe, subscriber);
@@ -133,7 +135,8 @@ describe('a stage that meets Stripe trouble', () => {
         // Stripe saves a 5xx under its idempotency key, so the SDK's own retry only replays it: each
         // fault fails one whole invocation, and only a new invocation's new key gets through.
         t.runtime.sandbox!.injectFault({ method: 'POST', path: /^\/v1\/invoices\/[^/]+\/pay$/, status: 503, count: 2 });
-        await putInWorkingCard(t.stripe, subscriber.customerId);
+        // Unheard of, so the scheduled Retry1 is the one that meets the 503s.
+        await withDeliveriesPaused(t.runtime, () => putInWorkingCard(t.stripe, subscriber.customerId));
       }
     });
 
@@ -198,5 +201,46 @@ describe('a stage that meets Stripe trouble', () => {
     expect(flagged.status).toBe('needs_attention');
     expect(recovered.recoveredBy).toBe('invoice_paid');
     expect(sent).toEqual([SUBJECTS.notice1, SUBJECTS.recovered]);
+  });
+});
+
+describe('a card updated during a wait', () => {
+  it('is charged at once, not at the next stage, and the customer hears nothing more but thanks', async () => {
+    const subscriber = await subscribeWithDecliningCard(t.stripe, 'Updates Card Now');
+    let updatedAt = 0;
+    t.onStage(subscriber.customerId, async ({ state, error }) => {
+      if (state === 'Notice1' && !error) {
+        setTimeout(() => void putInWorkingCard(t.stripe, subscriber.customerId).then(() => (updatedAt = Date.now())), 10);
+      }
+    });
+
+    await renew(t.stripe, subscriber);
+    const dunningCase = await closedCase(t.runtime, subscriber.subscriptionId);
+    const sent = await waitFor(async () => {
+      const subjects = await subjectsTo(t.runtime, subscriber.email);
+      return subjects.includes(SUBJECTS.recovered) ? subjects : undefined;
+    }, 5000, 'the confirmation');
+
+    expect(dunningCase).toMatchObject({ status: 'recovered', recoveredBy: 'card_updated' });
+    // Within one policy day of the update: long before Retry1 on day 3.
+    expect(Date.now() - updatedAt).toBeLessThan(3 * t.runtime.config.dayMs);
+    expect(sent).toEqual([SUBJECTS.notice1, SUBJECTS.recovered]);
+    expect(t.tasks.filter((task) => task.invoiceId === dunningCase.invoiceId).map((task) => task.state)).toEqual(['Notice1']);
+  });
+
+  it('lets the sequence go on where it was when the new card declines too', async () => {
+    const subscriber = await subscribeWithDecliningCard(t.stripe, 'New Card Declines');
+    t.onStage(subscriber.customerId, async ({ state, error }) => {
+      if (state === 'Notice1' && !error) await putInWorkingCard(t.stripe, subscriber.customerId, 'pm_card_chargeDeclinedInsufficientFunds');
+    });
+
+    await renew(t.stripe, subscriber);
+    const dunningCase = await closedCase(t.runtime, subscriber.subscriptionId);
+    await t.runtime.stepFunctions.idle();
+    const timeline = (await t.runtime.store.listTimeline(dunningCase.invoiceId)).map((e) => `${e.type}:${e.stage ?? ''}:${e.detail ?? ''}`);
+
+    expect(timeline).toContainEqual('retry_declined:CardUpdated:insufficient_funds');
+    expect(dunningCase.status).toBe('terminated');
+    expect(await subjectsTo(t.runtime, subscriber.email)).toEqual([SUBJECTS.notice1, SUBJECTS.notice2, SUBJECTS.notice3, SUBJECTS.ended]);
   });
 });

@@ -1,0 +1,36 @@
+// Charging a case's invoice, from a retry stage or a card update: one charge at a time per
+// invoice, and never a charge of an invoice Stripe already holds as paid.
+import type { DunningCase } from '../domain/case.ts';
+import type { InvoiceSnapshot, PayOutcome } from '../domain/ports.ts';
+import type { DunningDeps } from './deps.ts';
+import { standDownIfEndedInStripe } from './outside.ts';
+
+/** Longer than a pay call can take (the SDK's timeout and one network retry), so a lock outlives it. */
+const PAY_LOCK_MS = 60_000;
+
+/** `already_paid`: Stripe held the invoice as paid before we charged (someone else's payment). */
+export type ChargeResult = PayOutcome | { outcome: 'busy' } | { outcome: 'already_paid' };
+
+export interface ChargeRequest {
+  /** Who charges, for the lock: the stage id, or the Stripe event that asked for it. */
+  holder: string;
+  idempotencyKey: string;
+  /** A card to charge instead of the customer's default (the one just attached). */
+  paymentMethod?: string;
+}
+
+export async function chargeCase(deps: DunningDeps, dunningCase: DunningCase, request: ChargeRequest): Promise<ChargeResult> {
+  const { invoiceId } = dunningCase;
+  if (!(await deps.store.acquirePayLock(invoiceId, request.holder, deps.clock.now(), PAY_LOCK_MS))) return { outcome: 'busy' };
+  try {
+    // Read under the lock: a charge that just finished elsewhere shows here as paid.
+    const invoice: InvoiceSnapshot = await deps.stripe.getInvoice(invoiceId);
+    if (invoice.status === 'paid') return { outcome: 'already_paid' };
+    await standDownIfEndedInStripe(deps, dunningCase, invoice);
+    const result = await deps.stripe.payInvoice(invoiceId, request.idempotencyKey, request.paymentMethod);
+    deps.metrics.count('PaymentRetried');
+    return result;
+  } finally {
+    await deps.store.releasePayLock(invoiceId, request.holder);
+  }
+}
