@@ -105,6 +105,23 @@ export class DynamoCaseStore implements CaseStore {
     }
   }
 
+  async blockPaymentMethod(invoiceId: string, block: { id: string; code: string; at: string }): Promise<void> {
+    try {
+      await this.call(() => this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.case(invoiceId),
+          UpdateExpression: 'SET blockedPaymentMethod = :block, updatedAt = :at',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':block': block, ':at': block.at },
+        }),
+      ));
+    } catch (err) {
+      if (isConditionFailed(err)) throw new CaseNotFoundError(invoiceId);
+      throw err;
+    }
+  }
+
   async beginStage(invoiceId: string, stage: string, now: string): Promise<DunningCase> {
     try {
       const out = await this.call(() => this.client.send(

@@ -132,6 +132,12 @@ export class StripeGateway implements PaymentGateway {
     return customer.preferred_locales?.[0] ?? undefined;
   }
 
+  async getDefaultPaymentMethod(customerId: string): Promise<string | undefined> {
+    const customer = await this.call(() => this.stripe.customers.retrieve(customerId));
+    if (customer.deleted) return undefined;
+    return idOf(customer.invoice_settings?.default_payment_method) ?? undefined;
+  }
+
   async createPaymentUpdateUrl(customerId: string, returnUrl: string): Promise<string> {
     const session = await this.call(() =>
       this.stripe.billingPortal.sessions.create({

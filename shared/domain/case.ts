@@ -42,6 +42,11 @@ export interface DunningCase {
   terminatesAt: string;
   executionName: string;
   executionArn?: string;
+  /**
+   * A card that hard-declined or needs the customer's authentication: it is not charged again, and
+   * a new card lifts the block.
+   */
+  blockedPaymentMethod?: { id: string; code: string; at: string };
   /** Stage ids whose notice has been claimed for sending, so a retried Lambda never sends twice. */
   noticesSent: string[];
   recoveredBy?: RecoveredBy;
@@ -61,6 +66,7 @@ export type TimelineEntryType =
   | 'notice_undeliverable'
   | 'retry_paid'
   | 'retry_declined'
+  | 'retry_skipped'
   | 'recovered'
   | 'confirmation_sent'
   | 'execution_stopped'

@@ -7,6 +7,8 @@ export interface CaseStore {
   createCase(c: DunningCase): Promise<{ created: boolean; case: DunningCase }>;
   getCase(invoiceId: string): Promise<DunningCase | undefined>;
   setExecutionArn(invoiceId: string, executionArn: string, now: string): Promise<void>;
+  /** Records a card that must not be charged again for this case. */
+  blockPaymentMethod(invoiceId: string, block: { id: string; code: string; at: string }): Promise<void>;
   /**
    * Records that `stage` is acting, only while the case is open, and counts the run (stageRuns).
    * Returns the updated case, or throws CaseClosedError when it is not open (CaseNotFoundError
@@ -90,6 +92,8 @@ export interface PaymentGateway {
   payInvoice(invoiceId: string, idempotencyKey: string, paymentMethod?: string): Promise<PayOutcome>;
   cancelSubscription(subscriptionId: string, idempotencyKey: string): Promise<void>;
   getCustomerLocale(customerId: string): Promise<string | undefined>;
+  /** The customer's default payment method for invoices, if any. */
+  getDefaultPaymentMethod(customerId: string): Promise<string | undefined>;
   /** A link where the customer can update their card (a billing portal session). */
   createPaymentUpdateUrl(customerId: string, returnUrl: string): Promise<string>;
 }

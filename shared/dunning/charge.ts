@@ -3,13 +3,19 @@
 import type { DunningCase } from '../domain/case.ts';
 import type { InvoiceSnapshot, PayOutcome } from '../domain/ports.ts';
 import type { DunningDeps } from './deps.ts';
+import { blocksCard } from './declines.ts';
 import { standDownIfEndedInStripe } from './outside.ts';
 
 /** Longer than a pay call can take (the SDK's timeout and one network retry), so a lock outlives it. */
 const PAY_LOCK_MS = 60_000;
 
 /** `already_paid`: Stripe held the invoice as paid before we charged (someone else's payment). */
-export type ChargeResult = PayOutcome | { outcome: 'busy' } | { outcome: 'already_paid' };
+export type ChargeResult =
+  | PayOutcome
+  | { outcome: 'busy' }
+  | { outcome: 'already_paid' }
+  /** Not charged: the card hard-declined or needs authentication, and the customer has not changed it. */
+  | { outcome: 'skipped'; code: string };
 
 export interface ChargeRequest {
   /** Who charges, for the lock: the stage id, or the Stripe event that asked for it. */
@@ -27,8 +33,15 @@ export async function chargeCase(deps: DunningDeps, dunningCase: DunningCase, re
     const invoice: InvoiceSnapshot = await deps.stripe.getInvoice(invoiceId);
     if (invoice.status === 'paid') return { outcome: 'already_paid' };
     await standDownIfEndedInStripe(deps, dunningCase, invoice);
+    const card = request.paymentMethod ?? (await deps.stripe.getDefaultPaymentMethod(dunningCase.customerId));
+    const blocked = dunningCase.blockedPaymentMethod;
+    if (blocked && card === blocked.id) return { outcome: 'skipped', code: blocked.code };
     const result = await deps.stripe.payInvoice(invoiceId, request.idempotencyKey, request.paymentMethod);
     deps.metrics.count('PaymentRetried');
+    const code = result.outcome === 'declined' ? (result.declineCode ?? result.code) : undefined;
+    if (card && blocksCard(code)) {
+      await deps.store.blockPaymentMethod(invoiceId, { id: card, code: code!, at: deps.clock.now().toISOString() });
+    }
     return result;
   } finally {
     await deps.store.releasePayLock(invoiceId, request.holder);

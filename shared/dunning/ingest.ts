@@ -180,6 +180,8 @@ async function retryAfterCardUpdate(
       }
       const recovered = await recoverCase(deps, c.invoiceId, result.outcome === 'paid' ? 'card_updated' : 'invoice_paid');
       if (recovered.closedNow && c.executionArn) await deps.workflow.stop(c.executionArn, `paid after ${event.type} (${event.id})`);
+    } else if (result.outcome === 'skipped') {
+      await deps.store.appendTimeline(c.invoiceId, { at, type: 'retry_skipped', stage: 'CardUpdated', detail: `same card, ${result.code}` });
     } else if (result.outcome === 'declined') {
       const code = result.declineCode ?? result.code;
       await deps.store.appendTimeline(c.invoiceId, { at, type: 'retry_declined', stage: 'CardUpdated', detail: code });

@@ -61,6 +61,11 @@ export async function runRetryStage(deps: DunningDeps, invoiceId: string, stageI
 
   const result = await chargeCase(deps, dunningCase, { holder: stage.id, idempotencyKey: stripeKey(dunningCase, stage.id) });
   if (result.outcome === 'busy') throw new PaymentInProgressError(`another charge of ${invoiceId} is under way`);
+  if (result.outcome === 'skipped') {
+    await deps.store.appendTimeline(invoiceId, { at: now, type: 'retry_skipped', stage: stage.id, detail: `same card, ${result.code}` });
+    deps.log.info('retry skipped: the card on file cannot succeed', { invoiceId, stage: stage.id, code: result.code });
+    return { outcome: 'declined', code: result.code };
+  }
   if (result.outcome === 'already_paid') {
     // Paid by someone else (the customer, Stripe) and its webhook not processed yet: credit them.
     await recoverCase(deps, invoiceId, 'invoice_paid');
