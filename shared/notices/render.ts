@@ -47,7 +47,8 @@ export function renderNotice(copy: NoticeCopy, context: NoticeContext): Rendered
   const subject = fill(copy.subject, values);
   const heading = fill(copy.heading, values);
   const paragraphs = copy.body.map((p) => fill(p, values));
-  const action = copy.action ? { label: fill(copy.action, values), url: values.updatePaymentUrl } : undefined;
+  const url = copy.link === 'invoice' ? values.invoiceUrl : values.updatePaymentUrl;
+  const action = copy.action ? { label: fill(copy.action, values), url } : undefined;
   const banner = copy.banner ? fill(copy.banner, values) : undefined;
 
   const text = [heading, '', ...paragraphs.flatMap((p) => [p, '']), ...(action ? [`${action.label}: ${action.url}`, ''] : [])]

@@ -39,8 +39,13 @@ export const NoticeCopySchema = z.strictObject({
   heading: templateText,
   /** Paragraphs of the email body. */
   body: z.array(templateText).min(1),
-  /** Label of the call-to-action button; the button links to {updatePaymentUrl}. Omit for no button. */
+  /** Label of the call-to-action button. Omit for no button. */
   action: templateText.optional(),
+  /**
+   * Where the button leads: the card-update page ({updatePaymentUrl}), or the invoice's hosted page
+   * ({invoiceUrl}), where a customer can complete 3-D Secure. @default "update_payment"
+   */
+  link: z.enum(['update_payment', 'invoice']).default('update_payment'),
   /** Short text of the in-app banner. Omit when the notice should clear the banner instead. */
   banner: templateText.optional(),
 });
@@ -55,6 +60,8 @@ export const StageIdSchema = z
   .regex(/^[A-Z][A-Za-z0-9]{0,39}$/, 'must be PascalCase letters and digits, e.g. "Notice1" or "Retry2"');
 
 const RESERVED_STATE_NAMES = [
+  'ActionRequired',
+  'CardUpdated',
   'RecoverCase',
   'Recovered',
   'Terminate',
@@ -110,6 +117,8 @@ export const PolicySchema = z
     }),
     /** Sent once when the payment goes through, by our retry or any other way. */
     recovered: z.strictObject({ notice: NoticeCopySchema }),
+    /** Sent once when the bank wants the customer to authenticate the payment (3-D Secure). */
+    actionRequired: z.strictObject({ notice: NoticeCopySchema }),
   })
   .superRefine((policy, ctx) => {
     const seen = new Set<string>();

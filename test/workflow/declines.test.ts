@@ -31,7 +31,6 @@ describe('a card that hard-declines', () => {
     ['pm_card_chargeDeclinedLostCard', 'lost_card'],
     ['pm_card_chargeDeclinedStolenCard', 'stolen_card'],
     ['pm_card_chargeDeclinedFraudulent', 'fraudulent'],
-    ['pm_card_authenticationRequired', 'authentication_required'],
   ])('is charged once by us (%s), then never again while the customer keeps it', async (token, code) => {
     const subscriber = await subscribeWithDecliningCard(t.stripe, `Hard ${code}`, token);
 
@@ -67,5 +66,41 @@ describe('a card that hard-declines', () => {
     expect(dunningCase).toMatchObject({ status: 'recovered', recoveredBy: 'card_updated' });
     expect(await steps(dunningCase.invoiceId)).toEqual(['retry_declined:Retry1:stolen_card', 'retry_paid:CardUpdated:payment_method.attached']);
     expect(sent).toEqual([SUBJECTS.notice1, SUBJECTS.notice2, SUBJECTS.recovered]);
+  });
+});
+
+describe('a payment the bank wants the customer to authenticate', () => {
+  it('sends one action-required notice linking the invoice page and never charges the card blindly', async () => {
+    const subscriber = await subscribeWithDecliningCard(t.stripe, 'Needs 3DS', 'pm_card_authenticationRequired');
+
+    await renew(t.stripe, subscriber);
+    const dunningCase = await closedCase(t.runtime, subscriber.subscriptionId);
+    await t.runtime.stepFunctions.idle();
+    const invoice = await t.stripe.invoices.retrieve(dunningCase.invoiceId);
+    const { readSesInbox } = await import('#local/ses.ts');
+    const emails = (await readSesInbox(t.runtime.urls.ses)).filter((m) => m.to.includes(subscriber.email));
+    const actionRequired = emails.filter((m) => m.subject === SUBJECTS.actionRequired);
+
+    expect(actionRequired).toHaveLength(1);
+    expect(actionRequired[0]?.html).toContain(`href="${invoice.hosted_invoice_url}"`);
+    expect(await steps(dunningCase.invoiceId)).toEqual([
+      'retry_skipped:Retry1:same card, authentication_required',
+      'retry_skipped:Retry2:same card, authentication_required',
+      'retry_skipped:Retry3:same card, authentication_required',
+    ]);
+    expect(invoice.attempt_count).toBe(1);
+  });
+
+  it('recovers when the customer confirms the payment on the invoice page', async () => {
+    const subscriber = await subscribeWithDecliningCard(t.stripe, 'Confirms 3DS', 'pm_card_authenticationRequired');
+    t.onStage(subscriber.customerId, async ({ state, error, dunningCase }) => {
+      // What the hosted page does once the customer has authenticated: the payment goes through.
+      if (state === 'Notice1' && !error) await t.stripe.invoices.pay(dunningCase.invoiceId, { payment_method: 'pm_card_visa' });
+    });
+
+    await renew(t.stripe, subscriber);
+    const dunningCase = await closedCase(t.runtime, subscriber.subscriptionId);
+
+    expect(dunningCase).toMatchObject({ status: 'recovered', recoveredBy: 'invoice_paid' });
   });
 });
