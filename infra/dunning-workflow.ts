@@ -8,6 +8,7 @@ import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IConfigurationSet } from 'aws-cdk-lib/aws-ses';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { parsePolicy } from '#shared/policy/load.ts';
@@ -16,6 +17,7 @@ import { DunningAlarms } from './constructs/dunning-alarms.ts';
 import type { DunningFunction } from './constructs/dunning-function.ts';
 import { DunningStateMachine } from './constructs/dunning-state-machine.ts';
 import { DunningStore } from './constructs/dunning-store.ts';
+import { EventBridgeIngest } from './constructs/eventbridge-ingest.ts';
 import { NoticeApi } from './constructs/notice-api.ts';
 import { NoticeEmail } from './constructs/notice-email.ts';
 import { StageFunctions } from './constructs/stage-functions.ts';
@@ -43,10 +45,26 @@ export interface DunningSecretsProps {
   readonly webhookSigningSecret?: ISecret;
 }
 
-/** How Stripe events reach the workflow. */
+/** Stripe's Amazon EventBridge event destination, as a second way in beside the webhook. */
+export interface DunningEventBridgeProps {
+  /**
+   * The partner event bus Stripe created: the name of the partner event source of your Stripe
+   * event destination, e.g. `aws.partner/stripe.com/ed_61…`. It exists once you associate that
+   * source with an event bus in the EventBridge console (within 7 days of creating the destination).
+   */
+  readonly eventBusName: string;
+}
+
+/** How Stripe events reach the workflow. Both ways may be on at once: each event is processed once. */
 export interface DunningIngestProps {
   /** A public Function URL for the Stripe webhook endpoint. @default true */
   readonly functionUrl?: boolean;
+  /**
+   * Also take Stripe events from an EventBridge partner event bus: a rule routes the handled event
+   * types to a function, with retries and a dead-letter queue. No signature is checked on this path.
+   * @default - no EventBridge ingest
+   */
+  readonly eventBridge?: DunningEventBridgeProps;
 }
 
 export interface DunningWorkflowProps {
@@ -94,6 +112,13 @@ export class DunningWorkflow extends Construct {
   readonly webhookUrl?: string;
   /** The My Account notice API (AWS_IAM); grant callers with `grantNoticeApi()`. */
   readonly noticeApiUrl: string;
+  /** The function the EventBridge rule invokes; undefined without `ingest.eventBridge`. */
+  readonly eventBridgeFunction?: DunningFunction;
+  /**
+   * Stripe events from EventBridge that failed every retry, kept 14 days, alarmed on the first
+   * message; undefined without `ingest.eventBridge`.
+   */
+  readonly deadLetterQueue?: IQueue;
   private readonly noticeApi: NoticeApi;
 
   constructor(scope: Construct, id: string, props: DunningWorkflowProps) {
@@ -132,6 +157,22 @@ export class DunningWorkflow extends Construct {
     });
     this.webhookUrl = webhook.url;
 
+    const eventBridge = props.ingest?.eventBridge
+      ? new EventBridgeIngest(this, 'EventBridge', {
+          eventBusName: props.ingest.eventBridge.eventBusName,
+          policy: this.policy,
+          table: this.table,
+          stateMachine: this.stateMachine,
+          stripeApiKey: this.secrets.apiKey,
+          email: this.email,
+          alarmTopic: props.alarmTopic,
+          logRetention: logs.logRetention,
+          removalPolicy,
+        })
+      : undefined;
+    this.eventBridgeFunction = eventBridge?.handler;
+    this.deadLetterQueue = eventBridge?.deadLetterQueue;
+
     this.noticeApi = new NoticeApi(this, 'NoticeApi', { ...logs, table: this.table });
     this.noticeApiUrl = this.noticeApi.url;
 
@@ -144,7 +185,7 @@ export class DunningWorkflow extends Construct {
     };
     this.alarms = new DunningAlarms(this, 'Alarms', {
       stateMachine: this.stateMachine,
-      functions: { ...this.functions },
+      functions: { ...this.functions, ...(eventBridge ? { handleEventBridge: eventBridge.handler } : {}) },
       topic: props.alarmTopic,
     });
   }

@@ -2,6 +2,7 @@
 export {
   DunningWorkflow,
   type DunningEmailProps,
+  type DunningEventBridgeProps,
   type DunningFunctions,
   type DunningIngestProps,
   type DunningSecretsProps,

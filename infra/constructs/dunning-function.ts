@@ -19,7 +19,13 @@ import type { NoticeEmail } from './notice-email.ts';
 const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /** The folders under `functions/`; each holds a `handler.ts` that exports `handler`. */
-export type DunningFunctionName = 'handle-webhook' | 'send-notice' | 'retry-payment' | 'close-case' | 'get-notice';
+export type DunningFunctionName =
+  | 'handle-webhook'
+  | 'handle-eventbridge'
+  | 'send-notice'
+  | 'retry-payment'
+  | 'close-case'
+  | 'get-notice';
 
 /** The environment variables that carry a secret's ARN; the value itself is read at runtime. */
 export type SecretArnVariable = typeof ENV.stripeApiKeySecretArn | typeof ENV.stripeWebhookSecretArn;

@@ -32,10 +32,25 @@ export function acknowledgeNagFindings(dunning: DunningWorkflow): void {
     reason:
       'X-Ray active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions, so AWS requires Resource "*".',
   };
-  for (const fn of Object.values(dunning.functions)) {
+  for (const fn of [...Object.values(dunning.functions), dunning.eventBridgeFunction]) {
     // Per role, not per stack. The finding id cannot tell X-Ray's "*" from any other, so the infra
     // tests assert that only xray:/logs: actions ever sit on "*".
-    if (fn.role) Validations.of(fn.role).acknowledge(xray);
+    if (fn?.role) Validations.of(fn.role).acknowledge(xray);
+  }
+
+  // Table grants include the table's own indexes, which CDK spells <table ARN>/index/*.
+  for (const fn of [...Object.values(dunning.functions), dunning.eventBridgeFunction]) {
+    if (!fn?.role) continue;
+    const indexResources = new Set(
+      ['dynamodb:Query', 'dynamodb:GetItem'].flatMap((action) => wildcardResources(fn.role!, action)).filter((r) => r.endsWith('/index/*')),
+    );
+    for (const resource of indexResources) {
+      Validations.of(fn.role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::${resource}]`,
+        reason:
+          'The dunning table\'s own secondary indexes (casesByCustomer finds the cases of a customer whose card or subscription changed). CDK grants table access as <this table ARN>/index/*, which covers this one table\'s indexes and nothing else.',
+      });
+    }
   }
 
   if (dunning.stateMachine.role) {
@@ -46,15 +61,24 @@ export function acknowledgeNagFindings(dunning: DunningWorkflow): void {
     });
   }
 
-  const webhookRole = dunning.functions.handleWebhook.role;
-  if (webhookRole) {
-    for (const resource of wildcardResources(webhookRole, 'states:StopExecution')) {
-      Validations.of(webhookRole).acknowledge({
+  // Both ingest paths (the webhook, and EventBridge when enabled) route events the same way.
+  for (const ingestRole of [dunning.functions.handleWebhook.role, dunning.eventBridgeFunction?.role]) {
+    if (!ingestRole) continue;
+    for (const resource of wildcardResources(ingestRole, 'states:StopExecution')) {
+      Validations.of(ingestRole).acknowledge({
         id: `AwsSolutions-IAM5[Resource::${resource}]`,
         reason:
-          'The webhook stops (and describes) the running execution of an invoice that got paid; execution names are per invoice, known only at runtime, so the grant covers the executions of this one state machine (execution:<name>:*).',
+          'The ingest function (webhook, or EventBridge) stops (and describes) the running execution of an invoice that got paid; execution names are per invoice, known only at runtime, so the grant covers the executions of this one state machine (execution:<name>:*).',
       });
     }
+  }
+
+  if (dunning.deadLetterQueue) {
+    Validations.of(dunning.deadLetterQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason:
+        'This queue IS the dead-letter queue: of the EventBridge rule target and of the failed asynchronous invocations of handle-eventbridge. cdk-nag recognises only queue redrive and Lambda DeadLetterConfig as DLQ use; a DLQ for this queue would just move the same events again.',
+    });
   }
 
   Validations.of(dunning.secrets).acknowledge({

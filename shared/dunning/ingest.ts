@@ -1,15 +1,21 @@
 // Routes one verified Stripe event: a failed renewal opens a case and starts its execution; a paid
-// invoice closes its case at once and stops the execution. Everything else is acknowledged and ignored.
+// invoice closes its case at once and stops the execution; a new card is charged at once; a case
+// ended outside is closed. The types handled are HANDLED_EVENT_TYPES (handled-events.ts); everything
+// else is acknowledged and ignored.
 import type { DunningCase } from '../domain/case.ts';
 import { addDays } from '../notices/format.ts';
 import { CaseClosedError, InvalidInputError } from '../domain/errors.ts';
+import { renderNotice } from '../notices/render.ts';
 import { chargeCase } from './charge.ts';
+import { AUTHENTICATION_REQUIRED } from './declines.ts';
+import { sendCaseEmail } from './emails.ts';
 import { recoverCase } from './close.ts';
 import { closeFromOutside } from './outside.ts';
 import type { IngestDeps } from './deps.ts';
 import { dunningEligibility, parseInvoice, type StripeEventEnvelope } from './invoice-event.ts';
 
 export type IngestResult =
+  | { action: 'action_required_notified'; invoiceId: string; notice: 'sent' | 'undeliverable' | 'already_sent' }
   | { action: 'card_update_retried'; outcomes: Array<{ invoiceId: string; outcome: string }> }
   | { action: 'case_closed'; invoiceIds: string[]; reason: string }
   | { action: 'case_opened'; invoiceId: string; executionArn: string }
@@ -27,6 +33,8 @@ export async function ingestStripeEvent(deps: IngestDeps, event: StripeEventEnve
       return openCase(deps, event);
     case 'invoice.paid':
       return closePaidCase(deps, event);
+    case 'invoice.payment_action_required':
+      return askForAuthentication(deps, event);
     case 'invoice.voided':
       return closeInvoiceCase(deps, event, 'invoice voided in Stripe');
     case 'invoice.marked_uncollectible':
@@ -44,12 +52,16 @@ export async function ingestStripeEvent(deps: IngestDeps, event: StripeEventEnve
     }
     case 'payment_method.attached': {
       const method = event.data.object as { id?: unknown; customer?: unknown };
-      if (typeof method.customer !== 'string' || typeof method.id !== 'string') return ignore(deps, event, 'payment method without a customer');
+      if (typeof method.customer !== 'string' || typeof method.id !== 'string') {
+        throw new InvalidInputError(`event ${event.id}: data.object is not a payment method attached to a customer`);
+      }
       return retryAfterCardUpdate(deps, event, method.customer, method.id);
     }
     case 'setup_intent.succeeded': {
       const intent = event.data.object as { customer?: unknown; payment_method?: unknown };
-      if (typeof intent.customer !== 'string') return ignore(deps, event, 'setup intent without a customer');
+      // A setup without a customer saves no card anyone could charge for a case.
+      if (intent.customer === null) return ignore(deps, event, 'setup intent without a customer');
+      if (typeof intent.customer !== 'string') throw new InvalidInputError(`event ${event.id}: data.object is not a setup intent`);
       return retryAfterCardUpdate(deps, event, intent.customer, typeof intent.payment_method === 'string' ? intent.payment_method : undefined);
     }
     case 'customer.deleted': {
@@ -119,6 +131,44 @@ async function openCase(deps: IngestDeps, event: StripeEventEnvelope): Promise<I
   await deps.store.appendTimeline(invoice.id, { at: now, type: 'execution_started', detail: dunningCase.executionName });
   deps.log.info('case opened', { invoiceId: invoice.id, stripeEventId: event.id, executionName: dunningCase.executionName });
   return { action: 'case_opened', invoiceId: invoice.id, executionArn };
+}
+
+/**
+ * The bank wants the customer to authenticate (3-D Secure). Off-session retries of that card cannot
+ * succeed, so it is blocked, and the customer is sent, once, a notice linking the invoice's hosted
+ * page, where they can confirm the payment.
+ */
+async function askForAuthentication(deps: IngestDeps, event: StripeEventEnvelope): Promise<IngestResult> {
+  const opened = await openCase(deps, event);
+  if (opened.action === 'ignored') return opened;
+  const invoice = parseInvoice(event.data.object, event.id);
+  const dunningCase = await deps.store.getCase(invoice.id);
+  if (!dunningCase || dunningCase.status !== 'open') return { action: 'case_exists', invoiceId: invoice.id, status: dunningCase?.status ?? 'open' };
+
+  const now = deps.clock.now().toISOString();
+  const card = await deps.stripe.getDefaultPaymentMethod(dunningCase.customerId);
+  if (card && dunningCase.blockedPaymentMethod?.id !== card) {
+    await deps.store.blockPaymentMethod(invoice.id, { id: card, code: AUTHENTICATION_REQUIRED, at: now });
+  }
+  const rendered = renderNotice(deps.policy.actionRequired.notice, { policy: deps.policy, dunningCase });
+  if (!(await deps.store.claimNotice(invoice.id, 'ActionRequired', now))) {
+    return { action: 'action_required_notified', invoiceId: invoice.id, notice: 'already_sent' };
+  }
+  if (rendered.banner) {
+    await deps.store.putNotice({
+      customerId: dunningCase.customerId,
+      invoiceId: invoice.id,
+      stage: 'ActionRequired',
+      heading: rendered.heading,
+      text: rendered.banner,
+      updatePaymentUrl: rendered.action?.url,
+      createdAt: now,
+    });
+  }
+  const notice = await sendCaseEmail(deps, dunningCase, 'ActionRequired', rendered, () =>
+    deps.store.releaseNotice(invoice.id, 'ActionRequired', now),
+  );
+  return { action: 'action_required_notified', invoiceId: invoice.id, notice };
 }
 
 async function closePaidCase(deps: IngestDeps, event: StripeEventEnvelope): Promise<IngestResult> {

@@ -59,14 +59,14 @@ export const stageDeps = once(async (): Promise<DunningDeps> => {
   };
 });
 
-export const webhookDeps = once(async (): Promise<WebhookDeps> => {
-  const config = readConfig(WebhookConfigSchema);
+/**
+ * What both ingest paths share: the router, and one dedupe over the same records, so an event that
+ * arrives by the webhook and by EventBridge is processed once.
+ */
+const ingestDeps = once(async (): Promise<Omit<WebhookDeps, 'verify'> & { apiKey: string; apiBase?: string }> => {
+  const config = readConfig(WebhookConfigSchema.omit({ stripeWebhookSecret: true }));
   const base = await stageDeps();
-  const [apiKey, signingSecret] = await Promise.all([
-    resolveSecret(config.stripeApiKey),
-    resolveSecret(config.stripeWebhookSecret),
-  ]);
-  const stripe = createStripeClient({ apiKey, apiBase: config.stripeApiBase });
+  const apiKey = await resolveSecret(config.stripeApiKey);
   const sfn = createSfnClient();
   tracer.captureAWSv3Client(sfn);
   const deps = {
@@ -80,12 +80,21 @@ export const webhookDeps = once(async (): Promise<WebhookDeps> => {
     dedupe,
   );
   return {
+    apiKey,
+    apiBase: config.stripeApiBase,
     log: logger,
     metrics: powertoolsMetrics,
-    verify: (rawBody, signature) => stripe.webhooks.constructEvent(rawBody, signature, signingSecret),
     processOnce,
     registerDeadline: (context) => dedupe.config.registerLambdaContext(context as Context),
   };
+});
+
+export const webhookDeps = once(async (): Promise<WebhookDeps> => {
+  const config = readConfig(WebhookConfigSchema);
+  const { apiKey, apiBase, ...shared } = await ingestDeps();
+  const signingSecret = await resolveSecret(config.stripeWebhookSecret);
+  const stripe = createStripeClient({ apiKey, apiBase });
+  return { ...shared, verify: (rawBody, signature) => stripe.webhooks.constructEvent(rawBody, signature, signingSecret) };
 });
 
 /** The banner API only reads the table, so it needs neither Stripe nor SES. */
@@ -94,4 +103,10 @@ export const noticeStore = once(async () => {
   const documentClient = createDynamoDocumentClient({});
   tracer.captureAWSv3Client(documentClient);
   return new DynamoCaseStore(documentClient, config.tableName);
+});
+
+/** The EventBridge ingest: the webhook's router and dedupe, but no signing secret, since nothing is signed. */
+export const eventBridgeDeps = once(async (): Promise<Omit<WebhookDeps, 'verify'>> => {
+  const { apiKey: _apiKey, apiBase: _apiBase, ...shared } = await ingestDeps();
+  return shared;
 });

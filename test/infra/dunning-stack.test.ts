@@ -347,10 +347,16 @@ describe('DunningStack under cdk-nag AwsSolutions', () => {
       construct.node.metadata
         .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
         .flatMap((entry) => Object.keys(entry.data as Record<string, string>))
-        .map((id) => `${construct.node.path} ${id.replace(/^annotation::/i, '').replace(/execution:\{.*\}:\*/, 'execution:<name>:*')}`),
+        .map((id) =>
+          `${construct.node.path} ${id
+            .replace(/^annotation::/i, '')
+            .replace(/execution:\{.*\}:\*/, 'execution:<name>:*')
+            .replace(/<DunningStore[^>]*\.Arn>\/index\/\*/, '<table>/index/*')}`,
+        ),
     );
 
     const xray = 'AwsSolutions-IAM5[Resource::*]';
+    const tableIndexes = 'AwsSolutions-IAM5[Resource::<table>/index/*]';
     expect(acknowledged.sort()).toEqual(
       [
         'Dunning/Dunning/StripeSecrets AwsSolutions-SMG4',
@@ -361,6 +367,9 @@ describe('DunningStack under cdk-nag AwsSolutions', () => {
         'Dunning/Dunning/Webhook/HandleWebhookRole AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:<name>:*]',
         `Dunning/Dunning/NoticeApi/GetNoticeRole ${xray}`,
         `Dunning/Dunning/Workflow/StateMachine/Role ${xray}`,
+        ...['Stages/SendNoticeRole', 'Stages/RetryPaymentRole', 'Stages/CloseCaseRole', 'Webhook/HandleWebhookRole', 'NoticeApi/GetNoticeRole'].map(
+          (role) => `Dunning/Dunning/${role} ${tableIndexes}`,
+        ),
       ].sort(),
     );
   });

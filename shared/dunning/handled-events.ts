@@ -1,0 +1,17 @@
+// The Stripe event types the router (ingest.ts) acts on. Every other type is acknowledged and
+// ignored, so this list is what to subscribe to: the webhook endpoint's events in the Stripe
+// dashboard, and the EventBridge rule's detail-type filter, which CDK builds from it.
+export const HANDLED_EVENT_TYPES = [
+  'invoice.payment_failed',
+  'invoice.payment_action_required',
+  'invoice.paid',
+  'invoice.voided',
+  'invoice.marked_uncollectible',
+  'customer.subscription.deleted',
+  'customer.deleted',
+  'customer.updated',
+  'payment_method.attached',
+  'setup_intent.succeeded',
+] as const;
+
+export type HandledEventType = (typeof HANDLED_EVENT_TYPES)[number];
