@@ -53,6 +53,16 @@ export function timelinePrinter(print: Print, holder: { runtime?: Runtime }): Ru
     },
     onWebhook: ({ status, body }) => {
       const action = body.action as string | undefined;
+      if (action === 'card_update_retried') {
+        for (const { invoiceId, outcome } of body.outcomes as Array<{ invoiceId: string; outcome: string }>) {
+          void (async () => {
+            const c = await holder.runtime?.store.getCase(invoiceId);
+            const what = outcome === 'paid' ? 'new card charged at once: paid; ✉ Thank you' : `new card charged at once: ${outcome}`;
+            line(dayOf(invoiceId), c, 'CardUpdated', what);
+          })();
+        }
+        return;
+      }
       if (action === 'case_closed') {
         for (const invoiceId of body.invoiceIds as string[]) {
           void holder.runtime?.store.getCase(invoiceId).then((c) => line(dayOf(invoiceId), c, 'webhook', `closed: ${String(body.reason)}`));

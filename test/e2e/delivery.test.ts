@@ -103,3 +103,40 @@ describe('a case closed from outside during a wait', () => {
     expect(await subjectsTo(t.runtime, subscriber.email)).toEqual([SUBJECTS.notice1]);
   });
 });
+
+describe('different events about one case, delivered at the same moment', () => {
+  it('resolve to one consistent state: recovered once, thanked once, execution stopped', async () => {
+    const subscriber = await subscribeWithDecliningCard(t.stripe, 'Concurrent Events');
+    await renew(t.stripe, subscriber);
+    const open = await waitFor(async () => {
+      const c = (await t.runtime.store.listCases()).find((x) => x.subscriptionId === subscriber.subscriptionId);
+      return c?.noticesSent.includes('Notice1') ? c : undefined;
+    }, 5000, 'notice 1');
+    // The customer puts in a card and pays the invoice page; Stripe's events race to us.
+    await withDeliveriesPaused(t.runtime, async () => {
+      const card = await t.stripe.paymentMethods.attach('pm_card_visa', { customer: subscriber.customerId });
+      await t.stripe.customers.update(subscriber.customerId, { invoice_settings: { default_payment_method: card.id } });
+      await t.stripe.invoices.pay(open.invoiceId, { payment_method: card.id });
+    });
+    const events = await Promise.all([
+      latestEvent(t.stripe, 'invoice.paid', open.invoiceId),
+      latestEvent(t.stripe, 'payment_method.attached', subscriber.customerId),
+      latestEvent(t.stripe, 'customer.updated', subscriber.customerId),
+      latestEvent(t.stripe, 'invoice.payment_failed', open.invoiceId),
+    ]);
+
+    const responses = await Promise.all([...events, ...events].map((payload) => deliver(t.runtime, payload)));
+    const sent = await waitFor(async () => {
+      const subjects = await subjectsTo(t.runtime, subscriber.email);
+      return subjects.includes(SUBJECTS.recovered) ? subjects : undefined;
+    }, 5000, 'the confirmation');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+
+    expect(responses.every((r) => r.status === 200 || r.status === 409)).toBe(true);
+    expect(await t.runtime.store.getCase(open.invoiceId)).toMatchObject({ status: 'recovered', recoveredBy: 'invoice_paid' });
+    expect(await subjectsTo(t.runtime, subscriber.email)).toEqual([SUBJECTS.notice1, SUBJECTS.recovered]);
+    expect(sent).toEqual([SUBJECTS.notice1, SUBJECTS.recovered]);
+    expect([...t.runtime.stepFunctions.executions.values()].find((e) => e.name === open.invoiceId)?.status).toBe('ABORTED');
+    expect((await t.stripe.invoices.retrieve(open.invoiceId)).amount_paid).toBe(1500);
+  });
+});
