@@ -126,6 +126,27 @@ export class StripeGateway implements PaymentGateway {
     }
   }
 
+  async cancelSubscriptionAtPeriodEnd(subscriptionId: string, idempotencyKey: string): Promise<void> {
+    await this.call(() => this.stripe.subscriptions.update(subscriptionId, { cancel_at_period_end: true }, { idempotencyKey }));
+  }
+
+  async pauseCollection(subscriptionId: string, idempotencyKey: string): Promise<void> {
+    await this.call(() =>
+      this.stripe.subscriptions.update(subscriptionId, { pause_collection: { behavior: 'keep_as_draft' } }, { idempotencyKey }),
+    );
+  }
+
+  async markInvoiceUncollectible(invoiceId: string, idempotencyKey: string): Promise<void> {
+    try {
+      await this.call(() => this.stripe.invoices.markUncollectible(invoiceId, {}, { idempotencyKey }));
+    } catch (err) {
+      // Already uncollectible (a retried stage): the goal is reached. Anything else is a real refusal.
+      if (!(err instanceof StripeRequestError)) throw err;
+      const invoice = await this.call(() => this.stripe.invoices.retrieve(invoiceId));
+      if (invoice.status !== 'uncollectible') throw err;
+    }
+  }
+
   async getCustomerLocale(customerId: string): Promise<string | undefined> {
     const customer = await this.call(() => this.stripe.customers.retrieve(customerId));
     if (customer.deleted) return undefined;

@@ -70,7 +70,7 @@ export type TimelineEntryType =
   | 'recovered'
   | 'confirmation_sent'
   | 'execution_stopped'
-  | 'subscription_canceled'
+  | 'end_action'
   | 'terminated'
   | 'closed'
   | 'flagged';

@@ -91,6 +91,11 @@ export interface PaymentGateway {
    */
   payInvoice(invoiceId: string, idempotencyKey: string, paymentMethod?: string): Promise<PayOutcome>;
   cancelSubscription(subscriptionId: string, idempotencyKey: string): Promise<void>;
+  /** Sets cancel_at_period_end on the subscription. */
+  cancelSubscriptionAtPeriodEnd(subscriptionId: string, idempotencyKey: string): Promise<void>;
+  /** Pauses collection: new invoices stay drafts until collection is resumed. */
+  pauseCollection(subscriptionId: string, idempotencyKey: string): Promise<void>;
+  markInvoiceUncollectible(invoiceId: string, idempotencyKey: string): Promise<void>;
   getCustomerLocale(customerId: string): Promise<string | undefined>;
   /** The customer's default payment method for invoices, if any. */
   getDefaultPaymentMethod(customerId: string): Promise<string | undefined>;

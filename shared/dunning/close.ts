@@ -52,18 +52,34 @@ export async function terminateCase(deps: DunningDeps, invoiceId: string): Promi
     throw new CaseClosedError(invoiceId, 'recovered');
   }
 
-  switch (deps.policy.end.action) {
+  const key = stripeKey(dunningCase, 'Terminate');
+  const { action, markUncollectible } = deps.policy.end;
+  switch (action) {
     case 'cancel_now':
-      await deps.stripe.cancelSubscription(dunningCase.subscriptionId, stripeKey(dunningCase, 'Terminate'));
-      await deps.store.appendTimeline(invoiceId, { at: now, type: 'subscription_canceled', detail: dunningCase.subscriptionId });
+      await deps.stripe.cancelSubscription(dunningCase.subscriptionId, key);
       break;
+    case 'cancel_at_period_end':
+      await deps.stripe.cancelSubscriptionAtPeriodEnd(dunningCase.subscriptionId, key);
+      break;
+    case 'pause_collection':
+      await deps.stripe.pauseCollection(dunningCase.subscriptionId, key);
+      break;
+    case 'leave_past_due':
+    case 'leave_unpaid':
+      break; // the subscription is left to Stripe's own settings, or to you
   }
+  if (markUncollectible) await deps.stripe.markInvoiceUncollectible(invoiceId, `${key}:uncollectible`);
+  await deps.store.appendTimeline(invoiceId, {
+    at: now,
+    type: 'end_action',
+    detail: `${action}${markUncollectible ? ' + invoice marked uncollectible' : ''} (${dunningCase.subscriptionId})`,
+  });
 
   const closed = await deps.store.closeCase(invoiceId, 'terminated', { now });
   if (closed) {
-    await deps.store.appendTimeline(invoiceId, { at: now, type: 'terminated', detail: deps.policy.end.action });
+    await deps.store.appendTimeline(invoiceId, { at: now, type: 'terminated', detail: action });
     deps.metrics.count('CaseTerminated');
-    deps.log.info('case terminated', { invoiceId, action: deps.policy.end.action });
+    deps.log.info('case terminated', { invoiceId, action });
   }
   const current = closed ?? (await deps.store.getCase(invoiceId));
   if (current?.status !== 'terminated') throw new CaseClosedError(invoiceId, current?.status ?? 'missing');

@@ -92,7 +92,15 @@ export type NoticeStage = z.infer<typeof NoticeStageSchema>;
 export type RetryStage = z.infer<typeof RetryStageSchema>;
 export type Stage = z.infer<typeof StageSchema>;
 
-export const EndActionSchema = z.enum(['cancel_now']);
+/**
+ * What happens to the subscription when every retry has failed:
+ * - cancel_now: cancel it at once;
+ * - cancel_at_period_end: let it run to the end of the period it is in, then cancel;
+ * - pause_collection: keep it, but stop invoicing (new invoices stay drafts) until someone resumes it;
+ * - leave_past_due / leave_unpaid: leave the subscription alone, for your own process or Stripe's
+ *   subscription setting ("mark as unpaid") to decide. The two name which state you expect.
+ */
+export const EndActionSchema = z.enum(['cancel_now', 'cancel_at_period_end', 'pause_collection', 'leave_past_due', 'leave_unpaid']);
 export type EndAction = z.infer<typeof EndActionSchema>;
 
 export const PolicySchema = z
@@ -113,6 +121,8 @@ export const PolicySchema = z
       /** Days after the failure on which the subscription ends; shown as {terminatesOn}. */
       day: dayField,
       action: EndActionSchema,
+      /** Also mark the failed invoice uncollectible in Stripe (it stops counting as owed). */
+      markUncollectible: z.boolean().default(false),
       notice: NoticeCopySchema,
     }),
     /** Sent once when the payment goes through, by our retry or any other way. */

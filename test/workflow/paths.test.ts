@@ -76,7 +76,7 @@ describe('a failed renewal that is never fixed', () => {
       'retry_declined:Retry2',
       'notice_sent:Notice3',
       'retry_declined:Retry3',
-      'subscription_canceled',
+      'end_action',
       'terminated',
       'notice_sent:Terminate',
     ]);
