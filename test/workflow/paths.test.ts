@@ -82,6 +82,26 @@ describe('a failed renewal that is never fixed', () => {
     ]);
   });
 
+  it('still terminates when Stripe answers the cancel with 503s for a while', async () => {
+    const subscriber = await subscribeWithDecliningCard(t.stripe, 'Cancel Meets 503');
+    t.onStage(subscriber.customerId, ({ state, error }) => {
+      if (state === 'Retry3' && !error) {
+        // Two per invocation: the SDK's own retry of an unkeyed DELETE meets the second.
+        t.runtime.sandbox!.injectFault({ method: 'DELETE', path: `^/v1/subscriptions/${subscriber.subscriptionId}$`, status: 503, count: 4 });
+      }
+    });
+
+    await renew(t.stripe, subscriber);
+    const dunningCase = await closedCase(t.runtime, subscriber.subscriptionId);
+    await t.runtime.stepFunctions.idle();
+
+    const terminate = t.tasks.filter((task) => task.invoiceId === dunningCase.invoiceId && task.state === 'terminate');
+    expect(terminate.map((task) => task.error?.name ?? 'ok')).toEqual(['StripeUnavailableError', 'StripeUnavailableError', 'ok']);
+    expect(dunningCase.status).toBe('terminated');
+    expect((await t.stripe.subscriptions.retrieve(subscriber.subscriptionId)).status).toBe('canceled');
+    expect(await subjectsTo(t.runtime, subscriber.email)).toEqual([SUBJECTS.notice1, SUBJECTS.notice2, SUBJECTS.notice3, SUBJECTS.ended]);
+  });
+
   it('names the termination date, 14 days after the failure in Stripe time, in notice 3', async () => {
     const subscriber = await subscribeWithDecliningCard(t.stripe, 'Reads The Date');
     await renew(t.stripe, subscriber);

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CaseClosedError, EmailRejectedError, EmailThrottledError } from '#shared/domain/errors.ts';
 import type { CaseStore, Mailer } from '#shared/domain/ports.ts';
 import { runNoticeStage } from '#shared/dunning/stages.ts';
-import { recoverCase } from '#shared/dunning/close.ts';
+import { flagCase, recoverCase } from '#shared/dunning/close.ts';
 import { startTestRuntime, subjectsTo, SUBJECTS, type TestRuntime } from '../fixtures/scenario.ts';
 import { openCaseQuietly, realDeps } from '../fixtures/stage-deps.ts';
 
@@ -106,5 +106,21 @@ describe('a stage whose invoice Stripe has ended without telling us', () => {
 
     expect(await realDeps(t).store.getCase(c.invoiceId)).toMatchObject({ status: 'closed', closedReason: 'invoice voided in Stripe' });
     expect(await subjectsTo(t.runtime, c.customerEmail!)).toEqual([]);
+  });
+});
+
+describe('a case flagged after its retries ran out', () => {
+  it('is marked needs_attention with the error and emits the CaseNeedsAttention metric', async () => {
+    const c = await openCaseQuietly(t, 'Flag Me');
+    const counted: string[] = [];
+    const deps = { ...realDeps(t), metrics: { count: (name: string) => void counted.push(name) } };
+
+    await flagCase(deps, c.invoiceId, { name: 'StripeUnavailableError', message: 'Stripe answered 503 six times' });
+
+    expect(await deps.store.getCase(c.invoiceId)).toMatchObject({
+      status: 'needs_attention',
+      error: { name: 'StripeUnavailableError', message: 'Stripe answered 503 six times' },
+    });
+    expect(counted).toEqual(['CaseNeedsAttention']);
   });
 });
