@@ -88,6 +88,53 @@ export class DynamoCaseStore implements CaseStore {
     return out.Item ? withoutStoreAttrs<DunningCase>(out.Item) : undefined;
   }
 
+  async findCaseOfInvoice(invoiceId: string): Promise<DunningCase | undefined> {
+    const own = await this.getCase(invoiceId);
+    if (own) return own;
+    const pointer = await this.call(() => this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: keys.joined(invoiceId), ConsistentRead: true }),
+    ));
+    const joinedTo = pointer.Item?.joinedTo;
+    return typeof joinedTo === 'string' ? this.getCase(joinedTo) : undefined;
+  }
+
+  async joinInvoice(caseInvoiceId: string, invoiceId: string, amount: number, now: string): Promise<boolean> {
+    // The pointer first: if the join below fails, a stray pointer to a closed case is harmless.
+    await this.call(() => this.client.send(
+      new PutCommand({ TableName: this.tableName, Item: { ...keys.joined(invoiceId), joinedTo: caseInvoiceId, createdAt: now } }),
+    ));
+    try {
+      await this.call(() => this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.case(caseInvoiceId),
+          UpdateExpression:
+            'SET extraInvoiceIds = list_append(if_not_exists(extraInvoiceIds, :empty), :joined), amountDue.amount = amountDue.amount + :amount, updatedAt = :now',
+          ConditionExpression: '#status = :open AND NOT contains(extraInvoiceIds, :invoice)',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':empty': [], ':joined': [invoiceId], ':invoice': invoiceId, ':amount': amount, ':now': now, ':open': 'open' },
+        }),
+      ));
+      return true;
+    } catch (err) {
+      if (!isConditionFailed(err)) throw err;
+      const current = await this.getCase(caseInvoiceId);
+      return current?.status === 'open' && (current.extraInvoiceIds ?? []).includes(invoiceId);
+    }
+  }
+
+  async setAmountDue(invoiceId: string, amount: number, now: string): Promise<void> {
+    await this.call(() => this.client.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.case(invoiceId),
+        UpdateExpression: 'SET amountDue.amount = :amount, updatedAt = :now',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':amount': amount, ':now': now },
+      }),
+    ));
+  }
+
   async setExecutionArn(invoiceId: string, executionArn: string, now: string): Promise<void> {
     try {
       await this.call(() => this.client.send(

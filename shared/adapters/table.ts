@@ -29,6 +29,8 @@ export const keys = {
   timeline: (invoiceId: string, at: string, seq: string) => ({ pk: `CASE#${invoiceId}`, sk: `TIMELINE#${at}#${seq}` }),
   timelinePrefix: 'TIMELINE#',
   notice: (customerId: string) => ({ pk: `CUSTOMER#${customerId}`, sk: 'NOTICE' }),
+  /** An invoice that failed while its subscription already had an open case, and joined it. */
+  joined: (invoiceId: string) => ({ pk: `CASE#${invoiceId}`, sk: 'JOINED' }),
   /** Powertools idempotency records for processed Stripe events live under this partition prefix. */
   processedEventsPartition: 'EVENTS',
 } as const;

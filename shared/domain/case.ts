@@ -47,6 +47,11 @@ export interface DunningCase {
    * a new card lifts the block.
    */
   blockedPaymentMethod?: { id: string; code: string; at: string };
+  /**
+   * Later invoices of the same subscription that failed while this case was open. They join it, so
+   * the customer gets one sequence; retries pay every open one, and the case recovers when all are.
+   */
+  extraInvoiceIds?: string[];
   /** Stage ids whose notice has been claimed for sending, so a retried Lambda never sends twice. */
   noticesSent: string[];
   recoveredBy?: RecoveredBy;
@@ -61,6 +66,9 @@ export interface DunningCase {
 
 export type TimelineEntryType =
   | 'case_opened'
+  | 'invoice_joined'
+  | 'invoice_paid'
+  | 'stripe_attempt_failed'
   | 'execution_started'
   | 'notice_sent'
   | 'notice_undeliverable'

@@ -6,6 +6,15 @@ export interface CaseStore {
   /** Creates the case unless one exists for the invoice; never overwrites. */
   createCase(c: DunningCase): Promise<{ created: boolean; case: DunningCase }>;
   getCase(invoiceId: string): Promise<DunningCase | undefined>;
+  /** The case an invoice belongs to: its own, or the one it joined. */
+  findCaseOfInvoice(invoiceId: string): Promise<DunningCase | undefined>;
+  /**
+   * Adds a later failed invoice of the same subscription to an open case, with its amount. False if
+   * the case is no longer open; joining twice is harmless.
+   */
+  joinInvoice(caseInvoiceId: string, invoiceId: string, amount: number, now: string): Promise<boolean>;
+  /** Sets what is still owed on the case, after part of it was paid. */
+  setAmountDue(invoiceId: string, amount: number, now: string): Promise<void>;
   setExecutionArn(invoiceId: string, executionArn: string, now: string): Promise<void>;
   /** Records a card that must not be charged again for this case. */
   blockPaymentMethod(invoiceId: string, block: { id: string; code: string; at: string }): Promise<void>;

@@ -30,20 +30,41 @@ export async function chargeCase(deps: DunningDeps, dunningCase: DunningCase, re
   if (!(await deps.store.acquirePayLock(invoiceId, request.holder, deps.clock.now(), PAY_LOCK_MS))) return { outcome: 'busy' };
   try {
     // Read under the lock: a charge that just finished elsewhere shows here as paid.
-    const invoice: InvoiceSnapshot = await deps.stripe.getInvoice(invoiceId);
-    if (invoice.status === 'paid') return { outcome: 'already_paid' };
-    await standDownIfEndedInStripe(deps, dunningCase, invoice);
+    const primary: InvoiceSnapshot = await deps.stripe.getInvoice(invoiceId);
+    await standDownIfEndedInStripe(deps, dunningCase, primary);
+    const open = await openInvoicesOf(deps, dunningCase, primary);
+    if (open.length === 0) return { outcome: 'already_paid' };
     const card = request.paymentMethod ?? (await deps.stripe.getDefaultPaymentMethod(dunningCase.customerId));
     const blocked = dunningCase.blockedPaymentMethod;
     if (blocked && card === blocked.id) return { outcome: 'skipped', code: blocked.code };
-    const result = await deps.stripe.payInvoice(invoiceId, request.idempotencyKey, request.paymentMethod);
-    deps.metrics.count('PaymentRetried');
-    const code = result.outcome === 'declined' ? (result.declineCode ?? result.code) : undefined;
-    if (card && blocksCard(code)) {
-      await deps.store.blockPaymentMethod(invoiceId, { id: card, code: code!, at: deps.clock.now().toISOString() });
+
+    // Every open invoice of the case, oldest first; the first decline is the answer.
+    let declined: Extract<PayOutcome, { outcome: 'declined' }> | undefined;
+    for (const invoice of open) {
+      const key = open.length === 1 ? request.idempotencyKey : `${request.idempotencyKey}:${invoice.id}`;
+      const result = await deps.stripe.payInvoice(invoice.id, key, request.paymentMethod);
+      deps.metrics.count('PaymentRetried');
+      if (result.outcome === 'declined') {
+        declined = result;
+        break; // the same card will decline the next one too
+      }
     }
-    return result;
+    if (!declined) return { outcome: 'paid' };
+    const code = declined.declineCode ?? declined.code;
+    if (card && blocksCard(code)) {
+      await deps.store.blockPaymentMethod(invoiceId, { id: card, code, at: deps.clock.now().toISOString() });
+    }
+    return declined;
   } finally {
     await deps.store.releasePayLock(invoiceId, request.holder);
   }
+}
+
+/** The invoices of the case (its own and those that joined it) that Stripe still holds as open. */
+export async function openInvoicesOf(deps: DunningDeps, dunningCase: DunningCase, primary?: InvoiceSnapshot): Promise<InvoiceSnapshot[]> {
+  const invoices = await Promise.all([
+    primary ?? deps.stripe.getInvoice(dunningCase.invoiceId),
+    ...(dunningCase.extraInvoiceIds ?? []).map((id) => deps.stripe.getInvoice(id)),
+  ]);
+  return invoices.filter((invoice) => invoice.status === 'open').sort((a, b) => a.created - b.created);
 }

@@ -5,6 +5,7 @@ import { CaseClosedError, CaseNotFoundError } from '../domain/errors.ts';
 import type { NoticeCopy } from '../policy/schema.ts';
 import { renderNotice } from '../notices/render.ts';
 import type { DunningDeps } from './deps.ts';
+import { openInvoicesOf } from './charge.ts';
 import { stripeKey } from './stripe-keys.ts';
 import { sendCaseEmail } from './emails.ts';
 
@@ -23,6 +24,17 @@ export interface RecoverResult {
  */
 export async function recoverCase(deps: DunningDeps, invoiceId: string, recoveredBy: RecoveredBy): Promise<RecoverResult> {
   const now = deps.clock.now().toISOString();
+  // A case that other invoices of the subscription joined recovers only when all of them are paid.
+  const before = await deps.store.getCase(invoiceId);
+  if (before?.extraInvoiceIds?.length && (before.status === 'open' || before.status === 'needs_attention')) {
+    const stillOpen = await openInvoicesOf(deps, before);
+    if (stillOpen.length > 0) {
+      const owed = stillOpen.reduce((sum, invoice) => sum + invoice.amountRemaining, 0);
+      await deps.store.setAmountDue(invoiceId, owed, now);
+      await deps.store.appendTimeline(invoiceId, { at: now, type: 'invoice_paid', detail: `${stillOpen.length} invoice(s) still open` });
+      return { recovered: false, closedNow: false, status: before.status };
+    }
+  }
   // A flagged case is still unpaid: a payment recovers it like an open one.
   const closed = await deps.store.closeCase(invoiceId, 'recovered', { now, recoveredBy, from: ['open', 'needs_attention'] });
   const dunningCase = closed ?? (await deps.store.getCase(invoiceId));
@@ -47,8 +59,7 @@ export async function terminateCase(deps: DunningDeps, invoiceId: string): Promi
 
   // Ask Stripe, not our memory: a payment whose webhook is late must not cost a subscription.
   const invoice = await deps.stripe.getInvoice(invoiceId);
-  if (invoice.status === 'paid') {
-    await recoverCase(deps, invoiceId, 'invoice_paid');
+  if (invoice.status === 'paid' && (await recoverCase(deps, invoiceId, 'invoice_paid')).recovered) {
     throw new CaseClosedError(invoiceId, 'recovered');
   }
 
@@ -68,7 +79,11 @@ export async function terminateCase(deps: DunningDeps, invoiceId: string): Promi
     case 'leave_unpaid':
       break; // the subscription is left to Stripe's own settings, or to you
   }
-  if (markUncollectible) await deps.stripe.markInvoiceUncollectible(invoiceId, `${key}:uncollectible`);
+  if (markUncollectible) {
+    for (const open of await openInvoicesOf(deps, dunningCase)) {
+      await deps.stripe.markInvoiceUncollectible(open.id, `${key}:uncollectible:${open.id}`);
+    }
+  }
   await deps.store.appendTimeline(invoiceId, {
     at: now,
     type: 'end_action',

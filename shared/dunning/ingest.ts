@@ -15,6 +15,8 @@ import type { IngestDeps } from './deps.ts';
 import { dunningEligibility, parseInvoice, type StripeEventEnvelope } from './invoice-event.ts';
 
 export type IngestResult =
+  | { action: 'invoice_joined'; invoiceId: string; caseInvoiceId: string }
+  | { action: 'invoice_paid_partially'; invoiceId: string; caseInvoiceId: string }
   | { action: 'action_required_notified'; invoiceId: string; notice: 'sent' | 'undeliverable' | 'already_sent' }
   | { action: 'card_update_retried'; outcomes: Array<{ invoiceId: string; outcome: string }> }
   | { action: 'case_closed'; invoiceIds: string[]; reason: string }
@@ -78,11 +80,21 @@ async function openCase(deps: IngestDeps, event: StripeEventEnvelope): Promise<I
   const eligibility = dunningEligibility(invoice);
   if (!eligibility.eligible) return ignore(deps, event, eligibility.reason, invoice.id);
 
-  const existing = await deps.store.getCase(invoice.id);
-  if (existing && (existing.status !== 'open' || existing.executionArn)) {
+  const existing = await deps.store.findCaseOfInvoice(invoice.id);
+  if (existing && (existing.status !== 'open' || existing.executionArn || existing.invoiceId !== invoice.id)) {
     // A duplicate, a replay of an old event, or Stripe's own later attempt: the case already runs.
+    // Stripe's own later attempt (Smart Retries) is worth a line on the case; our own retries'
+    // failures come back as this event too, with our idempotency key, and are already recorded.
+    const ours = event.request?.idempotency_key?.startsWith('dunning:') ?? false;
+    if (existing.status === 'open' && (invoice.attempt_count ?? 1) > 1 && !ours) {
+      await deps.store.appendTimeline(existing.invoiceId, {
+        at: deps.clock.now().toISOString(),
+        type: 'stripe_attempt_failed',
+        detail: `${invoice.id} attempt ${invoice.attempt_count}`,
+      });
+    }
     deps.log.info('case already exists', { invoiceId: invoice.id, stripeEventId: event.id, status: existing.status });
-    return { action: 'case_exists', invoiceId: invoice.id, status: existing.status };
+    return { action: 'case_exists', invoiceId: existing.invoiceId, status: existing.status };
   }
 
   // Events arrive in no guaranteed order: decide by the invoice as Stripe holds it now, not by the
@@ -93,6 +105,17 @@ async function openCase(deps: IngestDeps, event: StripeEventEnvelope): Promise<I
   }
 
   const now = deps.clock.now().toISOString();
+  if (!existing) {
+    // One sequence per subscription: a later invoice that fails while a case is open joins it.
+    const sibling = (await deps.store.listCasesOfCustomer(invoice.customer)).find(
+      (c) => c.subscriptionId === eligibility.subscriptionId && c.status === 'open' && c.invoiceId !== invoice.id,
+    );
+    if (sibling && (await deps.store.joinInvoice(sibling.invoiceId, invoice.id, current.amountRemaining, now))) {
+      await deps.store.appendTimeline(sibling.invoiceId, { at: now, type: 'invoice_joined', detail: invoice.id });
+      deps.log.info('invoice joined the open case of its subscription', { invoiceId: invoice.id, caseInvoiceId: sibling.invoiceId, stripeEventId: event.id });
+      return { action: 'invoice_joined', invoiceId: invoice.id, caseInvoiceId: sibling.invoiceId };
+    }
+  }
   let dunningCase = existing;
   if (!dunningCase) {
     // Business dates count from Stripe's clock (a test clock's frozen time, locally), not ours.
@@ -173,26 +196,33 @@ async function askForAuthentication(deps: IngestDeps, event: StripeEventEnvelope
 
 async function closePaidCase(deps: IngestDeps, event: StripeEventEnvelope): Promise<IngestResult> {
   const invoice = parseInvoice(event.data.object, event.id);
-  const existing = await deps.store.getCase(invoice.id);
+  const existing = await deps.store.findCaseOfInvoice(invoice.id);
   if (!existing) return ignore(deps, event, 'no dunning case for this invoice', invoice.id);
+  const caseInvoiceId = existing.invoiceId;
 
   // Close first: from this write on, every stage that checks the case stands down.
-  const result = await recoverCase(deps, invoice.id, 'invoice_paid');
-  if (!result.recovered) return ignore(deps, event, `case is ${result.status}`, invoice.id);
+  const result = await recoverCase(deps, caseInvoiceId, 'invoice_paid');
+  if (!result.recovered) {
+    if (result.status === 'open' || result.status === 'needs_attention') {
+      // Another invoice of the case is still open: the sequence goes on for what is still owed.
+      return { action: 'invoice_paid_partially', invoiceId: invoice.id, caseInvoiceId };
+    }
+    return ignore(deps, event, `case is ${result.status}`, invoice.id);
+  }
   if (!result.closedNow) {
     // Our own retry was paid first; its execution is finishing the recovery itself.
-    return { action: 'case_exists', invoiceId: invoice.id, status: 'recovered' };
+    return { action: 'case_exists', invoiceId: caseInvoiceId, status: 'recovered' };
   }
   if (existing.executionArn) {
     await deps.workflow.stop(existing.executionArn, `invoice ${invoice.id} paid (${event.id})`);
-    await deps.store.appendTimeline(invoice.id, {
+    await deps.store.appendTimeline(caseInvoiceId, {
       at: deps.clock.now().toISOString(),
       type: 'execution_stopped',
       detail: 'invoice.paid',
     });
   }
-  deps.log.info('case recovered by invoice.paid', { invoiceId: invoice.id, stripeEventId: event.id });
-  return { action: 'case_recovered', invoiceId: invoice.id };
+  deps.log.info('case recovered by invoice.paid', { invoiceId: caseInvoiceId, stripeEventId: event.id });
+  return { action: 'case_recovered', invoiceId: caseInvoiceId };
 }
 
 /**

@@ -39,6 +39,8 @@ export const StripeEventSchema = z.object({
   type: z.string(),
   created: z.number().int(),
   livemode: z.boolean(),
+  /** The API request that caused the event, if any; our own calls carry keys starting "dunning:". */
+  request: z.object({ id: z.string().nullable().optional(), idempotency_key: z.string().nullable().optional() }).nullable().optional(),
   data: z.object({
     object: z.record(z.string(), z.unknown()),
     /** On *.updated events: the changed fields' values before the change. */

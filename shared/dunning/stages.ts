@@ -23,15 +23,16 @@ export async function runNoticeStage(deps: DunningDeps, invoiceId: string, stage
 
   // Never nag a customer who has paid: Stripe is the truth even if its invoice.paid is late or lost.
   const invoice = await deps.stripe.getInvoice(invoiceId);
-  if (invoice.status === 'paid') {
-    await recoverCase(deps, invoiceId, 'invoice_paid');
+  if (invoice.status === 'paid' && (await recoverCase(deps, invoiceId, 'invoice_paid')).recovered) {
     throw new CaseClosedError(invoiceId, 'recovered');
   }
   await standDownIfEndedInStripe(deps, dunningCase, invoice);
+  // Part of a multi-invoice case may have been paid just now: show what is still owed.
+  const current = (await deps.store.getCase(invoiceId)) ?? dunningCase;
 
   // Made before the claim so a Stripe hiccup here leaves nothing to give back.
   const updatePaymentUrl = await deps.stripe.createPaymentUpdateUrl(dunningCase.customerId, deps.policy.myAccountUrl);
-  const rendered = renderNotice(stage.notice, { policy: deps.policy, dunningCase, updatePaymentUrl });
+  const rendered = renderNotice(stage.notice, { policy: deps.policy, dunningCase: current, updatePaymentUrl });
 
   if (!(await deps.store.claimNotice(invoiceId, stage.id, now))) {
     deps.log.info('notice already sent for this stage; not sending again', { invoiceId, stage: stage.id });
@@ -68,8 +69,8 @@ export async function runRetryStage(deps: DunningDeps, invoiceId: string, stageI
   }
   if (result.outcome === 'already_paid') {
     // Paid by someone else (the customer, Stripe) and its webhook not processed yet: credit them.
-    await recoverCase(deps, invoiceId, 'invoice_paid');
-    throw new CaseClosedError(invoiceId, 'recovered');
+    if ((await recoverCase(deps, invoiceId, 'invoice_paid')).recovered) throw new CaseClosedError(invoiceId, 'recovered');
+    return { outcome: 'declined', code: 'still_open' };
   }
   if (result.outcome === 'paid') {
     await deps.store.appendTimeline(invoiceId, { at: now, type: 'retry_paid', stage: stage.id });

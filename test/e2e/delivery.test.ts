@@ -140,3 +140,82 @@ describe('different events about one case, delivered at the same moment', () => 
     expect((await t.stripe.invoices.retrieve(open.invoiceId)).amount_paid).toBe(1500);
   });
 });
+
+describe('a second invoice of the same subscription that fails while a case is open', () => {
+  async function twoFailedRenewals(name: string) {
+    const subscriber = await subscribeWithDecliningCard(t.stripe, name);
+    await renew(t.stripe, subscriber);
+    const first = await waitFor(async () => {
+      const c = (await t.runtime.store.listCases()).find((x) => x.subscriptionId === subscriber.subscriptionId);
+      return c?.noticesSent.includes('Notice1') ? c : undefined;
+    }, 5000, 'the first case and notice 1');
+    await t.stripe.testHelpers.testClocks.advance(subscriber.clockId, { frozen_time: subscriber.periodEnd + 32 * 86_400 });
+    const joined = await waitFor(async () => {
+      const c = await t.runtime.store.getCase(first.invoiceId);
+      return c?.extraInvoiceIds?.length ? c : undefined;
+    }, 5000, 'the second invoice to join');
+    return { subscriber, first, joined, secondInvoiceId: joined.extraInvoiceIds![0]! };
+  }
+
+  it('joins the open case: one case, one sequence, the amount owed doubles', async () => {
+    const { subscriber, joined, secondInvoiceId } = await twoFailedRenewals('Two Renewals');
+
+    expect((await t.runtime.store.listCases()).filter((c) => c.subscriptionId === subscriber.subscriptionId)).toHaveLength(1);
+    expect(joined.amountDue).toEqual({ amount: 3000, currency: 'gbp' });
+    expect([...t.runtime.stepFunctions.executions.values()].some((e) => e.name === secondInvoiceId)).toBe(false);
+    expect(await subjectsTo(t.runtime, subscriber.email)).toEqual([SUBJECTS.notice1]);
+  });
+
+  it('pays every open invoice of the case with a new card, and recovers once', async () => {
+    const { subscriber, first, secondInvoiceId } = await twoFailedRenewals('Two Then Card');
+
+    const { putInWorkingCard } = await import('../fixtures/scenario.ts');
+    await putInWorkingCard(t.stripe, subscriber.customerId);
+    await closedCase(t.runtime, subscriber.subscriptionId, 5000);
+    await waitFor(async () => (await subjectsTo(t.runtime, subscriber.email)).includes(SUBJECTS.recovered), 5000, 'the confirmation');
+
+    expect((await t.stripe.invoices.retrieve(first.invoiceId)).status).toBe('paid');
+    expect((await t.stripe.invoices.retrieve(secondInvoiceId)).status).toBe('paid');
+    expect(await subjectsTo(t.runtime, subscriber.email)).toEqual([SUBJECTS.notice1, SUBJECTS.recovered]);
+  });
+
+  it('stays open for what is still owed when only one invoice is paid, and recovers when the last one is', async () => {
+    const { subscriber, first, secondInvoiceId } = await twoFailedRenewals('Pays One Of Two');
+
+    // Paid without a new card (a bank transfer recorded in Stripe): a new card would pay both.
+    await t.stripe.invoices.pay(first.invoiceId, { paid_out_of_band: true });
+    const partly = await waitFor(async () => {
+      const c = await t.runtime.store.getCase(first.invoiceId);
+      return c?.amountDue.amount === 1500 ? c : undefined;
+    }, 5000, 'the amount owed to drop');
+    expect(partly.status).toBe('open');
+    expect(await subjectsTo(t.runtime, subscriber.email)).toEqual([SUBJECTS.notice1]);
+
+    await t.stripe.invoices.pay(secondInvoiceId, { paid_out_of_band: true });
+    const recovered = await closedCase(t.runtime, subscriber.subscriptionId, 5000);
+
+    expect(recovered).toMatchObject({ status: 'recovered', recoveredBy: 'invoice_paid' });
+  });
+});
+
+describe("Stripe's own retry of an invoice with an open case", () => {
+  it('updates the existing case instead of opening another', async () => {
+    const subscriber = await subscribeWithDecliningCard(t.stripe, 'Smart Retried');
+    await renew(t.stripe, subscriber);
+    const open = await waitFor(async () => (await t.runtime.store.listCases()).find((c) => c.subscriptionId === subscriber.subscriptionId), 5000, 'the case');
+    const executions = t.runtime.stepFunctions.executions.size;
+    // What Stripe sends when Smart Retries makes a second attempt: no API request caused it.
+    const event = JSON.parse(await latestEvent(t.stripe, 'invoice.payment_failed', open.invoiceId));
+    Object.assign(event, { id: `${event.id}_retry2`, request: { id: null, idempotency_key: null } });
+    event.data.object.attempt_count = 2;
+
+    const response = await deliver(t.runtime, JSON.stringify(event, null, 2));
+
+    expect(response.body).toMatchObject({ action: 'case_exists', invoiceId: open.invoiceId });
+    expect((await t.runtime.store.listCases()).filter((c) => c.subscriptionId === subscriber.subscriptionId)).toHaveLength(1);
+    expect(t.runtime.stepFunctions.executions.size).toBe(executions);
+    expect(await t.runtime.store.listTimeline(open.invoiceId)).toContainEqual(
+      expect.objectContaining({ type: 'stripe_attempt_failed', detail: `${open.invoiceId} attempt 2` }),
+    );
+  });
+});
