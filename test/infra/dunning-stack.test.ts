@@ -2,7 +2,6 @@
 // gets deployed, who may do what, and what cdk-nag thinks of it.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Validations } from 'aws-cdk-lib';
 import { Annotations, Capture, Match, type Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +10,7 @@ import { ENV } from '#shared/config.ts';
 import { loadPolicyFile } from '#shared/policy/load.ts';
 import { buildDefinition, SECONDS_PER_DAY, type StateMachineDefinition } from '#shared/workflow/definition.ts';
 import {
+  acknowledgedFindings,
   actionsOf,
   definitionOf,
   functionLogicalId,
@@ -343,17 +343,7 @@ describe('DunningStack under cdk-nag AwsSolutions', () => {
   });
 
   it('acknowledges only the findings the design accepts, each on the narrowest construct', () => {
-    const acknowledged = synth.app.node.findAll().flatMap((construct) =>
-      construct.node.metadata
-        .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
-        .flatMap((entry) => Object.keys(entry.data as Record<string, string>))
-        .map((id) =>
-          `${construct.node.path} ${id
-            .replace(/^annotation::/i, '')
-            .replace(/execution:\{.*\}:\*/, 'execution:<name>:*')
-            .replace(/<DunningStore[^>]*\.Arn>\/index\/\*/, '<table>/index/*')}`,
-        ),
-    );
+    const acknowledged = acknowledgedFindings(synth.app);
 
     const xray = 'AwsSolutions-IAM5[Resource::*]';
     const tableIndexes = 'AwsSolutions-IAM5[Resource::<table>/index/*]';

@@ -3,8 +3,8 @@
 // with real bundling, so the new handler is known to build.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { App, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
-import { Capture, Match, Template } from 'aws-cdk-lib/assertions';
+import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -12,7 +12,7 @@ import { DunningWorkflow, type DunningWorkflowProps } from '#infra/index.ts';
 import { ENV } from '#shared/config.ts';
 import { HANDLED_EVENT_TYPES } from '#shared/dunning/handled-events.ts';
 import { loadPolicyFile } from '#shared/policy/load.ts';
-import { actionsOf, functionLogicalId, roleOfFunction, statementsOfRole, synthDunningStack, type PolicyStatementJson, type Synthesized } from './synth.ts';
+import { acknowledgedFindings, actionsOf, functionLogicalId, roleOfFunction, statementsOfRole, synthDunningStack, type PolicyStatementJson, type Synthesized } from './synth.ts';
 
 const BUS = 'aws.partner/stripe.com/ed_test_123';
 const FOURTEEN_DAYS = 14 * 86_400;
@@ -224,20 +224,7 @@ describe('EventBridgeIngest', () => {
     });
 
     it('acknowledges, for the EventBridge ingest, only X-Ray, stopping executions, and the DLQ having no DLQ', () => {
-      const acknowledged = synth.app.node
-        .findAll()
-        .filter((construct) => construct.node.path.includes('/EventBridge/'))
-        .flatMap((construct) =>
-          construct.node.metadata
-            .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
-            .flatMap((entry) => Object.keys(entry.data as Record<string, string>))
-            .map((id) =>
-              `${construct.node.path} ${id
-                .replace(/^annotation::/i, '')
-                .replace(/execution:\{.*\}:\*/, 'execution:<name>:*')
-                .replace(/<DunningStore[^>]*\.Arn>\/index\/\*/, '<table>/index/*')}`,
-            ),
-        );
+      const acknowledged = acknowledgedFindings(synth.app, '/EventBridge/');
 
       expect(acknowledged.sort()).toEqual(
         [

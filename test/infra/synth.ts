@@ -1,6 +1,6 @@
 // Shared helpers of the infra tests: synthesize a DunningStack once, read its state machine
 // definition back from the template, and find resources by the function they belong to.
-import { App } from 'aws-cdk-lib';
+import { App, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { DunningStack } from '#infra/stacks/dunning-stack.ts';
@@ -97,4 +97,27 @@ export function actionsOf(statements: PolicyStatementJson[]): string[] {
 interface IamPolicyProperties {
   Roles: Array<{ Ref: string }>;
   PolicyDocument: { Statement: PolicyStatementJson[] };
+}
+
+/**
+ * Every cdk-nag acknowledgement in the app as "<construct path> <finding id>", with the tokens that
+ * vary between synths (state machine name, table ARN) written as stable placeholders.
+ */
+export function acknowledgedFindings(app: App, pathIncludes = ''): string[] {
+  return app.node
+    .findAll()
+    .filter((construct) => construct.node.path.includes(pathIncludes))
+    .flatMap((construct) =>
+      construct.node.metadata
+        .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+        .flatMap((entry) => Object.keys(entry.data as Record<string, string>))
+        .map(
+          (id) =>
+            `${construct.node.path} ${id
+              .replace(/^annotation::/i, '')
+              .replace(/execution:\{.*\}:\*/, 'execution:<name>:*')
+              .replace(/<DunningStore[^>]*\.Arn>\/index\/\*/, '<table>/index/*')}`,
+        ),
+    )
+    .sort();
 }
