@@ -85,6 +85,7 @@ export class StripeGateway implements PaymentGateway {
       // Stripe's enum is open-ended; anything but send_invoice is charged automatically.
       collectionMethod: invoice.collection_method === 'send_invoice' ? 'send_invoice' : 'charge_automatically',
       attemptCount: invoice.attempt_count,
+      nextPaymentAttempt: invoice.next_payment_attempt ?? undefined,
       livemode: invoice.livemode,
       created: invoice.created,
     };

@@ -83,6 +83,8 @@ export interface InvoiceSnapshot {
   customerName?: string;
   collectionMethod: 'charge_automatically' | 'send_invoice';
   attemptCount: number;
+  /** When Stripe itself will next try to charge (unix seconds), if its automatic retries are on. */
+  nextPaymentAttempt?: number;
   livemode: boolean;
   /** Unix seconds, Stripe's clock. */
   created: number;

@@ -12,6 +12,8 @@ const PAY_LOCK_MS = 60_000;
 /** `already_paid`: Stripe held the invoice as paid before we charged (someone else's payment). */
 export type ChargeResult =
   | PayOutcome
+  /** Not charged: Stripe does the retrying, or has its own attempt within a day. */
+  | { outcome: 'left_to_stripe'; reason: string }
   | { outcome: 'busy' }
   | { outcome: 'already_paid' }
   /** Not charged: the card hard-declined or needs authentication, and the customer has not changed it. */
@@ -23,7 +25,14 @@ export interface ChargeRequest {
   idempotencyKey: string;
   /** A card to charge instead of the customer's default (the one just attached). */
   paymentMethod?: string;
+  /**
+   * A scheduled retry (not one the customer's new card asked for): it defers to Stripe's own
+   * retries, so a card is never charged by two schedulers on the same day.
+   */
+  scheduled?: boolean;
 }
+
+const DAY_SECONDS = 86_400;
 
 export async function chargeCase(deps: DunningDeps, dunningCase: DunningCase, request: ChargeRequest): Promise<ChargeResult> {
   const { invoiceId } = dunningCase;
@@ -34,6 +43,14 @@ export async function chargeCase(deps: DunningDeps, dunningCase: DunningCase, re
     await standDownIfEndedInStripe(deps, dunningCase, primary);
     const open = await openInvoicesOf(deps, dunningCase, primary);
     if (open.length === 0) return { outcome: 'already_paid' };
+    if (request.scheduled) {
+      if (deps.policy.retries === 'stripe') return { outcome: 'left_to_stripe', reason: 'the policy leaves retries to Stripe' };
+      const nowSeconds = deps.clock.now().getTime() / 1000;
+      const stripeNext = open.map((invoice) => invoice.nextPaymentAttempt).find((at) => at !== undefined && Math.abs(at - nowSeconds) < DAY_SECONDS);
+      if (stripeNext !== undefined) {
+        return { outcome: 'left_to_stripe', reason: `Stripe will try at ${new Date(stripeNext * 1000).toISOString()}` };
+      }
+    }
     const card = request.paymentMethod ?? (await deps.stripe.getDefaultPaymentMethod(dunningCase.customerId));
     const blocked = dunningCase.blockedPaymentMethod;
     if (blocked && card === blocked.id) return { outcome: 'skipped', code: blocked.code };

@@ -60,8 +60,12 @@ export async function runRetryStage(deps: DunningDeps, invoiceId: string, stageI
   const now = deps.clock.now().toISOString();
   const dunningCase = await deps.store.beginStage(invoiceId, stage.id, now);
 
-  const result = await chargeCase(deps, dunningCase, { holder: stage.id, idempotencyKey: stripeKey(dunningCase, stage.id) });
+  const result = await chargeCase(deps, dunningCase, { holder: stage.id, idempotencyKey: stripeKey(dunningCase, stage.id), scheduled: true });
   if (result.outcome === 'busy') throw new PaymentInProgressError(`another charge of ${invoiceId} is under way`);
+  if (result.outcome === 'left_to_stripe') {
+    await deps.store.appendTimeline(invoiceId, { at: now, type: 'retry_skipped', stage: stage.id, detail: result.reason });
+    return { outcome: 'declined', code: 'left_to_stripe' };
+  }
   if (result.outcome === 'skipped') {
     await deps.store.appendTimeline(invoiceId, { at: now, type: 'retry_skipped', stage: stage.id, detail: `same card, ${result.code}` });
     deps.log.info('retry skipped: the card on file cannot succeed', { invoiceId, stage: stage.id, code: result.code });

@@ -116,6 +116,12 @@ export const PolicySchema = z
       .string()
       .default('UTC')
       .refine((tz) => isTimeZone(tz), 'must be an IANA time zone such as "Europe/London"'),
+    /**
+     * Who retries the charge. "workflow": our retry stages do, and Stripe's automatic retries should
+     * be off (a retry stage never charges on a day Stripe has its own attempt scheduled). "stripe":
+     * Stripe's Smart Retries do; our retry stages stand down and the notices keep their schedule.
+     */
+    retries: z.enum(['workflow', 'stripe']).default('workflow'),
     stages: z.array(StageSchema).min(1),
     end: z.strictObject({
       /** Days after the failure on which the subscription ends; shown as {terminatesOn}. */

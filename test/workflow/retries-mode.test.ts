@@ -1,0 +1,74 @@
+// Who retries the charge: the policy's `retries`. Our scheduled retries never charge on a day Stripe
+// has its own attempt scheduled, and stand down entirely when the policy leaves retries to Stripe.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PaymentGateway } from '#shared/domain/ports.ts';
+import { runRetryStage } from '#shared/dunning/stages.ts';
+import { policyWith } from '../fixtures/policies.ts';
+import { startTestRuntime, type TestRuntime } from '../fixtures/scenario.ts';
+import { openCaseQuietly, realDeps } from '../fixtures/stage-deps.ts';
+
+let t: TestRuntime;
+beforeAll(async () => {
+  t = await startTestRuntime({ dayMs: 60_000 });
+});
+afterAll(async () => {
+  await t?.close();
+});
+
+/**
+ * The real gateway, with Stripe's next automatic attempt set on every invoice it reads: the sandbox
+ * runs with Stripe's retries off, so this is the one state it cannot produce.
+ */
+function withStripeAttemptIn(seconds: number): PaymentGateway {
+  const real = realDeps(t).stripe;
+  return new Proxy(real, {
+    get(target, property, receiver) {
+      if (property === 'getInvoice') {
+        return async (id: string) => ({ ...(await target.getInvoice(id)), nextPaymentAttempt: Math.floor(Date.now() / 1000) + seconds });
+      }
+      const value = Reflect.get(target, property, receiver);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
+async function attempts(invoiceId: string): Promise<number> {
+  return (await t.stripe.invoices.retrieve(invoiceId)).attempt_count;
+}
+
+describe('retries: "stripe"', () => {
+  it('makes the retry stages stand down: no charge, the sequence goes on', async () => {
+    const c = await openCaseQuietly(t, 'Stripe Retries');
+    const policy = policyWith((p) => {
+      p.retries = 'stripe';
+    });
+
+    const result = await runRetryStage(realDeps(t, { policy }), c.invoiceId, 'Retry1');
+
+    expect(result).toEqual({ outcome: 'declined', code: 'left_to_stripe' });
+    expect(await attempts(c.invoiceId)).toBe(1);
+    expect(await realDeps(t).store.listTimeline(c.invoiceId)).toContainEqual(
+      expect.objectContaining({ type: 'retry_skipped', stage: 'Retry1', detail: 'the policy leaves retries to Stripe' }),
+    );
+  });
+});
+
+describe('retries: "workflow" (the default)', () => {
+  it('does not charge on a day Stripe has its own attempt scheduled', async () => {
+    const c = await openCaseQuietly(t, 'Stripe Tries Today');
+
+    const result = await runRetryStage({ ...realDeps(t), stripe: withStripeAttemptIn(2 * 3600) }, c.invoiceId, 'Retry1');
+
+    expect(result).toEqual({ outcome: 'declined', code: 'left_to_stripe' });
+    expect(await attempts(c.invoiceId)).toBe(1);
+  });
+
+  it('charges when Stripe is not due to try within a day', async () => {
+    const c = await openCaseQuietly(t, 'Stripe Tries Later');
+
+    const result = await runRetryStage({ ...realDeps(t), stripe: withStripeAttemptIn(3 * 86_400) }, c.invoiceId, 'Retry1');
+
+    expect(result).toEqual({ outcome: 'declined', code: 'generic_decline' });
+    expect(await attempts(c.invoiceId)).toBe(2);
+  });
+});
