@@ -4,9 +4,9 @@
 // else is acknowledged and ignored.
 import type { DunningCase } from '../domain/case.ts';
 import { addDays } from '../notices/format.ts';
-import { CaseClosedError, InvalidInputError } from '../domain/errors.ts';
+import { InvalidInputError } from '../domain/errors.ts';
 import { renderNotice } from '../notices/render.ts';
-import { chargeCase } from './charge.ts';
+import { chargeAfterCardUpdate } from './card-update.ts';
 import { AUTHENTICATION_REQUIRED } from './declines.ts';
 import { sendCaseEmail } from './emails.ts';
 import { recoverCase } from './close.ts';
@@ -50,21 +50,21 @@ export async function ingestStripeEvent(deps: IngestDeps, event: StripeEventEnve
       const customer = parseRef(event, 'cus_');
       const before = event.data.previous_attributes?.invoice_settings as Record<string, unknown> | undefined;
       if (!before || !('default_payment_method' in before)) return ignore(deps, event, 'the default payment method did not change');
-      return retryAfterCardUpdate(deps, event, customer.id);
+      return cardUpdated(deps, event, customer.id);
     }
     case 'payment_method.attached': {
       const method = event.data.object as { id?: unknown; customer?: unknown };
       if (typeof method.customer !== 'string' || typeof method.id !== 'string') {
         throw new InvalidInputError(`event ${event.id}: data.object is not a payment method attached to a customer`);
       }
-      return retryAfterCardUpdate(deps, event, method.customer, method.id);
+      return cardUpdated(deps, event, method.customer, method.id);
     }
     case 'setup_intent.succeeded': {
       const intent = event.data.object as { customer?: unknown; payment_method?: unknown };
       // A setup without a customer saves no card anyone could charge for a case.
       if (intent.customer === null) return ignore(deps, event, 'setup intent without a customer');
       if (typeof intent.customer !== 'string') throw new InvalidInputError(`event ${event.id}: data.object is not a setup intent`);
-      return retryAfterCardUpdate(deps, event, intent.customer, typeof intent.payment_method === 'string' ? intent.payment_method : undefined);
+      return cardUpdated(deps, event, intent.customer, typeof intent.payment_method === 'string' ? intent.payment_method : undefined);
     }
     case 'customer.deleted': {
       const customer = parseRef(event, 'cus_');
@@ -225,51 +225,9 @@ async function closePaidCase(deps: IngestDeps, event: StripeEventEnvelope): Prom
   return { action: 'case_recovered', invoiceId: caseInvoiceId };
 }
 
-/**
- * A new card is the best moment to retry: charge each open case of the customer now instead of at
- * the next stage. A decline changes nothing: the sequence goes on where it was.
- */
-async function retryAfterCardUpdate(
-  deps: IngestDeps,
-  event: StripeEventEnvelope,
-  customerId: string,
-  paymentMethod?: string,
-): Promise<IngestResult> {
-  const open = (await deps.store.listCasesOfCustomer(customerId)).filter((c) => c.status === 'open');
-  if (open.length === 0) return ignore(deps, event, 'the customer has no open case');
-  const outcomes: Array<{ invoiceId: string; outcome: string }> = [];
-  for (const c of open) {
-    const at = deps.clock.now().toISOString();
-    let result: Awaited<ReturnType<typeof chargeCase>>;
-    try {
-      result = await chargeCase(deps, c, {
-        holder: `event:${event.id}`,
-        idempotencyKey: `dunning:${c.executionName}:card-updated:${event.id}`,
-        paymentMethod,
-      });
-    } catch (error) {
-      if (error instanceof CaseClosedError) {
-        outcomes.push({ invoiceId: c.invoiceId, outcome: 'closed' });
-        continue;
-      }
-      throw error;
-    }
-    if (result.outcome === 'paid' || result.outcome === 'already_paid') {
-      if (result.outcome === 'paid') {
-        await deps.store.appendTimeline(c.invoiceId, { at, type: 'retry_paid', stage: 'CardUpdated', detail: event.type });
-      }
-      const recovered = await recoverCase(deps, c.invoiceId, result.outcome === 'paid' ? 'card_updated' : 'invoice_paid');
-      if (recovered.closedNow && c.executionArn) await deps.workflow.stop(c.executionArn, `paid after ${event.type} (${event.id})`);
-    } else if (result.outcome === 'skipped') {
-      await deps.store.appendTimeline(c.invoiceId, { at, type: 'retry_skipped', stage: 'CardUpdated', detail: `same card, ${result.code}` });
-    } else if (result.outcome === 'declined') {
-      const code = result.declineCode ?? result.code;
-      await deps.store.appendTimeline(c.invoiceId, { at, type: 'retry_declined', stage: 'CardUpdated', detail: code });
-      deps.metrics.count('PaymentDeclined');
-    }
-    deps.log.info('retried after a card update', { invoiceId: c.invoiceId, stripeEventId: event.id, outcome: result.outcome });
-    outcomes.push({ invoiceId: c.invoiceId, outcome: result.outcome });
-  }
+async function cardUpdated(deps: IngestDeps, event: StripeEventEnvelope, customerId: string, paymentMethod?: string): Promise<IngestResult> {
+  const outcomes = await chargeAfterCardUpdate(deps, event, customerId, paymentMethod);
+  if (outcomes.length === 0) return ignore(deps, event, 'the customer has no open case');
   return { action: 'card_update_retried', outcomes };
 }
 

@@ -1,0 +1,54 @@
+// A new card (a changed default, an attached card, a completed setup) is charged at once for each
+// open case of the customer, instead of waiting for the next retry stage.
+import { CaseClosedError } from '../domain/errors.ts';
+import { chargeCase } from './charge.ts';
+import { recoverCase } from './close.ts';
+import type { IngestDeps } from './deps.ts';
+import type { StripeEventEnvelope } from './invoice-event.ts';
+
+/**
+ * A new card is the best moment to retry: charge each open case of the customer now instead of at
+ * the next stage. A decline changes nothing: the sequence goes on where it was.
+ */
+export async function chargeAfterCardUpdate(
+  deps: IngestDeps,
+  event: StripeEventEnvelope,
+  customerId: string,
+  paymentMethod?: string,
+): Promise<Array<{ invoiceId: string; outcome: string }>> {
+  const open = (await deps.store.listCasesOfCustomer(customerId)).filter((c) => c.status === 'open');
+  const outcomes: Array<{ invoiceId: string; outcome: string }> = [];
+  for (const c of open) {
+    const at = deps.clock.now().toISOString();
+    let result: Awaited<ReturnType<typeof chargeCase>>;
+    try {
+      result = await chargeCase(deps, c, {
+        holder: `event:${event.id}`,
+        idempotencyKey: `dunning:${c.executionName}:card-updated:${event.id}`,
+        paymentMethod,
+      });
+    } catch (error) {
+      if (error instanceof CaseClosedError) {
+        outcomes.push({ invoiceId: c.invoiceId, outcome: 'closed' });
+        continue;
+      }
+      throw error;
+    }
+    if (result.outcome === 'paid' || result.outcome === 'already_paid') {
+      if (result.outcome === 'paid') {
+        await deps.store.appendTimeline(c.invoiceId, { at, type: 'retry_paid', stage: 'CardUpdated', detail: event.type });
+      }
+      const recovered = await recoverCase(deps, c.invoiceId, result.outcome === 'paid' ? 'card_updated' : 'invoice_paid');
+      if (recovered.closedNow && c.executionArn) await deps.workflow.stop(c.executionArn, `paid after ${event.type} (${event.id})`);
+    } else if (result.outcome === 'skipped') {
+      await deps.store.appendTimeline(c.invoiceId, { at, type: 'retry_skipped', stage: 'CardUpdated', detail: `same card, ${result.code}` });
+    } else if (result.outcome === 'declined') {
+      const code = result.declineCode ?? result.code;
+      await deps.store.appendTimeline(c.invoiceId, { at, type: 'retry_declined', stage: 'CardUpdated', detail: code });
+      deps.metrics.count('PaymentDeclined');
+    }
+    deps.log.info('retried after a card update', { invoiceId: c.invoiceId, stripeEventId: event.id, outcome: result.outcome });
+    outcomes.push({ invoiceId: c.invoiceId, outcome: result.outcome });
+  }
+  return outcomes;
+}
