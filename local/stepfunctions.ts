@@ -3,6 +3,7 @@
 import './polyfills.ts';
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { executionArnFor } from '#shared/adapters/sfn-workflow.ts';
 import { listen, serviceOf } from './http-service.ts';
 import { StateMachine } from 'aws-local-stepfunctions';
 import {
@@ -89,7 +90,6 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
 
   const executions = new Map<string, LocalExecution>();
   const aborters = new Map<string, () => void>();
-  const executionPrefix = stateMachineArn.replace(':stateMachine:', ':execution:');
 
   function startExecution(body: { stateMachineArn?: string; name?: string; input?: string }, startAt?: string) {
     if (body.stateMachineArn !== stateMachineArn) {
@@ -104,7 +104,7 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
     } catch {
       throw new SfnApiError('InvalidExecutionInput', 'Invalid State Machine Execution Input: not JSON');
     }
-    const executionArn = `${executionPrefix}:${name}`;
+    const executionArn = executionArnFor(stateMachineArn, name);
     const existing = executions.get(executionArn);
     if (existing) {
       // Standard workflows: the same name and input while running returns the running execution.

@@ -1,5 +1,6 @@
 // Prints what the runtime does as one readable line per step: day, customer, stage, email, case status.
 import type { DunningCase } from '#shared/domain/case.ts';
+import { executionArnFor } from '#shared/adapters/sfn-workflow.ts';
 import { LOCAL_STATE_MACHINE_ARN, type Runtime, type RuntimeEvents } from './runtime.ts';
 
 export type Print = (line: string) => void;
@@ -12,7 +13,7 @@ export function timelineHeader(): string {
 export function timelinePrinter(print: Print, holder: { runtime?: Runtime }): RuntimeEvents {
   const dayOf = (invoiceId: string): string => {
     const runtime = holder.runtime;
-    const execution = runtime?.stepFunctions.executions.get(`${LOCAL_STATE_MACHINE_ARN.replace(':stateMachine:', ':execution:')}:${invoiceId}`);
+    const execution = runtime?.stepFunctions.executions.get(executionArnFor(LOCAL_STATE_MACHINE_ARN, invoiceId));
     if (!runtime || !execution) return '';
     return ((Date.now() - execution.startDate.getTime()) / runtime.config.dayMs).toFixed(1);
   };

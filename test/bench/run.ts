@@ -5,7 +5,7 @@ import Stripe from 'stripe';
 import { LocalConfigSchema } from '#local/config.ts';
 import { startRuntime, type Runtime } from '#local/runtime.ts';
 import { createStripeClient } from '#shared/adapters/stripe-gateway.ts';
-import { renew, subscribeWithDecliningCard } from '../fixtures/scenario.ts';
+import { renew, subscribeWithDecliningCard, withDeliveriesPaused } from '../fixtures/scenario.ts';
 
 const CASES = Number(process.env.BENCH_CASES ?? 100);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
@@ -75,16 +75,9 @@ async function main(): Promise<void> {
 
 /** Runs `act` with deliveries paused and returns the events of `type` it caused, as Stripe sends them. */
 async function collectEvents(runtime: Runtime, stripe: Stripe, type: string, act: () => Promise<unknown>): Promise<string[]> {
-  const sandbox = runtime.sandbox!;
   const seen = new Set<string>();
   for await (const event of stripe.events.list({ type, limit: 100 })) seen.add(event.id);
-  sandbox.setWebhook(undefined);
-  try {
-    await act();
-    await sandbox.idle();
-  } finally {
-    sandbox.setWebhook({ url: runtime.urls.webhook, secret: runtime.config.webhookSecret });
-  }
+  await withDeliveriesPaused(runtime, act);
   const events: string[] = [];
   // Test-clock events carry each clock's time, so new events are told apart by id, not by time.
   for await (const event of stripe.events.list({ type, limit: 100 })) {

@@ -3,7 +3,16 @@
 import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stripeFixture } from '../fixtures/stripe.ts';
-import { renew, startTestRuntime, subjectsTo, subscribeWithDecliningCard, waitFor, type TestRuntime } from '../fixtures/scenario.ts';
+import {
+  latestEvent,
+  renew,
+  startTestRuntime,
+  subjectsTo,
+  subscribeWithDecliningCard,
+  waitFor,
+  withDeliveriesPaused,
+  type TestRuntime,
+} from '../fixtures/scenario.ts';
 
 let t: TestRuntime;
 beforeAll(async () => {
@@ -34,18 +43,8 @@ const sign = (payload: string, timestamp?: number) =>
  */
 async function paymentFailedEvent(): Promise<string> {
   const subscriber = await subscribeWithDecliningCard(t.stripe, `Webhook ${Math.random().toString(36).slice(2, 8)}`);
-  const sandbox = t.runtime.sandbox!;
-  sandbox.setWebhook(undefined);
-  try {
-    await renew(t.stripe, subscriber);
-    await sandbox.idle();
-  } finally {
-    sandbox.setWebhook({ url: t.runtime.urls.webhook, secret: secret() });
-  }
-  const events = await t.stripe.events.list({ type: 'invoice.payment_failed', limit: 100 });
-  const event = events.data.find((e) => (e.data.object as Stripe.Invoice).customer === subscriber.customerId);
-  if (!event) throw new Error('the sandbox recorded no invoice.payment_failed for the renewal');
-  return JSON.stringify(event, null, 2);
+  await withDeliveriesPaused(t.runtime, () => renew(t.stripe, subscriber));
+  return latestEvent(t.stripe, 'invoice.payment_failed', subscriber.customerId);
 }
 
 describe('the webhook endpoint', () => {

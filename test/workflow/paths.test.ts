@@ -2,6 +2,7 @@
 // sandbox, dynalite and SES v2 on loopback, through every path a case can take.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_STATE_MACHINE_ARN } from '#local/runtime.ts';
+import { executionArnFor } from '#shared/adapters/sfn-workflow.ts';
 import {
   closedCase,
   putInWorkingCard,
@@ -15,7 +16,7 @@ import {
   type TestRuntime,
 } from '../fixtures/scenario.ts';
 
-const executionArn = (invoiceId: string) => `${LOCAL_STATE_MACHINE_ARN.replace(':stateMachine:', ':execution:')}:${invoiceId}`;
+const executionArn = (invoiceId: string) => executionArnFor(LOCAL_STATE_MACHINE_ARN, invoiceId);
 
 let t: TestRuntime;
 beforeAll(async () => {

@@ -6,7 +6,7 @@ import { CaseClosedError, EmailRejectedError, EmailThrottledError } from '#share
 import type { CaseStore, Mailer } from '#shared/domain/ports.ts';
 import { runNoticeStage } from '#shared/dunning/stages.ts';
 import { flagCase, recoverCase } from '#shared/dunning/close.ts';
-import { startTestRuntime, subjectsTo, SUBJECTS, type TestRuntime } from '../fixtures/scenario.ts';
+import { startTestRuntime, subjectsTo, SUBJECTS, withDeliveriesPaused, type TestRuntime } from '../fixtures/scenario.ts';
 import { openCaseQuietly, realDeps } from '../fixtures/stage-deps.ts';
 
 let t: TestRuntime;
@@ -93,14 +93,7 @@ describe('a notice SES rejects for good', () => {
 describe('a stage whose invoice Stripe has ended without telling us', () => {
   it('closes the case with the reason and stands down instead of sending the notice', async () => {
     const c = await openCaseQuietly(t, 'Voided Quietly');
-    const sandbox = t.runtime.sandbox!;
-    sandbox.setWebhook(undefined);
-    try {
-      await t.stripe.invoices.voidInvoice(c.invoiceId);
-      await sandbox.idle();
-    } finally {
-      sandbox.setWebhook({ url: t.runtime.urls.webhook, secret: t.runtime.config.webhookSecret });
-    }
+    await withDeliveriesPaused(t.runtime, () => t.stripe.invoices.voidInvoice(c.invoiceId));
 
     await expect(runNoticeStage(realDeps(t), c.invoiceId, 'Notice1')).rejects.toBeInstanceOf(CaseClosedError);
 
