@@ -10,6 +10,7 @@ import { chargeAfterCardUpdate } from './card-update.ts';
 import { AUTHENTICATION_REQUIRED } from './declines.ts';
 import { sendCaseEmail } from './emails.ts';
 import { recoverCase } from './close.ts';
+import { howPaid } from './paid-by.ts';
 import { closeFromOutside } from './outside.ts';
 import type { IngestDeps } from './deps.ts';
 import { dunningEligibility, parseInvoice, type StripeEventEnvelope } from './invoice-event.ts';
@@ -199,9 +200,11 @@ async function closePaidCase(deps: IngestDeps, event: StripeEventEnvelope): Prom
   const existing = await deps.store.findCaseOfInvoice(invoice.id);
   if (!existing) return ignore(deps, event, 'no dunning case for this invoice', invoice.id);
   const caseInvoiceId = existing.invoiceId;
+  // How it was paid: Stripe's own retry, the customer on the hosted page, out of band, or ours.
+  const paidBy = howPaid(await deps.stripe.getInvoice(invoice.id), event.request);
 
   // Close first: from this write on, every stage that checks the case stands down.
-  const result = await recoverCase(deps, caseInvoiceId, 'invoice_paid');
+  const result = await recoverCase(deps, caseInvoiceId, paidBy);
   if (!result.recovered) {
     if (result.status === 'open' || result.status === 'needs_attention') {
       // Another invoice of the case is still open: the sequence goes on for what is still owed.
@@ -210,6 +213,8 @@ async function closePaidCase(deps: IngestDeps, event: StripeEventEnvelope): Prom
     return ignore(deps, event, `case is ${result.status}`, invoice.id);
   }
   if (!result.closedNow) {
+    // A stage saw the payment before this event did and could only record `invoice_paid`.
+    if (paidBy !== 'invoice_paid') await deps.store.refineRecoveredBy(caseInvoiceId, paidBy, deps.clock.now().toISOString());
     // Our own retry was paid first; its execution is finishing the recovery itself.
     return { action: 'case_exists', invoiceId: caseInvoiceId, status: 'recovered' };
   }
@@ -221,7 +226,7 @@ async function closePaidCase(deps: IngestDeps, event: StripeEventEnvelope): Prom
       detail: 'invoice.paid',
     });
   }
-  deps.log.info('case recovered by invoice.paid', { invoiceId: caseInvoiceId, stripeEventId: event.id });
+  deps.log.info('case recovered by invoice.paid', { invoiceId: caseInvoiceId, stripeEventId: event.id, recoveredBy: paidBy });
   return { action: 'case_recovered', invoiceId: caseInvoiceId };
 }
 

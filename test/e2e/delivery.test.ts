@@ -133,7 +133,7 @@ describe('different events about one case, delivered at the same moment', () => 
     await new Promise((resolve) => setTimeout(resolve, 300));
 
     expect(responses.every((r) => r.status === 200 || r.status === 409)).toBe(true);
-    expect(await t.runtime.store.getCase(open.invoiceId)).toMatchObject({ status: 'recovered', recoveredBy: 'invoice_paid' });
+    expect(await t.runtime.store.getCase(open.invoiceId)).toMatchObject({ status: 'recovered', recoveredBy: 'customer_payment' });
     // Read again after a pause: a second confirmation would show up here.
     expect(await subjectsTo(t.runtime, subscriber.email)).toEqual([SUBJECTS.notice1, SUBJECTS.recovered]);
     expect(sent).toContain(SUBJECTS.recovered);
@@ -195,7 +195,7 @@ describe('a second invoice of the same subscription that fails while a case is o
     await t.stripe.invoices.pay(secondInvoiceId, { paid_out_of_band: true });
     const recovered = await closedCase(t.runtime, subscriber.subscriptionId, 5000);
 
-    expect(recovered).toMatchObject({ status: 'recovered', recoveredBy: 'invoice_paid' });
+    expect(recovered).toMatchObject({ status: 'recovered', recoveredBy: 'out_of_band' });
   });
 });
 
