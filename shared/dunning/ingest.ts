@@ -4,7 +4,7 @@
 // else is acknowledged and ignored.
 import type { DunningCase } from '../domain/case.ts';
 import { addDays } from '../notices/format.ts';
-import { InvalidInputError } from '../domain/errors.ts';
+import { CaseClosedError, InvalidInputError } from '../domain/errors.ts';
 import { renderNotice } from '../notices/render.ts';
 import { chargeAfterCardUpdate } from './card-update.ts';
 import { AUTHENTICATION_REQUIRED } from './declines.ts';
@@ -12,6 +12,7 @@ import { sendCaseEmail } from './emails.ts';
 import { recoverCase } from './close.ts';
 import { howPaid } from './paid-by.ts';
 import { closeFromOutside } from './outside.ts';
+import { runNoticeStage } from './stages.ts';
 import type { IngestDeps } from './deps.ts';
 import { dunningEligibility, parseInvoice, type StripeEventEnvelope } from './invoice-event.ts';
 
@@ -19,6 +20,7 @@ export type IngestResult =
   | { action: 'invoice_joined'; invoiceId: string; caseInvoiceId: string }
   | { action: 'invoice_paid_partially'; invoiceId: string; caseInvoiceId: string }
   | { action: 'action_required_notified'; invoiceId: string; notice: 'sent' | 'undeliverable' | 'already_sent' }
+  | { action: 'notice_sent'; invoiceId: string; stage: string; outcome: 'sent' | 'undeliverable' | 'already_sent' }
   | { action: 'card_update_retried'; outcomes: Array<{ invoiceId: string; outcome: string }> }
   | { action: 'case_closed'; invoiceIds: string[]; reason: string }
   | { action: 'case_opened'; invoiceId: string; executionArn: string }
@@ -87,12 +89,17 @@ async function openCase(deps: IngestDeps, event: StripeEventEnvelope): Promise<I
     // Stripe's own later attempt (Smart Retries) is worth a line on the case; our own retries'
     // failures come back as this event too, with our idempotency key, and are already recorded.
     const ours = event.request?.idempotency_key?.startsWith('dunning:') ?? false;
-    if (existing.status === 'open' && (invoice.attempt_count ?? 1) > 1 && !ours) {
+    const attempt = invoice.attempt_count ?? 1;
+    if (existing.status === 'open' && attempt > 1 && !ours) {
       await deps.store.appendTimeline(existing.invoiceId, {
         at: deps.clock.now().toISOString(),
         type: 'stripe_attempt_failed',
-        detail: `${invoice.id} attempt ${invoice.attempt_count}`,
+        detail: `${invoice.id} attempt ${attempt}`,
       });
+      if (deps.policy.retries === 'stripe') {
+        const followed = await noticeAfterStripeAttempt(deps, existing, attempt);
+        if (followed) return followed;
+      }
     }
     deps.log.info('case already exists', { invoiceId: invoice.id, stripeEventId: event.id, status: existing.status });
     return { action: 'case_exists', invoiceId: existing.invoiceId, status: existing.status };
@@ -155,6 +162,32 @@ async function openCase(deps: IngestDeps, event: StripeEventEnvelope): Promise<I
   await deps.store.appendTimeline(invoice.id, { at: now, type: 'execution_started', detail: dunningCase.executionName });
   deps.log.info('case opened', { invoiceId: invoice.id, stripeEventId: event.id, executionName: dunningCase.executionName });
   return { action: 'case_opened', invoiceId: invoice.id, executionArn };
+}
+
+/**
+ * With `retries: "stripe"` the notices follow Stripe's attempts: the failure of Stripe's attempt n
+ * sends the earliest notice stage among the first n that has not gone out, at once, rather than on
+ * its policy day (which stays the latest it goes). A replayed or late event of attempt n can never
+ * reach past notice n, and the stage's claim keeps the scheduled run from sending it again.
+ */
+async function noticeAfterStripeAttempt(deps: IngestDeps, dunningCase: DunningCase, attempt: number): Promise<IngestResult | undefined> {
+  const due = deps.policy.stages
+    .filter((stage) => stage.type === 'notice')
+    .slice(0, attempt)
+    .find((stage) => !dunningCase.noticesSent.includes(stage.id));
+  if (!due) return undefined;
+  try {
+    const { outcome } = await runNoticeStage(deps, dunningCase.invoiceId, due.id);
+    deps.log.info("notice sent after Stripe's attempt failed", { invoiceId: dunningCase.invoiceId, stage: due.id, attempt, outcome });
+    return { action: 'notice_sent', invoiceId: dunningCase.invoiceId, stage: due.id, outcome };
+  } catch (error) {
+    // Paid or ended in Stripe meanwhile: the stage has closed the case, and there is nothing to say.
+    if (error instanceof CaseClosedError) {
+      const now = await deps.store.getCase(dunningCase.invoiceId);
+      return { action: 'case_exists', invoiceId: dunningCase.invoiceId, status: now?.status ?? dunningCase.status };
+    }
+    throw error;
+  }
 }
 
 /**
