@@ -131,7 +131,10 @@ export interface PaymentGateway {
   getCustomerLocale(customerId: string): Promise<string | undefined>;
   /** The customer's default payment method for invoices, if any. */
   getDefaultPaymentMethod(customerId: string): Promise<string | undefined>;
-  /** A link where the customer can update their card (a billing portal session). */
+  /**
+   * A fresh billing portal session on the payment-method-update flow, which returns to `returnUrl`
+   * once the card is saved. Its URL lives minutes: open it at once, never put it in an email.
+   */
   createPaymentUpdateUrl(customerId: string, returnUrl: string): Promise<string>;
 }
 
@@ -159,6 +162,20 @@ export interface Workflow {
 /** The input of one execution. Kept small: stages read the case from the store. */
 export interface WorkflowInput {
   invoiceId: string;
+}
+
+/** Counts uses of something (a link) in fixed windows, so one caller cannot hammer a costly path. */
+export interface RateLimiter {
+  /**
+   * Takes one use of `key` in the window that holds `now`: true if fewer than `limit` were taken
+   * there before this one, false (and nothing counted) once the window is full.
+   */
+  take(key: string, limit: number, windowMs: number, now: Date): Promise<boolean>;
+}
+
+/** Makes the one-click "update payment details" link of a case: our own short link, never Stripe's. */
+export interface PaymentLinks {
+  updatePaymentUrl(dunningCase: Pick<DunningCase, 'customerId' | 'invoiceId' | 'terminatesAt'>): Promise<string>;
 }
 
 export interface Clock {

@@ -6,6 +6,7 @@ import type { DunningCase } from '../domain/case.ts';
 import { addDays } from '../notices/format.ts';
 import { CaseClosedError, InvalidInputError } from '../domain/errors.ts';
 import { renderNotice } from '../notices/render.ts';
+import { ACTION_REQUIRED_STAGE, bannerOf } from './banner.ts';
 import { chargeAfterCardUpdate } from './card-update.ts';
 import { AUTHENTICATION_REQUIRED } from './declines.ts';
 import { sendCaseEmail } from './emails.ts';
@@ -213,17 +214,8 @@ async function askForAuthentication(deps: IngestDeps, event: StripeEventEnvelope
   if (!(await deps.store.claimNotice(invoice.id, 'ActionRequired', now))) {
     return { action: 'action_required_notified', invoiceId: invoice.id, notice: 'already_sent' };
   }
-  if (rendered.banner) {
-    await deps.store.putNotice({
-      customerId: dunningCase.customerId,
-      invoiceId: invoice.id,
-      stage: 'ActionRequired',
-      heading: rendered.heading,
-      text: rendered.banner,
-      updatePaymentUrl: rendered.action?.url,
-      createdAt: now,
-    });
-  }
+  const banner = bannerOf(deps.policy, dunningCase, ACTION_REQUIRED_STAGE, rendered, dunningCase.hostedInvoiceUrl ?? deps.policy.myAccountUrl, now);
+  if (banner) await deps.store.putNotice(banner);
   const notice = await sendCaseEmail(deps, dunningCase, 'ActionRequired', rendered, () =>
     deps.store.releaseNotice(invoice.id, 'ActionRequired', now),
   );
