@@ -94,6 +94,16 @@ export type PayOutcome =
   | { outcome: 'paid' }
   | { outcome: 'declined'; code: string; declineCode?: string; message: string };
 
+/** The Stripe customer metadata key the customer's IANA time zone is read from, e.g. "Europe/Paris". */
+export const TIME_ZONE_METADATA_KEY = 'time_zone';
+
+export interface CustomerPreferences {
+  /** The first of Stripe's `preferred_locales`. */
+  locale?: string;
+  /** `metadata.time_zone`, only if Intl knows the zone. */
+  timeZone?: string;
+}
+
 export interface PaymentGateway {
   getInvoice(invoiceId: string): Promise<InvoiceSnapshot>;
   /**
@@ -107,7 +117,8 @@ export interface PaymentGateway {
   /** Pauses collection: new invoices stay drafts until collection is resumed. */
   pauseCollection(subscriptionId: string, idempotencyKey: string): Promise<void>;
   markInvoiceUncollectible(invoiceId: string, idempotencyKey: string): Promise<void>;
-  getCustomerLocale(customerId: string): Promise<string | undefined>;
+  /** The customer's preferred locale and time zone, as far as Stripe knows them. */
+  getCustomerPreferences(customerId: string): Promise<CustomerPreferences>;
   /** The customer's default payment method for invoices, if any. */
   getDefaultPaymentMethod(customerId: string): Promise<string | undefined>;
   /** A link where the customer can update their card (a billing portal session). */

@@ -120,6 +120,7 @@ async function openCase(deps: IngestDeps, event: StripeEventEnvelope): Promise<I
   if (!dunningCase) {
     // Business dates count from Stripe's clock (a test clock's frozen time, locally), not ours.
     const failedAt = new Date(event.created * 1000).toISOString();
+    const preferences = await deps.stripe.getCustomerPreferences(invoice.customer);
     const candidate: DunningCase = {
       invoiceId: invoice.id,
       customerId: invoice.customer,
@@ -130,7 +131,8 @@ async function openCase(deps: IngestDeps, event: StripeEventEnvelope): Promise<I
       hostedInvoiceUrl: invoice.hosted_invoice_url ?? undefined,
       customerEmail: invoice.customer_email ?? undefined,
       customerName: invoice.customer_name ?? undefined,
-      customerLocale: await deps.stripe.getCustomerLocale(invoice.customer),
+      customerLocale: preferences.locale,
+      customerTimeZone: preferences.timeZone,
       livemode: invoice.livemode,
       failedAt,
       terminatesAt: addDays(failedAt, deps.policy.end.day),

@@ -31,7 +31,7 @@ export async function runNoticeStage(deps: DunningDeps, invoiceId: string, stage
   const current = (await deps.store.getCase(invoiceId)) ?? dunningCase;
 
   // Made before the claim so a Stripe hiccup here leaves nothing to give back.
-  const updatePaymentUrl = await deps.stripe.createPaymentUpdateUrl(dunningCase.customerId, deps.policy.myAccountUrl);
+  const updatePaymentUrl = await deps.stripe.createPaymentUpdateUrl(dunningCase.customerId, deps.policy.brand.myAccountUrl);
   const rendered = renderNotice(stage.notice, { policy: deps.policy, dunningCase: current, updatePaymentUrl });
 
   if (!(await deps.store.claimNotice(invoiceId, stage.id, now))) {
