@@ -24,6 +24,8 @@ export const LocalConfigSchema = z.object({
     .optional(),
   policyFile: z.string().min(1).optional(),
   sender: z.string().default('billing@acme.test'),
+  /** Reply-To addresses, comma-separated, as in AWS. */
+  replyTo: z.string().optional(),
   demo: z.boolean().default(true),
   tableName: z.string().default('dunning-local'),
 });
@@ -41,6 +43,7 @@ const VARS: Record<keyof LocalConfig, string> = {
   stripeApiKey: 'STRIPE_API_KEY',
   policyFile: 'DUNNING_POLICY_FILE',
   sender: 'DUNNING_SENDER',
+  replyTo: 'DUNNING_REPLY_TO',
   demo: 'DUNNING_DEMO',
   tableName: 'DUNNING_TABLE_NAME',
 };

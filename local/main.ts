@@ -38,6 +38,7 @@ async function main(): Promise<void> {
   print(`  My Account banner  GET  ${runtime.urls.app}/customers/{customerId}/notice`);
   print(`  cases (local only) GET  ${runtime.urls.app}/cases`);
   print(`  emails (SES inbox)      ${runtime.urls.ses}`);
+  print(`  notice previews         ${runtime.urls.previews} (every notice in every locale; npm run preview)`);
   print(`  Stripe API              ${runtime.urls.stripe}${runtime.sandbox ? ' (sandbox)' : ' (test mode)'}`);
   print(`  DynamoDB                ${runtime.urls.dynamodb}`);
   print(`  webhook signing secret  ${config.webhookSecret}`);

@@ -25,14 +25,15 @@ afterAll(async () => {
 /** How far the page reaches past the viewport's right edge, and where the button ends. */
 async function layoutAt320(html: string) {
   await page.setContent(html, { waitUntil: 'load' });
-  return page.evaluate(() => {
-    const button = [...document.querySelectorAll('a')].find((a) => a.getAttribute('style')?.includes('padding:12px 20px'));
+  // A string, not a function: this project's TypeScript has no DOM types, and the code runs in the page.
+  return page.evaluate<{ scrollWidth: number; widest: number; buttonRight?: number }>(`(() => {
+    const button = [...document.querySelectorAll('a')].find((a) => (a.getAttribute('style') || '').includes('padding:12px 20px'));
     return {
       scrollWidth: document.documentElement.scrollWidth,
       widest: Math.max(...[...document.querySelectorAll('body *')].map((e) => e.getBoundingClientRect().right)),
       buttonRight: button ? button.getBoundingClientRect().right : undefined,
     };
-  });
+  })()`);
 }
 
 const logoPolicy = policyWith((p) => {
