@@ -15,8 +15,19 @@ export interface RequestInfo {
   idempotencyKey: string | null;
 }
 
+/** Account settings that Stripe keeps in the Dashboard rather than on objects. */
+export interface AccountSettings {
+  /**
+   * Billing's automatic retries (Settings → Billing → Revenue recovery → Retries), as a custom
+   * schedule: each entry is the days after the previous failed attempt. Empty: retries are off,
+   * which is what this product recommends when the policy says `retries: "workflow"`.
+   */
+  automaticRetryDays: number[];
+}
+
 export class Core {
   readonly store: Store;
+  settings: AccountSettings = { automaticRetryDays: [] };
   readonly webhooks: WebhookDispatcher;
   readonly log: (line: string) => void;
   /** The API request being handled; events it causes name it in `request`. */

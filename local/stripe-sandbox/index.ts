@@ -21,6 +21,11 @@ export interface StripeSandboxOptions {
   log?: (line: string) => void; // optional, for diagnostics
   /** Webhook redelivery: attempts per event (default 5) and first backoff (default 100 ms, doubling). */
   webhookRetry?: Partial<RetryPolicy>;
+  /**
+   * Stripe's automatic retries of failed invoices, as days after each previous failed attempt
+   * (e.g. [1, 3, 5]). Default: off, as the product's `retries: "workflow"` policy asks.
+   */
+  automaticRetryDays?: number[];
 }
 
 export interface StripeSandbox {
@@ -70,6 +75,7 @@ export async function startStripeSandbox(options: StripeSandboxOptions = {}): Pr
     options.webhook,
   );
   const core = new Core(store, webhooks, log);
+  core.settings.automaticRetryDays = [...(options.automaticRetryDays ?? [])];
   const faults = new Faults();
   server.on('request', createRequestHandler(core, faults));
 

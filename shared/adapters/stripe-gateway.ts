@@ -57,11 +57,22 @@ function isAlreadyPaid(e: StripeErrorLike): boolean {
 const INVOICE_STATUSES: readonly string[] = ['draft', 'open', 'paid', 'uncollectible', 'void'] satisfies InvoiceSnapshot['status'][];
 const isInvoiceStatus = (s: string | null): s is InvoiceSnapshot['status'] => s !== null && INVOICE_STATUSES.includes(s);
 
+/**
+ * Whether a paid invoice was settled without a payment through Stripe: marked paid out of band
+ * (`paid_out_of_band`, a Payment Record of an outside processor) or covered by a credit balance.
+ */
+function paidOffStripe(invoice: Stripe.Invoice): boolean {
+  if ((invoice.amount_paid_off_stripe ?? 0) > 0) return true;
+  const onStripe = invoice.payments?.data.some((p) => p.status === 'paid' && (p.payment.type === 'payment_intent' || p.payment.type === 'charge'));
+  return !onStripe;
+}
+
 export class StripeGateway implements PaymentGateway {
   constructor(private readonly stripe: Stripe) {}
 
   async getInvoice(invoiceId: string): Promise<InvoiceSnapshot> {
-    const invoice = await this.call(() => this.stripe.invoices.retrieve(invoiceId));
+    // `payments` and `amount_paid_off_stripe` say how a paid invoice was paid (see paidOffStripe).
+    const invoice = await this.call(() => this.stripe.invoices.retrieve(invoiceId, { expand: ['payments', 'amount_paid_off_stripe'] }));
     const customerId = idOf(invoice.customer);
     if (!customerId) throw new StripeRequestError(`invoice ${invoiceId} has no customer`, 'invoice_without_customer');
     // A null status is an invoice preview; a status this SDK does not know is treated as not payable.
@@ -89,6 +100,7 @@ export class StripeGateway implements PaymentGateway {
       nextPaymentAttempt: invoice.next_payment_attempt ?? undefined,
       livemode: invoice.livemode,
       created: invoice.created,
+      paidOffStripe: status === 'paid' && paidOffStripe(invoice),
     };
   }
 
@@ -144,7 +156,8 @@ export class StripeGateway implements PaymentGateway {
     } catch (err) {
       // Already uncollectible (a retried stage): the goal is reached. Anything else is a real refusal.
       if (!(err instanceof StripeRequestError)) throw err;
-      const invoice = await this.call(() => this.stripe.invoices.retrieve(invoiceId));
+      // `payments` and `amount_paid_off_stripe` say how a paid invoice was paid (see paidOffStripe).
+    const invoice = await this.call(() => this.stripe.invoices.retrieve(invoiceId, { expand: ['payments', 'amount_paid_off_stripe'] }));
       if (invoice.status !== 'uncollectible') throw err;
     }
   }

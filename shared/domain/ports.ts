@@ -54,6 +54,11 @@ export interface CaseStore {
     },
   ): Promise<DunningCase | undefined>;
   /**
+   * Replaces a recovered case's provisional `invoice_paid` with how it was really paid, once the
+   * webhook tells. True if it changed; never overwrites a known way.
+   */
+  refineRecoveredBy(invoiceId: string, recoveredBy: RecoveredBy, now: string): Promise<boolean>;
+  /**
    * Claims a one-off email that follows a close (confirmation, termination): true exactly once.
    */
   claimClosingEmail(invoiceId: string, kind: 'confirmation' | 'termination', now: string): Promise<boolean>;
@@ -88,6 +93,8 @@ export interface InvoiceSnapshot {
   livemode: boolean;
   /** Unix seconds, Stripe's clock. */
   created: number;
+  /** Paid, but not through Stripe: marked paid out of band, or settled by a credit balance. */
+  paidOffStripe: boolean;
 }
 
 export type PayOutcome =

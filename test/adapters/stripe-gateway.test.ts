@@ -180,6 +180,7 @@ describe('StripeGateway.getInvoice', () => {
       attemptCount: 1,
       livemode: false,
       created: 1767261600,
+      paidOffStripe: false,
     });
   });
 
