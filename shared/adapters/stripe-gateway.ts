@@ -2,7 +2,7 @@
 // outcome, Stripe being unavailable is retried, and a request Stripe refuses is a permanent error.
 import Stripe from 'stripe';
 import { StripeRequestError, StripeUnavailableError } from '../domain/errors.ts';
-import { TIME_ZONE_METADATA_KEY, type CustomerPreferences, type InvoiceSnapshot, type PaymentGateway, type PayOutcome } from '../domain/ports.ts';
+import { TIME_ZONE_METADATA_KEY, type CustomerPreferences, type InvoiceSnapshot, type PaymentGateway, type PayOutcome, type SubscriptionStatus } from '../domain/ports.ts';
 import { isTimeZone } from '../notices/format.ts';
 
 export interface StripeClientOptions {
@@ -156,10 +156,14 @@ export class StripeGateway implements PaymentGateway {
     } catch (err) {
       // Already uncollectible (a retried stage): the goal is reached. Anything else is a real refusal.
       if (!(err instanceof StripeRequestError)) throw err;
-      // `payments` and `amount_paid_off_stripe` say how a paid invoice was paid (see paidOffStripe).
-    const invoice = await this.call(() => this.stripe.invoices.retrieve(invoiceId, { expand: ['payments', 'amount_paid_off_stripe'] }));
+      const invoice = await this.call(() => this.stripe.invoices.retrieve(invoiceId));
       if (invoice.status !== 'uncollectible') throw err;
     }
+  }
+
+  async getSubscriptionStatus(subscriptionId: string): Promise<SubscriptionStatus> {
+    const subscription = await this.call(() => this.stripe.subscriptions.retrieve(subscriptionId));
+    return subscription.status;
   }
 
   async getCustomerPreferences(customerId: string): Promise<CustomerPreferences> {

@@ -97,6 +97,18 @@ export interface InvoiceSnapshot {
   paidOffStripe: boolean;
 }
 
+/** Stripe's subscription statuses; an unknown future one is passed through and treated as live. */
+export type SubscriptionStatus =
+  | 'active'
+  | 'trialing'
+  | 'past_due'
+  | 'unpaid'
+  | 'paused'
+  | 'incomplete'
+  | 'incomplete_expired'
+  | 'canceled'
+  | (string & {});
+
 export type PayOutcome =
   | { outcome: 'paid' }
   | { outcome: 'declined'; code: string; declineCode?: string; message: string };
@@ -124,6 +136,8 @@ export interface PaymentGateway {
   /** Pauses collection: new invoices stay drafts until collection is resumed. */
   pauseCollection(subscriptionId: string, idempotencyKey: string): Promise<void>;
   markInvoiceUncollectible(invoiceId: string, idempotencyKey: string): Promise<void>;
+  /** The subscription's status as Stripe holds it now (an event's copy may be stale). */
+  getSubscriptionStatus(subscriptionId: string): Promise<SubscriptionStatus>;
   /** The customer's preferred locale and time zone, as far as Stripe knows them. */
   getCustomerPreferences(customerId: string): Promise<CustomerPreferences>;
   /** The customer's default payment method for invoices, if any. */

@@ -44,6 +44,8 @@ export async function ingestStripeEvent(deps: IngestDeps, event: StripeEventEnve
       return closeInvoiceCase(deps, event, 'invoice voided in Stripe');
     case 'invoice.marked_uncollectible':
       return closeInvoiceCase(deps, event, 'invoice marked uncollectible in Stripe');
+    case 'customer.subscription.updated':
+      return subscriptionUpdated(deps, event);
     case 'customer.subscription.deleted': {
       const subscription = parseRef(event, 'sub_');
       const cases = (await deps.store.listCasesOfCustomer(subscription.customer)).filter((c) => c.subscriptionId === subscription.id);
@@ -253,16 +255,48 @@ async function closePaidCase(deps: IngestDeps, event: StripeEventEnvelope): Prom
     // Our own retry was paid first; its execution is finishing the recovery itself.
     return { action: 'case_exists', invoiceId: caseInvoiceId, status: 'recovered' };
   }
-  if (existing.executionArn) {
-    await deps.workflow.stop(existing.executionArn, `invoice ${invoice.id} paid (${event.id})`);
-    await deps.store.appendTimeline(caseInvoiceId, {
-      at: deps.clock.now().toISOString(),
-      type: 'execution_stopped',
-      detail: 'invoice.paid',
-    });
-  }
+  await stopExecution(deps, existing, `invoice ${invoice.id} paid (${event.id})`, event.type);
   deps.log.info('case recovered by invoice.paid', { invoiceId: caseInvoiceId, stripeEventId: event.id, recoveredBy: paidBy });
   return { action: 'case_recovered', invoiceId: caseInvoiceId };
+}
+
+async function stopExecution(deps: IngestDeps, dunningCase: DunningCase, cause: string, eventType: string): Promise<void> {
+  if (!dunningCase.executionArn) return;
+  await deps.workflow.stop(dunningCase.executionArn, cause);
+  await deps.store.appendTimeline(dunningCase.invoiceId, { at: deps.clock.now().toISOString(), type: 'execution_stopped', detail: eventType });
+}
+
+/**
+ * Subscription updates arrive in any order, and a late one carries a stale status: so the event only
+ * says "look again", and Stripe's current state decides. Canceled elsewhere closes the case (its
+ * own `customer.subscription.deleted` may be lost); a case whose invoice Stripe holds as paid is
+ * recovered (its `invoice.paid` may be late); anything else changes nothing.
+ */
+async function subscriptionUpdated(deps: IngestDeps, event: StripeEventEnvelope): Promise<IngestResult> {
+  const subscription = parseRef(event, 'sub_');
+  const cases = (await deps.store.listCasesOfCustomer(subscription.customer)).filter(
+    (c) => c.subscriptionId === subscription.id && (c.status === 'open' || c.status === 'needs_attention'),
+  );
+  if (cases.length === 0) return ignore(deps, event, 'no open case for this subscription');
+
+  const status = await deps.stripe.getSubscriptionStatus(subscription.id);
+  if (status === 'canceled' || status === 'incomplete_expired') {
+    return closeCases(deps, event, cases, 'subscription canceled in Stripe');
+  }
+  const recovered: string[] = [];
+  for (const c of cases) {
+    const invoice = await deps.stripe.getInvoice(c.invoiceId);
+    if (invoice.status !== 'paid') continue;
+    const result = await recoverCase(deps, c.invoiceId, howPaid(invoice));
+    if (!result.closedNow) continue;
+    await stopExecution(deps, c, `invoice ${c.invoiceId} paid (seen on ${event.id})`, event.type);
+    recovered.push(c.invoiceId);
+  }
+  if (recovered.length > 0) {
+    deps.log.info('case recovered: its invoice was paid, seen on a subscription update', { stripeEventId: event.id, invoiceIds: recovered });
+    return { action: 'case_recovered', invoiceId: recovered[0]! };
+  }
+  return ignore(deps, event, `subscription is ${status} in Stripe; its case goes on`);
 }
 
 async function cardUpdated(deps: IngestDeps, event: StripeEventEnvelope, customerId: string, paymentMethod?: string): Promise<IngestResult> {

@@ -47,6 +47,77 @@ describe('events out of order', () => {
   });
 });
 
+describe('subscription events out of order', () => {
+  /** Opens a case and waits for its first notice; returns it with the subscription's updates so far. */
+  async function openCase(name: string) {
+    const subscriber = await subscribeWithDecliningCard(t.stripe, name);
+    await renew(t.stripe, subscriber);
+    const open = await waitFor(async () => {
+      const c = (await t.runtime.store.listCases()).find((x) => x.subscriptionId === subscriber.subscriptionId);
+      return c?.executionArn && c.noticesSent.includes('Notice1') ? c : undefined;
+    }, 5000, 'the case and notice 1');
+    return { subscriber, open };
+  }
+
+  /** Every customer.subscription.updated Stripe has sent about the subscription, newest first. */
+  async function subscriptionUpdates(subscriptionId: string): Promise<Array<{ payload: string; status: string }>> {
+    const found: Array<{ payload: string; status: string }> = [];
+    for await (const event of t.stripe.events.list({ type: 'customer.subscription.updated', limit: 100 })) {
+      const object = event.data.object as { id: string; status: string };
+      if (object.id === subscriptionId) found.push({ payload: JSON.stringify(event, null, 2), status: object.status });
+    }
+    return found;
+  }
+
+  it('changes nothing when an update from before the failure (still active) arrives late', async () => {
+    const { subscriber, open } = await openCase('Stale Active');
+    const stale = (await subscriptionUpdates(subscriber.subscriptionId)).find((u) => u.status === 'active');
+    await forgetProcessedEvents(t.runtime);
+
+    const response = await deliver(t.runtime, stale!.payload);
+
+    expect(response).toMatchObject({ status: 200, body: { action: 'ignored', reason: 'subscription is past_due in Stripe; its case goes on' } });
+    expect(await t.runtime.store.getCase(open.invoiceId)).toMatchObject({ status: 'open' });
+    expect(await subjectsTo(t.runtime, subscriber.email)).toEqual([SUBJECTS.notice1]);
+  });
+
+  it('closes the case when Stripe holds the subscription as canceled, though the update says past_due', async () => {
+    const { subscriber, open } = await openCase('Canceled Quietly');
+    const pastDue = (await subscriptionUpdates(subscriber.subscriptionId)).find((u) => u.status === 'past_due');
+    // Canceled in the Dashboard, and its customer.subscription.deleted is lost.
+    await withDeliveriesPaused(t.runtime, () => t.stripe.subscriptions.cancel(subscriber.subscriptionId));
+    await forgetProcessedEvents(t.runtime);
+
+    const response = await deliver(t.runtime, pastDue!.payload);
+
+    expect(response.body).toMatchObject({ action: 'case_closed', reason: 'subscription canceled in Stripe' });
+    expect(await t.runtime.store.getCase(open.invoiceId)).toMatchObject({ status: 'closed', closedReason: 'subscription canceled in Stripe' });
+    expect([...t.runtime.stepFunctions.executions.values()].find((e) => e.name === open.invoiceId)?.status).toBe('ABORTED');
+    expect(await subjectsTo(t.runtime, subscriber.email)).toEqual([SUBJECTS.notice1]);
+  });
+
+  it('recovers the case, once, when the update shows it active again and its invoice.paid is lost', async () => {
+    const { subscriber, open } = await openCase('Paid Quietly');
+    await withDeliveriesPaused(t.runtime, () => t.stripe.invoices.pay(open.invoiceId, { paid_out_of_band: true }));
+    const [active] = await subscriptionUpdates(subscriber.subscriptionId);
+
+    const responses = [await deliver(t.runtime, active!.payload), await deliver(t.runtime, active!.payload)];
+    const sent = await waitFor(async () => {
+      const subjects = await subjectsTo(t.runtime, subscriber.email);
+      return subjects.includes(SUBJECTS.recovered) ? subjects : undefined;
+    }, 5000, 'the confirmation');
+
+    expect(active!.status).toBe('active');
+    // The duplicate gets the first delivery's answer back from the dedupe record.
+    expect(responses.map((r) => [r.status, r.body.action])).toEqual([[200, 'case_recovered'], [200, 'case_recovered']]);
+    expect(await t.runtime.store.getCase(open.invoiceId)).toMatchObject({ status: 'recovered', recoveredBy: 'out_of_band' });
+    expect([...t.runtime.stepFunctions.executions.values()].find((e) => e.name === open.invoiceId)?.status).toBe('ABORTED');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await subjectsTo(t.runtime, subscriber.email)).toEqual([SUBJECTS.notice1, SUBJECTS.recovered]);
+    expect(sent).toContain(SUBJECTS.recovered);
+  });
+});
+
 describe('a replay of old events', () => {
   it('has no effect on a closed case once the dedupe records are gone', async () => {
     const subscriber = await subscribeWithDecliningCard(t.stripe, 'Replayed Later');
