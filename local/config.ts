@@ -33,6 +33,8 @@ export const LocalConfigSchema = z.object({
   sender: z.string().default('billing@acme.test'),
   linkSigningKey: z.string().min(32, 'must be at least 32 characters').default(LOCAL_LINK_SIGNING_KEY),
   bannerToken: z.string().min(8, 'must be at least 8 characters').default(LOCAL_BANNER_TOKEN),
+  /** Reply-To addresses, comma-separated, as in AWS. */
+  replyTo: z.string().optional(),
   demo: z.boolean().default(true),
   tableName: z.string().default('dunning-local'),
   /**
@@ -68,6 +70,7 @@ const VARS: Record<keyof LocalConfig, string> = {
   sender: 'DUNNING_SENDER',
   linkSigningKey: 'DUNNING_LINK_SIGNING_KEY',
   bannerToken: 'DUNNING_BANNER_TOKEN',
+  replyTo: 'DUNNING_REPLY_TO',
   demo: 'DUNNING_DEMO',
   tableName: 'DUNNING_TABLE_NAME',
   stripeRetryDays: 'STRIPE_SANDBOX_RETRY_DAYS',

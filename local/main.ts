@@ -39,6 +39,7 @@ async function main(): Promise<void> {
   print(`  update-card links  GET  ${runtime.urls.app}/u/{token}  (in every notice)`);
   print(`  cases (local only) GET  ${runtime.urls.app}/cases`);
   print(`  emails (SES inbox)      ${runtime.urls.ses}`);
+  print(`  notice previews         ${runtime.urls.previews} (every notice in every locale; npm run preview)`);
   print(`  Stripe API              ${runtime.urls.stripe}${runtime.sandbox ? ' (sandbox)' : ' (test mode)'}`);
   print(`  DynamoDB                ${runtime.urls.dynamodb}`);
   print(`  webhook signing secret  ${config.webhookSecret}`);

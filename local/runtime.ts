@@ -21,6 +21,7 @@ import { listen, serviceOf } from './http-service.ts';
 import { lambdaContext } from './lambda-context.ts';
 import { startLocalStepFunctions, type LocalExecution, type LocalStepFunctions, type TaskHandler } from './stepfunctions.ts';
 import { startStripeSandbox, type StripeSandbox } from './stripe-sandbox/index.ts';
+import { PREVIEW_PATH, servePreviews } from './preview/serve.ts';
 
 const REGION = 'us-east-1';
 const ACCOUNT = '000000000000';
@@ -54,7 +55,7 @@ export interface Runtime {
   config: LocalConfig;
   policy: Policy;
   definition: StateMachineDefinition;
-  urls: { app: string; webhook: string; ses: string; dynamodb: string; stripe: string; stepFunctions: string };
+  urls: { app: string; webhook: string; ses: string; dynamodb: string; stripe: string; stepFunctions: string; previews: string };
   stripeApiKey: string;
   sandbox?: StripeSandbox;
   stepFunctions: LocalStepFunctions;
@@ -117,6 +118,7 @@ export async function startRuntime(config: LocalConfig, events: RuntimeEvents = 
       [ENV.stateMachineArn]: LOCAL_STATE_MACHINE_ARN,
       [ENV.linkSigningKey]: config.linkSigningKey,
     });
+    if (config.replyTo) process.env[ENV.replyTo] = config.replyTo;
     if (stripeApiBase) process.env[ENV.stripeApiBase] = stripeApiBase;
     else delete process.env[ENV.stripeApiBase];
 
@@ -212,6 +214,7 @@ export async function startRuntime(config: LocalConfig, events: RuntimeEvents = 
         dynamodb: dynamo.endpoint,
         stripe: sandbox?.url ?? 'https://api.stripe.com',
         stepFunctions: stepFunctions.endpoint,
+        previews: `${app}${PREVIEW_PATH}`,
       },
       stripeApiKey,
       sandbox,
@@ -255,6 +258,7 @@ async function route(req: IncomingMessage, res: ServerResponse, routes: Routes):
   const body = Buffer.concat(chunks);
 
   if (url.pathname === '/health') return send(res, 200, { status: 'ok' });
+  if ((url.pathname + '/').startsWith(PREVIEW_PATH) && req.method === 'GET') return servePreviews(url.pathname, res);
   if (url.pathname === '/webhook') {
     const result = await routes.webhook(functionUrlEvent(req, url, body), lambdaContext('handle-webhook'));
     if (routes.onWebhook) routes.onWebhook({ status: result.statusCode ?? 200, body: JSON.parse(String(result.body ?? '{}')) });

@@ -40,6 +40,11 @@ export interface DunningCase {
   customerName?: string;
   /** Stripe's preferred locale for the customer, when known. */
   customerLocale?: string;
+  /**
+   * The customer's IANA time zone, from the Stripe customer's `metadata.time_zone` when it is a zone
+   * Intl knows. Stripe customers have no time-zone field; without one, dates use the policy's zone.
+   */
+  customerTimeZone?: string;
   livemode: boolean;
   /** When the payment failed, in Stripe's clock (ISO 8601). Business dates count from here. */
   failedAt: string;

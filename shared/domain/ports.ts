@@ -113,6 +113,16 @@ export type PayOutcome =
   | { outcome: 'paid' }
   | { outcome: 'declined'; code: string; declineCode?: string; message: string };
 
+/** The Stripe customer metadata key the customer's IANA time zone is read from, e.g. "Europe/Paris". */
+export const TIME_ZONE_METADATA_KEY = 'time_zone';
+
+export interface CustomerPreferences {
+  /** The first of Stripe's `preferred_locales`. */
+  locale?: string;
+  /** `metadata.time_zone`, only if Intl knows the zone. */
+  timeZone?: string;
+}
+
 export interface PaymentGateway {
   getInvoice(invoiceId: string): Promise<InvoiceSnapshot>;
   /**
@@ -128,7 +138,8 @@ export interface PaymentGateway {
   markInvoiceUncollectible(invoiceId: string, idempotencyKey: string): Promise<void>;
   /** The subscription's status as Stripe holds it now (an event's copy may be stale). */
   getSubscriptionStatus(subscriptionId: string): Promise<SubscriptionStatus>;
-  getCustomerLocale(customerId: string): Promise<string | undefined>;
+  /** The customer's preferred locale and time zone, as far as Stripe knows them. */
+  getCustomerPreferences(customerId: string): Promise<CustomerPreferences>;
   /** The customer's default payment method for invoices, if any. */
   getDefaultPaymentMethod(customerId: string): Promise<string | undefined>;
   /**

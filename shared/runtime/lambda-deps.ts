@@ -134,8 +134,8 @@ export const paymentLinkDeps = once(async (): Promise<PaymentLinkDeps & { brandN
     stripe: new StripeGateway(stripe),
     limiter: new DynamoRateLimiter(documentClient, config.tableName),
     signingKey: await resolveSecret(config.linkSigningKey),
-    myAccountUrl: policy.myAccountUrl,
-    brandName: policy.brandName,
+    myAccountUrl: policy.brand.myAccountUrl,
+    brandName: policy.brand.productName,
     clock: systemClock,
     log: logger,
   };

@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { startExampleSite, type ExampleSite } from '../../examples/banner/site.ts';
-import type { NoticeCopy } from '#shared/policy/schema.ts';
+import type { DunningCase } from '#shared/domain/case.ts';
+import { renderNotice, type RenderedNotice } from '#shared/notices/render.ts';
+import type { NoticeSpec } from '#shared/policy/schema.ts';
 import {
   closedCase,
   deliver,
@@ -69,10 +71,13 @@ async function noticeApi(customerId: string): Promise<{ status: number; body: Re
   return { status: response.status, body: response.status === 200 ? ((await response.json()) as Record<string, unknown>) : undefined };
 }
 
-const copyOf = (stage: string): NoticeCopy => {
+/** What the policy's notice says to this case (catalog copy, rendered like the stage renders it). */
+const rendered = (notice: NoticeSpec, dunningCase: DunningCase): RenderedNotice =>
+  renderNotice(notice, { policy: t.runtime.policy, dunningCase });
+const copyOf = (stage: string, dunningCase: DunningCase): RenderedNotice => {
   const found = t.runtime.policy.stages.find((s) => s.id === stage);
   if (found?.type !== 'notice') throw new Error(`no notice stage ${stage}`);
-  return found.notice;
+  return rendered(found.notice, dunningCase);
 };
 
 describe('the banner examples in Chromium', () => {
@@ -102,10 +107,10 @@ describe('the banner examples in Chromium', () => {
       expect(Object.keys(api).sort(), stage).toEqual(['action', 'body', 'headline', 'severity', 'stage', 'terminatesAt']);
       expect(api.stage).toBe(stage);
       for (const shown of [script, react]) {
-        expect(shown.headline, stage).toBe(copyOf(stage).heading);
+        expect(shown.headline, stage).toBe(copyOf(stage, ended).heading);
         expect(shown.headline, stage).toBe(api.headline);
         expect(shown.body, stage).toBe(api.body);
-        expect(shown.button, stage).toBe(copyOf(stage).action);
+        expect(shown.button, stage).toBe(copyOf(stage, ended).action?.label);
         expect(shown.href, stage).toMatch(new RegExp(`^${t.runtime.urls.app}/u/`));
         expect(shown.className, stage).toBe(`dunning-banner dunning-banner--${api.severity}`);
       }
@@ -148,8 +153,8 @@ describe('the banner examples in Chromium', () => {
     expect(failures).toEqual([]);
     expect(seen?.api).toMatchObject({ stage: 'ActionRequired', severity: 'warning', action: { url: invoice.hosted_invoice_url } });
     for (const shown of [seen!.script, seen!.react]) {
-      expect(shown.headline).toBe(t.runtime.policy.actionRequired.notice.heading);
-      expect(shown.button).toBe(t.runtime.policy.actionRequired.notice.action);
+      expect(shown.headline).toBe(rendered(t.runtime.policy.actionRequired.notice, (await t.runtime.store.getCase(invoiceId))!).heading);
+      expect(shown.button).toBe(rendered(t.runtime.policy.actionRequired.notice, (await t.runtime.store.getCase(invoiceId))!).action?.label);
       expect(shown.href).toBe(invoice.hosted_invoice_url);
       expect(shown.className).toBe('dunning-banner dunning-banner--warning');
     }

@@ -20,7 +20,8 @@ beforeAll(async () => {
   // portal's redirect after the card is saved lands somewhere real.
   myAccount = await startMyAccountStandIn();
   const policyFile = join(mkdtempSync(join(tmpdir(), 'dunning-policy-')), 'policy.json');
-  writeFileSync(policyFile, JSON.stringify({ ...loadPolicyFile(), myAccountUrl: myAccount.url }));
+  const policy = loadPolicyFile();
+  writeFileSync(policyFile, JSON.stringify({ ...policy, brand: { ...policy.brand, myAccountUrl: myAccount.url } }));
   // Days of a minute: nothing but the customer's click can recover the case during the test.
   [t, browser] = await Promise.all([startTestRuntime({ dayMs: 60_000, policyFile }), launchChromium()]);
 });

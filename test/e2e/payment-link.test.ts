@@ -87,7 +87,7 @@ describe('GET /u/{token}', () => {
     });
 
     expect(chosen.status).toBe(303);
-    expect(chosen.headers.get('location')).toBe(t.runtime.policy.myAccountUrl);
+    expect(chosen.headers.get('location')).toBe(t.runtime.policy.brand.myAccountUrl);
     // The new card charges the case at once, through the card-update webhooks.
     const closed = await closedCase(t.runtime, subscriber.subscriptionId, 15_000);
     expect(closed).toMatchObject({ status: 'recovered', recoveredBy: 'card_updated' });
@@ -117,7 +117,7 @@ describe('GET /u/{token}', () => {
     expect(response.headers.get('location')).toBeNull();
     const html = await response.text();
     expect(html).toContain('no longer needed');
-    expect(html).toContain(`href="${t.runtime.policy.myAccountUrl}"`);
+    expect(html).toContain(`href="${t.runtime.policy.brand.myAccountUrl}"`);
   });
 
   it('refuses a tampered token with a friendly page and no stack trace', async () => {

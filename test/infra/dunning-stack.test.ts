@@ -241,7 +241,7 @@ describe('DunningFunction', () => {
   });
 
   it('bundles the policy into the code of every function that reads it', () => {
-    const brand = `"brandName":"${loadPolicyFile().brandName}"`;
+    const brand = `"productName":"${loadPolicyFile().brand.productName}"`;
     const bundling = (name: string) => ({ name, bundlesPolicy: bundledCode(name).includes(brand) });
 
     expect(FUNCTIONS.map(bundling)).toEqual([

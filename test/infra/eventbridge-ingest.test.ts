@@ -210,7 +210,7 @@ describe('EventBridgeIngest', () => {
       const code = template.toJSON().Resources[fnId].Properties.Code as { S3Key: string };
       const bundle = readFileSync(join(synth.assembly.directory, `asset.${code.S3Key.replace(/\.zip$/, '')}`, 'index.mjs'), 'utf8');
 
-      expect(bundle).toContain(`"brandName":"${loadPolicyFile().brandName}"`);
+      expect(bundle).toContain(`"productName":"${loadPolicyFile().brand.productName}"`);
       expect(bundle).toContain('aws.partner/stripe.com/');
     });
   });
