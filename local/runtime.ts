@@ -4,7 +4,7 @@ import './polyfills.ts';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
-import type { APIGatewayProxyStructuredResultV2 as FunctionUrlResponse, Context, LambdaFunctionURLEvent } from 'aws-lambda';
+import type { APIGatewayProxyStructuredResultV2 as FunctionUrlResponse, Context, LambdaFunctionURLEvent, SNSEvent } from 'aws-lambda';
 import { ENV } from '#shared/config.ts';
 import { createDynamoDocumentClient } from '#shared/adapters/aws-clients.ts';
 import { DynamoCaseStore } from '#shared/adapters/dynamodb-case-store.ts';
@@ -24,6 +24,7 @@ import { startStripeSandbox, type StripeSandbox } from './stripe-sandbox/index.t
 const REGION = 'us-east-1';
 const ACCOUNT = '000000000000';
 export const LOCAL_STATE_MACHINE_ARN = `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:dunning-local`;
+export const LOCAL_EMAIL_EVENTS_TOPIC_ARN = `arn:aws:sns:${REGION}:${ACCOUNT}:dunning-email-events`;
 const functionArn = (name: string) => `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${name}`;
 export const LOCAL_FUNCTION_ARNS: StageFunctionArns = {
   sendNotice: functionArn('send-notice'),
@@ -65,6 +66,7 @@ export interface Runtime {
 }
 
 type UrlHandler = (event: LambdaFunctionURLEvent, context?: Context) => Promise<FunctionUrlResponse>;
+type SnsHandler = (event: SNSEvent, context?: Context) => Promise<unknown>;
 
 export async function startRuntime(config: LocalConfig, events: RuntimeEvents = {}): Promise<Runtime> {
   const policy = loadPolicyFile(config.policyFile ?? DEFAULT_POLICY_FILE);
@@ -118,12 +120,13 @@ export async function startRuntime(config: LocalConfig, events: RuntimeEvents = 
     const store = new DynamoCaseStore(documentClient, config.tableName);
 
     // Imported only now: the handlers read their environment when first invoked, as in Lambda.
-    const [webhook, sendNotice, retryPayment, closeCase, getNotice] = await Promise.all([
+    const [webhook, sendNotice, retryPayment, closeCase, getNotice, recordEmailEvent] = await Promise.all([
       import('#functions/handle-webhook/handler.ts'),
       import('#functions/send-notice/handler.ts'),
       import('#functions/retry-payment/handler.ts'),
       import('#functions/close-case/handler.ts'),
       import('#functions/get-notice/handler.ts'),
+      import('#functions/record-email-event/handler.ts'),
     ]);
 
     const definition = buildDefinition(policy, LOCAL_FUNCTION_ARNS);
@@ -167,6 +170,7 @@ export async function startRuntime(config: LocalConfig, events: RuntimeEvents = 
       void route(req, res, {
         webhook: webhook.handler as UrlHandler,
         getNotice: getNotice.handler as UrlHandler,
+        recordEmailEvent: recordEmailEvent.handler as SnsHandler,
         onWebhook: events.onWebhook,
         store,
       }).catch((error: unknown) => {
@@ -229,6 +233,7 @@ async function resumeOpenCases(store: CaseStore, stepFunctions: LocalStepFunctio
 interface Routes {
   webhook: UrlHandler;
   getNotice: UrlHandler;
+  recordEmailEvent: SnsHandler;
   onWebhook?: RuntimeEvents['onWebhook'];
   store: CaseStore;
 }
@@ -247,6 +252,13 @@ async function route(req: IncomingMessage, res: ServerResponse, routes: Routes):
   }
   if (/^\/customers\/[^/]+\/notice\/?$/.test(url.pathname)) {
     return sendResult(res, await routes.getNotice(functionUrlEvent(req, url, body), lambdaContext('get-notice')));
+  }
+  if (url.pathname === '/ses/events' && req.method === 'POST') {
+    // aws-ses-v2-local publishes no events: SES event notifications are POSTed here as SNS posts
+    // them to an HTTPS subscriber, and go to the same handler SNS invokes in AWS.
+    const event = snsEventOf(body);
+    if (!event) return send(res, 400, { error: 'expected an SNS notification: {"Type":"Notification","Message":"<SES event JSON>"}' });
+    return send(res, 200, { results: await routes.recordEmailEvent(event, lambdaContext('record-email-event')) });
   }
   if (url.pathname === '/cases' && req.method === 'GET') {
     return send(res, 200, { cases: await routes.store.listCases() });
@@ -288,6 +300,40 @@ function functionUrlEvent(req: IncomingMessage, url: URL, body: Buffer): LambdaF
     body: body.toString('base64'),
     isBase64Encoded: true,
   } as LambdaFunctionURLEvent;
+}
+
+/** The Lambda event SNS would deliver for one notification posted to an HTTP subscriber. */
+function snsEventOf(body: Buffer): SNSEvent | undefined {
+  let notification: { Type?: unknown; Message?: unknown; MessageId?: unknown; TopicArn?: unknown; Timestamp?: unknown };
+  try {
+    notification = JSON.parse(body.toString('utf8')) as typeof notification;
+  } catch {
+    return undefined;
+  }
+  if (notification?.Type !== 'Notification' || typeof notification.Message !== 'string') return undefined;
+  const topicArn = typeof notification.TopicArn === 'string' ? notification.TopicArn : LOCAL_EMAIL_EVENTS_TOPIC_ARN;
+  return {
+    Records: [
+      {
+        EventSource: 'aws:sns',
+        EventVersion: '1.0',
+        EventSubscriptionArn: `${topicArn}:local`,
+        Sns: {
+          Type: 'Notification',
+          MessageId: typeof notification.MessageId === 'string' ? notification.MessageId : crypto.randomUUID(),
+          TopicArn: topicArn,
+          Subject: '',
+          Message: notification.Message,
+          Timestamp: typeof notification.Timestamp === 'string' ? notification.Timestamp : new Date().toISOString(),
+          SignatureVersion: '1',
+          Signature: '',
+          SigningCertUrl: '',
+          UnsubscribeUrl: '',
+          MessageAttributes: {},
+        },
+      },
+    ],
+  };
 }
 
 function sendResult(res: ServerResponse, result: FunctionUrlResponse): void {

@@ -31,6 +31,12 @@ export const keys = {
   notice: (customerId: string) => ({ pk: `CUSTOMER#${customerId}`, sk: 'NOTICE' }),
   /** An invoice that failed while its subscription already had an open case, and joined it. */
   joined: (invoiceId: string) => ({ pk: `CASE#${invoiceId}`, sk: 'JOINED' }),
+  /** An address that gets no more email, keyed by a hash of the address (never the address). */
+  suppression: (addressKey: string) => ({ pk: `EMAIL#${addressKey}`, sk: 'SUPPRESSION' }),
+  /** One SES event notification, claimed once: SNS delivers at least once. Carries the TTL attribute. */
+  emailEvent: (eventKey: string) => ({ pk: `SESEVENT#${eventKey}`, sk: 'SESEVENT' }),
+  /** The pre-dunning heads-up sent to a customer about one card. */
+  headsUp: (customerId: string, cardId: string) => ({ pk: `CUSTOMER#${customerId}`, sk: `HEADSUP#${cardId}` }),
   /** Powertools idempotency records for processed Stripe events live under this partition prefix. */
   processedEventsPartition: 'EVENTS',
 } as const;

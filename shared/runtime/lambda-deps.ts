@@ -12,6 +12,7 @@ import { createStripeClient, StripeGateway } from '../adapters/stripe-gateway.ts
 import { MailConfigSchema, readConfig, StageConfigSchema, WebhookConfigSchema, ENV } from '../config.ts';
 import { systemClock } from '../domain/ports.ts';
 import type { DunningDeps } from '../dunning/deps.ts';
+import type { EmailEventDeps } from '../dunning/email-events.ts';
 import { ingestStripeEvent } from '../dunning/ingest.ts';
 import type { WebhookDeps } from '../dunning/webhook.ts';
 import { parsePolicy } from '../policy/load.ts';
@@ -104,6 +105,14 @@ export const noticeStore = once(async () => {
   tracer.captureAWSv3Client(documentClient);
   return new DynamoCaseStore(documentClient, config.tableName);
 });
+
+/** The SES event recorder only reads and writes the table: no Stripe, no SES. */
+export const emailEventDeps = once(async (): Promise<EmailEventDeps> => ({
+  store: await noticeStore(),
+  clock: systemClock,
+  log: logger,
+  metrics: powertoolsMetrics,
+}));
 
 /** The EventBridge ingest: the webhook's router and dedupe, but no signing secret, since nothing is signed. */
 export const eventBridgeDeps = once(async (): Promise<Omit<WebhookDeps, 'verify'>> => {
