@@ -17,6 +17,7 @@ import { DunningAlarms } from './constructs/dunning-alarms.ts';
 import type { DunningFunction } from './constructs/dunning-function.ts';
 import { DunningStateMachine } from './constructs/dunning-state-machine.ts';
 import { DunningStore } from './constructs/dunning-store.ts';
+import { EmailEvents, type EmailTrackingProps } from './constructs/email-events.ts';
 import { EventBridgeIngest } from './constructs/eventbridge-ingest.ts';
 import { NoticeApi } from './constructs/notice-api.ts';
 import { NoticeEmail } from './constructs/notice-email.ts';
@@ -33,8 +34,19 @@ export interface DunningEmailProps {
   readonly sender: string;
   /** Reply-To addresses. @default - replies go to the sender */
   readonly replyTo?: string[];
-  /** @default - a new configuration set with reputation metrics and bounce/complaint suppression */
+  /**
+   * The configuration set notices are sent through. The workflow adds its event destination to it
+   * (delivery, bounce, complaint, reject → SNS → record-email-event), so use one you dedicate to it.
+   * @default - a new configuration set with reputation metrics and bounce/complaint suppression
+   */
   readonly configurationSet?: IConfigurationSet;
+  /**
+   * Open and click tracking: `{ opens: true }` makes SES add a tracking pixel to each HTML email,
+   * `{ clicks: true }` rewrites links through SES's tracking domain, and each open or click is
+   * recorded on the case.
+   * @default - neither: no tracking pixel, links untouched
+   */
+  readonly tracking?: EmailTrackingProps;
 }
 
 /** Stripe credentials you already keep in Secrets Manager. */
@@ -97,6 +109,8 @@ export interface DunningFunctions {
   readonly retryPayment: DunningFunction;
   readonly closeCase: DunningFunction;
   readonly getNotice: DunningFunction;
+  /** Records SES events (delivery, bounce, complaint, reject) on the cases. */
+  readonly recordEmailEvent: DunningFunction;
 }
 
 export class DunningWorkflow extends Construct {
@@ -106,6 +120,8 @@ export class DunningWorkflow extends Construct {
   readonly stateMachine: StateMachine;
   readonly secrets: StripeSecrets;
   readonly email: NoticeEmail;
+  /** The configuration set's event destination, topic and recorder. */
+  readonly emailEvents: EmailEvents;
   readonly functions: DunningFunctions;
   readonly alarms: DunningAlarms;
   /** The Stripe webhook endpoint; undefined when `ingest.functionUrl` is false. */
@@ -134,6 +150,14 @@ export class DunningWorkflow extends Construct {
       removalPolicy,
     });
     this.email = new NoticeEmail(this, 'Email', props.email);
+    this.emailEvents = new EmailEvents(this, 'EmailEvents', {
+      configurationSet: this.email.configurationSet,
+      table: this.table,
+      tracking: props.email.tracking,
+      alarmTopic: props.alarmTopic,
+      logRetention: logs.logRetention,
+      removalPolicy,
+    });
 
     const stages = new StageFunctions(this, 'Stages', {
       ...logs,
@@ -182,6 +206,7 @@ export class DunningWorkflow extends Construct {
       retryPayment: stages.retryPayment,
       closeCase: stages.closeCase,
       getNotice: this.noticeApi.handler,
+      recordEmailEvent: this.emailEvents.handler,
     };
     this.alarms = new DunningAlarms(this, 'Alarms', {
       stateMachine: this.stateMachine,

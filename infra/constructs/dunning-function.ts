@@ -25,7 +25,8 @@ export type DunningFunctionName =
   | 'send-notice'
   | 'retry-payment'
   | 'close-case'
-  | 'get-notice';
+  | 'get-notice'
+  | 'record-email-event';
 
 /** The environment variables that carry a secret's ARN; the value itself is read at runtime. */
 export type SecretArnVariable = typeof ENV.stripeApiKeySecretArn | typeof ENV.stripeWebhookSecretArn;

@@ -81,6 +81,12 @@ export function acknowledgeNagFindings(dunning: DunningWorkflow): void {
     });
   }
 
+  Validations.of(dunning.emailEvents.deadLetterQueue).acknowledge({
+    id: 'AwsSolutions-SQS3',
+    reason:
+      'This queue IS the dead-letter queue: of the SES events topic subscription and of the failed asynchronous invocations of record-email-event. A DLQ for it would just move the same messages again.',
+  });
+
   Validations.of(dunning.secrets).acknowledge({
     id: 'AwsSolutions-SMG4',
     reason:

@@ -21,7 +21,7 @@ import {
   type Synthesized,
 } from './synth.ts';
 
-const FUNCTIONS = ['handle-webhook', 'send-notice', 'retry-payment', 'close-case', 'get-notice'] as const;
+const FUNCTIONS = ['handle-webhook', 'send-notice', 'retry-payment', 'close-case', 'get-notice', 'record-email-event'] as const;
 const THIRTY_DAYS = 30;
 
 let synth: Synthesized;
@@ -356,8 +356,17 @@ describe('DunningStack under cdk-nag AwsSolutions', () => {
         `Dunning/Dunning/Webhook/HandleWebhookRole ${xray}`,
         'Dunning/Dunning/Webhook/HandleWebhookRole AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:<name>:*]',
         `Dunning/Dunning/NoticeApi/GetNoticeRole ${xray}`,
+        `Dunning/Dunning/EmailEvents/RecordEmailEventRole ${xray}`,
+        'Dunning/Dunning/EmailEvents/DeadLetterQueue AwsSolutions-SQS3',
         `Dunning/Dunning/Workflow/StateMachine/Role ${xray}`,
-        ...['Stages/SendNoticeRole', 'Stages/RetryPaymentRole', 'Stages/CloseCaseRole', 'Webhook/HandleWebhookRole', 'NoticeApi/GetNoticeRole'].map(
+        ...[
+          'Stages/SendNoticeRole',
+          'Stages/RetryPaymentRole',
+          'Stages/CloseCaseRole',
+          'Webhook/HandleWebhookRole',
+          'NoticeApi/GetNoticeRole',
+          'EmailEvents/RecordEmailEventRole',
+        ].map(
           (role) => `Dunning/Dunning/${role} ${tableIndexes}`,
         ),
       ].sort(),

@@ -188,7 +188,8 @@ describe('DunningWorkflow', () => {
       const { template } = embed({}, (stack) => ({ alarmTopic: new Topic(stack, 'Oncall') }));
 
       const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
-      expect(alarms).toHaveLength(7);
+      // Executions failed and timed out, errors of the six functions, the email events' DLQ.
+      expect(alarms).toHaveLength(9);
       template.allResourcesProperties('AWS::CloudWatch::Alarm', {
         AlarmActions: [{ Ref: Match.stringLikeRegexp('^Oncall') }],
       });
