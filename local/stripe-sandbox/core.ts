@@ -19,6 +19,11 @@ export class Core {
   readonly store: Store;
   readonly webhooks: WebhookDispatcher;
   readonly log: (line: string) => void;
+  /**
+   * Days before a renewal that `invoice.upcoming` is sent, like the "upcoming renewal events"
+   * setting in Stripe's subscription settings (Stripe's default: 3).
+   */
+  upcomingInvoiceDays = 3;
   /** The API request being handled; events it causes name it in `request`. */
   request: RequestInfo = { id: null, idempotencyKey: null };
 
