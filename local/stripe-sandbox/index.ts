@@ -41,7 +41,7 @@ export interface StripeSandbox {
   clearFaults(): void;
   /**
    * Stripe's card account updater renewing a card: sets the payment method's new expiry and sends
-   * `payment_method.card_automatically_updated` (also `POST /_sandbox/payment_methods/:id/automatically_update`).
+   * `payment_method.automatically_updated` (also `POST /_sandbox/payment_methods/:id/automatically_update`).
    */
   updateCardAutomatically(paymentMethodId: string, expiry: { exp_month: number; exp_year: number }): void;
   close(): Promise<void>;

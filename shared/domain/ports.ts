@@ -138,6 +138,35 @@ export interface PaymentGateway {
   getDefaultPaymentMethod(customerId: string): Promise<string | undefined>;
   /** A link where the customer can update their card (a billing portal session). */
   createPaymentUpdateUrl(customerId: string, returnUrl: string): Promise<string>;
+  /**
+   * The card a renewal will charge, as Stripe picks it: the subscription's default payment method,
+   * else the customer's, else the customer's default source. Undefined when none is a card.
+   */
+  getRenewalCard(customerId: string, subscriptionId?: string): Promise<RenewalCard | undefined>;
+  /** Who to write to; undefined for a deleted customer. */
+  getCustomerContact(customerId: string): Promise<CustomerContact | undefined>;
+  /** The customer's subscriptions that renew with an automatic charge: when, and for how much. */
+  listRenewals(customerId: string): Promise<Renewal[]>;
+}
+
+export interface RenewalCard {
+  /** pm_… or, for a legacy source, card_… */
+  id: string;
+  expMonth: number;
+  expYear: number;
+}
+
+export interface CustomerContact {
+  email?: string;
+  name?: string;
+  locale?: string;
+}
+
+export interface Renewal {
+  subscriptionId: string;
+  /** Unix seconds, Stripe's clock. */
+  renewsAt: number;
+  amount: Money;
 }
 
 export interface EmailMessage {

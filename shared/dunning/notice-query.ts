@@ -1,14 +1,21 @@
 // Answers "what banner should My Account show this customer?" from the store.
 import type { InAppNotice } from '../domain/case.ts';
 import type { CaseStore } from '../domain/ports.ts';
+import { PRE_DUNNING_STAGE } from './pre-dunning.ts';
 
 /**
  * The customer's current banner, only while its case is still open. A stage that wrote the banner
  * a moment before the payment closed the case cannot leave a stale banner behind: it is cleared here.
  */
-export async function currentNotice(store: CaseStore, customerId: string): Promise<InAppNotice | undefined> {
+export async function currentNotice(store: CaseStore, customerId: string, now: Date = new Date()): Promise<InAppNotice | undefined> {
   const notice = await store.getNotice(customerId);
   if (!notice) return undefined;
+  if (notice.expiresAt && notice.expiresAt <= now.toISOString()) {
+    await store.clearNotice(customerId, notice.invoiceId);
+    return undefined;
+  }
+  // A pre-dunning heads-up comes before any case: it lasts until the renewal (expiresAt).
+  if (notice.stage === PRE_DUNNING_STAGE) return notice;
   const dunningCase = await store.getCase(notice.invoiceId);
   if (dunningCase?.status === 'open') return notice;
   await store.clearNotice(customerId, notice.invoiceId);

@@ -61,6 +61,7 @@ export const StageIdSchema = z
 
 const RESERVED_STATE_NAMES = [
   'ActionRequired',
+  'PreDunning',
   'CardUpdated',
   'RecoverCase',
   'Recovered',
@@ -103,6 +104,31 @@ export type Stage = z.infer<typeof StageSchema>;
 export const EndActionSchema = z.enum(['cancel_now', 'cancel_at_period_end', 'pause_collection', 'leave_past_due', 'leave_unpaid']);
 export type EndAction = z.infer<typeof EndActionSchema>;
 
+/** The heads-up a customer gets when their card expires before the next renewal. */
+export const DEFAULT_PRE_DUNNING_NOTICE = {
+  subject: 'Your card expires before your next payment',
+  heading: 'Your card is about to expire',
+  body: [
+    'Hi {customerName},',
+    'The card we have on file for your {brandName} subscription expires before your next payment of {amount} is due.',
+    'To keep your subscription running without interruption, please update your payment details via My Account ({myAccountUrl}) or by clicking update payment details below.',
+  ],
+  action: 'Update payment details',
+  banner: 'Your card expires before your next payment of {amount}. Update your payment details to keep your subscription.',
+} as const;
+
+/**
+ * Pre-dunning: before a renewal that would fail because the card on file expires first, one
+ * heads-up (email and banner) asks for a new card. Triggered by Stripe's `invoice.upcoming` (or the
+ * legacy `customer.source.expiring`); cancelled by `payment_method.automatically_updated`.
+ */
+export const PreDunningSchema = z.strictObject({
+  /** @default true */
+  enabled: z.boolean().default(true),
+  notice: NoticeCopySchema.default(() => NoticeCopySchema.parse(DEFAULT_PRE_DUNNING_NOTICE)),
+});
+export type PreDunning = z.infer<typeof PreDunningSchema>;
+
 export const PolicySchema = z
   .strictObject({
     /** Shown in notices as {brandName}. */
@@ -135,6 +161,8 @@ export const PolicySchema = z
     recovered: z.strictObject({ notice: NoticeCopySchema }),
     /** Sent once when the bank wants the customer to authenticate the payment (3-D Secure). */
     actionRequired: z.strictObject({ notice: NoticeCopySchema }),
+    /** The heads-up before a renewal the card on file cannot pay. On, with default copy, unless set. */
+    preDunning: PreDunningSchema.default(() => PreDunningSchema.parse({})),
   })
   .superRefine((policy, ctx) => {
     const seen = new Set<string>();

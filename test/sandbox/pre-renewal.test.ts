@@ -90,7 +90,7 @@ describe('card expiry', () => {
     expect((await h.stripe.paymentMethods.retrieve(attached.id)).card).toMatchObject({ exp_month: 2, exp_year: 2026 });
   });
 
-  it('sends payment_method.card_automatically_updated when the card account updater renews a card', async () => {
+  it('sends payment_method.automatically_updated when the card account updater renews a card', async () => {
     const { customer } = await subscribedCustomer(h.stripe);
     const pmId = customer.invoice_settings.default_payment_method as string;
 
@@ -101,7 +101,7 @@ describe('card expiry', () => {
     await h.sandbox.idle();
 
     expect(answer.status).toBe(200);
-    const delivered = h.receiver.deliveries.map((d) => d.event).filter((e) => e.type === 'payment_method.card_automatically_updated');
+    const delivered = h.receiver.deliveries.map((d) => d.event).filter((e) => e.type === 'payment_method.automatically_updated');
     expect(delivered).toHaveLength(1);
     expect(delivered[0]!.data.object).toMatchObject({ id: pmId, customer: customer.id, card: { exp_month: 9, exp_year: 2031 } });
     expect((await fetch(`${h.sandbox.url}/_sandbox/payment_methods/pm_missing/automatically_update`, { method: 'POST', body: '{"exp_month":1,"exp_year":2030}' })).status).toBe(404);
