@@ -26,6 +26,22 @@ export const LocalConfigSchema = z.object({
   sender: z.string().default('billing@acme.test'),
   demo: z.boolean().default(true),
   tableName: z.string().default('dunning-local'),
+  /**
+   * The sandbox account's automatic retries (Stripe's retry schedule), as days after each failed
+   * attempt, e.g. "1,3,5". Off by default, as `retries: "workflow"` asks; set it to try a policy with
+   * `retries: "stripe"`.
+   */
+  stripeRetryDays: z
+    .union([z.string(), z.array(z.number())])
+    .default([])
+    .transform((value, ctx) => {
+      const days = typeof value === 'string' ? value.split(',').map((d) => d.trim()).filter(Boolean).map(Number) : value;
+      if (days.some((d) => !Number.isFinite(d) || d <= 0 || d > 60)) {
+        ctx.addIssue({ code: 'custom', message: 'must be a comma-separated list of days between 0 and 60, e.g. "1,3,5"' });
+        return z.NEVER;
+      }
+      return days;
+    }),
 });
 export type LocalConfig = z.infer<typeof LocalConfigSchema>;
 
@@ -43,6 +59,7 @@ const VARS: Record<keyof LocalConfig, string> = {
   sender: 'DUNNING_SENDER',
   demo: 'DUNNING_DEMO',
   tableName: 'DUNNING_TABLE_NAME',
+  stripeRetryDays: 'STRIPE_SANDBOX_RETRY_DAYS',
 };
 
 export function readLocalConfig(env: NodeJS.ProcessEnv, argv: readonly string[] = []): LocalConfig {

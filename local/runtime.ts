@@ -89,7 +89,12 @@ export async function startRuntime(config: LocalConfig, events: RuntimeEvents = 
     let stripeApiBase: string | undefined;
     const stripeApiKey = config.stripeApiKey ?? LOCAL_STRIPE_KEY;
     if (!config.stripeApiKey) {
-      sandbox = await startStripeSandbox({ port: config.stripePort, host: config.host, dataDir: config.dataDir });
+      sandbox = await startStripeSandbox({
+        port: config.stripePort,
+        host: config.host,
+        dataDir: config.dataDir,
+        automaticRetryDays: config.stripeRetryDays,
+      });
       closers.push(() => sandbox!.close());
       stripeApiBase = sandbox.url;
     }

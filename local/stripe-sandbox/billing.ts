@@ -284,8 +284,9 @@ function recordFailedAttempt(core: Core, inv: Stripe.Invoice, decline: Decline |
   const customerId = idOf(inv.customer as string)!;
   inv.attempted = true;
   inv.attempt_count += 1;
-  // This sandbox runs with Stripe's automatic retries (Smart Retries) turned off.
-  inv.next_payment_attempt = null;
+  // Stripe schedules its next automatic attempt only where the account's retry settings say so.
+  const retryInDays = inv.collection_method === 'charge_automatically' ? core.settings.automaticRetryDays[inv.attempt_count - 1] : undefined;
+  inv.next_payment_attempt = retryInDays === undefined ? null : core.nowForCustomer(customerId) + Math.round(retryInDays * 86_400);
   refreshDelinquency(core, customerId);
   const sub = subscriptionOf(core, inv);
   if (sub && idOf(sub.latest_invoice) === inv.id && (sub.status === 'active' || sub.status === 'trialing')) {
@@ -517,7 +518,7 @@ function upcomingInvoiceAt(core: Core, sub: Stripe.Subscription, periodEnd: numb
   if (core.store.state.upcomingSentFor?.[sub.id] === periodEnd) return undefined;
   if (sub.cancel_at_period_end || (sub.cancel_at !== null && sub.cancel_at <= periodEnd)) return undefined;
   if (sub.collection_method !== 'charge_automatically') return undefined;
-  const at = periodEnd - core.upcomingInvoiceDays * 86_400;
+  const at = periodEnd - core.settings.upcomingInvoiceDays * 86_400;
   const periodStart = sub.items.data[0]?.current_period_start ?? sub.created;
   return at > periodStart ? at : undefined;
 }
@@ -606,6 +607,13 @@ function nextDue(core: Core, clockId: string | null, upTo: number): Due | undefi
     }
   }
   for (const inv of core.store.all('invoice')) {
+    if (inv.status === 'open' && inv.next_payment_attempt !== null && clockOf(inv) === clockId) {
+      // Stripe's own automatic retry of a failed invoice, with whatever card is the default now.
+      consider(inv.next_payment_attempt, () => {
+        inv.next_payment_attempt = null;
+        attemptInvoicePayment(core, inv, defaultPaymentMethodFor(core, inv));
+      });
+    }
     if (inv.status !== 'draft' || !inv.auto_advance || inv.automatically_finalizes_at === null) continue;
     if (clockOf(inv) !== clockId) continue;
     consider(inv.automatically_finalizes_at, () => {
@@ -629,7 +637,14 @@ export function processDue(core: Core, clockId: string | null, upTo: number): nu
     const due = nextDue(core, clockId, upTo);
     if (!due) break;
     if (clock && due.at > clock.frozen_time) clock.frozen_time = due.at;
-    due.run();
+    // What time causes, Stripe does by itself: its events carry no request (request.id null).
+    const request = core.request;
+    core.request = { id: null, idempotencyKey: null };
+    try {
+      due.run();
+    } finally {
+      core.request = request;
+    }
   }
   if (steps > 0) core.store.scheduleSave();
   return steps;

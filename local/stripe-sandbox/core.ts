@@ -15,15 +15,26 @@ export interface RequestInfo {
   idempotencyKey: string | null;
 }
 
+/** Account settings that Stripe keeps in the Dashboard rather than on objects. */
+export interface AccountSettings {
+  /**
+   * Billing's automatic retries (Settings → Billing → Revenue recovery → Retries), as a custom
+   * schedule: each entry is the days after the previous failed attempt. Empty: retries are off,
+   * which is what this product recommends when the policy says `retries: "workflow"`.
+   */
+  automaticRetryDays: number[];
+  /**
+   * Days before a renewal that `invoice.upcoming` is sent (Settings → Billing → Subscriptions →
+   * upcoming renewal events). Stripe's default is 3.
+   */
+  upcomingInvoiceDays: number;
+}
+
 export class Core {
   readonly store: Store;
+  settings: AccountSettings = { automaticRetryDays: [], upcomingInvoiceDays: 3 };
   readonly webhooks: WebhookDispatcher;
   readonly log: (line: string) => void;
-  /**
-   * Days before a renewal that `invoice.upcoming` is sent, like the "upcoming renewal events"
-   * setting in Stripe's subscription settings (Stripe's default: 3).
-   */
-  upcomingInvoiceDays = 3;
   /** The API request being handled; events it causes name it in `request`. */
   request: RequestInfo = { id: null, idempotencyKey: null };
 

@@ -1,6 +1,6 @@
 // `expand[]` on responses: replaces id strings with the objects they name, following dotted
-// paths through nested hashes and list `data`, plus invoices' includable `payments` and
-// `confirmation_secret`. Anything else is Stripe's "cannot be expanded" error.
+// paths through nested hashes and list `data`, plus invoices' includable `payments`,
+// `amount_paid_off_stripe` and `confirmation_secret`. Anything else is Stripe's "cannot be expanded" error.
 import { paymentIntentOf } from './billing.ts';
 import type { Core } from './core.ts';
 import { invalidRequest } from './errors.ts';
@@ -25,6 +25,15 @@ function includable(core: Core, node: Node, key: string): boolean {
     node.payments = { object: 'list', data, has_more: false, total_count: data.length, url: `/v1/invoices/${inv.id}/payments` };
     return true;
   }
+  if (key === 'amount_paid_off_stripe') {
+    // Paid, less what invoice payments took through Stripe: marked paid out of band.
+    const onStripe = core.store
+      .all('invoice_payment')
+      .filter((ip) => ip.invoice === inv.id && ip.status === 'paid')
+      .reduce((sum, ip) => sum + (ip.amount_paid ?? 0), 0);
+    node.amount_paid_off_stripe = Math.max(0, inv.amount_paid - onStripe);
+    return true;
+  }
   if (key === 'confirmation_secret') {
     const pi = paymentIntentOf(core, inv);
     node.confirmation_secret = pi ? { client_secret: pi.client_secret, type: 'payment_intent' } : null;
@@ -36,8 +45,11 @@ function includable(core: Core, node: Node, key: string): boolean {
 function expandAt(core: Core, node: Node, segments: string[], full: string): void {
   const [key, ...rest] = segments;
   if (key === undefined) return;
-  if (!includable(core, node, key) && !(key in node)) cannotExpand(full);
+  const included = includable(core, node, key);
+  if (!included && !(key in node)) cannotExpand(full);
   let value = node[key];
+  // An includable scalar (amount_paid_off_stripe) is complete once included.
+  if (included && (value === null || typeof value !== 'object')) return;
   if (typeof value === 'string') {
     const target = lookupAny(core, value);
     if (!target) cannotExpand(full);

@@ -27,6 +27,11 @@ export interface StripeSandboxOptions {
    * configure it (Stripe offers 3, 7, 15, 30, 45 or 60; default 3).
    */
   upcomingInvoiceDays?: number;
+  /**
+   * Stripe's automatic retries of failed invoices, as days after each previous failed attempt
+   * (e.g. [1, 3, 5]). Default: off, as the product's `retries: "workflow"` policy asks.
+   */
+  automaticRetryDays?: number[];
 }
 
 export interface StripeSandbox {
@@ -81,7 +86,8 @@ export async function startStripeSandbox(options: StripeSandboxOptions = {}): Pr
     options.webhook,
   );
   const core = new Core(store, webhooks, log);
-  if (options.upcomingInvoiceDays !== undefined) core.upcomingInvoiceDays = options.upcomingInvoiceDays;
+  core.settings.automaticRetryDays = [...(options.automaticRetryDays ?? [])];
+  core.settings.upcomingInvoiceDays = options.upcomingInvoiceDays ?? 3;
   const faults = new Faults();
   server.on('request', createRequestHandler(core, faults));
 

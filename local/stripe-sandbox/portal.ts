@@ -4,6 +4,7 @@ import type Stripe from 'stripe';
 import { attemptInvoicePayment, change } from './billing.ts';
 import { TEST_CARDS, testCard } from './cards.ts';
 import type { Core } from './core.ts';
+import { newId } from './ids.ts';
 import { idOf } from './lookup.ts';
 import { formatAmount } from './objects/invoice.ts';
 import { attach, createFromToken } from './wallet.ts';
@@ -82,7 +83,16 @@ function payFromHostedPage(core: Core, inv: Stripe.Invoice, token: string | unde
   // Paying on the hosted page saves the card to the customer, then charges it once.
   const pm = createFromToken(core, card.token, core.nowForCustomer(customer.id))!;
   attach(core, pm, customer);
-  const result = attemptInvoicePayment(core, inv, pm.id);
+  // The hosted page pays through Stripe's API from the customer's browser: its events name a
+  // request, with no idempotency key of ours.
+  const before = core.request;
+  core.request = { id: newId('req'), idempotencyKey: null };
+  let result: ReturnType<typeof attemptInvoicePayment>;
+  try {
+    result = attemptInvoicePayment(core, inv, pm.id);
+  } finally {
+    core.request = before;
+  }
   return result.ok ? 'Payment successful.' : (result.decline?.message ?? 'Your card was declined.');
 }
 

@@ -302,6 +302,25 @@ export class DynamoCaseStore implements CaseStore {
     }
   }
 
+  async refineRecoveredBy(invoiceId: string, recoveredBy: RecoveredBy, now: string): Promise<boolean> {
+    try {
+      await this.call(() => this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.case(invoiceId),
+          UpdateExpression: 'SET recoveredBy = :by, updatedAt = :now',
+          ConditionExpression: '#status = :recovered AND recoveredBy = :provisional',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':by': recoveredBy, ':now': now, ':recovered': 'recovered', ':provisional': 'invoice_paid' },
+        }),
+      ));
+      return true;
+    } catch (err) {
+      if (isConditionFailed(err)) return false;
+      throw err;
+    }
+  }
+
   async claimClosingEmail(invoiceId: string, kind: ClosingEmailKind, now: string): Promise<boolean> {
     try {
       await this.call(() => this.client.send(

@@ -2,7 +2,7 @@
 // outcome, Stripe being unavailable is retried, and a request Stripe refuses is a permanent error.
 import Stripe from 'stripe';
 import { StripeRequestError, StripeUnavailableError } from '../domain/errors.ts';
-import type { CustomerContact, InvoiceSnapshot, PaymentGateway, PayOutcome, Renewal, RenewalCard } from '../domain/ports.ts';
+import type { CustomerContact, InvoiceSnapshot, PaymentGateway, PayOutcome, Renewal, RenewalCard, SubscriptionStatus } from '../domain/ports.ts';
 
 export interface StripeClientOptions {
   apiKey: string;
@@ -65,11 +65,22 @@ function cardOf(ref: unknown): RenewalCard | undefined {
 const INVOICE_STATUSES: readonly string[] = ['draft', 'open', 'paid', 'uncollectible', 'void'] satisfies InvoiceSnapshot['status'][];
 const isInvoiceStatus = (s: string | null): s is InvoiceSnapshot['status'] => s !== null && INVOICE_STATUSES.includes(s);
 
+/**
+ * Whether a paid invoice was settled without a payment through Stripe: marked paid out of band
+ * (`paid_out_of_band`, a Payment Record of an outside processor) or covered by a credit balance.
+ */
+function paidOffStripe(invoice: Stripe.Invoice): boolean {
+  if ((invoice.amount_paid_off_stripe ?? 0) > 0) return true;
+  const onStripe = invoice.payments?.data.some((p) => p.status === 'paid' && (p.payment.type === 'payment_intent' || p.payment.type === 'charge'));
+  return !onStripe;
+}
+
 export class StripeGateway implements PaymentGateway {
   constructor(private readonly stripe: Stripe) {}
 
   async getInvoice(invoiceId: string): Promise<InvoiceSnapshot> {
-    const invoice = await this.call(() => this.stripe.invoices.retrieve(invoiceId));
+    // `payments` and `amount_paid_off_stripe` say how a paid invoice was paid (see paidOffStripe).
+    const invoice = await this.call(() => this.stripe.invoices.retrieve(invoiceId, { expand: ['payments', 'amount_paid_off_stripe'] }));
     const customerId = idOf(invoice.customer);
     if (!customerId) throw new StripeRequestError(`invoice ${invoiceId} has no customer`, 'invoice_without_customer');
     // A null status is an invoice preview; a status this SDK does not know is treated as not payable.
@@ -97,6 +108,7 @@ export class StripeGateway implements PaymentGateway {
       nextPaymentAttempt: invoice.next_payment_attempt ?? undefined,
       livemode: invoice.livemode,
       created: invoice.created,
+      paidOffStripe: status === 'paid' && paidOffStripe(invoice),
     };
   }
 
@@ -155,6 +167,11 @@ export class StripeGateway implements PaymentGateway {
       const invoice = await this.call(() => this.stripe.invoices.retrieve(invoiceId));
       if (invoice.status !== 'uncollectible') throw err;
     }
+  }
+
+  async getSubscriptionStatus(subscriptionId: string): Promise<SubscriptionStatus> {
+    const subscription = await this.call(() => this.stripe.subscriptions.retrieve(subscriptionId));
+    return subscription.status;
   }
 
   async getCustomerLocale(customerId: string): Promise<string | undefined> {

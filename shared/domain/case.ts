@@ -7,7 +7,12 @@
 export type CaseStatus = 'open' | 'recovered' | 'terminated' | 'closed' | 'needs_attention';
 
 /** How a case was recovered, recorded for reporting. */
-export type RecoveredBy = 'workflow_retry' | 'card_updated' | 'invoice_paid';
+/**
+ * How the money came in: our scheduled retry, our charge right after a new card, Stripe's own
+ * automatic retry, the customer paying through Stripe (the hosted invoice page), marked paid outside
+ * Stripe, or paid in Stripe in a way not yet known (a stage saw it before the webhook: refined then).
+ */
+export type RecoveredBy = 'workflow_retry' | 'card_updated' | 'stripe_retry' | 'customer_payment' | 'out_of_band' | 'invoice_paid';
 
 export interface Money {
   /** Integer amount in the currency's smallest unit (cents, pence, yen). */

@@ -54,6 +54,11 @@ export interface CaseStore {
     },
   ): Promise<DunningCase | undefined>;
   /**
+   * Replaces a recovered case's provisional `invoice_paid` with how it was really paid, once the
+   * webhook tells. True if it changed; never overwrites a known way.
+   */
+  refineRecoveredBy(invoiceId: string, recoveredBy: RecoveredBy, now: string): Promise<boolean>;
+  /**
    * Claims a one-off email that follows a close (confirmation, termination): true exactly once.
    */
   claimClosingEmail(invoiceId: string, kind: 'confirmation' | 'termination', now: string): Promise<boolean>;
@@ -114,7 +119,21 @@ export interface InvoiceSnapshot {
   livemode: boolean;
   /** Unix seconds, Stripe's clock. */
   created: number;
+  /** Paid, but not through Stripe: marked paid out of band, or settled by a credit balance. */
+  paidOffStripe: boolean;
 }
+
+/** Stripe's subscription statuses; an unknown future one is passed through and treated as live. */
+export type SubscriptionStatus =
+  | 'active'
+  | 'trialing'
+  | 'past_due'
+  | 'unpaid'
+  | 'paused'
+  | 'incomplete'
+  | 'incomplete_expired'
+  | 'canceled'
+  | (string & {});
 
 export type PayOutcome =
   | { outcome: 'paid' }
@@ -133,6 +152,8 @@ export interface PaymentGateway {
   /** Pauses collection: new invoices stay drafts until collection is resumed. */
   pauseCollection(subscriptionId: string, idempotencyKey: string): Promise<void>;
   markInvoiceUncollectible(invoiceId: string, idempotencyKey: string): Promise<void>;
+  /** The subscription's status as Stripe holds it now (an event's copy may be stale). */
+  getSubscriptionStatus(subscriptionId: string): Promise<SubscriptionStatus>;
   getCustomerLocale(customerId: string): Promise<string | undefined>;
   /** The customer's default payment method for invoices, if any. */
   getDefaultPaymentMethod(customerId: string): Promise<string | undefined>;

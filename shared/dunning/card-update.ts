@@ -2,6 +2,7 @@
 // open case of the customer, instead of waiting for the next retry stage.
 import { CaseClosedError } from '../domain/errors.ts';
 import { chargeCase } from './charge.ts';
+import { howPaid } from './paid-by.ts';
 import { recoverCase } from './close.ts';
 import type { IngestDeps } from './deps.ts';
 import type { StripeEventEnvelope } from './invoice-event.ts';
@@ -38,7 +39,7 @@ export async function chargeAfterCardUpdate(
       if (result.outcome === 'paid') {
         await deps.store.appendTimeline(c.invoiceId, { at, type: 'retry_paid', stage: 'CardUpdated', detail: event.type });
       }
-      const recovered = await recoverCase(deps, c.invoiceId, result.outcome === 'paid' ? 'card_updated' : 'invoice_paid');
+      const recovered = await recoverCase(deps, c.invoiceId, result.outcome === 'paid' ? 'card_updated' : howPaid(result.invoice));
       if (recovered.closedNow && c.executionArn) await deps.workflow.stop(c.executionArn, `paid after ${event.type} (${event.id})`);
     } else if (result.outcome === 'skipped') {
       await deps.store.appendTimeline(c.invoiceId, { at, type: 'retry_skipped', stage: 'CardUpdated', detail: `same card, ${result.code}` });

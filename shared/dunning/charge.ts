@@ -15,7 +15,8 @@ export type ChargeResult =
   /** Not charged: Stripe does the retrying, or has its own attempt within a day. */
   | { outcome: 'left_to_stripe'; reason: string }
   | { outcome: 'busy' }
-  | { outcome: 'already_paid' }
+  /** `invoice`: the case's own invoice as Stripe holds it, to tell how it was paid. */
+  | { outcome: 'already_paid'; invoice: InvoiceSnapshot }
   /** Not charged: the card hard-declined or needs authentication, and the customer has not changed it. */
   | { outcome: 'skipped'; code: string };
 
@@ -42,7 +43,7 @@ export async function chargeCase(deps: DunningDeps, dunningCase: DunningCase, re
     const primary: InvoiceSnapshot = await deps.stripe.getInvoice(invoiceId);
     await standDownIfEndedInStripe(deps, dunningCase, primary);
     const open = await openInvoicesOf(deps, dunningCase, primary);
-    if (open.length === 0) return { outcome: 'already_paid' };
+    if (open.length === 0) return { outcome: 'already_paid', invoice: primary };
     if (request.scheduled) {
       if (deps.policy.retries === 'stripe') return { outcome: 'left_to_stripe', reason: 'the policy leaves retries to Stripe' };
       const nowSeconds = deps.clock.now().getTime() / 1000;

@@ -5,6 +5,7 @@ import { CaseClosedError, CaseNotFoundError } from '../domain/errors.ts';
 import type { NoticeCopy } from '../policy/schema.ts';
 import { renderNotice } from '../notices/render.ts';
 import type { DunningDeps } from './deps.ts';
+import { howPaid } from './paid-by.ts';
 import { openInvoicesOf } from './charge.ts';
 import { stripeKey } from './stripe-keys.ts';
 import { sendCaseEmail } from './emails.ts';
@@ -59,7 +60,7 @@ export async function terminateCase(deps: DunningDeps, invoiceId: string): Promi
 
   // Ask Stripe, not our memory: a payment whose webhook is late must not cost a subscription.
   const invoice = await deps.stripe.getInvoice(invoiceId);
-  if (invoice.status === 'paid' && (await recoverCase(deps, invoiceId, 'invoice_paid')).recovered) {
+  if (invoice.status === 'paid' && (await recoverCase(deps, invoiceId, howPaid(invoice))).recovered) {
     throw new CaseClosedError(invoiceId, 'recovered');
   }
 

@@ -7,6 +7,7 @@ export const HANDLED_EVENT_TYPES = [
   'invoice.paid',
   'invoice.voided',
   'invoice.marked_uncollectible',
+  'customer.subscription.updated',
   'customer.subscription.deleted',
   'customer.deleted',
   'customer.updated',

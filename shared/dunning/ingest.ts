@@ -4,14 +4,16 @@
 // else is acknowledged and ignored.
 import type { DunningCase } from '../domain/case.ts';
 import { addDays } from '../notices/format.ts';
-import { InvalidInputError } from '../domain/errors.ts';
+import { CaseClosedError, InvalidInputError } from '../domain/errors.ts';
 import { renderNotice } from '../notices/render.ts';
 import { chargeAfterCardUpdate } from './card-update.ts';
 import { AUTHENTICATION_REQUIRED } from './declines.ts';
 import { sendCaseEmail } from './emails.ts';
 import { recoverCase } from './close.ts';
+import { howPaid } from './paid-by.ts';
 import { closeFromOutside } from './outside.ts';
 import { cancelHeadsUp, headsUpForExpiringSource, headsUpForUpcomingInvoice, PRE_DUNNING_STAGE, type PreDunningResult } from './pre-dunning.ts';
+import { runNoticeStage } from './stages.ts';
 import type { IngestDeps } from './deps.ts';
 import { dunningEligibility, parseInvoice, type StripeEventEnvelope } from './invoice-event.ts';
 
@@ -19,6 +21,7 @@ export type IngestResult =
   | { action: 'invoice_joined'; invoiceId: string; caseInvoiceId: string }
   | { action: 'invoice_paid_partially'; invoiceId: string; caseInvoiceId: string }
   | { action: 'action_required_notified'; invoiceId: string; notice: 'sent' | 'undeliverable' | 'already_sent' }
+  | { action: 'notice_sent'; invoiceId: string; stage: string; outcome: 'sent' | 'undeliverable' | 'already_sent' }
   | { action: 'card_update_retried'; outcomes: Array<{ invoiceId: string; outcome: string }> }
   | { action: 'case_closed'; invoiceIds: string[]; reason: string }
   | { action: 'case_opened'; invoiceId: string; executionArn: string }
@@ -43,6 +46,8 @@ export async function ingestStripeEvent(deps: IngestDeps, event: StripeEventEnve
       return closeInvoiceCase(deps, event, 'invoice voided in Stripe');
     case 'invoice.marked_uncollectible':
       return closeInvoiceCase(deps, event, 'invoice marked uncollectible in Stripe');
+    case 'customer.subscription.updated':
+      return subscriptionUpdated(deps, event);
     case 'customer.subscription.deleted': {
       const subscription = parseRef(event, 'sub_');
       const cases = (await deps.store.listCasesOfCustomer(subscription.customer)).filter((c) => c.subscriptionId === subscription.id);
@@ -96,12 +101,17 @@ async function openCase(deps: IngestDeps, event: StripeEventEnvelope): Promise<I
     // Stripe's own later attempt (Smart Retries) is worth a line on the case; our own retries'
     // failures come back as this event too, with our idempotency key, and are already recorded.
     const ours = event.request?.idempotency_key?.startsWith('dunning:') ?? false;
-    if (existing.status === 'open' && (invoice.attempt_count ?? 1) > 1 && !ours) {
+    const attempt = invoice.attempt_count ?? 1;
+    if (existing.status === 'open' && attempt > 1 && !ours) {
       await deps.store.appendTimeline(existing.invoiceId, {
         at: deps.clock.now().toISOString(),
         type: 'stripe_attempt_failed',
-        detail: `${invoice.id} attempt ${invoice.attempt_count}`,
+        detail: `${invoice.id} attempt ${attempt}`,
       });
+      if (deps.policy.retries === 'stripe') {
+        const followed = await noticeAfterStripeAttempt(deps, existing, attempt);
+        if (followed) return followed;
+      }
     }
     deps.log.info('case already exists', { invoiceId: invoice.id, stripeEventId: event.id, status: existing.status });
     return { action: 'case_exists', invoiceId: existing.invoiceId, status: existing.status };
@@ -167,6 +177,32 @@ async function openCase(deps: IngestDeps, event: StripeEventEnvelope): Promise<I
 }
 
 /**
+ * With `retries: "stripe"` the notices follow Stripe's attempts: the failure of Stripe's attempt n
+ * sends the earliest notice stage among the first n that has not gone out, at once, rather than on
+ * its policy day (which stays the latest it goes). A replayed or late event of attempt n can never
+ * reach past notice n, and the stage's claim keeps the scheduled run from sending it again.
+ */
+async function noticeAfterStripeAttempt(deps: IngestDeps, dunningCase: DunningCase, attempt: number): Promise<IngestResult | undefined> {
+  const due = deps.policy.stages
+    .filter((stage) => stage.type === 'notice')
+    .slice(0, attempt)
+    .find((stage) => !dunningCase.noticesSent.includes(stage.id));
+  if (!due) return undefined;
+  try {
+    const { outcome } = await runNoticeStage(deps, dunningCase.invoiceId, due.id);
+    deps.log.info("notice sent after Stripe's attempt failed", { invoiceId: dunningCase.invoiceId, stage: due.id, attempt, outcome });
+    return { action: 'notice_sent', invoiceId: dunningCase.invoiceId, stage: due.id, outcome };
+  } catch (error) {
+    // Paid or ended in Stripe meanwhile: the stage has closed the case, and there is nothing to say.
+    if (error instanceof CaseClosedError) {
+      const now = await deps.store.getCase(dunningCase.invoiceId);
+      return { action: 'case_exists', invoiceId: dunningCase.invoiceId, status: now?.status ?? dunningCase.status };
+    }
+    throw error;
+  }
+}
+
+/**
  * The bank wants the customer to authenticate (3-D Secure). Off-session retries of that card cannot
  * succeed, so it is blocked, and the customer is sent, once, a notice linking the invoice's hosted
  * page, where they can confirm the payment.
@@ -209,9 +245,11 @@ async function closePaidCase(deps: IngestDeps, event: StripeEventEnvelope): Prom
   const existing = await deps.store.findCaseOfInvoice(invoice.id);
   if (!existing) return ignore(deps, event, 'no dunning case for this invoice', invoice.id);
   const caseInvoiceId = existing.invoiceId;
+  // How it was paid: Stripe's own retry, the customer on the hosted page, out of band, or ours.
+  const paidBy = howPaid(await deps.stripe.getInvoice(invoice.id), event.request);
 
   // Close first: from this write on, every stage that checks the case stands down.
-  const result = await recoverCase(deps, caseInvoiceId, 'invoice_paid');
+  const result = await recoverCase(deps, caseInvoiceId, paidBy);
   if (!result.recovered) {
     if (result.status === 'open' || result.status === 'needs_attention') {
       // Another invoice of the case is still open: the sequence goes on for what is still owed.
@@ -220,19 +258,53 @@ async function closePaidCase(deps: IngestDeps, event: StripeEventEnvelope): Prom
     return ignore(deps, event, `case is ${result.status}`, invoice.id);
   }
   if (!result.closedNow) {
+    // A stage saw the payment before this event did and could only record `invoice_paid`.
+    if (paidBy !== 'invoice_paid') await deps.store.refineRecoveredBy(caseInvoiceId, paidBy, deps.clock.now().toISOString());
     // Our own retry was paid first; its execution is finishing the recovery itself.
     return { action: 'case_exists', invoiceId: caseInvoiceId, status: 'recovered' };
   }
-  if (existing.executionArn) {
-    await deps.workflow.stop(existing.executionArn, `invoice ${invoice.id} paid (${event.id})`);
-    await deps.store.appendTimeline(caseInvoiceId, {
-      at: deps.clock.now().toISOString(),
-      type: 'execution_stopped',
-      detail: 'invoice.paid',
-    });
-  }
-  deps.log.info('case recovered by invoice.paid', { invoiceId: caseInvoiceId, stripeEventId: event.id });
+  await stopExecution(deps, existing, `invoice ${invoice.id} paid (${event.id})`, event.type);
+  deps.log.info('case recovered by invoice.paid', { invoiceId: caseInvoiceId, stripeEventId: event.id, recoveredBy: paidBy });
   return { action: 'case_recovered', invoiceId: caseInvoiceId };
+}
+
+async function stopExecution(deps: IngestDeps, dunningCase: DunningCase, cause: string, eventType: string): Promise<void> {
+  if (!dunningCase.executionArn) return;
+  await deps.workflow.stop(dunningCase.executionArn, cause);
+  await deps.store.appendTimeline(dunningCase.invoiceId, { at: deps.clock.now().toISOString(), type: 'execution_stopped', detail: eventType });
+}
+
+/**
+ * Subscription updates arrive in any order, and a late one carries a stale status: so the event only
+ * says "look again", and Stripe's current state decides. Canceled elsewhere closes the case (its
+ * own `customer.subscription.deleted` may be lost); a case whose invoice Stripe holds as paid is
+ * recovered (its `invoice.paid` may be late); anything else changes nothing.
+ */
+async function subscriptionUpdated(deps: IngestDeps, event: StripeEventEnvelope): Promise<IngestResult> {
+  const subscription = parseRef(event, 'sub_');
+  const cases = (await deps.store.listCasesOfCustomer(subscription.customer)).filter(
+    (c) => c.subscriptionId === subscription.id && (c.status === 'open' || c.status === 'needs_attention'),
+  );
+  if (cases.length === 0) return ignore(deps, event, 'no open case for this subscription');
+
+  const status = await deps.stripe.getSubscriptionStatus(subscription.id);
+  if (status === 'canceled' || status === 'incomplete_expired') {
+    return closeCases(deps, event, cases, 'subscription canceled in Stripe');
+  }
+  const recovered: string[] = [];
+  for (const c of cases) {
+    const invoice = await deps.stripe.getInvoice(c.invoiceId);
+    if (invoice.status !== 'paid') continue;
+    const result = await recoverCase(deps, c.invoiceId, howPaid(invoice));
+    if (!result.closedNow) continue;
+    await stopExecution(deps, c, `invoice ${c.invoiceId} paid (seen on ${event.id})`, event.type);
+    recovered.push(c.invoiceId);
+  }
+  if (recovered.length > 0) {
+    deps.log.info('case recovered: its invoice was paid, seen on a subscription update', { stripeEventId: event.id, invoiceIds: recovered });
+    return { action: 'case_recovered', invoiceId: recovered[0]! };
+  }
+  return ignore(deps, event, `subscription is ${status} in Stripe; its case goes on`);
 }
 
 async function cardUpdated(deps: IngestDeps, event: StripeEventEnvelope, customerId: string, paymentMethod?: string): Promise<IngestResult> {

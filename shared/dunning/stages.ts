@@ -7,6 +7,7 @@ import { renderNotice } from '../notices/render.ts';
 import type { RetryTaskOutput } from '../workflow/definition.ts';
 import { recoverCase } from './close.ts';
 import type { DunningDeps } from './deps.ts';
+import { howPaid } from './paid-by.ts';
 import { chargeCase } from './charge.ts';
 import { sendCaseEmail } from './emails.ts';
 import { standDownIfEndedInStripe } from './outside.ts';
@@ -23,7 +24,7 @@ export async function runNoticeStage(deps: DunningDeps, invoiceId: string, stage
 
   // Never nag a customer who has paid: Stripe is the truth even if its invoice.paid is late or lost.
   const invoice = await deps.stripe.getInvoice(invoiceId);
-  if (invoice.status === 'paid' && (await recoverCase(deps, invoiceId, 'invoice_paid')).recovered) {
+  if (invoice.status === 'paid' && (await recoverCase(deps, invoiceId, howPaid(invoice))).recovered) {
     throw new CaseClosedError(invoiceId, 'recovered');
   }
   await standDownIfEndedInStripe(deps, dunningCase, invoice);
@@ -73,7 +74,7 @@ export async function runRetryStage(deps: DunningDeps, invoiceId: string, stageI
   }
   if (result.outcome === 'already_paid') {
     // Paid by someone else (the customer, Stripe) and its webhook not processed yet: credit them.
-    if ((await recoverCase(deps, invoiceId, 'invoice_paid')).recovered) throw new CaseClosedError(invoiceId, 'recovered');
+    if ((await recoverCase(deps, invoiceId, howPaid(result.invoice))).recovered) throw new CaseClosedError(invoiceId, 'recovered');
     return { outcome: 'declined', code: 'still_open' };
   }
   if (result.outcome === 'paid') {

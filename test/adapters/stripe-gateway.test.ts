@@ -176,6 +176,7 @@ describe('StripeGateway.getInvoice', () => {
       attemptCount: 1,
       livemode: false,
       created: 1767261600,
+      paidOffStripe: false,
     });
   });
 

@@ -1,0 +1,74 @@
+// With `retries: "stripe"` the customer's notices follow Stripe's own attempts: each failed attempt
+// sends the next notice at once. The sandbox account runs Stripe's automatic retries here.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { policyWith } from '../fixtures/policies.ts';
+import {
+  caseFor,
+  deliver,
+  forgetProcessedEvents,
+  latestEvent,
+  renew,
+  startTestRuntime,
+  subjectsTo,
+  subscribeWithDecliningCard,
+  SUBJECTS,
+  waitFor,
+  type TestRuntime,
+} from '../fixtures/scenario.ts';
+
+const DAY = 86_400;
+
+describe('retries: "stripe" with Stripe retrying on its own schedule', () => {
+  let s: TestRuntime;
+  let policyDir: string;
+  beforeAll(async () => {
+    policyDir = mkdtempSync(join(tmpdir(), 'dunning-policy-'));
+    const policyFile = join(policyDir, 'policy.json');
+    writeFileSync(policyFile, JSON.stringify(policyWith((p) => {
+      p.retries = 'stripe';
+    })));
+    // Days last a minute, so the policy's own schedule stands still: only Stripe's attempts move.
+    s = await startTestRuntime({ dayMs: 60_000, policyFile, stripeRetryDays: [1, 2] });
+  });
+  afterAll(async () => {
+    await s?.close();
+    rmSync(policyDir, { recursive: true, force: true });
+  });
+
+  it("sends the next notice as each of Stripe's attempts fails, once, and never past the attempt", async () => {
+    const subscriber = await subscribeWithDecliningCard(s.stripe, 'Follows Stripe');
+    await renew(s.stripe, subscriber);
+    await waitFor(async () => (await subjectsTo(s.runtime, subscriber.email)).length === 1, 10_000, 'notice 1');
+
+    // Stripe's second attempt, a day after the failure, declines: notice 2 goes now, not on day 3.
+    await s.stripe.testHelpers.testClocks.advance(subscriber.clockId, { frozen_time: subscriber.periodEnd + 3600 + DAY + 60 });
+    await waitFor(async () => (await subjectsTo(s.runtime, subscriber.email)).length === 2, 10_000, 'notice 2');
+    const invoiceId = (await caseFor(s.runtime, subscriber.subscriptionId))!.invoiceId;
+    const secondAttempt = await latestEvent(s.stripe, 'invoice.payment_failed', invoiceId);
+
+    // The third, two days later: notice 3. Then Stripe's schedule is over.
+    await s.stripe.testHelpers.testClocks.advance(subscriber.clockId, { frozen_time: subscriber.periodEnd + 3600 + 3 * DAY + 120 });
+    await waitFor(async () => (await subjectsTo(s.runtime, subscriber.email)).length === 3, 10_000, 'notice 3');
+
+    // A late redelivery of the second attempt's event, after its dedupe record is gone, sends nothing.
+    await forgetProcessedEvents(s.runtime);
+    expect((await deliver(s.runtime, secondAttempt)).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+
+    const invoice = await s.stripe.invoices.retrieve(invoiceId);
+    expect(invoice.attempt_count).toBe(3);
+    expect(invoice.next_payment_attempt).toBeNull();
+    expect(await subjectsTo(s.runtime, subscriber.email)).toEqual([SUBJECTS.notice1, SUBJECTS.notice2, SUBJECTS.notice3]);
+    const timeline = await s.runtime.store.listTimeline(invoiceId);
+    expect(timeline.filter((e) => e.type === 'stripe_attempt_failed').map((e) => e.detail)).toEqual([
+      `${invoiceId} attempt 2`,
+      `${invoiceId} attempt 3`,
+      `${invoiceId} attempt 2`,
+    ]);
+    // The policy's schedule has not reached day 3: these notices followed Stripe, not the clock.
+    expect(s.tasks.filter((task) => task.invoiceId === invoiceId).map((task) => task.state)).toEqual(['Notice1']);
+  });
+});
