@@ -17,6 +17,7 @@ import { DunningAlarms } from './constructs/dunning-alarms.ts';
 import type { DunningFunction } from './constructs/dunning-function.ts';
 import { DunningStateMachine } from './constructs/dunning-state-machine.ts';
 import { DunningStore } from './constructs/dunning-store.ts';
+import { EmailEvents, type EmailTrackingProps } from './constructs/email-events.ts';
 import { EventBridgeIngest } from './constructs/eventbridge-ingest.ts';
 import { NoticeApi } from './constructs/notice-api.ts';
 import { NoticeEmail } from './constructs/notice-email.ts';
@@ -34,8 +35,19 @@ export interface DunningEmailProps {
   readonly sender: string;
   /** Reply-To addresses. @default - replies go to the sender */
   readonly replyTo?: string[];
-  /** @default - a new configuration set with reputation metrics and bounce/complaint suppression */
+  /**
+   * The configuration set notices are sent through. The workflow adds its event destination to it
+   * (delivery, bounce, complaint, reject → SNS → record-email-event), so use one you dedicate to it.
+   * @default - a new configuration set with reputation metrics and bounce/complaint suppression
+   */
   readonly configurationSet?: IConfigurationSet;
+  /**
+   * Open and click tracking: `{ opens: true }` makes SES add a tracking pixel to each HTML email,
+   * `{ clicks: true }` rewrites links through SES's tracking domain, and each open or click is
+   * recorded on the case.
+   * @default - neither: no tracking pixel, links untouched
+   */
+  readonly tracking?: EmailTrackingProps;
 }
 
 /** Stripe credentials you already keep in Secrets Manager. */
@@ -105,6 +117,8 @@ export interface DunningFunctions {
   readonly closeCase: DunningFunction;
   readonly getNotice: DunningFunction;
   readonly openPaymentLink: DunningFunction;
+  /** Records SES events (delivery, bounce, complaint, reject) on the cases. */
+  readonly recordEmailEvent: DunningFunction;
 }
 
 export class DunningWorkflow extends Construct {
@@ -114,6 +128,8 @@ export class DunningWorkflow extends Construct {
   readonly stateMachine: StateMachine;
   readonly secrets: StripeSecrets;
   readonly email: NoticeEmail;
+  /** The configuration set's event destination, topic and recorder. */
+  readonly emailEvents: EmailEvents;
   readonly functions: DunningFunctions;
   readonly alarms: DunningAlarms;
   /** The Stripe webhook endpoint; undefined when `ingest.functionUrl` is false. */
@@ -145,6 +161,14 @@ export class DunningWorkflow extends Construct {
       removalPolicy,
     });
     this.email = new NoticeEmail(this, 'Email', props.email);
+    this.emailEvents = new EmailEvents(this, 'EmailEvents', {
+      configurationSet: this.email.configurationSet,
+      table: this.table,
+      tracking: props.email.tracking,
+      alarmTopic: props.alarmTopic,
+      logRetention: logs.logRetention,
+      removalPolicy,
+    });
 
     const stages = new StageFunctions(this, 'Stages', {
       ...logs,
@@ -210,6 +234,7 @@ export class DunningWorkflow extends Construct {
       closeCase: stages.closeCase,
       getNotice: this.noticeApi.handler,
       openPaymentLink: this.updatePaymentLink.handler,
+      recordEmailEvent: this.emailEvents.handler,
     };
     this.alarms = new DunningAlarms(this, 'Alarms', {
       stateMachine: this.stateMachine,

@@ -9,3 +9,4 @@ export {
   type DunningWorkflowProps,
 } from './dunning-workflow.ts';
 export { DunningStack, acknowledgeNagFindings, type DunningStackProps } from './stacks/dunning-stack.ts';
+export { RECORDED_EMAIL_EVENTS, type EmailTrackingProps } from './constructs/email-events.ts';

@@ -5,7 +5,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
-import type { APIGatewayProxyStructuredResultV2 as FunctionUrlResponse, Context, LambdaFunctionURLEvent } from 'aws-lambda';
+import type { APIGatewayProxyStructuredResultV2 as FunctionUrlResponse, Context, LambdaFunctionURLEvent, SNSEvent } from 'aws-lambda';
 import { ENV } from '#shared/config.ts';
 import { createDynamoDocumentClient } from '#shared/adapters/aws-clients.ts';
 import { DynamoCaseStore } from '#shared/adapters/dynamodb-case-store.ts';
@@ -26,6 +26,7 @@ import { PREVIEW_PATH, servePreviews } from './preview/serve.ts';
 const REGION = 'us-east-1';
 const ACCOUNT = '000000000000';
 export const LOCAL_STATE_MACHINE_ARN = `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:dunning-local`;
+export const LOCAL_EMAIL_EVENTS_TOPIC_ARN = `arn:aws:sns:${REGION}:${ACCOUNT}:dunning-email-events`;
 const functionArn = (name: string) => `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${name}`;
 export const LOCAL_FUNCTION_ARNS: StageFunctionArns = {
   sendNotice: functionArn('send-notice'),
@@ -67,6 +68,7 @@ export interface Runtime {
 }
 
 type UrlHandler = (event: LambdaFunctionURLEvent, context?: Context) => Promise<FunctionUrlResponse>;
+type SnsHandler = (event: SNSEvent, context?: Context) => Promise<unknown>;
 
 export async function startRuntime(config: LocalConfig, events: RuntimeEvents = {}): Promise<Runtime> {
   const policy = loadPolicyFile(config.policyFile ?? DEFAULT_POLICY_FILE);
@@ -127,13 +129,14 @@ export async function startRuntime(config: LocalConfig, events: RuntimeEvents = 
     const store = new DynamoCaseStore(documentClient, config.tableName);
 
     // Imported only now: the handlers read their environment when first invoked, as in Lambda.
-    const [webhook, sendNotice, retryPayment, closeCase, getNotice, openPaymentLink] = await Promise.all([
+    const [webhook, sendNotice, retryPayment, closeCase, getNotice, openPaymentLink, recordEmailEvent] = await Promise.all([
       import('#functions/handle-webhook/handler.ts'),
       import('#functions/send-notice/handler.ts'),
       import('#functions/retry-payment/handler.ts'),
       import('#functions/close-case/handler.ts'),
       import('#functions/get-notice/handler.ts'),
       import('#functions/open-payment-link/handler.ts'),
+      import('#functions/record-email-event/handler.ts'),
     ]);
 
     const definition = buildDefinition(policy, LOCAL_FUNCTION_ARNS);
@@ -179,6 +182,7 @@ export async function startRuntime(config: LocalConfig, events: RuntimeEvents = 
         getNotice: getNotice.handler as UrlHandler,
         openPaymentLink: openPaymentLink.handler as UrlHandler,
         bannerToken: config.bannerToken,
+        recordEmailEvent: recordEmailEvent.handler as SnsHandler,
         onWebhook: events.onWebhook,
         store,
       }).catch((error: unknown) => {
@@ -247,6 +251,7 @@ interface Routes {
   openPaymentLink: UrlHandler;
   /** Stands in for the AWS_IAM auth of the notice API's Function URL. */
   bannerToken: string;
+  recordEmailEvent: SnsHandler;
   onWebhook?: RuntimeEvents['onWebhook'];
   store: CaseStore;
 }
@@ -274,6 +279,13 @@ async function route(req: IncomingMessage, res: ServerResponse, routes: Routes):
   }
   if (url.pathname.startsWith('/u/')) {
     return sendResult(res, await routes.openPaymentLink(functionUrlEvent(req, url, body), lambdaContext('open-payment-link')));
+  }
+  if (url.pathname === '/ses/events' && req.method === 'POST') {
+    // aws-ses-v2-local publishes no events: SES event notifications are POSTed here as SNS posts
+    // them to an HTTPS subscriber, and go to the same handler SNS invokes in AWS.
+    const event = snsEventOf(body);
+    if (!event) return send(res, 400, { error: 'expected an SNS notification: {"Type":"Notification","Message":"<SES event JSON>"}' });
+    return send(res, 200, { results: await routes.recordEmailEvent(event, lambdaContext('record-email-event')) });
   }
   if (url.pathname === '/cases' && req.method === 'GET') {
     return send(res, 200, { cases: await routes.store.listCases() });
@@ -321,6 +333,40 @@ function bearerMatches(header: string | undefined, token: string): boolean {
   const given = Buffer.from(/^Bearer (.+)$/i.exec(header ?? '')?.[1]?.trim() ?? '');
   const expected = Buffer.from(token);
   return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+/** The Lambda event SNS would deliver for one notification posted to an HTTP subscriber. */
+function snsEventOf(body: Buffer): SNSEvent | undefined {
+  let notification: { Type?: unknown; Message?: unknown; MessageId?: unknown; TopicArn?: unknown; Timestamp?: unknown };
+  try {
+    notification = JSON.parse(body.toString('utf8')) as typeof notification;
+  } catch {
+    return undefined;
+  }
+  if (notification?.Type !== 'Notification' || typeof notification.Message !== 'string') return undefined;
+  const topicArn = typeof notification.TopicArn === 'string' ? notification.TopicArn : LOCAL_EMAIL_EVENTS_TOPIC_ARN;
+  return {
+    Records: [
+      {
+        EventSource: 'aws:sns',
+        EventVersion: '1.0',
+        EventSubscriptionArn: `${topicArn}:local`,
+        Sns: {
+          Type: 'Notification',
+          MessageId: typeof notification.MessageId === 'string' ? notification.MessageId : crypto.randomUUID(),
+          TopicArn: topicArn,
+          Subject: '',
+          Message: notification.Message,
+          Timestamp: typeof notification.Timestamp === 'string' ? notification.Timestamp : new Date().toISOString(),
+          SignatureVersion: '1',
+          Signature: '',
+          SigningCertUrl: '',
+          UnsubscribeUrl: '',
+          MessageAttributes: {},
+        },
+      },
+    ],
+  };
 }
 
 function sendResult(res: ServerResponse, result: FunctionUrlResponse): void {

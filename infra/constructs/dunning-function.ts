@@ -26,7 +26,8 @@ export type DunningFunctionName =
   | 'retry-payment'
   | 'close-case'
   | 'get-notice'
-  | 'open-payment-link';
+  | 'open-payment-link'
+  | 'record-email-event';
 
 /** The environment variables that carry a secret's ARN; the value itself is read at runtime. */
 export type SecretArnVariable =

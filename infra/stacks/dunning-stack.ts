@@ -88,6 +88,11 @@ export function acknowledgeNagFindings(dunning: DunningWorkflow): void {
         'The link signing key signs the update-payment links in emails customers read for up to 30 days; an automatic rotation would break every link already sent. It is random, never leaves Secrets Manager and the functions that sign or check links, and is replaced by hand (put-secret-value) if ever exposed.',
     });
   }
+  Validations.of(dunning.emailEvents.deadLetterQueue).acknowledge({
+    id: 'AwsSolutions-SQS3',
+    reason:
+      'This queue IS the dead-letter queue: of the SES events topic subscription and of the failed asynchronous invocations of record-email-event. A DLQ for it would just move the same messages again.',
+  });
 
   Validations.of(dunning.secrets).acknowledge({
     id: 'AwsSolutions-SMG4',

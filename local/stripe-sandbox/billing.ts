@@ -509,6 +509,54 @@ export function renewSubscription(core: Core, sub: Stripe.Subscription, at: numb
   }
 }
 
+/**
+ * When `invoice.upcoming` is due for the renewal at `periodEnd`: the configured days before it, once
+ * per period, and only for a renewal that will be charged (not one that cancels, and not when the
+ * period is shorter than the notice).
+ */
+function upcomingInvoiceAt(core: Core, sub: Stripe.Subscription, periodEnd: number): number | undefined {
+  if (core.store.state.upcomingSentFor?.[sub.id] === periodEnd) return undefined;
+  if (sub.cancel_at_period_end || (sub.cancel_at !== null && sub.cancel_at <= periodEnd)) return undefined;
+  if (sub.collection_method !== 'charge_automatically') return undefined;
+  const at = periodEnd - core.settings.upcomingInvoiceDays * 86_400;
+  const periodStart = sub.items.data[0]?.current_period_start ?? sub.created;
+  return at > periodStart ? at : undefined;
+}
+
+/** Stripe's `invoice.upcoming`: a preview of the renewal invoice, which has no id yet. */
+export function emitUpcomingInvoice(core: Core, sub: Stripe.Subscription, periodEnd: number): void {
+  (core.store.state.upcomingSentFor ??= {})[sub.id] = periodEnd;
+  const customer = core.store.get('customer', idOf(sub.customer as string)!);
+  if (!customer) return;
+  const recurring = sub.items.data[0]!.price.recurring!;
+  const nextEnd = nextBoundary(sub.billing_cycle_anchor, recurring.interval as Interval, recurring.interval_count, periodEnd);
+  const preview = buildInvoice({
+    customer,
+    created: core.nowForCustomer(customer.id),
+    currency: sub.currency,
+    billingReason: 'upcoming',
+    collectionMethod: sub.collection_method,
+    subscription: sub,
+    periodStart: sub.items.data[0]!.current_period_start,
+    periodEnd,
+    autoAdvance: true,
+    description: null,
+    metadata: {},
+    defaultPaymentMethod: null,
+    daysUntilDue: sub.days_until_due,
+  });
+  const lines = subscriptionLines(core, preview, sub, false);
+  for (const line of lines) line.period = { start: periodEnd, end: nextEnd };
+  setInvoiceLines(preview, lines);
+  preview.next_payment_attempt = periodEnd;
+  preview.webhooks_delivered_at = null;
+  // An upcoming invoice is a preview: Stripe sends it without an id, and its lines have none of their own invoice.
+  delete (preview as Partial<Stripe.Invoice>).id;
+  (preview.lines as { url: string }).url = `/v1/invoices/upcoming/lines?subscription=${sub.id}`;
+  for (const line of preview.lines.data) line.invoice = null;
+  core.emit('invoice.upcoming', preview);
+}
+
 function expireIncomplete(core: Core, sub: Stripe.Subscription): void {
   const inv = sub.latest_invoice ? core.store.get('invoice', idOf(sub.latest_invoice)!) : undefined;
   if (inv && inv.status === 'open') voidInvoice(core, inv);
@@ -552,7 +600,11 @@ function nextDue(core: Core, clockId: string | null, upTo: number): Due | undefi
         }),
       );
     }
-    if (periodEnd !== undefined) consider(periodEnd, () => renewSubscription(core, sub, periodEnd));
+    if (periodEnd !== undefined) {
+      const upcomingAt = upcomingInvoiceAt(core, sub, periodEnd);
+      if (upcomingAt !== undefined) consider(upcomingAt, () => emitUpcomingInvoice(core, sub, periodEnd));
+      consider(periodEnd, () => renewSubscription(core, sub, periodEnd));
+    }
   }
   for (const inv of core.store.all('invoice')) {
     if (inv.status === 'open' && inv.next_payment_attempt !== null && clockOf(inv) === clockId) {

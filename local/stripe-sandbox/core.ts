@@ -23,11 +23,16 @@ export interface AccountSettings {
    * which is what this product recommends when the policy says `retries: "workflow"`.
    */
   automaticRetryDays: number[];
+  /**
+   * Days before a renewal that `invoice.upcoming` is sent (Settings → Billing → Subscriptions →
+   * upcoming renewal events). Stripe's default is 3.
+   */
+  upcomingInvoiceDays: number;
 }
 
 export class Core {
   readonly store: Store;
-  settings: AccountSettings = { automaticRetryDays: [] };
+  settings: AccountSettings = { automaticRetryDays: [], upcomingInvoiceDays: 3 };
   readonly webhooks: WebhookDispatcher;
   readonly log: (line: string) => void;
   /** The API request being handled; events it causes name it in `request`. */

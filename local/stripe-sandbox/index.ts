@@ -7,6 +7,7 @@ import { Core } from './core.ts';
 import { createRequestHandler, Faults, type FaultSpec } from './server.ts';
 import { Store } from './store.ts';
 import { realNow } from './time.ts';
+import { updateCardAutomatically } from './wallet.ts';
 import { DEFAULT_RETRY, WebhookDispatcher, type RetryPolicy } from './webhooks.ts';
 
 export { TEST_CARDS } from './cards.ts';
@@ -21,6 +22,11 @@ export interface StripeSandboxOptions {
   log?: (line: string) => void; // optional, for diagnostics
   /** Webhook redelivery: attempts per event (default 5) and first backoff (default 100 ms, doubling). */
   webhookRetry?: Partial<RetryPolicy>;
+  /**
+   * Days before each renewal that `invoice.upcoming` is sent, as Stripe's subscription settings
+   * configure it (Stripe offers 3, 7, 15, 30, 45 or 60; default 3).
+   */
+  upcomingInvoiceDays?: number;
   /**
    * Stripe's automatic retries of failed invoices, as days after each previous failed attempt
    * (e.g. [1, 3, 5]). Default: off, as the product's `retries: "workflow"` policy asks.
@@ -38,6 +44,11 @@ export interface StripeSandbox {
   injectFault(fault: { method?: string; path: RegExp | string; status: 429 | 500 | 502 | 503; count: number }): void;
   /** Removes every injected fault that has not fired yet. */
   clearFaults(): void;
+  /**
+   * Stripe's card account updater renewing a card: sets the payment method's new expiry and sends
+   * `payment_method.automatically_updated` (also `POST /_sandbox/payment_methods/:id/automatically_update`).
+   */
+  updateCardAutomatically(paymentMethodId: string, expiry: { exp_month: number; exp_year: number }): void;
   close(): Promise<void>;
 }
 
@@ -76,6 +87,7 @@ export async function startStripeSandbox(options: StripeSandboxOptions = {}): Pr
   );
   const core = new Core(store, webhooks, log);
   core.settings.automaticRetryDays = [...(options.automaticRetryDays ?? [])];
+  core.settings.upcomingInvoiceDays = options.upcomingInvoiceDays ?? 3;
   const faults = new Faults();
   server.on('request', createRequestHandler(core, faults));
 
@@ -96,6 +108,10 @@ export async function startStripeSandbox(options: StripeSandboxOptions = {}): Pr
     idle: () => webhooks.idle(),
     injectFault: (fault: FaultSpec) => faults.add(fault),
     clearFaults: () => faults.clear(),
+    updateCardAutomatically: (paymentMethodId, expiry) => {
+      updateCardAutomatically(core, paymentMethodId, expiry);
+      store.scheduleSave();
+    },
     close() {
       closed ??= new Promise<void>((resolve) => {
         clearInterval(ticker);

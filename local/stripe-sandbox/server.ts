@@ -17,6 +17,7 @@ import { eventRoutes } from './handlers/events.ts';
 import { newId } from './ids.ts';
 import { Params } from './params.ts';
 import { handlePage } from './portal.ts';
+import { updateCardAutomatically } from './wallet.ts';
 import { match, route, type Route } from './router.ts';
 
 // Search takes Stripe's query language, which this sandbox does not parse; without these the
@@ -155,7 +156,7 @@ async function handle(core: Core, faults: Faults, req: IncomingMessage, res: Ser
   const raw = method === 'GET' || method === 'HEAD' ? '' : await readBody(req);
 
   if (path.startsWith('/_sandbox/')) {
-    control(faults, method, path, raw, res);
+    control(core, faults, method, path, raw, res);
     return;
   }
   if (!path.startsWith('/v1/')) {
@@ -169,9 +170,30 @@ async function handle(core: Core, faults: Faults, req: IncomingMessage, res: Ser
   api(core, faults, req, res, method, path, method === 'POST' ? raw : url.search.slice(1));
 }
 
-function control(faults: Faults, method: string, path: string, raw: string, res: ServerResponse): void {
+const cardExpiryBody = z.object({ exp_month: z.number().int().min(1).max(12), exp_year: z.number().int().min(2000).max(2100) });
+
+function control(core: Core, faults: Faults, method: string, path: string, raw: string, res: ServerResponse): void {
   const json = (status: number, body: unknown) => send(res, status, { 'Content-Type': 'application/json' }, JSON.stringify(body));
   if (path === '/_sandbox/health' && method === 'GET') return json(200, { status: 'ok' });
+  const autoUpdate = /^\/_sandbox\/payment_methods\/([^/]+)\/automatically_update$/.exec(path);
+  if (autoUpdate && method === 'POST') {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(raw || '{}');
+    } catch {
+      return json(400, { error: 'body must be JSON: {exp_month, exp_year}' });
+    }
+    const expiry = cardExpiryBody.safeParse(parsed);
+    if (!expiry.success) return json(400, { error: expiry.error.message });
+    try {
+      const pm = updateCardAutomatically(core, autoUpdate[1]!, expiry.data);
+      core.store.scheduleSave();
+      return json(200, pm);
+    } catch (err) {
+      if (err instanceof StripeApiError) return json(err.status, { error: err.body });
+      throw err;
+    }
+  }
   if (path === '/_sandbox/faults' && method === 'POST') {
     let parsed: unknown;
     try {

@@ -59,6 +59,8 @@ export interface SandboxState {
   cards: Record<string, string>;
   portalExpiresAtMs: Record<string, number>;
   idempotency: Record<string, IdempotencyRecord>;
+  /** Per subscription, the period end whose `invoice.upcoming` has been sent (once per period). */
+  upcomingSentFor?: Record<string, number>;
 }
 
 const KINDS: Kind[] = [

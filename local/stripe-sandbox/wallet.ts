@@ -94,3 +94,18 @@ export function chargeOutcome(core: Core, pmId: string): Decline | undefined {
   const token = core.store.state.cards[pmId];
   return token ? testCard(token)?.decline : undefined;
 }
+
+/**
+ * What Stripe's card account updater does when the bank reissues a card: the same payment method
+ * gets the new expiry, and `payment_method.automatically_updated` is sent. Stripe offers no
+ * API to trigger it; the sandbox does, for tests.
+ */
+export function updateCardAutomatically(core: Core, pmId: string, expiry: { exp_month: number; exp_year: number }): Stripe.PaymentMethod {
+  const pm = core.store.get('payment_method', pmId);
+  if (!pm) throw resourceMissing('PaymentMethod', pmId, 'id');
+  if (!pm.card) throw invalidRequest(`${pmId} is not a card.`);
+  pm.card.exp_month = expiry.exp_month;
+  pm.card.exp_year = expiry.exp_year;
+  core.emit('payment_method.automatically_updated', pm);
+  return pm;
+}

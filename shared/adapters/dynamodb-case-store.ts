@@ -9,11 +9,11 @@ import {
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
-import type { CaseStatus, DunningCase, InAppNotice, RecoveredBy, TimelineEntry } from '../domain/case.ts';
+import type { CaseStatus, DunningCase, EmailSuppression, HeadsUpRecord, InAppNotice, RecoveredBy, TimelineEntry } from '../domain/case.ts';
 import { CaseClosedError, CaseNotFoundError, StoreUnavailableError } from '../domain/errors.ts';
 import type { CaseStore } from '../domain/ports.ts';
 import { errorName, isTransientAwsError, messageOf } from './aws-errors.ts';
-import { CASES_BY_CUSTOMER, keys } from './table.ts';
+import { CASES_BY_CUSTOMER, keys, TABLE_KEYS } from './table.ts';
 
 type ClosingEmailKind = 'confirmation' | 'termination';
 type Item = Record<string, unknown>;
@@ -21,6 +21,9 @@ type Item = Record<string, unknown>;
 /** Attributes the store keeps on a case item that are not part of DunningCase. */
 const claimAttr = (kind: ClosingEmailKind) => `${kind}EmailClaimedAt` as const;
 const STORE_ONLY_ATTRS = ['pk', 'sk', 'payLock', 'payLockUntil', CASES_BY_CUSTOMER.partitionKey, claimAttr('confirmation'), claimAttr('termination')];
+
+/** SNS retries a delivery for up to days; an event id is remembered a little longer. */
+const EMAIL_EVENT_TTL_SECONDS = 30 * 86_400;
 
 /** Attempts for the read-then-write paths that can lose a race to a concurrent writer. */
 const RACE_ATTEMPTS = 3;
@@ -48,6 +51,11 @@ function withoutStoreAttrs<T>(item: Item): T {
 /** DynamoDB rejects undefined values; the client may not be configured to drop them. */
 function defined(obj: object): Item {
   return Object.fromEntries(Object.entries(obj).filter(([, v]) => v !== undefined));
+}
+
+function headsUpOf(item: Item): HeadsUpRecord {
+  const record = withoutStoreAttrs<HeadsUpRecord>(item);
+  return { ...record, claims: Array.isArray(record.claims) ? record.claims : [] };
 }
 
 function isConditionFailed(err: unknown): boolean {
@@ -487,6 +495,162 @@ export class DynamoCaseStore implements CaseStore {
     } catch (err) {
       if (!isConditionFailed(err)) throw err;
     }
+  }
+
+  async suppressEmail(addressKey: string, suppression: EmailSuppression): Promise<void> {
+    try {
+      await this.call(() => this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...defined(suppression), ...keys.suppression(addressKey) },
+          // The first reason stays: a complaint after a bounce changes nothing that matters.
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      ));
+    } catch (err) {
+      if (!isConditionFailed(err)) throw err;
+    }
+  }
+
+  async getEmailSuppression(addressKey: string): Promise<EmailSuppression | undefined> {
+    const out = await this.call(() => this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: keys.suppression(addressKey), ConsistentRead: true }),
+    ));
+    return out.Item ? withoutStoreAttrs<EmailSuppression>(out.Item) : undefined;
+  }
+
+  async flagEmailSuppressed(invoiceId: string, flag: NonNullable<DunningCase['emailSuppressed']>): Promise<boolean> {
+    try {
+      await this.call(() => this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.case(invoiceId),
+          // Any status: a closed case keeps the record of why its emails stopped too.
+          UpdateExpression: 'SET emailSuppressed = :flag, updatedAt = :at',
+          ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(emailSuppressed)',
+          ExpressionAttributeValues: { ':flag': { reason: flag.reason, at: flag.at }, ':at': flag.at },
+        }),
+      ));
+      return true;
+    } catch (err) {
+      if (!isConditionFailed(err)) throw err;
+    }
+    if (!(await this.getCase(invoiceId))) throw new CaseNotFoundError(invoiceId);
+    return false;
+  }
+
+  async claimEmailEvent(eventKey: string, now: Date): Promise<boolean> {
+    const nowSeconds = Math.floor(now.getTime() / 1000);
+    try {
+      await this.call(() => this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...keys.emailEvent(eventKey), [TABLE_KEYS.ttlAttribute]: nowSeconds + EMAIL_EVENT_TTL_SECONDS },
+          // dynalite never expires items: an expired record counts as absent.
+          ConditionExpression: 'attribute_not_exists(pk) OR #ttl < :now',
+          ExpressionAttributeNames: { '#ttl': TABLE_KEYS.ttlAttribute },
+          ExpressionAttributeValues: { ':now': nowSeconds },
+        }),
+      ));
+      return true;
+    } catch (err) {
+      if (isConditionFailed(err)) return false;
+      throw err;
+    }
+  }
+
+  async releaseEmailEvent(eventKey: string): Promise<void> {
+    await this.call(() => this.client.send(new DeleteCommand({ TableName: this.tableName, Key: keys.emailEvent(eventKey) })));
+  }
+
+  async claimHeadsUp(
+    customerId: string,
+    cardId: string,
+    claim: string,
+    expiry: string,
+    now: string,
+  ): Promise<'claimed' | 'already_claimed' | 'card_updated'> {
+    try {
+      await this.call(() => this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.headsUp(customerId, cardId),
+          UpdateExpression:
+            'SET claims = list_append(if_not_exists(claims, :empty), :claimed), claimedAt = :now, customerId = :customer, cardId = :card',
+          // One send per renewal; and none when the card was renewed after the expiry we read.
+          ConditionExpression:
+            '(attribute_not_exists(claims) OR NOT contains(claims, :claim)) AND (attribute_not_exists(updatedExpiry) OR updatedExpiry <= :expiry)',
+          ExpressionAttributeValues: {
+            ':empty': [],
+            ':claimed': [claim],
+            ':claim': claim,
+            ':expiry': expiry,
+            ':now': now,
+            ':customer': customerId,
+            ':card': cardId,
+          },
+        }),
+      ));
+      return 'claimed';
+    } catch (err) {
+      if (!isConditionFailed(err)) throw err;
+    }
+    const current = await this.getHeadsUp(customerId, cardId);
+    return current?.claims.includes(claim) ? 'already_claimed' : 'card_updated';
+  }
+
+  async releaseHeadsUp(customerId: string, cardId: string, claim: string): Promise<void> {
+    for (let attempt = 1; attempt <= RACE_ATTEMPTS; attempt++) {
+      const index = (await this.getHeadsUp(customerId, cardId))?.claims.indexOf(claim) ?? -1;
+      if (index < 0) return;
+      try {
+        await this.call(() => this.client.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: keys.headsUp(customerId, cardId),
+            UpdateExpression: `REMOVE claims[${index}]`,
+            ConditionExpression: `claims[${index}] = :claim`,
+            ExpressionAttributeValues: { ':claim': claim },
+          }),
+        ));
+        return;
+      } catch (err) {
+        if (!isConditionFailed(err)) throw err;
+      }
+    }
+    throw new StoreUnavailableError(`could not release the heads-up ${claim} of ${customerId}: contention`);
+  }
+
+  async setHeadsUpBanner(customerId: string, cardId: string, bannerId: string): Promise<void> {
+    await this.call(() => this.client.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.headsUp(customerId, cardId),
+        UpdateExpression: 'SET bannerId = :banner',
+        ExpressionAttributeValues: { ':banner': bannerId },
+      }),
+    ));
+  }
+
+  async cancelHeadsUp(customerId: string, cardId: string, expiry: string, now: string): Promise<HeadsUpRecord | undefined> {
+    const out = await this.call(() => this.client.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.headsUp(customerId, cardId),
+        UpdateExpression:
+          'SET updatedExpiry = :expiry, customerId = :customer, cardId = :card, claims = if_not_exists(claims, :empty), cardUpdatedAt = :now',
+        ExpressionAttributeValues: { ':expiry': expiry, ':customer': customerId, ':card': cardId, ':empty': [], ':now': now },
+        ReturnValues: 'ALL_OLD',
+      }),
+    ));
+    return out.Attributes ? headsUpOf(out.Attributes) : undefined;
+  }
+
+  async getHeadsUp(customerId: string, cardId: string): Promise<HeadsUpRecord | undefined> {
+    const out = await this.call(() => this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: keys.headsUp(customerId, cardId), ConsistentRead: true }),
+    ));
+    return out.Item ? headsUpOf(out.Item) : undefined;
   }
 
   /** After a write conditioned on an open case failed: the error that says why. */

@@ -2,7 +2,17 @@
 // outcome, Stripe being unavailable is retried, and a request Stripe refuses is a permanent error.
 import Stripe from 'stripe';
 import { StripeRequestError, StripeUnavailableError } from '../domain/errors.ts';
-import { TIME_ZONE_METADATA_KEY, type CustomerPreferences, type InvoiceSnapshot, type PaymentGateway, type PayOutcome, type SubscriptionStatus } from '../domain/ports.ts';
+import {
+  TIME_ZONE_METADATA_KEY,
+  type CustomerContact,
+  type CustomerPreferences,
+  type InvoiceSnapshot,
+  type PaymentGateway,
+  type PayOutcome,
+  type Renewal,
+  type RenewalCard,
+  type SubscriptionStatus,
+} from '../domain/ports.ts';
 import { isTimeZone } from '../notices/format.ts';
 
 export interface StripeClientOptions {
@@ -52,6 +62,15 @@ function idOf(ref: string | { id: string } | null | undefined): string | undefin
 /** Stripe answers 400 "Invoice is already paid" (no dedicated code in the SDK's list). */
 function isAlreadyPaid(e: StripeErrorLike): boolean {
   return e.type === 'StripeInvalidRequestError' && (e.code === 'invoice_already_paid' || /already paid/i.test(e.message ?? ''));
+}
+
+/** A payment method or legacy source, when it is a card with an expiry. */
+function cardOf(ref: unknown): RenewalCard | undefined {
+  if (!ref || typeof ref !== 'object') return undefined;
+  const object = ref as { id?: string; object?: string; card?: { exp_month?: number; exp_year?: number }; exp_month?: number; exp_year?: number };
+  const card = object.object === 'card' ? object : object.card;
+  if (!object.id || typeof card?.exp_month !== 'number' || typeof card.exp_year !== 'number') return undefined;
+  return { id: object.id, expMonth: card.exp_month, expYear: card.exp_year };
 }
 
 const INVOICE_STATUSES: readonly string[] = ['draft', 'open', 'paid', 'uncollectible', 'void'] satisfies InvoiceSnapshot['status'][];
@@ -195,6 +214,43 @@ export class StripeGateway implements PaymentGateway {
       }),
     );
     return session.url;
+  }
+
+  async getRenewalCard(customerId: string, subscriptionId?: string): Promise<RenewalCard | undefined> {
+    if (subscriptionId) {
+      const subscription = await this.call(() => this.stripe.subscriptions.retrieve(subscriptionId, { expand: ['default_payment_method'] }));
+      const own = cardOf(subscription.default_payment_method);
+      if (own || subscription.default_payment_method) return own;
+    }
+    const customer = await this.call(() =>
+      this.stripe.customers.retrieve(customerId, { expand: ['invoice_settings.default_payment_method', 'default_source'] }),
+    );
+    if (customer.deleted) return undefined;
+    if (customer.invoice_settings?.default_payment_method) return cardOf(customer.invoice_settings.default_payment_method);
+    return cardOf(customer.default_source);
+  }
+
+  async getCustomerContact(customerId: string): Promise<CustomerContact | undefined> {
+    const customer = await this.call(() => this.stripe.customers.retrieve(customerId));
+    if (customer.deleted) return undefined;
+    return {
+      email: customer.email ?? undefined,
+      name: customer.name ?? undefined,
+      locale: customer.preferred_locales?.[0] ?? undefined,
+    };
+  }
+
+  async listRenewals(customerId: string): Promise<Renewal[]> {
+    const renewals: Renewal[] = [];
+    for await (const subscription of this.stripe.subscriptions.list({ customer: customerId, status: 'all', limit: 100 })) {
+      if (!['active', 'trialing', 'past_due'].includes(subscription.status)) continue;
+      if (subscription.cancel_at_period_end || subscription.collection_method !== 'charge_automatically') continue;
+      const renewsAt = subscription.items.data[0]?.current_period_end;
+      if (renewsAt === undefined) continue;
+      const amount = subscription.items.data.reduce((sum, item) => sum + (item.price.unit_amount ?? 0) * (item.quantity ?? 1), 0);
+      renewals.push({ subscriptionId: subscription.id, renewsAt, amount: { amount, currency: subscription.currency } });
+    }
+    return renewals;
   }
 
   /** Runs a call that has no outcome to report: every failure becomes a domain error. */

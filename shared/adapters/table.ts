@@ -36,6 +36,12 @@ export const keys = {
    * right on dynalite too, which never deletes expired items; TTL only tidies up in AWS.
    */
   rateWindow: (key: string, windowStart: number) => ({ pk: `RATE#${key}`, sk: `WINDOW#${windowStart}` }),
+  /** An address that gets no more email, keyed by a hash of the address (never the address). */
+  suppression: (addressKey: string) => ({ pk: `EMAIL#${addressKey}`, sk: 'SUPPRESSION' }),
+  /** One SES event notification, claimed once: SNS delivers at least once. Carries the TTL attribute. */
+  emailEvent: (eventKey: string) => ({ pk: `SESEVENT#${eventKey}`, sk: 'SESEVENT' }),
+  /** The pre-dunning heads-up sent to a customer about one card. */
+  headsUp: (customerId: string, cardId: string) => ({ pk: `CUSTOMER#${customerId}`, sk: `HEADSUP#${cardId}` }),
   /** Powertools idempotency records for processed Stripe events live under this partition prefix. */
   processedEventsPartition: 'EVENTS',
 } as const;

@@ -70,6 +70,11 @@ export interface DunningCase {
   closedReason?: string;
   /** Why the case needs attention: the error name and message. */
   error?: { name: string; message: string };
+  /**
+   * The customer's address hard-bounced or complained: no more email goes to it. The case stays
+   * open (the banner and the retries go on); this flag says why the notices stopped arriving.
+   */
+  emailSuppressed?: { reason: SuppressionReason; at: string };
   createdAt: string;
   updatedAt: string;
 }
@@ -91,7 +96,15 @@ export type TimelineEntryType =
   | 'end_action'
   | 'terminated'
   | 'closed'
-  | 'flagged';
+  | 'flagged'
+  // What SES reported about an email the case sent (configuration set event destinations).
+  | 'email_delivered'
+  | 'email_bounced'
+  | 'email_complained'
+  | 'email_rejected'
+  | 'email_opened'
+  | 'email_clicked'
+  | 'email_suppressed';
 
 export interface TimelineEntry {
   at: string;
@@ -100,6 +113,20 @@ export interface TimelineEntry {
   /** Short human-readable detail, e.g. the email subject or the decline code. Never an address. */
   detail?: string;
 }
+
+/** Why an address gets no more email: it hard-bounced, or its owner marked our email as spam. */
+export type SuppressionReason = 'bounce' | 'complaint';
+
+/** An address that gets no more email. Stored under a hash of the address, never the address. */
+export interface EmailSuppression {
+  reason: SuppressionReason;
+  at: string;
+  /** The SES detail, e.g. "Permanent/General" or "abuse". */
+  detail?: string;
+  /** The case whose email caused it, when known. */
+  invoiceId?: string;
+}
+
 
 /**
  * How urgent a banner is, for the site to style it: it escalates with the sequence (see
@@ -121,4 +148,25 @@ export interface InAppNotice {
   /** When the subscription ends if nothing is paid (ISO 8601). */
   terminatesAt: string;
   createdAt: string;
+  /** When the banner stops showing by itself (a pre-dunning heads-up ends at the renewal). */
+  expiresAt?: string;
+}
+
+/**
+ * The pre-dunning heads-up about one of a customer's cards: which renewals it was sent for, and
+ * whether Stripe's card account updater has since renewed the card.
+ */
+export interface HeadsUpRecord {
+  customerId: string;
+  cardId: string;
+  /** `<subscription>@<renewal unix seconds>` of each heads-up claimed; at most one send each. */
+  claims: string[];
+  /** When the last heads-up was claimed. */
+  claimedAt?: string;
+  /** The banner the last heads-up set, if any (its notice id), so a cancel can clear it. */
+  bannerId?: string;
+  /** The card's expiry (`YYYY-MM`) after Stripe updated it automatically: no heads-up is due for older reads. */
+  updatedExpiry?: string;
+  /** When Stripe last updated the card automatically. */
+  cardUpdatedAt?: string;
 }

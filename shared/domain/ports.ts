@@ -1,6 +1,6 @@
 // The small interfaces the dunning logic talks through. AWS and the local runtime provide the same
 // adapters (DynamoDB, SES v2, Stripe); only endpoints differ. Step Functions is behind `Workflow`.
-import type { CaseStatus, DunningCase, InAppNotice, Money, RecoveredBy, TimelineEntry } from './case.ts';
+import type { CaseStatus, DunningCase, EmailSuppression, HeadsUpRecord, InAppNotice, Money, RecoveredBy, TimelineEntry } from './case.ts';
 
 export interface CaseStore {
   /** Creates the case unless one exists for the invoice; never overwrites. */
@@ -72,6 +72,32 @@ export interface CaseStore {
   getNotice(customerId: string): Promise<InAppNotice | undefined>;
   /** Clears the customer's banner if it belongs to this invoice's case. */
   clearNotice(customerId: string, invoiceId: string): Promise<void>;
+
+  /** Stops email to an address (by its key, a hash). Keeps the first record if there is one. */
+  suppressEmail(addressKey: string, suppression: EmailSuppression): Promise<void>;
+  getEmailSuppression(addressKey: string): Promise<EmailSuppression | undefined>;
+  /** Flags the case's address as suppressed; true only for the call that set the flag. */
+  flagEmailSuppressed(invoiceId: string, flag: NonNullable<DunningCase['emailSuppressed']>): Promise<boolean>;
+  /** Claims one SES event notification (SNS delivers at least once): true exactly once per key. */
+  claimEmailEvent(eventKey: string, now: Date): Promise<boolean>;
+  releaseEmailEvent(eventKey: string): Promise<void>;
+
+  /**
+   * Claims the pre-dunning heads-up for one renewal of one card (`claim` names the renewal), read
+   * with expiry `expiry` (`YYYY-MM`). `already_claimed`: it was sent for this renewal. `card_updated`:
+   * Stripe has since renewed the card to a later expiry, so the read was stale and nothing is due.
+   */
+  claimHeadsUp(customerId: string, cardId: string, claim: string, expiry: string, now: string): Promise<'claimed' | 'already_claimed' | 'card_updated'>;
+  /** Gives a heads-up claim back after a send failed in a way worth retrying. */
+  releaseHeadsUp(customerId: string, cardId: string, claim: string): Promise<void>;
+  /** Remembers the banner a heads-up set. */
+  setHeadsUpBanner(customerId: string, cardId: string, bannerId: string): Promise<void>;
+  /**
+   * Records that Stripe updated the card to expiry `expiry`, so no heads-up for the old expiry goes
+   * out. Returns the record as it was before (undefined if none).
+   */
+  cancelHeadsUp(customerId: string, cardId: string, expiry: string, now: string): Promise<HeadsUpRecord | undefined>;
+  getHeadsUp(customerId: string, cardId: string): Promise<HeadsUpRecord | undefined>;
 }
 
 /** What the product needs to know about a Stripe invoice, read fresh from Stripe. */
@@ -147,6 +173,35 @@ export interface PaymentGateway {
    * once the card is saved. Its URL lives minutes: open it at once, never put it in an email.
    */
   createPaymentUpdateUrl(customerId: string, returnUrl: string): Promise<string>;
+  /**
+   * The card a renewal will charge, as Stripe picks it: the subscription's default payment method,
+   * else the customer's, else the customer's default source. Undefined when none is a card.
+   */
+  getRenewalCard(customerId: string, subscriptionId?: string): Promise<RenewalCard | undefined>;
+  /** Who to write to; undefined for a deleted customer. */
+  getCustomerContact(customerId: string): Promise<CustomerContact | undefined>;
+  /** The customer's subscriptions that renew with an automatic charge: when, and for how much. */
+  listRenewals(customerId: string): Promise<Renewal[]>;
+}
+
+export interface RenewalCard {
+  /** pm_… or, for a legacy source, card_… */
+  id: string;
+  expMonth: number;
+  expYear: number;
+}
+
+export interface CustomerContact {
+  email?: string;
+  name?: string;
+  locale?: string;
+}
+
+export interface Renewal {
+  subscriptionId: string;
+  /** Unix seconds, Stripe's clock. */
+  renewsAt: number;
+  amount: Money;
 }
 
 export interface EmailMessage {

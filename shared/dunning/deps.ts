@@ -30,7 +30,15 @@ export type MetricName =
   | 'CaseNeedsAttention'
   | 'CaseClosedOutside'
   | 'EventIgnored'
-  | 'EventUnusable';
+  | 'EventUnusable'
+  | 'EmailDelivered'
+  | 'EmailBounced'
+  | 'EmailComplained'
+  | 'EmailRejected'
+  | 'EmailSuppressed'
+  | 'EmailEventUnusable'
+  | 'PreDunningSent'
+  | 'PreDunningCancelled';
 
 export interface DunningDeps {
   policy: Policy;

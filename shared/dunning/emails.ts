@@ -1,10 +1,12 @@
 // Sends one rendered notice whose sending right the caller has claimed, and records the outcome on
 // the case's timeline. Throttles are rethrown for the state machine to retry; a permanent rejection
-// is recorded and the sequence goes on.
+// (SES's account-level suppression list included) or an address we suppressed after a hard bounce
+// or complaint is recorded as undeliverable and the sequence goes on.
 import type { DunningCase } from '../domain/case.ts';
 import { EmailRejectedError } from '../domain/errors.ts';
 import type { RenderedNotice } from '../notices/render.ts';
 import type { DunningDeps } from './deps.ts';
+import { describeSuppression, flagCaseSuppressed, suppressionOf } from './suppression.ts';
 
 export type SendOutcome = 'sent' | 'undeliverable';
 
@@ -23,6 +25,14 @@ export async function sendCaseEmail(
   const now = deps.clock.now().toISOString();
   if (!dunningCase.customerEmail) {
     await undeliverable(deps, dunningCase, stage, 'the customer has no email address in Stripe');
+    return 'undeliverable';
+  }
+  // An address that hard-bounced or complained gets nothing more: sending again hurts the sender's
+  // reputation and reaches nobody. The claim stays taken, so a retried stage does not try again.
+  const suppression = await suppressionOf(deps, dunningCase.customerEmail);
+  if (suppression) {
+    await flagCaseSuppressed(deps, dunningCase, suppression.reason, suppression.detail ?? 'earlier email');
+    await undeliverable(deps, dunningCase, stage, describeSuppression(suppression));
     return 'undeliverable';
   }
   try {

@@ -13,6 +13,10 @@ export const HANDLED_EVENT_TYPES = [
   'customer.updated',
   'payment_method.attached',
   'setup_intent.succeeded',
+  // Pre-dunning: the heads-up before a renewal the card on file cannot pay, and its cancellation.
+  'invoice.upcoming',
+  'customer.source.expiring',
+  'payment_method.automatically_updated',
 ] as const;
 
 export type HandledEventType = (typeof HANDLED_EVENT_TYPES)[number];

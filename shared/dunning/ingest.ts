@@ -13,6 +13,7 @@ import { sendCaseEmail } from './emails.ts';
 import { recoverCase } from './close.ts';
 import { howPaid } from './paid-by.ts';
 import { closeFromOutside } from './outside.ts';
+import { cancelHeadsUp, headsUpForExpiringSource, headsUpForUpcomingInvoice, PRE_DUNNING_STAGE, type PreDunningResult } from './pre-dunning.ts';
 import { runNoticeStage } from './stages.ts';
 import type { IngestDeps } from './deps.ts';
 import { dunningEligibility, parseInvoice, type StripeEventEnvelope } from './invoice-event.ts';
@@ -27,7 +28,8 @@ export type IngestResult =
   | { action: 'case_opened'; invoiceId: string; executionArn: string }
   | { action: 'case_exists'; invoiceId: string; status: DunningCase['status'] }
   | { action: 'case_recovered'; invoiceId: string }
-  | { action: 'ignored'; reason: string };
+  | { action: 'ignored'; reason: string }
+  | Exclude<PreDunningResult, { action: 'ignored' }>;
 
 export async function ingestStripeEvent(deps: IngestDeps, event: StripeEventEnvelope): Promise<IngestResult> {
   if (event.livemode !== deps.livemode) {
@@ -72,6 +74,14 @@ export async function ingestStripeEvent(deps: IngestDeps, event: StripeEventEnve
       if (typeof intent.customer !== 'string') throw new InvalidInputError(`event ${event.id}: data.object is not a setup intent`);
       return cardUpdated(deps, event, intent.customer, typeof intent.payment_method === 'string' ? intent.payment_method : undefined);
     }
+    case 'invoice.upcoming':
+      return headsUpForUpcomingInvoice(deps, event);
+    case 'customer.source.expiring':
+      return headsUpForExpiringSource(deps, event);
+    case 'payment_method.automatically_updated':
+    // Its name on webhook endpoints pinned to an API version before 2020-08-27.
+    case 'payment_method.card_automatically_updated':
+      return cancelHeadsUp(deps, event);
     case 'customer.deleted': {
       const customer = parseRef(event, 'cus_');
       return closeCases(deps, event, await deps.store.listCasesOfCustomer(customer.id), 'customer deleted in Stripe');
@@ -292,6 +302,9 @@ async function subscriptionUpdated(deps: IngestDeps, event: StripeEventEnvelope)
 }
 
 async function cardUpdated(deps: IngestDeps, event: StripeEventEnvelope, customerId: string, paymentMethod?: string): Promise<IngestResult> {
+  // A new card answers a pre-dunning heads-up: its banner has said what it had to.
+  const banner = await deps.store.getNotice(customerId);
+  if (banner?.stage === PRE_DUNNING_STAGE) await deps.store.clearNotice(customerId, banner.invoiceId);
   const outcomes = await chargeAfterCardUpdate(deps, event, customerId, paymentMethod);
   if (outcomes.length === 0) return ignore(deps, event, 'the customer has no open case');
   return { action: 'card_update_retried', outcomes };

@@ -12,6 +12,7 @@ export const MESSAGE_KINDS = [
   'terminated',
   'recovered',
   'action_required',
+  'card_expiring',
 ] as const;
 export type MessageKind = (typeof MESSAGE_KINDS)[number];
 
@@ -65,6 +66,7 @@ export const MESSAGE_LINKS: Record<MessageKind, 'update_payment' | 'invoice'> = 
   terminated: 'update_payment',
   recovered: 'update_payment',
   action_required: 'invoice',
+  card_expiring: 'update_payment',
 };
 
 /** Every catalog, by language. English is the reference the others are tested against. */

@@ -137,6 +137,7 @@ export const StageIdSchema = z
 
 const RESERVED_STATE_NAMES = [
   'ActionRequired',
+  'PreDunning',
   'CardUpdated',
   'RecoverCase',
   'Recovered',
@@ -179,6 +180,19 @@ export type Stage = z.infer<typeof StageSchema>;
 export const EndActionSchema = z.enum(['cancel_now', 'cancel_at_period_end', 'pause_collection', 'leave_past_due', 'leave_unpaid']);
 export type EndAction = z.infer<typeof EndActionSchema>;
 
+/**
+ * Pre-dunning: before a renewal that would fail because the card on file expires first, one
+ * heads-up (email and banner) asks for a new card. Triggered by Stripe's `invoice.upcoming` (or the
+ * legacy `customer.source.expiring`); cancelled by `payment_method.automatically_updated`.
+ */
+export const PreDunningSchema = z.strictObject({
+  /** @default true */
+  enabled: z.boolean().default(true),
+  /** @default the catalog's `card_expiring` message */
+  notice: NoticeSchema.default(() => ({ message: 'card_expiring' }) as NoticeSpec),
+});
+export type PreDunning = z.infer<typeof PreDunningSchema>;
+
 const PolicyObjectSchema = z
   .strictObject(
     {
@@ -199,7 +213,8 @@ const PolicyObjectSchema = z
     /**
      * Who retries the charge. "workflow": our retry stages do, and Stripe's automatic retries should
      * be off (a retry stage never charges on a day Stripe has its own attempt scheduled). "stripe":
-     * Stripe's Smart Retries do; our retry stages stand down and the notices keep their schedule.
+     * Stripe's automatic retries do; our retry stages stand down, and each failed Stripe attempt sends
+     * the next notice at once (its policy day is the latest it goes).
      */
     retries: z.enum(['workflow', 'stripe']).default('workflow'),
     stages: z.array(StageSchema).min(1),
@@ -215,6 +230,8 @@ const PolicyObjectSchema = z
     recovered: z.strictObject({ notice: NoticeSchema }),
     /** Sent once when the bank wants the customer to authenticate the payment (3-D Secure). */
     actionRequired: z.strictObject({ notice: NoticeSchema }),
+    /** The heads-up before a renewal the card on file cannot pay. On, with the catalog's copy, unless set. */
+    preDunning: PreDunningSchema.default(() => PreDunningSchema.parse({})),
     },
     { error: (issue) => (issue.code === 'unrecognized_keys' ? unknownFieldsMessage(issue.keys) : undefined) },
   )

@@ -23,6 +23,7 @@ import { systemClock } from '../domain/ports.ts';
 import type { DunningDeps } from '../dunning/deps.ts';
 import type { PaymentLinkDeps } from '../dunning/payment-link.ts';
 import { createPaymentLinks, noPaymentLinks } from '../links/issuer.ts';
+import type { EmailEventDeps } from '../dunning/email-events.ts';
 import { ingestStripeEvent } from '../dunning/ingest.ts';
 import type { WebhookDeps } from '../dunning/webhook.ts';
 import { parsePolicy } from '../policy/load.ts';
@@ -140,6 +141,13 @@ export const paymentLinkDeps = once(async (): Promise<PaymentLinkDeps & { brandN
     log: logger,
   };
 });
+/** The SES event recorder only reads and writes the table: no Stripe, no SES. */
+export const emailEventDeps = once(async (): Promise<EmailEventDeps> => ({
+  store: await noticeStore(),
+  clock: systemClock,
+  log: logger,
+  metrics: powertoolsMetrics,
+}));
 
 /** The EventBridge ingest: the webhook's router and dedupe, but no signing secret, since nothing is signed. */
 export const eventBridgeDeps = once(async (): Promise<Omit<WebhookDeps, 'verify'>> => {

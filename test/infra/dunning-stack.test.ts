@@ -21,7 +21,7 @@ import {
   type Synthesized,
 } from './synth.ts';
 
-const FUNCTIONS = ['handle-webhook', 'send-notice', 'retry-payment', 'close-case', 'get-notice', 'open-payment-link'] as const;
+const FUNCTIONS = ['handle-webhook', 'send-notice', 'retry-payment', 'close-case', 'get-notice', 'open-payment-link', 'record-email-event'] as const;
 const THIRTY_DAYS = 30;
 
 let synth: Synthesized;
@@ -251,6 +251,7 @@ describe('DunningFunction', () => {
       { name: 'close-case', bundlesPolicy: true },
       { name: 'get-notice', bundlesPolicy: false },
       { name: 'open-payment-link', bundlesPolicy: true },
+      { name: 'record-email-event', bundlesPolicy: false },
     ]);
   });
 });
@@ -422,6 +423,8 @@ describe('DunningStack under cdk-nag AwsSolutions', () => {
         `Dunning/Dunning/NoticeApi/GetNoticeRole ${xray}`,
         `Dunning/Dunning/UpdatePaymentLink/OpenPaymentLinkRole ${xray}`,
         'Dunning/Dunning/UpdatePaymentLink/SigningKey AwsSolutions-SMG4',
+        `Dunning/Dunning/EmailEvents/RecordEmailEventRole ${xray}`,
+        'Dunning/Dunning/EmailEvents/DeadLetterQueue AwsSolutions-SQS3',
         `Dunning/Dunning/Workflow/StateMachine/Role ${xray}`,
         ...[
           'Stages/SendNoticeRole',
@@ -430,6 +433,7 @@ describe('DunningStack under cdk-nag AwsSolutions', () => {
           'Webhook/HandleWebhookRole',
           'NoticeApi/GetNoticeRole',
           'UpdatePaymentLink/OpenPaymentLinkRole',
+          'EmailEvents/RecordEmailEventRole',
         ].map(
           (role) => `Dunning/Dunning/${role} ${tableIndexes}`,
         ),

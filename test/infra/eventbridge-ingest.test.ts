@@ -27,12 +27,12 @@ beforeAll(() => {
   synth = synthDunningStack({ bundle: true, ingest: { eventBridge: { eventBusName: BUS } } });
   template = synth.template;
   fnId = functionLogicalId(template, 'handle-eventbridge');
-  queueId = onlyLogicalId(template, 'AWS::SQS::Queue');
+  queueId = onlyLogicalId(template, 'AWS::SQS::Queue', 'DunningEventBridge');
   ruleId = onlyLogicalId(template, 'AWS::Events::Rule');
 });
 
-function onlyLogicalId(t: Template, type: string): string {
-  const ids = Object.keys(t.findResources(type));
+function onlyLogicalId(t: Template, type: string, prefix = ''): string {
+  const ids = Object.keys(t.findResources(type)).filter((id) => id.startsWith(prefix));
   if (ids.length !== 1 || !ids[0]) throw new Error(`expected one ${type}, found ${ids.length}`);
   return ids[0];
 }
@@ -244,8 +244,9 @@ describe('EventBridgeIngest', () => {
       const { workflow, template: t } = embed({});
 
       t.resourceCountIs('AWS::Events::Rule', 0);
-      t.resourceCountIs('AWS::SQS::Queue', 0);
-      t.resourceCountIs('AWS::Lambda::EventInvokeConfig', 0);
+      // Only the email events' queue and async config remain.
+      expect(Object.keys(t.findResources('AWS::SQS::Queue')).filter((id) => !id.startsWith('DunningEmailEvents'))).toEqual([]);
+      expect(Object.keys(t.findResources('AWS::Lambda::EventInvokeConfig')).filter((id) => !id.startsWith('DunningEmailEvents'))).toEqual([]);
       expect(() => functionLogicalId(t, 'handle-eventbridge')).toThrow(/found 0/);
       expect(workflow.eventBridgeFunction).toBeUndefined();
       expect(workflow.deadLetterQueue).toBeUndefined();

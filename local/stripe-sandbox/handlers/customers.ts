@@ -166,8 +166,15 @@ function detachPaymentMethod({ core, args, params }: Ctx): unknown {
 function updatePaymentMethod({ core, args, params: p }: Ctx): unknown {
   const pm = mustGet(core, 'payment_method', args[0]!);
   const metadata = p.metadata('metadata', pm.metadata ?? {});
+  // Stripe lets a card's expiry be corrected on the payment method (e.g. the customer renewed it).
+  const card = p.object('card');
+  const expMonth = card?.int('exp_month', { min: 1, max: 12 });
+  const expYear = card?.int('exp_year', { min: 2000, max: 2100 });
+  if (card && !pm.card) throw invalidRequest('You can only update the card details of a card payment method.', { param: 'card' });
   change(core, 'payment_method.updated', pm, (m) => {
     if (metadata !== undefined) m.metadata = metadata;
+    if (m.card && expMonth !== undefined) m.card.exp_month = expMonth;
+    if (m.card && expYear !== undefined) m.card.exp_year = expYear;
   });
   return render(core, pm, p.expand());
 }

@@ -63,6 +63,16 @@ export const de: Catalog = {
       action: 'Zahlung bestätigen',
       banner: 'Ihre Bank bittet Sie, Ihre Zahlung von {amount} zu bestätigen. Bestätigen Sie sie, damit Ihr Abonnement weiterläuft.',
     },
+    card_expiring: {
+      subject: 'Ihre Karte läuft vor Ihrer nächsten Zahlung ab',
+      heading: 'Ihre Karte läuft bald ab',
+      body: [
+        'Die für Ihr Abonnement bei {productName} hinterlegte Karte läuft ab, bevor Ihre nächste Zahlung von {amount} fällig wird.',
+        'Damit Ihr Abonnement ohne Unterbrechung weiterläuft, aktualisieren Sie bitte Ihre Zahlungsdaten unter [Mein Konto]({myAccountUrl}) oder über die Schaltfläche unten.',
+      ],
+      action: 'Zahlungsdaten aktualisieren',
+      banner: 'Ihre Karte läuft vor Ihrer nächsten Zahlung von {amount} ab. Aktualisieren Sie Ihre Zahlungsdaten, damit Ihr Abonnement weiterläuft.',
+    },
   },
   layout: {
     buttonHelp: 'Falls die Schaltfläche nicht funktioniert, kopieren Sie diesen Link in Ihren Browser:',

@@ -62,6 +62,16 @@ export const en = {
       action: 'Confirm payment',
       banner: 'Your bank needs you to confirm your payment of {amount}. Confirm it to keep your subscription.',
     },
+    card_expiring: {
+      subject: 'Your card expires before your next payment',
+      heading: 'Your card is about to expire',
+      body: [
+        'The card we have on file for your {productName} subscription expires before your next payment of {amount} is due.',
+        'To keep your subscription running without interruption, please update your payment details via [My Account]({myAccountUrl}) or by clicking update payment details below.',
+      ],
+      action: 'Update payment details',
+      banner: 'Your card expires before your next payment of {amount}. Update your payment details to keep your subscription.',
+    },
   },
   layout: {
     buttonHelp: "If the button doesn't work, copy this link into your browser:",

@@ -62,6 +62,16 @@ export const fr: Catalog = {
       action: 'Confirmer le paiement',
       banner: 'Votre banque vous demande de confirmer votre paiement de {amount}. Confirmez-le pour conserver votre abonnement.',
     },
+    card_expiring: {
+      subject: 'Votre carte expire avant votre prochain paiement',
+      heading: 'Votre carte arrive bientôt à expiration',
+      body: [
+        'La carte enregistrée pour votre abonnement {productName} expire avant l’échéance de votre prochain paiement de {amount}.',
+        'Pour que votre abonnement continue sans interruption, mettez à jour vos informations de paiement depuis [Mon compte]({myAccountUrl}) ou à l’aide du bouton ci-dessous.',
+      ],
+      action: 'Mettre à jour mon moyen de paiement',
+      banner: 'Votre carte expire avant votre prochain paiement de {amount}. Mettez à jour vos informations de paiement pour conserver votre abonnement.',
+    },
   },
   layout: {
     buttonHelp: 'Si le bouton ne fonctionne pas, copiez ce lien dans votre navigateur\u00a0:',
