@@ -3,15 +3,47 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { Tracer } from '@aws-lambda-powertools/tracer';
 import type { Context } from 'aws-lambda';
-import type { MetricsSink } from '../dunning/deps.ts';
+import { maskEmails } from '../adapters/ses-mailer.ts';
+import { DUNNING_METRICS, METRICS_NAMESPACE, METRICS_SERVICE, metricDatum, type MetricsSink } from '../dunning/metrics.ts';
 
-export const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'dunning' });
-export const metrics = new Metrics({ namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'Dunning' });
+/**
+ * Masks every email address in a log line, whatever key or message carries it (an SES or Stripe
+ * error echoing the recipient, a case dumped whole): `jane@acme.com` is logged `j***@acme.com`.
+ */
+export function maskAddresses(_key: string, value: unknown): unknown {
+  return typeof value === 'string' && value.includes('@') ? maskEmails(value) : value;
+}
+
+export const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'dunning', jsonReplacerFn: maskAddresses });
+/**
+ * The `service` dimension is the same in every function (not the function's own service name), so
+ * each business metric is one series per dimension value, whichever function emitted it.
+ */
+export const metrics = new Metrics({
+  namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? METRICS_NAMESPACE,
+  serviceName: METRICS_SERVICE,
+});
 /** Off outside Lambda; in Lambda it traces the AWS SDK clients and Stripe's HTTPS calls. */
 export const tracer = new Tracer({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'dunning' });
 
+/**
+ * A metric without a dimension is buffered and flushed after the invocation. One with a dimension is
+ * flushed at once as a single metric: EMF gives all the metrics of one blob the same dimensions, so
+ * a buffered `Stage` would also split every other metric of the invocation.
+ */
 export const powertoolsMetrics: MetricsSink = {
-  count: (name, value = 1) => metrics.addMetric(name, MetricUnit.Count, value),
+  count(name, ...args) {
+    const datum = metricDatum(name, args);
+    const unit = DUNNING_METRICS[name].unit === 'Count' ? MetricUnit.Count : MetricUnit.NoUnit;
+    const entries = Object.entries(datum.dimensions);
+    if (entries.length === 0) {
+      metrics.addMetric(name, unit, datum.value);
+      return;
+    }
+    const single = metrics.singleMetric();
+    for (const [dimension, value] of entries) single.addDimension(dimension, value);
+    single.addMetric(name, unit, datum.value);
+  },
 };
 
 /**
