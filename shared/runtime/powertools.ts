@@ -3,15 +3,25 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { Tracer } from '@aws-lambda-powertools/tracer';
 import type { Context } from 'aws-lambda';
-import { maskEmails } from '../adapters/ses-mailer.ts';
 import { DUNNING_METRICS, METRICS_NAMESPACE, METRICS_SERVICE, metricDatum, type MetricsSink } from '../dunning/metrics.ts';
 
 /**
- * Masks every email address in a log line, whatever key or message carries it (an SES or Stripe
- * error echoing the recipient, a case dumped whole): `jane@acme.com` is logged `j***@acme.com`.
+ * An email address as it appears in a message: a domain with a dotted name. Stricter than SES's
+ * own masking, so a stack trace's `node_modules/@scope/pkg` or a `pkg@1.2.3` is left readable.
+ */
+const EMAIL = /[A-Za-z0-9._%+-]+@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})/g;
+
+/** `jane.doe@acme.com` becomes `j***@acme.com`: enough to tell customers apart, not to write to them. */
+export function maskEmailAddresses(text: string): string {
+  return text.replace(EMAIL, (address: string, domain: string) => `${address.slice(0, 1)}***@${domain}`);
+}
+
+/**
+ * The logger's JSON replacer: masks every email address in a log line, whatever key, message or
+ * error carries it (an SES or Stripe error echoing the recipient, a case logged whole).
  */
 export function maskAddresses(_key: string, value: unknown): unknown {
-  return typeof value === 'string' && value.includes('@') ? maskEmails(value) : value;
+  return typeof value === 'string' && value.includes('@') ? maskEmailAddresses(value) : value;
 }
 
 export const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'dunning', jsonReplacerFn: maskAddresses });
