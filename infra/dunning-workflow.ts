@@ -23,6 +23,7 @@ import { NoticeApi } from './constructs/notice-api.ts';
 import { NoticeEmail } from './constructs/notice-email.ts';
 import { StageFunctions } from './constructs/stage-functions.ts';
 import { StripeSecrets } from './constructs/stripe-secrets.ts';
+import { UpdatePaymentLink } from './constructs/update-payment-link.ts';
 import { WebhookIngest } from './constructs/webhook-ingest.ts';
 
 /** How notices are sent. */
@@ -44,6 +45,12 @@ export interface DunningSecretsProps {
   readonly stripeApiKey?: ISecret;
   /** Holds the webhook endpoint's signing secret (`whsec_...`). @default - a placeholder secret is created */
   readonly webhookSigningSecret?: ISecret;
+  /**
+   * Signs the one-click "update payment details" links (at least 32 characters). Changing it makes
+   * every link already emailed show "this link doesn't work" (they still reach My Account).
+   * @default - a secret with a random value is generated at deploy time
+   */
+  readonly linkSigningKey?: ISecret;
 }
 
 /** Stripe's Amazon EventBridge event destination, as a second way in beside the webhook. */
@@ -108,6 +115,7 @@ export interface DunningFunctions {
   readonly retryPayment: DunningFunction;
   readonly closeCase: DunningFunction;
   readonly getNotice: DunningFunction;
+  readonly openPaymentLink: DunningFunction;
 }
 
 export class DunningWorkflow extends Construct {
@@ -124,6 +132,9 @@ export class DunningWorkflow extends Construct {
   readonly webhookUrl?: string;
   /** The My Account notice API (AWS_IAM); grant callers with `grantNoticeApi()`. */
   readonly noticeApiUrl: string;
+  /** Base of the one-click "update payment details" links every notice carries: `${url}u/{token}`. */
+  readonly updatePaymentLinkUrl: string;
+  readonly updatePaymentLink: UpdatePaymentLink;
   /** The function the EventBridge rule invokes; undefined without `ingest.eventBridge`. */
   readonly eventBridgeFunction?: DunningFunction;
   /**
@@ -154,6 +165,19 @@ export class DunningWorkflow extends Construct {
       stripeApiKey: this.secrets.apiKey,
       email: this.email,
     });
+    // The link function reads the table and Stripe; send-notice only signs links for it. Its URL in
+    // send-notice's environment is a one-way reference, so there is no cycle.
+    this.updatePaymentLink = new UpdatePaymentLink(this, 'UpdatePaymentLink', {
+      ...logs,
+      policy: this.policy,
+      table: this.table,
+      stripeApiKey: this.secrets.apiKey,
+      signingKey: props.secrets?.linkSigningKey,
+      removalPolicy,
+    });
+    this.updatePaymentLink.grantIssue(stages.sendNotice);
+    this.updatePaymentLinkUrl = this.updatePaymentLink.url;
+
     const workflow = new DunningStateMachine(this, 'Workflow', { ...logs, policy: this.policy, stages });
     this.stateMachine = workflow.stateMachine;
 
@@ -168,6 +192,8 @@ export class DunningWorkflow extends Construct {
       functionUrl: props.ingest?.functionUrl,
     });
     this.webhookUrl = webhook.url;
+    // The router sends notices too: the next one when Stripe's own attempt fails (`retries: "stripe"`).
+    this.updatePaymentLink.grantIssue(webhook.handler);
 
     const eventBridge = props.ingest?.eventBridge
       ? new EventBridgeIngest(this, 'EventBridge', {
@@ -182,6 +208,7 @@ export class DunningWorkflow extends Construct {
         })
       : undefined;
     this.eventBridgeFunction = eventBridge?.handler;
+    if (eventBridge) this.updatePaymentLink.grantIssue(eventBridge.handler);
     this.deadLetterQueue = eventBridge?.deadLetterQueue;
 
     this.noticeApi = new NoticeApi(this, 'NoticeApi', { ...logs, table: this.table });
@@ -193,6 +220,7 @@ export class DunningWorkflow extends Construct {
       retryPayment: stages.retryPayment,
       closeCase: stages.closeCase,
       getNotice: this.noticeApi.handler,
+      openPaymentLink: this.updatePaymentLink.handler,
     };
     const watched = { ...this.functions, ...(eventBridge ? { handleEventBridge: eventBridge.handler } : {}) };
     const deadLetterQueues: Record<string, IQueue> = eventBridge ? { eventBridge: eventBridge.deadLetterQueue } : {};

@@ -4,6 +4,13 @@ import { z } from 'zod';
 /** Fixed so `stripe listen` users and the sandbox agree without setup; printed at start. */
 export const LOCAL_WEBHOOK_SECRET = 'whsec_local_dunning_sandbox_secret_0000000000';
 export const LOCAL_STRIPE_KEY = 'sk_test_local_dunning_sandbox';
+/** Signs the one-click links locally. In AWS the key is a generated secret in Secrets Manager. */
+export const LOCAL_LINK_SIGNING_KEY = 'dev-only-link-signing-key-not-for-production-0000';
+/**
+ * What the site's backend sends as `Authorization: Bearer …` to the banner API locally, standing in
+ * for the SigV4 (AWS_IAM) signature the Function URL requires in AWS. Printed at start.
+ */
+export const LOCAL_BANNER_TOKEN = 'dev-banner-token';
 
 const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
 
@@ -24,6 +31,10 @@ export const LocalConfigSchema = z.object({
     .optional(),
   policyFile: z.string().min(1).optional(),
   sender: z.string().default('billing@acme.test'),
+  linkSigningKey: z.string().min(32, 'must be at least 32 characters').default(LOCAL_LINK_SIGNING_KEY),
+  bannerToken: z.string().min(8, 'must be at least 8 characters').default(LOCAL_BANNER_TOKEN),
+  /** Reply-To addresses, comma-separated, as in AWS. */
+  replyTo: z.string().optional(),
   demo: z.boolean().default(true),
   tableName: z.string().default('dunning-local'),
   /**
@@ -57,6 +68,9 @@ const VARS: Record<keyof LocalConfig, string> = {
   stripeApiKey: 'STRIPE_API_KEY',
   policyFile: 'DUNNING_POLICY_FILE',
   sender: 'DUNNING_SENDER',
+  linkSigningKey: 'DUNNING_LINK_SIGNING_KEY',
+  bannerToken: 'DUNNING_BANNER_TOKEN',
+  replyTo: 'DUNNING_REPLY_TO',
   demo: 'DUNNING_DEMO',
   tableName: 'DUNNING_TABLE_NAME',
   stripeRetryDays: 'STRIPE_SANDBOX_RETRY_DAYS',

@@ -35,9 +35,11 @@ async function main(): Promise<void> {
 
   print('Stripe dunning, running locally');
   print(`  webhook receiver   POST ${runtime.urls.webhook}`);
-  print(`  My Account banner  GET  ${runtime.urls.app}/customers/{customerId}/notice`);
+  print(`  My Account banner  GET  ${runtime.urls.app}/customers/{customerId}/notice  (Authorization: Bearer ${config.bannerToken})`);
+  print(`  update-card links  GET  ${runtime.urls.app}/u/{token}  (in every notice)`);
   print(`  cases (local only) GET  ${runtime.urls.app}/cases`);
   print(`  emails (SES inbox)      ${runtime.urls.ses}`);
+  print(`  notice previews         ${runtime.urls.previews} (every notice in every locale; npm run preview)`);
   print(`  Stripe API              ${runtime.urls.stripe}${runtime.sandbox ? ' (sandbox)' : ' (test mode)'}`);
   print(`  DynamoDB                ${runtime.urls.dynamodb}`);
   print(`  webhook signing secret  ${config.webhookSecret}`);

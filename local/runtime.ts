@@ -1,6 +1,7 @@
 // Starts the whole product on loopback: dynalite, SES v2, the Stripe sandbox, Step Functions running
 // the generated definition, and the same handlers the Lambdas run, configured through their environment.
 import './polyfills.ts';
+import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
@@ -20,6 +21,7 @@ import { listen, serviceOf } from './http-service.ts';
 import { lambdaContext } from './lambda-context.ts';
 import { startLocalStepFunctions, type LocalExecution, type LocalStepFunctions, type TaskHandler } from './stepfunctions.ts';
 import { startStripeSandbox, type StripeSandbox } from './stripe-sandbox/index.ts';
+import { PREVIEW_PATH, servePreviews } from './preview/serve.ts';
 
 const REGION = 'us-east-1';
 const ACCOUNT = '000000000000';
@@ -53,7 +55,7 @@ export interface Runtime {
   config: LocalConfig;
   policy: Policy;
   definition: StateMachineDefinition;
-  urls: { app: string; webhook: string; ses: string; dynamodb: string; stripe: string; stepFunctions: string };
+  urls: { app: string; webhook: string; ses: string; dynamodb: string; stripe: string; stepFunctions: string; previews: string };
   stripeApiKey: string;
   sandbox?: StripeSandbox;
   stepFunctions: LocalStepFunctions;
@@ -114,7 +116,9 @@ export async function startRuntime(config: LocalConfig, events: RuntimeEvents = 
       [ENV.stripeWebhookSecret]: config.webhookSecret,
       [ENV.policyJson]: JSON.stringify(policy),
       [ENV.stateMachineArn]: LOCAL_STATE_MACHINE_ARN,
+      [ENV.linkSigningKey]: config.linkSigningKey,
     });
+    if (config.replyTo) process.env[ENV.replyTo] = config.replyTo;
     if (stripeApiBase) process.env[ENV.stripeApiBase] = stripeApiBase;
     else delete process.env[ENV.stripeApiBase];
 
@@ -123,12 +127,13 @@ export async function startRuntime(config: LocalConfig, events: RuntimeEvents = 
     const store = new DynamoCaseStore(documentClient, config.tableName);
 
     // Imported only now: the handlers read their environment when first invoked, as in Lambda.
-    const [webhook, sendNotice, retryPayment, closeCase, getNotice] = await Promise.all([
+    const [webhook, sendNotice, retryPayment, closeCase, getNotice, openPaymentLink] = await Promise.all([
       import('#functions/handle-webhook/handler.ts'),
       import('#functions/send-notice/handler.ts'),
       import('#functions/retry-payment/handler.ts'),
       import('#functions/close-case/handler.ts'),
       import('#functions/get-notice/handler.ts'),
+      import('#functions/open-payment-link/handler.ts'),
     ]);
 
     const definition = buildDefinition(policy, LOCAL_FUNCTION_ARNS);
@@ -172,6 +177,8 @@ export async function startRuntime(config: LocalConfig, events: RuntimeEvents = 
       void route(req, res, {
         webhook: webhook.handler as UrlHandler,
         getNotice: getNotice.handler as UrlHandler,
+        openPaymentLink: openPaymentLink.handler as UrlHandler,
+        bannerToken: config.bannerToken,
         onWebhook: events.onWebhook,
         store,
       }).catch((error: unknown) => {
@@ -189,6 +196,8 @@ export async function startRuntime(config: LocalConfig, events: RuntimeEvents = 
       await Promise.race([Promise.allSettled([...inFlight]), new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
     });
     const app = appService.endpoint;
+    // Known only now (the port may be 0); no stage can run before this, as none runs without a webhook.
+    process.env[ENV.linkBaseUrl] = app;
 
     sandbox?.setWebhook({ url: `${app}/webhook`, secret: config.webhookSecret });
     const resumed = config.dataDir ? await resumeOpenCases(store, stepFunctions, definition) : 0;
@@ -205,6 +214,7 @@ export async function startRuntime(config: LocalConfig, events: RuntimeEvents = 
         dynamodb: dynamo.endpoint,
         stripe: sandbox?.url ?? 'https://api.stripe.com',
         stepFunctions: stepFunctions.endpoint,
+        previews: `${app}${PREVIEW_PATH}`,
       },
       stripeApiKey,
       sandbox,
@@ -234,6 +244,9 @@ async function resumeOpenCases(store: CaseStore, stepFunctions: LocalStepFunctio
 interface Routes {
   webhook: UrlHandler;
   getNotice: UrlHandler;
+  openPaymentLink: UrlHandler;
+  /** Stands in for the AWS_IAM auth of the notice API's Function URL. */
+  bannerToken: string;
   onWebhook?: RuntimeEvents['onWebhook'];
   store: CaseStore;
 }
@@ -245,13 +258,22 @@ async function route(req: IncomingMessage, res: ServerResponse, routes: Routes):
   const body = Buffer.concat(chunks);
 
   if (url.pathname === '/health') return send(res, 200, { status: 'ok' });
+  if ((url.pathname + '/').startsWith(PREVIEW_PATH) && req.method === 'GET') return servePreviews(url.pathname, res);
   if (url.pathname === '/webhook') {
     const result = await routes.webhook(functionUrlEvent(req, url, body), lambdaContext('handle-webhook'));
     if (routes.onWebhook) routes.onWebhook({ status: result.statusCode ?? 200, body: JSON.parse(String(result.body ?? '{}')) });
     return sendResult(res, result);
   }
   if (/^\/customers\/[^/]+\/notice\/?$/.test(url.pathname)) {
+    if (!bearerMatches(req.headers.authorization, routes.bannerToken)) {
+      res.writeHead(401, { 'content-type': 'application/json', 'www-authenticate': 'Bearer realm="dunning-notice-api"' });
+      res.end(JSON.stringify({ error: 'send Authorization: Bearer <DUNNING_BANNER_TOKEN>' }));
+      return;
+    }
     return sendResult(res, await routes.getNotice(functionUrlEvent(req, url, body), lambdaContext('get-notice')));
+  }
+  if (url.pathname.startsWith('/u/')) {
+    return sendResult(res, await routes.openPaymentLink(functionUrlEvent(req, url, body), lambdaContext('open-payment-link')));
   }
   if (url.pathname === '/cases' && req.method === 'GET') {
     return send(res, 200, { cases: await routes.store.listCases() });
@@ -293,6 +315,12 @@ function functionUrlEvent(req: IncomingMessage, url: URL, body: Buffer): LambdaF
     body: body.toString('base64'),
     isBase64Encoded: true,
   } as LambdaFunctionURLEvent;
+}
+
+function bearerMatches(header: string | undefined, token: string): boolean {
+  const given = Buffer.from(/^Bearer (.+)$/i.exec(header ?? '')?.[1]?.trim() ?? '');
+  const expected = Buffer.from(token);
+  return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
 function sendResult(res: ServerResponse, result: FunctionUrlResponse): void {

@@ -22,6 +22,12 @@ export const ENV = {
   policyJson: 'DUNNING_POLICY_JSON',
   /** How long processed Stripe event ids are remembered (Stripe retries for up to 3 days). */
   eventTtlDays: 'DUNNING_EVENT_TTL_DAYS',
+  /** Where GET /u/{token} is served: the update-payment-link Function URL, or the local runtime. */
+  linkBaseUrl: 'DUNNING_LINK_BASE_URL',
+  /** The secret that signs the one-click links (HMAC-SHA256). */
+  linkSigningKeySecretArn: 'DUNNING_LINK_SIGNING_KEY_SECRET_ARN',
+  /** Local only: the link signing key itself. */
+  linkSigningKey: 'DUNNING_LINK_SIGNING_KEY',
 } as const;
 
 const nonEmpty = z.string().trim().min(1);
@@ -65,6 +71,16 @@ export const WebhookConfigSchema = StageConfigSchema.extend({
   stripeWebhookSecret: SecretRef,
 });
 
+/** What makes (send-notice) or checks (the link endpoint) a one-click update link. */
+export const LinkConfigSchema = z.object({
+  linkBaseUrl: z.url(),
+  linkSigningKey: SecretRef,
+});
+
+export const PaymentLinkConfigSchema = StageConfigSchema.extend({
+  linkSigningKey: SecretRef,
+});
+
 export type StageConfig = z.infer<typeof StageConfigSchema>;
 export type MailConfig = z.infer<typeof MailConfigSchema>;
 export type WebhookConfig = z.infer<typeof WebhookConfigSchema>;
@@ -81,6 +97,8 @@ function raw(env: NodeJS.ProcessEnv): Record<string, unknown> {
     eventTtlDays: env[ENV.eventTtlDays] || undefined,
     stripeApiKey: secretFrom(env, ENV.stripeApiKeySecretArn, ENV.stripeApiKey),
     stripeWebhookSecret: secretFrom(env, ENV.stripeWebhookSecretArn, ENV.stripeWebhookSecret),
+    linkBaseUrl: env[ENV.linkBaseUrl] || undefined,
+    linkSigningKey: secretFrom(env, ENV.linkSigningKeySecretArn, ENV.linkSigningKey),
   };
 }
 
@@ -94,6 +112,8 @@ const FIELD_TO_ENV: Record<string, string> = {
   eventTtlDays: ENV.eventTtlDays,
   stripeApiKey: `${ENV.stripeApiKeySecretArn} (or ${ENV.stripeApiKey} locally)`,
   stripeWebhookSecret: `${ENV.stripeWebhookSecretArn} (or ${ENV.stripeWebhookSecret} locally)`,
+  linkBaseUrl: ENV.linkBaseUrl,
+  linkSigningKey: `${ENV.linkSigningKeySecretArn} (or ${ENV.linkSigningKey} locally)`,
 };
 
 /** Parses the environment with `schema`; a bad or missing value throws naming the variable. */

@@ -1,4 +1,4 @@
-// My Account banner API: GET /customers/{id}/notice answers the customer's open notice, or null.
+// My Account banner API: GET /customers/{id}/notice answers the customer's current banner, or 204.
 import type { APIGatewayProxyStructuredResultV2 as FunctionUrlResponse, LambdaFunctionURLEvent } from 'aws-lambda';
 import type { CaseStore } from '#shared/domain/ports.ts';
 import { currentNotice } from '#shared/dunning/notice-query.ts';
@@ -14,7 +14,8 @@ export function createHandler(store: () => Promise<CaseStore>) {
     const customerId = PATH.exec(event.rawPath ?? '')?.[1];
     if (!customerId) return json(404, { error: 'expected /customers/{cus_…}/notice' });
     const notice = await currentNotice(await store(), customerId);
-    return json(200, { customerId, notice: notice ?? null });
+    if (!notice) return { statusCode: 204, headers: { 'cache-control': 'no-store' }, body: '' };
+    return json(200, notice);
   };
 }
 

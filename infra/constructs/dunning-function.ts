@@ -25,12 +25,17 @@ export type DunningFunctionName =
   | 'send-notice'
   | 'retry-payment'
   | 'close-case'
-  | 'get-notice';
+  | 'get-notice'
+  | 'open-payment-link';
 
 /** The environment variables that carry a secret's ARN; the value itself is read at runtime. */
-export type SecretArnVariable = typeof ENV.stripeApiKeySecretArn | typeof ENV.stripeWebhookSecretArn;
+export type SecretArnVariable =
+  | typeof ENV.stripeApiKeySecretArn
+  | typeof ENV.stripeWebhookSecretArn
+  | typeof ENV.linkSigningKeySecretArn;
 
-export type TableAccess = 'read' | 'readWrite';
+/** `read`, `readWrite`, or exactly these DynamoDB actions (e.g. `['dynamodb:GetItem']`). */
+export type TableAccess = 'read' | 'readWrite' | readonly `dynamodb:${string}`[];
 
 /** Powertools' log levels, set as POWERTOOLS_LOG_LEVEL. */
 export type PowertoolsLogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
@@ -130,10 +135,11 @@ export class DunningFunction extends NodejsFunction {
     logGroup.grantWrite(role);
   }
 
-  /** Grants read (or read and write) data access to the table and sets DUNNING_TABLE_NAME. */
+  /** Grants read, read and write, or exactly the listed data access to the table and sets DUNNING_TABLE_NAME. */
   bindTable(table: ITable, access: TableAccess): this {
     if (access === 'readWrite') table.grantReadWriteData(this);
-    else table.grantReadData(this);
+    else if (access === 'read') table.grantReadData(this);
+    else table.grant(this, ...access);
     this.addEnvironment(ENV.tableName, table.tableName);
     return this;
   }

@@ -2,7 +2,8 @@
 // outcome, Stripe being unavailable is retried, and a request Stripe refuses is a permanent error.
 import Stripe from 'stripe';
 import { StripeRequestError, StripeUnavailableError } from '../domain/errors.ts';
-import type { InvoiceSnapshot, PaymentGateway, PayOutcome, SubscriptionStatus } from '../domain/ports.ts';
+import { TIME_ZONE_METADATA_KEY, type CustomerPreferences, type InvoiceSnapshot, type PaymentGateway, type PayOutcome, type SubscriptionStatus } from '../domain/ports.ts';
+import { isTimeZone } from '../notices/format.ts';
 
 export interface StripeClientOptions {
   apiKey: string;
@@ -165,10 +166,15 @@ export class StripeGateway implements PaymentGateway {
     return subscription.status;
   }
 
-  async getCustomerLocale(customerId: string): Promise<string | undefined> {
+  async getCustomerPreferences(customerId: string): Promise<CustomerPreferences> {
     const customer = await this.call(() => this.stripe.customers.retrieve(customerId));
-    if (customer.deleted) return undefined;
-    return customer.preferred_locales?.[0] ?? undefined;
+    if (customer.deleted) return {};
+    const timeZone = customer.metadata?.[TIME_ZONE_METADATA_KEY]?.trim();
+    return {
+      locale: customer.preferred_locales?.[0] ?? undefined,
+      // Metadata is free text anyone with dashboard access can type: only a zone Intl knows counts.
+      timeZone: isTimeZone(timeZone) ? timeZone : undefined,
+    };
   }
 
   async getDefaultPaymentMethod(customerId: string): Promise<string | undefined> {

@@ -5,8 +5,8 @@ export const TABLE_KEYS = {
   partitionKey: 'pk',
   sortKey: 'sk',
   /**
-   * Epoch seconds after which an item may be deleted by DynamoDB TTL. Only processed-event
-   * records carry it. dynalite never expires items, so readers must treat an expired record as
+   * Epoch seconds after which an item may be deleted by DynamoDB TTL. Processed-event records and
+   * rate-limit windows carry it. dynalite never expires items, so readers must treat an expired record as
    * absent instead of relying on TTL to delete it.
    */
   ttlAttribute: 'expiration',
@@ -31,6 +31,11 @@ export const keys = {
   notice: (customerId: string) => ({ pk: `CUSTOMER#${customerId}`, sk: 'NOTICE' }),
   /** An invoice that failed while its subscription already had an open case, and joined it. */
   joined: (invoiceId: string) => ({ pk: `CASE#${invoiceId}`, sk: 'JOINED' }),
+  /**
+   * One rate-limit window of one key (a payment link). The window is in the key, so a counter is
+   * right on dynalite too, which never deletes expired items; TTL only tidies up in AWS.
+   */
+  rateWindow: (key: string, windowStart: number) => ({ pk: `RATE#${key}`, sk: `WINDOW#${windowStart}` }),
   /** Powertools idempotency records for processed Stripe events live under this partition prefix. */
   processedEventsPartition: 'EVENTS',
 } as const;

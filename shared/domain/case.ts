@@ -40,6 +40,11 @@ export interface DunningCase {
   customerName?: string;
   /** Stripe's preferred locale for the customer, when known. */
   customerLocale?: string;
+  /**
+   * The customer's IANA time zone, from the Stripe customer's `metadata.time_zone` when it is a zone
+   * Intl knows. Stripe customers have no time-zone field; without one, dates use the policy's zone.
+   */
+  customerTimeZone?: string;
   livemode: boolean;
   /** When the payment failed, in Stripe's clock (ISO 8601). Business dates count from here. */
   failedAt: string;
@@ -96,13 +101,24 @@ export interface TimelineEntry {
   detail?: string;
 }
 
-/** The banner a customer sees in My Account while a case is open. */
+/**
+ * How urgent a banner is, for the site to style it: it escalates with the sequence (see
+ * `bannerSeverity` in shared/dunning/banner.ts).
+ */
+export type BannerSeverity = 'info' | 'warning' | 'critical';
+
+/** The banner a customer sees in My Account while a case is open, as the stage that wrote it rendered it. */
 export interface InAppNotice {
   customerId: string;
   invoiceId: string;
+  /** The policy stage id (Notice1…) or ActionRequired. */
   stage: string;
-  heading: string;
-  text: string;
-  updatePaymentUrl?: string;
+  severity: BannerSeverity;
+  headline: string;
+  body: string;
+  /** The one-click update link, or the hosted invoice page when the bank wants a confirmation. */
+  action: { label: string; url: string };
+  /** When the subscription ends if nothing is paid (ISO 8601). */
+  terminatesAt: string;
   createdAt: string;
 }

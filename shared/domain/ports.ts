@@ -113,6 +113,16 @@ export type PayOutcome =
   | { outcome: 'paid' }
   | { outcome: 'declined'; code: string; declineCode?: string; message: string };
 
+/** The Stripe customer metadata key the customer's IANA time zone is read from, e.g. "Europe/Paris". */
+export const TIME_ZONE_METADATA_KEY = 'time_zone';
+
+export interface CustomerPreferences {
+  /** The first of Stripe's `preferred_locales`. */
+  locale?: string;
+  /** `metadata.time_zone`, only if Intl knows the zone. */
+  timeZone?: string;
+}
+
 export interface PaymentGateway {
   getInvoice(invoiceId: string): Promise<InvoiceSnapshot>;
   /**
@@ -128,10 +138,14 @@ export interface PaymentGateway {
   markInvoiceUncollectible(invoiceId: string, idempotencyKey: string): Promise<void>;
   /** The subscription's status as Stripe holds it now (an event's copy may be stale). */
   getSubscriptionStatus(subscriptionId: string): Promise<SubscriptionStatus>;
-  getCustomerLocale(customerId: string): Promise<string | undefined>;
+  /** The customer's preferred locale and time zone, as far as Stripe knows them. */
+  getCustomerPreferences(customerId: string): Promise<CustomerPreferences>;
   /** The customer's default payment method for invoices, if any. */
   getDefaultPaymentMethod(customerId: string): Promise<string | undefined>;
-  /** A link where the customer can update their card (a billing portal session). */
+  /**
+   * A fresh billing portal session on the payment-method-update flow, which returns to `returnUrl`
+   * once the card is saved. Its URL lives minutes: open it at once, never put it in an email.
+   */
   createPaymentUpdateUrl(customerId: string, returnUrl: string): Promise<string>;
 }
 
@@ -159,6 +173,20 @@ export interface Workflow {
 /** The input of one execution. Kept small: stages read the case from the store. */
 export interface WorkflowInput {
   invoiceId: string;
+}
+
+/** Counts uses of something (a link) in fixed windows, so one caller cannot hammer a costly path. */
+export interface RateLimiter {
+  /**
+   * Takes one use of `key` in the window that holds `now`: true if fewer than `limit` were taken
+   * there before this one, false (and nothing counted) once the window is full.
+   */
+  take(key: string, limit: number, windowMs: number, now: Date): Promise<boolean>;
+}
+
+/** Makes the one-click "update payment details" link of a case: our own short link, never Stripe's. */
+export interface PaymentLinks {
+  updatePaymentUrl(dunningCase: Pick<DunningCase, 'customerId' | 'invoiceId' | 'terminatesAt'>): Promise<string>;
 }
 
 export interface Clock {

@@ -2,7 +2,7 @@
 // person. Each close is one conditional write, so exactly one caller sends the closing email.
 import type { DunningCase, RecoveredBy } from '../domain/case.ts';
 import { CaseClosedError, CaseNotFoundError } from '../domain/errors.ts';
-import type { NoticeCopy } from '../policy/schema.ts';
+import type { NoticeSpec } from '../policy/schema.ts';
 import { renderNotice } from '../notices/render.ts';
 import type { DunningDeps } from './deps.ts';
 import { howPaid } from './paid-by.ts';
@@ -132,7 +132,7 @@ async function sendClosingEmail(
   deps: DunningDeps,
   dunningCase: DunningCase,
   kind: 'confirmation' | 'termination',
-  copy: NoticeCopy,
+  copy: NoticeSpec,
   stage: string,
 ): Promise<void> {
   const now = deps.clock.now().toISOString();

@@ -1,6 +1,6 @@
 // What the dunning use cases need from the outside world, injected so Lambda and the local
 // runtime run the same code against different endpoints.
-import type { CaseStore, Clock, Mailer, PaymentGateway, Workflow } from '../domain/ports.ts';
+import type { CaseStore, Clock, Mailer, PaymentGateway, PaymentLinks, Workflow } from '../domain/ports.ts';
 import type { Policy } from '../policy/schema.ts';
 import { noMetrics, type MetricsSink } from './metrics.ts';
 
@@ -25,6 +25,8 @@ export interface DunningDeps {
   store: CaseStore;
   stripe: PaymentGateway;
   mailer: Mailer;
+  /** Makes the signed one-click "update payment details" links the notices carry. */
+  links: PaymentLinks;
   clock: Clock;
   log: Log;
   metrics: MetricsSink;

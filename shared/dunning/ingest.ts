@@ -6,6 +6,7 @@ import type { DunningCase } from '../domain/case.ts';
 import { addDays } from '../notices/format.ts';
 import { CaseClosedError, InvalidInputError } from '../domain/errors.ts';
 import { renderNotice } from '../notices/render.ts';
+import { ACTION_REQUIRED_STAGE, bannerOf } from './banner.ts';
 import { chargeAfterCardUpdate } from './card-update.ts';
 import { AUTHENTICATION_REQUIRED } from './declines.ts';
 import { sendCaseEmail } from './emails.ts';
@@ -130,6 +131,7 @@ async function openCase(deps: IngestDeps, event: StripeEventEnvelope): Promise<I
   if (!dunningCase) {
     // Business dates count from Stripe's clock (a test clock's frozen time, locally), not ours.
     const failedAt = new Date(event.created * 1000).toISOString();
+    const preferences = await deps.stripe.getCustomerPreferences(invoice.customer);
     const candidate: DunningCase = {
       invoiceId: invoice.id,
       customerId: invoice.customer,
@@ -140,7 +142,8 @@ async function openCase(deps: IngestDeps, event: StripeEventEnvelope): Promise<I
       hostedInvoiceUrl: invoice.hosted_invoice_url ?? undefined,
       customerEmail: invoice.customer_email ?? undefined,
       customerName: invoice.customer_name ?? undefined,
-      customerLocale: await deps.stripe.getCustomerLocale(invoice.customer),
+      customerLocale: preferences.locale,
+      customerTimeZone: preferences.timeZone,
       livemode: invoice.livemode,
       failedAt,
       terminatesAt: addDays(failedAt, deps.policy.end.day),
@@ -213,17 +216,8 @@ async function askForAuthentication(deps: IngestDeps, event: StripeEventEnvelope
   if (!(await deps.store.claimNotice(invoice.id, 'ActionRequired', now))) {
     return { action: 'action_required_notified', invoiceId: invoice.id, notice: 'already_sent' };
   }
-  if (rendered.banner) {
-    await deps.store.putNotice({
-      customerId: dunningCase.customerId,
-      invoiceId: invoice.id,
-      stage: 'ActionRequired',
-      heading: rendered.heading,
-      text: rendered.banner,
-      updatePaymentUrl: rendered.action?.url,
-      createdAt: now,
-    });
-  }
+  const banner = bannerOf(deps.policy, dunningCase, ACTION_REQUIRED_STAGE, rendered, dunningCase.hostedInvoiceUrl ?? deps.policy.brand.myAccountUrl, now);
+  if (banner) await deps.store.putNotice(banner);
   const notice = await sendCaseEmail(deps, dunningCase, 'ActionRequired', rendered, () =>
     deps.store.releaseNotice(invoice.id, 'ActionRequired', now),
   );

@@ -1,16 +1,29 @@
 // Answers "what banner should My Account show this customer?" from the store.
-import type { InAppNotice } from '../domain/case.ts';
+import type { BannerSeverity } from '../domain/case.ts';
 import type { CaseStore } from '../domain/ports.ts';
 
+/** Exactly what the notice API returns for a customer with an open case. */
+export interface BannerView {
+  stage: string;
+  severity: BannerSeverity;
+  headline: string;
+  body: string;
+  action: { label: string; url: string };
+  terminatesAt: string;
+}
+
 /**
- * The customer's current banner, only while its case is still open. A stage that wrote the banner
- * a moment before the payment closed the case cannot leave a stale banner behind: it is cleared here.
+ * The customer's current banner, only while its case is still open. A stage that wrote the banner a
+ * moment before the payment closed the case cannot leave a stale banner behind: it is cleared here.
  */
-export async function currentNotice(store: CaseStore, customerId: string): Promise<InAppNotice | undefined> {
+export async function currentNotice(store: CaseStore, customerId: string): Promise<BannerView | undefined> {
   const notice = await store.getNotice(customerId);
   if (!notice) return undefined;
   const dunningCase = await store.getCase(notice.invoiceId);
-  if (dunningCase?.status === 'open') return notice;
+  if (dunningCase?.status === 'open') {
+    const { stage, severity, headline, body, action, terminatesAt } = notice;
+    return { stage, severity, headline, body, action: { label: action.label, url: action.url }, terminatesAt };
+  }
   await store.clearNotice(customerId, notice.invoiceId);
   return undefined;
 }

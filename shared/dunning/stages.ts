@@ -5,6 +5,7 @@ import type { NoticeStage, RetryStage } from '../policy/schema.ts';
 import type { Policy } from '../policy/schema.ts';
 import { renderNotice } from '../notices/render.ts';
 import type { RetryTaskOutput } from '../workflow/definition.ts';
+import { bannerOf } from './banner.ts';
 import { recoverCase } from './close.ts';
 import type { DunningDeps } from './deps.ts';
 import { howPaid } from './paid-by.ts';
@@ -31,25 +32,16 @@ export async function runNoticeStage(deps: DunningDeps, invoiceId: string, stage
   // Part of a multi-invoice case may have been paid just now: show what is still owed.
   const current = (await deps.store.getCase(invoiceId)) ?? dunningCase;
 
-  // Made before the claim so a Stripe hiccup here leaves nothing to give back.
-  const updatePaymentUrl = await deps.stripe.createPaymentUpdateUrl(dunningCase.customerId, deps.policy.myAccountUrl);
+  // Our own signed short link, never a portal session: those expire in minutes, emails are read for days.
+  const updatePaymentUrl = await deps.links.updatePaymentUrl(dunningCase);
   const rendered = renderNotice(stage.notice, { policy: deps.policy, dunningCase: current, updatePaymentUrl });
 
   if (!(await deps.store.claimNotice(invoiceId, stage.id, now))) {
     deps.log.info('notice already sent for this stage; not sending again', { invoiceId, stage: stage.id });
     return { outcome: 'already_sent' };
   }
-  if (rendered.banner) {
-    await deps.store.putNotice({
-      customerId: dunningCase.customerId,
-      invoiceId,
-      stage: stage.id,
-      heading: rendered.heading,
-      text: rendered.banner,
-      updatePaymentUrl,
-      createdAt: now,
-    });
-  }
+  const banner = bannerOf(deps.policy, current, stage.id, rendered, updatePaymentUrl, now);
+  if (banner) await deps.store.putNotice(banner);
   const outcome = await sendCaseEmail(deps, dunningCase, stage.id, rendered, () =>
     deps.store.releaseNotice(invoiceId, stage.id, now),
   );

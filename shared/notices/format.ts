@@ -1,12 +1,27 @@
 // Money and dates as a customer reads them, through Intl in the customer's locale and time zone.
 import type { Money } from '../domain/case.ts';
 
+/**
+ * Currencies whose Stripe amounts are whole units (https://docs.stripe.com/currencies#zero-decimal).
+ * Intl is not the authority here: it has ISK and HUF at 0 decimals, but Stripe amounts in those are
+ * still in hundredths, so "how many decimals" comes from Stripe's list, and only the display from Intl.
+ */
+const STRIPE_ZERO_DECIMAL = new Set(['bif', 'clp', 'djf', 'gnf', 'jpy', 'kmf', 'krw', 'mga', 'pyg', 'rwf', 'ugx', 'vnd', 'vuv', 'xaf', 'xof', 'xpf']);
+/** Stripe's three-decimal currencies (amounts in thousandths). */
+const STRIPE_THREE_DECIMAL = new Set(['bhd', 'jod', 'kwd', 'omr', 'tnd']);
+
+/** How many decimal places a Stripe amount in this currency has. */
+export function stripeExponent(currency: string): number {
+  const code = currency.toLowerCase();
+  if (STRIPE_ZERO_DECIMAL.has(code)) return 0;
+  if (STRIPE_THREE_DECIMAL.has(code)) return 3;
+  return 2;
+}
+
 /** Formats an amount in the currency's smallest unit, e.g. 1500 gbp → "£15.00", 1500 jpy → "¥1,500". */
 export function formatMoney(money: Money, locale: string): string {
-  const currency = money.currency.toUpperCase();
-  const format = new Intl.NumberFormat(safeLocale(locale), { style: 'currency', currency });
-  const digits = format.resolvedOptions().maximumFractionDigits ?? 2;
-  return format.format(money.amount / 10 ** digits);
+  const format = new Intl.NumberFormat(safeLocale(locale), { style: 'currency', currency: money.currency.toUpperCase() });
+  return format.format(money.amount / 10 ** stripeExponent(money.currency));
 }
 
 /** A calendar date such as "7 December 2026" (en-GB) or "December 7, 2026" (en-US). */
@@ -26,5 +41,16 @@ export function safeLocale(locale: string | undefined, fallback = 'en-GB'): stri
     return Intl.getCanonicalLocales(locale)[0] ?? fallback;
   } catch {
     return fallback;
+  }
+}
+
+/** True for an IANA time zone Intl can render in, e.g. "Europe/Paris". */
+export function isTimeZone(timeZone: string | undefined): timeZone is string {
+  if (!timeZone || timeZone.length > 64) return false;
+  try {
+    new Intl.DateTimeFormat('en', { timeZone });
+    return true;
+  } catch {
+    return false;
   }
 }

@@ -1,11 +1,13 @@
 // The dunning policy: which stages run on which day, what each notice says, and what happens
 // when every retry has failed. The state machine is generated from it (shared/workflow/definition.ts).
 import { z } from 'zod';
+import { CATALOG_LANGUAGES, languageOf, MESSAGE_KINDS } from '../notices/catalog.ts';
+import { isTimeZone } from '../notices/format.ts';
 
 /** Placeholders a notice may use; anything else in braces is rejected at load time. */
 export const PLACEHOLDERS = [
   'customerName',
-  'brandName',
+  'productName',
   'amount',
   'invoiceNumber',
   'failedOn',
@@ -13,27 +15,44 @@ export const PLACEHOLDERS = [
   'updatePaymentUrl',
   'myAccountUrl',
   'invoiceUrl',
+  'supportEmail',
 ] as const;
 export type Placeholder = (typeof PLACEHOLDERS)[number];
 
+/** The placeholders that hold a URL: the only ones a `[label]({…})` link may point to. */
+export const URL_PLACEHOLDERS = ['updatePaymentUrl', 'myAccountUrl', 'invoiceUrl'] as const satisfies readonly Placeholder[];
+
 const PLACEHOLDER_PATTERN = /\{([^{}]*)\}/g;
+/** `[label]({placeholder})`: a link in HTML, "label (url)" in plain text. */
+export const LINK_PATTERN = /\[([^\[\]]+)\]\(\{([A-Za-z]+)\}\)/g;
+
+/** Why a template cannot be filled, or an empty list. Shared by the policy schema and the catalog test. */
+export function templateProblems(text: string): string[] {
+  const problems: string[] = [];
+  for (const match of text.matchAll(PLACEHOLDER_PATTERN)) {
+    const name = match[1] ?? '';
+    if (!(PLACEHOLDERS as readonly string[]).includes(name)) {
+      const hint = name === 'brandName' ? ' ({brandName} is now {productName})' : '';
+      problems.push(`unknown placeholder {${name}}${hint}; use one of ${PLACEHOLDERS.map((p) => `{${p}}`).join(', ')}`);
+    }
+  }
+  for (const match of text.matchAll(LINK_PATTERN)) {
+    const name = match[2] ?? '';
+    if ((PLACEHOLDERS as readonly string[]).includes(name) && !(URL_PLACEHOLDERS as readonly string[]).includes(name)) {
+      problems.push(`the link [${match[1]}]({${name}}) must point to ${URL_PLACEHOLDERS.map((p) => `{${p}}`).join(', ')}`);
+    }
+  }
+  return problems;
+}
 
 const templateText = z
   .string()
   .min(1)
   .superRefine((text, ctx) => {
-    for (const match of text.matchAll(PLACEHOLDER_PATTERN)) {
-      const name = match[1] ?? '';
-      if (!(PLACEHOLDERS as readonly string[]).includes(name)) {
-        ctx.addIssue({
-          code: 'custom',
-          message: `unknown placeholder {${name}}; use one of ${PLACEHOLDERS.map((p) => `{${p}}`).join(', ')}`,
-        });
-      }
-    }
+    for (const message of templateProblems(text)) ctx.addIssue({ code: 'custom', message });
   });
 
-/** What one notice says, in email and in the My Account banner. */
+/** What one notice says, in email and in the My Account banner, written into the policy itself. */
 export const NoticeCopySchema = z.strictObject({
   subject: templateText,
   heading: templateText,
@@ -50,6 +69,63 @@ export const NoticeCopySchema = z.strictObject({
   banner: templateText.optional(),
 });
 export type NoticeCopy = z.infer<typeof NoticeCopySchema>;
+
+/** A notice whose copy comes from the locale catalogs (shared/notices/locales/), in the customer's language. */
+export const MessageRefSchema = z.strictObject({
+  message: z.enum(MESSAGE_KINDS, {
+    error: (issue) => `unknown message ${JSON.stringify(issue.input)}; use one of ${MESSAGE_KINDS.map((k) => `"${k}"`).join(', ')}, or write the copy inline`,
+  }),
+});
+export type MessageRef = z.infer<typeof MessageRefSchema>;
+
+/** The policy's own copy in several languages, keyed by BCP 47 locale ("en", "fr", "de-CH"). */
+export const LocalisedCopySchema = z.strictObject({
+  locales: z.record(z.string(), NoticeCopySchema).superRefine((copies, ctx) => {
+    if (Object.keys(copies).length === 0) ctx.addIssue({ code: 'custom', message: 'give at least one locale\'s copy, e.g. "en"' });
+    for (const tag of Object.keys(copies)) {
+      if (!isLocale(tag)) ctx.addIssue({ code: 'custom', path: [tag], message: 'must be a BCP 47 locale such as "fr" or "de-AT"' });
+    }
+  }),
+});
+export type LocalisedCopy = z.infer<typeof LocalisedCopySchema>;
+
+/** A notice: a catalog message, the policy's own copy, or its own copy per locale. */
+export type NoticeSpec = MessageRef | NoticeCopy | LocalisedCopy;
+type NoticeSpecInput = z.input<typeof MessageRefSchema> | z.input<typeof NoticeCopySchema> | z.input<typeof LocalisedCopySchema>;
+
+/**
+ * Picks the form by its key, then validates that one form only, so a mistake is reported against
+ * the form the author meant (a union would report all three).
+ */
+export const NoticeSchema = z.unknown().transform((value, ctx) => {
+  const keys = value && typeof value === 'object' ? Object.keys(value) : [];
+  const schema = keys.includes('message') ? MessageRefSchema : keys.includes('locales') ? LocalisedCopySchema : NoticeCopySchema;
+  const result = schema.safeParse(value);
+  if (result.success) return result.data as NoticeSpec;
+  for (const issue of result.error.issues) ctx.addIssue({ ...issue, path: issue.path } as Parameters<typeof ctx.addIssue>[0]);
+  return z.NEVER;
+}) as unknown as z.ZodType<NoticeSpec, NoticeSpecInput>;
+
+/**
+ * The product's brand as notices show it. Sender and Reply-To are deployment settings, not policy:
+ * they are tied to an SES identity (CDK `email` props, DUNNING_SENDER / DUNNING_REPLY_TO).
+ */
+export const BrandSchema = z.strictObject({
+  /** The product's name, shown in every notice as {productName}. */
+  productName: z.string().trim().min(1),
+  /** An http(s) image shown at the top of every email, with the product name as its alt text. Omit for a text header. */
+  logoUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL of an image' }).optional(),
+  /** Shown in every email's footer as a mailto link, and as {supportEmail}. */
+  supportEmail: z.email({ error: 'must be an email address such as "support@example.com"' }),
+  /** The customer's "My Account" page: linked from every notice; the card update returns here. */
+  myAccountUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
+  /** The button and accent colour, as #rrggbb. The button text is black or white, whichever reads better. */
+  colour: z
+    .string()
+    .regex(/^#[0-9a-fA-F]{6}$/, 'must be a hex colour such as "#0a5cff"')
+    .default('#0a5cff'),
+});
+export type Brand = z.infer<typeof BrandSchema>;
 
 /**
  * A stage id is also the Step Functions state name, an override key in the local engine and an alarm
@@ -78,7 +154,7 @@ export const NoticeStageSchema = z.strictObject({
   type: z.literal('notice'),
   /** Days after the payment failure. */
   day: dayField,
-  notice: NoticeCopySchema,
+  notice: NoticeSchema,
 });
 
 export const RetryStageSchema = z.strictObject({
@@ -103,15 +179,19 @@ export type Stage = z.infer<typeof StageSchema>;
 export const EndActionSchema = z.enum(['cancel_now', 'cancel_at_period_end', 'pause_collection', 'leave_past_due', 'leave_unpaid']);
 export type EndAction = z.infer<typeof EndActionSchema>;
 
-export const PolicySchema = z
-  .strictObject({
-    /** Shown in notices as {brandName}. */
-    brandName: z.string().min(1),
-    /** The customer's "My Account" page; the update link returns here. */
-    myAccountUrl: z.url(),
-    /** BCP 47 locale used when Stripe does not know the customer's preferred locale. */
-    locale: z.string().min(2).default('en-GB'),
-    /** IANA time zone used to render dates to customers. */
+const PolicyObjectSchema = z
+  .strictObject(
+    {
+    brand: BrandSchema,
+    /**
+     * The default locale (BCP 47): notices are written in it when the customer's preferred locale
+     * has no catalog or copy, and dates and money are formatted in it then.
+     */
+    locale: z.string().min(2).default('en-GB').refine(isLocale, 'must be a BCP 47 locale such as "en-GB"'),
+    /**
+     * The IANA time zone dates are shown in when the customer has none of their own (a valid
+     * `time_zone` in the Stripe customer's metadata).
+     */
     timeZone: z
       .string()
       .default('UTC')
@@ -129,13 +209,15 @@ export const PolicySchema = z
       action: EndActionSchema,
       /** Also mark the failed invoice uncollectible in Stripe (it stops counting as owed). */
       markUncollectible: z.boolean().default(false),
-      notice: NoticeCopySchema,
+      notice: NoticeSchema,
     }),
     /** Sent once when the payment goes through, by our retry or any other way. */
-    recovered: z.strictObject({ notice: NoticeCopySchema }),
+    recovered: z.strictObject({ notice: NoticeSchema }),
     /** Sent once when the bank wants the customer to authenticate the payment (3-D Secure). */
-    actionRequired: z.strictObject({ notice: NoticeCopySchema }),
-  })
+    actionRequired: z.strictObject({ notice: NoticeSchema }),
+    },
+    { error: (issue) => (issue.code === 'unrecognized_keys' ? unknownFieldsMessage(issue.keys) : undefined) },
+  )
   .superRefine((policy, ctx) => {
     const seen = new Set<string>();
     policy.stages.forEach((stage, index) => {
@@ -162,6 +244,7 @@ export const PolicySchema = z
     if (!policy.stages.some((s) => s.type === 'retry')) {
       ctx.addIssue({ code: 'custom', path: ['stages'], message: 'needs at least one retry stage' });
     }
+    checkNoticeLanguages(policy, ctx);
     const last = policy.stages[policy.stages.length - 1];
     if (last && policy.end.day < last.day) {
       ctx.addIssue({
@@ -172,13 +255,58 @@ export const PolicySchema = z
     }
   });
 
-export type Policy = z.infer<typeof PolicySchema>;
-export type PolicyInput = z.input<typeof PolicySchema>;
+/** Top-level fields older policies had, and where they live now. */
+const MOVED_FIELDS: Record<string, string> = {
+  brandName: 'brand.productName',
+  myAccountUrl: 'brand.myAccountUrl',
+};
 
-function isTimeZone(tz: string): boolean {
+export const PolicySchema = PolicyObjectSchema;
+
+function unknownFieldsMessage(keys: readonly string[]): string {
+  const moved = keys.filter((k) => Object.hasOwn(MOVED_FIELDS, k)).map((k) => `"${k}" has moved: put it in "${MOVED_FIELDS[k]}"`);
+  const unknown = keys.filter((k) => !Object.hasOwn(MOVED_FIELDS, k)).map((k) => `"${k}"`);
+  return [...moved, ...(unknown.length ? [`unknown field ${unknown.join(', ')}`] : [])].join('; ');
+}
+
+export type Policy = z.infer<typeof PolicyObjectSchema>;
+export type PolicyInput = z.input<typeof PolicyObjectSchema>;
+
+/** Every notice in a policy, with the path the error messages should name. */
+export function noticesOf(policy: Policy): Array<{ path: (string | number)[]; notice: NoticeSpec }> {
+  return [
+    ...policy.stages.flatMap((stage, index) => (stage.type === 'notice' ? [{ path: ['stages', index, 'notice'], notice: stage.notice }] : [])),
+    { path: ['end', 'notice'], notice: policy.end.notice },
+    { path: ['recovered', 'notice'], notice: policy.recovered.notice },
+    { path: ['actionRequired', 'notice'], notice: policy.actionRequired.notice },
+  ];
+}
+
+/** Every customer must be able to get every notice: in their language, or else the default one. */
+function checkNoticeLanguages(policy: Policy, ctx: z.RefinementCtx): void {
+  const fallback = languageOf(policy.locale);
+  for (const { path, notice } of noticesOf(policy)) {
+    if ('message' in notice && !CATALOG_LANGUAGES.includes(fallback)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['locale'],
+        message: `the catalogs have no "${fallback}" for ${path.join('.')}'s message "${notice.message}"; use one of ${CATALOG_LANGUAGES.map((l) => `"${l}"`).join(', ')}, or write that notice's copy inline`,
+      });
+      return;
+    }
+    if ('locales' in notice && !Object.keys(notice.locales).some((l) => languageOf(l) === fallback)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [...path, 'locales'],
+        message: `needs a copy in the policy's default locale "${policy.locale}" (add a "${fallback}" entry), for customers whose language has none`,
+      });
+    }
+  }
+}
+
+function isLocale(tag: string): boolean {
   try {
-    new Intl.DateTimeFormat('en', { timeZone: tz });
-    return true;
+    return Intl.getCanonicalLocales(tag).length === 1;
   } catch {
     return false;
   }

@@ -9,9 +9,20 @@ import { resolveSecret } from '../adapters/secrets.ts';
 import { SesMailer } from '../adapters/ses-mailer.ts';
 import { StepFunctionsWorkflow } from '../adapters/sfn-workflow.ts';
 import { createStripeClient, StripeGateway } from '../adapters/stripe-gateway.ts';
-import { MailConfigSchema, readConfig, StageConfigSchema, WebhookConfigSchema, ENV } from '../config.ts';
+import { DynamoRateLimiter } from '../adapters/dynamodb-rate-limiter.ts';
+import {
+  LinkConfigSchema,
+  MailConfigSchema,
+  PaymentLinkConfigSchema,
+  readConfig,
+  StageConfigSchema,
+  WebhookConfigSchema,
+  ENV,
+} from '../config.ts';
 import { systemClock } from '../domain/ports.ts';
 import type { DunningDeps } from '../dunning/deps.ts';
+import type { PaymentLinkDeps } from '../dunning/payment-link.ts';
+import { createPaymentLinks, noPaymentLinks } from '../links/issuer.ts';
 import { ingestStripeEvent } from '../dunning/ingest.ts';
 import type { WebhookDeps } from '../dunning/webhook.ts';
 import { parsePolicy } from '../policy/load.ts';
@@ -45,6 +56,7 @@ export const stageDeps = once(async (): Promise<DunningDeps> => {
   const stripe = createStripeClient({ apiKey: await resolveSecret(config.stripeApiKey), apiBase: config.stripeApiBase });
   const ses = createSesClient({});
   tracer.captureAWSv3Client(ses);
+  const link = readConfig(LinkConfigSchema.partial());
   return {
     policy: policyFromEnvironment(),
     store: new DynamoCaseStore(documentClient, config.tableName),
@@ -53,6 +65,11 @@ export const stageDeps = once(async (): Promise<DunningDeps> => {
     mailer: mail.sender
       ? new SesMailer(ses, { sender: mail.sender, replyTo: mail.replyTo, configurationSet: mail.configurationSet })
       : { send: () => Promise.reject(new Error(`${ENV.sender} is not set for this function`)) },
+    // Only send-notice makes links; the key is fetched on its first link, not at every cold start.
+    links:
+      link.linkBaseUrl && link.linkSigningKey
+        ? createPaymentLinks({ baseUrl: link.linkBaseUrl, signingKey: () => resolveSecret(link.linkSigningKey!), clock: systemClock })
+        : noPaymentLinks(`${ENV.linkBaseUrl} or the link signing key is not set for this function`),
     clock: systemClock,
     log: logger,
     metrics: powertoolsMetrics,
@@ -103,6 +120,25 @@ export const noticeStore = once(async () => {
   const documentClient = createDynamoDocumentClient({});
   tracer.captureAWSv3Client(documentClient);
   return new DynamoCaseStore(documentClient, config.tableName);
+});
+
+/** The one-click link endpoint: the table (case and rate limit), Stripe, and the link signing key. */
+export const paymentLinkDeps = once(async (): Promise<PaymentLinkDeps & { brandName: string }> => {
+  const config = readConfig(PaymentLinkConfigSchema);
+  const policy = policyFromEnvironment();
+  const documentClient = createDynamoDocumentClient({});
+  tracer.captureAWSv3Client(documentClient);
+  const stripe = createStripeClient({ apiKey: await resolveSecret(config.stripeApiKey), apiBase: config.stripeApiBase });
+  return {
+    store: new DynamoCaseStore(documentClient, config.tableName),
+    stripe: new StripeGateway(stripe),
+    limiter: new DynamoRateLimiter(documentClient, config.tableName),
+    signingKey: await resolveSecret(config.linkSigningKey),
+    myAccountUrl: policy.brand.myAccountUrl,
+    brandName: policy.brand.productName,
+    clock: systemClock,
+    log: logger,
+  };
 });
 
 /** The EventBridge ingest: the webhook's router and dedupe, but no signing secret, since nothing is signed. */

@@ -29,6 +29,7 @@ async function failedSubscription() {
     email: 'jane@example.com',
     name: 'Jane Doe',
     preferred_locales: ['de-DE', 'en'],
+    metadata: { time_zone: 'Europe/Berlin' },
     payment_method: 'pm_card_chargeDeclinedInsufficientFunds',
     invoice_settings: { default_payment_method: 'pm_card_chargeDeclinedInsufficientFunds' },
   });
@@ -102,10 +103,10 @@ describe('StripeGateway against the Stripe sandbox', () => {
     await expect(gateway.cancelSubscription('sub_doesnotexist', 'k')).rejects.toBeInstanceOf(StripeRequestError);
   });
 
-  it('reads the customer’s preferred locale', async () => {
+  it('reads the customer’s preferred locale and time zone', async () => {
     const { customer } = await failedSubscription();
 
-    expect(await gateway.getCustomerLocale(customer.id)).toBe('de-DE');
+    expect(await gateway.getCustomerPreferences(customer.id)).toEqual({ locale: 'de-DE', timeZone: 'Europe/Berlin' });
   });
 
   it('creates a billing portal link for updating the card', async () => {
@@ -127,7 +128,7 @@ describe('StripeGateway against the Stripe sandbox', () => {
   it('throws StripeRequestError for a key Stripe does not accept', async () => {
     const badKey = new StripeGateway(createStripeClient({ apiKey: 'sk_live_nope', apiBase: sandbox.url, maxNetworkRetries: 0 }));
 
-    await expect(badKey.getCustomerLocale('cus_x')).rejects.toMatchObject({ name: 'StripeRequestError', statusCode: 401 });
+    await expect(badKey.getCustomerPreferences('cus_x')).rejects.toMatchObject({ name: 'StripeRequestError', statusCode: 401 });
   });
 
   it('is not confused with StripeUnavailableError for a missing invoice', async () => {

@@ -98,7 +98,11 @@ const ROUTES: Record<string, () => { status: number; body: unknown; delayMs?: nu
     stripeError(404, { type: 'invalid_request_error', code: 'resource_missing', message: "No such subscription: 'sub_nope'" }),
   'GET /v1/customers/cus_fr': () => ({
     status: 200,
-    body: { id: 'cus_fr', object: 'customer', preferred_locales: ['fr-FR', 'en'] },
+    body: { id: 'cus_fr', object: 'customer', preferred_locales: ['fr-FR', 'en'], metadata: { time_zone: 'Europe/Paris' } },
+  }),
+  'GET /v1/customers/cus_mars': () => ({
+    status: 200,
+    body: { id: 'cus_mars', object: 'customer', preferred_locales: [], metadata: { time_zone: 'Mars/Olympus_Mons' } },
   }),
   'GET /v1/customers/cus_plain': () => ({ status: 200, body: { id: 'cus_plain', object: 'customer', preferred_locales: [] } }),
   'GET /v1/customers/cus_gone': () => ({ status: 200, body: { id: 'cus_gone', object: 'customer', deleted: true } }),
@@ -293,17 +297,21 @@ describe('StripeGateway.cancelSubscription', () => {
   });
 });
 
-describe('StripeGateway.getCustomerLocale', () => {
-  it('returns the first preferred locale', async () => {
-    expect(await gateway.getCustomerLocale('cus_fr')).toBe('fr-FR');
+describe('StripeGateway.getCustomerPreferences', () => {
+  it('returns the first preferred locale and the time zone in metadata.time_zone', async () => {
+    expect(await gateway.getCustomerPreferences('cus_fr')).toEqual({ locale: 'fr-FR', timeZone: 'Europe/Paris' });
   });
 
-  it('returns undefined when the customer has none', async () => {
-    expect(await gateway.getCustomerLocale('cus_plain')).toBeUndefined();
+  it('returns neither when the customer has none', async () => {
+    expect(await gateway.getCustomerPreferences('cus_plain')).toEqual({ locale: undefined, timeZone: undefined });
   });
 
-  it('returns undefined for a deleted customer', async () => {
-    expect(await gateway.getCustomerLocale('cus_gone')).toBeUndefined();
+  it('ignores a time zone Intl does not know, so dates fall back to the policy zone', async () => {
+    expect((await gateway.getCustomerPreferences('cus_mars')).timeZone).toBeUndefined();
+  });
+
+  it('returns nothing for a deleted customer', async () => {
+    expect(await gateway.getCustomerPreferences('cus_gone')).toEqual({});
   });
 });
 

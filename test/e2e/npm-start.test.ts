@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createStripeClient } from '#shared/adapters/stripe-gateway.ts';
 import { readSesInbox } from '#local/ses.ts';
-import { LOCAL_STRIPE_KEY } from '#local/config.ts';
+import { LOCAL_BANNER_TOKEN, LOCAL_STRIPE_KEY } from '#local/config.ts';
 import { startProduct, type StartedProcess } from '../fixtures/process.ts';
 import { putInWorkingCard, renew, subscribeWithDecliningCard, SUBJECTS, waitFor } from '../fixtures/scenario.ts';
 
@@ -56,12 +56,16 @@ describe('npm start', () => {
     const subscriber = await subscribeWithDecliningCard(stripe, 'Manual Driver');
 
     await renew(stripe, subscriber);
+    const bannerUrl = `${app}/customers/${subscriber.customerId}/notice`;
+    const auth = { authorization: `Bearer ${LOCAL_BANNER_TOKEN}` };
     const banner = await waitFor(async () => {
-      const body = (await (await fetch(`${app}/customers/${subscriber.customerId}/notice`)).json()) as { notice: { heading: string; text: string; updatePaymentUrl: string } | null };
-      return body.notice ?? undefined;
+      const response = await fetch(bannerUrl, { headers: auth });
+      return response.status === 200 ? ((await response.json()) as { headline: string; severity: string; action: { url: string } }) : undefined;
     }, 10_000, 'the My Account banner');
-    expect(banner.heading).toBe(SUBJECTS.notice1);
-    expect(banner.updatePaymentUrl).toMatch(new RegExp(`^http://127.0.0.1:${product.ports.stripe}/p/session/`));
+    expect(banner.headline).toBe(SUBJECTS.notice1);
+    expect(banner.severity).toBe('info');
+    expect(banner.action.url).toMatch(new RegExp(`^http://127.0.0.1:${product.ports.app}/u/[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+$`));
+    expect((await fetch(bannerUrl)).status).toBe(401);
 
     await waitFor(async () => (await subjectsTo(sesUrl, subscriber.email)).includes(SUBJECTS.notice2), 10_000, 'notice 2');
     await putInWorkingCard(stripe, subscriber.customerId);
@@ -72,8 +76,7 @@ describe('npm start', () => {
     expect(dunningCase?.status).toBe('recovered');
     expect(await subjectsTo(sesUrl, subscriber.email)).toEqual([SUBJECTS.notice1, SUBJECTS.notice2, SUBJECTS.recovered]);
     expect((await stripe.subscriptions.retrieve(subscriber.subscriptionId)).status).toBe('active');
-    const afterPaying = (await (await fetch(`${app}/customers/${subscriber.customerId}/notice`)).json()) as { notice: unknown };
-    expect(afterPaying.notice).toBeNull();
+    expect((await fetch(bannerUrl, { headers: auth })).status).toBe(204);
   });
 
   it('carries an open case across a restart with DUNNING_DATA_DIR, without sending a notice twice', async () => {

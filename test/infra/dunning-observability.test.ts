@@ -17,8 +17,7 @@ import {
 import { loadPolicyFile } from '#shared/policy/load.ts';
 import { functionLogicalId, renderedString, synthDunningStack, type Synthesized } from './synth.ts';
 
-const FUNCTIONS = ['handle-webhook', 'send-notice', 'retry-payment', 'close-case', 'get-notice'] as const;
-const FUNCTION_KEYS = ['handleWebhook', 'sendNotice', 'retryPayment', 'closeCase', 'getNotice'] as const;
+const FUNCTIONS = ['handle-webhook', 'send-notice', 'retry-payment', 'close-case', 'get-notice', 'open-payment-link'] as const;
 const NOTICE_STAGES = loadPolicyFile().stages.filter((stage) => stage.type === 'notice').map((stage) => stage.id);
 const BUS = 'aws.partner/stripe.com/ed_test_123';
 
@@ -363,8 +362,8 @@ describe('DunningAlarms', () => {
 
   it('sends every alarm, and its description of what to do, to the alarm topic', () => {
     template.allResourcesProperties('AWS::CloudWatch::Alarm', { AlarmActions: [TOPIC], AlarmDescription: Match.stringLikeRegexp('.{20,}') });
-    // 2 executions + 6 functions + needs attention + signatures + 2 SES + 1 dead-letter queue.
-    expect(Object.keys(template.findResources('AWS::CloudWatch::Alarm'))).toHaveLength(2 + FUNCTION_KEYS.length + 1 + 1 + 1 + 2 + 1);
+    // 2 executions + every function (EventBridge's included) + needs attention + signatures + 2 SES + 1 dead-letter queue.
+    expect(Object.keys(template.findResources('AWS::CloudWatch::Alarm'))).toHaveLength(2 + FUNCTIONS.length + 1 + 1 + 1 + 2 + 1);
   });
 });
 

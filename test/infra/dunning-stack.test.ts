@@ -21,7 +21,7 @@ import {
   type Synthesized,
 } from './synth.ts';
 
-const FUNCTIONS = ['handle-webhook', 'send-notice', 'retry-payment', 'close-case', 'get-notice'] as const;
+const FUNCTIONS = ['handle-webhook', 'send-notice', 'retry-payment', 'close-case', 'get-notice', 'open-payment-link'] as const;
 const THIRTY_DAYS = 30;
 
 let synth: Synthesized;
@@ -241,15 +241,16 @@ describe('DunningFunction', () => {
   });
 
   it('bundles the policy into the code of every function that reads it', () => {
-    const brand = `"brandName":"${loadPolicyFile().brandName}"`;
+    const brand = `"productName":"${loadPolicyFile().brand.productName}"`;
     const bundling = (name: string) => ({ name, bundlesPolicy: bundledCode(name).includes(brand) });
 
-    expect(['handle-webhook', 'send-notice', 'retry-payment', 'close-case', 'get-notice'].map(bundling)).toEqual([
+    expect(FUNCTIONS.map(bundling)).toEqual([
       { name: 'handle-webhook', bundlesPolicy: true },
       { name: 'send-notice', bundlesPolicy: true },
       { name: 'retry-payment', bundlesPolicy: true },
       { name: 'close-case', bundlesPolicy: true },
       { name: 'get-notice', bundlesPolicy: false },
+      { name: 'open-payment-link', bundlesPolicy: true },
     ]);
   });
 });
@@ -293,12 +294,75 @@ describe('NoticeApi', () => {
       AuthType: 'AWS_IAM',
       TargetFunctionArn: { 'Fn::GetAtt': [functionLogicalId(template, 'get-notice'), 'Arn'] },
     });
-    template.resourcePropertiesCountIs('AWS::Lambda::Url', { AuthType: 'NONE' }, 1);
+    template.resourcePropertiesCountIs('AWS::Lambda::Url', { AuthType: 'AWS_IAM' }, 1);
   });
 
-  it('is output next to the webhook URL', () => {
+  it('is output next to the webhook URL and the update-payment link URL', () => {
     const outputs = Object.values(template.findOutputs('*')) as Array<{ Value: { 'Fn::GetAtt'?: [string, string] } }>;
-    expect(outputs.filter((o) => o.Value['Fn::GetAtt']?.[1] === 'FunctionUrl')).toHaveLength(2);
+    expect(outputs.filter((o) => o.Value['Fn::GetAtt']?.[1] === 'FunctionUrl')).toHaveLength(3);
+  });
+});
+
+describe('UpdatePaymentLink', () => {
+  const linkUrlId = () => {
+    const urls = template.findResources('AWS::Lambda::Url', {
+      Properties: { TargetFunctionArn: { 'Fn::GetAtt': [functionLogicalId(template, 'open-payment-link'), 'Arn'] } },
+    });
+    expect(Object.keys(urls)).toHaveLength(1);
+    return Object.keys(urls)[0]!;
+  };
+  const variables = (name: string) =>
+    template.toJSON().Resources[functionLogicalId(template, name)].Properties.Environment.Variables as Record<string, unknown>;
+  const signingKeyId = () => (variables('open-payment-link')[ENV.linkSigningKeySecretArn] as { Ref: string }).Ref;
+
+  it('serves GET /u/{token} from a public Function URL (the customer clicks it in an email), with no CORS', () => {
+    template.hasResourceProperties('AWS::Lambda::Url', {
+      AuthType: 'NONE',
+      Cors: Match.absent(),
+      TargetFunctionArn: { 'Fn::GetAtt': [functionLogicalId(template, 'open-payment-link'), 'Arn'] },
+    });
+    expect(linkUrlId()).toBeTruthy();
+  });
+
+  it('outputs the link URL', () => {
+    const outputs = Object.values(template.findOutputs('*')) as Array<{ Value: { 'Fn::GetAtt'?: [string, string] } }>;
+    expect(outputs.some((o) => o.Value['Fn::GetAtt']?.[0] === linkUrlId())).toBe(true);
+  });
+
+  it('signs links with a generated 64-character secret, whose value is not in the template', () => {
+    const secret = template.toJSON().Resources[signingKeyId()];
+
+    expect(secret.Type).toBe('AWS::SecretsManager::Secret');
+    expect(secret.Properties.GenerateSecretString).toMatchObject({ PasswordLength: 64, ExcludePunctuation: true });
+    expect(secret.Properties.SecretString).toBeUndefined();
+  });
+
+  it('gives the functions that send notices (send-notice, and the router under retries: "stripe") the link base URL and the signing key, and no other the key', () => {
+    for (const name of ['send-notice', 'handle-webhook']) {
+      expect(variables(name)[ENV.linkBaseUrl], name).toEqual({ 'Fn::GetAtt': [linkUrlId(), 'FunctionUrl'] });
+      expect(variables(name)[ENV.linkSigningKeySecretArn], name).toEqual({ Ref: signingKeyId() });
+    }
+    for (const name of ['retry-payment', 'close-case', 'get-notice']) {
+      expect(variables(name), name).not.toHaveProperty(ENV.linkSigningKeySecretArn);
+    }
+  });
+
+  it('lets only the notice senders and the link function read the signing key', () => {
+    const readers = FUNCTIONS.filter((name) =>
+      statementsOf(name).some(
+        (s) => [s.Action].flat().includes('secretsmanager:GetSecretValue') && JSON.stringify(s.Resource).includes(signingKeyId()),
+      ),
+    );
+    expect(readers.sort()).toEqual(['handle-webhook', 'open-payment-link', 'send-notice']);
+  });
+
+  it('grants the link function exactly GetItem and UpdateItem on the table, the Stripe key and the signing key, and no email or workflow', () => {
+    const actions = actionsOf(statementsOf('open-payment-link'));
+
+    expect(actions.filter((a) => a.startsWith('dynamodb:')).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem']);
+    expect(actions.filter((a) => /^(ses|states):/.test(a))).toEqual([]);
+    expect(variables('open-payment-link')).toHaveProperty(ENV.stripeApiKeySecretArn);
+    expect(variables('open-payment-link')).not.toHaveProperty(ENV.stripeWebhookSecretArn);
   });
 });
 
@@ -356,8 +420,17 @@ describe('DunningStack under cdk-nag AwsSolutions', () => {
         `Dunning/Dunning/Webhook/HandleWebhookRole ${xray}`,
         'Dunning/Dunning/Webhook/HandleWebhookRole AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:<name>:*]',
         `Dunning/Dunning/NoticeApi/GetNoticeRole ${xray}`,
+        `Dunning/Dunning/UpdatePaymentLink/OpenPaymentLinkRole ${xray}`,
+        'Dunning/Dunning/UpdatePaymentLink/SigningKey AwsSolutions-SMG4',
         `Dunning/Dunning/Workflow/StateMachine/Role ${xray}`,
-        ...['Stages/SendNoticeRole', 'Stages/RetryPaymentRole', 'Stages/CloseCaseRole', 'Webhook/HandleWebhookRole', 'NoticeApi/GetNoticeRole'].map(
+        ...[
+          'Stages/SendNoticeRole',
+          'Stages/RetryPaymentRole',
+          'Stages/CloseCaseRole',
+          'Webhook/HandleWebhookRole',
+          'NoticeApi/GetNoticeRole',
+          'UpdatePaymentLink/OpenPaymentLinkRole',
+        ].map(
           (role) => `Dunning/Dunning/${role} ${tableIndexes}`,
         ),
       ].sort(),

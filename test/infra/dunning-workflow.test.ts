@@ -17,6 +17,7 @@ import { definitionOf, functionLogicalId } from './synth.ts';
 
 const API_KEY_ARN = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:stripe/api-key-AbCdEf';
 const SIGNING_SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:stripe/whsec-GhIjKl';
+const LINK_KEY_ARN = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:dunning/link-key-MnOpQr';
 
 function embed(props: Partial<DunningWorkflowProps> = {}, extra?: (stack: Stack) => Partial<DunningWorkflowProps>) {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
@@ -121,10 +122,10 @@ describe('DunningWorkflow', () => {
   });
 
   describe('secrets', () => {
-    it('creates two placeholder secrets when none are given', () => {
+    it('creates two placeholder Stripe secrets and a link signing key when none are given', () => {
       const { template } = embed();
 
-      template.resourceCountIs('AWS::SecretsManager::Secret', 2);
+      template.resourceCountIs('AWS::SecretsManager::Secret', 3);
       template.allResourcesProperties('AWS::SecretsManager::Secret', { GenerateSecretString: Match.anyValue() });
     });
 
@@ -133,10 +134,14 @@ describe('DunningWorkflow', () => {
         secrets: {
           stripeApiKey: Secret.fromSecretCompleteArn(stack, 'ApiKey', API_KEY_ARN),
           webhookSigningSecret: Secret.fromSecretCompleteArn(stack, 'SigningSecret', SIGNING_SECRET_ARN),
+          linkSigningKey: Secret.fromSecretCompleteArn(stack, 'LinkKey', LINK_KEY_ARN),
         },
       }));
 
       template.resourceCountIs('AWS::SecretsManager::Secret', 0);
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Environment: { Variables: Match.objectLike({ [ENV.linkSigningKeySecretArn]: LINK_KEY_ARN }) },
+      });
       template.hasResourceProperties('AWS::Lambda::Function', {
         Environment: {
           Variables: Match.objectLike({
@@ -153,7 +158,9 @@ describe('DunningWorkflow', () => {
       const { template, workflow } = embed({ ingest: { functionUrl: false } });
 
       expect(workflow.webhookUrl).toBeUndefined();
-      template.resourcePropertiesCountIs('AWS::Lambda::Url', { AuthType: 'NONE' }, 0);
+      // Only the customers' update-payment link stays public.
+      template.resourcePropertiesCountIs('AWS::Lambda::Url', { AuthType: 'NONE' }, 1);
+      template.resourcePropertiesCountIs('AWS::Lambda::Url', { TargetFunctionArn: { 'Fn::GetAtt': [functionLogicalId(template, 'handle-webhook'), 'Arn'] } }, 0);
       template.resourcePropertiesCountIs('AWS::Lambda::Url', { AuthType: 'AWS_IAM' }, 1);
       expect(functionLogicalId(template, 'handle-webhook')).toBeTruthy();
     });
@@ -188,8 +195,8 @@ describe('DunningWorkflow', () => {
       const { template } = embed({}, (stack) => ({ alarmTopic: new Topic(stack, 'Oncall') }));
 
       const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
-      // 2 execution alarms, 5 function errors, needs attention, signature burst, SES bounce and complaint.
-      expect(alarms).toHaveLength(11);
+      // 2 execution alarms, 6 function errors, needs attention, signature burst, SES bounce and complaint.
+      expect(alarms).toHaveLength(12);
       template.allResourcesProperties('AWS::CloudWatch::Alarm', {
         AlarmActions: [{ Ref: Match.stringLikeRegexp('^Oncall') }],
       });

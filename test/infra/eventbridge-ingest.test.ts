@@ -172,12 +172,14 @@ describe('EventBridgeIngest', () => {
       ]);
     });
 
-    it('reads the Stripe API key and never the webhook signing secret', () => {
+    it('reads the Stripe API key and the link signing key (it sends notices), never the webhook signing secret', () => {
       const secretIds = Object.keys(template.findResources('AWS::SecretsManager::Secret'));
       const apiKeyId = secretIds.find((id) => id.includes('ApiKey'));
+      const linkKeyId = secretIds.find((id) => id.includes('SigningKey') && !id.includes('Webhook'));
       const reads = statements().filter((s) => actionsOf([s]).some((a) => a.startsWith('secretsmanager:')));
 
-      expect(reads.map((s) => s.Resource)).toEqual([{ Ref: apiKeyId }]);
+      expect(reads.map((s) => s.Resource)).toEqual(expect.arrayContaining([{ Ref: apiKeyId }, { Ref: linkKeyId }]));
+      expect(reads).toHaveLength(2);
       const variables = template.toJSON().Resources[fnId].Properties.Environment.Variables as Record<string, unknown>;
       expect(variables[ENV.stripeApiKeySecretArn]).toEqual({ Ref: apiKeyId });
       expect(variables).not.toHaveProperty(ENV.stripeWebhookSecretArn);
@@ -208,7 +210,7 @@ describe('EventBridgeIngest', () => {
       const code = template.toJSON().Resources[fnId].Properties.Code as { S3Key: string };
       const bundle = readFileSync(join(synth.assembly.directory, `asset.${code.S3Key.replace(/\.zip$/, '')}`, 'index.mjs'), 'utf8');
 
-      expect(bundle).toContain(`"brandName":"${loadPolicyFile().brandName}"`);
+      expect(bundle).toContain(`"productName":"${loadPolicyFile().brand.productName}"`);
       expect(bundle).toContain('aws.partner/stripe.com/');
     });
   });
