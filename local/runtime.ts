@@ -40,6 +40,8 @@ export interface TaskEvent {
   input: unknown;
   output?: unknown;
   error?: Error;
+  /** How long the handler ran (the Lambda's billed duration, before rounding); the bench's cost model reads it. */
+  durationMs: number;
 }
 
 export interface RuntimeEvents {
@@ -152,12 +154,13 @@ export async function startRuntime(config: LocalConfig, events: RuntimeEvents = 
     };
     const invoke = async (name: string, fn: (input: never, context: Context) => Promise<unknown>, input: unknown) => {
       const state = (input as { stage?: string; action?: string }).stage ?? String((input as { action?: string }).action);
+      const started = performance.now();
       try {
         const output = await fn(input as never, lambdaContext(name));
-        await events.onTask?.({ state, input, output });
+        await events.onTask?.({ state, input, output, durationMs: performance.now() - started });
         return output;
       } catch (error) {
-        await events.onTask?.({ state, input, error: error as Error });
+        await events.onTask?.({ state, input, error: error as Error, durationMs: performance.now() - started });
         throw error;
       }
     };

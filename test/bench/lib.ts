@@ -1,0 +1,127 @@
+// What the bench sections share: starting the runtime quietly, making failed renewals through the
+// Stripe sandbox in bulk, delivering signed events at a fixed concurrency, and summarising samples.
+import '../../local/polyfills.ts';
+import Stripe from 'stripe';
+import { LocalConfigSchema } from '#local/config.ts';
+import { startRuntime, type Runtime, type RuntimeEvents } from '#local/runtime.ts';
+import { createStripeClient } from '#shared/adapters/stripe-gateway.ts';
+import { withDeliveriesPaused } from '../fixtures/scenario.ts';
+
+export async function startBenchRuntime(dayMs: number, events: RuntimeEvents = {}): Promise<{ runtime: Runtime; stripe: Stripe }> {
+  // Warnings of expected faults would swamp the output and cost time the product does not spend in AWS.
+  process.env.POWERTOOLS_LOG_LEVEL = 'ERROR';
+  const config = LocalConfigSchema.parse({ port: 0, dynamoDbPort: 0, sesPort: 0, stripePort: 0, dayMs, demo: false });
+  const runtime = await startRuntime(config, events);
+  // The SDK retries 429s and connection resets; a bench wants a loaded sandbox to be waited for, not to fail.
+  const stripe = createStripeClient({ apiKey: runtime.stripeApiKey, apiBase: runtime.urls.stripe });
+  return { runtime, stripe };
+}
+
+/**
+ * Makes `count` subscriptions whose renewal fails, through the sandbox's Stripe API, and returns the
+ * `invoice.payment_failed` events as Stripe sends them (JSON), with webhook deliveries paused so the
+ * bench decides when they arrive. Customers share one price and a test clock per `perClock`, so one
+ * advance renews many: setup is not what is measured.
+ */
+export async function failedRenewals(runtime: Runtime, stripe: Stripe, count: number, options: { concurrency?: number; perClock?: number; log?: (line: string) => void } = {}): Promise<string[]> {
+  const concurrency = options.concurrency ?? 8;
+  const perClock = options.perClock ?? 100;
+  const log = options.log ?? (() => undefined);
+  const seen = new Set<string>();
+  for await (const event of stripe.events.list({ type: 'invoice.payment_failed', limit: 100 })) seen.add(event.id);
+  const product = await stripe.products.create({ name: 'Acme Pro' });
+  const price = await stripe.prices.create({ product: product.id, unit_amount: 1500, currency: 'gbp', recurring: { interval: 'month' } });
+  const now = Math.floor(Date.now() / 1000);
+  await withDeliveriesPaused(runtime, async () => {
+    const clocks = Math.ceil(count / perClock);
+    for (let c = 0; c < clocks; c++) {
+      const clock = await stripe.testHelpers.testClocks.create({ frozen_time: now });
+      const size = Math.min(perClock, count - c * perClock);
+      const periodEnds = await mapLimit(Array.from({ length: size }, (_, i) => c * perClock + i), concurrency, async (i) => {
+        const customer = await stripe.customers.create({
+          name: `Bench Customer ${i}`,
+          email: `bench.customer.${i}@example.com`,
+          test_clock: clock.id,
+          payment_method: 'pm_card_visa',
+          invoice_settings: { default_payment_method: 'pm_card_visa' },
+        });
+        const subscription = await stripe.subscriptions.create({ customer: customer.id, items: [{ price: price.id }] });
+        const card = await stripe.paymentMethods.attach('pm_card_chargeCustomerFail', { customer: customer.id });
+        await stripe.customers.update(customer.id, { invoice_settings: { default_payment_method: card.id } });
+        return subscription.items.data[0]!.current_period_end;
+      });
+      await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: Math.max(...periodEnds) + 3600 });
+      log(`  setup: ${Math.min(count, (c + 1) * perClock)}/${count} renewals failed`);
+    }
+  });
+  const events: string[] = [];
+  for await (const event of stripe.events.list({ type: 'invoice.payment_failed', limit: 100 })) {
+    if (!seen.has(event.id)) events.push(JSON.stringify(event, null, 2));
+  }
+  if (events.length !== count) throw new Error(`expected ${count} invoice.payment_failed events, the sandbox made ${events.length}`);
+  return events.reverse();
+}
+
+export interface Sample {
+  ms: number;
+  status: number;
+}
+
+/** POSTs each payload, signed as Stripe signs it, `concurrency` at a time; one sample per delivery. */
+export async function deliverSigned(url: string, secret: string, payloads: string[], concurrency: number): Promise<Sample[]> {
+  return mapLimit(payloads, concurrency, async (payload) => {
+    const signature = Stripe.webhooks.generateTestHeaderString({ payload, secret });
+    const started = performance.now();
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'stripe-signature': signature },
+      body: payload,
+    });
+    await response.arrayBuffer();
+    return { ms: performance.now() - started, status: response.status };
+  });
+}
+
+export interface LatencySummary {
+  count: number;
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+export function summarize(ms: number[]): LatencySummary {
+  const sorted = [...ms].sort((a, b) => a - b);
+  return { count: sorted.length, p50: quantile(sorted, 0.5), p99: quantile(sorted, 0.99), max: round1(sorted.at(-1) ?? 0) };
+}
+
+/** Nearest-rank quantile of sorted values, to 0.1. */
+export function quantile(sorted: number[], q: number): number {
+  if (sorted.length === 0) return 0;
+  return round1(sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!);
+}
+
+export function median(values: number[]): number {
+  return quantile([...values].sort((a, b) => a - b), 0.5);
+}
+
+export const round1 = (n: number) => Math.round(n * 10) / 10;
+
+export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const index = next++;
+        results[index] = await fn(items[index]!, index);
+      }
+    }),
+  );
+  return results;
+}
+
+/** A section prints as it goes, then hands its result to `run.ts` as one JSON line on stdout. */
+export const RESULT_PREFIX = 'BENCH_RESULT ';
+export function emitResult(result: unknown): void {
+  process.stdout.write(`${RESULT_PREFIX}${JSON.stringify(result)}\n`);
+}
