@@ -125,3 +125,49 @@ export const RESULT_PREFIX = 'BENCH_RESULT ';
 export function emitResult(result: unknown): void {
   process.stdout.write(`${RESULT_PREFIX}${JSON.stringify(result)}\n`);
 }
+
+/** DynamoDB calls made in this process since the last reset, with the capacity each consumed. */
+export interface DynamoTally {
+  calls: Record<string, number>;
+  readUnits: number;
+  writeUnits: number;
+}
+
+/**
+ * Counts every DynamoDB command the handlers send, by patching the document client's `send` (all
+ * of the product's table access goes through it) and asking for ReturnConsumedCapacity: dynalite
+ * computes the units from item sizes as DynamoDB does. On-demand bills those units: a write
+ * request unit per 1 KB written, a read request unit per 4 KB read strongly (half eventually).
+ */
+export async function countDynamoCalls(): Promise<{ reset(): void; snapshot(): DynamoTally; ignore(client: unknown): void }> {
+  const { DynamoDBDocumentClient } = await import('@aws-sdk/lib-dynamodb');
+  let tally: DynamoTally = { calls: {}, readUnits: 0, writeUnits: 0 };
+  const ignored = new Set<unknown>();
+  const original = DynamoDBDocumentClient.prototype.send;
+  const WRITES = /^(Put|Update|Delete|BatchWrite|TransactWrite)/;
+  DynamoDBDocumentClient.prototype.send = async function send(this: unknown, command: { constructor: { name: string }; input: Record<string, unknown> }, ...rest: unknown[]) {
+    if (ignored.has(this)) return (original as (...args: unknown[]) => Promise<unknown>).call(this, command, ...rest);
+    const name = command.constructor.name.replace(/Command$/, '');
+    tally.calls[name] = (tally.calls[name] ?? 0) + 1;
+    command.input.ReturnConsumedCapacity ??= 'TOTAL';
+    let output: { ConsumedCapacity?: { CapacityUnits?: number } | Array<{ CapacityUnits?: number }> };
+    try {
+      output = (await (original as (...args: unknown[]) => Promise<unknown>).call(this, command, ...rest)) as typeof output;
+    } catch (error) {
+      // A failed conditional write still consumes (and bills) its write units.
+      if (WRITES.test(name)) tally.writeUnits += 1;
+      throw error;
+    }
+    const units = [output?.ConsumedCapacity ?? []].flat().reduce((sum, c) => sum + (c.CapacityUnits ?? 0), 0);
+    if (WRITES.test(name)) tally.writeUnits += units || 1;
+    else tally.readUnits += units || 0.5;
+    return output;
+  } as typeof original;
+  return {
+    reset: () => {
+      tally = { calls: {}, readUnits: 0, writeUnits: 0 };
+    },
+    snapshot: () => structuredClone(tally),
+    ignore: (client) => ignored.add(client),
+  };
+}
