@@ -5,7 +5,10 @@ import { createRequire } from 'node:module';
 import type Stripe from 'stripe';
 import type { Runtime, TaskEvent } from '#local/runtime.ts';
 import { paidChoiceName, waitStateName, type StateMachineDefinition } from '#shared/workflow/definition.ts';
-import { closedCase, putInWorkingCard, renew, subscribeWithDecliningCard, waitFor, withDeliveriesPaused } from '../fixtures/scenario.ts';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { HANDLED_EVENT_TYPES } from '#shared/dunning/handled-events.ts';
+import { closedCase, putInWorkingCard, renew, subscribeWithDecliningCard, waitFor, type Subscriber } from '../fixtures/scenario.ts';
 import { countDynamoCalls, emitResult, startBenchRuntime, type DynamoTally } from './lib.ts';
 import { walkPath, type PathSpec } from './transitions.ts';
 
@@ -33,7 +36,7 @@ interface PathPlan {
   act?: (stripe: Stripe, customerId: string, invoiceId: string) => Promise<unknown>;
 }
 
-const holder: { stripe?: Stripe; runtime?: Runtime } = {};
+const holder: { stripe?: Stripe; runtime?: Runtime; paused?: <T>(act: () => Promise<T>) => Promise<T> } = {};
 
 const ACTION_FUNCTION: Record<string, string> = { notice: 'send-notice', retry: 'retry-payment', recover: 'close-case', terminate: 'close-case', flag: 'close-case' };
 
@@ -56,7 +59,7 @@ export function plansFor(definition: StateMachineDefinition): PathPlan[] {
       after: taskBefore(retry),
       // The card-update events are lost, so only the scheduled retry can notice the new card (a
       // delivered payment_method.attached charges it at once: that is the "paid during" path).
-      act: (stripe, customerId) => withDeliveriesPaused(holder.runtime!, () => putInWorkingCard(stripe, customerId)),
+      act: (stripe, customerId) => holder.paused!(() => putInWorkingCard(stripe, customerId)),
     });
     const wait = waitStateName(retry);
     if (definition.States[wait]) {
@@ -86,10 +89,40 @@ async function main(): Promise<void> {
         await current.plan.act!(holder.stripe!, current.customerId, (event.input as { invoiceId: string }).invoiceId);
       }
     },
-    onWebhook: () => {
-      webhooks++;
-    },
   });
+  // The endpoint as the README says to configure it in Stripe: only HANDLED_EVENT_TYPES reach the
+  // webhook (the sandbox sends every type). Deliveries pass through unchanged, signature and all.
+  const handled = new Set<string>(HANDLED_EVENT_TYPES);
+  const endpoint = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const type = (JSON.parse(body.toString('utf8')) as { type: string }).type;
+      if (!handled.has(type)) return void res.writeHead(200).end('{}');
+      webhooks++;
+      void fetch(runtime.urls.webhook, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'stripe-signature': String(req.headers['stripe-signature']) },
+        body,
+      })
+        .then(async (answer) => res.writeHead(answer.status, { 'content-type': 'application/json' }).end(await answer.text()))
+        .catch(() => res.writeHead(502).end());
+    });
+  });
+  await new Promise<void>((resolve) => endpoint.listen(0, '127.0.0.1', resolve));
+  const target = { url: `http://127.0.0.1:${(endpoint.address() as AddressInfo).port}/webhook`, secret: runtime.config.webhookSecret };
+  runtime.sandbox!.setWebhook(target);
+  holder.paused = async (act) => {
+    runtime.sandbox!.setWebhook(undefined);
+    try {
+      const result = await act();
+      await runtime.sandbox!.idle();
+      return result;
+    } finally {
+      runtime.sandbox!.setWebhook(target);
+    }
+  };
   holder.stripe = stripe;
   // The bench's own polling reads through the runtime's store; only the handlers' calls are billed.
   dynamo.ignore((runtime.store as unknown as { client: unknown }).client);
@@ -98,7 +131,7 @@ async function main(): Promise<void> {
   const results: PathMeasurement[] = [];
   try {
     for (const plan of plansFor(runtime.definition)) {
-      const subscriber = await withDeliveriesPaused(runtime, () => subscribeWithDecliningCard(stripe, `Path ${results.length}`));
+      const subscriber: Subscriber = await holder.paused(() => subscribeWithDecliningCard(stripe, `Path ${results.length}`));
       await runtime.stepFunctions.idle();
       dynamo.reset();
       webhooks = 0;
@@ -119,7 +152,7 @@ async function main(): Promise<void> {
       const tasksRun = current.tasks.map((t) => taskStateOf(runtime.definition, t));
       const expectedTasks = states.filter((s) => runtime.definition.States[s]?.Type === 'Task');
       const invocations: Record<string, number> = { 'handle-webhook': webhooks };
-      for (const task of current.tasks) {
+      for (const task of current.tasks as TaskEvent[]) {
         const fn = ACTION_FUNCTION[(task.input as { action: string }).action] ?? 'unknown';
         invocations[fn] = (invocations[fn] ?? 0) + 1;
       }
@@ -140,6 +173,7 @@ async function main(): Promise<void> {
     }
     emitResult(results);
   } finally {
+    endpoint.close();
     await runtime.close();
   }
 }

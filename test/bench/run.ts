@@ -1,134 +1,345 @@
-// `npm run bench`: how fast the webhook answers Stripe under concurrent deliveries, and whether an
-// invoice.paid closes its case within the promised second. Exits non-zero when a target is missed.
-import '../../local/polyfills.ts';
-import Stripe from 'stripe';
-import { LocalConfigSchema } from '#local/config.ts';
-import { startRuntime, type Runtime } from '#local/runtime.ts';
-import { createStripeClient } from '#shared/adapters/stripe-gateway.ts';
-import { renew, subscribeWithDecliningCard, withDeliveriesPaused } from '../fixtures/scenario.ts';
+// `npm run bench`: the four benchmarks of issue 5 (webhook ingest, storm, cold start, cost model),
+// each in its own process so one runtime's services and memory never colour another's numbers.
+// Prints each section, writes BENCHMARKS.md, and says for each target whether it is met and why not.
+// Exits non-zero only when a correctness check fails (a case ending wrong, a delivery refused), never
+// for a missed target: the targets are reported, not asserted.
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, release, totalmem } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import type { ColdStartResult } from './cold-start.ts';
+import { costOf, PRICES, type FunctionFacts, type PathCost } from './cost.ts';
+import type { IngestResult } from './ingest.ts';
+import { RESULT_PREFIX } from './lib.ts';
+import type { PathMeasurement } from './paths.ts';
+import type { StormResult } from './storm.ts';
 
-const CASES = Number(process.env.BENCH_CASES ?? 100);
-const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
-const TARGETS = {
-  /** Stripe times a delivery out at 10-20 s and retries; we answer in a small fraction of that. */
-  paymentFailedP95Ms: 500,
-  /** The product promises an invoice.paid closes its case within a second of delivery. */
-  paidP99Ms: 1000,
-  /** Memory held per open case in the local runtime (all services in one process). */
-  rssGrowthPerCaseKb: 1024,
-};
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const OUT = process.env.BENCH_OUT ?? `${ROOT}BENCHMARKS.md`;
+const JSON_OUT = OUT.replace(/\.md$/, '.json');
 
-interface Sample { ms: number; status: number }
+interface Target {
+  name: string;
+  met: boolean;
+  detail: string;
+}
+
+/** Everything measured; kept beside BENCHMARKS.md so `npm run bench -- --render` can re-render it. */
+interface Measured {
+  startedAt: string;
+  machine: { cpu: string; cores: number; memoryGiB: number; node: string; kernel: string };
+  loadBefore: number[];
+  loadAfter: number[];
+  cold: ColdStartResult;
+  ingest: IngestResult;
+  paths: PathMeasurement[];
+  storm: StormResult;
+}
 
 async function main(): Promise<void> {
-  // Days long enough that only notice 1 runs during the bench: it measures ingest, not waits.
-  const config = LocalConfigSchema.parse({ port: 0, dynamoDbPort: 0, sesPort: 0, stripePort: 0, dayMs: 3_600_000, demo: false });
-  process.env.POWERTOOLS_LOG_LEVEL = 'ERROR';
-  const runtime = await startRuntime(config);
-  const stripe = createStripeClient({ apiKey: runtime.stripeApiKey, apiBase: runtime.urls.stripe });
-  try {
-    console.log(`bench: ${CASES} failed renewals, ${CONCURRENCY} deliveries at a time`);
-    const failed = await collectEvents(runtime, stripe, 'invoice.payment_failed', async () => {
-      const subscribers = await mapLimit(Array.from({ length: CASES }, (_, i) => i), CONCURRENCY, (i) =>
-        subscribeWithDecliningCard(stripe, `Bench Customer ${i}`),
-      );
-      await mapLimit(subscribers, CONCURRENCY, (s) => renew(stripe, s));
-    });
-    const rssBefore = process.memoryUsage().rss;
-    const failedSamples = await deliver(runtime, failed, CONCURRENCY);
-    await waitForCases(runtime, failed.length);
-    const rssGrowthPerCaseKb = (process.memoryUsage().rss - rssBefore) / 1024 / failed.length;
+  const measured = process.argv.includes('--render') ? (JSON.parse(readFileSync(JSON_OUT, 'utf8')) as Measured) : await measure();
+  const { ingest, storm, cold, paths } = measured;
 
-    const paid = await collectEvents(runtime, stripe, 'invoice.paid', async () => {
-      const cases = await runtime.store.listCases();
-      await mapLimit(cases, CONCURRENCY, (c) => stripe.invoices.pay(c.invoiceId, { payment_method: 'pm_card_visa' }));
-    });
-    const paidSamples = await deliver(runtime, paid, CONCURRENCY);
-    const recovered = (await runtime.store.listCases()).filter((c) => c.status === 'recovered').length;
+  const facts: Record<string, FunctionFacts> = {};
+  for (const fn of cold.functions) {
+    const measured = storm.durations[fn.name]?.mean ?? (fn.name === 'handle-webhook' ? ingest.fresh.p50 : 0);
+    facts[fn.name] = { memoryMb: fn.memoryMb, durationMs: measured, secrets: fn.secrets };
+  }
+  const costs = paths.map((p) => costOf(p, facts));
 
-    const report = {
-      paymentFailed: summarize(failedSamples),
-      paid: summarize(paidSamples),
-      casesRecovered: `${recovered}/${failed.length}`,
-      rssGrowthPerCaseKb: Math.round(rssGrowthPerCaseKb),
-    };
-    console.table({ 'invoice.payment_failed': report.paymentFailed, 'invoice.paid': report.paid });
-    console.log(`cases recovered by invoice.paid: ${report.casesRecovered}; RSS growth per case: ${report.rssGrowthPerCaseKb} KB`);
+  const targets = judge(ingest, storm, cold, costs);
+  console.log('\n== Targets ==');
+  for (const t of targets) console.log(`${t.met ? 'MET   ' : 'MISSED'} ${t.name}: ${t.detail}`);
 
-    const misses = [
-      report.paymentFailed.p95 > TARGETS.paymentFailedP95Ms && `invoice.payment_failed p95 ${report.paymentFailed.p95} ms > ${TARGETS.paymentFailedP95Ms} ms`,
-      report.paid.p99 > TARGETS.paidP99Ms && `invoice.paid p99 ${report.paid.p99} ms > ${TARGETS.paidP99Ms} ms`,
-      recovered !== failed.length && `only ${recovered} of ${failed.length} cases recovered`,
-      report.rssGrowthPerCaseKb > TARGETS.rssGrowthPerCaseKb && `RSS grew ${report.rssGrowthPerCaseKb} KB per case`,
-      [...failedSamples, ...paidSamples].some((s) => s.status !== 200) && 'some deliveries were not answered 200',
-    ].filter(Boolean);
-    if (misses.length) {
-      console.error(`bench: targets missed:\n  ${misses.join('\n  ')}`);
-      process.exitCode = 1;
-    } else {
-      console.log('bench: all targets met');
-    }
-  } finally {
-    await runtime.close();
+  const broken = [
+    storm.terminated !== storm.cases && `storm: ${storm.cases - storm.terminated} cases did not end terminated`,
+    storm.emailsWrong > 0 && `storm: ${storm.emailsWrong} customers did not get exactly the four emails`,
+    ingest.fresh.non200 + ingest.duplicate.non200 > 0 && 'ingest: some deliveries were not answered 200',
+    ingest.casesOpened !== ingest.events && `ingest: ${ingest.casesOpened} cases opened for ${ingest.events} events`,
+    ...paths.filter((p) => !p.matchesEngine).map((p) => `cost: the walked path "${p.path}" differs from the tasks the engine ran`),
+  ].filter((x): x is string => Boolean(x));
+
+  writeFileSync(OUT, markdown({ ...measured, costs, facts, targets, broken }));
+  console.log(`\nbench: wrote ${OUT}`);
+  if (broken.length) {
+    console.error(`bench: correctness checks failed:\n  ${broken.join('\n  ')}`);
+    process.exitCode = 1;
   }
 }
 
-/** Runs `act` with deliveries paused and returns the events of `type` it caused, as Stripe sends them. */
-async function collectEvents(runtime: Runtime, stripe: Stripe, type: string, act: () => Promise<unknown>): Promise<string[]> {
-  const seen = new Set<string>();
-  for await (const event of stripe.events.list({ type, limit: 100 })) seen.add(event.id);
-  await withDeliveriesPaused(runtime, act);
-  const events: string[] = [];
-  // Test-clock events carry each clock's time, so new events are told apart by id, not by time.
-  for await (const event of stripe.events.list({ type, limit: 100 })) {
-    if (!seen.has(event.id)) events.push(JSON.stringify(event, null, 2));
-  }
-  return events.reverse();
+async function measure(): Promise<Measured> {
+  const startedAt = new Date().toISOString();
+  const loadBefore = loadavg();
+  const cpu = cpus();
+  const machine = { cpu: cpu[0]?.model.trim() ?? 'unknown', cores: cpu.length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, kernel: release() };
+  const cold = await section<ColdStartResult>('cold-start.ts', '3. Cold start');
+  const ingest = await section<IngestResult>('ingest.ts', '1. Webhook ingest');
+  const paths = await section<PathMeasurement[]>('paths.ts', '4. Cost model: one case down each path');
+  // The full storm takes the better part of an hour here (its setup above all); BENCH_STORM_RESULT
+  // takes its result from a separate `npx tsx test/bench/storm.ts` run instead (its BENCH_RESULT line).
+  const storm = process.env.BENCH_STORM_RESULT
+    ? { ...(JSON.parse(readFileSync(process.env.BENCH_STORM_RESULT, 'utf8')) as StormResult), separateRun: true }
+    : await section<StormResult>('storm.ts', '2. Storm');
+  const result: Measured = { startedAt, machine, loadBefore, loadAfter: loadavg(), cold, ingest, paths, storm };
+  writeFileSync(JSON_OUT, `${JSON.stringify(result, null, 2)}\n`);
+  return result;
 }
 
-async function deliver(runtime: Runtime, payloads: string[], concurrency: number): Promise<Sample[]> {
-  return mapLimit(payloads, concurrency, async (payload) => {
-    const signature = Stripe.webhooks.generateTestHeaderString({ payload, secret: runtime.config.webhookSecret });
-    const started = performance.now();
-    const response = await fetch(runtime.urls.webhook, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'stripe-signature': signature },
-      body: payload,
+/** Runs one section in a fresh `node --import tsx`, echoing its output, and returns its result line. */
+function section<T>(file: string, title: string): Promise<T> {
+  console.log(`\n== ${title} ==`);
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL(file, import.meta.url))], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
     });
-    await response.arrayBuffer();
-    return { ms: performance.now() - started, status: response.status };
+    let result: T | undefined;
+    let buffered = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => {
+      buffered += chunk;
+      let newline: number;
+      while ((newline = buffered.indexOf('\n')) >= 0) {
+        const line = buffered.slice(0, newline);
+        buffered = buffered.slice(newline + 1);
+        if (line.startsWith(RESULT_PREFIX)) result = JSON.parse(line.slice(RESULT_PREFIX.length)) as T;
+        else console.log(line);
+      }
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code === 0 && result !== undefined) resolve(result);
+      else reject(new Error(`${file} exited with ${code}${result === undefined ? ' without a result' : ''}`));
+    });
   });
 }
 
-async function waitForCases(runtime: Runtime, count: number): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  while ((await runtime.store.listCases()).length < count) {
-    if (Date.now() > deadline) throw new Error(`only some of ${count} cases opened`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+const kb = (bytes: number) => Math.round((bytes / 1024) * 10) / 10;
+const usd = (n: number) => (n >= 0.01 ? `$${n.toFixed(3)}` : `$${n.toFixed(4)}`);
+
+function judge(ingest: IngestResult, storm: StormResult, cold: ColdStartResult, costs: PathCost[]): Target[] {
+  const ratio = ingest.fresh.perSecond / ingest.floor.perSecond;
+  const webhook = cold.functions.find((f) => f.name === 'handle-webhook')!;
+  const initOver = Math.round((webhook.initMs - cold.empty.initMs) * 10) / 10;
+  const terminated = costs.find((c) => c.path === 'terminated')!;
+  const dearest = [...costs].sort((a, b) => b.per1000.total - a.per1000.total)[0]!;
+  const fullStorm = storm.cases >= 10_000;
+  return [
+    {
+      name: 'Webhook ingest ≥ 50% of the floor',
+      met: ratio >= 0.5,
+      detail:
+        `fresh events at ${ingest.fresh.perSecond}/s = ${(ratio * 100).toFixed(1)}% of the floor's ${ingest.floor.perSecond}/s` +
+        ` (duplicates: ${((ingest.duplicate.perSecond / ingest.floor.perSecond) * 100).toFixed(1)}%)` +
+        (ratio >= 0.5 ? '' : '. A fresh event is not one HMAC but a Stripe read, several DynamoDB writes and a StartExecution, each a loopback HTTP call to a service running in the same single Node thread as the handler, while the Notice1 stages it starts run beside it'),
+    },
+    {
+      name: `Storm of 10,000 in ≤ 60 s (workflow part)`,
+      met: fullStorm && storm.workflowSeconds <= 60,
+      detail:
+        `${storm.cases.toLocaleString('en')} cases in ${storm.workflowSeconds.toFixed(1)} s of workflow (setup ${storm.setupSeconds.toFixed(1)} s apart)` +
+        (fullStorm ? '' : '; a smaller run (BENCH_STORM_CASES) cannot meet a target set for 10,000') +
+        (storm.workflowSeconds <= 60 ? '' : `. Every service and every "Lambda" shares one Node thread: the process is CPU-bound (idle ${idleOf(storm)}% of profiled samples); top: ${topParts(storm, 4)}`),
+    },
+    {
+      name: 'Webhook bundle ≤ 300 KB',
+      met: webhook.bytes <= 300 * 1024,
+      detail:
+        `${kb(webhook.bytes)} KB` +
+        (webhook.bytes <= 300 * 1024 ? '' : `: the bundle carries ${cold.webhookContents.slice(0, 5).map((c) => `${c.source} ${c.kb} KB`).join(', ')}`),
+    },
+    {
+      name: 'Webhook init within 50 ms of an empty bundle',
+      met: initOver <= 50,
+      detail: `${webhook.initMs} ms vs ${cold.empty.initMs} ms (+${initOver} ms, median of ${cold.samples})` + (initOver <= 50 ? '' : ': parsing and evaluating the whole bundle at import, the SDK clients and Powertools among it'),
+    },
+    {
+      name: 'Terminated path ≤ 25 transitions',
+      met: terminated.transitions <= 25,
+      detail: `${terminated.transitions} transitions`,
+    },
+    {
+      name: '≤ $1 per 1,000 cases all-in',
+      met: dearest.per1000.total <= 1,
+      detail:
+        `dearest path "${dearest.path}" at ${usd(dearest.per1000.total)} per 1,000 cases, counting a Secrets Manager fetch on every invocation; ${usd(dearest.per1000.total - dearest.per1000.secretsManager)} with warm secret caches` +
+        (dearest.per1000.total <= 1 ? '' : `. The largest shares: ${largestShares(dearest)}`),
+    },
+  ];
 }
 
-function summarize(samples: Sample[]) {
-  const sorted = samples.map((s) => s.ms).sort((a, b) => a - b);
-  const at = (q: number) => Math.round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0);
-  return { count: sorted.length, p50: at(0.5), p95: at(0.95), p99: at(0.99), max: Math.round(sorted.at(-1) ?? 0) };
+function largestShares(c: PathCost): string {
+  const names: Record<string, string> = { stepFunctions: 'Step Functions', lambda: 'Lambda', dynamodb: 'DynamoDB', ses: 'SES', secretsManager: 'Secrets Manager' };
+  return Object.entries(c.per1000)
+    .filter(([k]) => k !== 'total')
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 3)
+    .map(([k, v]) => `${names[k]} ${usd(v)}`)
+    .join(', ');
 }
 
-async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
-        const index = next++;
-        results[index] = await fn(items[index]!);
-      }
-    }),
-  );
-  return results;
+function idleOf(storm: StormResult): number {
+  return storm.profile?.find((p) => p.part.startsWith('idle'))?.percent ?? 0;
+}
+function topParts(storm: StormResult, n: number): string {
+  return (storm.profile ?? []).slice(0, n).map((p) => `${p.part} ${p.percent}%`).join(', ');
 }
 
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exit(1);
-});
+interface Report extends Measured {
+  costs: PathCost[];
+  facts: Record<string, FunctionFacts>;
+  targets: Target[];
+  broken: string[];
+}
+
+function markdown(r: Report): string {
+  const { ingest, storm, cold, costs } = r;
+  const m = r.machine;
+  const load = (l: number[]) => l.map((x) => x.toFixed(2)).join(' / ');
+  const row = (cells: Array<string | number>) => `| ${cells.join(' | ')} |`;
+  const target = (name: string) => {
+    const t = r.targets.find((x) => x.name === name)!;
+    return `**Target: ${name}: ${t.met ? 'met' : 'MISSED'}.** ${t.detail}.`;
+  };
+  const lines: string[] = [
+    '# Benchmarks',
+    '',
+    `Written by \`npm run bench\` (test/bench/run.ts) on ${r.startedAt.slice(0, 16).replace('T', ' ')} UTC. Reproduce with:`,
+    '',
+    '```',
+    'npm ci',
+    'npm run bench                      # everything, ~30-40 min here; writes this file',
+    'BENCH_STORM_CASES=1000 npm run bench   # a smaller storm',
+    '```',
+    '',
+    `Smaller runs: \`BENCH_STORM_CASES\`, \`BENCH_DAY_MS\` (≥ 50), \`BENCH_INGEST_EVENTS\`, \`BENCH_INGEST_CONCURRENCY\`, \`BENCH_STORM_CONCURRENCY\`, \`BENCH_INIT_SAMPLES\`, \`BENCH_PROFILE_FILE\` (keeps the storm's raw CPU profile), \`BENCH_OUT\`.`,
+    '',
+    '## Machine',
+    '',
+    row(['CPU', 'Cores', 'Memory', 'Node', 'Kernel']),
+    row(['---', '---', '---', '---', '---']),
+    row([m.cpu, m.cores, `${m.memoryGiB} GiB`, m.node, m.kernel]),
+    '',
+    `**These numbers are noisy.** The machine is shared: other sessions ran test suites on the same 2 cores during this run (load average ${load(r.loadBefore)} at the start, ${load(r.loadAfter)} at the end, over 1/5/15 min). Read them as orders of magnitude; compare numbers from one run (the floor and ours, a bundle and the empty one), not across runs.`,
+    '',
+    '## Method',
+    '',
+    'Each section runs in its own fresh Node process (`node --import tsx test/bench/<section>.ts`) and hands its result to `run.ts`, which writes this file.',
+    'The local runtime is the one `npm start` runs: dynalite, aws-ses-v2-local, the Stripe sandbox, aws-local-stepfunctions and the same handlers, all in one process.',
+    'Events are real: subscriptions are made through the sandbox\'s Stripe API with the `stripe` SDK, test clocks renew them onto a declining card, and the `invoice.payment_failed` events are read back from `GET /v1/events` and signed with `stripe.webhooks.generateTestHeaderString`.',
+    'Making them is setup, timed apart and never counted.',
+    '',
+    '## 1. Webhook ingest',
+    '',
+    `${ingest.events} distinct signed \`invoice.payment_failed\` events, ${ingest.concurrency} in flight at a time, after ${50} warm-up deliveries. The client runs in the same process as the server in every row. *Floor*: a bare \`node:http\` server that reads the raw body, calls \`stripe.webhooks.constructEvent\` and answers 200. *Fresh*: \`POST /webhook\` of the local runtime, each event new (it opens a case and starts its execution; Notice1 runs behind it, days last an hour). *Duplicate*: the same events again (the dedupe answers).`,
+    '',
+    row(['', 'events/s', 'p50 ms', 'p99 ms', 'max ms', 'non-200']),
+    row(['---', '---:', '---:', '---:', '---:', '---:']),
+    ...(
+      [
+        ['floor (signature only)', ingest.floor],
+        ['ours, fresh', ingest.fresh],
+        ['ours, duplicate', ingest.duplicate],
+      ] as const
+    ).map(([name, x]) => row([name, x.perSecond, x.p50, x.p99, x.max, x.non200])),
+    '',
+    `Ours over the floor: **${((ingest.fresh.perSecond / ingest.floor.perSecond) * 100).toFixed(1)}%** fresh, ${((ingest.duplicate.perSecond / ingest.floor.perSecond) * 100).toFixed(1)}% duplicate. Cases opened: ${ingest.casesOpened}/${ingest.events}.`,
+    '',
+    target('Webhook ingest ≥ 50% of the floor'),
+    '',
+    '## 2. Storm',
+    '',
+    ...(storm.separateRun
+      ? [`*This section comes from a separate run of \`npx tsx test/bench/storm.ts\`${storm.startedAt ? ` started ${storm.startedAt.slice(0, 16).replace('T', ' ')} UTC` : ''} on the same machine, read in with \`BENCH_STORM_RESULT\`: the full storm takes most of an hour here, so it was run once, beside other work.*`, '']
+      : []),
+    `${storm.cases.toLocaleString('en')} failing renewals through the whole local workflow: a policy day lasts ${storm.dayMs} ms (LocalConfigSchema \`dayMs\`), so each case's 14 days take ${(14 * storm.dayMs) / 1000} s of waits. The payment_failed events are delivered ${storm.concurrency} at a time; from then on everything is the product's: the webhook opens each case, each execution runs Notice1 → Retry1 → Notice2 → Retry2 → Notice3 → Retry3 → Terminate against the sandbox (each retry really declines, Stripe's resulting events are delivered to the webhook too), and the subscription is cancelled.`,
+    '',
+    row(['', '']),
+    row(['---', '---:']),
+    row(['setup (subscriptions and failed renewals in the sandbox; not the target)', `${storm.setupSeconds.toFixed(1)} s`]),
+    row(['**workflow** (first delivery until every execution ended; the target)', `**${storm.workflowSeconds.toFixed(1)} s**`]),
+    row(['… of which the deliveries were answered after', `${storm.ingestSeconds.toFixed(1)} s`]),
+    row(['cases per second through the workflow', (storm.cases / storm.workflowSeconds).toFixed(1)]),
+    row(['peak RSS during the workflow (sampled every 100 ms)', `${storm.peakRssMb} MB`]),
+    row(['peak RSS of the process, setup included', `${storm.maxRssMb} MB`]),
+    '',
+    `**Check:** ${storm.terminated}/${storm.cases} cases terminated${Object.keys(storm.wrongStatus).length ? ` (others: ${JSON.stringify(storm.wrongStatus)})` : ''}; executions ${JSON.stringify(storm.executions)}; every email in the SES inbox read back (in-process, from the store \`GET /store\` serves) and grouped by recipient: ${storm.emailsChecked - storm.emailsWrong}/${storm.emailsChecked} customers got exactly ${storm.emailSample.map((s) => `"${s}"`).join(', ')}, in that order.`,
+    '',
+    'Stage durations inside this storm (ms; the handler\'s wall time in the shared process, so queueing behind the other services is in them):',
+    '',
+    row(['function', 'invocations', 'mean', 'p50', 'p99']),
+    row(['---', '---:', '---:', '---:', '---:']),
+    ...Object.entries(storm.durations).map(([fn, d]) => row([fn, d.count, d.mean, d.p50, d.p99])),
+    '',
+    `Where the CPU went during the workflow (the inspector's sampling profiler, as \`node --cpu-prof\` uses, every 10 ms; self time grouped by the part of the runtime):`,
+    '',
+    row(['part', '% of samples']),
+    row(['---', '---:']),
+    ...(storm.profile ?? []).filter((p) => p.percent >= 0.5).map((p) => row([p.part, p.percent])),
+    '',
+    target('Storm of 10,000 in ≤ 60 s (workflow part)'),
+    '',
+    'The target measures the local runtime, not the product in AWS: there each stage is its own Lambda, DynamoDB, SES and Step Functions scale out, and the waits are days. Locally one Node thread plays all of them. Under load, async_hooks (registered by the X-Ray SDK behind Powertools Tracer, `cls-hooked`) add a promise hook to every await in the process, and garbage collection of the many short-lived SDK and HTTP objects is a large share of the rest.',
+    '',
+    '## 3. Cold start',
+    '',
+    `Each function is bundled by CDK itself: the stack is synthesized with bundling on, so NodejsFunction runs esbuild with DunningFunction's options (ESM, minified, keepNames, source maps without sources content, \`mainFields: module,main\`, the \`createRequire\` banner, target node24, no externals: the AWS SDK is bundled on purpose, and the policy inlined with \`define\`). Size is \`index.mjs\` without its map. Init is the time a fresh \`node --enable-source-maps\` (Lambda's NODE_OPTIONS) takes to \`import()\` the bundle, with the function's environment from the template; ${cold.samples} samples each, taken round-robin across bundles, median. The empty bundle is \`export const handler = async () => ({ statusCode: 200 })\` built with the same options.`,
+    '',
+    row(['function', 'bundle KB', 'init ms (median)', 'init over empty, ms', 'memory MB']),
+    row(['---', '---:', '---:', '---:', '---:']),
+    row(['(empty handler)', kb(cold.empty.bytes), cold.empty.initMs, 0, '']),
+    ...cold.functions.map((f) => row([f.name, kb(f.bytes), f.initMs, Math.round((f.initMs - cold.empty.initMs) * 10) / 10, f.memoryMb])),
+    '',
+    `What fills the webhook bundle (minified KB per package, esbuild metafile): ${cold.webhookContents.map((c) => `${c.source} ${c.kb}`).join(', ')}.`,
+    '',
+    target('Webhook bundle ≤ 300 KB'),
+    '',
+    target('Webhook init within 50 ms of an empty bundle'),
+    '',
+    '## 4. Cost model',
+    '',
+    'Transitions are counted on the rendered definition (`buildDefinition` with the default policy): walk from StartAt through Next, and through each Choice the way the path goes; every state entered counts, as Step Functions Standard bills. A case paid during a wait is stopped by the webhook in that Wait. Each path was also run once, one case at a time, in the local runtime: the Task states the engine ran matched the walk for ' +
+      `${r.paths.filter((p) => p.matchesEngine).length}/${r.paths.length} paths, and that run counted the real Lambda invocations, DynamoDB calls (the document client's \`send\` patched to count commands and ask for ReturnConsumedCapacity, which dynalite computes from item sizes) and SES emails of each path.`,
+    '',
+    row(['path', 'states entered', 'Lambda invocations', 'DynamoDB calls', 'WRU', 'RRU', 'emails']),
+    row(['---', '---:', '---:', '---:', '---:', '---:', '---:']),
+    ...r.paths.map((p) =>
+      row([p.path, p.transitions, Object.entries(p.invocations).map(([f, n]) => `${f} ${n}`).join(', '), Object.values(p.dynamo.calls).reduce((a, b) => a + b, 0), p.dynamo.writeUnits, p.dynamo.readUnits, p.emails]),
+    ),
+    '',
+    `Prices, us-east-1 list, as of ${PRICES.asOf}, free tiers ignored: Step Functions Standard $0.025 per 1,000 transitions; Lambda arm64 $0.0000133334 per GB-s and $0.20 per million requests; DynamoDB on-demand $0.625 per million write and $0.125 per million read request units; SES $0.10 per 1,000 emails; Secrets Manager $0.05 per 10,000 calls.`,
+    '',
+    'Lambda: the configured memory from the synthesized template, at the mean duration measured in the storm (the webhook: its p50 latency in section 1). Both were measured under heavy contention in one process, so Lambda\'s share is an upper bound. Invocations of `handle-webhook` are every event the sandbox delivered for the case; the sandbox sends every event type, where a Stripe endpoint subscribed to fewer receives fewer.',
+    '',
+    '**Secrets Manager assumption:** each function caches each secret for 5 minutes per container; cases spread over two weeks rarely meet a warm container within 5 minutes, so every invocation of a function that reads secrets is counted as fetching each of them (' +
+      Object.entries(r.facts).filter(([, f]) => f.secrets > 0).map(([name, f]) => `${name} ${f.secrets}`).join(', ') +
+      '). That is close to the worst case; with many cases a minute the real count is far lower.',
+    '',
+    row(['function', 'memory MB', 'duration ms used', 'secrets']),
+    row(['---', '---:', '---:', '---:']),
+    ...Object.entries(r.facts).map(([name, f]) => row([name, f.memoryMb, Math.round(f.durationMs), f.secrets])),
+    '',
+    'Cost per 1,000 cases:',
+    '',
+    row(['path', 'Step Functions', 'Lambda', 'DynamoDB', 'SES', 'Secrets Manager', '**all-in**', 'all-in, warm secret caches']),
+    row(['---', '---:', '---:', '---:', '---:', '---:', '---:', '---:']),
+    ...costs.map((c) =>
+      row([c.path, usd(c.per1000.stepFunctions), usd(c.per1000.lambda), usd(c.per1000.dynamodb), usd(c.per1000.ses), usd(c.per1000.secretsManager), `**${usd(c.per1000.total)}**`, usd(c.per1000.total - c.per1000.secretsManager)]),
+    ),
+    '',
+    target('Terminated path ≤ 25 transitions'),
+    '',
+    target('≤ $1 per 1,000 cases all-in'),
+    '',
+    '## Targets',
+    '',
+    row(['target', 'result']),
+    row(['---', '---']),
+    ...r.targets.map((t) => row([t.name, t.met ? 'met' : '**missed**'])),
+    '',
+  ];
+  if (r.broken.length) lines.push('## Correctness checks that failed', '', ...r.broken.map((b) => `- ${b}`), '');
+  return lines.join('\n');
+}
+
+await main();

@@ -4,7 +4,7 @@
 import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Session } from 'node:inspector/promises';
-import type { LocalExecution } from '#local/runtime.ts';
+import type { LocalExecution } from '#local/stepfunctions.ts';
 import { SUBJECTS } from '../fixtures/scenario.ts';
 import { deliverSigned, emitResult, failedRenewals, startBenchRuntime, summarize, type LatencySummary } from './lib.ts';
 import { attribute, type ProfileShare } from './profile.ts';
@@ -34,6 +34,9 @@ export interface StormResult {
   emailSample: string[];
   durations: Record<string, LatencySummary & { mean: number }>;
   profile?: ProfileShare[];
+  startedAt?: string;
+  /** Read from BENCH_STORM_RESULT rather than run by run.ts. */
+  separateRun?: boolean;
 }
 
 async function main(): Promise<void> {
@@ -53,6 +56,7 @@ async function main(): Promise<void> {
   });
   try {
     console.log(`storm: ${CASES} failing renewals, a policy day lasting ${DAY_MS} ms, deliveries ${CONCURRENCY} at a time`);
+    const startedAt = new Date().toISOString();
     const setupStarted = performance.now();
     const payloads = await failedRenewals(runtime, stripe, CASES, { log: console.log, perClock: 250 });
     const setupSeconds = (performance.now() - setupStarted) / 1000;
@@ -95,6 +99,7 @@ async function main(): Promise<void> {
         Object.entries(durations).map(([fn, ms]) => [fn, { ...summarize(ms), mean: Math.round((ms.reduce((a, b) => a + b, 0) / ms.length) * 10) / 10 }]),
       ),
       profile,
+      startedAt,
     };
     console.log(`  ${check.terminated}/${CASES} terminated; emails: ${check.emailsChecked - check.emailsWrong}/${check.emailsChecked} customers got exactly the four expected`);
     emitResult(result);

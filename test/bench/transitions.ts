@@ -20,7 +20,7 @@ export function walkPath(definition: StateMachineDefinition, path: PathSpec): st
   const entered: string[] = [];
   let name: string | undefined = definition.StartAt;
   while (name !== undefined) {
-    const state = definition.States[name];
+    const state: Record<string, unknown> | undefined = definition.States[name];
     if (!state) throw new Error(`the path reaches ${name}, which the definition does not have`);
     entered.push(name);
     if (entered.length > 1000) throw new Error(`the path loops: ${entered.slice(-10).join(' → ')}`);
