@@ -2,6 +2,7 @@
 // Stripe billing portal session for that one customer. Portal URLs expire in minutes, so they are
 // made here, at the click, and never put in an email.
 import { createHash } from 'node:crypto';
+import type { DunningCase } from '../domain/case.ts';
 import type { CaseStore, Clock, PaymentGateway, RateLimiter } from '../domain/ports.ts';
 import type { LinkPage } from '../links/pages.ts';
 import { verifyLinkToken } from '../links/token.ts';
@@ -18,6 +19,11 @@ export interface PaymentLinkDeps {
   signingKey: string;
   /** Where the portal returns once the card is saved, and where every refusal points. */
   myAccountUrl: string;
+  /**
+   * The My Account URL of the case's own policy (its brand), where the portal returns for that case.
+   * Omitted, `myAccountUrl` serves every case.
+   */
+  myAccountUrlOf?: (dunningCase: DunningCase) => string;
   clock: Clock;
   log: Log;
 }
@@ -54,7 +60,7 @@ export async function openPaymentLink(deps: PaymentLinkDeps, token: string): Pro
   if (invoice.status === 'paid') return { kind: 'page', page: 'paid' };
   if (invoice.status === 'void' || invoice.status === 'draft') return { kind: 'page', page: 'closed' };
 
-  const url = await deps.stripe.createPaymentUpdateUrl(customerId, deps.myAccountUrl);
+  const url = await deps.stripe.createPaymentUpdateUrl(customerId, deps.myAccountUrlOf?.(dunningCase) ?? deps.myAccountUrl);
   deps.log.info('payment link opened the billing portal', { invoiceId });
   return { kind: 'redirect', url };
 }
