@@ -49,6 +49,8 @@ export const SegmentWhenSchema = z
     { error: (issue) => (issue.code === 'unrecognized_keys' ? `unknown condition ${issue.keys.map((k) => `"${k}"`).join(', ')}; use "priceIds", "productIds", "interval" or "metadata"` : undefined) },
   )
   .refine((when) => Object.values(when).some((v) => v !== undefined), {
+    // An unknown condition has its own message; "needs a condition" on top would only confuse.
+    when: (payload) => payload.issues.length === 0,
     message: 'a "when" needs at least one condition ("priceIds", "productIds", "interval" or "metadata"); for everyone else, rely on "default"',
   });
 export type SegmentWhen = z.infer<typeof SegmentWhenSchema>;
@@ -60,12 +62,26 @@ export const SegmentSchema = z.strictObject({
 });
 export type Segment = z.infer<typeof SegmentSchema>;
 
+/**
+ * Checks a record's keys with `key` and reports each bad one at its own path: zod's record would say
+ * only "Invalid key in record".
+ */
+function checkKeys(key: z.ZodType<string>) {
+  return (record: Record<string, unknown>, ctx: z.RefinementCtx) => {
+    for (const name of Object.keys(record)) {
+      const result = key.safeParse(name);
+      if (!result.success) ctx.addIssue({ code: 'custom', path: [name], message: result.error.issues[0]?.message ?? 'invalid name' });
+    }
+  };
+}
+
 /** Amounts in the currency's smallest unit, keyed by lower-case ISO 4217 code. */
 const thresholdSchema = z
   .record(
-    z.string().regex(/^[a-z]{3}$/, 'must be a lower-case ISO 4217 currency code such as "gbp"'),
+    z.string(),
     z.number().int('must be a whole number in the currency\'s smallest unit (pence, cents): 100000 is £1,000.00').min(0),
   )
+  .superRefine(checkKeys(z.string().regex(/^[a-z]{3}$/, 'must be a lower-case ISO 4217 currency code such as "gbp"')))
   .refine((m) => Object.keys(m).length > 0, 'give at least one currency, e.g. { "gbp": 100000 } for £1,000.00');
 
 export const AlsoNotifySchema = z.strictObject({
@@ -81,7 +97,7 @@ export type AlsoNotify = z.infer<typeof AlsoNotifySchema>;
 const PolicySetObjectSchema = z
   .strictObject(
     {
-      policies: z.record(PolicyNameSchema, PolicySchema).refine((p) => Object.hasOwn(p, DEFAULT_POLICY_NAME), {
+      policies: z.record(z.string(), PolicySchema).superRefine(checkKeys(PolicyNameSchema)).refine((p) => Object.hasOwn(p, DEFAULT_POLICY_NAME), {
         message: `needs a policy named "${DEFAULT_POLICY_NAME}": it applies when no segment matches`,
       }),
       segments: z.array(SegmentSchema).default([]),
