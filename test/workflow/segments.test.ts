@@ -107,7 +107,7 @@ describe('alsoNotify', () => {
     await alsoNotifyOnOpen(realDeps(t), t.runtime.policies, bigCase);
 
     const internal = (await readSesInbox(t.runtime.urls.ses)).filter((m) => m.to.includes(FINANCE));
-    const aboutBig = internal.filter((m) => m.text.includes(bigCase.invoiceNumber ?? bigCase.invoiceId));
+    const aboutBig = internal.filter((m) => m.text?.includes(bigCase.invoiceNumber ?? bigCase.invoiceId));
     expect(aboutBig).toHaveLength(1);
     expect(internal.filter((m) => m.subject.includes('Small Spender'))).toEqual([]);
     const [email] = aboutBig;
