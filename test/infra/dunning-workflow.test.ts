@@ -12,6 +12,7 @@ import { DunningWorkflow, type DunningWorkflowProps } from '#infra/index.ts';
 import { ENV } from '#shared/config.ts';
 import { loadPolicyFile } from '#shared/policy/load.ts';
 import type { Policy } from '#shared/policy/schema.ts';
+import type { PolicySetInput } from '#shared/policy/segments.ts';
 import { buildDefinition, CHOOSE_POLICY, SECONDS_PER_DAY, waitStates } from '#shared/workflow/definition.ts';
 import { annualPolicyFile } from '../fixtures/policies.ts';
 import { definitionOf, functionLogicalId } from './synth.ts';
@@ -70,7 +71,7 @@ describe('DunningWorkflow', () => {
     });
 
     it('deploys one state machine for a file of several policies, choosing by $.policy', () => {
-      const { template, workflow } = embed({ policy: annualPolicyFile() });
+      const { template, workflow } = embed({ policy: annualPolicyFile() as PolicySetInput });
 
       const definition = definitionOf(template);
 
@@ -85,7 +86,7 @@ describe('DunningWorkflow', () => {
     it('fails synth naming the valid policies when a segment names another', () => {
       const policy = annualPolicyFile((f) => (f.segments[0].policy = 'yearly'));
 
-      expect(() => embed({ policy })).toThrow(/DunningWorkflowProps\.policy: segments\[0\]\.policy: no policy named "yearly"; use one of "default", "annual"/);
+      expect(() => embed({ policy: policy as PolicySetInput })).toThrow(/DunningWorkflowProps\.policy: segments\[0\]\.policy: no policy named "yearly"; use one of "default", "annual"/);
     });
 
     it('accepts a policy literal that leaves defaulted fields out', () => {
