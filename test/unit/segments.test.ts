@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { PolicyError } from '#shared/policy/errors.ts';
 import { parsePolicy, parsePolicySet } from '#shared/policy/load.ts';
 import { alsoNotifyFor, choosePolicy, type InvoicePlan } from '#shared/policy/segments.ts';
+import { policyOf } from '#shared/dunning/deps.ts';
 import { annualPolicyFile, defaultPolicy } from '../fixtures/policies.ts';
 
 const plan = (overrides: Partial<InvoicePlan> = {}): InvoicePlan => ({
@@ -172,5 +173,24 @@ describe('alsoNotifyFor', () => {
 
   it('never matches a currency it has no threshold for', () => {
     expect(alsoNotifyFor(set, { amount: 10_000_000, currency: 'jpy' })).toEqual([]);
+  });
+});
+
+describe('policyOf', () => {
+  const set = parsePolicySet(annualPolicyFile());
+  const deps = { policy: set.policies.default!, policies: set };
+
+  it("is the case's own policy", () => {
+    expect(policyOf(deps, { invoiceId: 'in_1', policy: 'annual' }).end.action).toBe('leave_unpaid');
+  });
+
+  it('is default for a case opened before cases had a policy', () => {
+    expect(policyOf(deps, { invoiceId: 'in_1' })).toBe(deps.policy);
+  });
+
+  it('fails loudly, never falls back, for a policy the deployed file no longer has', () => {
+    expect(() => policyOf(deps, { invoiceId: 'in_1', policy: 'legacy' })).toThrow(
+      expect.objectContaining({ name: 'InvalidInputError', message: 'case in_1: no policy named "legacy" in the deployed policy file (it has "default", "annual")' }),
+    );
   });
 });
