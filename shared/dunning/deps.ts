@@ -5,6 +5,7 @@ import type { DunningCase } from '../domain/case.ts';
 import { InvalidInputError } from '../domain/errors.ts';
 import type { Policy } from '../policy/schema.ts';
 import { DEFAULT_POLICY_NAME, type PolicySet } from '../policy/segments.ts';
+import { noMetrics, type MetricsSink } from './metrics.ts';
 
 /** A structured logger; Powertools Logger satisfies it. Extra objects become JSON keys. */
 export interface Log {
@@ -14,34 +15,13 @@ export interface Log {
   error(message: string, ...extra: LogFields[]): void;
 }
 
-/** Keys for one log line: invoiceId, stripeEventId, executionName, stage, reason… never an address. */
+/**
+ * Keys for one log line. The ids go by these names everywhere: invoiceId, customerId, eventId (the
+ * Stripe event), executionName, stage; then reason, outcome… Never an address (the logger masks any).
+ */
 export type LogFields = Record<string, string | number | boolean | undefined | null | object>;
 
-/** Business metrics. In Lambda they go to CloudWatch through Powertools Metrics (EMF). */
-export interface MetricsSink {
-  count(name: MetricName, value?: number): void;
-}
-
-export type MetricName =
-  | 'CaseOpened'
-  | 'NoticeSent'
-  | 'NoticeUndeliverable'
-  | 'PaymentRetried'
-  | 'PaymentRecovered'
-  | 'PaymentDeclined'
-  | 'CaseTerminated'
-  | 'CaseNeedsAttention'
-  | 'CaseClosedOutside'
-  | 'EventIgnored'
-  | 'EventUnusable'
-  | 'EmailDelivered'
-  | 'EmailBounced'
-  | 'EmailComplained'
-  | 'EmailRejected'
-  | 'EmailSuppressed'
-  | 'EmailEventUnusable'
-  | 'PreDunningSent'
-  | 'PreDunningCancelled';
+export type { MetricName, MetricsSink } from './metrics.ts';
 
 export interface DunningDeps {
   /** The `default` policy: for what belongs to no case (pre-dunning), and cases without a policy. */
@@ -68,7 +48,7 @@ export interface IngestDeps extends DunningDeps {
 }
 
 export const silentLog: Log = { debug() {}, info() {}, warn() {}, error() {} };
-export const noMetrics: MetricsSink = { count() {} };
+export { noMetrics };
 
 /**
  * The policy a case runs: the one the router chose when it opened the case. A case opened before
