@@ -54,6 +54,14 @@ async function endedEmails(address: string): Promise<string[]> {
   }, 10_000, `the termination email to ${address}`);
 }
 
+/** The inputs of the case's tasks, once its Terminate task has reported (just after its email). */
+async function tasksOf(invoiceId: string): Promise<Array<Record<string, unknown>>> {
+  return waitFor(async () => {
+    const inputs = t.tasks.filter((task) => task.invoiceId === invoiceId).map((task) => task.input as Record<string, unknown>);
+    return inputs.some((input) => input.action === 'terminate') && inputs;
+  }, 10_000, `the Terminate task of ${invoiceId}`);
+}
+
 describe('policies per plan', () => {
   it('runs an annual-price subscription on the annual policy, to its end action leave_unpaid', async () => {
     const subscriber = await subscribeWithDecliningCard(t.stripe, 'Annual Customer', undefined, { unitAmount: 150000, interval: 'year' });
@@ -66,7 +74,7 @@ describe('policies per plan', () => {
     // The case is terminated a moment before its last email is sent.
     expect(await endedEmails(subscriber.email)).toEqual([SUBJECTS.notice1, SUBJECTS.notice3, SUBJECTS.ended]);
     // The annual states ran, each told its policy; none of the default's did.
-    const ran = t.tasks.filter((task) => task.invoiceId === closed.invoiceId).map((task) => task.input as Record<string, unknown>);
+    const ran = await tasksOf(closed.invoiceId);
     expect(ran.map((input) => input.stage ?? input.action)).toEqual(['Notice1', 'Retry1', 'Notice2', 'Retry2', 'terminate']);
     expect(ran.every((input) => input.policy === 'annual')).toBe(true);
     const timeline = await t.runtime.store.listTimeline(closed.invoiceId);
@@ -86,7 +94,8 @@ describe('policies per plan', () => {
     expect(closed.terminatesAt).toBe(addDays(closed.failedAt, 14));
     expect(await endedEmails(subscriber.email)).toEqual([SUBJECTS.notice1, SUBJECTS.notice2, SUBJECTS.notice3, SUBJECTS.ended]);
     expect((await t.stripe.subscriptions.retrieve(subscriber.subscriptionId)).status).toBe('canceled');
-    const ran = t.tasks.filter((task) => task.invoiceId === closed.invoiceId).map((task) => task.input as Record<string, unknown>);
+    const ran = await tasksOf(closed.invoiceId);
+    expect(ran).toHaveLength(7);
     expect(ran.every((input) => input.policy === 'default')).toBe(true);
   });
 });
