@@ -24,6 +24,8 @@ import {
 import { realDeps } from '../fixtures/stage-deps.ts';
 
 const FINANCE = 'finance@acme.test';
+const ANNUAL_MY_ACCOUNT = 'http://127.0.0.1:3000/annual/account';
+const LINK = /https?:\/\/[^\s"<>]+\/u\/[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+/;
 
 let t: TestRuntime;
 beforeAll(async () => {
@@ -37,6 +39,7 @@ beforeAll(async () => {
       { id: 'Retry2', type: 'retry', day: 4 },
     ];
     f.policies.annual.end.day = 4;
+    f.policies.annual.brand.myAccountUrl = ANNUAL_MY_ACCOUNT;
   });
   const policyFile = join(mkdtempSync(join(tmpdir(), 'segments-')), 'policy.json');
   writeFileSync(policyFile, JSON.stringify(file));
@@ -97,6 +100,31 @@ describe('policies per plan', () => {
     const ran = await tasksOf(closed.invoiceId);
     expect(ran).toHaveLength(7);
     expect(ran.every((input) => input.policy === 'default')).toBe(true);
+  });
+});
+
+describe("the case's policy after it opened", () => {
+  it("renders its notices with the case's policy, and the card-update link returns to that policy's My Account", async () => {
+    const subscriber = await subscribeWithDecliningCard(t.stripe, 'Annual Updater', undefined, { unitAmount: 15000, interval: 'year' });
+    let returnedTo: string | null | undefined;
+    let emailText = '';
+    t.onStage(subscriber.customerId, async ({ state, dunningCase }) => {
+      if (state !== 'Notice1' || returnedTo !== undefined) return;
+      // Between Notice1 and the wait after it: the customer follows the email's link and saves a card.
+      const email = await waitFor(async () => (await readSesInbox(t.runtime.urls.ses)).find((m) => m.to.includes(subscriber.email)), 5_000, 'notice 1');
+      emailText = email.text ?? '';
+      const portal = (await fetch(LINK.exec(emailText)![0], { redirect: 'manual' })).headers.get('location')!;
+      const chosen = await fetch(portal, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'card=pm_card_visa' });
+      returnedTo = chosen.headers.get('location');
+      expect(dunningCase.policy).toBe('annual');
+    });
+
+    await renew(t.stripe, subscriber);
+    const closed = await closedCase(t.runtime, subscriber.subscriptionId);
+
+    expect(returnedTo).toBe(ANNUAL_MY_ACCOUNT);
+    expect(emailText).toContain(ANNUAL_MY_ACCOUNT);
+    expect(closed).toMatchObject({ status: 'recovered', recoveredBy: 'card_updated', policy: 'annual' });
   });
 });
 
