@@ -21,7 +21,9 @@ import {
   waitFor,
   type TestRuntime,
 } from '../fixtures/scenario.ts';
-import { realDeps } from '../fixtures/stage-deps.ts';
+import { openCaseQuietly, realDeps } from '../fixtures/stage-deps.ts';
+import { EmailThrottledError } from '#shared/domain/errors.ts';
+import type { Mailer } from '#shared/domain/ports.ts';
 
 const FINANCE = 'finance@acme.test';
 const ANNUAL_MY_ACCOUNT = 'http://127.0.0.1:3000/annual/account';
@@ -157,5 +159,20 @@ describe('alsoNotify', () => {
     expect(timeline.filter((e) => e.type === 'also_notified')).toEqual([
       expect.objectContaining({ stage: 'AlsoNotify', detail: expect.not.stringContaining('@') }),
     ]);
+  });
+
+  it('gives the claim back when SES throttles, so the retry sends it, and then sends nothing more', async () => {
+    const quiet = await openCaseQuietly(t, 'Throttled Finance');
+    const large = { ...quiet, customerName: 'Throttled Finance', amountDue: { amount: 250000, currency: 'gbp' } };
+    const throttled: Mailer = { send: () => Promise.reject(new EmailThrottledError('Maximum sending rate exceeded')) };
+    const sentAbout = async () =>
+      (await readSesInbox(t.runtime.urls.ses)).filter((m) => m.to.includes(FINANCE) && m.subject.includes('Throttled Finance'));
+
+    await expect(alsoNotifyOnOpen(realDeps(t, { mailer: throttled }), t.runtime.policies, large)).rejects.toBeInstanceOf(EmailThrottledError);
+    expect(await sentAbout()).toEqual([]);
+    await alsoNotifyOnOpen(realDeps(t), t.runtime.policies, large);
+    await alsoNotifyOnOpen(realDeps(t), t.runtime.policies, large);
+
+    expect(await sentAbout()).toHaveLength(1);
   });
 });
