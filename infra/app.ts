@@ -1,6 +1,7 @@
-// CDK entry: `npx cdk synth` / `npx cdk deploy`. DUNNING_POLICY_FILE picks the policy, and the
-// sender comes from `-c sender=billing@acme.com` or DUNNING_SENDER, Reply-To from `-c replyTo=…` or
-// DUNNING_REPLY_TO (comma-separated).
+// CDK entry: `npx cdk synth` / `npx cdk deploy`. DUNNING_POLICY_FILE picks the policy, the sender
+// comes from `-c sender=billing@acme.com` or DUNNING_SENDER, Reply-To from `-c replyTo=…` or
+// DUNNING_REPLY_TO (comma-separated), and the alarms' email subscription from
+// `-c alarmEmail=oncall@acme.com` or DUNNING_ALARM_EMAIL.
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { DEFAULT_POLICY_FILE, loadPolicyFile } from '#shared/policy/load.ts';
@@ -15,5 +16,9 @@ const replyTo = String(app.node.tryGetContext('replyTo') ?? process.env.DUNNING_
   .split(',')
   .map((address) => address.trim())
   .filter(Boolean);
+const alarmEmail = app.node.tryGetContext('alarmEmail') ?? process.env.DUNNING_ALARM_EMAIL;
 
-new DunningStack(app, 'Dunning', { dunning: { policy, email: { sender, replyTo: replyTo.length ? replyTo : undefined } } });
+new DunningStack(app, 'Dunning', {
+  dunning: { policy, email: { sender, replyTo: replyTo.length ? replyTo : undefined } },
+  alarmEmail: alarmEmail ? String(alarmEmail) : undefined,
+});

@@ -13,7 +13,8 @@ import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { parsePolicy } from '#shared/policy/load.ts';
 import type { Policy, PolicyInput } from '#shared/policy/schema.ts';
-import { DunningAlarms } from './constructs/dunning-alarms.ts';
+import { DunningAlarms, type DunningAlarmsProps } from './constructs/dunning-alarms.ts';
+import { DunningDashboard } from './constructs/dunning-dashboard.ts';
 import type { DunningFunction } from './constructs/dunning-function.ts';
 import { DunningStateMachine } from './constructs/dunning-state-machine.ts';
 import { DunningStore } from './constructs/dunning-store.ts';
@@ -86,6 +87,9 @@ export interface DunningIngestProps {
   readonly eventBridge?: DunningEventBridgeProps;
 }
 
+/** The alarm thresholds you may tune; the watched resources and the topic are the workflow's. */
+export type DunningAlarmsOptions = Pick<DunningAlarmsProps, 'signatureRejectionBurst' | 'sesReputation'>;
+
 export interface DunningWorkflowProps {
   /**
    * The dunning policy: stages, days, notice copy, end action. Usually `loadPolicyFile()`; a literal
@@ -100,8 +104,15 @@ export interface DunningWorkflowProps {
   readonly ingest?: DunningIngestProps;
   /** Retention of every function's and the state machine's logs. @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
-  /** Receives the alarms (failed or timed-out executions, function errors). @default - alarms have no action */
+  /**
+   * Receives every alarm (failed or timed-out executions, function errors, needs-attention cases,
+   * webhook signature bursts, SES reputation, dead letters). @default - alarms have no action
+   */
   readonly alarmTopic?: ITopic;
+  /** Tuning of the alarms; see DunningAlarmsProps. */
+  readonly alarms?: DunningAlarmsOptions;
+  /** The CloudWatch dashboard's name. @default - CloudFormation generates one */
+  readonly dashboardName?: string;
   /**
    * Applied to the table, the log groups and any secrets created here. DESTROY suits a throwaway
    * stack; the default keeps the case history and logs. @default RemovalPolicy.RETAIN
@@ -132,6 +143,7 @@ export class DunningWorkflow extends Construct {
   readonly emailEvents: EmailEvents;
   readonly functions: DunningFunctions;
   readonly alarms: DunningAlarms;
+  readonly dashboard: DunningDashboard;
   /** The Stripe webhook endpoint; undefined when `ingest.functionUrl` is false. */
   readonly webhookUrl?: string;
   /** The My Account notice API (AWS_IAM); grant callers with `grantNoticeApi()`. */
@@ -165,7 +177,6 @@ export class DunningWorkflow extends Construct {
       configurationSet: this.email.configurationSet,
       table: this.table,
       tracking: props.email.tracking,
-      alarmTopic: props.alarmTopic,
       logRetention: logs.logRetention,
       removalPolicy,
     });
@@ -216,7 +227,6 @@ export class DunningWorkflow extends Construct {
           stateMachine: this.stateMachine,
           stripeApiKey: this.secrets.apiKey,
           email: this.email,
-          alarmTopic: props.alarmTopic,
           logRetention: logs.logRetention,
           removalPolicy,
         })
@@ -237,10 +247,25 @@ export class DunningWorkflow extends Construct {
       openPaymentLink: this.updatePaymentLink.handler,
       recordEmailEvent: this.emailEvents.handler,
     };
+    const watched = { ...this.functions, ...(eventBridge ? { handleEventBridge: eventBridge.handler } : {}) };
+    const deadLetterQueues: Record<string, IQueue> = {
+      emailEvents: this.emailEvents.deadLetterQueue,
+      ...(eventBridge ? { eventBridge: eventBridge.deadLetterQueue } : {}),
+    };
     this.alarms = new DunningAlarms(this, 'Alarms', {
+      ...props.alarms,
       stateMachine: this.stateMachine,
-      functions: { ...this.functions, ...(eventBridge ? { handleEventBridge: eventBridge.handler } : {}) },
+      functions: watched,
+      deadLetterQueues,
       topic: props.alarmTopic,
+    });
+    this.dashboard = new DunningDashboard(this, 'Dashboard', {
+      policy: this.policy,
+      stateMachine: this.stateMachine,
+      functions: watched,
+      deadLetterQueues,
+      alarms: this.alarms.all,
+      dashboardName: props.dashboardName,
     });
   }
 

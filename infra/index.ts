@@ -1,6 +1,7 @@
 // What a user of this package imports: the DunningWorkflow construct and the ready-made stack.
 export {
   DunningWorkflow,
+  type DunningAlarmsOptions,
   type DunningEmailProps,
   type DunningEventBridgeProps,
   type DunningFunctions,

@@ -1,29 +1,60 @@
-// The alarms that mean "a person should look": an execution failed (a case was flagged
-// needs_attention, or a bug) or timed out, or a function threw.
+// The alarms that mean "a person should look", each to the alarm topic: an execution failed or timed
+// out, a function threw, a case needs a person, the webhook is refusing Stripe's signatures, SES is
+// close to pausing the account, or an event waits in a dead-letter queue. The README's runbook says
+// what to do for each.
 import { Duration } from 'aws-cdk-lib';
 import {
   Alarm,
   ComparisonOperator,
+  Metric,
   TreatMissingData,
   type IAlarmAction,
-  type Metric,
+  type IMetric,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { METRICS_NAMESPACE, METRICS_SERVICE, type DimensionOf, type MetricName } from '#shared/dunning/metrics.ts';
 
 /** One evaluation window: dunning runs on day granularity, so five minutes is prompt enough. */
 const PERIOD = Duration.minutes(5);
 
+/** SES's reputation metrics move slowly; an hour smooths a single bounce of a small batch. */
+const SES_PERIOD = Duration.hours(1);
+
+/** SES reviews an account above these, and may pause its sending above 10% and 0.5%. */
+export const SES_BOUNCE_RATE_THRESHOLD = 0.05;
+export const SES_COMPLAINT_RATE_THRESHOLD = 0.001;
+
 export interface DunningAlarmsProps {
   /** The dunning state machine, watched for failed and timed-out executions. */
   readonly stateMachine: IStateMachine;
-  /** The functions to watch for errors, keyed by a readable name used in the alarm descriptions. */
+  /** The functions to watch for errors, keyed by a readable name used in the alarm ids and descriptions. */
   readonly functions: Readonly<Record<string, IFunction>>;
+  /**
+   * Dead-letter queues alarmed on their first message, keyed by a readable name (`eventBridge`).
+   * @default - none
+   */
+  readonly deadLetterQueues?: Readonly<Record<string, IQueue>>;
   /** Where alarms are sent. @default - no action; the alarms show in the CloudWatch console only */
   readonly topic?: ITopic;
+  /**
+   * Webhook deliveries refused for a bad signature, within five minutes, that page. Stripe retries a
+   * failed delivery for days, so a rotated signing secret shows as a steady stream; a probe as a spike.
+   * @default 10
+   */
+  readonly signatureRejectionBurst?: number;
+  /**
+   * Alarm on the account's SES reputation (bounce rate over 5%, complaint rate over 0.1%). These are
+   * account-wide metrics: turn them off when another stack in the account already alarms on them.
+   * @default true
+   */
+  readonly sesReputation?: boolean;
+  /** The namespace the functions publish their metrics to. @default 'Dunning' */
+  readonly metricsNamespace?: string;
 }
 
 export class DunningAlarms extends Construct {
@@ -31,30 +62,31 @@ export class DunningAlarms extends Construct {
   readonly executionsTimedOut: Alarm;
   /** One alarm per function, keyed like `props.functions`. */
   readonly functionErrors: Readonly<Record<string, Alarm>>;
+  readonly needsAttention: Alarm;
+  readonly webhookSignatureRejections: Alarm;
+  /** Undefined when `sesReputation` is false. */
+  readonly sesBounceRate?: Alarm;
+  /** Undefined when `sesReputation` is false. */
+  readonly sesComplaintRate?: Alarm;
+  /** One alarm per dead-letter queue, keyed like `props.deadLetterQueues`. */
+  readonly deadLetters: Readonly<Record<string, Alarm>>;
+  /** Every alarm above, for a dashboard's alarm status widget. */
+  readonly all: readonly Alarm[];
+
+  private readonly action?: IAlarmAction;
+  private readonly namespace: string;
 
   constructor(scope: Construct, id: string, props: DunningAlarmsProps) {
     super(scope, id);
-    const action: IAlarmAction | undefined = props.topic ? new SnsAction(props.topic) : undefined;
-    const alarm = (alarmId: string, metric: Metric, description: string): Alarm => {
-      const created = new Alarm(this, alarmId, {
-        metric,
-        threshold: 1,
-        evaluationPeriods: 1,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        // No executions or invocations in a window is the normal quiet state, not a failure.
-        treatMissingData: TreatMissingData.NOT_BREACHING,
-        alarmDescription: description,
-      });
-      if (action) created.addAlarmAction(action);
-      return created;
-    };
+    this.action = props.topic ? new SnsAction(props.topic) : undefined;
+    this.namespace = props.metricsNamespace ?? METRICS_NAMESPACE;
 
-    this.executionsFailed = alarm(
+    this.executionsFailed = this.alarm(
       'ExecutionsFailed',
       props.stateMachine.metricFailed({ period: PERIOD, statistic: 'Sum' }),
       'A dunning execution failed: a case is flagged needs_attention (or the workflow broke). See the runbook.',
     );
-    this.executionsTimedOut = alarm(
+    this.executionsTimedOut = this.alarm(
       'ExecutionsTimedOut',
       props.stateMachine.metricTimedOut({ period: PERIOD, statistic: 'Sum' }),
       'A dunning execution outlived its policy by a week: a Wait or a stage is stuck.',
@@ -62,12 +94,99 @@ export class DunningAlarms extends Construct {
     this.functionErrors = Object.fromEntries(
       Object.entries(props.functions).map(([name, fn]) => [
         name,
-        alarm(
-          `${name.charAt(0).toUpperCase()}${name.slice(1)}Errors`,
+        this.alarm(
+          `${pascal(name)}Errors`,
           fn.metricErrors({ period: PERIOD, statistic: 'Sum' }),
           `The dunning ${name} function threw; Step Functions retries stages, so check its logs.`,
         ),
       ]),
     );
+    this.needsAttention = this.alarm(
+      'NeedsAttention',
+      this.business('NeedsAttention'),
+      'A dunning case needs a person: a stage failed for good and the case is flagged needs_attention. See the runbook.',
+    );
+    this.webhookSignatureRejections = this.alarm(
+      'WebhookSignatureRejections',
+      this.business('WebhookRejected', { Reason: 'signature_invalid' }),
+      'The Stripe webhook refused a burst of deliveries for a bad signature: the signing secret was rolled without updating ours, or someone is probing the endpoint.',
+      props.signatureRejectionBurst ?? 10,
+    );
+    if (props.sesReputation ?? true) {
+      this.sesBounceRate = this.alarm(
+        'SesBounceRate',
+        sesReputation('Reputation.BounceRate'),
+        `The account's SES bounce rate is above ${SES_BOUNCE_RATE_THRESHOLD * 100}%: SES may pause sending. Stale addresses; check EmailBounced and the suppression list.`,
+        SES_BOUNCE_RATE_THRESHOLD,
+        ComparisonOperator.GREATER_THAN_THRESHOLD,
+      );
+      this.sesComplaintRate = this.alarm(
+        'SesComplaintRate',
+        sesReputation('Reputation.ComplaintRate'),
+        `The account's SES complaint rate is above ${SES_COMPLAINT_RATE_THRESHOLD * 100}%: customers mark the notices as spam. Review the copy and the cadence.`,
+        SES_COMPLAINT_RATE_THRESHOLD,
+        ComparisonOperator.GREATER_THAN_THRESHOLD,
+      );
+    }
+    this.deadLetters = Object.fromEntries(
+      Object.entries(props.deadLetterQueues ?? {}).map(([name, queue]) => [
+        name,
+        this.alarm(
+          `${pascal(name)}DeadLetterQueueNotEmpty`,
+          queue.metricApproximateNumberOfMessagesVisible({ period: PERIOD, statistic: 'Maximum' }),
+          `Messages wait in the ${name} dead-letter queue: they failed every retry. Fix the cause, then replay them (see README, "Monitor it in CloudWatch").`,
+        ),
+      ]),
+    );
+    this.all = [
+      this.executionsFailed,
+      this.executionsTimedOut,
+      ...Object.values(this.functionErrors),
+      this.needsAttention,
+      this.webhookSignatureRejections,
+      ...(this.sesBounceRate ? [this.sesBounceRate] : []),
+      ...(this.sesComplaintRate ? [this.sesComplaintRate] : []),
+      ...Object.values(this.deadLetters),
+    ];
   }
+
+  private alarm(
+    alarmId: string,
+    metric: IMetric,
+    description: string,
+    threshold = 1,
+    comparisonOperator = ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+  ): Alarm {
+    const created = new Alarm(this, alarmId, {
+      metric,
+      threshold,
+      evaluationPeriods: 1,
+      comparisonOperator,
+      // No executions, invocations or emails in a window is the normal quiet state, not a failure.
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+      alarmDescription: description,
+    });
+    if (this.action) created.addAlarmAction(this.action);
+    return created;
+  }
+
+  /** A business metric as the functions publish it: with service=dunning and its dimension. */
+  private business<N extends MetricName>(name: N, dimensions?: Record<DimensionOf<N>, string>): Metric {
+    return new Metric({
+      namespace: this.namespace,
+      metricName: name,
+      dimensionsMap: { service: METRICS_SERVICE, ...dimensions },
+      period: PERIOD,
+      statistic: 'Sum',
+    });
+  }
+}
+
+/** Account-level SES reputation (a fraction, 0 to 1), published by SES without dimensions. */
+export function sesReputation(metricName: 'Reputation.BounceRate' | 'Reputation.ComplaintRate', period = SES_PERIOD): Metric {
+  return new Metric({ namespace: 'AWS/SES', metricName, period, statistic: 'Maximum' });
+}
+
+function pascal(name: string): string {
+  return `${name.charAt(0).toUpperCase()}${name.slice(1)}`;
 }

@@ -4,15 +4,13 @@
 // or complained. A message that cannot be used is logged and dropped; one that failed on a
 // dependency is retried by Lambda, then kept in a dead-letter queue that alarms on its first message.
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
-import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
-import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { ConfigurationSetEventDestination, EmailSendingEvent, EventDestination, type IConfigurationSet } from 'aws-cdk-lib/aws-ses';
-import { Topic, type ITopic } from 'aws-cdk-lib/aws-sns';
+import { Topic } from 'aws-cdk-lib/aws-sns';
 import { LambdaSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -41,8 +39,6 @@ export interface EmailEventsProps {
   readonly table: ITable;
   /** @default - no open or click tracking */
   readonly tracking?: EmailTrackingProps;
-  /** Receives the alarm on the dead-letter queue. @default - the alarm has no action */
-  readonly alarmTopic?: ITopic;
   /** @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
   /** Applied to the log group, the dead-letter queue and the topic's key. @default RemovalPolicy.RETAIN */
@@ -59,8 +55,8 @@ export class EmailEvents extends Construct {
    * Events that could not be handed to the function (the SNS message), and invocations that failed
    * every retry (a Lambda destination record, the SNS event under `requestPayload`).
    */
+  /** Alarmed on its first message by DunningAlarms, with the other dead-letter queues. */
   readonly deadLetterQueue: Queue;
-  readonly deadLetterAlarm: Alarm;
 
   constructor(scope: Construct, id: string, props: EmailEventsProps) {
     super(scope, id);
@@ -120,16 +116,5 @@ export class EmailEvents extends Construct {
       onFailure: new SqsDestination(this.deadLetterQueue),
     });
     this.topic.addSubscription(new LambdaSubscription(this.handler, { deadLetterQueue: this.deadLetterQueue }));
-
-    this.deadLetterAlarm = new Alarm(this, 'DeadLetterQueueNotEmpty', {
-      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-      alarmDescription:
-        'An SES event could not be recorded after every retry and waits in the dead-letter queue. Fix the cause, then invoke record-email-event with the message (see README).',
-    });
-    if (props.alarmTopic) this.deadLetterAlarm.addAlarmAction(new SnsAction(props.alarmTopic));
   }
 }

@@ -2,17 +2,14 @@
 // Stripe created sends the handled event types to handle-eventbridge, which routes them like the
 // webhook does. No signature exists on this path: only Stripe's partner event source can put events
 // on its partner bus, so the bus is the trust boundary. Whatever cannot be delivered or processed
-// after the retries lands in one dead-letter queue, which alarms on its first message.
+// after the retries lands in one dead-letter queue (DunningAlarms alarms on its first message).
 import { Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
-import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
-import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { EventBus, Match, Rule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
-import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
@@ -49,8 +46,6 @@ export interface EventBridgeIngestProps {
   readonly retryAttempts?: number;
   /** How long EventBridge keeps retrying such an event. @default Duration.hours(24) */
   readonly maxEventAge?: Duration;
-  /** Receives the alarm on the dead-letter queue. @default - the alarm has no action */
-  readonly alarmTopic?: ITopic;
   /** @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
   /** Applied to the log group and the dead-letter queue. @default RemovalPolicy.RETAIN */
@@ -66,8 +61,6 @@ export class EventBridgeIngest extends Construct {
    * under `requestPayload`). Either way the event is intact, to invoke handle-eventbridge with again.
    */
   readonly deadLetterQueue: Queue;
-  /** Fires on the first message in the dead-letter queue: an event someone has to look at. */
-  readonly deadLetterAlarm: Alarm;
 
   constructor(scope: Construct, id: string, props: EventBridgeIngestProps) {
     super(scope, id);
@@ -125,16 +118,5 @@ export class EventBridgeIngest extends Construct {
         }),
       ],
     });
-
-    this.deadLetterAlarm = new Alarm(this, 'DeadLetterQueueNotEmpty', {
-      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-      alarmDescription:
-        'A Stripe event from EventBridge could not be processed after every retry and waits in the dead-letter queue. Fix the cause, then invoke handle-eventbridge with the event (see README).',
-    });
-    if (props.alarmTopic) this.deadLetterAlarm.addAlarmAction(new SnsAction(props.alarmTopic));
   }
 }

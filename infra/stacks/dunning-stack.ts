@@ -1,23 +1,37 @@
-// The deployable stack: the DunningWorkflow and nothing else, plus the cdk-nag findings this design
-// accepts, each acknowledged on the narrowest construct with the reason it is accepted.
+// The deployable stack: the DunningWorkflow and the topic its alarms go to, plus the cdk-nag findings
+// this design accepts, each acknowledged on the narrowest construct with the reason it is accepted.
 import { Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import { Policy, type IRole } from 'aws-cdk-lib/aws-iam';
 // cdk-nag's own rendering of a CloudFormation reference into a finding id (not re-exported at the root).
 import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference.js';
 import type { Construct } from 'constructs';
+import { AlarmTopic } from '../constructs/alarm-topic.ts';
 import { DunningWorkflow, type DunningWorkflowProps } from '../dunning-workflow.ts';
 
 export interface DunningStackProps extends StackProps {
   /** Everything the workflow needs; see DunningWorkflowProps. */
   readonly dunning: DunningWorkflowProps;
+  /**
+   * Subscribed by email to the alarm topic the stack creates (`-c alarmEmail=…`). Ignored when
+   * `dunning.alarmTopic` is given. @default - the topic has no subscription
+   */
+  readonly alarmEmail?: string;
 }
 
 export class DunningStack extends Stack {
   readonly dunning: DunningWorkflow;
+  /** The encrypted topic every alarm goes to; undefined when `dunning.alarmTopic` was given. */
+  readonly alarmTopic?: AlarmTopic;
 
   constructor(scope: Construct, id: string, props: DunningStackProps) {
     super(scope, id, props);
-    this.dunning = new DunningWorkflow(this, 'Dunning', props.dunning);
+    this.alarmTopic = props.dunning.alarmTopic
+      ? undefined
+      : new AlarmTopic(this, 'Alarms', { email: props.alarmEmail, removalPolicy: props.dunning.removalPolicy });
+    this.dunning = new DunningWorkflow(this, 'Dunning', {
+      ...props.dunning,
+      alarmTopic: props.dunning.alarmTopic ?? this.alarmTopic?.topic,
+    });
     acknowledgeNagFindings(this.dunning);
   }
 }

@@ -51,9 +51,8 @@ export async function chargeAfterCardUpdate(
     } else if (result.outcome === 'declined') {
       const code = result.declineCode ?? result.code;
       await deps.store.appendTimeline(c.invoiceId, { at, type: 'retry_declined', stage: 'CardUpdated', detail: code });
-      deps.metrics.count('PaymentDeclined');
     }
-    deps.log.info('retried after a card update', { invoiceId: c.invoiceId, stripeEventId: event.id, outcome: result.outcome });
+    deps.log.info('retried after a card update', { invoiceId: c.invoiceId, customerId, eventId: event.id, outcome: result.outcome });
     outcomes.push({ invoiceId: c.invoiceId, outcome: result.outcome });
   }
   return outcomes;

@@ -61,13 +61,18 @@ export async function chargeCase(deps: DunningDeps, dunningCase: DunningCase, re
     for (const invoice of open) {
       const key = open.length === 1 ? request.idempotencyKey : `${request.idempotencyKey}:${invoice.id}`;
       const result = await deps.stripe.payInvoice(invoice.id, key, request.paymentMethod);
-      deps.metrics.count('PaymentRetried');
       if (result.outcome === 'declined') {
         declined = result;
         break; // the same card will decline the next one too
       }
     }
-    if (!declined) return { outcome: 'paid' };
+    // One attempt per charge of the case, however many of its invoices it paid.
+    deps.metrics.count('RetryAttempted');
+    if (!declined) {
+      deps.metrics.count('RetrySucceeded');
+      return { outcome: 'paid' };
+    }
+    deps.metrics.count('RetryDeclined');
     const code = declined.declineCode ?? declined.code;
     if (card && blocksCard(code)) {
       await deps.store.blockPaymentMethod(invoiceId, { id: card, code, at: deps.clock.now().toISOString() });

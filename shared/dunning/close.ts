@@ -32,6 +32,10 @@ export async function recoverCase(deps: DunningDeps, invoiceId: string, recovere
     if (stillOpen.length > 0) {
       const owed = stillOpen.reduce((sum, invoice) => sum + invoice.amountRemaining, 0);
       await deps.store.setAmountDue(invoiceId, owed, now);
+      // What was just paid counts as recovered now; the final close counts only what is still owed.
+      // (Two concurrent calls in this branch could both count it: rare, and only on multi-invoice cases.)
+      const paid = before.amountDue.amount - owed;
+      if (paid > 0) deps.metrics.count('RecoveredAmount', { Currency: before.amountDue.currency.toUpperCase() }, paid);
       await deps.store.appendTimeline(invoiceId, { at: now, type: 'invoice_paid', detail: `${stillOpen.length} invoice(s) still open` });
       return { recovered: false, closedNow: false, status: before.status };
     }
@@ -44,8 +48,10 @@ export async function recoverCase(deps: DunningDeps, invoiceId: string, recovere
 
   if (closed) {
     await deps.store.appendTimeline(invoiceId, { at: now, type: 'recovered', detail: `paid: ${recoveredBy}` });
-    deps.metrics.count('PaymentRecovered');
-    deps.log.info('case recovered', { invoiceId, recoveredBy });
+    deps.metrics.count('CaseRecovered', { RecoveredBy: recoveredBy });
+    const { amount, currency } = dunningCase.amountDue;
+    if (amount > 0) deps.metrics.count('RecoveredAmount', { Currency: currency.toUpperCase() }, amount);
+    deps.log.info('case recovered', { invoiceId, customerId: dunningCase.customerId, recoveredBy, amount, currency });
   }
   // Unconditional: a retry after a crash between the close and this line still clears it.
   await deps.store.clearNotice(dunningCase.customerId, invoiceId);
@@ -95,7 +101,7 @@ export async function terminateCase(deps: DunningDeps, invoiceId: string): Promi
   if (closed) {
     await deps.store.appendTimeline(invoiceId, { at: now, type: 'terminated', detail: action });
     deps.metrics.count('CaseTerminated');
-    deps.log.info('case terminated', { invoiceId, action });
+    deps.log.info('case terminated', { invoiceId, customerId: dunningCase.customerId, action });
   }
   const current = closed ?? (await deps.store.getCase(invoiceId));
   if (current?.status !== 'terminated') throw new CaseClosedError(invoiceId, current?.status ?? 'missing');
@@ -118,8 +124,8 @@ export async function flagCase(
     return;
   }
   await deps.store.appendTimeline(invoiceId, { at: now, type: 'flagged', detail: `${error.name}: ${error.message}`.slice(0, 500) });
-  deps.metrics.count('CaseNeedsAttention');
-  deps.log.error('case needs attention', { invoiceId, error });
+  deps.metrics.count('NeedsAttention');
+  deps.log.error('case needs attention', { invoiceId, customerId: closed.customerId, error });
 }
 
 async function sendClosingEmail(

@@ -2,6 +2,7 @@
 // runtime run the same code against different endpoints.
 import type { CaseStore, Clock, Mailer, PaymentGateway, PaymentLinks, Workflow } from '../domain/ports.ts';
 import type { Policy } from '../policy/schema.ts';
+import { noMetrics, type MetricsSink } from './metrics.ts';
 
 /** A structured logger; Powertools Logger satisfies it. Extra objects become JSON keys. */
 export interface Log {
@@ -11,34 +12,13 @@ export interface Log {
   error(message: string, ...extra: LogFields[]): void;
 }
 
-/** Keys for one log line: invoiceId, stripeEventId, executionName, stage, reason… never an address. */
+/**
+ * Keys for one log line. The ids go by these names everywhere: invoiceId, customerId, eventId (the
+ * Stripe event), executionName, stage; then reason, outcome… Never an address (the logger masks any).
+ */
 export type LogFields = Record<string, string | number | boolean | undefined | null | object>;
 
-/** Business metrics. In Lambda they go to CloudWatch through Powertools Metrics (EMF). */
-export interface MetricsSink {
-  count(name: MetricName, value?: number): void;
-}
-
-export type MetricName =
-  | 'CaseOpened'
-  | 'NoticeSent'
-  | 'NoticeUndeliverable'
-  | 'PaymentRetried'
-  | 'PaymentRecovered'
-  | 'PaymentDeclined'
-  | 'CaseTerminated'
-  | 'CaseNeedsAttention'
-  | 'CaseClosedOutside'
-  | 'EventIgnored'
-  | 'EventUnusable'
-  | 'EmailDelivered'
-  | 'EmailBounced'
-  | 'EmailComplained'
-  | 'EmailRejected'
-  | 'EmailSuppressed'
-  | 'EmailEventUnusable'
-  | 'PreDunningSent'
-  | 'PreDunningCancelled';
+export type { MetricName, MetricsSink } from './metrics.ts';
 
 export interface DunningDeps {
   policy: Policy;
@@ -59,4 +39,4 @@ export interface IngestDeps extends DunningDeps {
 }
 
 export const silentLog: Log = { debug() {}, info() {}, warn() {}, error() {} };
-export const noMetrics: MetricsSink = { count() {} };
+export { noMetrics };

@@ -45,16 +45,17 @@ export async function sendCaseEmail(
     });
   } catch (error) {
     if (error instanceof EmailRejectedError) {
-      deps.log.warn('email rejected; recorded as undeliverable', { invoiceId: dunningCase.invoiceId, stage, reason: error.message });
+      deps.log.warn('email rejected; recorded as undeliverable', { invoiceId: dunningCase.invoiceId, customerId: dunningCase.customerId, stage, reason: error.message });
       await undeliverable(deps, dunningCase, stage, error.message);
       return 'undeliverable';
     }
     await giveBack();
     throw error;
   }
+  // Counted as soon as SES has it: a crash before the timeline write must not lose the count.
+  deps.metrics.count('NoticeSent', { Stage: stage });
   await deps.store.appendTimeline(dunningCase.invoiceId, { at: now, type: 'notice_sent', stage, detail: notice.subject });
-  deps.metrics.count('NoticeSent');
-  deps.log.info('notice sent', { invoiceId: dunningCase.invoiceId, stage, subject: notice.subject });
+  deps.log.info('notice sent', { invoiceId: dunningCase.invoiceId, customerId: dunningCase.customerId, stage, subject: notice.subject });
   return 'sent';
 }
 

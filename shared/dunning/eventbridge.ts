@@ -79,7 +79,7 @@ function idsOf(envelope: unknown): Record<string, string | undefined> {
   const objectId = detail.data?.object?.id;
   return {
     eventBridgeEventId: text(e.id),
-    stripeEventId: text(detail.id),
+    eventId: text(detail.id),
     invoiceId: typeof objectId === 'string' && objectId.startsWith('in_') ? objectId : undefined,
     source: text(e.source),
     detailType: text(e['detail-type']),

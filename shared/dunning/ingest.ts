@@ -114,7 +114,7 @@ async function openCase(deps: IngestDeps, event: StripeEventEnvelope): Promise<I
         if (followed) return followed;
       }
     }
-    deps.log.info('case already exists', { invoiceId: invoice.id, stripeEventId: event.id, status: existing.status });
+    deps.log.info('case already exists', { invoiceId: invoice.id, eventId: event.id, status: existing.status });
     return { action: 'case_exists', invoiceId: existing.invoiceId, status: existing.status };
   }
 
@@ -133,7 +133,7 @@ async function openCase(deps: IngestDeps, event: StripeEventEnvelope): Promise<I
     );
     if (sibling && (await deps.store.joinInvoice(sibling.invoiceId, invoice.id, current.amountRemaining, now))) {
       await deps.store.appendTimeline(sibling.invoiceId, { at: now, type: 'invoice_joined', detail: invoice.id });
-      deps.log.info('invoice joined the open case of its subscription', { invoiceId: invoice.id, caseInvoiceId: sibling.invoiceId, stripeEventId: event.id });
+      deps.log.info('invoice joined the open case of its subscription', { invoiceId: invoice.id, caseInvoiceId: sibling.invoiceId, eventId: event.id });
       return { action: 'invoice_joined', invoiceId: invoice.id, caseInvoiceId: sibling.invoiceId };
     }
   }
@@ -175,7 +175,7 @@ async function openCase(deps: IngestDeps, event: StripeEventEnvelope): Promise<I
   const { executionArn } = await deps.workflow.start(dunningCase.executionName, { invoiceId: invoice.id });
   await deps.store.setExecutionArn(invoice.id, executionArn, now);
   await deps.store.appendTimeline(invoice.id, { at: now, type: 'execution_started', detail: dunningCase.executionName });
-  deps.log.info('case opened', { invoiceId: invoice.id, stripeEventId: event.id, executionName: dunningCase.executionName });
+  deps.log.info('case opened', { invoiceId: invoice.id, eventId: event.id, executionName: dunningCase.executionName });
   return { action: 'case_opened', invoiceId: invoice.id, executionArn };
 }
 
@@ -258,7 +258,7 @@ async function closePaidCase(deps: IngestDeps, event: StripeEventEnvelope): Prom
     return { action: 'case_exists', invoiceId: caseInvoiceId, status: 'recovered' };
   }
   await stopExecution(deps, existing, `invoice ${invoice.id} paid (${event.id})`, event.type);
-  deps.log.info('case recovered by invoice.paid', { invoiceId: caseInvoiceId, stripeEventId: event.id, recoveredBy: paidBy });
+  deps.log.info('case recovered by invoice.paid', { invoiceId: caseInvoiceId, eventId: event.id, recoveredBy: paidBy });
   return { action: 'case_recovered', invoiceId: caseInvoiceId };
 }
 
@@ -295,7 +295,7 @@ async function subscriptionUpdated(deps: IngestDeps, event: StripeEventEnvelope)
     recovered.push(c.invoiceId);
   }
   if (recovered.length > 0) {
-    deps.log.info('case recovered: its invoice was paid, seen on a subscription update', { stripeEventId: event.id, invoiceIds: recovered });
+    deps.log.info('case recovered: its invoice was paid, seen on a subscription update', { eventId: event.id, invoiceIds: recovered });
     return { action: 'case_recovered', invoiceId: recovered[0]! };
   }
   return ignore(deps, event, `subscription is ${status} in Stripe; its case goes on`);
@@ -337,7 +337,7 @@ async function closeCases(deps: IngestDeps, event: StripeEventEnvelope, cases: D
     if (await closeFromOutside(deps, c, reason)) closed.push(c.invoiceId);
   }
   if (closed.length === 0) return ignore(deps, event, `no open case to close (${reason})`);
-  deps.log.info('cases closed from outside', { stripeEventId: event.id, invoiceIds: closed, reason });
+  deps.log.info('cases closed from outside', { eventId: event.id, invoiceIds: closed, reason });
   return { action: 'case_closed', invoiceIds: closed, reason };
 }
 
@@ -351,7 +351,7 @@ function parseRef(event: StripeEventEnvelope, prefix: 'sub_' | 'cus_'): { id: st
 }
 
 function ignore(deps: IngestDeps, event: StripeEventEnvelope, reason: string, invoiceId?: string): IngestResult {
-  deps.log.info('event ignored', { stripeEventId: event.id, type: event.type, invoiceId, reason });
+  deps.log.info('event ignored', { eventId: event.id, type: event.type, invoiceId, reason });
   deps.metrics.count('EventIgnored');
   return { action: 'ignored', reason };
 }

@@ -76,7 +76,6 @@ export async function runRetryStage(deps: DunningDeps, invoiceId: string, stageI
   }
   const code = result.declineCode ?? result.code;
   await deps.store.appendTimeline(invoiceId, { at: now, type: 'retry_declined', stage: stage.id, detail: code });
-  deps.metrics.count('PaymentDeclined');
   deps.log.info('retry declined', { invoiceId, stage: stage.id, code });
   return { outcome: 'declined', code };
 }

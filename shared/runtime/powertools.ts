@@ -3,15 +3,57 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { Tracer } from '@aws-lambda-powertools/tracer';
 import type { Context } from 'aws-lambda';
-import type { MetricsSink } from '../dunning/deps.ts';
+import { DUNNING_METRICS, METRICS_NAMESPACE, METRICS_SERVICE, metricDatum, type MetricsSink } from '../dunning/metrics.ts';
 
-export const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'dunning' });
-export const metrics = new Metrics({ namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'Dunning' });
+/**
+ * An email address as it appears in a message: a domain with a dotted name. Stricter than SES's
+ * own masking, so a stack trace's `node_modules/@scope/pkg` or a `pkg@1.2.3` is left readable.
+ */
+const EMAIL = /[A-Za-z0-9._%+-]+@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})/g;
+
+/** `jane.doe@acme.com` becomes `j***@acme.com`: enough to tell customers apart, not to write to them. */
+export function maskEmailAddresses(text: string): string {
+  return text.replace(EMAIL, (address: string, domain: string) => `${address.slice(0, 1)}***@${domain}`);
+}
+
+/**
+ * The logger's JSON replacer: masks every email address in a log line, whatever key, message or
+ * error carries it (an SES or Stripe error echoing the recipient, a case logged whole).
+ */
+export function maskAddresses(_key: string, value: unknown): unknown {
+  return typeof value === 'string' && value.includes('@') ? maskEmailAddresses(value) : value;
+}
+
+export const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'dunning', jsonReplacerFn: maskAddresses });
+/**
+ * The `service` dimension is the same in every function (not the function's own service name), so
+ * each business metric is one series per dimension value, whichever function emitted it.
+ */
+export const metrics = new Metrics({
+  namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? METRICS_NAMESPACE,
+  serviceName: METRICS_SERVICE,
+});
 /** Off outside Lambda; in Lambda it traces the AWS SDK clients and Stripe's HTTPS calls. */
 export const tracer = new Tracer({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'dunning' });
 
+/**
+ * A metric without a dimension is buffered and flushed after the invocation. One with a dimension is
+ * flushed at once as a single metric: EMF gives all the metrics of one blob the same dimensions, so
+ * a buffered `Stage` would also split every other metric of the invocation.
+ */
 export const powertoolsMetrics: MetricsSink = {
-  count: (name, value = 1) => metrics.addMetric(name, MetricUnit.Count, value),
+  count(name, ...args) {
+    const datum = metricDatum(name, args);
+    const unit = DUNNING_METRICS[name].unit === 'Count' ? MetricUnit.Count : MetricUnit.NoUnit;
+    const entries = Object.entries(datum.dimensions);
+    if (entries.length === 0) {
+      metrics.addMetric(name, unit, datum.value);
+      return;
+    }
+    const single = metrics.singleMetric();
+    for (const [dimension, value] of entries) single.addDimension(dimension, value);
+    single.addMetric(name, unit, datum.value);
+  },
 };
 
 /**

@@ -11,6 +11,7 @@ import { keys } from '#shared/adapters/table.ts';
 import type { BannerView } from '#shared/dunning/notice-query.ts';
 import { StoreUnavailableError } from '#shared/domain/errors.ts';
 import type { MetricName } from '#shared/dunning/deps.ts';
+import { recordingMetrics } from '../fixtures/metrics.ts';
 import { recordEmailEvent, recordSnsMessage } from '#shared/dunning/email-events.ts';
 import { currentNotice } from '#shared/dunning/notice-query.ts';
 import { runNoticeStage } from '#shared/dunning/stages.ts';
@@ -45,9 +46,17 @@ async function sentMail(to: string, subject: string, invoiceId: string, stage: s
   return { messageId: email.messageId, to, tags: { stage, invoice: invoiceId } };
 }
 
-function recordingMetrics() {
-  const counts: Partial<Record<MetricName, number>> = {};
-  return { counts, sink: { count: (name: MetricName, value = 1) => void (counts[name] = (counts[name] ?? 0) + value) } };
+/** A recording sink, with what it recorded summed per metric name. */
+function countingMetrics() {
+  const sink = recordingMetrics();
+  return {
+    sink,
+    get counts(): Partial<Record<MetricName, number>> {
+      const counts: Partial<Record<MetricName, number>> = {};
+      for (const datum of sink.data) counts[datum.name] = (counts[datum.name] ?? 0) + datum.value;
+      return counts;
+    },
+  };
 }
 
 describe('a hard bounce during a running case', () => {
@@ -119,7 +128,7 @@ describe('recordEmailEvent', () => {
     const c = await openCaseQuietly(t, 'Complains Loudly');
     await runNoticeStage(realDeps(t), c.invoiceId, 'Notice1');
     const sent = await sentMail(c.customerEmail!, SUBJECTS.notice1, c.invoiceId, 'Notice1');
-    const metrics = recordingMetrics();
+    const metrics = countingMetrics();
 
     const result = await recordEmailEvent({ ...realDeps(t), metrics: metrics.sink }, complaintRecord(sent));
     const next = await runNoticeStage(realDeps(t), c.invoiceId, 'Notice2');
@@ -151,7 +160,7 @@ describe('recordEmailEvent', () => {
   it('records a delivery and a reject on the timeline without suppressing anything', async () => {
     const c = await openCaseQuietly(t, 'Delivered Fine');
     const sent: SentMail = { messageId: `msg-${c.invoiceId}`, to: c.customerEmail!, tags: { stage: 'Notice1', invoice: c.invoiceId } };
-    const metrics = recordingMetrics();
+    const metrics = countingMetrics();
     const deps = { ...realDeps(t), metrics: metrics.sink };
 
     await recordEmailEvent(deps, deliveryRecord(sent));
@@ -167,7 +176,7 @@ describe('recordEmailEvent', () => {
   it('applies an event SNS delivers twice only once', async () => {
     const c = await openCaseQuietly(t, 'Delivered Twice');
     const sent: SentMail = { messageId: `msg-${c.invoiceId}`, to: c.customerEmail!, tags: { stage: 'Notice1', invoice: c.invoiceId } };
-    const metrics = recordingMetrics();
+    const metrics = countingMetrics();
 
     const first = await postSesEvent(snsNotification(bounceRecord(sent), 'sns-1'));
     const second = await postSesEvent(snsNotification(bounceRecord(sent), 'sns-2'));
@@ -198,7 +207,7 @@ describe('bad SES event messages', () => {
   });
 
   it('logs, counts and acknowledges a message that cannot be used, so it is not retried forever', async () => {
-    const metrics = recordingMetrics();
+    const metrics = countingMetrics();
     const deps = { ...realDeps(t), metrics: metrics.sink };
 
     const results = [

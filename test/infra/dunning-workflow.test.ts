@@ -195,8 +195,9 @@ describe('DunningWorkflow', () => {
       const { template } = embed({}, (stack) => ({ alarmTopic: new Topic(stack, 'Oncall') }));
 
       const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
-      // Executions failed and timed out, errors of the seven functions, the email events' DLQ.
-      expect(alarms).toHaveLength(10);
+      // 2 execution alarms, 7 function errors, needs attention, signature burst, SES bounce and complaint,
+      // and the email events' dead-letter queue.
+      expect(alarms).toHaveLength(14);
       template.allResourcesProperties('AWS::CloudWatch::Alarm', {
         AlarmActions: [{ Ref: Match.stringLikeRegexp('^Oncall') }],
       });

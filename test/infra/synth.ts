@@ -15,6 +15,8 @@ export interface SynthOptions extends Partial<DunningWorkflowProps> {
    * @default false
    */
   readonly bundle?: boolean;
+  /** The stack's `alarmEmail`. */
+  readonly alarmEmail?: string;
 }
 
 export interface Synthesized {
@@ -25,10 +27,11 @@ export interface Synthesized {
 }
 
 export function synthDunningStack(options: SynthOptions = {}): Synthesized {
-  const { bundle = false, ...workflow } = options;
+  const { bundle = false, alarmEmail, ...workflow } = options;
   const app = new App(bundle ? {} : { context: { 'aws:cdk:bundling-stacks': [] } });
   const stack = new DunningStack(app, 'Dunning', {
     dunning: { policy: loadPolicyFile(), email: { sender: 'billing@acme.com' }, ...workflow },
+    alarmEmail,
   });
   const assembly = app.synth();
   return { app, stack, template: Template.fromStack(stack), assembly };
@@ -120,4 +123,12 @@ export function acknowledgedFindings(app: App, pathIncludes = ''): string[] {
         ),
     )
     .sort();
+}
+
+/** A CloudFormation string value (a literal or an `Fn::Join`) with each token as a placeholder. */
+export function renderedString(value: CfnValue): string {
+  if (typeof value === 'string') return value;
+  const join = value['Fn::Join'] as [string, CfnValue[]] | undefined;
+  if (!join) return placeholderOf(value);
+  return join[1].map(placeholderOf).join(join[0]);
 }

@@ -7,6 +7,7 @@ import type { CaseStore, Mailer } from '#shared/domain/ports.ts';
 import { runNoticeStage } from '#shared/dunning/stages.ts';
 import { flagCase, recoverCase } from '#shared/dunning/close.ts';
 import { startTestRuntime, subjectsTo, SUBJECTS, withDeliveriesPaused, type TestRuntime } from '../fixtures/scenario.ts';
+import { recordingMetrics } from '../fixtures/metrics.ts';
 import { openCaseQuietly, realDeps } from '../fixtures/stage-deps.ts';
 
 let t: TestRuntime;
@@ -38,24 +39,32 @@ function crashingAt(type: string): CaseStore {
 }
 
 describe('a notice stage that crashes after SES took the email', () => {
-  it('sends no second email when the state machine retries it', async () => {
+  it('sends no second email when the state machine retries it, and counts the one it sent', async () => {
     const c = await openCaseQuietly(t, 'Crash After Send');
+    const metrics = recordingMetrics();
 
-    await expect(runNoticeStage(realDeps(t, { store: crashingAt('notice_sent') }), c.invoiceId, 'Notice1')).rejects.toThrow(/killed/);
-    const retried = await runNoticeStage(realDeps(t), c.invoiceId, 'Notice1');
+    await expect(runNoticeStage(realDeps(t, { store: crashingAt('notice_sent'), metrics }), c.invoiceId, 'Notice1')).rejects.toThrow(/killed/);
+    const retried = await runNoticeStage(realDeps(t, { metrics }), c.invoiceId, 'Notice1');
 
     expect(retried.outcome).toBe('already_sent');
     expect(await subjectsTo(t.runtime, c.customerEmail!)).toEqual([SUBJECTS.notice1]);
+    expect(metrics.of('NoticeSent')).toEqual([{ name: 'NoticeSent', dimensions: { Stage: 'Notice1' }, value: 1 }]);
   });
 
-  it('sends no second confirmation when recovery crashes after SES took it', async () => {
+  it('sends no second confirmation when recovery crashes after SES took it, and counts the recovery once', async () => {
     const c = await openCaseQuietly(t, 'Crash After Thanks');
     await t.stripe.invoices.pay(c.invoiceId, { payment_method: 'pm_card_visa' });
+    const metrics = recordingMetrics();
 
-    await expect(recoverCase(realDeps(t, { store: crashingAt('confirmation_sent') }), c.invoiceId, 'workflow_retry')).rejects.toThrow(/killed/);
-    await recoverCase(realDeps(t), c.invoiceId, 'workflow_retry');
+    await expect(recoverCase(realDeps(t, { store: crashingAt('confirmation_sent'), metrics }), c.invoiceId, 'workflow_retry')).rejects.toThrow(/killed/);
+    await recoverCase(realDeps(t, { metrics }), c.invoiceId, 'workflow_retry');
 
     expect(await subjectsTo(t.runtime, c.customerEmail!)).toEqual([SUBJECTS.recovered]);
+    expect(metrics.data).toEqual([
+      { name: 'CaseRecovered', dimensions: { RecoveredBy: 'workflow_retry' }, value: 1 },
+      { name: 'RecoveredAmount', dimensions: { Currency: c.amountDue.currency.toUpperCase() }, value: c.amountDue.amount },
+      { name: 'NoticeSent', dimensions: { Stage: 'Recovered' }, value: 1 },
+    ]);
   });
 });
 
@@ -80,13 +89,15 @@ describe('a notice SES rejects for good', () => {
   it('records the notice as undeliverable on the case and lets the sequence go on', async () => {
     const c = await openCaseQuietly(t, 'Suppressed Address');
     const rejecting: Mailer = { send: () => Promise.reject(new EmailRejectedError('Email address is on the suppression list')) };
+    const metrics = recordingMetrics();
 
-    const result = await runNoticeStage(realDeps(t, { mailer: rejecting }), c.invoiceId, 'Notice1');
+    const result = await runNoticeStage(realDeps(t, { mailer: rejecting, metrics }), c.invoiceId, 'Notice1');
     const timeline = await realDeps(t).store.listTimeline(c.invoiceId);
 
     expect(result.outcome).toBe('undeliverable');
     expect(timeline).toContainEqual(expect.objectContaining({ type: 'notice_undeliverable', stage: 'Notice1', detail: expect.stringMatching(/suppression/) }));
     expect((await realDeps(t).store.getCase(c.invoiceId))?.status).toBe('open');
+    expect(metrics.names()).toEqual(['NoticeUndeliverable']);
   });
 });
 
@@ -103,10 +114,10 @@ describe('a stage whose invoice Stripe has ended without telling us', () => {
 });
 
 describe('a case flagged after its retries ran out', () => {
-  it('is marked needs_attention with the error and emits the CaseNeedsAttention metric', async () => {
+  it('is marked needs_attention with the error and emits the NeedsAttention metric', async () => {
     const c = await openCaseQuietly(t, 'Flag Me');
-    const counted: string[] = [];
-    const deps = { ...realDeps(t), metrics: { count: (name: string) => void counted.push(name) } };
+    const metrics = recordingMetrics();
+    const deps = { ...realDeps(t), metrics };
 
     await flagCase(deps, c.invoiceId, { name: 'StripeUnavailableError', message: 'Stripe answered 503 six times' });
 
@@ -114,6 +125,6 @@ describe('a case flagged after its retries ran out', () => {
       status: 'needs_attention',
       error: { name: 'StripeUnavailableError', message: 'Stripe answered 503 six times' },
     });
-    expect(counted).toEqual(['CaseNeedsAttention']);
+    expect(metrics.names()).toEqual(['NeedsAttention']);
   });
 });
