@@ -26,6 +26,11 @@ export interface DunningCase {
   customerId: string;
   subscriptionId: string;
   status: CaseStatus;
+  /**
+   * The named policy the case runs (see the policy file's `segments`), chosen when it opened.
+   * Absent on cases opened before there could be several: they run `default`.
+   */
+  policy?: string;
   /** The last stage that acted (a policy stage id, or Terminate). */
   stage?: string;
   /**
@@ -97,6 +102,8 @@ export type TimelineEntryType =
   | 'terminated'
   | 'closed'
   | 'flagged'
+  // An internal address of the policy file's alsoNotify was told about the case.
+  | 'also_notified'
   // What SES reported about an email the case sent (configuration set event destinations).
   | 'email_delivered'
   | 'email_bounced'
