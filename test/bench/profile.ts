@@ -47,3 +47,20 @@ function partOf(url: string, functionName: string): string {
   if (url.startsWith('node:') || url === '') return 'Node core (http, streams, crypto, timers)';
   return 'other';
 }
+
+/** The functions with the most self time, named with their file (package-relative), for the detail under the parts. */
+export function topFunctions(profile: Profiler.Profile, n: number): ProfileShare[] {
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const total = profile.samples?.length ?? 0;
+  const counts = new Map<string, number>();
+  for (const id of profile.samples ?? []) {
+    const { functionName, url, lineNumber } = byId.get(id)!.callFrame;
+    const where = url ? `${url.replace(/^.*node_modules\//, '').replace(/^file:\/\/.*?\/(shared|functions|local|test)\//, '$1/')}:${lineNumber + 1}` : 'native';
+    const key = `${functionName || '(anonymous)'} (${where})`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  return [...counts]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, n)
+    .map(([part, count]) => ({ part, percent: Math.round((count / Math.max(1, total)) * 1000) / 10 }));
+}

@@ -7,7 +7,7 @@ import { Session } from 'node:inspector/promises';
 import type { LocalExecution } from '#local/stepfunctions.ts';
 import { SUBJECTS } from '../fixtures/scenario.ts';
 import { deliverSigned, emitResult, failedRenewals, startBenchRuntime, summarize, type LatencySummary } from './lib.ts';
-import { attribute, type ProfileShare } from './profile.ts';
+import { attribute, topFunctions, type ProfileShare } from './profile.ts';
 
 const CASES = Number(process.env.BENCH_STORM_CASES ?? 10_000);
 const DAY_MS = Number(process.env.BENCH_DAY_MS ?? 50);
@@ -34,6 +34,7 @@ export interface StormResult {
   emailSample: string[];
   durations: Record<string, LatencySummary & { mean: number }>;
   profile?: ProfileShare[];
+  hottest?: ProfileShare[];
   startedAt?: string;
   /** Read from BENCH_STORM_RESULT rather than run by run.ts. */
   separateRun?: boolean;
@@ -99,6 +100,7 @@ async function main(): Promise<void> {
         Object.entries(durations).map(([fn, ms]) => [fn, { ...summarize(ms), mean: Math.round((ms.reduce((a, b) => a + b, 0) / ms.length) * 10) / 10 }]),
       ),
       profile,
+      hottest: rawProfile ? topFunctions(rawProfile, 12) : undefined,
       startedAt,
     };
     console.log(`  ${check.terminated}/${CASES} terminated; emails: ${check.emailsChecked - check.emailsWrong}/${check.emailsChecked} customers got exactly the four expected`);
