@@ -71,7 +71,9 @@ async function main(): Promise<void> {
     const progress = setInterval(() => console.log(`  ${ended.length}/${CASES} executions ended after ${((performance.now() - started) / 1000).toFixed(0)} s`), 10_000);
     const samples = await deliveries;
     const ingestSeconds = (performance.now() - started) / 1000;
-    await done;
+    // An execution that never ends would hang the bench: give up after BENCH_STORM_TIMEOUT_S and report.
+    const timeoutMs = Number(process.env.BENCH_STORM_TIMEOUT_S ?? 3600) * 1000;
+    await Promise.race([done, new Promise((resolve) => setTimeout(resolve, Math.max(0, timeoutMs - (performance.now() - started))).unref())]);
     const workflowSeconds = (performance.now() - started) / 1000;
     clearInterval(progress);
     const rawProfile = session ? await stopProfile(session) : undefined;
