@@ -284,7 +284,10 @@ function markdown(r: Report): string {
       : []),
     target('Storm of 10,000 in ≤ 60 s (workflow part)'),
     '',
-    'The target measures the local runtime, not the product in AWS: there each stage is its own Lambda, DynamoDB, SES and Step Functions scale out, and the waits are days. Locally one Node thread plays all of them. Under load, async_hooks (registered by the X-Ray SDK behind Powertools Tracer, `cls-hooked`) add a promise hook to every await in the process, and garbage collection of the many short-lived SDK and HTTP objects is a large share of the rest.',
+    'The target measures the local runtime, not the product in AWS: there each stage is its own Lambda, and DynamoDB, SES and Step Functions scale out. Locally one Node thread plays all of them, so the wall time is the sum of everyone\'s CPU, and the tables above say whose. Work that grows with what the stores hold (a function that walks every stored object on each request) makes a larger storm slower per case.' +
+      (storm.hottest?.some((h) => h.part.startsWith('registerDestroyHook'))
+        ? ' `registerDestroyHook` is async_hooks tracking every promise\'s destruction, which `cls-hooked` (the X-Ray SDK behind Powertools Tracer) switches on for the whole process.'
+        : ''),
     '',
     '## 3. Cold start',
     '',
