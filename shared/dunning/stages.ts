@@ -13,6 +13,7 @@ import { chargeCase } from './charge.ts';
 import { sendCaseEmail } from './emails.ts';
 import { standDownIfEndedInStripe } from './outside.ts';
 import { stripeKey } from './stripe-keys.ts';
+import { assertNotPaused } from './pause.ts';
 
 export interface NoticeStageResult {
   outcome: 'sent' | 'undeliverable' | 'already_sent';
@@ -22,6 +23,7 @@ export async function runNoticeStage(deps: DunningDeps, invoiceId: string, stage
   const stage = findStage(deps.policy, stageId, 'notice');
   const now = deps.clock.now().toISOString();
   const dunningCase = await deps.store.beginStage(invoiceId, stage.id, now);
+  assertNotPaused(dunningCase, deps.clock.now());
 
   // Never nag a customer who has paid: Stripe is the truth even if its invoice.paid is late or lost.
   const invoice = await deps.stripe.getInvoice(invoiceId);
@@ -52,6 +54,7 @@ export async function runRetryStage(deps: DunningDeps, invoiceId: string, stageI
   const stage = findStage(deps.policy, stageId, 'retry');
   const now = deps.clock.now().toISOString();
   const dunningCase = await deps.store.beginStage(invoiceId, stage.id, now);
+  assertNotPaused(dunningCase, deps.clock.now());
 
   const result = await chargeCase(deps, dunningCase, { holder: stage.id, idempotencyKey: stripeKey(dunningCase, stage.id), scheduled: true });
   if (result.outcome === 'busy') throw new PaymentInProgressError(`another charge of ${invoiceId} is under way`);
