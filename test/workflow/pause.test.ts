@@ -28,6 +28,11 @@ afterAll(async () => {
 });
 
 const operator = () => ({ store: t.runtime.store, clock: systemClock, log: silentLog });
+const pausedCaseOf = (subscriptionId: string) =>
+  waitFor(async () => {
+    const found = await caseFor(t.runtime, subscriptionId);
+    return found?.pausedUntil ? found : undefined;
+  }, 10_000, 'the pause');
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('a case paused by an operator', () => {
@@ -37,8 +42,8 @@ describe('a case paused by an operator', () => {
       if (state === 'Notice1' && !error) await pauseCase(operator(), dunningCase);
     });
     await renew(t.stripe, subscriber);
-    const opened = await waitFor(async () => (await caseFor(t.runtime, subscriber.subscriptionId))?.pausedUntil && caseFor(t.runtime, subscriber.subscriptionId), 10_000, 'the pause');
-    const invoiceId = opened!.invoiceId;
+    const opened = await pausedCaseOf(subscriber.subscriptionId);
+    const invoiceId = opened.invoiceId;
 
     // A new card while paused: not charged now.
     await putInWorkingCard(t.stripe, subscriber.customerId);
@@ -75,11 +80,11 @@ describe('a case paused by an operator', () => {
       if (state === 'Notice1' && !error) await pauseCase(operator(), dunningCase);
     });
     await renew(t.stripe, subscriber);
-    const opened = await waitFor(async () => (await caseFor(t.runtime, subscriber.subscriptionId))?.pausedUntil && caseFor(t.runtime, subscriber.subscriptionId), 10_000, 'the pause');
+    const opened = await pausedCaseOf(subscriber.subscriptionId);
 
     // The customer pays the invoice themselves (the hosted page), with a card of their own.
     const card = await t.stripe.paymentMethods.attach('pm_card_visa', { customer: subscriber.customerId });
-    await t.stripe.invoices.pay(opened!.invoiceId, { payment_method: card.id });
+    await t.stripe.invoices.pay(opened.invoiceId, { payment_method: card.id });
 
     const recovered = await closedCase(t.runtime, subscriber.subscriptionId);
     await t.runtime.stepFunctions.idle();
