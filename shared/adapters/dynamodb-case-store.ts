@@ -404,7 +404,7 @@ export class DynamoCaseStore implements CaseStore {
       ));
       for (const item of out.Items ?? []) {
         entries.push(
-          defined({ at: item.at, type: item.type, stage: item.stage, detail: item.detail }) as unknown as TimelineEntry,
+          defined({ at: item.at, type: item.type, stage: item.stage, detail: item.detail, messageId: item.messageId, eventId: item.eventId }) as unknown as TimelineEntry,
         );
       }
       startKey = out.LastEvaluatedKey;
