@@ -5,11 +5,14 @@
 import type { ServerResponse } from 'node:http';
 import type { DunningCase, InAppNotice, TimelineEntry } from '#shared/domain/case.ts';
 import type { CaseStore } from '#shared/domain/ports.ts';
+import { formatMoney } from '#shared/notices/format.ts';
 
 export const CONSOLE_PATH = '/console';
 
 export interface ConsoleCase {
   case: DunningCase;
+  /** The amount due as an operator reads it (Stripe's decimal places for the currency). */
+  amount: string;
   timeline: TimelineEntry[];
   /** The customer's banner as My Account would show it now; null when none. */
   banner: InAppNotice | null;
@@ -31,6 +34,7 @@ export async function consoleData(store: CaseStore, sesInbox: string): Promise<C
     const timeline = await store.listTimeline(c.invoiceId);
     rows.push({
       case: c,
+      amount: formatMoney(c.amountDue, 'en-GB'),
       timeline,
       banner: banners.get(c.customerId) ?? null,
       emails: timeline
@@ -105,10 +109,6 @@ const PAGE = `<!doctype html>
     }
     return node;
   };
-  const money = (m) => {
-    try { return new Intl.NumberFormat(undefined, { style: 'currency', currency: m.currency.toUpperCase() }).format(m.amount / 100); }
-    catch { return m.amount + ' ' + m.currency; }
-  };
   const time = (iso) => new Date(iso).toLocaleTimeString();
   function render(data) {
     const open = data.cases.filter((c) => c.case.status === 'open').length;
@@ -128,7 +128,7 @@ const PAGE = `<!doctype html>
         el('span', {}, c.customerName || c.customerId),
         el('code', {}, c.invoiceId),
         el('span', { class: 'status ' + c.status }, c.status + (paused ? ' (paused)' : '')),
-        el('span', {}, money(c.amountDue)),
+        el('span', {}, row.amount),
         c.stage ? el('span', {}, 'stage ' + c.stage) : null,
         c.recoveredBy ? el('span', {}, 'by ' + c.recoveredBy) : null),
       row.banner
