@@ -100,12 +100,12 @@ export async function retryCaseNow(deps: OperatorDeps, print: Print, invoiceId: 
 }
 
 export async function pause(deps: OperatorDeps, print: Print, invoiceId: string, until?: string): Promise<void> {
-  const c = await openCaseOf(deps, invoiceId);
   let date: Date | undefined;
   if (until) {
     date = new Date(until);
     if (Number.isNaN(date.getTime())) throw new CliError(`--until ${until}: not a date (use ISO 8601, e.g. 2026-03-01 or 2026-03-01T09:00:00Z)`, 2);
   }
+  const c = await openCaseOf(deps, invoiceId);
   try {
     const result = await pauseCase(deps, c, date);
     const why = !until ? ` (until resumed, at most ${PAUSE_CAP_DAYS} days after the case opened)` : result.capped ? ` (capped: at most ${PAUSE_CAP_DAYS} days after the case opened)` : '';

@@ -11,6 +11,7 @@ import { readSesInbox } from '#local/ses.ts';
 import { LOCAL_STATE_MACHINE_ARN } from '#local/runtime.ts';
 import { executionArnFor } from '#shared/adapters/sfn-workflow.ts';
 import { systemClock } from '#shared/domain/ports.ts';
+import { OPERATOR_OUTPUTS, policyDigest } from '#shared/operator-outputs.ts';
 import { silentLog } from '#shared/dunning/deps.ts';
 import { pauseCase } from '#shared/dunning/pause.ts';
 import {
@@ -26,6 +27,7 @@ import {
   withDeliveriesPaused,
   type TestRuntime,
 } from '../fixtures/scenario.ts';
+import { shortPolicy } from '../fixtures/policies.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/dunning.mjs', import.meta.url));
 
@@ -197,7 +199,7 @@ describe('the operator CLI\'s errors', () => {
     expect(await dunning([...local, 'case', 'in_doesnotexist'])).toEqual({ code: 1, stdout: '', stderr: 'dunning: in_doesnotexist: no dunning case for this invoice\n' });
     expect(await dunning([...local, 'case', 'cus_123'])).toMatchObject({ code: 2, stderr: 'dunning: cus_123: not an invoice id (in_…)\n' });
     expect(await dunning([...local, 'cases', '--status', 'lost'])).toMatchObject({ code: 2, stderr: expect.stringMatching(/--status lost: must be one of open, recovered/) });
-    expect(await dunning([...local, 'pause', 'in_x', '--until', 'soon'])).toMatchObject({ code: 1 });
+    expect(await dunning([...local, 'pause', 'in_x', '--until', 'soon'])).toMatchObject({ code: 2, stderr: expect.stringMatching(/^dunning: --until soon: not a date/) });
     expect(await dunning([...local, 'frobnicate'])).toMatchObject({ code: 2, stderr: expect.stringMatching(/^dunning: unknown command "frobnicate"/) });
     const redrive = await dunning([...local, 'redrive', 'in_123']);
     expect(redrive).toMatchObject({ code: 2, stdout: '' });
@@ -211,23 +213,91 @@ describe('the operator CLI\'s errors', () => {
   });
 
   describe('against AWS', () => {
-    // Only CloudFormation is faked, answering as it does for a stack that does not exist.
-    let cloudFormation: Server;
+    // CloudFormation and Secrets Manager are faked, answering as AWS does; the stack's outputs point
+    // at the local runtime's table and state machine, reached through AWS_ENDPOINT_URL_* as any
+    // other endpoint would be. Everything after discovery is the code that runs against AWS.
+    let fake: Server;
     let endpoint: string;
+    const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:stripe-api-key-AbCdEf';
+    const LINK_KEY_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:link-key-AbCdEf';
     beforeAll(async () => {
-      cloudFormation = createServer((req, res) => {
-        res.writeHead(400, { 'content-type': 'text/xml' });
-        res.end(`<ErrorResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><Error><Type>Sender</Type><Code>ValidationError</Code><Message>Stack with id Dunning does not exist</Message></Error><RequestId>1</RequestId></ErrorResponse>`);
+      const outputs: Record<string, string> = {
+        [OPERATOR_OUTPUTS.tableName]: t.runtime.config.tableName,
+        [OPERATOR_OUTPUTS.stateMachineArn]: LOCAL_STATE_MACHINE_ARN,
+        [OPERATOR_OUTPUTS.stripeApiKeySecretArn]: SECRET_ARN,
+        [OPERATOR_OUTPUTS.linkSigningKeySecretArn]: LINK_KEY_ARN,
+        [OPERATOR_OUTPUTS.linkBaseUrl]: t.runtime.urls.app,
+        [OPERATOR_OUTPUTS.sender]: 'billing@acme.test',
+        [OPERATOR_OUTPUTS.configurationSet]: 'dunning',
+        [OPERATOR_OUTPUTS.policySha256]: policyDigest(t.runtime.policy),
+      };
+      const secrets: Record<string, string> = { [SECRET_ARN]: t.runtime.stripeApiKey, [LINK_KEY_ARN]: t.runtime.config.linkSigningKey };
+      fake = createServer((req, res) => {
+        const chunks: Buffer[] = [];
+        req.on('data', (c: Buffer) => chunks.push(c));
+        req.on('end', () => {
+          const body = Buffer.concat(chunks).toString('utf8');
+          if (String(req.headers['x-amz-target']) === 'secretsmanager.GetSecretValue') {
+            const { SecretId } = JSON.parse(body) as { SecretId: string };
+            res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
+            res.end(JSON.stringify({ ARN: SecretId, Name: 'secret', SecretString: secrets[SecretId], VersionId: 'v1', VersionStages: ['AWSCURRENT'] }));
+            return;
+          }
+          const stackName = new URLSearchParams(body).get('StackName');
+          if (stackName !== 'Dunning') {
+            res.writeHead(400, { 'content-type': 'text/xml' });
+            res.end(`<ErrorResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><Error><Type>Sender</Type><Code>ValidationError</Code><Message>Stack with id ${stackName} does not exist</Message></Error><RequestId>1</RequestId></ErrorResponse>`);
+            return;
+          }
+          const members = Object.entries(outputs).map(([k, v]) => `<member><OutputKey>${k}</OutputKey><OutputValue>${v}</OutputValue></member>`).join('');
+          res.writeHead(200, { 'content-type': 'text/xml' });
+          res.end(`<DescribeStacksResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><DescribeStacksResult><Stacks><member><StackName>Dunning</StackName><StackId>arn:aws:cloudformation:eu-west-1:123456789012:stack/Dunning/1</StackId><CreationTime>2026-01-01T00:00:00Z</CreationTime><StackStatus>CREATE_COMPLETE</StackStatus><Outputs>${members}</Outputs></member></Stacks></DescribeStacksResult><ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></DescribeStacksResponse>`);
+        });
       });
-      await new Promise<void>((resolve) => cloudFormation.listen(0, '127.0.0.1', resolve));
-      endpoint = `http://127.0.0.1:${(cloudFormation.address() as { port: number }).port}`;
+      await new Promise<void>((resolve) => fake.listen(0, '127.0.0.1', resolve));
+      endpoint = `http://127.0.0.1:${(fake.address() as { port: number }).port}`;
     });
-    afterAll(() => new Promise<void>((resolve) => cloudFormation.close(() => resolve())));
+    afterAll(() => new Promise<void>((resolve) => fake.close(() => resolve())));
 
     const awsEnv = (extra: Record<string, string>): NodeJS.ProcessEnv => {
       const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: '/nonexistent', AWS_CONFIG_FILE: '/nonexistent', AWS_SHARED_CREDENTIALS_FILE: '/nonexistent', AWS_EC2_METADATA_DISABLED: 'true' };
       return { ...env, ...extra };
     };
+    const deployed = (extra: Record<string, string> = {}) =>
+      awsEnv({
+        AWS_REGION: 'eu-west-1',
+        AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+        AWS_SECRET_ACCESS_KEY: 'x',
+        AWS_ENDPOINT_URL_CLOUDFORMATION: endpoint,
+        AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoint,
+        AWS_ENDPOINT_URL_DYNAMODB: t.runtime.urls.dynamodb,
+        AWS_ENDPOINT_URL_SESV2: t.runtime.urls.ses,
+        AWS_ENDPOINT_URL_SFN: t.runtime.urls.stepFunctions,
+        // Stripe itself: the sandbox, as the functions' own STRIPE_API_BASE would point them.
+        STRIPE_API_BASE: t.runtime.urls.stripe,
+        ...extra,
+      });
+
+    it('finds the stack through CloudFormation and reads the same cases as --local', async () => {
+      const fromStack = await dunning(['cases'], deployed());
+      const fromLocal = await dunning([...local, 'cases']);
+
+      expect(fromStack).toMatchObject({ code: 0, stderr: '' });
+      expect(fromStack.stdout).toBe(fromLocal.stdout);
+      const [someCase] = await t.runtime.store.listCases();
+      if (someCase) {
+        expect(fromStack.stdout).toContain(someCase.invoiceId);
+        expect((await dunning(['case', someCase.invoiceId], deployed())).stdout).toBe((await dunning([...local, 'case', someCase.invoiceId])).stdout);
+      }
+    });
+
+    it('refuses to act with a policy file that is not the deployed one', async () => {
+      const file = join(await mkdtemp(join(tmpdir(), 'dunning-cli-')), 'policy.json');
+      await writeFile(file, JSON.stringify(shortPolicy()));
+      const run = await dunning(['cases'], deployed({ DUNNING_POLICY_FILE: file }));
+      expect(run.code).toBe(3);
+      expect(run.stderr).toBe(`dunning: the policy in ${file} is not the one stack Dunning runs: set DUNNING_POLICY_FILE to the policy file you deployed with\n`);
+    });
 
     it('asks for credentials when there are none', async () => {
       const run = await dunning(['cases'], awsEnv({ AWS_REGION: 'eu-west-1', AWS_ENDPOINT_URL_CLOUDFORMATION: endpoint }));
@@ -242,9 +312,9 @@ describe('the operator CLI\'s errors', () => {
     });
 
     it('names the stack and region when the stack is missing', async () => {
-      const run = await dunning(['--stack', 'Dunning', 'report'], awsEnv({ AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE', AWS_SECRET_ACCESS_KEY: 'x', AWS_ENDPOINT_URL_CLOUDFORMATION: endpoint }));
+      const run = await dunning(['--stack', 'Dunnning', 'report'], deployed());
       expect(run.code).toBe(3);
-      expect(run.stderr).toBe('dunning: stack Dunning does not exist in eu-west-1: pass --stack NAME or set AWS_REGION to the stack\'s region (or deploy it: npx cdk deploy)\n');
+      expect(run.stderr).toBe("dunning: stack Dunnning does not exist in eu-west-1: pass --stack NAME or set AWS_REGION to the stack's region (or deploy it: npx cdk deploy)\n");
     });
   });
 });
