@@ -215,7 +215,8 @@ export class DunningWorkflow extends Construct {
       functionUrl: props.ingest?.functionUrl,
     });
     this.webhookUrl = webhook.url;
-    // The router sends notices too: the next one when Stripe's own attempt fails (`retries: "stripe"`).
+    // The router sends notices too: the pre-dunning heads-up, and the next notice when Stripe's own
+    // attempt fails (`retries: "stripe"`). Both carry the short link.
     this.updatePaymentLink.grantIssue(webhook.handler);
 
     const eventBridge = props.ingest?.eventBridge

@@ -59,7 +59,8 @@ export class UpdatePaymentLink extends Construct {
       logRetention: props.logRetention,
       logRemovalPolicy: props.logRemovalPolicy,
     })
-      .bindTable(props.table, ['dynamodb:GetItem', 'dynamodb:UpdateItem'])
+      // Query: a heads-up's link looks up the cases of its customer (one may have opened since).
+      .bindTable(props.table, ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'])
       .bindSecret(ENV.stripeApiKeySecretArn, props.stripeApiKey)
       .bindSecret(ENV.linkSigningKeySecretArn, this.signingKey);
 

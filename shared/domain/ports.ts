@@ -244,9 +244,15 @@ export interface RateLimiter {
   take(key: string, limit: number, windowMs: number, now: Date): Promise<boolean>;
 }
 
-/** Makes the one-click "update payment details" link of a case: our own short link, never Stripe's. */
+/** Makes the one-click "update payment details" links: our own short link, never Stripe's. */
 export interface PaymentLinks {
+  /** A case's link, for its notices: it lives until the case's end (at most 30 days). */
   updatePaymentUrl(dunningCase: Pick<DunningCase, 'customerId' | 'invoiceId' | 'terminatesAt'>): Promise<string>;
+  /**
+   * A pre-dunning heads-up's link, before any case exists: bound to the customer and the renewal
+   * (`renewsAt`, unix seconds, Stripe's clock) it warns about, and it lives until that renewal.
+   */
+  headsUpUrl(renewal: { customerId: string; subscriptionId: string; renewsAt: number }): Promise<string>;
 }
 
 export interface Clock {

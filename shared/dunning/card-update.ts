@@ -1,5 +1,7 @@
-// A new card (a changed default, an attached card, a completed setup) is charged at once for each
-// open case of the customer, instead of waiting for the next retry stage.
+// A new card (a changed default, an attached card, a completed setup, or a card Stripe's account
+// updater renewed) is charged at once for each open case of the customer, instead of waiting for
+// the next retry stage.
+import type { DunningCase } from '../domain/case.ts';
 import { CaseClosedError } from '../domain/errors.ts';
 import { chargeCase } from './charge.ts';
 import { howPaid } from './paid-by.ts';
@@ -17,10 +19,13 @@ export async function chargeAfterCardUpdate(
   event: StripeEventEnvelope,
   customerId: string,
   paymentMethod?: string,
+  /** Which open cases the card concerns; all of them unless told. */
+  concerns: (c: DunningCase) => Promise<boolean> = async () => true,
 ): Promise<Array<{ invoiceId: string; outcome: string }>> {
   const open = (await deps.store.listCasesOfCustomer(customerId)).filter((c) => c.status === 'open');
   const outcomes: Array<{ invoiceId: string; outcome: string }> = [];
   for (const c of open) {
+    if (!(await concerns(c))) continue;
     const at = deps.clock.now().toISOString();
     if (pausedUntil(c, deps.clock.now())) {
       // An operator paused the case: nothing is charged until they lift it. The retry stages after

@@ -110,7 +110,7 @@ async function route(deps: IngestDeps, event: StripeEventEnvelope): Promise<Inge
     case 'payment_method.automatically_updated':
     // Its name on webhook endpoints pinned to an API version before 2020-08-27.
     case 'payment_method.card_automatically_updated':
-      return cancelHeadsUp(deps, event);
+      return cardRenewedByStripe(deps, event);
     case 'customer.deleted': {
       const customer = parseRef(event, 'cus_');
       return closeCases(deps, event, await deps.store.listCasesOfCustomer(customer.id), 'customer deleted in Stripe');
@@ -346,6 +346,21 @@ async function cardUpdated(deps: IngestDeps, event: StripeEventEnvelope, custome
   if (banner?.stage === PRE_DUNNING_STAGE) await deps.store.clearNotice(customerId, banner.invoiceId);
   const outcomes = await chargeAfterCardUpdate(deps, event, customerId, paymentMethod);
   if (outcomes.length === 0) return ignore(deps, event, 'the customer has no open case');
+  return { action: 'card_update_retried', outcomes };
+}
+
+/**
+ * Stripe's card account updater renewed a card in place. Before a failure it answers the heads-up;
+ * with a case open, a renewed card the case is charged with is as good as a new one: retry at once.
+ */
+async function cardRenewedByStripe(deps: IngestDeps, event: StripeEventEnvelope): Promise<IngestResult> {
+  const cancelled = await cancelHeadsUp(deps, event);
+  if (cancelled.action !== 'heads_up_cancelled') return cancelled;
+  const { customerId, cardId } = cancelled;
+  // Only a case charged with this card: for any other, nothing changed since its last decline.
+  const chargedWithIt = async (c: DunningCase) => (await deps.stripe.getRenewalCard(customerId, c.subscriptionId))?.id === cardId;
+  const outcomes = await chargeAfterCardUpdate(deps, event, customerId, cardId, chargedWithIt);
+  if (outcomes.length === 0) return cancelled;
   return { action: 'card_update_retried', outcomes };
 }
 

@@ -161,8 +161,9 @@ async function sendHeadsUp(deps: IngestDeps, event: StripeEventEnvelope, headsUp
 
   const contact = headsUp.email ? { email: headsUp.email, name: headsUp.name, locale: undefined } : await deps.stripe.getCustomerContact(customerId);
   const locale = contact?.locale ?? (await deps.stripe.getCustomerPreferences(customerId)).locale;
-  // Made before the claim so a Stripe hiccup here leaves nothing to give back.
-  const updatePaymentUrl = await deps.stripe.createPaymentUpdateUrl(customerId, deps.policy.brand.myAccountUrl);
+  // Our own short link, never a portal session (those expire in minutes): it opens a fresh session
+  // at the click, and lives until the renewal. Made before the claim, so a failure leaves nothing to give back.
+  const updatePaymentUrl = await deps.links.headsUpUrl({ customerId, subscriptionId, renewsAt: headsUp.renewsAt });
 
   const now = deps.clock.now().toISOString();
   const claim = `${subscriptionId}@${headsUp.renewsAt}`;

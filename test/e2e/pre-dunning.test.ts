@@ -1,8 +1,15 @@
 // Pre-dunning, end to end through the Stripe sandbox and the webhook: the sandbox sends
 // invoice.upcoming 3 days before each renewal, and a card that expires before the renewal gets
-// one heads-up, unless Stripe's card account updater renews the card first.
+// one heads-up, with our own one-click link, unless Stripe's card account updater renews the card
+// first. A card the updater renews while a case is open is charged at once.
+import type { APIGatewayProxyStructuredResultV2, LambdaFunctionURLEvent } from 'aws-lambda';
 import type Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHandler } from '#functions/open-payment-link/handler.ts';
+import { readSesInbox } from '#local/ses.ts';
+import { createDynamoDocumentClient } from '#shared/adapters/aws-clients.ts';
+import { DynamoRateLimiter } from '#shared/adapters/dynamodb-rate-limiter.ts';
+import { silentLog } from '#shared/dunning/deps.ts';
 import { currentNotice } from '#shared/dunning/notice-query.ts';
 import { ingestStripeEvent } from '#shared/dunning/ingest.ts';
 import type { IngestDeps } from '#shared/dunning/deps.ts';
@@ -10,7 +17,21 @@ import type { StripeEventEnvelope } from '#shared/dunning/invoice-event.ts';
 import { cardExpiresBefore } from '#shared/dunning/pre-dunning.ts';
 import { en } from '#shared/notices/locales/en.ts';
 import { DAY, nearRenewal, subscribe } from '../fixtures/renewals.ts';
-import { deliver, latestEvent, startTestRuntime, subjectsTo, withDeliveriesPaused, type TestRuntime } from '../fixtures/scenario.ts';
+import {
+  caseFor,
+  closedCase,
+  deliver,
+  latestEvent,
+  putInWorkingCard,
+  renew,
+  startTestRuntime,
+  subjectsTo,
+  subscribeWithDecliningCard,
+  SUBJECTS,
+  waitFor,
+  withDeliveriesPaused,
+  type TestRuntime,
+} from '../fixtures/scenario.ts';
 import { openCaseQuietly, realDeps } from '../fixtures/stage-deps.ts';
 
 const HEADS_UP = en.messages.card_expiring.subject;
@@ -28,6 +49,37 @@ async function autoUpdate(runtime: TestRuntime, cardId: string): Promise<void> {
   await runtime.runtime.sandbox!.idle();
 }
 
+const LINK = /https?:\/\/[^\s"<>]+\/u\/[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+/;
+
+/** The heads-up email as the customer got it, and the update link in it. */
+async function headsUpEmail(runtime: TestRuntime, address: string): Promise<{ link: string; text: string; html: string }> {
+  const email = await waitFor(async () => (await readSesInbox(runtime.runtime.urls.ses)).find((m) => m.to.includes(address) && m.subject === HEADS_UP), 10_000, 'the heads-up');
+  const link = LINK.exec(email.text ?? '')?.[0];
+  if (!link) throw new Error(`no update link in the heads-up:\n${email.text}`);
+  return { link, text: email.text ?? '', html: email.html ?? '' };
+}
+
+const open = (url: string) => fetch(url, { redirect: 'manual' });
+
+/** The link endpoint as deployed, on the runtime's table and Stripe, with its clock set to `now`. */
+function linkEndpointAt(runtime: TestRuntime, now: Date) {
+  const deps = realDeps(runtime);
+  const handler = createHandler(async () => ({
+    store: deps.store,
+    stripe: deps.stripe,
+    limiter: new DynamoRateLimiter(createDynamoDocumentClient({}), runtime.runtime.config.tableName),
+    signingKey: runtime.runtime.config.linkSigningKey,
+    myAccountUrl: runtime.runtime.policy.brand.myAccountUrl,
+    brandName: runtime.runtime.policy.brand.productName,
+    clock: { now: () => now },
+    log: silentLog,
+  }));
+  return async (link: string) => {
+    const event = { rawPath: new URL(link).pathname, requestContext: { http: { method: 'GET' } } } as unknown as LambdaFunctionURLEvent;
+    return (await handler(event)) as APIGatewayProxyStructuredResultV2;
+  };
+}
+
 describe('a card that expires before the renewal', () => {
   it('gets one heads-up with the update link and a banner, before the renewal', async () => {
     const r = await subscribe(t.stripe, 'Expiring Soon', { expiring: true });
@@ -36,9 +88,83 @@ describe('a card that expires before the renewal', () => {
     const banner = await currentNotice(t.runtime.store, r.customerId);
 
     expect(await subjectsTo(t.runtime, r.email)).toEqual([HEADS_UP]);
-    expect(banner).toMatchObject({ stage: 'PreDunning', severity: 'info', action: { url: expect.stringContaining('/p/session/') } });
+    expect(banner).toMatchObject({ stage: 'PreDunning', severity: 'info', action: { url: expect.stringContaining('/u/') } });
     expect((await t.runtime.store.getHeadsUp(r.customerId, r.cardId))?.claims).toEqual([`${r.subscriptionId}@${r.periodEnd}`]);
     expect((await t.stripe.subscriptions.retrieve(r.subscriptionId)).status).toBe('active');
+  });
+
+  it('carries our own short link, in the email and the banner, which opens a fresh billing portal session each time', async () => {
+    const r = await subscribe(t.stripe, 'Short Link', { expiring: true });
+    await nearRenewal(t, r);
+    const { link, text, html } = await headsUpEmail(t, r.email);
+    const banner = await currentNotice(t.runtime.store, r.customerId);
+
+    const first = await open(link);
+    const second = await open(link);
+
+    expect(link.startsWith(`${t.runtime.urls.app}/u/`)).toBe(true);
+    expect(html).toContain(`href="${link}"`);
+    expect(`${text}${html}`).not.toContain('/p/session/');
+    expect(banner?.action.url).toBe(link);
+    expect(first.status).toBe(302);
+    expect(first.headers.get('location')).toMatch(new RegExp(`^${t.runtime.urls.stripe}/p/session/bps_`));
+    expect(second.headers.get('location')).toMatch(/\/p\/session\/bps_/);
+    expect(second.headers.get('location')).not.toBe(first.headers.get('location'));
+    // The portal session is this customer's, on the card-update flow that returns to My Account.
+    const page = await (await fetch(first.headers.get('location')!)).text();
+    expect(page).toContain('Update your payment method');
+  });
+
+  it('gets the friendly expired page when the link is opened after the renewal it was about', async () => {
+    const r = await subscribe(t.stripe, 'Late Click', { expiring: true });
+    await nearRenewal(t, r);
+    const { link } = await headsUpEmail(t, r.email);
+    const renewal = (await t.stripe.subscriptions.retrieve(r.subscriptionId)).items.data[0]!.current_period_end;
+
+    const before = await linkEndpointAt(t, new Date((renewal - 3600) * 1000))(link);
+    const after = await linkEndpointAt(t, new Date((renewal + 1) * 1000))(link);
+
+    // The renewal is Stripe's (test clock) time, a month from now: the link lives until then, or 30 days.
+    const expiresAt = Math.min(renewal, Math.floor(Date.now() / 1000) + 30 * DAY);
+    if (expiresAt > renewal - 3600) expect(before.statusCode).toBe(302);
+    expect(after.statusCode).toBe(410);
+    expect(after.headers?.location).toBeUndefined();
+    expect(after.body).toContain('This link has expired');
+    expect(after.body).toContain(`href="${t.runtime.policy.brand.myAccountUrl}"`);
+  });
+
+  it('answers as the case once the renewal has failed: the portal while it is open, thanks once it is paid', async () => {
+    const r = await subscribe(t.stripe, 'Failed Anyway', { expiring: true });
+    await nearRenewal(t, r);
+    const { link } = await headsUpEmail(t, r.email);
+    const declining = await t.stripe.paymentMethods.attach('pm_card_chargeCustomerFail', { customer: r.customerId });
+    await t.stripe.customers.update(r.customerId, { invoice_settings: { default_payment_method: declining.id } });
+    await t.stripe.testHelpers.testClocks.advance(r.clockId, { frozen_time: r.periodEnd + 3600 });
+    const dunningCase = await waitFor(() => caseFor(t.runtime, r.subscriptionId), 10_000, 'the case');
+
+    const whileOpen = await open(link);
+    await t.stripe.invoices.pay(dunningCase.invoiceId, { payment_method: 'pm_card_visa' });
+    await closedCase(t.runtime, r.subscriptionId);
+    const oncePaid = await open(link);
+
+    expect(whileOpen.status).toBe(302);
+    expect(whileOpen.headers.get('location')).toMatch(/\/p\/session\/bps_/);
+    expect(oncePaid.status).toBe(200);
+    expect(oncePaid.headers.get('location')).toBeNull();
+    expect(await oncePaid.text()).toContain('already sorted');
+  });
+
+  it('points to My Account, without opening the portal, once the subscription is canceled', async () => {
+    const r = await subscribe(t.stripe, 'Canceled Since', { expiring: true });
+    await nearRenewal(t, r);
+    const { link } = await headsUpEmail(t, r.email);
+
+    await t.stripe.subscriptions.cancel(r.subscriptionId);
+    const response = await open(link);
+
+    expect(response.status).toBe(410);
+    expect(response.headers.get('location')).toBeNull();
+    expect(await response.text()).toContain('no longer needed');
   });
 
   it('sends nothing twice when invoice.upcoming is delivered again, or sent again for the same renewal', async () => {
@@ -114,6 +240,66 @@ describe('payment_method.automatically_updated', () => {
     expect(await currentNotice(t.runtime.store, r.customerId)).toBeUndefined();
     expect(await t.runtime.store.getHeadsUp(r.customerId, r.cardId)).toMatchObject({ cardUpdatedAt: expect.any(String), claims: [expect.any(String)] });
     expect(await subjectsTo(t.runtime, r.email)).toEqual([HEADS_UP]);
+  });
+});
+
+describe('payment_method.automatically_updated with a case open', () => {
+  /** A failed renewal with its case open, and the card it declined on. */
+  async function dunned(name: string) {
+    const subscriber = await subscribeWithDecliningCard(t.stripe, name);
+    await renew(t.stripe, subscriber);
+    const dunningCase = await waitFor(async () => {
+      const found = await caseFor(t.runtime, subscriber.subscriptionId);
+      return found?.executionArn ? found : undefined;
+    }, 10_000, 'the case');
+    const customer = (await t.stripe.customers.retrieve(subscriber.customerId)) as Stripe.Customer;
+    return { subscriber, dunningCase, declinedCard: customer.invoice_settings.default_payment_method as string };
+  }
+
+  /** Stripe's card account updater, as a test plays it: the sandbox's own endpoint. */
+  async function renewCardInPlace(cardId: string): Promise<void> {
+    const response = await fetch(`${t.runtime.urls.stripe}/_sandbox/payment_methods/${cardId}/automatically_update`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ exp_month: 11, exp_year: new Date().getUTCFullYear() + 3 }),
+    });
+    expect(response.status).toBe(200);
+    await t.runtime.sandbox!.idle();
+  }
+
+  const cardUpdateSteps = async (invoiceId: string) =>
+    (await t.runtime.store.listTimeline(invoiceId)).filter((e) => e.stage === 'CardUpdated').map((e) => `${e.type}:${e.detail}`);
+
+  it('charges the renewed card at once, as a new card would, and the case recovers', async () => {
+    const { subscriber, dunningCase } = await dunned('Renewed In Place');
+    // A working card became the default while no one was listening; the updater then renews it.
+    const working = await withDeliveriesPaused(t.runtime, () => putInWorkingCard(t.stripe, subscriber.customerId));
+
+    await renewCardInPlace(working);
+
+    const closed = await closedCase(t.runtime, subscriber.subscriptionId, 15_000);
+    expect(closed).toMatchObject({ status: 'recovered', recoveredBy: 'card_updated' });
+    expect(await cardUpdateSteps(dunningCase.invoiceId)).toEqual(['retry_paid:payment_method.automatically_updated']);
+    expect(await waitFor(async () => (await subjectsTo(t.runtime, subscriber.email)).includes(SUBJECTS.recovered), 10_000, 'the confirmation')).toBe(true);
+  });
+
+  it('retries the card the case declined on once it is renewed, and the sequence goes on after a decline', async () => {
+    const { dunningCase, declinedCard } = await dunned('Renewed Still Declines');
+
+    await renewCardInPlace(declinedCard);
+
+    expect(await cardUpdateSteps(dunningCase.invoiceId)).toEqual([expect.stringMatching(/^retry_declined:/)]);
+    expect((await t.runtime.store.getCase(dunningCase.invoiceId))?.status).toBe('open');
+  });
+
+  it('does not retry when the renewed card is not the one the case is charged with', async () => {
+    const { subscriber, dunningCase } = await dunned('Renewed Other Card');
+    const spare = await withDeliveriesPaused(t.runtime, () => t.stripe.paymentMethods.attach('pm_card_visa', { customer: subscriber.customerId }));
+
+    await renewCardInPlace(spare.id);
+
+    expect(await cardUpdateSteps(dunningCase.invoiceId)).toEqual([]);
+    expect((await t.runtime.store.getCase(dunningCase.invoiceId))?.status).toBe('open');
   });
 });
 

@@ -338,7 +338,7 @@ describe('UpdatePaymentLink', () => {
     expect(secret.Properties.SecretString).toBeUndefined();
   });
 
-  it('gives the functions that send notices (send-notice, and the router under retries: "stripe") the link base URL and the signing key, and no other the key', () => {
+  it('gives the functions that send notices (send-notice, and the router: pre-dunning heads-ups, and notices under retries: "stripe") the link base URL and the signing key, and no other the key', () => {
     for (const name of ['send-notice', 'handle-webhook']) {
       expect(variables(name)[ENV.linkBaseUrl], name).toEqual({ 'Fn::GetAtt': [linkUrlId(), 'FunctionUrl'] });
       expect(variables(name)[ENV.linkSigningKeySecretArn], name).toEqual({ Ref: signingKeyId() });
@@ -357,10 +357,10 @@ describe('UpdatePaymentLink', () => {
     expect(readers.sort()).toEqual(['handle-webhook', 'open-payment-link', 'send-notice']);
   });
 
-  it('grants the link function exactly GetItem and UpdateItem on the table, the Stripe key and the signing key, and no email or workflow', () => {
+  it('grants the link function exactly GetItem, Query (a heads-up link finds its customer\'s cases) and UpdateItem on the table, the Stripe key and the signing key, and no email or workflow', () => {
     const actions = actionsOf(statementsOf('open-payment-link'));
 
-    expect(actions.filter((a) => a.startsWith('dynamodb:')).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem']);
+    expect(actions.filter((a) => a.startsWith('dynamodb:')).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem']);
     expect(actions.filter((a) => /^(ses|states):/.test(a))).toEqual([]);
     expect(variables('open-payment-link')).toHaveProperty(ENV.stripeApiKeySecretArn);
     expect(variables('open-payment-link')).not.toHaveProperty(ENV.stripeWebhookSecretArn);
