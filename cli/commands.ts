@@ -9,6 +9,7 @@ import { closeByOperator, retryNow } from '#shared/dunning/operator.ts';
 import { PAUSE_CAP_DAYS, pauseCase, pausedUntil, resumeCase } from '#shared/dunning/pause.ts';
 import { recoveryReport } from '#shared/dunning/report.ts';
 import { formatMoney } from '#shared/notices/format.ts';
+import { singlePolicySet } from '#shared/policy/segments.ts';
 import type { OperatorDeps } from './deps.ts';
 import { CliError } from './errors.ts';
 import { table } from './table.ts';
@@ -168,7 +169,7 @@ export async function report(deps: OperatorDeps, print: Print, since?: string): 
     sinceDate = new Date(since);
     if (Number.isNaN(sinceDate.getTime())) throw new CliError(`--since ${since}: not a date (use ISO 8601, e.g. 2026-03-01)`, 2);
   }
-  const r = recoveryReport(deps.policy, await deps.store.listCases(), sinceDate);
+  const r = recoveryReport(deps.policies ?? singlePolicySet(deps.policy), await deps.store.listCases(), sinceDate);
   const pct = (n: number) => (r.opened ? `${((100 * n) / r.opened).toFixed(1)}%` : '');
   print(`Cases opened ${r.since ? `since ${r.since}` : 'ever'}: ${r.opened}`);
   print('');

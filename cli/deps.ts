@@ -12,6 +12,7 @@ import { LinkConfigSchema, MailConfigSchema, readConfig, WebhookConfigSchema } f
 import { systemClock } from '#shared/domain/ports.ts';
 import { noMetrics, silentLog, type IngestDeps, type Log } from '#shared/dunning/deps.ts';
 import { createPaymentLinks } from '#shared/links/issuer.ts';
+import { DEFAULT_POLICY_NAME } from '#shared/policy/segments.ts';
 import type { Target } from './target.ts';
 
 export interface OperatorDeps extends IngestDeps {
@@ -27,7 +28,8 @@ export async function operatorDeps(target: Target, log: Log = silentLog): Promis
   const apiKey = await resolveSecret(config.stripeApiKey);
   const stripeClient = createStripeClient({ apiKey, apiBase: config.stripeApiBase });
   return {
-    policy: target.policy,
+    policy: target.policies.policies[DEFAULT_POLICY_NAME]!,
+    policies: target.policies,
     store: new DynamoCaseStore(createDynamoDocumentClient({}), config.tableName),
     stripe: new StripeGateway(stripeClient),
     stripeClient,

@@ -5,8 +5,8 @@
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { ENV } from '#shared/config.ts';
 import { OPERATOR_OUTPUTS, policyDigest } from '#shared/operator-outputs.ts';
-import { DEFAULT_POLICY_FILE, loadPolicyFile, parsePolicy } from '#shared/policy/load.ts';
-import type { Policy } from '#shared/policy/schema.ts';
+import { DEFAULT_POLICY_FILE, loadPolicySetFile, parsePolicySet } from '#shared/policy/load.ts';
+import type { PolicySet } from '#shared/policy/segments.ts';
 import type { LocalDiscovery } from '#local/discovery.ts';
 import { CliError } from './errors.ts';
 
@@ -16,7 +16,8 @@ export const DEFAULT_LOCAL_URL = 'http://127.0.0.1:3000';
 export interface Target {
   /** Said in errors and headers: "local http://…" or "stack Dunning (eu-west-1)". */
   label: string;
-  policy: Policy;
+  /** The policy file the target runs: every policy, the segments and alsoNotify. */
+  policies: PolicySet;
   /** Variables to set before the adapters are built: the functions' own, plus SDK endpoints. */
   env: Record<string, string>;
   /** The local SES inbox web page, when there is one. */
@@ -40,7 +41,7 @@ export async function localTarget(baseUrl: string, env: NodeJS.ProcessEnv = proc
   }
   return {
     label: `local ${baseUrl}`,
-    policy: parsePolicy(discovery.policy, `${url}`),
+    policies: parsePolicySet(discovery.policies, `${url}`),
     sesInbox: discovery.sesInbox,
     env: {
       AWS_REGION: discovery.region,
@@ -91,8 +92,8 @@ export async function stackTarget(stackName: string, env: NodeJS.ProcessEnv = pr
     return value;
   };
   const policyFile = env.DUNNING_POLICY_FILE ?? DEFAULT_POLICY_FILE;
-  const policy = loadPolicyFile(policyFile);
-  if (policyDigest(policy) !== need('policySha256')) {
+  const policies = loadPolicySetFile(policyFile);
+  if (policyDigest(policies) !== need('policySha256')) {
     throw new CliError(
       `the policy in ${policyFile} is not the one stack ${stackName} runs: set DUNNING_POLICY_FILE to the policy file you deployed with`,
       3,
@@ -101,7 +102,7 @@ export async function stackTarget(stackName: string, env: NodeJS.ProcessEnv = pr
   const replyTo = outputs.get(OPERATOR_OUTPUTS.replyTo);
   return {
     label: `stack ${stackName} (${region})`,
-    policy,
+    policies,
     env: {
       AWS_REGION: region,
       [ENV.tableName]: need('tableName'),

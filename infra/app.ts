@@ -4,13 +4,13 @@
 // `-c alarmEmail=oncall@acme.com` or DUNNING_ALARM_EMAIL.
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { DEFAULT_POLICY_FILE, loadPolicyFile } from '#shared/policy/load.ts';
+import { DEFAULT_POLICY_FILE, loadPolicySetFile } from '#shared/policy/load.ts';
 import { DunningStack } from './stacks/dunning-stack.ts';
 
 const app = new App();
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
 
-const policy = loadPolicyFile(process.env.DUNNING_POLICY_FILE ?? DEFAULT_POLICY_FILE);
+const policy = loadPolicySetFile(process.env.DUNNING_POLICY_FILE ?? DEFAULT_POLICY_FILE);
 const sender = String(app.node.tryGetContext('sender') ?? process.env.DUNNING_SENDER ?? 'dunning@example.com');
 const replyTo = String(app.node.tryGetContext('replyTo') ?? process.env.DUNNING_REPLY_TO ?? '')
   .split(',')

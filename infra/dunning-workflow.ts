@@ -11,7 +11,8 @@ import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { parsePolicy } from '#shared/policy/load.ts';
+import { parsePolicySet } from '#shared/policy/load.ts';
+import { DEFAULT_POLICY_NAME, type PolicySet, type PolicySetInput } from '#shared/policy/segments.ts';
 import type { Policy, PolicyInput } from '#shared/policy/schema.ts';
 import { DunningAlarms, type DunningAlarmsProps } from './constructs/dunning-alarms.ts';
 import { DunningDashboard } from './constructs/dunning-dashboard.ts';
@@ -92,10 +93,12 @@ export type DunningAlarmsOptions = Pick<DunningAlarmsProps, 'signatureRejectionB
 
 export interface DunningWorkflowProps {
   /**
-   * The dunning policy: stages, days, notice copy, end action. Usually `loadPolicyFile()`; a literal
-   * may leave out defaulted fields. Validated again here, so a bad policy fails synth naming the field.
+   * The policy file: one policy (stages, days, notice copy, end action), or several named policies
+   * with the segments that choose between them and `alsoNotify`. Usually `loadPolicySetFile()`; a
+   * literal may leave out defaulted fields. Validated again here, so a bad file fails synth naming
+   * the field.
    */
-  readonly policy: Policy | PolicyInput;
+  readonly policy: Policy | PolicyInput | PolicySet | PolicySetInput;
   /** Sender, reply-to and SES configuration set of the notices. */
   readonly email: DunningEmailProps;
   /** Existing Stripe secrets. @default - placeholder secrets are created; put the real values after deploy */
@@ -133,8 +136,10 @@ export interface DunningFunctions {
 }
 
 export class DunningWorkflow extends Construct {
-  /** The policy after validation and defaults; exactly what the state machine and functions got. */
+  /** The `default` policy after validation and defaults. */
   readonly policy: Policy;
+  /** Every policy, the segments and alsoNotify, validated: exactly what the state machine and functions got. */
+  readonly policies: PolicySet;
   readonly table: DunningStore;
   readonly stateMachine: StateMachine;
   readonly secrets: StripeSecrets;
@@ -162,7 +167,8 @@ export class DunningWorkflow extends Construct {
 
   constructor(scope: Construct, id: string, props: DunningWorkflowProps) {
     super(scope, id);
-    this.policy = parsePolicy(props.policy, 'DunningWorkflowProps.policy');
+    this.policies = parsePolicySet(props.policy, 'DunningWorkflowProps.policy');
+    this.policy = this.policies.policies[DEFAULT_POLICY_NAME]!;
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const logs = { logRetention: props.logRetention ?? RetentionDays.ONE_MONTH, logRemovalPolicy: removalPolicy };
 
@@ -183,7 +189,7 @@ export class DunningWorkflow extends Construct {
 
     const stages = new StageFunctions(this, 'Stages', {
       ...logs,
-      policy: this.policy,
+      policies: this.policies,
       table: this.table,
       stripeApiKey: this.secrets.apiKey,
       email: this.email,
@@ -192,7 +198,7 @@ export class DunningWorkflow extends Construct {
     // send-notice's environment is a one-way reference, so there is no cycle.
     this.updatePaymentLink = new UpdatePaymentLink(this, 'UpdatePaymentLink', {
       ...logs,
-      policy: this.policy,
+      policies: this.policies,
       table: this.table,
       stripeApiKey: this.secrets.apiKey,
       signingKey: props.secrets?.linkSigningKey,
@@ -201,12 +207,12 @@ export class DunningWorkflow extends Construct {
     this.updatePaymentLink.grantIssue(stages.sendNotice);
     this.updatePaymentLinkUrl = this.updatePaymentLink.url;
 
-    const workflow = new DunningStateMachine(this, 'Workflow', { ...logs, policy: this.policy, stages });
+    const workflow = new DunningStateMachine(this, 'Workflow', { ...logs, policies: this.policies, stages });
     this.stateMachine = workflow.stateMachine;
 
     const webhook = new WebhookIngest(this, 'Webhook', {
       ...logs,
-      policy: this.policy,
+      policies: this.policies,
       table: this.table,
       stateMachine: this.stateMachine,
       stripeApiKey: this.secrets.apiKey,
@@ -222,7 +228,7 @@ export class DunningWorkflow extends Construct {
     const eventBridge = props.ingest?.eventBridge
       ? new EventBridgeIngest(this, 'EventBridge', {
           eventBusName: props.ingest.eventBridge.eventBusName,
-          policy: this.policy,
+          policies: this.policies,
           table: this.table,
           stateMachine: this.stateMachine,
           stripeApiKey: this.secrets.apiKey,
@@ -261,6 +267,7 @@ export class DunningWorkflow extends Construct {
     });
     this.dashboard = new DunningDashboard(this, 'Dashboard', {
       policy: this.policy,
+      longestEndDay: Math.max(...Object.values(this.policies.policies).map((p) => p.end.day)),
       stateMachine: this.stateMachine,
       functions: watched,
       deadLetterQueues,

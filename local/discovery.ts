@@ -1,7 +1,7 @@
 // `GET /.well-known/dunning`: what the operator CLI needs to act on this local runtime as it would on
 // a deployed stack: the same settings the stack's outputs give, plus the loopback endpoints the AWS
 // SDK is pointed at. Loopback only, like everything the local runtime serves.
-import type { Policy } from '#shared/policy/schema.ts';
+import type { PolicySet } from '#shared/policy/segments.ts';
 
 export const DISCOVERY_PATH = '/.well-known/dunning';
 
@@ -22,7 +22,8 @@ export interface LocalDiscovery {
   linkSigningKey: string;
   sender: string;
   replyTo?: string;
-  policy: Policy;
+  /** The policy file the runtime runs: every policy, the segments and alsoNotify. */
+  policies: PolicySet;
   /** Where people read things: the SES inbox web page and the console. */
   sesInbox: string;
   console: string;

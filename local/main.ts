@@ -1,4 +1,5 @@
 // `npm start`: the whole product on this machine, then (unless --no-demo) the three-customer demo.
+import { longestEndDay } from '#shared/policy/segments.ts';
 import { readLocalConfig } from './config.ts';
 import { runDemo } from './demo.ts';
 import { startRuntime, type Runtime } from './runtime.ts';
@@ -58,7 +59,7 @@ async function main(): Promise<void> {
       apiBase: runtime.sandbox?.url,
       store: runtime.store,
       print,
-      timeoutMs: (runtime.policy.end.day + 5) * config.dayMs + 60_000,
+      timeoutMs: (longestEndDay(runtime.policies) + 5) * config.dayMs + 60_000,
       signal: demoAbort.signal,
     });
     print('');

@@ -10,9 +10,10 @@ import { ENV } from '#shared/config.ts';
 import { createDynamoDocumentClient } from '#shared/adapters/aws-clients.ts';
 import { DynamoCaseStore } from '#shared/adapters/dynamodb-case-store.ts';
 import type { CaseStore } from '#shared/domain/ports.ts';
-import { DEFAULT_POLICY_FILE, loadPolicyFile } from '#shared/policy/load.ts';
+import { DEFAULT_POLICY_FILE, loadPolicySetFile } from '#shared/policy/load.ts';
 import type { Policy } from '#shared/policy/schema.ts';
-import { buildDefinition, type StageFunctionArns, type StateMachineDefinition } from '#shared/workflow/definition.ts';
+import { DEFAULT_POLICY_NAME, type PolicySet } from '#shared/policy/segments.ts';
+import { buildDefinition, policyStateName, type StageFunctionArns, type StateMachineDefinition } from '#shared/workflow/definition.ts';
 import type { LocalConfig } from './config.ts';
 import { LOCAL_STRIPE_KEY } from './config.ts';
 import { ensureTable, startDynamoDb } from './dynamodb.ts';
@@ -56,7 +57,10 @@ export interface RuntimeEvents {
 
 export interface Runtime {
   config: LocalConfig;
+  /** The `default` policy. */
   policy: Policy;
+  /** Every policy of DUNNING_POLICY_FILE, with its segments and alsoNotify. */
+  policies: PolicySet;
   definition: StateMachineDefinition;
   urls: { app: string; webhook: string; ses: string; dynamodb: string; stripe: string; stepFunctions: string; previews: string; console: string };
   stripeApiKey: string;
@@ -73,7 +77,8 @@ type UrlHandler = (event: LambdaFunctionURLEvent, context?: Context) => Promise<
 type SnsHandler = (event: SNSEvent, context?: Context) => Promise<unknown>;
 
 export async function startRuntime(config: LocalConfig, events: RuntimeEvents = {}): Promise<Runtime> {
-  const policy = loadPolicyFile(config.policyFile ?? DEFAULT_POLICY_FILE);
+  const policies = loadPolicySetFile(config.policyFile ?? DEFAULT_POLICY_FILE);
+  const policy = policies.policies[DEFAULT_POLICY_NAME]!;
   const closers: Array<() => Promise<void>> = [];
   const close = async () => {
     for (const closer of closers.reverse()) await closer().catch(() => undefined);
@@ -118,7 +123,7 @@ export async function startRuntime(config: LocalConfig, events: RuntimeEvents = 
       [ENV.sender]: config.sender,
       [ENV.stripeApiKey]: stripeApiKey,
       [ENV.stripeWebhookSecret]: config.webhookSecret,
-      [ENV.policyJson]: JSON.stringify(policy),
+      [ENV.policyJson]: JSON.stringify(policies),
       [ENV.stateMachineArn]: LOCAL_STATE_MACHINE_ARN,
       [ENV.linkSigningKey]: config.linkSigningKey,
     });
@@ -141,7 +146,7 @@ export async function startRuntime(config: LocalConfig, events: RuntimeEvents = 
       import('#functions/record-email-event/handler.ts'),
     ]);
 
-    const definition = buildDefinition(policy, LOCAL_FUNCTION_ARNS);
+    const definition = buildDefinition(policies, LOCAL_FUNCTION_ARNS);
     // Stopping an execution does not stop a stage already running, as in AWS; shutdown waits for them.
     const inFlight = new Set<Promise<unknown>>();
     const observe = (name: string, fn: (input: never, context: Context) => Promise<unknown>): TaskHandler => {
@@ -220,7 +225,7 @@ export async function startRuntime(config: LocalConfig, events: RuntimeEvents = 
       linkSigningKey: config.linkSigningKey,
       sender: config.sender,
       replyTo: config.replyTo,
-      policy,
+      policies,
       sesInbox: ses.endpoint,
       console: `${app}${CONSOLE_PATH}`,
     };
@@ -229,6 +234,7 @@ export async function startRuntime(config: LocalConfig, events: RuntimeEvents = 
     return {
       config,
       policy,
+      policies,
       definition,
       resumed,
       urls: {
@@ -261,7 +267,9 @@ export async function startRuntime(config: LocalConfig, events: RuntimeEvents = 
 async function resumeOpenCases(store: CaseStore, stepFunctions: LocalStepFunctions, definition: StateMachineDefinition): Promise<number> {
   const open = (await store.listCases()).filter((c) => c.status === 'open' && c.executionArn);
   for (const c of open) {
-    stepFunctions.resume(c.executionName, { invoiceId: c.invoiceId }, c.stage && definition.States[c.stage] ? c.stage : definition.StartAt);
+    const policy = c.policy ?? DEFAULT_POLICY_NAME;
+    const state = c.stage && policyStateName(policy, c.stage);
+    stepFunctions.resume(c.executionName, { invoiceId: c.invoiceId, policy }, state && definition.States[state] ? state : definition.StartAt);
   }
   return open.length;
 }

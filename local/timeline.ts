@@ -28,7 +28,8 @@ export function timelinePrinter(print: Print, holder: { runtime?: Runtime }): Ru
         if (!store) return;
         const c = await store.getCase(invoiceId);
         // A policy stage runs on its policy day; anything else is placed by the compressed clock.
-        const policy = holder.runtime!.policy;
+        const runtime = holder.runtime!;
+        const policy = runtime.policies.policies[c?.policy ?? ''] ?? runtime.policy;
         const stageDay = state === 'terminate' ? policy.end.day : policy.stages.find((s) => s.id === state)?.day;
         const day = stageDay !== undefined ? stageDay.toFixed(1) : dayOf(invoiceId);
         if (error) {

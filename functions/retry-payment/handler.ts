@@ -9,8 +9,8 @@ import { parseTaskInput } from '#shared/workflow/task-input.ts';
 export function createHandler(deps: () => Promise<DunningDeps>) {
   return async (event: unknown): Promise<RetryTaskOutput> => {
     const input = parseTaskInput(event, 'retry');
-    logger.appendKeys({ invoiceId: input.invoiceId, executionName: input.invoiceId, stage: input.stage });
-    return runRetryStage(await deps(), input.invoiceId, input.stage);
+    logger.appendKeys({ invoiceId: input.invoiceId, executionName: input.invoiceId, stage: input.stage, policy: input.policy });
+    return runRetryStage(await deps(), input.invoiceId, input.stage, input.policy);
   };
 }
 

@@ -8,8 +8,8 @@ import { parseTaskInput } from '#shared/workflow/task-input.ts';
 export function createHandler(deps: () => Promise<DunningDeps>) {
   return async (event: unknown): Promise<NoticeStageResult> => {
     const input = parseTaskInput(event, 'notice');
-    logger.appendKeys({ invoiceId: input.invoiceId, executionName: input.invoiceId, stage: input.stage });
-    return runNoticeStage(await deps(), input.invoiceId, input.stage);
+    logger.appendKeys({ invoiceId: input.invoiceId, executionName: input.invoiceId, stage: input.stage, policy: input.policy });
+    return runNoticeStage(await deps(), input.invoiceId, input.stage, input.policy);
   };
 }
 

@@ -12,7 +12,7 @@ import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { ENV } from '#shared/config.ts';
-import type { Policy } from '#shared/policy/schema.ts';
+import type { PolicySet } from '#shared/policy/segments.ts';
 import type { NoticeEmail } from './notice-email.ts';
 
 /** Resolved from this file, not the working directory, so synth works from any folder (tests, CLI). */
@@ -59,11 +59,11 @@ export interface DunningFunctionProps {
   /** Shown in the Lambda console: what the function does in the dunning flow. */
   readonly description: string;
   /**
-   * The validated dunning policy, inlined into the bundle as `process.env.DUNNING_POLICY_JSON`
+   * The validated policy file (every policy, its segments and alsoNotify), inlined into the bundle as `process.env.DUNNING_POLICY_JSON`
    * (esbuild `define`) rather than set as a variable: Lambda's environment is capped at 4 KB.
    * @default - no policy is bundled; for functions that never read it (get-notice)
    */
-  readonly policy?: Policy;
+  readonly policies?: PolicySet;
   /** @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
   /** What happens to the function's log group when the stack is deleted. @default RemovalPolicy.RETAIN */
@@ -127,8 +127,8 @@ export class DunningFunction extends NodejsFunction {
         // Bundle the AWS SDK instead of using the runtime's copy: the code runs exactly the versions
         // it was tested with, and a runtime SDK update cannot change behaviour under a deployed stack.
         externalModules: [],
-        define: props.policy
-          ? { [`process.env.${ENV.policyJson}`]: JSON.stringify(JSON.stringify(props.policy)) }
+        define: props.policies
+          ? { [`process.env.${ENV.policyJson}`]: JSON.stringify(JSON.stringify(props.policies)) }
           : {},
       },
     });

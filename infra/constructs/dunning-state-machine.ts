@@ -7,12 +7,12 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import type { Policy } from '#shared/policy/schema.ts';
+import type { PolicySet } from '#shared/policy/segments.ts';
 import { buildDefinition, type StageFunction, type StateMachineDefinition } from '#shared/workflow/definition.ts';
 
 export interface DunningStateMachineProps {
-  /** The validated policy the definition is generated from. */
-  readonly policy: Policy;
+  /** The validated policy file the definition is generated from: one state machine runs every policy. */
+  readonly policies: PolicySet;
   /** The stage Lambdas the Task states invoke; the role may invoke these and nothing else. */
   readonly stages: Readonly<Record<StageFunction, IFunction>>;
   /** @default RetentionDays.ONE_MONTH */
@@ -30,7 +30,7 @@ export class DunningStateMachine extends Construct {
   constructor(scope: Construct, id: string, props: DunningStateMachineProps) {
     super(scope, id);
     const { sendNotice, retryPayment, closeCase } = props.stages;
-    this.definition = buildDefinition(props.policy, {
+    this.definition = buildDefinition(props.policies, {
       sendNotice: sendNotice.functionArn,
       retryPayment: retryPayment.functionArn,
       closeCase: closeCase.functionArn,

@@ -16,7 +16,7 @@ import { Construct } from 'constructs';
 import { ENV } from '#shared/config.ts';
 import { STRIPE_PARTNER_SOURCE_PREFIX } from '#shared/dunning/eventbridge.ts';
 import { HANDLED_EVENT_TYPES } from '#shared/dunning/handled-events.ts';
-import type { Policy } from '#shared/policy/schema.ts';
+import type { PolicySet } from '#shared/policy/segments.ts';
 import { DunningFunction, type DunningFunctionName } from './dunning-function.ts';
 import type { NoticeEmail } from './notice-email.ts';
 
@@ -30,8 +30,8 @@ export interface EventBridgeIngestProps {
    * with an event bus in the EventBridge console.
    */
   readonly eventBusName: string;
-  /** The validated policy, bundled into the function (the "payment went through" copy). */
-  readonly policy: Policy;
+  /** The validated policy file, bundled into the function (it chooses each case's policy). */
+  readonly policies: PolicySet;
   /** The dunning table: cases, and the idempotency records shared with the webhook. */
   readonly table: ITable;
   /** Started per failed invoice; stopped when the invoice is paid or the subscription ends. */
@@ -83,7 +83,7 @@ export class EventBridgeIngest extends Construct {
     this.handler = new DunningFunction(this, 'HandleEventBridge', {
       name: HANDLER_NAME,
       description: 'Dunning: routes Stripe events from the EventBridge partner bus and starts or stops the case executions',
-      policy: props.policy,
+      policies: props.policies,
       logRetention: props.logRetention,
       logRemovalPolicy: removalPolicy,
     })

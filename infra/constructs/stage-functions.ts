@@ -6,14 +6,14 @@ import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { ENV } from '#shared/config.ts';
-import type { Policy } from '#shared/policy/schema.ts';
+import type { PolicySet } from '#shared/policy/segments.ts';
 import type { StageFunctionArns } from '#shared/workflow/definition.ts';
 import { DunningFunction } from './dunning-function.ts';
 import type { NoticeEmail } from './notice-email.ts';
 
 export interface StageFunctionsProps {
-  /** The validated policy, bundled into each function (stages and notice copy). */
-  readonly policy: Policy;
+  /** The validated policy file (every policy, segments, alsoNotify), bundled into each function. */
+  readonly policies: PolicySet;
   /** The dunning table; every stage reads and writes its case. */
   readonly table: ITable;
   /** The Stripe API key secret; every stage reads the invoice or subscription. */
@@ -36,7 +36,7 @@ export class StageFunctions extends Construct {
 
   constructor(scope: Construct, id: string, props: StageFunctionsProps) {
     super(scope, id);
-    const common = { policy: props.policy, logRetention: props.logRetention, logRemovalPolicy: props.logRemovalPolicy };
+    const common = { policies: props.policies, logRetention: props.logRetention, logRemovalPolicy: props.logRemovalPolicy };
 
     this.sendNotice = new DunningFunction(this, 'SendNotice', {
       ...common,

@@ -9,12 +9,12 @@ import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Secret, type ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { ENV } from '#shared/config.ts';
-import type { Policy } from '#shared/policy/schema.ts';
+import type { PolicySet } from '#shared/policy/segments.ts';
 import { DunningFunction } from './dunning-function.ts';
 
 export interface UpdatePaymentLinkProps {
-  /** The validated policy, bundled into the function: My Account URL and brand name of its pages. */
-  readonly policy: Policy;
+  /** The validated policy file, bundled into the function: each case's My Account URL, the brand name of its pages. */
+  readonly policies: PolicySet;
   /** The dunning table: the function reads the case and counts opens per token (GetItem, UpdateItem only). */
   readonly table: ITable;
   /** The Stripe API key secret: the function reads the invoice and creates the portal session. */
@@ -55,7 +55,7 @@ export class UpdatePaymentLink extends Construct {
     this.handler = new DunningFunction(this, 'OpenPaymentLink', {
       name: 'open-payment-link',
       description: "Dunning: opens a fresh Stripe billing portal session from a notice's signed link",
-      policy: props.policy,
+      policies: props.policies,
       logRetention: props.logRetention,
       logRemovalPolicy: props.logRemovalPolicy,
     })

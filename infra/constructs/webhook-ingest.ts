@@ -9,13 +9,13 @@ import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { ENV } from '#shared/config.ts';
-import type { Policy } from '#shared/policy/schema.ts';
+import type { PolicySet } from '#shared/policy/segments.ts';
 import { DunningFunction } from './dunning-function.ts';
 import type { NoticeEmail } from './notice-email.ts';
 
 export interface WebhookIngestProps {
-  /** The validated policy, bundled into the function (the "payment went through" copy). */
-  readonly policy: Policy;
+  /** The validated policy file, bundled into the function (it chooses each case's policy). */
+  readonly policies: PolicySet;
   /** The dunning table: cases, and the idempotency records of processed Stripe events. */
   readonly table: ITable;
   /** Started per failed invoice; stopped when the invoice is paid or the subscription ends. */
@@ -47,7 +47,7 @@ export class WebhookIngest extends Construct {
     this.handler = new DunningFunction(this, 'HandleWebhook', {
       name: 'handle-webhook',
       description: 'Dunning: verifies Stripe webhooks and starts or stops the case executions',
-      policy: props.policy,
+      policies: props.policies,
       logRetention: props.logRetention,
       logRemovalPolicy: props.logRemovalPolicy,
     })

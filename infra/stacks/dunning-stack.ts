@@ -52,7 +52,7 @@ function addOperatorOutputs(stack: Stack, dunning: DunningWorkflow): void {
   out(OPERATOR_OUTPUTS.sender, dunning.email.sender, 'Operator CLI: the From address');
   if (dunning.email.replyTo.length > 0) out(OPERATOR_OUTPUTS.replyTo, dunning.email.replyTo.join(','), 'Operator CLI: Reply-To addresses');
   out(OPERATOR_OUTPUTS.configurationSet, dunning.email.configurationSet.configurationSetName, 'Operator CLI: the SES configuration set');
-  out(OPERATOR_OUTPUTS.policySha256, policyDigest(dunning.policy), 'Operator CLI: SHA-256 of the deployed policy');
+  out(OPERATOR_OUTPUTS.policySha256, policyDigest(dunning.policies), 'Operator CLI: SHA-256 of the deployed policy');
 }
 
 /**

@@ -3,7 +3,8 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_POLICY_FILE, loadPolicyFile } from '#shared/policy/load.ts';
+import { DEFAULT_POLICY_FILE, loadPolicySetFile } from '#shared/policy/load.ts';
+import { DEFAULT_POLICY_NAME } from '#shared/policy/segments.ts';
 import type { Policy } from '#shared/policy/schema.ts';
 import { escapeHtml } from '#shared/notices/layout.ts';
 import { previewNotices, type PreviewNotice } from './samples.ts';
@@ -108,7 +109,8 @@ async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const outIndex = args.indexOf('--out');
   const outDir = resolve(outIndex >= 0 && args[outIndex + 1] ? args[outIndex + 1]! : DEFAULT_PREVIEW_DIR);
-  const policy = loadPolicyFile(process.env.DUNNING_POLICY_FILE ?? DEFAULT_POLICY_FILE);
+  // The default policy's notices; a file of several policies previews its `default` (see README).
+  const policy = loadPolicySetFile(process.env.DUNNING_POLICY_FILE ?? DEFAULT_POLICY_FILE).policies[DEFAULT_POLICY_NAME]!;
   const result = await writePreview({ policy, outDir, screenshots: !args.includes('--no-screenshots') });
   const count = result.files.filter((f) => f.endsWith('.html') && f !== 'index.html').length;
   process.stdout.write(`preview: ${count} notices written to ${outDir}; open ${join(outDir, 'index.html')}\n`);

@@ -14,6 +14,7 @@ import {
   type SubscriptionStatus,
 } from '../domain/ports.ts';
 import { isTimeZone } from '../notices/format.ts';
+import type { InvoicePlan } from '../policy/segments.ts';
 
 export interface StripeClientOptions {
   apiKey: string;
@@ -228,6 +229,31 @@ export class StripeGateway implements PaymentGateway {
     if (customer.deleted) return undefined;
     if (customer.invoice_settings?.default_payment_method) return cardOf(customer.invoice_settings.default_payment_method);
     return cardOf(customer.default_source);
+  }
+
+  async getInvoicePlan(invoiceId: string, subscriptionId: string): Promise<InvoicePlan> {
+    const priceIds = new Set<string>();
+    const productIds = new Set<string>();
+    const lines = await this.call(() => this.stripe.invoices.listLineItems(invoiceId, { limit: 100 }).autoPagingToArray({ limit: 1000 }));
+    for (const line of lines) {
+      const details = line.pricing?.price_details;
+      const price = idOf(details?.price as string | { id: string } | undefined);
+      if (price) priceIds.add(price);
+      if (details?.product) productIds.add(details.product);
+    }
+    // The interval and the price's metadata live on the price: one read per distinct price (usually one).
+    const prices = await Promise.all([...priceIds].map((id) => this.call(() => this.stripe.prices.retrieve(id))));
+    const subscription = await this.call(() => this.stripe.subscriptions.retrieve(subscriptionId));
+    const priceMetadata: Record<string, string> = {};
+    for (const price of [...prices].reverse()) Object.assign(priceMetadata, price.metadata ?? {});
+    for (const price of prices) if (typeof price.product === 'string') productIds.add(price.product);
+    return {
+      priceIds: [...priceIds],
+      productIds: [...productIds],
+      intervals: [...new Set(prices.flatMap((price) => (price.recurring ? [price.recurring.interval] : [])))],
+      subscriptionMetadata: { ...(subscription.metadata ?? {}) },
+      priceMetadata,
+    };
   }
 
   async getCustomerContact(customerId: string): Promise<CustomerContact | undefined> {

@@ -26,6 +26,11 @@ export interface DunningCase {
   customerId: string;
   subscriptionId: string;
   status: CaseStatus;
+  /**
+   * The named policy the case runs (see the policy file's `segments`), chosen when it opened.
+   * Absent on cases opened before there could be several: they run `default`.
+   */
+  policy?: string;
   /** The last stage that acted (a policy stage id, or Terminate). */
   stage?: string;
   /**
@@ -108,6 +113,8 @@ export type TimelineEntryType =
   // An operator's hand on the case (the operator CLI).
   | 'paused'
   | 'resumed'
+  // An internal address of the policy file's alsoNotify was told about the case.
+  | 'also_notified'
   // What SES reported about an email the case sent (configuration set event destinations).
   | 'email_delivered'
   | 'email_bounced'

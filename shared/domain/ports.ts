@@ -1,5 +1,6 @@
 // The small interfaces the dunning logic talks through. AWS and the local runtime provide the same
 // adapters (DynamoDB, SES v2, Stripe); only endpoints differ. Step Functions is behind `Workflow`.
+import type { InvoicePlan } from '../policy/segments.ts';
 import type { CaseStatus, DunningCase, EmailSuppression, HeadsUpRecord, InAppNotice, Money, RecoveredBy, TimelineEntry } from './case.ts';
 
 export interface CaseStore {
@@ -183,6 +184,11 @@ export interface PaymentGateway {
    * else the customer's, else the customer's default source. Undefined when none is a card.
    */
   getRenewalCard(customerId: string, subscriptionId?: string): Promise<RenewalCard | undefined>;
+  /**
+   * What a segment of the policy file can match on: the invoice's prices and products, their
+   * recurring intervals and metadata, and the subscription's metadata.
+   */
+  getInvoicePlan(invoiceId: string, subscriptionId: string): Promise<InvoicePlan>;
   /** Who to write to; undefined for a deleted customer. */
   getCustomerContact(customerId: string): Promise<CustomerContact | undefined>;
   /** The customer's subscriptions that renew with an automatic charge: when, and for how much. */
@@ -233,6 +239,8 @@ export interface Workflow {
 /** The input of one execution. Kept small: stages read the case from the store. */
 export interface WorkflowInput {
   invoiceId: string;
+  /** The case's policy: a definition of several policies starts with a Choice on it. */
+  policy?: string;
 }
 
 /** Counts uses of something (a link) in fixed windows, so one caller cannot hammer a costly path. */

@@ -2,7 +2,7 @@
 // invoice, and never a charge of an invoice Stripe already holds as paid.
 import type { DunningCase } from '../domain/case.ts';
 import type { InvoiceSnapshot, PayOutcome } from '../domain/ports.ts';
-import type { DunningDeps } from './deps.ts';
+import { policyOf, type DunningDeps } from './deps.ts';
 import { blocksCard } from './declines.ts';
 import { standDownIfEndedInStripe } from './outside.ts';
 
@@ -45,7 +45,7 @@ export async function chargeCase(deps: DunningDeps, dunningCase: DunningCase, re
     const open = await openInvoicesOf(deps, dunningCase, primary);
     if (open.length === 0) return { outcome: 'already_paid', invoice: primary };
     if (request.scheduled) {
-      if (deps.policy.retries === 'stripe') return { outcome: 'left_to_stripe', reason: 'the policy leaves retries to Stripe' };
+      if (policyOf(deps, dunningCase).retries === 'stripe') return { outcome: 'left_to_stripe', reason: 'the policy leaves retries to Stripe' };
       const nowSeconds = deps.clock.now().getTime() / 1000;
       const stripeNext = open.map((invoice) => invoice.nextPaymentAttempt).find((at) => at !== undefined && Math.abs(at - nowSeconds) < DAY_SECONDS);
       if (stripeNext !== undefined) {

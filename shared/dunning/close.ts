@@ -4,7 +4,7 @@ import type { DunningCase, RecoveredBy } from '../domain/case.ts';
 import { CaseClosedError, CaseNotFoundError } from '../domain/errors.ts';
 import type { NoticeSpec } from '../policy/schema.ts';
 import { renderNotice } from '../notices/render.ts';
-import type { DunningDeps } from './deps.ts';
+import { policyOf, type DunningDeps } from './deps.ts';
 import { howPaid } from './paid-by.ts';
 import { openInvoicesOf } from './charge.ts';
 import { stripeKey } from './stripe-keys.ts';
@@ -56,7 +56,7 @@ export async function recoverCase(deps: DunningDeps, invoiceId: string, recovere
   }
   // Unconditional: a retry after a crash between the close and this line still clears it.
   await deps.store.clearNotice(dunningCase.customerId, invoiceId);
-  await sendClosingEmail(deps, dunningCase, 'confirmation', deps.policy.recovered.notice, 'Recovered');
+  await sendClosingEmail(deps, dunningCase, 'confirmation', policyOf(deps, dunningCase).recovered.notice, 'Recovered');
   return { recovered: true, closedNow: closed !== undefined, status: 'recovered' };
 }
 
@@ -73,7 +73,8 @@ export async function terminateCase(deps: DunningDeps, invoiceId: string): Promi
   }
 
   const key = stripeKey(dunningCase, 'Terminate');
-  const { action, markUncollectible } = deps.policy.end;
+  const policy = policyOf(deps, dunningCase);
+  const { action, markUncollectible } = policy.end;
   switch (action) {
     case 'cancel_now':
       await deps.stripe.cancelSubscription(dunningCase.subscriptionId, key);
@@ -108,7 +109,7 @@ export async function terminateCase(deps: DunningDeps, invoiceId: string): Promi
   const current = closed ?? (await deps.store.getCase(invoiceId));
   if (current?.status !== 'terminated') throw new CaseClosedError(invoiceId, current?.status ?? 'missing');
   await deps.store.clearNotice(current.customerId, invoiceId);
-  await sendClosingEmail(deps, current, 'termination', deps.policy.end.notice, 'Terminate');
+  await sendClosingEmail(deps, current, 'termination', policy.end.notice, 'Terminate');
 }
 
 /** A stage failed for good: hand the case to a person instead of letting it die silently. */
@@ -139,7 +140,7 @@ async function sendClosingEmail(
 ): Promise<void> {
   const now = deps.clock.now().toISOString();
   if (!(await deps.store.claimClosingEmail(dunningCase.invoiceId, kind, now))) return;
-  const rendered = renderNotice(copy, { policy: deps.policy, dunningCase });
+  const rendered = renderNotice(copy, { policy: policyOf(deps, dunningCase), dunningCase });
   // A send that failed gives the claim back, so the retry (state machine, or Stripe redelivering
   // the webhook) sends it; a failure after SES took the email keeps it, so nothing is sent twice.
   const outcome = await sendCaseEmail(deps, dunningCase, stage, rendered, () =>

@@ -1,7 +1,10 @@
 // What the dunning use cases need from the outside world, injected so Lambda and the local
 // runtime run the same code against different endpoints.
 import type { CaseStore, Clock, Mailer, PaymentGateway, PaymentLinks, Workflow } from '../domain/ports.ts';
+import type { DunningCase } from '../domain/case.ts';
+import { InvalidInputError } from '../domain/errors.ts';
 import type { Policy } from '../policy/schema.ts';
+import { DEFAULT_POLICY_NAME, type PolicySet } from '../policy/segments.ts';
 import { noMetrics, type MetricsSink } from './metrics.ts';
 
 /** A structured logger; Powertools Logger satisfies it. Extra objects become JSON keys. */
@@ -21,7 +24,13 @@ export type LogFields = Record<string, string | number | boolean | undefined | n
 export type { MetricName, MetricsSink } from './metrics.ts';
 
 export interface DunningDeps {
+  /** The `default` policy: for what belongs to no case (pre-dunning), and cases without a policy. */
   policy: Policy;
+  /**
+   * Every policy of the file, its segments and alsoNotify. Omitted, the file is `policy` alone.
+   * Read a case's policy with `policyOf`, never `policy`.
+   */
+  policies?: PolicySet;
   store: CaseStore;
   stripe: PaymentGateway;
   mailer: Mailer;
@@ -40,3 +49,23 @@ export interface IngestDeps extends DunningDeps {
 
 export const silentLog: Log = { debug() {}, info() {}, warn() {}, error() {} };
 export { noMetrics };
+
+/**
+ * The policy a case runs: the one the router chose when it opened the case. A case opened before
+ * policies could be chosen has none recorded, and runs `default`. A name the deployed file no longer
+ * has is an error (the stage fails, and the case is flagged for a person), never a silent fallback:
+ * another policy's emails would be wrong.
+ */
+export function policyOf(deps: Pick<DunningDeps, 'policy' | 'policies'>, dunningCase: Pick<DunningCase, 'policy' | 'invoiceId'> | undefined): Policy {
+  return policyNamed(deps, dunningCase?.policy, dunningCase?.invoiceId);
+}
+
+export function policyNamed(deps: Pick<DunningDeps, 'policy' | 'policies'>, name: string | undefined, invoiceId?: string): Policy {
+  if (name === undefined || name === DEFAULT_POLICY_NAME) return deps.policy;
+  const policy = deps.policies?.policies[name];
+  if (!policy) {
+    const known = Object.keys(deps.policies?.policies ?? { [DEFAULT_POLICY_NAME]: deps.policy });
+    throw new InvalidInputError(`${invoiceId ? `case ${invoiceId}: ` : ''}no policy named "${name}" in the deployed policy file (it has ${known.map((n) => `"${n}"`).join(', ')})`);
+  }
+  return policy;
+}

@@ -16,7 +16,9 @@ import { howPaid } from './paid-by.ts';
 import { closeFromOutside } from './outside.ts';
 import { cancelHeadsUp, headsUpForExpiringSource, headsUpForUpcomingInvoice, PRE_DUNNING_STAGE, type PreDunningResult } from './pre-dunning.ts';
 import { runNoticeStage } from './stages.ts';
-import type { IngestDeps } from './deps.ts';
+import { policyNamed, policyOf, type IngestDeps } from './deps.ts';
+import { alsoNotifyOnOpen } from './also-notify.ts';
+import { choosePolicy, DEFAULT_POLICY_NAME, hasSegments } from '../policy/segments.ts';
 import { dunningEligibility, parseInvoice, type StripeEventEnvelope } from './invoice-event.ts';
 
 export type IngestResult =
@@ -138,7 +140,7 @@ async function openCase(deps: IngestDeps, event: StripeEventEnvelope): Promise<I
         type: 'stripe_attempt_failed',
         detail: `${invoice.id} attempt ${attempt}`,
       });
-      if (deps.policy.retries === 'stripe') {
+      if (policyOf(deps, existing).retries === 'stripe') {
         const followed = await noticeAfterStripeAttempt(deps, existing, attempt);
         if (followed) return followed;
       }
@@ -171,11 +173,18 @@ async function openCase(deps: IngestDeps, event: StripeEventEnvelope): Promise<I
     // Business dates count from Stripe's clock (a test clock's frozen time, locally), not ours.
     const failedAt = new Date(event.created * 1000).toISOString();
     const preferences = await deps.stripe.getCustomerPreferences(invoice.customer);
+    // The policy is chosen once, here, by the plan as Stripe holds it now; the case keeps it.
+    const policyName =
+      deps.policies && hasSegments(deps.policies)
+        ? choosePolicy(deps.policies, await deps.stripe.getInvoicePlan(invoice.id, eligibility.subscriptionId))
+        : DEFAULT_POLICY_NAME;
+    const policy = policyNamed(deps, policyName, invoice.id);
     const candidate: DunningCase = {
       invoiceId: invoice.id,
       customerId: invoice.customer,
       subscriptionId: eligibility.subscriptionId,
       status: 'open',
+      policy: policyName,
       amountDue: { amount: current.amountRemaining, currency: current.amountDue.currency },
       invoiceNumber: invoice.number ?? undefined,
       hostedInvoiceUrl: invoice.hosted_invoice_url ?? undefined,
@@ -185,7 +194,7 @@ async function openCase(deps: IngestDeps, event: StripeEventEnvelope): Promise<I
       customerTimeZone: preferences.timeZone,
       livemode: invoice.livemode,
       failedAt,
-      terminatesAt: addDays(failedAt, deps.policy.end.day),
+      terminatesAt: addDays(failedAt, policy.end.day),
       executionName: invoice.id,
       noticesSent: [],
       createdAt: now,
@@ -194,14 +203,23 @@ async function openCase(deps: IngestDeps, event: StripeEventEnvelope): Promise<I
     const created = await deps.store.createCase(candidate);
     dunningCase = created.case;
     if (created.created) {
-      await deps.store.appendTimeline(invoice.id, { at: now, type: 'case_opened', detail: `attempt ${invoice.attempt_count ?? 1} failed` });
+      await deps.store.appendTimeline(invoice.id, {
+        at: now,
+        type: 'case_opened',
+        detail: `attempt ${invoice.attempt_count ?? 1} failed; policy ${policyName}`,
+      });
       deps.metrics.count('CaseOpened');
     }
   }
+  // Before the start: a redelivery after a failed send finds no execution yet and gets here again.
+  if (deps.policies) await alsoNotifyOnOpen(deps, deps.policies, dunningCase);
 
   // Also reached when an earlier delivery crashed between creating the case and starting the
   // execution: the start is idempotent by name, so finishing the job here is always safe.
-  const { executionArn } = await deps.workflow.start(dunningCase.executionName, { invoiceId: invoice.id });
+  const { executionArn } = await deps.workflow.start(dunningCase.executionName, {
+    invoiceId: invoice.id,
+    policy: dunningCase.policy ?? DEFAULT_POLICY_NAME,
+  });
   await deps.store.setExecutionArn(invoice.id, executionArn, now);
   await deps.store.appendTimeline(invoice.id, { at: now, type: 'execution_started', detail: dunningCase.executionName });
   deps.log.info('case opened', { invoiceId: invoice.id, eventId: event.id, executionName: dunningCase.executionName });
@@ -215,13 +233,13 @@ async function openCase(deps: IngestDeps, event: StripeEventEnvelope): Promise<I
  * reach past notice n, and the stage's claim keeps the scheduled run from sending it again.
  */
 async function noticeAfterStripeAttempt(deps: IngestDeps, dunningCase: DunningCase, attempt: number): Promise<IngestResult | undefined> {
-  const due = deps.policy.stages
+  const due = policyOf(deps, dunningCase).stages
     .filter((stage) => stage.type === 'notice')
     .slice(0, attempt)
     .find((stage) => !dunningCase.noticesSent.includes(stage.id));
   if (!due) return undefined;
   try {
-    const { outcome } = await runNoticeStage(deps, dunningCase.invoiceId, due.id);
+    const { outcome } = await runNoticeStage(deps, dunningCase.invoiceId, due.id, dunningCase.policy ?? DEFAULT_POLICY_NAME);
     deps.log.info("notice sent after Stripe's attempt failed", { invoiceId: dunningCase.invoiceId, stage: due.id, attempt, outcome });
     return { action: 'notice_sent', invoiceId: dunningCase.invoiceId, stage: due.id, outcome };
   } catch (error) {
@@ -261,11 +279,12 @@ async function askForAuthentication(deps: IngestDeps, event: StripeEventEnvelope
     await deps.store.appendTimeline(invoice.id, { at: now, type: 'notice_undeliverable', stage: 'ActionRequired', detail: 'not sent: case paused by operator' });
     return { action: 'case_exists', invoiceId: invoice.id, status: dunningCase.status };
   }
-  const rendered = renderNotice(deps.policy.actionRequired.notice, { policy: deps.policy, dunningCase });
+  const policy = policyOf(deps, dunningCase);
+  const rendered = renderNotice(policy.actionRequired.notice, { policy, dunningCase });
   if (!(await deps.store.claimNotice(invoice.id, 'ActionRequired', now))) {
     return { action: 'action_required_notified', invoiceId: invoice.id, notice: 'already_sent' };
   }
-  const banner = bannerOf(deps.policy, dunningCase, ACTION_REQUIRED_STAGE, rendered, dunningCase.hostedInvoiceUrl ?? deps.policy.brand.myAccountUrl, now);
+  const banner = bannerOf(policy, dunningCase, ACTION_REQUIRED_STAGE, rendered, dunningCase.hostedInvoiceUrl ?? policy.brand.myAccountUrl, now);
   if (banner) await deps.store.putNotice(banner);
   const notice = await sendCaseEmail(deps, dunningCase, 'ActionRequired', rendered, () =>
     deps.store.releaseNotice(invoice.id, 'ActionRequired', now),

@@ -20,6 +20,11 @@ export interface PaymentLinkDeps {
   signingKey: string;
   /** Where the portal returns once the card is saved, and where every refusal points. */
   myAccountUrl: string;
+  /**
+   * The My Account URL of the case's own policy (its brand), where the portal returns for that case.
+   * Omitted, `myAccountUrl` serves every case.
+   */
+  myAccountUrlOf?: (dunningCase: DunningCase) => string;
   clock: Clock;
   log: Log;
 }
@@ -64,7 +69,7 @@ async function openCaseLink(deps: PaymentLinkDeps, dunningCase: DunningCase): Pr
   if (invoice.status === 'paid') return { kind: 'page', page: 'paid' };
   if (invoice.status === 'void' || invoice.status === 'draft') return { kind: 'page', page: 'closed' };
 
-  const url = await deps.stripe.createPaymentUpdateUrl(customerId, deps.myAccountUrl);
+  const url = await deps.stripe.createPaymentUpdateUrl(customerId, deps.myAccountUrlOf?.(dunningCase) ?? deps.myAccountUrl);
   deps.log.info('payment link opened the billing portal', { invoiceId });
   return { kind: 'redirect', url };
 }

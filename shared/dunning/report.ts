@@ -1,12 +1,12 @@
 // The recovery report an operator prints (`dunning report`): the funnel, the recovery rate and the
 // recovered revenue, computed from the cases themselves (the dashboard shows the same from metrics).
 import type { CaseStatus, DunningCase } from '../domain/case.ts';
-import type { Policy } from '../policy/schema.ts';
+import type { PolicySet } from '../policy/segments.ts';
 
 export interface RecoveryReport {
   since?: string;
   opened: number;
-  /** Cases whose notice of each policy notice stage was sent (claimed), in policy order. */
+  /** Cases whose notice of each notice stage was sent (claimed): every policy's stages, in policy order. */
   reachedStage: Array<{ stage: string; cases: number }>;
   byStatus: Record<CaseStatus, number>;
   /** recovered ÷ (recovered + terminated): of the cases that ended either way, the share that paid. */
@@ -15,7 +15,7 @@ export interface RecoveryReport {
   recoveredRevenue: Array<{ currency: string; amount: number }>;
 }
 
-export function recoveryReport(policy: Policy, cases: readonly DunningCase[], since?: Date): RecoveryReport {
+export function recoveryReport(policies: PolicySet, cases: readonly DunningCase[], since?: Date): RecoveryReport {
   const inWindow = since ? cases.filter((c) => Date.parse(c.createdAt) >= since.getTime()) : [...cases];
   const byStatus: Record<CaseStatus, number> = { open: 0, recovered: 0, terminated: 0, closed: 0, needs_attention: 0 };
   const revenue = new Map<string, number>();
@@ -30,11 +30,18 @@ export function recoveryReport(policy: Policy, cases: readonly DunningCase[], si
   return {
     since: since?.toISOString(),
     opened: inWindow.length,
-    reachedStage: policy.stages
-      .filter((stage) => stage.type === 'notice')
-      .map((stage) => ({ stage: stage.id, cases: inWindow.filter((c) => (c.noticesSent ?? []).includes(stage.id)).length })),
+    reachedStage: noticeStageIds(policies).map((stage) => ({ stage, cases: inWindow.filter((c) => (c.noticesSent ?? []).includes(stage)).length })),
     byStatus,
     recoveryRate: ended > 0 ? byStatus.recovered / ended : undefined,
     recoveredRevenue: [...revenue].sort(([a], [b]) => a.localeCompare(b)).map(([currency, amount]) => ({ currency, amount })),
   };
+}
+
+/** The notice stage ids of every policy, each once, in the order the policies list them. */
+function noticeStageIds(policies: PolicySet): string[] {
+  const ids = new Set<string>();
+  for (const policy of Object.values(policies.policies)) {
+    for (const stage of policy.stages) if (stage.type === 'notice') ids.add(stage.id);
+  }
+  return [...ids];
 }

@@ -7,7 +7,9 @@ import { renderNotice } from '../notices/render.ts';
 import type { RetryTaskOutput } from '../workflow/definition.ts';
 import { bannerOf } from './banner.ts';
 import { recoverCase } from './close.ts';
-import type { DunningDeps } from './deps.ts';
+import { policyNamed, policyOf, type DunningDeps } from './deps.ts';
+import type { DunningCase } from '../domain/case.ts';
+import { DEFAULT_POLICY_NAME } from '../policy/segments.ts';
 import { howPaid } from './paid-by.ts';
 import { chargeCase } from './charge.ts';
 import { sendCaseEmail } from './emails.ts';
@@ -19,10 +21,16 @@ export interface NoticeStageResult {
   outcome: 'sent' | 'undeliverable' | 'already_sent';
 }
 
-export async function runNoticeStage(deps: DunningDeps, invoiceId: string, stageId: string): Promise<NoticeStageResult> {
-  const stage = findStage(deps.policy, stageId, 'notice');
+/**
+ * `policyName` is the policy whose state invoked the stage (a definition of several policies passes
+ * it); without it, the case's own.
+ */
+export async function runNoticeStage(deps: DunningDeps, invoiceId: string, stageId: string, policyName?: string): Promise<NoticeStageResult> {
+  const policy = await stagePolicy(deps, invoiceId, policyName);
+  const stage = findStage(policy, stageId, 'notice');
   const now = deps.clock.now().toISOString();
   const dunningCase = await deps.store.beginStage(invoiceId, stage.id, now);
+  checkPolicy(dunningCase, policyName);
   assertNotPaused(dunningCase, deps.clock.now());
 
   // Never nag a customer who has paid: Stripe is the truth even if its invoice.paid is late or lost.
@@ -36,13 +44,13 @@ export async function runNoticeStage(deps: DunningDeps, invoiceId: string, stage
 
   // Our own signed short link, never a portal session: those expire in minutes, emails are read for days.
   const updatePaymentUrl = await deps.links.updatePaymentUrl(dunningCase);
-  const rendered = renderNotice(stage.notice, { policy: deps.policy, dunningCase: current, updatePaymentUrl });
+  const rendered = renderNotice(stage.notice, { policy, dunningCase: current, updatePaymentUrl });
 
   if (!(await deps.store.claimNotice(invoiceId, stage.id, now))) {
     deps.log.info('notice already sent for this stage; not sending again', { invoiceId, stage: stage.id });
     return { outcome: 'already_sent' };
   }
-  const banner = bannerOf(deps.policy, current, stage.id, rendered, updatePaymentUrl, now);
+  const banner = bannerOf(policy, current, stage.id, rendered, updatePaymentUrl, now);
   if (banner) await deps.store.putNotice(banner);
   const outcome = await sendCaseEmail(deps, dunningCase, stage.id, rendered, () =>
     deps.store.releaseNotice(invoiceId, stage.id, now),
@@ -50,10 +58,11 @@ export async function runNoticeStage(deps: DunningDeps, invoiceId: string, stage
   return { outcome };
 }
 
-export async function runRetryStage(deps: DunningDeps, invoiceId: string, stageId: string): Promise<RetryTaskOutput> {
-  const stage = findStage(deps.policy, stageId, 'retry');
+export async function runRetryStage(deps: DunningDeps, invoiceId: string, stageId: string, policyName?: string): Promise<RetryTaskOutput> {
+  const stage = findStage(await stagePolicy(deps, invoiceId, policyName), stageId, 'retry');
   const now = deps.clock.now().toISOString();
   const dunningCase = await deps.store.beginStage(invoiceId, stage.id, now);
+  checkPolicy(dunningCase, policyName);
   assertNotPaused(dunningCase, deps.clock.now());
 
   const result = await chargeCase(deps, dunningCase, { holder: stage.id, idempotencyKey: stripeKey(dunningCase, stage.id), scheduled: true });
@@ -81,6 +90,21 @@ export async function runRetryStage(deps: DunningDeps, invoiceId: string, stageI
   await deps.store.appendTimeline(invoiceId, { at: now, type: 'retry_declined', stage: stage.id, detail: code });
   deps.log.info('retry declined', { invoiceId, stage: stage.id, code });
   return { outcome: 'declined', code };
+}
+
+/** The stage's policy: the one its state names, else the case's (read only when the file has several). */
+async function stagePolicy(deps: DunningDeps, invoiceId: string, policyName: string | undefined): Promise<Policy> {
+  if (policyName !== undefined) return policyNamed(deps, policyName, invoiceId);
+  if (!deps.policies || Object.keys(deps.policies.policies).length <= 1) return deps.policy;
+  return policyOf(deps, await deps.store.getCase(invoiceId));
+}
+
+/** A state of one policy acting on a case of another would send the wrong copy: a wiring bug, loudly. */
+function checkPolicy(dunningCase: DunningCase, policyName: string | undefined): void {
+  const casePolicy = dunningCase.policy ?? DEFAULT_POLICY_NAME;
+  if (policyName !== undefined && policyName !== casePolicy) {
+    throw new InvalidInputError(`case ${dunningCase.invoiceId} runs policy "${casePolicy}", not "${policyName}"`);
+  }
 }
 
 function findStage(policy: Policy, stageId: string, type: 'notice'): NoticeStage;

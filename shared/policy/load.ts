@@ -4,18 +4,45 @@ import { fileURLToPath } from 'node:url';
 import type { z } from 'zod';
 import { PolicyError } from './errors.ts';
 import { PolicySchema, type Policy } from './schema.ts';
+import { PolicySetSchema, type PolicySet } from './segments.ts';
 
 export const DEFAULT_POLICY_FILE = fileURLToPath(new URL('./default.json', import.meta.url));
 
 export function parsePolicy(input: unknown, source = 'policy'): Policy {
+  if (input !== null && typeof input === 'object' && Object.hasOwn(input, 'policies')) {
+    throw new PolicyError(`${source} holds several policies ("policies"): read it with parsePolicySet or loadPolicySetFile`, []);
+  }
   const result = PolicySchema.safeParse(input);
   if (result.success) return result.data;
-  const issues = result.error.issues.map((issue) => `${source}: ${formatPath(issue.path)}: ${issue.message}`);
-  throw new PolicyError(`Invalid dunning policy:\n  ${issues.join('\n  ')}`, issues);
+  throw invalid(result.error.issues, source);
 }
 
-/** Reads a JSON policy file; `DUNNING_POLICY_FILE` selects one, otherwise the bundled default. */
+/**
+ * Parses a policy file in either form: one policy (it becomes the set's `default`), or
+ * `{ "policies", "segments", "alsoNotify" }`.
+ */
+export function parsePolicySet(input: unknown, source = 'policy'): PolicySet {
+  const result = PolicySetSchema.safeParse(input);
+  if (result.success) return result.data;
+  throw invalid(result.error.issues, source);
+}
+
+/** Reads a JSON policy file of one policy; `DUNNING_POLICY_FILE` selects one, otherwise the bundled default. */
 export function loadPolicyFile(file: string = DEFAULT_POLICY_FILE): Policy {
+  return parsePolicy(readJson(file), file);
+}
+
+/** Reads a JSON policy file in either form (see parsePolicySet). */
+export function loadPolicySetFile(file: string = DEFAULT_POLICY_FILE): PolicySet {
+  return parsePolicySet(readJson(file), file);
+}
+
+function invalid(zodIssues: z.core.$ZodIssue[], source: string): PolicyError {
+  const issues = zodIssues.map((issue) => `${source}: ${formatPath(issue.path)}: ${issue.message}`);
+  return new PolicyError(`Invalid dunning policy:\n  ${issues.join('\n  ')}`, issues);
+}
+
+function readJson(file: string): unknown {
   let raw: string;
   try {
     raw = readFileSync(file, 'utf8');
@@ -28,7 +55,7 @@ export function loadPolicyFile(file: string = DEFAULT_POLICY_FILE): Policy {
   } catch (error) {
     throw new PolicyError(`Policy file ${file} is not valid JSON: ${(error as Error).message}`, []);
   }
-  return parsePolicy(json, file);
+  return json;
 }
 
 function formatPath(path: z.core.$ZodIssue['path']): string {

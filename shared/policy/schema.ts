@@ -146,6 +146,9 @@ const RESERVED_STATE_NAMES = [
   'CaseClosed',
   'FlagCase',
   'NeedsAttention',
+  // The Choice a file of several policies starts with, and the claim of the alsoNotify emails.
+  'ChoosePolicy',
+  'AlsoNotify',
 ] as const;
 
 const dayField = z.number().int().min(0).max(365);
@@ -242,7 +245,7 @@ const PolicyObjectSchema = z
         ctx.addIssue({ code: 'custom', path: ['stages', index, 'id'], message: `duplicate stage id "${stage.id}"` });
       }
       seen.add(stage.id);
-      if ((RESERVED_STATE_NAMES as readonly string[]).includes(stage.id) || stage.id.startsWith('WaitBefore')) {
+      if ((RESERVED_STATE_NAMES as readonly string[]).includes(stage.id) || stage.id.startsWith('WaitBefore') || stage.id.startsWith('AlsoNotify')) {
         ctx.addIssue({
           code: 'custom',
           path: ['stages', index, 'id'],

@@ -20,22 +20,31 @@ import {
   ENV,
 } from '../config.ts';
 import { systemClock } from '../domain/ports.ts';
-import type { DunningDeps } from '../dunning/deps.ts';
+import { policyOf, type DunningDeps } from '../dunning/deps.ts';
 import type { PaymentLinkDeps } from '../dunning/payment-link.ts';
 import { createPaymentLinks, noPaymentLinks } from '../links/issuer.ts';
 import type { EmailEventDeps } from '../dunning/email-events.ts';
 import { ingestStripeEvent } from '../dunning/ingest.ts';
 import type { WebhookDeps } from '../dunning/webhook.ts';
-import { parsePolicy } from '../policy/load.ts';
+import { parsePolicySet } from '../policy/load.ts';
+import { DEFAULT_POLICY_NAME, type PolicySet } from '../policy/segments.ts';
 import type { Policy } from '../policy/schema.ts';
 import { logger, powertoolsMetrics, tracer } from './powertools.ts';
 
-/** The policy CDK bundled into the code (esbuild define), or the one the environment provides. */
-export function policyFromEnvironment(): Policy {
+/**
+ * The policy file CDK bundled into the code (esbuild define), or the one the environment provides:
+ * every policy, the segments and alsoNotify (a single policy is the set's `default`).
+ */
+export function policiesFromEnvironment(): PolicySet {
   // Spelled out in full: esbuild's define replaces only this literal expression when CDK bundles.
   const json = process.env.DUNNING_POLICY_JSON;
   if (!json) throw new Error(`${ENV.policyJson} is not set: the policy must be bundled or provided`);
-  return parsePolicy(JSON.parse(json), ENV.policyJson);
+  return parsePolicySet(JSON.parse(json), ENV.policyJson);
+}
+
+/** The `default` policy of the bundled file. */
+export function policyFromEnvironment(): Policy {
+  return policiesFromEnvironment().policies[DEFAULT_POLICY_NAME]!;
 }
 
 function once<T>(build: () => Promise<T>): () => Promise<T> {
@@ -58,8 +67,10 @@ export const stageDeps = once(async (): Promise<DunningDeps> => {
   const ses = createSesClient({});
   tracer.captureAWSv3Client(ses);
   const link = readConfig(LinkConfigSchema.partial());
+  const policies = policiesFromEnvironment();
   return {
-    policy: policyFromEnvironment(),
+    policy: policies.policies[DEFAULT_POLICY_NAME]!,
+    policies,
     store: new DynamoCaseStore(documentClient, config.tableName),
     stripe: new StripeGateway(stripe),
     // Functions without a sender never send; a send from one is a wiring bug and fails loudly.
@@ -126,7 +137,8 @@ export const noticeStore = once(async () => {
 /** The one-click link endpoint: the table (case and rate limit), Stripe, and the link signing key. */
 export const paymentLinkDeps = once(async (): Promise<PaymentLinkDeps & { brandName: string }> => {
   const config = readConfig(PaymentLinkConfigSchema);
-  const policy = policyFromEnvironment();
+  const policies = policiesFromEnvironment();
+  const policy = policies.policies[DEFAULT_POLICY_NAME]!;
   const documentClient = createDynamoDocumentClient({});
   tracer.captureAWSv3Client(documentClient);
   const stripe = createStripeClient({ apiKey: await resolveSecret(config.stripeApiKey), apiBase: config.stripeApiBase });
@@ -136,6 +148,7 @@ export const paymentLinkDeps = once(async (): Promise<PaymentLinkDeps & { brandN
     limiter: new DynamoRateLimiter(documentClient, config.tableName),
     signingKey: await resolveSecret(config.linkSigningKey),
     myAccountUrl: policy.brand.myAccountUrl,
+    myAccountUrlOf: (dunningCase) => policyOf({ policy, policies }, dunningCase).brand.myAccountUrl,
     brandName: policy.brand.productName,
     clock: systemClock,
     log: logger,

@@ -3,6 +3,7 @@
 import { PERMANENT_ERRORS, TRANSIENT_ERRORS } from '../domain/errors.ts';
 import type { Policy, Stage } from '../policy/schema.ts';
 import { PAUSE_CAP_DAYS, PAUSE_POLL_SECONDS } from '../dunning/pause.ts';
+import { DEFAULT_POLICY_NAME, longestEndDay, policyNames, singlePolicySet, type PolicySet } from '../policy/segments.ts';
 
 /** The three stage Lambdas a definition invokes, by ARN (CDK tokens in AWS, fixed strings locally). */
 export interface StageFunctionArns {
@@ -27,10 +28,10 @@ export const SECONDS_PER_DAY = 86_400;
 
 /** Payloads the stage Lambdas receive. Each carries the stage so one function serves many states. */
 export type StageTaskInput =
-  | { action: 'notice'; invoiceId: string; stage: string }
-  | { action: 'retry'; invoiceId: string; stage: string }
-  | { action: 'recover'; invoiceId: string }
-  | { action: 'terminate'; invoiceId: string }
+  | { action: 'notice'; invoiceId: string; stage: string; policy?: string }
+  | { action: 'retry'; invoiceId: string; stage: string; policy?: string }
+  | { action: 'recover'; invoiceId: string; policy?: string }
+  | { action: 'terminate'; invoiceId: string; policy?: string }
   | { action: 'flag'; invoiceId: string; error: { Error?: string; Cause?: string } };
 
 /** What a retry stage returns; the Choice after it reads `$.retry.outcome`. */
@@ -75,55 +76,35 @@ export function paidChoiceName(stageId: string): string {
   return `${stageId}Paid`;
 }
 
+/** The Choice state a definition of several policies starts with: it reads `$.policy`. */
+export const CHOOSE_POLICY = 'ChoosePolicy';
+
+/**
+ * A policy's state name: the default policy keeps the plain names (so a single-policy definition is
+ * exactly what it always was); another's are prefixed with its name, e.g. `annual.Notice1`.
+ */
+export function policyStateName(policy: string, state: string): string {
+  return policy === DEFAULT_POLICY_NAME ? state : `${policy}.${state}`;
+}
+
+/**
+ * One state machine runs every policy of the file. With one policy it is that policy's states. With
+ * several, `ChoosePolicy` sends each execution (input `{ invoiceId, policy }`) to its policy's first
+ * state; each policy has its own stages, RecoverCase and Terminate, and they share the terminal
+ * states and FlagCase. Task parameters then carry `policy` too, so a stage knows which policy it runs.
+ */
 export function buildDefinition(
-  policy: Policy,
+  policies: Policy | PolicySet,
   arns: StageFunctionArns,
   retry: RetrySettings = DEFAULT_RETRY,
 ): StateMachineDefinition {
+  const set = 'policies' in policies ? policies : singlePolicySet(policies);
+  const names = policyNames(set);
+  const several = names.length > 1;
   const states: Record<string, Json> = {};
-  // Each step knows the day it runs on; a Wait is inserted whenever the day moves forward.
-  const steps: Array<{ id: string; day: number; build: (next: string) => void }> = [];
+  const entries = new Map<string, string>();
+  for (const name of names) entries.set(name, addPolicy(set.policies[name]!, name));
 
-  for (const stage of policy.stages) {
-    steps.push({ id: stage.id, day: stage.day, build: (next) => addStage(stage, next) });
-  }
-  steps.push({
-    id: STATE.terminate,
-    day: policy.end.day,
-    build: () => {
-      states[STATE.terminate] = task(arns.closeCase, { action: 'terminate', 'invoiceId.$': '$.invoiceId' }, {
-        ResultPath: null,
-        Next: STATE.terminated,
-      });
-    },
-  });
-
-  let day = 0;
-  const entryOf = (index: number): string => {
-    const step = steps[index];
-    if (!step) throw new Error(`no step ${index}`);
-    return step.day > dayBefore(index) ? waitStateName(step.id) : step.id;
-  };
-  const dayBefore = (index: number): number => (index === 0 ? 0 : (steps[index - 1]?.day ?? 0));
-
-  steps.forEach((step, index) => {
-    if (step.day > day) {
-      states[waitStateName(step.id)] = {
-        Type: 'Wait',
-        Comment: `Until day ${step.day} after the failure`,
-        Seconds: (step.day - day) * SECONDS_PER_DAY,
-        Next: step.id,
-      };
-      day = step.day;
-    }
-    const next = index + 1 < steps.length ? entryOf(index + 1) : STATE.terminated;
-    step.build(next);
-  });
-
-  states[STATE.recoverCase] = task(arns.closeCase, { action: 'recover', 'invoiceId.$': '$.invoiceId' }, {
-    ResultPath: null,
-    Next: STATE.recovered,
-  });
   states[STATE.recovered] = { Type: 'Succeed', Comment: 'Paid: confirmation sent, banner cleared' };
   states[STATE.terminated] = { Type: 'Succeed', Comment: 'Every retry failed: the end action ran' };
   states[STATE.caseClosed] = {
@@ -146,34 +127,114 @@ export function buildDefinition(
     Cause: 'A stage failed after its retries; the case is flagged needs_attention',
   };
 
+  const describe = (policy: Policy) => `${policy.stages.map((s) => `${s.id}@day${s.day}`).join(', ')}, end@day${policy.end.day}`;
+  if (!several) {
+    const policy = set.policies[DEFAULT_POLICY_NAME]!;
+    return {
+      Comment: `Dunning: ${describe(policy)}`,
+      StartAt: entries.get(DEFAULT_POLICY_NAME)!,
+      // A backstop far beyond the policy: an execution that outlives it is a bug, and fails loudly.
+      TimeoutSeconds: (policy.end.day + 7) * SECONDS_PER_DAY,
+      States: states,
+    };
+  }
+  // Placed first for readability; a case without `policy` (an older execution's input) gets default.
+  const choose: Json = {
+    Type: 'Choice',
+    Comment: "Run the case's policy, chosen by the router when it opened the case",
+    Choices: names
+      .filter((name) => name !== DEFAULT_POLICY_NAME)
+      .map((name) => ({
+        And: [
+          { Variable: '$.policy', IsPresent: true },
+          { Variable: '$.policy', StringEquals: name },
+        ],
+        Next: entries.get(name)!,
+      })),
+    Default: entries.get(DEFAULT_POLICY_NAME)!,
+  };
   return {
-    Comment: `Dunning: ${policy.stages.map((s) => `${s.id}@day${s.day}`).join(', ')}, end@day${policy.end.day}`,
-    StartAt: entryOf(0),
-    // A backstop far beyond the policy (and the longest operator pause): an execution that outlives
-    // it is a bug, and fails loudly.
-    TimeoutSeconds: (policy.end.day + 7 + PAUSE_CAP_DAYS) * SECONDS_PER_DAY,
-    States: states,
+    Comment: `Dunning: ${names.map((name) => `${name}: ${describe(set.policies[name]!)}`).join('; ')}`,
+    StartAt: CHOOSE_POLICY,
+    // A backstop far beyond the longest policy (and the longest operator pause): an execution that
+    // outlives it is a bug, and fails loudly.
+    TimeoutSeconds: (longestEndDay(set) + 7 + PAUSE_CAP_DAYS) * SECONDS_PER_DAY,
+    States: { [CHOOSE_POLICY]: choose, ...states },
   };
 
-  function addStage(stage: Stage, next: string): void {
-    if (stage.type === 'notice') {
-      states[stage.id] = task(
-        arns.sendNotice,
-        { action: 'notice', 'invoiceId.$': '$.invoiceId', stage: stage.id },
-        { ResultPath: null, Next: next },
-      );
-      return;
+  /** Adds one policy's states; returns the name of its first state. */
+  function addPolicy(policy: Policy, policyName: string): string {
+    const named = (state: string) => policyStateName(policyName, state);
+    // Only a definition of several policies tells its tasks which one they run: one policy's
+    // definition stays exactly as it was before there could be more.
+    const tagged = (parameters: Json): Json => (several ? { ...parameters, policy: policyName } : parameters);
+    const recoverCase = named(STATE.recoverCase);
+    const terminate = named(STATE.terminate);
+    // Each step knows the day it runs on; a Wait is inserted whenever the day moves forward.
+    const steps: Array<{ id: string; day: number; build: (next: string) => void }> = [];
+
+    for (const stage of policy.stages) {
+      steps.push({ id: stage.id, day: stage.day, build: (next) => addStage(stage, next) });
     }
-    states[stage.id] = task(
-      arns.retryPayment,
-      { action: 'retry', 'invoiceId.$': '$.invoiceId', stage: stage.id },
-      { ResultPath: '$.retry', Next: paidChoiceName(stage.id) },
-    );
-    states[paidChoiceName(stage.id)] = {
-      Type: 'Choice',
-      Choices: [{ Variable: '$.retry.outcome', StringEquals: 'paid', Next: STATE.recoverCase }],
-      Default: next,
+    steps.push({
+      id: STATE.terminate,
+      day: policy.end.day,
+      build: () => {
+        states[terminate] = task(arns.closeCase, tagged({ action: 'terminate', 'invoiceId.$': '$.invoiceId' }), {
+          ResultPath: null,
+          Next: STATE.terminated,
+        });
+      },
+    });
+
+    let day = 0;
+    const dayBefore = (index: number): number => (index === 0 ? 0 : (steps[index - 1]?.day ?? 0));
+    const entryOf = (index: number): string => {
+      const step = steps[index];
+      if (!step) throw new Error(`no step ${index}`);
+      return named(step.day > dayBefore(index) ? waitStateName(step.id) : step.id);
     };
+
+    steps.forEach((step, index) => {
+      if (step.day > day) {
+        states[named(waitStateName(step.id))] = {
+          Type: 'Wait',
+          Comment: `Until day ${step.day} after the failure`,
+          Seconds: (step.day - day) * SECONDS_PER_DAY,
+          Next: named(step.id),
+        };
+        day = step.day;
+      }
+      const next = index + 1 < steps.length ? entryOf(index + 1) : STATE.terminated;
+      step.build(next);
+    });
+
+    states[recoverCase] = task(arns.closeCase, tagged({ action: 'recover', 'invoiceId.$': '$.invoiceId' }), {
+      ResultPath: null,
+      Next: STATE.recovered,
+    });
+    return entryOf(0);
+
+    function addStage(stage: Stage, next: string): void {
+      if (stage.type === 'notice') {
+        states[named(stage.id)] = task(
+          arns.sendNotice,
+          tagged({ action: 'notice', 'invoiceId.$': '$.invoiceId', stage: stage.id }),
+          { ResultPath: null, Next: next },
+        );
+        return;
+      }
+      states[named(stage.id)] = task(
+        arns.retryPayment,
+        tagged({ action: 'retry', 'invoiceId.$': '$.invoiceId', stage: stage.id }),
+        { ResultPath: '$.retry', Next: named(paidChoiceName(stage.id)) },
+      );
+      states[named(paidChoiceName(stage.id))] = {
+        Type: 'Choice',
+        Choices: [{ Variable: '$.retry.outcome', StringEquals: 'paid', Next: recoverCase }],
+        Default: next,
+      };
+    }
   }
 
   function task(resource: string, parameters: Json, rest: Json): Json {

@@ -2,15 +2,18 @@
 // with InvalidInputError (never retried) instead of acting on the wrong case.
 import { z } from 'zod';
 import { InvalidInputError } from '../domain/errors.ts';
+import { PolicyNameSchema } from '../policy/segments.ts';
 
 const invoiceId = z.string().startsWith('in_');
 const stage = z.string().regex(/^[A-Z][A-Za-z0-9]{0,39}$/);
+/** Set by a definition of several policies (the task's own policy); absent means `default`. */
+const policy = PolicyNameSchema.optional();
 
 export const StageTaskInputSchema = z.discriminatedUnion('action', [
-  z.object({ action: z.literal('notice'), invoiceId, stage }),
-  z.object({ action: z.literal('retry'), invoiceId, stage }),
-  z.object({ action: z.literal('recover'), invoiceId }),
-  z.object({ action: z.literal('terminate'), invoiceId }),
+  z.object({ action: z.literal('notice'), invoiceId, stage, policy }),
+  z.object({ action: z.literal('retry'), invoiceId, stage, policy }),
+  z.object({ action: z.literal('recover'), invoiceId, policy }),
+  z.object({ action: z.literal('terminate'), invoiceId, policy }),
   z.object({
     action: z.literal('flag'),
     invoiceId,

@@ -229,7 +229,7 @@ describe('the operator CLI\'s errors', () => {
         [OPERATOR_OUTPUTS.linkBaseUrl]: t.runtime.urls.app,
         [OPERATOR_OUTPUTS.sender]: 'billing@acme.test',
         [OPERATOR_OUTPUTS.configurationSet]: 'dunning',
-        [OPERATOR_OUTPUTS.policySha256]: policyDigest(t.runtime.policy),
+        [OPERATOR_OUTPUTS.policySha256]: policyDigest(t.runtime.policies),
       };
       const secrets: Record<string, string> = { [SECRET_ARN]: t.runtime.stripeApiKey, [LINK_KEY_ARN]: t.runtime.config.linkSigningKey };
       fake = createServer((req, res) => {

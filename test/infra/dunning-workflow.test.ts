@@ -12,7 +12,9 @@ import { DunningWorkflow, type DunningWorkflowProps } from '#infra/index.ts';
 import { ENV } from '#shared/config.ts';
 import { loadPolicyFile } from '#shared/policy/load.ts';
 import type { Policy } from '#shared/policy/schema.ts';
-import { buildDefinition, waitStates } from '#shared/workflow/definition.ts';
+import type { PolicySetInput } from '#shared/policy/segments.ts';
+import { buildDefinition, CHOOSE_POLICY, SECONDS_PER_DAY, waitStates } from '#shared/workflow/definition.ts';
+import { annualPolicyFile } from '../fixtures/policies.ts';
 import { definitionOf, functionLogicalId } from './synth.ts';
 
 const API_KEY_ARN = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:stripe/api-key-AbCdEf';
@@ -66,6 +68,25 @@ describe('DunningWorkflow', () => {
       policy.stages = policy.stages.filter((stage) => stage.type === 'notice');
 
       expect(() => embed({ policy })).toThrow(/stages: needs at least one retry stage/);
+    });
+
+    it('deploys one state machine for a file of several policies, choosing by $.policy', () => {
+      const { template, workflow } = embed({ policy: annualPolicyFile() as PolicySetInput });
+
+      const definition = definitionOf(template);
+
+      expect(definition.StartAt).toBe(CHOOSE_POLICY);
+      expect(definition.States).toHaveProperty('annual.Notice1');
+      expect(definition.States).toHaveProperty('Notice1');
+      expect(definition.TimeoutSeconds).toBe((30 + 7) * SECONDS_PER_DAY);
+      expect(Object.keys(workflow.policies.policies)).toEqual(['default', 'annual']);
+      expect(workflow.policy).toEqual(loadPolicyFile());
+    });
+
+    it('fails synth naming the valid policies when a segment names another', () => {
+      const policy = annualPolicyFile((f) => (f.segments[0].policy = 'yearly'));
+
+      expect(() => embed({ policy: policy as PolicySetInput })).toThrow(/DunningWorkflowProps\.policy: segments\[0\]\.policy: no policy named "yearly"; use one of "default", "annual"/);
     });
 
     it('accepts a policy literal that leaves defaulted fields out', () => {

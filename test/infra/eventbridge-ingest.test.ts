@@ -206,11 +206,12 @@ describe('EventBridgeIngest', () => {
   });
 
   describe('the function', () => {
-    it('bundles functions/handle-eventbridge with the policy in its code', () => {
+    it('bundles functions/handle-eventbridge with the policy file (every policy, segments, alsoNotify) in its code', () => {
       const code = template.toJSON().Resources[fnId].Properties.Code as { S3Key: string };
       const bundle = readFileSync(join(synth.assembly.directory, `asset.${code.S3Key.replace(/\.zip$/, '')}`, 'index.mjs'), 'utf8');
 
       expect(bundle).toContain(`"productName":"${loadPolicyFile().brand.productName}"`);
+      expect(bundle).toContain('{"policies":{"default":{');
       expect(bundle).toContain('aws.partner/stripe.com/');
     });
   });

@@ -2,7 +2,7 @@
 // resources, with the deployed policy's digest, and no secret value in any of them.
 import { describe, expect, it } from 'vitest';
 import { OPERATOR_OUTPUTS, policyDigest } from '#shared/operator-outputs.ts';
-import { loadPolicyFile } from '#shared/policy/load.ts';
+import { loadPolicySetFile } from '#shared/policy/load.ts';
 import { synthDunningStack } from './synth.ts';
 
 describe('the operator outputs of DunningStack', () => {
@@ -22,7 +22,7 @@ describe('the operator outputs of DunningStack', () => {
     expect(outputs[OPERATOR_OUTPUTS.sender]!.Value).toBe('billing@acme.com');
     expect(outputs[OPERATOR_OUTPUTS.replyTo]!.Value).toBe('support@acme.com,help@acme.com');
     expect(outputs[OPERATOR_OUTPUTS.configurationSet]!.Value).toEqual(resolve(stack.dunning.email.configurationSet.configurationSetName));
-    expect(outputs[OPERATOR_OUTPUTS.policySha256]!.Value).toBe(policyDigest(loadPolicyFile()));
+    expect(outputs[OPERATOR_OUTPUTS.policySha256]!.Value).toBe(policyDigest(loadPolicySetFile()));
   });
 
   it('leaves Reply-To out when there is none', () => {

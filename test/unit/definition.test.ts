@@ -2,20 +2,23 @@ import { describe, expect, it } from 'vitest';
 import { PAUSE_CAP_DAYS } from '#shared/dunning/pause.ts';
 import {
   buildDefinition,
+  CHOOSE_POLICY,
   SECONDS_PER_DAY,
   STATE,
   taskStates,
   waitStates,
   type StateMachineDefinition,
 } from '#shared/workflow/definition.ts';
-import { defaultPolicy, shortPolicy } from '../fixtures/policies.ts';
+import { parsePolicySet } from '#shared/policy/load.ts';
+import { singlePolicySet } from '#shared/policy/segments.ts';
+import { annualPolicyFile, defaultPolicy, shortPolicy } from '../fixtures/policies.ts';
 
 const ARNS = { sendNotice: 'arn:notice', retryPayment: 'arn:retry', closeCase: 'arn:close' };
 
-/** Follows Next/Default from StartAt, i.e. the path of a customer who never pays. */
-function happyPath(definition: StateMachineDefinition): string[] {
+/** Follows Next/Default from StartAt (or `from`), i.e. the path of a customer who never pays. */
+function happyPath(definition: StateMachineDefinition, from = definition.StartAt): string[] {
   const path: string[] = [];
-  let name: string | undefined = definition.StartAt;
+  let name: string | undefined = from;
   while (name) {
     path.push(name);
     const state: Record<string, unknown> = definition.States[name]!;
@@ -140,5 +143,80 @@ describe('buildDefinition', () => {
     const definition = buildDefinition(defaultPolicy(), ARNS);
 
     expect(JSON.parse(JSON.stringify(definition))).toEqual(definition);
+  });
+});
+
+describe('buildDefinition with several policies', () => {
+  const definition = buildDefinition(parsePolicySet(annualPolicyFile()), ARNS);
+
+  it('starts by choosing the policy from $.policy, default when absent or unknown', () => {
+    expect(definition.StartAt).toBe(CHOOSE_POLICY);
+    expect(definition.States[CHOOSE_POLICY]).toEqual({
+      Type: 'Choice',
+      Comment: expect.any(String),
+      Choices: [
+        {
+          And: [
+            { Variable: '$.policy', IsPresent: true },
+            { Variable: '$.policy', StringEquals: 'annual' },
+          ],
+          Next: 'annual.Notice1',
+        },
+      ],
+      Default: 'Notice1',
+    });
+  });
+
+  it("keeps the default policy's plain state names and prefixes the others' with their name", () => {
+    expect(happyPath(definition, 'Notice1')).toEqual([
+      'Notice1', 'WaitBeforeRetry1', 'Retry1', 'Retry1Paid', 'Notice2', 'WaitBeforeRetry2', 'Retry2', 'Retry2Paid',
+      'Notice3', 'WaitBeforeRetry3', 'Retry3', 'Retry3Paid', 'Terminate', 'Terminated',
+    ]);
+    expect(happyPath(definition, 'annual.Notice1')).toEqual([
+      'annual.Notice1', 'annual.WaitBeforeRetry1', 'annual.Retry1', 'annual.Retry1Paid', 'annual.Notice2',
+      'annual.WaitBeforeRetry2', 'annual.Retry2', 'annual.Retry2Paid', 'annual.Notice3', 'annual.WaitBeforeRetry3',
+      'annual.Retry3', 'annual.Retry3Paid', 'annual.Terminate', 'Terminated',
+    ]);
+    expect(definition.States['annual.WaitBeforeRetry3']).toMatchObject({ Seconds: 10 * SECONDS_PER_DAY });
+    expect(definition.States['annual.Retry1Paid']).toMatchObject({ Choices: [{ Next: 'annual.RecoverCase' }] });
+    expect(definition.States['annual.RecoverCase']).toMatchObject({ Next: STATE.recovered });
+  });
+
+  it('tells every task its policy, and keeps the stage id plain', () => {
+    expect(definition.States['annual.Notice2']).toMatchObject({
+      Parameters: { action: 'notice', 'invoiceId.$': '$.invoiceId', stage: 'Notice2', policy: 'annual' },
+    });
+    expect(definition.States['annual.Terminate']).toMatchObject({ Parameters: { action: 'terminate', policy: 'annual' } });
+    expect(definition.States.Retry1).toMatchObject({ Parameters: { action: 'retry', stage: 'Retry1', policy: 'default' } });
+    expect(definition.States.RecoverCase).toMatchObject({ Parameters: { action: 'recover', policy: 'default' } });
+  });
+
+  it('shares the terminal states and FlagCase, and catches into them from every policy', () => {
+    const names = Object.keys(definition.States);
+    for (const shared of [STATE.recovered, STATE.terminated, STATE.caseClosed, STATE.flagCase, STATE.needsAttention]) {
+      expect(names.filter((n) => n.endsWith(shared))).toEqual([shared]);
+    }
+    expect(definition.States['annual.Retry2']).toMatchObject({
+      Catch: [{ Next: STATE.caseClosed }, { Next: STATE.flagCase }],
+    });
+  });
+
+  it('times out after the longest policy, and keeps every state name within Step Functions\' 80 characters', () => {
+    expect(definition.TimeoutSeconds).toBe((30 + 7) * SECONDS_PER_DAY);
+    for (const name of Object.keys(definition.States)) expect(name.length).toBeLessThanOrEqual(80);
+  });
+
+  it('lists every wait for the local engine to compress, by its prefixed name', () => {
+    expect(waitStates(definition)).toContainEqual({ name: 'annual.WaitBeforeRetry1', days: 10 });
+    expect(waitStates(definition)).toContainEqual({ name: 'WaitBeforeRetry1', days: 3 });
+  });
+
+  it('generates exactly the single-policy definition from a file of one policy', () => {
+    const single = buildDefinition(singlePolicySet(defaultPolicy()), ARNS);
+
+    expect(single).toEqual(buildDefinition(defaultPolicy(), ARNS));
+    expect(single.StartAt).toBe('Notice1');
+    expect(single.States[CHOOSE_POLICY]).toBeUndefined();
+    for (const { name } of taskStates(single)) expect(single.States[name]!.Parameters, name).not.toHaveProperty('policy');
   });
 });

@@ -5,6 +5,7 @@ import { CasePausedError } from '#shared/domain/errors.ts';
 import { silentLog } from '#shared/dunning/deps.ts';
 import { assertNotPaused, pauseCase, pausedUntil } from '#shared/dunning/pause.ts';
 import { recoveryReport } from '#shared/dunning/report.ts';
+import { singlePolicySet } from '#shared/policy/segments.ts';
 import { defaultPolicy } from '../fixtures/policies.ts';
 
 const DAY = 86_400_000;
@@ -36,7 +37,7 @@ describe('recoveryReport', () => {
   ];
 
   it('counts the funnel per notice stage, the statuses, the rate and the revenue per currency', () => {
-    const report = recoveryReport(defaultPolicy(), cases);
+    const report = recoveryReport(singlePolicySet(defaultPolicy()), cases);
 
     expect(report.opened).toBe(5);
     expect(report.reachedStage).toEqual([
@@ -50,7 +51,7 @@ describe('recoveryReport', () => {
   });
 
   it('counts only the cases opened since a date, and has no rate before any case ends', () => {
-    const report = recoveryReport(defaultPolicy(), cases, new Date('2026-03-15T00:00:00Z'));
+    const report = recoveryReport(singlePolicySet(defaultPolicy()), cases, new Date('2026-03-15T00:00:00Z'));
     expect(report.opened).toBe(1);
     expect(report.recoveryRate).toBeUndefined();
   });

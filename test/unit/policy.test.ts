@@ -182,6 +182,17 @@ describe('parsePolicy', () => {
     expect(message).toMatch(/stages\[3\]\.id: "Terminate" is reserved/);
   });
 
+  it('reserves the policy Choice and the alsoNotify claims too', () => {
+    const input = base();
+    input.stages[0].id = 'ChoosePolicy';
+    input.stages[2].id = 'AlsoNotify2';
+
+    const message = errorOf(input).message;
+
+    expect(message).toMatch(/stages\[0\]\.id: "ChoosePolicy" is reserved/);
+    expect(message).toMatch(/stages\[2\]\.id: "AlsoNotify2" is reserved/);
+  });
+
   it('rejects a state name Step Functions, alarms and the runbook would mangle', () => {
     const input = base();
     input.stages[0].id = 'notice one';
