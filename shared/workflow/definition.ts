@@ -133,8 +133,9 @@ export function buildDefinition(
     return {
       Comment: `Dunning: ${describe(policy)}`,
       StartAt: entries.get(DEFAULT_POLICY_NAME)!,
-      // A backstop far beyond the policy: an execution that outlives it is a bug, and fails loudly.
-      TimeoutSeconds: (policy.end.day + 7) * SECONDS_PER_DAY,
+      // A backstop far beyond the policy (and the longest operator pause): an execution that
+      // outlives it is a bug, and fails loudly.
+      TimeoutSeconds: (policy.end.day + 7 + PAUSE_CAP_DAYS) * SECONDS_PER_DAY,
       States: states,
     };
   }

@@ -202,7 +202,7 @@ describe('buildDefinition with several policies', () => {
   });
 
   it('times out after the longest policy, and keeps every state name within Step Functions\' 80 characters', () => {
-    expect(definition.TimeoutSeconds).toBe((30 + 7) * SECONDS_PER_DAY);
+    expect(definition.TimeoutSeconds).toBe((30 + 7 + PAUSE_CAP_DAYS) * SECONDS_PER_DAY);
     for (const name of Object.keys(definition.States)) expect(name.length).toBeLessThanOrEqual(80);
   });
 
