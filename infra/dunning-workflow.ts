@@ -267,6 +267,7 @@ export class DunningWorkflow extends Construct {
     });
     this.dashboard = new DunningDashboard(this, 'Dashboard', {
       policy: this.policy,
+      longestEndDay: Math.max(...Object.values(this.policies.policies).map((p) => p.end.day)),
       stateMachine: this.stateMachine,
       functions: watched,
       deadLetterQueues,

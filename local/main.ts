@@ -39,6 +39,8 @@ async function main(): Promise<void> {
   print(`  My Account banner  GET  ${runtime.urls.app}/customers/{customerId}/notice  (Authorization: Bearer ${config.bannerToken})`);
   print(`  update-card links  GET  ${runtime.urls.app}/u/{token}  (in every notice)`);
   print(`  cases (local only) GET  ${runtime.urls.app}/cases`);
+  print(`  console                 ${runtime.urls.console}  (cases, timelines, banners, emails; live)`);
+  print(`  operator CLI            npx dunning --local ${runtime.urls.app} cases`);
   print(`  emails (SES inbox)      ${runtime.urls.ses}`);
   print(`  notice previews         ${runtime.urls.previews} (every notice in every locale; npm run preview)`);
   print(`  Stripe API              ${runtime.urls.stripe}${runtime.sandbox ? ' (sandbox)' : ' (test mode)'}`);

@@ -23,6 +23,8 @@ import { lambdaContext } from './lambda-context.ts';
 import { startLocalStepFunctions, type LocalExecution, type LocalStepFunctions, type TaskHandler } from './stepfunctions.ts';
 import { startStripeSandbox, type StripeSandbox } from './stripe-sandbox/index.ts';
 import { PREVIEW_PATH, servePreviews } from './preview/serve.ts';
+import { DISCOVERY_PATH, type LocalDiscovery } from './discovery.ts';
+import { CONSOLE_PATH, serveConsole } from './console.ts';
 
 const REGION = 'us-east-1';
 const ACCOUNT = '000000000000';
@@ -62,7 +64,7 @@ export interface Runtime {
   /** Every policy of DUNNING_POLICY_FILE, with its segments and alsoNotify. */
   policies: PolicySet;
   definition: StateMachineDefinition;
-  urls: { app: string; webhook: string; ses: string; dynamodb: string; stripe: string; stepFunctions: string; previews: string };
+  urls: { app: string; webhook: string; ses: string; dynamodb: string; stripe: string; stepFunctions: string; previews: string; console: string };
   stripeApiKey: string;
   sandbox?: StripeSandbox;
   stepFunctions: LocalStepFunctions;
@@ -184,6 +186,7 @@ export async function startRuntime(config: LocalConfig, events: RuntimeEvents = 
     });
     process.env.AWS_ENDPOINT_URL_SFN = stepFunctions.endpoint;
 
+    let discovery: LocalDiscovery | undefined;
     const server = createServer((req, res) => {
       void route(req, res, {
         webhook: webhook.handler as UrlHandler,
@@ -193,6 +196,8 @@ export async function startRuntime(config: LocalConfig, events: RuntimeEvents = 
         recordEmailEvent: recordEmailEvent.handler as SnsHandler,
         onWebhook: events.onWebhook,
         store,
+        discovery: () => discovery,
+        sesInbox: ses.endpoint,
       }).catch((error: unknown) => {
         res.writeHead(500, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ error: (error as Error).message }));
@@ -212,6 +217,21 @@ export async function startRuntime(config: LocalConfig, events: RuntimeEvents = 
     process.env[ENV.linkBaseUrl] = app;
 
     sandbox?.setWebhook({ url: `${app}/webhook`, secret: config.webhookSecret });
+    discovery = {
+      product: 'stripe-dunning',
+      region: REGION,
+      tableName: config.tableName,
+      stateMachineArn: LOCAL_STATE_MACHINE_ARN,
+      endpoints: { dynamodb: dynamo.endpoint, sesv2: ses.endpoint, sfn: stepFunctions.endpoint },
+      stripe: { apiBase: stripeApiBase, apiKey: sandbox ? stripeApiKey : undefined },
+      linkBaseUrl: app,
+      linkSigningKey: config.linkSigningKey,
+      sender: config.sender,
+      replyTo: config.replyTo,
+      policies,
+      sesInbox: ses.endpoint,
+      console: `${app}${CONSOLE_PATH}`,
+    };
     const resumed = config.dataDir ? await resumeOpenCases(store, stepFunctions, definition) : 0;
 
     return {
@@ -228,6 +248,7 @@ export async function startRuntime(config: LocalConfig, events: RuntimeEvents = 
         stripe: sandbox?.url ?? 'https://api.stripe.com',
         stepFunctions: stepFunctions.endpoint,
         previews: `${app}${PREVIEW_PATH}`,
+        console: `${app}${CONSOLE_PATH}`,
       },
       stripeApiKey,
       sandbox,
@@ -265,6 +286,9 @@ interface Routes {
   recordEmailEvent: SnsHandler;
   onWebhook?: RuntimeEvents['onWebhook'];
   store: CaseStore;
+  /** Undefined until every service is up. */
+  discovery: () => LocalDiscovery | undefined;
+  sesInbox: string;
 }
 
 async function route(req: IncomingMessage, res: ServerResponse, routes: Routes): Promise<void> {
@@ -274,6 +298,13 @@ async function route(req: IncomingMessage, res: ServerResponse, routes: Routes):
   const body = Buffer.concat(chunks);
 
   if (url.pathname === '/health') return send(res, 200, { status: 'ok' });
+  if (url.pathname === DISCOVERY_PATH && req.method === 'GET') {
+    const discovery = routes.discovery();
+    return discovery ? send(res, 200, discovery) : send(res, 503, { error: 'starting' });
+  }
+  if ((url.pathname === CONSOLE_PATH || url.pathname.startsWith(`${CONSOLE_PATH}/`)) && req.method === 'GET') {
+    return serveConsole(url, res, { store: routes.store, sesInbox: routes.sesInbox });
+  }
   if ((url.pathname + '/').startsWith(PREVIEW_PATH) && req.method === 'GET') return servePreviews(url.pathname, res);
   if (url.pathname === '/webhook') {
     const result = await routes.webhook(functionUrlEvent(req, url, body), lambdaContext('handle-webhook'));

@@ -70,8 +70,14 @@ class SfnApiError extends Error {
   }
 }
 
+/** The longest timer Node can hold (setTimeout takes a signed 32-bit millisecond count). */
+const MAX_TIMER_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
+
 export async function startLocalStepFunctions(options: LocalStepFunctionsOptions): Promise<LocalStepFunctions> {
-  const { definition, stateMachineArn, handlers, dayMs } = options;
+  const { stateMachineArn, handlers, dayMs } = options;
+  // The execution timeout is a backstop in real time locally too; past Node's longest timer, the
+  // engine would fire it at once, so it is held at that (almost 25 days: never reached locally).
+  const definition = { ...options.definition, TimeoutSeconds: Math.min(options.definition.TimeoutSeconds, MAX_TIMER_SECONDS) };
   const machine = new StateMachine(definition as never, { validationOptions: { checkPaths: true, checkArn: true } });
 
   const taskResourceLocalHandlers: Record<string, TaskHandler> = {};
@@ -83,9 +89,17 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
   // The definition is the deployed one; only its clock is compressed, state by state.
   const waitTimeOverrides: Record<string, number> = {};
   for (const wait of waitStates(definition)) waitTimeOverrides[wait.name] = Math.round(wait.days * dayMs);
-  const retryIntervalOverrides: Record<string, number> = {};
+  // Per retrier: backoff after a fault is compressed to a few milliseconds, but a retrier that polls
+  // on a policy schedule (a paused case looks again every policy hour) keeps its place in policy time.
+  const retryIntervalOverrides: Record<string, number[]> = {};
+  const faultRetryMs = options.retryIntervalMs ?? Math.max(20, Math.round((dayMs / SECONDS_PER_DAY) * 5));
   for (const [name, state] of Object.entries(definition.States)) {
-    if (Array.isArray(state.Retry)) retryIntervalOverrides[name] = options.retryIntervalMs ?? Math.max(20, Math.round((dayMs / SECONDS_PER_DAY) * 5));
+    if (!Array.isArray(state.Retry)) continue;
+    retryIntervalOverrides[name] = (state.Retry as Array<{ ErrorEquals?: string[]; IntervalSeconds?: number; BackoffRate?: number }>).map((retrier) =>
+      retrier.BackoffRate === 1 && (retrier.IntervalSeconds ?? 0) >= 60
+        ? Math.max(20, Math.round(((retrier.IntervalSeconds ?? 0) * dayMs) / SECONDS_PER_DAY))
+        : faultRetryMs,
+    );
   }
 
   const executions = new Map<string, LocalExecution>();

@@ -37,6 +37,11 @@ const FIVE_MINUTES = Duration.minutes(5);
 export interface DunningDashboardProps {
   /** The validated policy: its stages, in order, are the funnel's steps. */
   readonly policy: Policy;
+  /**
+   * How long a case can live, in days: the longest policy's end day when there are several.
+   * @default - the policy's end day
+   */
+  readonly longestEndDay?: number;
   /** The dunning state machine: executions failed, timed out and throttled. */
   readonly stateMachine: IStateMachine;
   /** Every function, keyed by a readable name used as its line label. */
@@ -61,7 +66,7 @@ export class DunningDashboard extends Construct {
     this.namespace = props.metricsNamespace ?? METRICS_NAMESPACE;
     const noticeStages = props.policy.stages.filter((stage) => stage.type === 'notice').map((stage) => stage.id);
     // A case lives until the policy's end, plus a week of slack for retries and late payments.
-    const caseLifeDays = props.policy.end.day + 7;
+    const caseLifeDays = (props.longestEndDay ?? props.policy.end.day) + 7;
 
     this.dashboard = new Dashboard(this, 'Dashboard', {
       dashboardName: props.dashboardName,

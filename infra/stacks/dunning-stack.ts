@@ -1,6 +1,7 @@
 // The deployable stack: the DunningWorkflow and the topic its alarms go to, plus the cdk-nag findings
 // this design accepts, each acknowledged on the narrowest construct with the reason it is accepted.
-import { Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import { OPERATOR_OUTPUTS, policyDigest } from '#shared/operator-outputs.ts';
 import { Policy, type IRole } from 'aws-cdk-lib/aws-iam';
 // cdk-nag's own rendering of a CloudFormation reference into a finding id (not re-exported at the root).
 import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference.js';
@@ -33,7 +34,25 @@ export class DunningStack extends Stack {
       alarmTopic: props.dunning.alarmTopic ?? this.alarmTopic?.topic,
     });
     acknowledgeNagFindings(this.dunning);
+    addOperatorOutputs(this, this.dunning);
   }
+}
+
+/**
+ * What the operator CLI (`npx dunning`) needs to act as the functions do, under fixed output names.
+ * Nothing here is secret: the secrets are named by ARN and read with the operator's own credentials.
+ */
+function addOperatorOutputs(stack: Stack, dunning: DunningWorkflow): void {
+  const out = (name: string, value: string, description: string) => new CfnOutput(stack, name, { value, description });
+  out(OPERATOR_OUTPUTS.tableName, dunning.table.tableName, 'Operator CLI: the cases table');
+  out(OPERATOR_OUTPUTS.stateMachineArn, dunning.stateMachine.stateMachineArn, 'Operator CLI: the dunning state machine');
+  out(OPERATOR_OUTPUTS.stripeApiKeySecretArn, dunning.secrets.apiKey.secretArn, 'Operator CLI: the Stripe API key secret');
+  out(OPERATOR_OUTPUTS.linkSigningKeySecretArn, dunning.updatePaymentLink.signingKey.secretArn, 'Operator CLI: the link signing key secret');
+  out(OPERATOR_OUTPUTS.linkBaseUrl, dunning.updatePaymentLinkUrl, 'Operator CLI: where the update-payment links point');
+  out(OPERATOR_OUTPUTS.sender, dunning.email.sender, 'Operator CLI: the From address');
+  if (dunning.email.replyTo.length > 0) out(OPERATOR_OUTPUTS.replyTo, dunning.email.replyTo.join(','), 'Operator CLI: Reply-To addresses');
+  out(OPERATOR_OUTPUTS.configurationSet, dunning.email.configurationSet.configurationSetName, 'Operator CLI: the SES configuration set');
+  out(OPERATOR_OUTPUTS.policySha256, policyDigest(dunning.policies), 'Operator CLI: SHA-256 of the deployed policy');
 }
 
 /**

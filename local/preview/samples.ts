@@ -26,6 +26,9 @@ export interface PreviewNotice {
 export function previewableNotices(policy: Policy): Array<{ id: string; label: string; notice: NoticeSpec }> {
   const label = (notice: NoticeSpec, fallback: string) => ('message' in notice ? notice.message : fallback);
   return [
+    ...(policy.preDunning.enabled
+      ? [{ id: 'PreDunning', label: `before the renewal: ${label(policy.preDunning.notice, 'own copy')}`, notice: policy.preDunning.notice }]
+      : []),
     ...policy.stages.flatMap((s) => (s.type === 'notice' ? [{ id: s.id, label: `day ${s.day}: ${label(s.notice, 'own copy')}`, notice: s.notice }] : [])),
     { id: 'ActionRequired', label: `3-D Secure: ${label(policy.actionRequired.notice, 'own copy')}`, notice: policy.actionRequired.notice },
     { id: 'Recovered', label: `paid: ${label(policy.recovered.notice, 'own copy')}`, notice: policy.recovered.notice },

@@ -358,8 +358,28 @@ export class DynamoCaseStore implements CaseStore {
     }
   }
 
+  async setPause(invoiceId: string, pausedUntil: string | undefined, now: string): Promise<DunningCase> {
+    try {
+      const out = await this.call(() => this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.case(invoiceId),
+          UpdateExpression: pausedUntil ? 'SET pausedUntil = :until, updatedAt = :now' : 'REMOVE pausedUntil SET updatedAt = :now',
+          ConditionExpression: '#status = :open',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':open': 'open', ':now': now, ...(pausedUntil ? { ':until': pausedUntil } : {}) },
+          ReturnValues: 'ALL_NEW',
+        }),
+      ));
+      return withoutStoreAttrs<DunningCase>(out.Attributes ?? {});
+    } catch (err) {
+      if (!isConditionFailed(err)) throw err;
+      throw await this.whyNotOpen(invoiceId);
+    }
+  }
+
   async appendTimeline(invoiceId: string, entry: TimelineEntry): Promise<void> {
-    const item: TimelineEntry = { at: entry.at, type: entry.type, stage: entry.stage, detail: entry.detail };
+    const item: TimelineEntry = { at: entry.at, type: entry.type, stage: entry.stage, detail: entry.detail, messageId: entry.messageId, eventId: entry.eventId };
     await this.call(() => this.client.send(
       new PutCommand({
         TableName: this.tableName,
@@ -384,7 +404,7 @@ export class DynamoCaseStore implements CaseStore {
       ));
       for (const item of out.Items ?? []) {
         entries.push(
-          defined({ at: item.at, type: item.type, stage: item.stage, detail: item.detail }) as unknown as TimelineEntry,
+          defined({ at: item.at, type: item.type, stage: item.stage, detail: item.detail, messageId: item.messageId, eventId: item.eventId }) as unknown as TimelineEntry,
         );
       }
       startKey = out.LastEvaluatedKey;

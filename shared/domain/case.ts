@@ -80,6 +80,12 @@ export interface DunningCase {
    * open (the banner and the retries go on); this flag says why the notices stopped arriving.
    */
   emailSuppressed?: { reason: SuppressionReason; at: string };
+  /**
+   * Paused by an operator until this time (ISO 8601): the stages send and charge nothing, and the
+   * router's immediate actions (a new card's charge, notices after Stripe's attempts) stand down. A
+   * payment still recovers the case. Absent, or in the past: not paused.
+   */
+  pausedUntil?: string;
   createdAt: string;
   updatedAt: string;
 }
@@ -102,6 +108,11 @@ export type TimelineEntryType =
   | 'terminated'
   | 'closed'
   | 'flagged'
+  // A Stripe event the router acted on for this case (its type in `detail`, its id in `eventId`).
+  | 'event_received'
+  // An operator's hand on the case (the operator CLI).
+  | 'paused'
+  | 'resumed'
   // An internal address of the policy file's alsoNotify was told about the case.
   | 'also_notified'
   // What SES reported about an email the case sent (configuration set event destinations).
@@ -119,6 +130,10 @@ export interface TimelineEntry {
   stage?: string;
   /** Short human-readable detail, e.g. the email subject or the decline code. Never an address. */
   detail?: string;
+  /** The SES message id of the email this entry records (`notice_sent`). */
+  messageId?: string;
+  /** The Stripe event this entry records (`event_received`). */
+  eventId?: string;
 }
 
 /** Why an address gets no more email: it hard-bounced, or its owner marked our email as spam. */

@@ -47,6 +47,20 @@ export class CaseClosedError extends Error {
   }
 }
 
+/**
+ * An operator paused the case (`dunning pause`): the stage sends and charges nothing. The state
+ * machine retries the stage every hour until the pause ends or is lifted, then it runs as planned.
+ */
+export class CasePausedError extends Error {
+  override name = 'CasePausedError' as const;
+  constructor(
+    readonly invoiceId: string,
+    readonly pausedUntil: string,
+  ) {
+    super(`case ${invoiceId} is paused until ${pausedUntil}; the stage waits`);
+  }
+}
+
 /** A stage was invoked for an invoice with no case: a wiring bug, never retried. */
 export class CaseNotFoundError extends Error {
   override name = 'CaseNotFoundError' as const;

@@ -64,6 +64,11 @@ export interface CaseStore {
    */
   claimClosingEmail(invoiceId: string, kind: 'confirmation' | 'termination', now: string): Promise<boolean>;
   releaseClosingEmail(invoiceId: string, kind: 'confirmation' | 'termination'): Promise<void>;
+  /**
+   * Sets (or, with undefined, lifts) an operator's pause, only while the case is open. Returns the
+   * updated case; throws CaseClosedError when it is not open, CaseNotFoundError when there is none.
+   */
+  setPause(invoiceId: string, pausedUntil: string | undefined, now: string): Promise<DunningCase>;
   appendTimeline(invoiceId: string, entry: TimelineEntry): Promise<void>;
   listTimeline(invoiceId: string): Promise<TimelineEntry[]>;
   listCases(): Promise<DunningCase[]>;

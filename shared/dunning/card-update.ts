@@ -6,6 +6,7 @@ import { CaseClosedError } from '../domain/errors.ts';
 import { chargeCase } from './charge.ts';
 import { howPaid } from './paid-by.ts';
 import { recoverCase } from './close.ts';
+import { pausedUntil } from './pause.ts';
 import type { IngestDeps } from './deps.ts';
 import type { StripeEventEnvelope } from './invoice-event.ts';
 
@@ -26,6 +27,13 @@ export async function chargeAfterCardUpdate(
   for (const c of open) {
     if (!(await concerns(c))) continue;
     const at = deps.clock.now().toISOString();
+    if (pausedUntil(c, deps.clock.now())) {
+      // An operator paused the case: nothing is charged until they lift it. The retry stages after
+      // the pause charge the customer's default card.
+      await deps.store.appendTimeline(c.invoiceId, { at, type: 'retry_skipped', stage: 'CardUpdated', detail: 'case paused by operator' });
+      outcomes.push({ invoiceId: c.invoiceId, outcome: 'paused' });
+      continue;
+    }
     let result: Awaited<ReturnType<typeof chargeCase>>;
     try {
       result = await chargeCase(deps, c, {

@@ -9,6 +9,7 @@ import { howPaid } from './paid-by.ts';
 import { openInvoicesOf } from './charge.ts';
 import { stripeKey } from './stripe-keys.ts';
 import { sendCaseEmail } from './emails.ts';
+import { assertNotPaused } from './pause.ts';
 
 export interface RecoverResult {
   /** True when the case is recovered (by this call or an earlier one). */
@@ -63,6 +64,7 @@ export async function recoverCase(deps: DunningDeps, invoiceId: string, recovere
 export async function terminateCase(deps: DunningDeps, invoiceId: string): Promise<void> {
   const now = deps.clock.now().toISOString();
   const dunningCase = await deps.store.beginStage(invoiceId, 'Terminate', now);
+  assertNotPaused(dunningCase, deps.clock.now());
 
   // Ask Stripe, not our memory: a payment whose webhook is late must not cost a subscription.
   const invoice = await deps.stripe.getInvoice(invoiceId);

@@ -35,14 +35,16 @@ export async function sendCaseEmail(
     await undeliverable(deps, dunningCase, stage, describeSuppression(suppression));
     return 'undeliverable';
   }
+  let messageId: string | undefined;
   try {
-    await deps.mailer.send({
+    const sent = await deps.mailer.send({
       to: dunningCase.customerEmail,
       subject: notice.subject,
       text: notice.text,
       html: notice.html,
       tags: { stage, invoice: dunningCase.invoiceId },
     });
+    messageId = sent?.messageId;
   } catch (error) {
     if (error instanceof EmailRejectedError) {
       deps.log.warn('email rejected; recorded as undeliverable', { invoiceId: dunningCase.invoiceId, customerId: dunningCase.customerId, stage, reason: error.message });
@@ -54,7 +56,7 @@ export async function sendCaseEmail(
   }
   // Counted as soon as SES has it: a crash before the timeline write must not lose the count.
   deps.metrics.count('NoticeSent', { Stage: stage });
-  await deps.store.appendTimeline(dunningCase.invoiceId, { at: now, type: 'notice_sent', stage, detail: notice.subject });
+  await deps.store.appendTimeline(dunningCase.invoiceId, { at: now, type: 'notice_sent', stage, detail: notice.subject, messageId });
   deps.log.info('notice sent', { invoiceId: dunningCase.invoiceId, customerId: dunningCase.customerId, stage, subject: notice.subject });
   return 'sent';
 }

@@ -4,7 +4,8 @@
 // else is acknowledged and ignored.
 import type { DunningCase } from '../domain/case.ts';
 import { addDays } from '../notices/format.ts';
-import { CaseClosedError, InvalidInputError } from '../domain/errors.ts';
+import { CaseClosedError, CasePausedError, InvalidInputError } from '../domain/errors.ts';
+import { pausedUntil } from './pause.ts';
 import { renderNotice } from '../notices/render.ts';
 import { ACTION_REQUIRED_STAGE, bannerOf } from './banner.ts';
 import { chargeAfterCardUpdate } from './card-update.ts';
@@ -34,6 +35,34 @@ export type IngestResult =
   | Exclude<PreDunningResult, { action: 'ignored' }>;
 
 export async function ingestStripeEvent(deps: IngestDeps, event: StripeEventEnvelope): Promise<IngestResult> {
+  const receivedAt = deps.clock.now().toISOString();
+  const result = await route(deps, event);
+  // On each case the event acted on, a line saying which event it was: the operator's `case` view
+  // shows what came in from Stripe beside what the product did about it.
+  for (const invoiceId of casesActedOn(result)) {
+    await deps.store.appendTimeline(invoiceId, { at: receivedAt, type: 'event_received', detail: event.type, eventId: event.id });
+  }
+  return result;
+}
+
+/** The cases a routing result touched; none for an ignored event. */
+function casesActedOn(result: IngestResult): string[] {
+  switch (result.action) {
+    case 'ignored':
+      return [];
+    case 'card_update_retried':
+      return result.outcomes.map((o) => o.invoiceId);
+    case 'case_closed':
+      return result.invoiceIds;
+    case 'invoice_joined':
+    case 'invoice_paid_partially':
+      return [result.caseInvoiceId];
+    default:
+      return 'invoiceId' in result && typeof result.invoiceId === 'string' && result.invoiceId.startsWith('in_') ? [result.invoiceId] : [];
+  }
+}
+
+async function route(deps: IngestDeps, event: StripeEventEnvelope): Promise<IngestResult> {
   if (event.livemode !== deps.livemode) {
     // A test-mode event must never dun a live customer, nor the reverse.
     return ignore(deps, event, `livemode ${event.livemode} does not match this deployment's ${deps.livemode ? 'live' : 'test'} key`);
@@ -214,6 +243,11 @@ async function noticeAfterStripeAttempt(deps: IngestDeps, dunningCase: DunningCa
     deps.log.info("notice sent after Stripe's attempt failed", { invoiceId: dunningCase.invoiceId, stage: due.id, attempt, outcome });
     return { action: 'notice_sent', invoiceId: dunningCase.invoiceId, stage: due.id, outcome };
   } catch (error) {
+    // Paused by an operator: the scheduled stage sends it after the pause, on its policy day.
+    if (error instanceof CasePausedError) {
+      deps.log.info('case paused; no notice after the Stripe attempt', { invoiceId: dunningCase.invoiceId, stage: due.id, attempt });
+      return { action: 'case_exists', invoiceId: dunningCase.invoiceId, status: dunningCase.status };
+    }
     // Paid or ended in Stripe meanwhile: the stage has closed the case, and there is nothing to say.
     if (error instanceof CaseClosedError) {
       const now = await deps.store.getCase(dunningCase.invoiceId);
@@ -239,6 +273,11 @@ async function askForAuthentication(deps: IngestDeps, event: StripeEventEnvelope
   const card = await deps.stripe.getDefaultPaymentMethod(dunningCase.customerId);
   if (card && dunningCase.blockedPaymentMethod?.id !== card) {
     await deps.store.blockPaymentMethod(invoice.id, { id: card, code: AUTHENTICATION_REQUIRED, at: now });
+  }
+  if (pausedUntil(dunningCase, deps.clock.now())) {
+    // The card is blocked all the same; the invoice page stays where the customer can confirm.
+    await deps.store.appendTimeline(invoice.id, { at: now, type: 'notice_undeliverable', stage: 'ActionRequired', detail: 'not sent: case paused by operator' });
+    return { action: 'case_exists', invoiceId: invoice.id, status: dunningCase.status };
   }
   const policy = policyOf(deps, dunningCase);
   const rendered = renderNotice(policy.actionRequired.notice, { policy, dunningCase });

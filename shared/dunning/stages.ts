@@ -15,6 +15,7 @@ import { chargeCase } from './charge.ts';
 import { sendCaseEmail } from './emails.ts';
 import { standDownIfEndedInStripe } from './outside.ts';
 import { stripeKey } from './stripe-keys.ts';
+import { assertNotPaused } from './pause.ts';
 
 export interface NoticeStageResult {
   outcome: 'sent' | 'undeliverable' | 'already_sent';
@@ -30,6 +31,7 @@ export async function runNoticeStage(deps: DunningDeps, invoiceId: string, stage
   const now = deps.clock.now().toISOString();
   const dunningCase = await deps.store.beginStage(invoiceId, stage.id, now);
   checkPolicy(dunningCase, policyName);
+  assertNotPaused(dunningCase, deps.clock.now());
 
   // Never nag a customer who has paid: Stripe is the truth even if its invoice.paid is late or lost.
   const invoice = await deps.stripe.getInvoice(invoiceId);
@@ -61,6 +63,7 @@ export async function runRetryStage(deps: DunningDeps, invoiceId: string, stageI
   const now = deps.clock.now().toISOString();
   const dunningCase = await deps.store.beginStage(invoiceId, stage.id, now);
   checkPolicy(dunningCase, policyName);
+  assertNotPaused(dunningCase, deps.clock.now());
 
   const result = await chargeCase(deps, dunningCase, { holder: stage.id, idempotencyKey: stripeKey(dunningCase, stage.id), scheduled: true });
   if (result.outcome === 'busy') throw new PaymentInProgressError(`another charge of ${invoiceId} is under way`);

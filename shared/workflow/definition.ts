@@ -2,6 +2,7 @@
 // CDK deploys it and the local runtime runs it in aws-local-stepfunctions: one source, no AWS imports.
 import { PERMANENT_ERRORS, TRANSIENT_ERRORS } from '../domain/errors.ts';
 import type { Policy, Stage } from '../policy/schema.ts';
+import { PAUSE_CAP_DAYS, PAUSE_POLL_SECONDS } from '../dunning/pause.ts';
 import { DEFAULT_POLICY_NAME, longestEndDay, policyNames, singlePolicySet, type PolicySet } from '../policy/segments.ts';
 
 /** The three stage Lambdas a definition invokes, by ARN (CDK tokens in AWS, fixed strings locally). */
@@ -132,8 +133,9 @@ export function buildDefinition(
     return {
       Comment: `Dunning: ${describe(policy)}`,
       StartAt: entries.get(DEFAULT_POLICY_NAME)!,
-      // A backstop far beyond the policy: an execution that outlives it is a bug, and fails loudly.
-      TimeoutSeconds: (policy.end.day + 7) * SECONDS_PER_DAY,
+      // A backstop far beyond the policy (and the longest operator pause): an execution that
+      // outlives it is a bug, and fails loudly.
+      TimeoutSeconds: (policy.end.day + 7 + PAUSE_CAP_DAYS) * SECONDS_PER_DAY,
       States: states,
     };
   }
@@ -155,7 +157,9 @@ export function buildDefinition(
   return {
     Comment: `Dunning: ${names.map((name) => `${name}: ${describe(set.policies[name]!)}`).join('; ')}`,
     StartAt: CHOOSE_POLICY,
-    TimeoutSeconds: (longestEndDay(set) + 7) * SECONDS_PER_DAY,
+    // A backstop far beyond the longest policy (and the longest operator pause): an execution that
+    // outlives it is a bug, and fails loudly.
+    TimeoutSeconds: (longestEndDay(set) + 7 + PAUSE_CAP_DAYS) * SECONDS_PER_DAY,
     States: { [CHOOSE_POLICY]: choose, ...states },
   };
 
@@ -240,7 +244,7 @@ export function buildDefinition(
       Resource: resource,
       Parameters: parameters,
       TimeoutSeconds: TASK_TIMEOUT_SECONDS,
-      Retry: [transientRetrier(retry), permanentRetrier(), crashRetrier()],
+      Retry: [transientRetrier(retry), permanentRetrier(), pausedRetrier(), crashRetrier()],
       Catch: [
         { ErrorEquals: ['CaseClosedError'], ResultPath: null, Next: STATE.caseClosed },
         { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: STATE.flagCase },
@@ -271,6 +275,19 @@ function transientRetrier(retry: RetrySettings): Json {
 /** Errors retrying cannot fix, and the closed case, are never retried (matched before States.ALL). */
 function permanentRetrier(): Json {
   return { ErrorEquals: ['CaseClosedError', ...PERMANENT_ERRORS], MaxAttempts: 0 };
+}
+
+/**
+ * A case an operator paused: look again every hour, for as long as a pause can last (it ends at most
+ * PAUSE_CAP_DAYS after the case opened), plus a day's margin. Matched before States.ALL.
+ */
+function pausedRetrier(): Json {
+  return {
+    ErrorEquals: ['CasePausedError'],
+    IntervalSeconds: PAUSE_POLL_SECONDS,
+    MaxAttempts: ((PAUSE_CAP_DAYS + 1) * SECONDS_PER_DAY) / PAUSE_POLL_SECONDS,
+    BackoffRate: 1,
+  };
 }
 
 /** Anything else, e.g. a Lambda that crashed or timed out: a couple of tries, then FlagCase. */

@@ -34,6 +34,9 @@ describe('npm start', () => {
     expect(output).toMatch(/Grace Hopper\s+case recovered\s+subscription active/);
     expect(output).toMatch(/Alan Turing\s+case terminated subscription canceled/);
     expect(output).toMatch(/Notice3\s+✉ Your subscription is due to terminate/);
+    expect(output).toContain(`console                 http://127.0.0.1:${product.ports.app}/console`);
+    const consolePage = await fetch(`http://127.0.0.1:${product.ports.app}/console/data`);
+    expect(((await consolePage.json()) as { cases: unknown[] }).cases).toHaveLength(3);
     expect(await subjectsTo(sesUrl, 'ada@example.com')).toEqual([SUBJECTS.notice1, SUBJECTS.recovered]);
     expect(await subjectsTo(sesUrl, 'grace@example.com')).toEqual([
       SUBJECTS.notice1, SUBJECTS.notice2, SUBJECTS.notice3, SUBJECTS.recovered,

@@ -10,6 +10,7 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { describe, expect, it } from 'vitest';
 import { DunningWorkflow, type DunningWorkflowProps } from '#infra/index.ts';
 import { ENV } from '#shared/config.ts';
+import { PAUSE_CAP_DAYS } from '#shared/dunning/pause.ts';
 import { loadPolicyFile } from '#shared/policy/load.ts';
 import type { Policy } from '#shared/policy/schema.ts';
 import type { PolicySetInput } from '#shared/policy/segments.ts';
@@ -78,7 +79,7 @@ describe('DunningWorkflow', () => {
       expect(definition.StartAt).toBe(CHOOSE_POLICY);
       expect(definition.States).toHaveProperty('annual.Notice1');
       expect(definition.States).toHaveProperty('Notice1');
-      expect(definition.TimeoutSeconds).toBe((30 + 7) * SECONDS_PER_DAY);
+      expect(definition.TimeoutSeconds).toBe((30 + 7 + PAUSE_CAP_DAYS) * SECONDS_PER_DAY);
       expect(Object.keys(workflow.policies.policies)).toEqual(['default', 'annual']);
       expect(workflow.policy).toEqual(loadPolicyFile());
     });

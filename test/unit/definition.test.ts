@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { PAUSE_CAP_DAYS } from '#shared/dunning/pause.ts';
 import {
   buildDefinition,
   CHOOSE_POLICY,
@@ -93,6 +94,17 @@ describe('buildDefinition', () => {
     expect(retry[1]).toMatchObject({ ErrorEquals: expect.arrayContaining(['CaseClosedError']), MaxAttempts: 0 });
   });
 
+  it('polls a paused case every hour for as long as a pause can last, before the catch-all', () => {
+    const definition = buildDefinition(defaultPolicy(), ARNS);
+
+    for (const { name } of taskStates(definition).filter((t) => t.name !== STATE.flagCase)) {
+      const retry = definition.States[name]!.Retry as Array<Record<string, unknown>>;
+      const paused = retry.findIndex((r) => (r.ErrorEquals as string[]).includes('CasePausedError'));
+      expect(retry[paused], name).toEqual({ ErrorEquals: ['CasePausedError'], IntervalSeconds: 3600, BackoffRate: 1, MaxAttempts: (PAUSE_CAP_DAYS + 1) * 24 });
+      expect(paused, name).toBeLessThan(retry.findIndex((r) => (r.ErrorEquals as string[]).includes('States.ALL')));
+    }
+  });
+
   it('catches a closed case quietly and flags every other failure instead of dying silently', () => {
     const definition = buildDefinition(defaultPolicy(), ARNS);
 
@@ -112,7 +124,7 @@ describe('buildDefinition', () => {
     expect(happyPath(definition)).toEqual([
       'Notice1', 'WaitBeforeRetry1', 'Retry1', 'Retry1Paid', 'Notice2', 'WaitBeforeRetry2', 'Retry2', 'Retry2Paid', 'Terminate', 'Terminated',
     ]);
-    expect(definition.TimeoutSeconds).toBe((5 + 7) * SECONDS_PER_DAY);
+    expect(definition.TimeoutSeconds).toBe((5 + 7 + PAUSE_CAP_DAYS) * SECONDS_PER_DAY);
   });
 
   it('waits before the first stage and before terminating when the policy says so', () => {
@@ -190,7 +202,7 @@ describe('buildDefinition with several policies', () => {
   });
 
   it('times out after the longest policy, and keeps every state name within Step Functions\' 80 characters', () => {
-    expect(definition.TimeoutSeconds).toBe((30 + 7) * SECONDS_PER_DAY);
+    expect(definition.TimeoutSeconds).toBe((30 + 7 + PAUSE_CAP_DAYS) * SECONDS_PER_DAY);
     for (const name of Object.keys(definition.States)) expect(name.length).toBeLessThanOrEqual(80);
   });
 

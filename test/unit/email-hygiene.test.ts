@@ -16,7 +16,7 @@ const tags = (html: string) => [...html.matchAll(/<([a-zA-Z][a-zA-Z0-9]*)\b([^>]
 describe('every notice, in every locale', () => {
   it('covers each notice of the policy in English, French and German', () => {
     expect(new Set(notices.map((n) => n.locale))).toEqual(new Set(['en-GB', 'fr-FR', 'de-DE']));
-    expect(new Set(notices.map((n) => n.id))).toEqual(new Set(['Notice1', 'Notice2', 'Notice3', 'ActionRequired', 'Recovered', 'Terminate']));
+    expect(new Set(notices.map((n) => n.id))).toEqual(new Set(['PreDunning', 'Notice1', 'Notice2', 'Notice3', 'ActionRequired', 'Recovered', 'Terminate']));
     expect(new Set(notices.map((n) => n.rendered.language))).toEqual(new Set(['en', 'fr', 'de']));
   });
 

@@ -1,13 +1,14 @@
 // HANDLED_EVENT_TYPES is what the EventBridge rule subscribes to, so it must name exactly the types
 // the router acts on: a type missing from it would never arrive by EventBridge.
 import { describe, expect, it } from 'vitest';
+import { systemClock } from '#shared/domain/ports.ts';
 import { noMetrics, silentLog, type IngestDeps } from '#shared/dunning/deps.ts';
 import { HANDLED_EVENT_TYPES } from '#shared/dunning/handled-events.ts';
 import { ingestStripeEvent } from '#shared/dunning/ingest.ts';
 import type { StripeEventEnvelope } from '#shared/dunning/invoice-event.ts';
 
-/** Only what routing needs; any other dependency touched fails the test. */
-const routingOnly = new Proxy({ livemode: false, log: silentLog, metrics: noMetrics } as Partial<IngestDeps>, {
+/** Only what routing needs (the clock notes when the event arrived); any other dependency touched fails the test. */
+const routingOnly = new Proxy({ livemode: false, log: silentLog, metrics: noMetrics, clock: systemClock } as Partial<IngestDeps>, {
   get(target, key: string) {
     if (key in target) return target[key as keyof IngestDeps];
     throw new Error(`routing touched deps.${key}`);

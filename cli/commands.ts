@@ -1,0 +1,208 @@
+// The operator's commands. Each is thin over shared/: read or act on one case through the same use
+// cases the functions run, and print the answer as a table or one line.
+import { readFile } from 'node:fs/promises';
+import type { CaseStatus, DunningCase } from '#shared/domain/case.ts';
+import { CaseClosedError } from '#shared/domain/errors.ts';
+import { ingestStripeEvent } from '#shared/dunning/ingest.ts';
+import { StripeEventSchema, type StripeEventEnvelope } from '#shared/dunning/invoice-event.ts';
+import { closeByOperator, retryNow } from '#shared/dunning/operator.ts';
+import { PAUSE_CAP_DAYS, pauseCase, pausedUntil, resumeCase } from '#shared/dunning/pause.ts';
+import { recoveryReport } from '#shared/dunning/report.ts';
+import { formatMoney } from '#shared/notices/format.ts';
+import { singlePolicySet } from '#shared/policy/segments.ts';
+import type { OperatorDeps } from './deps.ts';
+import { CliError } from './errors.ts';
+import { table } from './table.ts';
+
+export type Print = (text: string) => void;
+
+export const STATUSES: readonly CaseStatus[] = ['open', 'recovered', 'terminated', 'needs_attention', 'closed'];
+
+/** Money in the operator's terms: en-GB formatting, Stripe's decimal places for the currency. */
+const money = (m: DunningCase['amountDue']) => formatMoney(m, 'en-GB');
+const shortTime = (iso: string | undefined) => (iso ? iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '');
+
+export async function listCases(deps: OperatorDeps, print: Print, status?: CaseStatus): Promise<void> {
+  const now = deps.clock.now();
+  const cases = (await deps.store.listCases())
+    .filter((c) => !status || c.status === status)
+    .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+  if (cases.length === 0) {
+    print(status ? `no ${status} cases` : 'no cases');
+    return;
+  }
+  print(table(
+    ['invoice', 'customer', 'status', 'stage', 'amount', 'opened', 'notices'],
+    cases.map((c) => [
+      c.invoiceId,
+      c.customerName ? `${c.customerName} (${c.customerId})` : c.customerId,
+      pausedUntil(c, now) ? `${c.status} (paused)` : c.status,
+      c.stage,
+      money(c.amountDue),
+      shortTime(c.createdAt),
+      (c.noticesSent ?? []).join(' '),
+    ]),
+  ));
+}
+
+export async function showCase(deps: OperatorDeps, print: Print, invoiceId: string): Promise<void> {
+  const c = await caseOf(deps, invoiceId);
+  const paused = pausedUntil(c, deps.clock.now());
+  const facts: Array<[string, string | undefined]> = [
+    ['invoice', c.invoiceId + (c.extraInvoiceIds?.length ? ` (+ ${c.extraInvoiceIds.join(', ')})` : '')],
+    ['customer', c.customerName ? `${c.customerName} (${c.customerId})` : c.customerId],
+    ['subscription', c.subscriptionId],
+    ['status', c.status + (paused ? `, paused until ${paused}` : '')],
+    ['stage', c.stage],
+    ['amount due', money(c.amountDue)],
+    ['failed at', c.failedAt],
+    ['terminates at', c.terminatesAt],
+    ['execution', c.executionArn ?? c.executionName],
+    ['recovered by', c.recoveredBy],
+    ['closed', c.closedReason],
+    ['error', c.error ? `${c.error.name}: ${c.error.message}` : undefined],
+    ['blocked card', c.blockedPaymentMethod ? `${c.blockedPaymentMethod.id} (${c.blockedPaymentMethod.code})` : undefined],
+    ['email', c.emailSuppressed ? `suppressed (${c.emailSuppressed.reason})` : undefined],
+  ];
+  print(facts.filter(([, v]) => v).map(([k, v]) => `${k.padEnd(14)}${v}`).join('\n'));
+  print('');
+  const timeline = await deps.store.listTimeline(c.invoiceId);
+  print(table(
+    ['at', 'what', 'stage', 'detail', 'id'],
+    timeline.map((e) => [shortTime(e.at), e.type, e.stage, e.detail, e.messageId ?? e.eventId]),
+  ));
+}
+
+export async function retryCaseNow(deps: OperatorDeps, print: Print, invoiceId: string): Promise<void> {
+  const c = await caseOf(deps, invoiceId);
+  let result: Awaited<ReturnType<typeof retryNow>>;
+  try {
+    result = await retryNow(deps, c);
+  } catch (error) {
+    if (error instanceof CaseClosedError) throw new CliError(`${invoiceId}: ${error.message}`);
+    throw error;
+  }
+  switch (result.outcome) {
+    case 'paid':
+      print(`${invoiceId}: paid ${money(c.amountDue)}; case ${result.recovered ? 'recovered, customer thanked' : 'still open (another invoice of it is unpaid)'}`);
+      return;
+    case 'already_paid':
+      print(`${invoiceId}: already paid in Stripe; case ${result.recovered ? 'recovered' : 'still open'}`);
+      return;
+    case 'declined':
+      throw new CliError(`${invoiceId}: declined (${result.code}): ${result.message}; the sequence goes on`);
+    case 'skipped':
+      throw new CliError(`${invoiceId}: not charged: the card on file hard-declined before (${result.code}); the customer must put in a new card`);
+    case 'busy':
+      throw new CliError(`${invoiceId}: another charge of this invoice is in flight; try again in a minute`);
+    case 'not_open':
+      throw new CliError(`${invoiceId}: the case is ${result.status}; there is nothing to charge`);
+  }
+}
+
+export async function pause(deps: OperatorDeps, print: Print, invoiceId: string, until?: string): Promise<void> {
+  let date: Date | undefined;
+  if (until) {
+    date = new Date(until);
+    if (Number.isNaN(date.getTime())) throw new CliError(`--until ${until}: not a date (use ISO 8601, e.g. 2026-03-01 or 2026-03-01T09:00:00Z)`, 2);
+  }
+  const c = await openCaseOf(deps, invoiceId);
+  try {
+    const result = await pauseCase(deps, c, date);
+    const why = !until ? ` (until resumed, at most ${PAUSE_CAP_DAYS} days after the case opened)` : result.capped ? ` (capped: at most ${PAUSE_CAP_DAYS} days after the case opened)` : '';
+    print(`${invoiceId}: paused until ${result.pausedUntil}${why}; nothing is sent or charged until then. A payment still recovers it.`);
+  } catch (error) {
+    if (error instanceof RangeError) throw new CliError(`${invoiceId}: ${error.message}`, 2);
+    throw notOpen(invoiceId, error);
+  }
+}
+
+export async function resume(deps: OperatorDeps, print: Print, invoiceId: string): Promise<void> {
+  const c = await openCaseOf(deps, invoiceId);
+  if (!pausedUntil(c, deps.clock.now())) throw new CliError(`${invoiceId}: the case is not paused`);
+  try {
+    await resumeCase(deps, c);
+  } catch (error) {
+    throw notOpen(invoiceId, error);
+  }
+  print(`${invoiceId}: resumed; its stage runs at its next look (within the hour in AWS)`);
+}
+
+export async function close(deps: OperatorDeps, print: Print, invoiceId: string, reason: string): Promise<void> {
+  const c = await caseOf(deps, invoiceId);
+  if (!(await closeByOperator(deps, c, reason))) {
+    const now = await caseOf(deps, invoiceId);
+    throw new CliError(`${invoiceId}: not closed: the case is ${now.status}${now.stage === 'Terminate' ? ' (terminating)' : ''}`);
+  }
+  print(`${invoiceId}: closed (closed by operator: ${reason}); execution stopped, banner cleared`);
+}
+
+export async function replay(deps: OperatorDeps, print: Print, source: string): Promise<void> {
+  let raw: unknown;
+  if (/^evt_[A-Za-z0-9]+$/.test(source)) {
+    try {
+      raw = await deps.stripeClient.events.retrieve(source);
+    } catch (error) {
+      throw new CliError(`could not fetch ${source} from Stripe: ${(error as Error).message}`);
+    }
+  } else {
+    try {
+      raw = JSON.parse(await readFile(source, 'utf8'));
+    } catch (error) {
+      throw new CliError(`${source}: not a readable JSON event file, nor an evt_ id (${(error as Error).message})`, 2);
+    }
+  }
+  const parsed = StripeEventSchema.safeParse(raw);
+  if (!parsed.success) throw new CliError(`${source}: not a Stripe event: ${parsed.error.issues[0]?.message ?? 'bad shape'}`, 2);
+  const event: StripeEventEnvelope = parsed.data;
+  // Without the dedupe: a replay is on purpose. The router decides by Stripe's current state, so an
+  // old event changes nothing that has moved on.
+  const result = await ingestStripeEvent(deps, event);
+  const { action, ...rest } = result;
+  const details = Object.entries(rest).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
+  print(`${event.id} (${event.type}): ${action}${details.length ? ` ${details.join(' ')}` : ''}`);
+}
+
+export async function report(deps: OperatorDeps, print: Print, since?: string): Promise<void> {
+  let sinceDate: Date | undefined;
+  if (since) {
+    sinceDate = new Date(since);
+    if (Number.isNaN(sinceDate.getTime())) throw new CliError(`--since ${since}: not a date (use ISO 8601, e.g. 2026-03-01)`, 2);
+  }
+  const r = recoveryReport(deps.policies ?? singlePolicySet(deps.policy), await deps.store.listCases(), sinceDate);
+  const pct = (n: number) => (r.opened ? `${((100 * n) / r.opened).toFixed(1)}%` : '');
+  print(`Cases opened ${r.since ? `since ${r.since}` : 'ever'}: ${r.opened}`);
+  print('');
+  print(table(['funnel', 'cases', 'of opened'], [
+    ['opened', r.opened, pct(r.opened)],
+    ...r.reachedStage.map((s) => [`reached ${s.stage}`, s.cases, pct(s.cases)]),
+    ['recovered', r.byStatus.recovered, pct(r.byStatus.recovered)],
+    ['terminated', r.byStatus.terminated, pct(r.byStatus.terminated)],
+    ['closed', r.byStatus.closed, pct(r.byStatus.closed)],
+    ['needs_attention', r.byStatus.needs_attention, pct(r.byStatus.needs_attention)],
+    ['still open', r.byStatus.open, pct(r.byStatus.open)],
+  ]));
+  print('');
+  print(`Recovery rate: ${r.recoveryRate === undefined ? 'n/a (no case has ended)' : `${(100 * r.recoveryRate).toFixed(1)}%`} (recovered ÷ (recovered + terminated))`);
+  print('');
+  print(r.recoveredRevenue.length
+    ? table(['currency', 'recovered'], r.recoveredRevenue.map((x) => [x.currency, formatMoney({ amount: x.amount, currency: x.currency }, 'en-GB')]))
+    : 'Recovered revenue: none yet');
+}
+
+async function caseOf(deps: OperatorDeps, invoiceId: string): Promise<DunningCase> {
+  if (!/^in_[A-Za-z0-9]+$/.test(invoiceId)) throw new CliError(`${invoiceId}: not an invoice id (in_…)`, 2);
+  const found = await deps.store.findCaseOfInvoice(invoiceId);
+  if (!found) throw new CliError(`${invoiceId}: no dunning case for this invoice`);
+  return found;
+}
+
+async function openCaseOf(deps: OperatorDeps, invoiceId: string): Promise<DunningCase> {
+  const c = await caseOf(deps, invoiceId);
+  if (c.status !== 'open') throw new CliError(`${invoiceId}: the case is ${c.status}; only an open case can be paused or resumed`);
+  return c;
+}
+
+function notOpen(invoiceId: string, error: unknown): Error {
+  return error instanceof CaseClosedError ? new CliError(`${invoiceId}: ${error.message}`) : (error as Error);
+}

@@ -1,0 +1,125 @@
+// `npx dunning …`: the operator CLI. Finds its target (a deployed stack through CloudFormation, or
+// the local runtime with --local), builds the same adapters the functions use, and runs a command.
+import { parseArgs } from 'node:util';
+import type { CaseStatus } from '#shared/domain/case.ts';
+import { close, listCases, pause, replay, report, resume, retryCaseNow, showCase, STATUSES, type Print } from './commands.ts';
+import { operatorDeps, stderrLog } from './deps.ts';
+import { CliError } from './errors.ts';
+import { DEFAULT_LOCAL_URL, DEFAULT_STACK, localTarget, stackTarget } from './target.ts';
+
+const USAGE = `usage: dunning [--local [URL] | --stack NAME] [--verbose] <command>
+
+commands:
+  cases [--status open|recovered|terminated|needs_attention|closed]   list cases
+  case <invoiceId>                          a case and its full timeline
+  retry-now <invoiceId>                     charge the customer's card now
+  pause <invoiceId> [--until DATE]          send and charge nothing until DATE (or until resumed)
+  resume <invoiceId>                        lift a pause
+  close <invoiceId> --reason TEXT           close the case ("closed by operator: TEXT")
+  replay <event.json | evt_…>               run one Stripe event through the router again
+  redrive <executionName>                   (not supported yet)
+  report [--since DATE]                     the funnel, recovery rate and recovered revenue
+
+target:
+  (default)        the deployed stack "${DEFAULT_STACK}", found with the standard AWS configuration
+                   (AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_REGION);
+                   DUNNING_POLICY_FILE must be the policy you deployed with
+  --stack NAME     another stack name
+  --local [URL]    the local runtime of \`npm start\` (default ${DEFAULT_LOCAL_URL})`;
+
+/** `--local` takes an optional URL, which parseArgs cannot express: give it its default here. */
+export function normaliseArgs(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--local') {
+      const next = argv[i + 1];
+      if (next && /^https?:\/\//.test(next)) {
+        out.push(`--local=${next}`);
+        i++;
+      } else out.push(`--local=${DEFAULT_LOCAL_URL}`);
+    } else out.push(arg);
+  }
+  return out;
+}
+
+export async function run(argv: readonly string[], print: Print): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: normaliseArgs(argv),
+      allowPositionals: true,
+      options: {
+        local: { type: 'string' },
+        stack: { type: 'string' },
+        status: { type: 'string' },
+        until: { type: 'string' },
+        reason: { type: 'string' },
+        since: { type: 'string' },
+        verbose: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (error) {
+    throw new CliError(`${(error as Error).message}\n${USAGE}`, 2);
+  }
+  const { values, positionals } = parsed;
+  const [command, arg, ...extra] = positionals;
+  if (values.help || !command) {
+    print(USAGE);
+    if (!values.help) throw new CliError('no command given', 2);
+    return;
+  }
+  const needsArg = ['case', 'retry-now', 'pause', 'resume', 'close', 'replay', 'redrive'];
+  if (!['cases', 'report', ...needsArg].includes(command)) throw new CliError(`unknown command "${command}"\n${USAGE}`, 2);
+  if (needsArg.includes(command) && !arg) throw new CliError(`${command} needs an argument\n${USAGE}`, 2);
+  if (extra.length > 0 || (!needsArg.includes(command) && arg)) throw new CliError(`${command}: unexpected argument "${extra[0] ?? arg}"`, 2);
+  if (values.status !== undefined && !STATUSES.includes(values.status as CaseStatus)) {
+    throw new CliError(`--status ${values.status}: must be one of ${STATUSES.join(', ')}`, 2);
+  }
+  if (command === 'close' && !values.reason?.trim()) throw new CliError('close needs --reason TEXT (it is recorded on the case)', 2);
+  if (command === 'redrive') {
+    // See the README (Operate it): the definition catches a failed stage into FlagCase, so Step
+    // Functions' RedriveExecution would only re-run the NeedsAttention Fail state.
+    throw new CliError('redrive is not supported yet: settle a needs_attention case with retry-now, close, or a payment in Stripe', 2);
+  }
+  if (values.local !== undefined && values.stack !== undefined) throw new CliError('give --local or --stack, not both', 2);
+
+  const target = values.local !== undefined ? await localTarget(values.local) : await stackTarget(values.stack ?? DEFAULT_STACK);
+  const deps = await operatorDeps(target, values.verbose ? stderrLog : undefined);
+  switch (command) {
+    case 'cases':
+      return listCases(deps, print, values.status as CaseStatus | undefined);
+    case 'case':
+      return showCase(deps, print, arg!);
+    case 'retry-now':
+      return retryCaseNow(deps, print, arg!);
+    case 'pause':
+      return pause(deps, print, arg!, values.until);
+    case 'resume':
+      return resume(deps, print, arg!);
+    case 'close':
+      return close(deps, print, arg!, values.reason!.trim());
+    case 'replay':
+      return replay(deps, print, arg!);
+    case 'report':
+      return report(deps, print, values.since);
+  }
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  try {
+    await run(argv, (text) => process.stdout.write(`${text}\n`));
+    return 0;
+  } catch (error) {
+    if (error instanceof CliError) {
+      process.stderr.write(`dunning: ${error.message}\n`);
+      return error.exitCode;
+    }
+    const e = error as Error;
+    // An AWS or Stripe failure after discovery: one line, and the stack only when asked for.
+    process.stderr.write(`dunning: ${e.name && e.name !== 'Error' ? `${e.name}: ` : ''}${e.message}\n`);
+    if (argv.includes('--verbose')) process.stderr.write(`${e.stack ?? ''}\n`);
+    return 1;
+  }
+}

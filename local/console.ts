@@ -1,0 +1,160 @@
+// The local console (`GET /console`): every case with its timeline, the customer's current My
+// Account banner and a link to each email in the SES inbox. The page polls `GET /console/data`, so
+// it follows the demo as it plays. All text is put in with textContent: names and subjects come
+// from Stripe and are never markup.
+import type { ServerResponse } from 'node:http';
+import type { DunningCase, InAppNotice, TimelineEntry } from '#shared/domain/case.ts';
+import type { CaseStore } from '#shared/domain/ports.ts';
+import { formatMoney } from '#shared/notices/format.ts';
+
+export const CONSOLE_PATH = '/console';
+
+export interface ConsoleCase {
+  case: DunningCase;
+  /** The amount due as an operator reads it (Stripe's decimal places for the currency). */
+  amount: string;
+  timeline: TimelineEntry[];
+  /** The customer's banner as My Account would show it now; null when none. */
+  banner: InAppNotice | null;
+  emails: Array<{ stage?: string; subject?: string; messageId: string; at: string; url: string }>;
+}
+
+export interface ConsoleData {
+  generatedAt: string;
+  sesInbox: string;
+  cases: ConsoleCase[];
+}
+
+export async function consoleData(store: CaseStore, sesInbox: string): Promise<ConsoleData> {
+  const cases = (await store.listCases()).sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+  const banners = new Map<string, InAppNotice | null>();
+  const rows: ConsoleCase[] = [];
+  for (const c of cases) {
+    if (!banners.has(c.customerId)) banners.set(c.customerId, (await store.getNotice(c.customerId)) ?? null);
+    const timeline = await store.listTimeline(c.invoiceId);
+    rows.push({
+      case: c,
+      amount: formatMoney(c.amountDue, 'en-GB'),
+      timeline,
+      banner: banners.get(c.customerId) ?? null,
+      emails: timeline
+        .filter((e) => e.type === 'notice_sent' && e.messageId)
+        .map((e) => ({ stage: e.stage, subject: e.detail, messageId: e.messageId!, at: e.at, url: sesEmailUrl(sesInbox, e.messageId!) })),
+    });
+  }
+  return { generatedAt: new Date().toISOString(), sesInbox, cases: rows };
+}
+
+/** aws-ses-v2-local serves each stored email as an .eml by its message id. */
+export function sesEmailUrl(sesInbox: string, messageId: string): string {
+  const url = new URL('/get-emlContent', sesInbox);
+  url.searchParams.set('messageId', messageId);
+  return url.toString();
+}
+
+export async function serveConsole(url: URL, res: ServerResponse, deps: { store: CaseStore; sesInbox: string }): Promise<void> {
+  if (url.pathname === `${CONSOLE_PATH}/data`) {
+    res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+    res.end(JSON.stringify(await consoleData(deps.store, deps.sesInbox)));
+    return;
+  }
+  res.writeHead(200, {
+    'content-type': 'text/html; charset=utf-8',
+    'cache-control': 'no-store',
+    // The page's own script only; it talks to this origin alone.
+    'content-security-policy': "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'",
+  });
+  res.end(PAGE);
+}
+
+const PAGE = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Dunning console (local)</title>
+<style>
+  body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5rem; color: #1d2430; background: #f6f7f9; }
+  h1 { font-size: 1.3rem; margin: 0 0 .25rem; }
+  .meta { color: #5b6472; margin-bottom: 1rem; }
+  .case { background: #fff; border: 1px solid #d9dde3; border-radius: 8px; padding: 1rem; margin-bottom: 1rem; }
+  .case h2 { font-size: 1.05rem; margin: 0 0 .5rem; display: flex; gap: .75rem; align-items: baseline; flex-wrap: wrap; }
+  .status { font-size: .8rem; padding: .1rem .5rem; border-radius: 999px; background: #e5e8ec; }
+  .status.open { background: #fff1c2; } .status.recovered { background: #c9f0d3; }
+  .status.terminated, .status.needs_attention { background: #f8cdd0; } .status.closed { background: #dde3ea; }
+  .banner { border-left: 4px solid #8a94a3; background: #f3f5f8; padding: .4rem .6rem; margin: .5rem 0; }
+  .banner.warning { border-color: #d99a00; } .banner.critical { border-color: #c62828; } .banner.info { border-color: #1e6fd9; }
+  table { border-collapse: collapse; width: 100%; font-size: .85rem; }
+  td, th { text-align: left; padding: .2rem .5rem .2rem 0; vertical-align: top; border-top: 1px solid #eef0f3; }
+  th { color: #5b6472; font-weight: 600; }
+  .empty { color: #5b6472; }
+</style>
+</head>
+<body>
+<h1>Dunning console <small>(local)</small></h1>
+<div class="meta"><span id="summary">Loading…</span> · <a id="inbox" href="#">SES inbox</a> · updated <span id="updated">never</span></div>
+<div id="cases"></div>
+<script>
+(() => {
+  const el = (tag, attrs, ...children) => {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (k === 'class') node.className = v;
+      else if (k === 'href') { if (/^https?:\\/\\//.test(v)) node.setAttribute('href', v); }
+      else node.setAttribute(k, v);
+    }
+    for (const child of children) {
+      if (child === null || child === undefined) continue;
+      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    }
+    return node;
+  };
+  const time = (iso) => new Date(iso).toLocaleTimeString();
+  function render(data) {
+    const open = data.cases.filter((c) => c.case.status === 'open').length;
+    document.getElementById('summary').textContent = data.cases.length + ' case(s), ' + open + ' open';
+    const inbox = document.getElementById('inbox');
+    if (/^https?:\\/\\//.test(data.sesInbox)) inbox.href = data.sesInbox;
+    document.getElementById('updated').textContent = time(data.generatedAt);
+    const root = document.getElementById('cases');
+    root.replaceChildren(...(data.cases.length ? data.cases.map(renderCase) : [el('p', { class: 'empty' }, 'No cases yet: a failed renewal opens one.')]));
+  }
+  function renderCase(row) {
+    const c = row.case;
+    const paused = c.status === 'open' && c.pausedUntil && Date.parse(c.pausedUntil) > Date.now();
+    const emails = new Map(row.emails.map((e) => [e.messageId, e]));
+    return el('section', { class: 'case', 'data-invoice': c.invoiceId, 'data-status': c.status },
+      el('h2', {},
+        el('span', {}, c.customerName || c.customerId),
+        el('code', {}, c.invoiceId),
+        el('span', { class: 'status ' + c.status }, c.status + (paused ? ' (paused)' : '')),
+        el('span', {}, row.amount),
+        c.stage ? el('span', {}, 'stage ' + c.stage) : null,
+        c.recoveredBy ? el('span', {}, 'by ' + c.recoveredBy) : null),
+      row.banner
+        ? el('div', { class: 'banner ' + row.banner.severity, 'data-banner': row.banner.stage },
+            el('strong', {}, 'My Account banner: ' + row.banner.headline), el('br'), row.banner.body)
+        : el('div', { class: 'banner', 'data-banner': '' }, 'My Account banner: none'),
+      el('table', {},
+        el('thead', {}, el('tr', {}, el('th', {}, 'at'), el('th', {}, 'what'), el('th', {}, 'stage'), el('th', {}, 'detail'))),
+        el('tbody', {}, ...row.timeline.map((e) => {
+          const email = e.messageId && emails.get(e.messageId);
+          return el('tr', { 'data-type': e.type },
+            el('td', {}, time(e.at)), el('td', {}, e.type), el('td', {}, e.stage || ''),
+            el('td', {}, e.detail || '', e.eventId ? ' (' + e.eventId + ')' : '',
+              email ? el('span', {}, ' · ', el('a', { href: email.url, 'data-email': e.messageId }, 'email')) : null));
+        }))));
+  }
+  async function poll() {
+    try {
+      const res = await fetch('${CONSOLE_PATH}/data', { cache: 'no-store' });
+      if (res.ok) render(await res.json());
+    } catch {}
+    setTimeout(poll, 1000);
+  }
+  poll();
+})();
+</script>
+</body>
+</html>
+`;

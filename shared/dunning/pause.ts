@@ -1,0 +1,69 @@
+// An operator's pause on one case: until it ends or is lifted, the stages send and charge nothing
+// (they throw CasePausedError, which the state machine retries every hour) and the router's
+// immediate actions stand down. A payment still recovers a paused case.
+import type { DunningCase } from '../domain/case.ts';
+import { CasePausedError } from '../domain/errors.ts';
+import type { DunningDeps } from './deps.ts';
+
+/**
+ * The longest a case can be paused, counted from when it opened. The state machine's timeout and
+ * the pause retrier's attempts allow the policy plus this much, so a pause can never time the
+ * execution out. (Counting from the case's start rather than from each pause keeps that true
+ * however many times a case is paused.)
+ */
+export const PAUSE_CAP_DAYS = 30;
+/** How often a paused stage looks again, in policy time (the state machine's pause retrier). */
+export const PAUSE_POLL_SECONDS = 3600;
+
+const DAY_MS = 86_400_000;
+
+/** The pause in force at `now`, if any. */
+export function pausedUntil(dunningCase: Pick<DunningCase, 'pausedUntil' | 'status'>, now: Date): string | undefined {
+  if (dunningCase.status !== 'open' || !dunningCase.pausedUntil) return undefined;
+  return Date.parse(dunningCase.pausedUntil) > now.getTime() ? dunningCase.pausedUntil : undefined;
+}
+
+/** For a stage that has just begun: a paused case waits (the state machine retries it later). */
+export function assertNotPaused(dunningCase: DunningCase, now: Date): void {
+  const until = pausedUntil(dunningCase, now);
+  if (until) throw new CasePausedError(dunningCase.invoiceId, until);
+}
+
+/** The latest a case may be paused until: PAUSE_CAP_DAYS after it opened. */
+export function pauseCap(dunningCase: Pick<DunningCase, 'createdAt'>): Date {
+  return new Date(Date.parse(dunningCase.createdAt) + PAUSE_CAP_DAYS * DAY_MS);
+}
+
+export interface PauseResult {
+  pausedUntil: string;
+  /** True when the requested date was later than the cap (or none was given) and the cap applies. */
+  capped: boolean;
+}
+
+/** Pauses an open case until `until`, or for as long as allowed when no date is given. */
+export async function pauseCase(deps: Pick<DunningDeps, 'store' | 'clock' | 'log'>, dunningCase: DunningCase, until?: Date): Promise<PauseResult> {
+  const now = deps.clock.now();
+  const cap = pauseCap(dunningCase);
+  if (until && until.getTime() <= now.getTime()) throw new RangeError(`--until ${until.toISOString()} is not in the future`);
+  if (cap.getTime() <= now.getTime()) {
+    throw new RangeError(`case ${dunningCase.invoiceId} opened more than ${PAUSE_CAP_DAYS} days ago; it cannot be paused`);
+  }
+  const capped = !until || until.getTime() > cap.getTime();
+  const effective = (capped ? cap : until).toISOString();
+  await deps.store.setPause(dunningCase.invoiceId, effective, now.toISOString());
+  await deps.store.appendTimeline(dunningCase.invoiceId, {
+    at: now.toISOString(),
+    type: 'paused',
+    detail: `by operator until ${effective}${capped && until ? ` (capped at ${PAUSE_CAP_DAYS} days after the case opened)` : ''}`,
+  });
+  deps.log.info('case paused by operator', { invoiceId: dunningCase.invoiceId, pausedUntil: effective });
+  return { pausedUntil: effective, capped };
+}
+
+/** Lifts the pause: the waiting stage runs at its next look (within the poll interval). */
+export async function resumeCase(deps: Pick<DunningDeps, 'store' | 'clock' | 'log'>, dunningCase: DunningCase): Promise<void> {
+  const now = deps.clock.now().toISOString();
+  await deps.store.setPause(dunningCase.invoiceId, undefined, now);
+  await deps.store.appendTimeline(dunningCase.invoiceId, { at: now, type: 'resumed', detail: 'by operator' });
+  deps.log.info('case resumed by operator', { invoiceId: dunningCase.invoiceId });
+}

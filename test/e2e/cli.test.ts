@@ -1,0 +1,320 @@
+// The operator CLI (`bin/dunning.mjs`) as a child process against the local runtime, found through
+// `--local` and its discovery document: every command on real cases, and the one-line errors.
+import { execFile } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import { writeFile, mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readSesInbox } from '#local/ses.ts';
+import { LOCAL_STATE_MACHINE_ARN } from '#local/runtime.ts';
+import { executionArnFor } from '#shared/adapters/sfn-workflow.ts';
+import { systemClock } from '#shared/domain/ports.ts';
+import { OPERATOR_OUTPUTS, policyDigest } from '#shared/operator-outputs.ts';
+import { silentLog } from '#shared/dunning/deps.ts';
+import { pauseCase } from '#shared/dunning/pause.ts';
+import {
+  caseFor,
+  latestEvent,
+  putInWorkingCard,
+  renew,
+  startTestRuntime,
+  subjectsTo,
+  subscribeWithDecliningCard,
+  SUBJECTS,
+  waitFor,
+  withDeliveriesPaused,
+  type TestRuntime,
+} from '../fixtures/scenario.ts';
+import { shortPolicy } from '../fixtures/policies.ts';
+
+const BIN = fileURLToPath(new URL('../../bin/dunning.mjs', import.meta.url));
+
+interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function dunning(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<CliRun> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { env, timeout: 60_000 }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+let t: TestRuntime;
+let local: string[];
+beforeAll(async () => {
+  t = await startTestRuntime({ dayMs: 300 });
+  local = ['--local', t.runtime.urls.app];
+});
+afterAll(async () => {
+  await t?.close();
+});
+
+const opened = (subscriptionId: string) => waitFor(() => caseFor(t.runtime, subscriptionId), 10_000, 'the case');
+
+describe('the operator CLI against the local runtime', () => {
+  it('lists cases, pauses one so nothing is sent or charged, resumes it, charges it now and shows its timeline', async () => {
+    const subscriber = await subscribeWithDecliningCard(t.stripe, 'Operated Olive');
+    let pauseRun: CliRun | undefined;
+    let secondPause: CliRun | undefined;
+    t.onStage(subscriber.customerId, async ({ state, error, dunningCase }) => {
+      // Paused right after a notice, before the execution moves on.
+      if (state === 'Notice1' && !error && !pauseRun) pauseRun = await dunning([...local, 'pause', dunningCase.invoiceId]);
+      if (state === 'Notice2' && !error && !secondPause) secondPause = await dunning([...local, 'pause', dunningCase.invoiceId, '--until', '2999-01-01']);
+    });
+    await renew(t.stripe, subscriber);
+    const dunningCase = await opened(subscriber.subscriptionId);
+    const id = dunningCase.invoiceId;
+    await waitFor(async () => pauseRun, 20_000, 'the pause command');
+    expect(pauseRun).toMatchObject({ code: 0, stderr: '' });
+    expect(pauseRun!.stdout).toMatch(new RegExp(`^${id}: paused until \\d{4}-\\d\\d-\\d\\dT`));
+
+    const listed = await dunning([...local, 'cases', '--status', 'open']);
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toMatch(/^invoice\s+customer\s+status\s+stage\s+amount/);
+    expect(listed.stdout).toContain(id);
+    expect(listed.stdout).toMatch(new RegExp(`${id}\\s+Operated Olive \\(${subscriber.customerId}\\)\\s+open \\(paused\\)`));
+    expect((await dunning([...local, 'cases', '--status', 'terminated'])).stdout).not.toContain(id);
+
+    // Past Retry1 and Notice2's days (3 and 7 of the policy): paused, nothing went out.
+    await new Promise((resolve) => setTimeout(resolve, 8 * 300));
+    expect(await subjectsTo(t.runtime, subscriber.email)).toEqual([SUBJECTS.notice1]);
+    expect((await t.runtime.store.listTimeline(id)).some((e) => e.type === 'retry_declined' || e.type === 'retry_paid')).toBe(false);
+
+    const resumed = await dunning([...local, 'resume', id]);
+    expect(resumed).toMatchObject({ code: 0 });
+    expect(resumed.stdout).toContain(`${id}: resumed`);
+    // Carries on where it was: Retry1 declines, then Notice2 goes out.
+    await waitFor(async () => (await subjectsTo(t.runtime, subscriber.email)).length === 2, 20_000, 'Notice2 after the resume');
+    expect(await subjectsTo(t.runtime, subscriber.email)).toEqual([SUBJECTS.notice1, SUBJECTS.notice2]);
+
+    // Paused again, with a date past the cap: held at 30 days after the case opened.
+    await waitFor(async () => secondPause, 20_000, 'the second pause');
+    expect(secondPause).toMatchObject({ code: 0 });
+    expect(secondPause!.stdout).toContain(`paused until ${new Date(Date.parse(dunningCase.createdAt) + 30 * 86_400_000).toISOString()} (capped`);
+    // A working card whose webhooks are lost: only the operator's retry-now charges it, paused or not.
+    await withDeliveriesPaused(t.runtime, () => putInWorkingCard(t.stripe, subscriber.customerId));
+    const retried = await dunning([...local, 'retry-now', id]);
+    expect(retried).toMatchObject({ code: 0, stderr: '' });
+    expect(retried.stdout).toBe(`${id}: paid £15.00; case recovered, customer thanked\n`);
+    expect(await t.runtime.store.getCase(id)).toMatchObject({ status: 'recovered', recoveredBy: 'workflow_retry' });
+    await waitFor(
+      async () => t.runtime.stepFunctions.executions.get(executionArnFor(LOCAL_STATE_MACHINE_ARN, id))?.status !== 'RUNNING',
+      10_000,
+      'the execution to stop',
+    );
+
+    const shown = await dunning([...local, 'case', id]);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toMatch(/status\s+recovered/);
+    // Emails with their SES message ids, events with theirs, retries with the decline code.
+    const inbox = (await readSesInbox(t.runtime.urls.ses)).filter((m) => m.to.includes(subscriber.email));
+    for (const email of inbox) expect(shown.stdout).toMatch(new RegExp(`notice_sent\\s+\\S+\\s+.*${email.messageId}`));
+    expect(shown.stdout).toMatch(/event_received\s+invoice\.payment_failed\s+evt_\w+/);
+    expect(shown.stdout).toMatch(/retry_declined\s+Retry1\s+generic_decline/);
+    expect(shown.stdout).toMatch(/paused\s+by operator until/);
+    expect(shown.stdout).toMatch(/resumed\s+by operator/);
+    expect(shown.stdout).toMatch(/retry_paid\s+Operator/);
+
+    const again = await dunning([...local, 'retry-now', id]);
+    expect(again).toMatchObject({ code: 1, stdout: '' });
+    expect(again.stderr).toBe(`dunning: ${id}: the case is recovered; there is nothing to charge\n`);
+  });
+
+  it('closes a case with the operator\'s reason and stops its execution', async () => {
+    const subscriber = await subscribeWithDecliningCard(t.stripe, 'Closed Clara');
+    await renew(t.stripe, subscriber);
+    const { invoiceId } = await opened(subscriber.subscriptionId);
+    await waitFor(async () => (await t.runtime.store.getCase(invoiceId))?.executionArn, 10_000, 'the execution');
+
+    const closed = await dunning([...local, 'close', invoiceId, '--reason', 'refunded by support']);
+
+    expect(closed).toMatchObject({ code: 0, stderr: '' });
+    expect(await t.runtime.store.getCase(invoiceId)).toMatchObject({ status: 'closed', closedReason: 'closed by operator: refunded by support' });
+    expect(t.runtime.stepFunctions.executions.get(executionArnFor(LOCAL_STATE_MACHINE_ARN, invoiceId))?.status).toBe('ABORTED');
+    expect(await t.runtime.store.getNotice(subscriber.customerId)).toBeUndefined();
+    const noReason = await dunning([...local, 'close', invoiceId]);
+    expect(noReason.code).toBe(2);
+    expect(noReason.stderr).toMatch(/^dunning: close needs --reason TEXT/);
+  });
+
+  it('replays a Stripe event whose delivery was lost, by id and from a file, through the router', async () => {
+    const subscriber = await subscribeWithDecliningCard(t.stripe, 'Replayed Rita');
+    // Paused, so no stage looks at Stripe and finds the payment before the replay does.
+    t.onStage(subscriber.customerId, async ({ state, error, dunningCase }) => {
+      if (state === 'Notice1' && !error) await pauseCase({ store: t.runtime.store, clock: systemClock, log: silentLog }, dunningCase);
+    });
+    await renew(t.stripe, subscriber);
+    const { invoiceId } = await waitFor(async () => {
+      const found = await caseFor(t.runtime, subscriber.subscriptionId);
+      return found?.pausedUntil ? found : undefined;
+    }, 10_000, 'the paused case');
+    // The customer pays on the hosted page, and Stripe's invoice.paid never arrives.
+    await withDeliveriesPaused(t.runtime, async () => {
+      const card = await t.stripe.paymentMethods.attach('pm_card_visa', { customer: subscriber.customerId });
+      await t.stripe.invoices.pay(invoiceId, { payment_method: card.id });
+    });
+    const paid = JSON.parse(await latestEvent(t.stripe, 'invoice.paid', invoiceId)) as { id: string };
+
+    const byId = await dunning([...local, 'replay', paid.id]);
+
+    expect(byId).toMatchObject({ code: 0, stderr: '' });
+    expect(byId.stdout).toBe(`${paid.id} (invoice.paid): case_recovered invoiceId=${invoiceId}\n`);
+    expect(await t.runtime.store.getCase(invoiceId)).toMatchObject({ status: 'recovered', recoveredBy: 'customer_payment' });
+    // The same event again, from a file: no dedupe, and the router changes nothing that has moved on.
+    const file = join(await mkdtemp(join(tmpdir(), 'dunning-cli-')), 'event.json');
+    await writeFile(file, await latestEvent(t.stripe, 'invoice.paid', invoiceId));
+    const fromFile = await dunning([...local, 'replay', file]);
+    expect(fromFile.code).toBe(0);
+    expect(fromFile.stdout).toMatch(/^evt_\w+ \(invoice\.paid\): (case_exists|ignored)/);
+    expect((await subjectsTo(t.runtime, subscriber.email)).filter((s) => s === SUBJECTS.recovered)).toHaveLength(1);
+  });
+
+  it('reports the funnel, the recovery rate and the recovered revenue from the cases', async () => {
+    const cases = await t.runtime.store.listCases();
+    const recovered = cases.filter((c) => c.status === 'recovered').length;
+
+    const run = await dunning([...local, 'report', '--since', '2000-01-01']);
+
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    expect(run.stdout).toContain(`Cases opened since 2000-01-01T00:00:00.000Z: ${cases.length}`);
+    expect(run.stdout).toMatch(new RegExp(`^opened\\s+${cases.length}\\s+100\\.0%`, 'm'));
+    expect(run.stdout).toMatch(new RegExp(`^reached Notice1\\s+${cases.filter((c) => c.noticesSent.includes('Notice1')).length}\\s`, 'm'));
+    expect(run.stdout).toMatch(new RegExp(`^recovered\\s+${recovered}\\s`, 'm'));
+    expect(run.stdout).toMatch(/^Recovery rate: \d+\.\d%/m);
+    expect(run.stdout).toMatch(new RegExp(`^GBP\\s+£${(recovered * 15).toFixed(2)}$`, 'm'));
+    const future = await dunning([...local, 'report', '--since', '2999-01-01']);
+    expect(future.stdout).toContain('Cases opened since 2999-01-01T00:00:00.000Z: 0');
+  });
+});
+
+describe('the operator CLI\'s errors', () => {
+  it('says in one line what is wrong, with a non-zero exit', async () => {
+    expect(await dunning([...local, 'case', 'in_doesnotexist'])).toEqual({ code: 1, stdout: '', stderr: 'dunning: in_doesnotexist: no dunning case for this invoice\n' });
+    expect(await dunning([...local, 'case', 'cus_123'])).toMatchObject({ code: 2, stderr: 'dunning: cus_123: not an invoice id (in_…)\n' });
+    expect(await dunning([...local, 'cases', '--status', 'lost'])).toMatchObject({ code: 2, stderr: expect.stringMatching(/--status lost: must be one of open, recovered/) });
+    expect(await dunning([...local, 'pause', 'in_x', '--until', 'soon'])).toMatchObject({ code: 2, stderr: expect.stringMatching(/^dunning: --until soon: not a date/) });
+    expect(await dunning([...local, 'frobnicate'])).toMatchObject({ code: 2, stderr: expect.stringMatching(/^dunning: unknown command "frobnicate"/) });
+    const redrive = await dunning([...local, 'redrive', 'in_123']);
+    expect(redrive).toMatchObject({ code: 2, stdout: '' });
+    expect(redrive.stderr).toMatch(/^dunning: redrive is not supported yet/);
+  });
+
+  it('names the flag to fix when the local runtime is not there', async () => {
+    const run = await dunning(['--local', 'http://127.0.0.1:9', 'cases']);
+    expect(run.code).toBe(3);
+    expect(run.stderr).toMatch(/^dunning: no local runtime answers at http:\/\/127\.0\.0\.1:9 .*npm start.*--local/);
+  });
+
+  describe('against AWS', () => {
+    // CloudFormation and Secrets Manager are faked, answering as AWS does; the stack's outputs point
+    // at the local runtime's table and state machine, reached through AWS_ENDPOINT_URL_* as any
+    // other endpoint would be. Everything after discovery is the code that runs against AWS.
+    let fake: Server;
+    let endpoint: string;
+    const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:stripe-api-key-AbCdEf';
+    const LINK_KEY_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:link-key-AbCdEf';
+    beforeAll(async () => {
+      const outputs: Record<string, string> = {
+        [OPERATOR_OUTPUTS.tableName]: t.runtime.config.tableName,
+        [OPERATOR_OUTPUTS.stateMachineArn]: LOCAL_STATE_MACHINE_ARN,
+        [OPERATOR_OUTPUTS.stripeApiKeySecretArn]: SECRET_ARN,
+        [OPERATOR_OUTPUTS.linkSigningKeySecretArn]: LINK_KEY_ARN,
+        [OPERATOR_OUTPUTS.linkBaseUrl]: t.runtime.urls.app,
+        [OPERATOR_OUTPUTS.sender]: 'billing@acme.test',
+        [OPERATOR_OUTPUTS.configurationSet]: 'dunning',
+        [OPERATOR_OUTPUTS.policySha256]: policyDigest(t.runtime.policies),
+      };
+      const secrets: Record<string, string> = { [SECRET_ARN]: t.runtime.stripeApiKey, [LINK_KEY_ARN]: t.runtime.config.linkSigningKey };
+      fake = createServer((req, res) => {
+        const chunks: Buffer[] = [];
+        req.on('data', (c: Buffer) => chunks.push(c));
+        req.on('end', () => {
+          const body = Buffer.concat(chunks).toString('utf8');
+          if (String(req.headers['x-amz-target']) === 'secretsmanager.GetSecretValue') {
+            const { SecretId } = JSON.parse(body) as { SecretId: string };
+            res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
+            res.end(JSON.stringify({ ARN: SecretId, Name: 'secret', SecretString: secrets[SecretId], VersionId: 'v1', VersionStages: ['AWSCURRENT'] }));
+            return;
+          }
+          const stackName = new URLSearchParams(body).get('StackName');
+          if (stackName !== 'Dunning') {
+            res.writeHead(400, { 'content-type': 'text/xml' });
+            res.end(`<ErrorResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><Error><Type>Sender</Type><Code>ValidationError</Code><Message>Stack with id ${stackName} does not exist</Message></Error><RequestId>1</RequestId></ErrorResponse>`);
+            return;
+          }
+          const members = Object.entries(outputs).map(([k, v]) => `<member><OutputKey>${k}</OutputKey><OutputValue>${v}</OutputValue></member>`).join('');
+          res.writeHead(200, { 'content-type': 'text/xml' });
+          res.end(`<DescribeStacksResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><DescribeStacksResult><Stacks><member><StackName>Dunning</StackName><StackId>arn:aws:cloudformation:eu-west-1:123456789012:stack/Dunning/1</StackId><CreationTime>2026-01-01T00:00:00Z</CreationTime><StackStatus>CREATE_COMPLETE</StackStatus><Outputs>${members}</Outputs></member></Stacks></DescribeStacksResult><ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></DescribeStacksResponse>`);
+        });
+      });
+      await new Promise<void>((resolve) => fake.listen(0, '127.0.0.1', resolve));
+      endpoint = `http://127.0.0.1:${(fake.address() as { port: number }).port}`;
+    });
+    afterAll(() => new Promise<void>((resolve) => fake.close(() => resolve())));
+
+    const awsEnv = (extra: Record<string, string>): NodeJS.ProcessEnv => {
+      const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: '/nonexistent', AWS_CONFIG_FILE: '/nonexistent', AWS_SHARED_CREDENTIALS_FILE: '/nonexistent', AWS_EC2_METADATA_DISABLED: 'true' };
+      return { ...env, ...extra };
+    };
+    const deployed = (extra: Record<string, string> = {}) =>
+      awsEnv({
+        AWS_REGION: 'eu-west-1',
+        AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+        AWS_SECRET_ACCESS_KEY: 'x',
+        AWS_ENDPOINT_URL_CLOUDFORMATION: endpoint,
+        AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoint,
+        AWS_ENDPOINT_URL_DYNAMODB: t.runtime.urls.dynamodb,
+        AWS_ENDPOINT_URL_SESV2: t.runtime.urls.ses,
+        AWS_ENDPOINT_URL_SFN: t.runtime.urls.stepFunctions,
+        // Stripe itself: the sandbox, as the functions' own STRIPE_API_BASE would point them.
+        STRIPE_API_BASE: t.runtime.urls.stripe,
+        ...extra,
+      });
+
+    it('finds the stack through CloudFormation and reads the same cases as --local', async () => {
+      const fromStack = await dunning(['cases'], deployed());
+      const fromLocal = await dunning([...local, 'cases']);
+
+      expect(fromStack).toMatchObject({ code: 0, stderr: '' });
+      expect(fromStack.stdout).toBe(fromLocal.stdout);
+      const [someCase] = await t.runtime.store.listCases();
+      if (someCase) {
+        expect(fromStack.stdout).toContain(someCase.invoiceId);
+        expect((await dunning(['case', someCase.invoiceId], deployed())).stdout).toBe((await dunning([...local, 'case', someCase.invoiceId])).stdout);
+      }
+    });
+
+    it('refuses to act with a policy file that is not the deployed one', async () => {
+      const file = join(await mkdtemp(join(tmpdir(), 'dunning-cli-')), 'policy.json');
+      await writeFile(file, JSON.stringify(shortPolicy()));
+      const run = await dunning(['cases'], deployed({ DUNNING_POLICY_FILE: file }));
+      expect(run.code).toBe(3);
+      expect(run.stderr).toBe(`dunning: the policy in ${file} is not the one stack Dunning runs: set DUNNING_POLICY_FILE to the policy file you deployed with\n`);
+    });
+
+    it('asks for credentials when there are none', async () => {
+      const run = await dunning(['cases'], awsEnv({ AWS_REGION: 'eu-west-1', AWS_ENDPOINT_URL_CLOUDFORMATION: endpoint }));
+      expect(run).toMatchObject({ code: 3, stdout: '' });
+      expect(run.stderr).toMatch(/^dunning: no AWS credentials: set AWS_PROFILE \(or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY\), or use --local/);
+    });
+
+    it('asks for a region when there is none', async () => {
+      const run = await dunning(['cases'], awsEnv({ AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE', AWS_SECRET_ACCESS_KEY: 'x' }));
+      expect(run.code).toBe(3);
+      expect(run.stderr).toMatch(/^dunning: no AWS region: set AWS_REGION/);
+    });
+
+    it('names the stack and region when the stack is missing', async () => {
+      const run = await dunning(['--stack', 'Dunnning', 'report'], deployed());
+      expect(run.code).toBe(3);
+      expect(run.stderr).toBe("dunning: stack Dunnning does not exist in eu-west-1: pass --stack NAME or set AWS_REGION to the stack's region (or deploy it: npx cdk deploy)\n");
+    });
+  });
+});
