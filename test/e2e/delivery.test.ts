@@ -24,7 +24,6 @@ afterAll(async () => {
   await t?.close();
 });
 
-/** Forgets every processed event id, as DynamoDB TTL eventually does. */
 describe('events out of order', () => {
   it('opens no case and sends no notice when invoice.paid arrives before the failure that preceded it', async () => {
     const subscriber = await subscribeWithDecliningCard(t.stripe, 'Paid Before Failed');
