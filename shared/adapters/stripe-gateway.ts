@@ -91,8 +91,7 @@ export class StripeGateway implements PaymentGateway {
   constructor(private readonly stripe: Stripe) {}
 
   async getInvoice(invoiceId: string): Promise<InvoiceSnapshot> {
-    // `payments` and `amount_paid_off_stripe` say how a paid invoice was paid (see paidOffStripe).
-    const invoice = await this.call(() => this.stripe.invoices.retrieve(invoiceId, { expand: ['payments', 'amount_paid_off_stripe'] }));
+    const invoice = await this.call(() => this.stripe.invoices.retrieve(invoiceId));
     const customerId = idOf(invoice.customer);
     if (!customerId) throw new StripeRequestError(`invoice ${invoiceId} has no customer`, 'invoice_without_customer');
     // A null status is an invoice preview; a status this SDK does not know is treated as not payable.
@@ -120,8 +119,15 @@ export class StripeGateway implements PaymentGateway {
       nextPaymentAttempt: invoice.next_payment_attempt ?? undefined,
       livemode: invoice.livemode,
       created: invoice.created,
-      paidOffStripe: status === 'paid' && paidOffStripe(invoice),
+      // Asked only of a paid invoice: most reads (the webhook's, each stage's) are of open ones.
+      paidOffStripe: status === 'paid' && (await this.wasPaidOffStripe(invoiceId)),
     };
+  }
+
+  /** `payments` and `amount_paid_off_stripe`, expanded, say how a paid invoice was paid. */
+  private async wasPaidOffStripe(invoiceId: string): Promise<boolean> {
+    const invoice = await this.call(() => this.stripe.invoices.retrieve(invoiceId, { expand: ['payments', 'amount_paid_off_stripe'] }));
+    return paidOffStripe(invoice);
   }
 
   async payInvoice(invoiceId: string, idempotencyKey: string, paymentMethod?: string): Promise<PayOutcome> {
