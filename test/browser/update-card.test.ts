@@ -1,15 +1,14 @@
 // The whole one-click path in a real browser: the customer opens the link from their notice email,
 // lands on the (sandbox) Stripe portal, chooses a working card, and their case recovers at once.
-import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { readSesInbox } from '#local/ses.ts';
 import { loadPolicyFile } from '#shared/policy/load.ts';
 import { renew, startTestRuntime, subjectsTo, subscribeWithDecliningCard, SUBJECTS, waitFor, type TestRuntime } from '../fixtures/scenario.ts';
+import { writePolicyFile } from '../fixtures/policies.ts';
 import { launchChromium, SCREENSHOTS } from '../fixtures/browser.ts';
 
 let t: TestRuntime;
@@ -19,9 +18,8 @@ beforeAll(async () => {
   // My Account is the company's own site: a real page on a free port, named in the policy, so the
   // portal's redirect after the card is saved lands somewhere real.
   myAccount = await startMyAccountStandIn();
-  const policyFile = join(mkdtempSync(join(tmpdir(), 'dunning-policy-')), 'policy.json');
   const policy = loadPolicyFile();
-  writeFileSync(policyFile, JSON.stringify({ ...policy, brand: { ...policy.brand, myAccountUrl: myAccount.url } }));
+  const policyFile = writePolicyFile({ ...policy, brand: { ...policy.brand, myAccountUrl: myAccount.url } });
   // Days of a minute: nothing but the customer's click can recover the case during the test.
   [t, browser] = await Promise.all([startTestRuntime({ dayMs: 60_000, policyFile }), launchChromium()]);
 });

@@ -1,18 +1,14 @@
 // Pre-dunning is a policy stage: with `preDunning.enabled: false` an expiring card gets no heads-up.
 // Its own file: the handlers cache their dependencies per process, so one runtime per file.
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { currentNotice } from '#shared/dunning/notice-query.ts';
-import { policyWith } from '../fixtures/policies.ts';
+import { policyWith, writePolicyFile } from '../fixtures/policies.ts';
 import { nearRenewal, subscribe } from '../fixtures/renewals.ts';
 import { latestEvent, startTestRuntime, subjectsTo, type TestRuntime } from '../fixtures/scenario.ts';
 
 let t: TestRuntime;
 beforeAll(async () => {
-  const file = join(tmpdir(), `deliverability-policy-off-${process.pid}.json`);
-  writeFileSync(file, JSON.stringify(policyWith((p) => void (p.preDunning = { enabled: false }))));
+  const file = writePolicyFile(policyWith((p) => void (p.preDunning = { enabled: false })));
   t = await startTestRuntime({ dayMs: 60_000, policyFile: file });
 });
 afterAll(async () => {

@@ -1,13 +1,10 @@
 // Policies per plan: one state machine, the router choosing each case's policy from its plan, and
 // alsoNotify, run end to end with the real handlers against dynalite, SES and the Stripe sandbox.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alsoNotifyOnOpen } from '#shared/dunning/also-notify.ts';
 import { addDays } from '#shared/notices/format.ts';
 import { readSesInbox } from '#local/ses.ts';
-import { annualPolicyFile } from '../fixtures/policies.ts';
+import { annualPolicyFile, writePolicyFile } from '../fixtures/policies.ts';
 import {
   closedCase,
   deliver,
@@ -43,8 +40,7 @@ beforeAll(async () => {
     f.policies.annual.end.day = 4;
     f.policies.annual.brand.myAccountUrl = ANNUAL_MY_ACCOUNT;
   });
-  const policyFile = join(mkdtempSync(join(tmpdir(), 'segments-')), 'policy.json');
-  writeFileSync(policyFile, JSON.stringify(file));
+  const policyFile = writePolicyFile(file);
   t = await startTestRuntime({ policyFile, dayMs: 100 });
 });
 afterAll(async () => {

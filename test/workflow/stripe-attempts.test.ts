@@ -1,10 +1,7 @@
 // With `retries: "stripe"` the customer's notices follow Stripe's own attempts: each failed attempt
 // sends the next notice at once. The sandbox account runs Stripe's automatic retries here.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { policyWith } from '../fixtures/policies.ts';
+import { policyWith, writePolicyFile } from '../fixtures/policies.ts';
 import {
   caseFor,
   deliver,
@@ -23,19 +20,15 @@ const DAY = 86_400;
 
 describe('retries: "stripe" with Stripe retrying on its own schedule', () => {
   let s: TestRuntime;
-  let policyDir: string;
   beforeAll(async () => {
-    policyDir = mkdtempSync(join(tmpdir(), 'dunning-policy-'));
-    const policyFile = join(policyDir, 'policy.json');
-    writeFileSync(policyFile, JSON.stringify(policyWith((p) => {
+    const policyFile = writePolicyFile(policyWith((p) => {
       p.retries = 'stripe';
-    })));
+    }));
     // Days last a minute, so the policy's own schedule stands still: only Stripe's attempts move.
     s = await startTestRuntime({ dayMs: 60_000, policyFile, stripeRetryDays: [1, 2] });
   });
   afterAll(async () => {
     await s?.close();
-    rmSync(policyDir, { recursive: true, force: true });
   });
 
   it("sends the next notice as each of Stripe's attempts fails, once, and never past the attempt", async () => {
