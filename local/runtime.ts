@@ -20,7 +20,8 @@ import { ensureTable, startDynamoDb } from './dynamodb.ts';
 import { startSesLocal } from './ses.ts';
 import { listen, serviceOf } from './http-service.ts';
 import { lambdaContext } from './lambda-context.ts';
-import { startLocalStepFunctions, type LocalExecution, type LocalStepFunctions, type TaskHandler } from './stepfunctions.ts';
+import { startLocalStepFunctions, statusChangeEvent, type LocalExecution, type LocalStepFunctions, type TaskHandler } from './stepfunctions.ts';
+import { FLAGGED_STATUSES } from '#shared/dunning/failed-execution.ts';
 import { startStripeSandbox, type StripeSandbox } from './stripe-sandbox/index.ts';
 import { PREVIEW_PATH, servePreviews } from './preview/serve.ts';
 import { DISCOVERY_PATH, type LocalDiscovery } from './discovery.ts';
@@ -38,7 +39,7 @@ export const LOCAL_FUNCTION_ARNS: StageFunctionArns = {
 };
 
 export interface TaskEvent {
-  /** The policy stage id, or the close-case action (recover, terminate, flag). */
+  /** The policy stage id, or the close-case action (recover, terminate). */
   state: string;
   input: unknown;
   output?: unknown;
@@ -138,7 +139,7 @@ export async function startRuntime(config: LocalConfig, events: RuntimeEvents = 
     const store = new DynamoCaseStore(documentClient, config.tableName);
 
     // Imported only now: the handlers read their environment when first invoked, as in Lambda.
-    const [webhook, sendNotice, retryPayment, closeCase, getNotice, openPaymentLink, recordEmailEvent] = await Promise.all([
+    const [webhook, sendNotice, retryPayment, closeCase, getNotice, openPaymentLink, recordEmailEvent, flagCase] = await Promise.all([
       import('#functions/handle-webhook/handler.ts'),
       import('#functions/send-notice/handler.ts'),
       import('#functions/retry-payment/handler.ts'),
@@ -146,6 +147,7 @@ export async function startRuntime(config: LocalConfig, events: RuntimeEvents = 
       import('#functions/get-notice/handler.ts'),
       import('#functions/open-payment-link/handler.ts'),
       import('#functions/record-email-event/handler.ts'),
+      import('#functions/flag-case/handler.ts'),
     ]);
 
     const definition = buildDefinition(policies, LOCAL_FUNCTION_ARNS);
@@ -182,7 +184,19 @@ export async function startRuntime(config: LocalConfig, events: RuntimeEvents = 
       },
       dayMs: config.dayMs,
       host: config.host,
-      onExecutionEnd: events.onExecutionEnd,
+      onExecutionEnd: (execution) => {
+        // The EventBridge rule of AWS, locally: an execution that failed or timed out flags its case
+        // through the same handler, with an event of the same shape.
+        if ((FLAGGED_STATUSES as readonly string[]).includes(execution.status)) {
+          const flagging = (flagCase.handler as (event: unknown, context: Context) => Promise<unknown>)(
+            statusChangeEvent(execution, LOCAL_STATE_MACHINE_ARN),
+            lambdaContext('flag-case'),
+          ).catch((error: unknown) => console.error(`flag-case: ${(error as Error).message}`));
+          inFlight.add(flagging);
+          void flagging.finally(() => inFlight.delete(flagging));
+        }
+        events.onExecutionEnd?.(execution);
+      },
     });
     process.env.AWS_ENDPOINT_URL_SFN = stepFunctions.endpoint;
 

@@ -4,6 +4,7 @@ import './polyfills.ts';
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { executionArnFor } from '#shared/adapters/sfn-workflow.ts';
+import { EXECUTION_STATUS_CHANGE, type ExecutionStatusChangeEvent } from '#shared/dunning/failed-execution.ts';
 import { listen, serviceOf } from './http-service.ts';
 import { StateMachine } from 'aws-local-stepfunctions';
 import {
@@ -27,6 +28,13 @@ export interface LocalExecution {
   output?: string;
   error?: string;
   cause?: string;
+  /** Times RedriveExecution restarted it. */
+  redriveCount: number;
+  redriveDate?: Date;
+  /** The last state it entered, with that state's input: where a redrive starts. */
+  lastState?: { name: string; input: unknown };
+  /** GetExecutionHistory's events, oldest first (states entered, redrives, the end). */
+  history: Array<Record<string, unknown>>;
   done: Promise<void>;
 }
 
@@ -126,19 +134,46 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
       throw new SfnApiError('ExecutionAlreadyExists', `Execution Already Exists: '${executionArn}'`);
     }
     if (startAt && !definition.States[startAt]) throw new SfnApiError('InvalidDefinition', `no state ${startAt} to resume at`);
+    const execution: LocalExecution = {
+      executionArn,
+      name,
+      input,
+      status: 'RUNNING',
+      startDate: new Date(),
+      redriveCount: 0,
+      history: [],
+      done: Promise.resolve(),
+    };
+    executions.set(executionArn, execution);
+    launch(execution, parsedInput, startAt);
+    return execution;
+  }
+
+  /** Runs `execution` from `startAt` (default: the definition's StartAt) with `input`. */
+  function launch(execution: LocalExecution, input: unknown, startAt?: string) {
     // The definition was validated above; a copy starting mid-way leaves earlier states unreachable.
     const runner = startAt ? new StateMachine({ ...definition, StartAt: startAt } as never, { validationOptions: { noValidate: true } }) : machine;
-    const run = runner.run(parsedInput as never, {
+    const run = runner.run(input as never, {
       overrides: { taskResourceLocalHandlers: taskResourceLocalHandlers as never, waitTimeOverrides, retryIntervalOverrides },
       noThrowOnAbort: true,
-      context: { Execution: { Id: executionArn, Name: name, Input: parsedInput, StartTime: new Date().toISOString() } } as never,
+      context: {
+        Execution: { Id: execution.executionArn, Name: execution.name, Input: JSON.parse(execution.input), StartTime: execution.startDate.toISOString() },
+      } as never,
     });
-    const execution: LocalExecution = { executionArn, name, input, status: 'RUNNING', startDate: new Date(), done: Promise.resolve() };
+    // The state the execution is in, and its input: where a redrive picks it up again.
+    void (async () => {
+      for await (const event of run.eventLogs) {
+        if (event.type !== 'StateEntered') continue;
+        execution.lastState = { name: event.state.name, input: event.state.input };
+        record(execution, `${event.state.type}StateEntered`, { stateEnteredEventDetails: { name: event.state.name } });
+      }
+    })();
     execution.done = run.result.then(
       (output) => {
         if (execution.status === 'RUNNING') {
           execution.status = 'SUCCEEDED';
           execution.output = JSON.stringify(output ?? null);
+          record(execution, 'ExecutionSucceeded', {});
         }
       },
       (error: Error & { cause?: Error }) => {
@@ -147,15 +182,37 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
         execution.status = cause.name === 'StatesTimeoutError' ? 'TIMED_OUT' : 'FAILED';
         execution.error = (cause as { name?: string }).name ?? 'Error';
         execution.cause = cause.message;
+        record(execution, execution.status === 'FAILED' ? 'ExecutionFailed' : 'ExecutionTimedOut', {
+          executionFailedEventDetails: { error: execution.error, cause: execution.cause },
+        });
       },
     ).finally(() => {
       execution.stopDate ??= new Date();
-      aborters.delete(executionArn);
+      aborters.delete(execution.executionArn);
       options.onExecutionEnd?.(execution);
     });
-    executions.set(executionArn, execution);
-    aborters.set(executionArn, run.abort);
-    return execution;
+    aborters.set(execution.executionArn, run.abort);
+  }
+
+  function record(execution: LocalExecution, type: string, details: Record<string, unknown>) {
+    const id = execution.history.length + 1;
+    execution.history.push({ id, previousEventId: id - 1, timestamp: epoch(new Date()), type, ...details });
+  }
+
+  /** RedriveExecution: the same execution (ARN, name, input) runs again from the state it stopped in. */
+  function redriveExecution(body: { executionArn?: string }) {
+    const execution = executions.get(body.executionArn ?? '');
+    if (!execution) throw new SfnApiError('ExecutionDoesNotExist', `Execution Does Not Exist: '${body.executionArn}'`);
+    const reason = notRedrivableReason(execution);
+    if (reason) throw new SfnApiError('ExecutionNotRedrivable', `Execution ${execution.executionArn} cannot be redriven: ${reason}`);
+    const from = execution.lastState!;
+    execution.status = 'RUNNING';
+    execution.redriveCount += 1;
+    execution.redriveDate = new Date();
+    for (const key of ['stopDate', 'output', 'error', 'cause'] as const) delete execution[key];
+    record(execution, 'ExecutionRedriven', { executionRedrivenEventDetails: { redriveCount: execution.redriveCount } });
+    launch(execution, from.input, from.name);
+    return { redriveDate: epoch(execution.redriveDate) };
   }
 
   function stopExecution(body: { executionArn?: string; cause?: string; error?: string }) {
@@ -179,6 +236,9 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
       status: execution.status,
       startDate: epoch(execution.startDate),
       ...(execution.stopDate ? { stopDate: epoch(execution.stopDate) } : {}),
+      redriveCount: execution.redriveCount,
+      ...(execution.redriveDate ? { redriveDate: epoch(execution.redriveDate) } : {}),
+      ...redriveStatus(execution),
       input: execution.input,
       ...(execution.output !== undefined ? { output: execution.output } : {}),
       ...(execution.error ? { error: execution.error } : {}),
@@ -192,6 +252,14 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
       return { executionArn: e.executionArn, startDate: epoch(e.startDate) };
     },
     StopExecution: (body) => stopExecution(body as never),
+    RedriveExecution: (body) => redriveExecution(body as never),
+    // The history as far as the product reads it: each state entered, redrives, and the end.
+    GetExecutionHistory: (body) => {
+      const execution = executions.get(String(body.executionArn));
+      if (!execution) throw new SfnApiError('ExecutionDoesNotExist', `Execution Does Not Exist: '${String(body.executionArn)}'`);
+      const events = body.reverseOrder === true ? [...execution.history].reverse() : execution.history;
+      return { events };
+    },
     DescribeExecution: (body) => {
       const execution = executions.get(String(body.executionArn));
       if (!execution) throw new SfnApiError('ExecutionDoesNotExist', `Execution Does Not Exist: '${String(body.executionArn)}'`);
@@ -264,6 +332,52 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
         abort();
       }
       await service.close();
+    },
+  };
+}
+
+/** Why RedriveExecution refuses an execution, in Step Functions' words; undefined when it accepts it. */
+function notRedrivableReason(execution: LocalExecution): string | undefined {
+  if (execution.status === 'RUNNING' || execution.status === 'SUCCEEDED') return `Execution is ${execution.status} and cannot be redriven`;
+  if (!execution.lastState) return 'Execution never entered a state';
+  return undefined;
+}
+
+function redriveStatus(execution: LocalExecution) {
+  const reason = notRedrivableReason(execution);
+  return reason ? { redriveStatus: 'NOT_REDRIVABLE', redriveStatusReason: reason } : { redriveStatus: 'REDRIVABLE' };
+}
+
+/**
+ * The "Step Functions Execution Status Change" event EventBridge carries in AWS for an execution
+ * that ended, with the same detail fields, so a local execution's end feeds the same handler.
+ */
+export function statusChangeEvent(execution: LocalExecution, stateMachineArn: string): ExecutionStatusChangeEvent {
+  return {
+    version: '0',
+    id: randomUUID(),
+    'detail-type': EXECUTION_STATUS_CHANGE,
+    source: 'aws.states',
+    account: stateMachineArn.split(':')[4] ?? '',
+    time: (execution.stopDate ?? new Date()).toISOString(),
+    region: stateMachineArn.split(':')[3] ?? '',
+    resources: [execution.executionArn],
+    detail: {
+      executionArn: execution.executionArn,
+      stateMachineArn,
+      name: execution.name,
+      status: execution.status,
+      startDate: execution.startDate.getTime(),
+      stopDate: execution.stopDate?.getTime() ?? null,
+      input: execution.input,
+      inputDetails: { included: true },
+      output: execution.output ?? null,
+      outputDetails: execution.output === undefined ? null : { included: true },
+      error: execution.error ?? null,
+      cause: execution.cause ?? null,
+      redriveCount: execution.redriveCount,
+      redriveDate: execution.redriveDate?.getTime() ?? null,
+      ...redriveStatus(execution),
     },
   };
 }

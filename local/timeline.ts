@@ -37,11 +37,11 @@ export function timelinePrinter(print: Print, holder: { runtime?: Runtime }): Ru
           return line(day, c, state, what);
         }
         const result = output as { outcome?: string; code?: string; status?: string };
-        if (state === 'recover' || state === 'terminate' || state === 'flag') {
+        if (state === 'recover' || state === 'terminate') {
           const timeline = await store.listTimeline(invoiceId);
           const email = [...timeline].reverse().find((e) => e.type === 'notice_sent');
-          const label = state === 'recover' ? 'RecoverCase' : state === 'terminate' ? 'Terminate' : 'FlagCase';
-          return line(day, c, label, email && state !== 'flag' ? `✉ ${email.detail}` : `case ${result.status}`);
+          const label = state === 'recover' ? 'RecoverCase' : 'Terminate';
+          return line(day, c, label, email ? `✉ ${email.detail}` : `case ${result.status}`);
         }
         if (result.outcome === 'paid') return line(day, c, state, 'payment retried: paid');
         if (result.outcome === 'declined') return line(day, c, state, `payment retried: declined (${result.code})`);

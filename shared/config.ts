@@ -81,6 +81,12 @@ export const PaymentLinkConfigSchema = StageConfigSchema.extend({
   linkSigningKey: SecretRef,
 });
 
+/** The flagger of failed executions reads the table and asks Step Functions; nothing else. */
+export const FlagCaseConfigSchema = z.object({
+  tableName: nonEmpty,
+  stateMachineArn: nonEmpty,
+});
+
 export type StageConfig = z.infer<typeof StageConfigSchema>;
 export type MailConfig = z.infer<typeof MailConfigSchema>;
 export type WebhookConfig = z.infer<typeof WebhookConfigSchema>;

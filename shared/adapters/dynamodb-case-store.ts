@@ -302,6 +302,26 @@ export class DynamoCaseStore implements CaseStore {
     }
   }
 
+  async reopenCase(invoiceId: string, now: string): Promise<DunningCase | undefined> {
+    try {
+      const out = await this.call(() => this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.case(invoiceId),
+          UpdateExpression: 'SET #status = :open, reopenedAt = :now, updatedAt = :now REMOVE closedAt, #error',
+          ConditionExpression: '#status = :flagged',
+          ExpressionAttributeNames: { '#status': 'status', '#error': 'error' },
+          ExpressionAttributeValues: { ':open': 'open', ':flagged': 'needs_attention', ':now': now },
+          ReturnValues: 'ALL_NEW',
+        }),
+      ));
+      return withoutStoreAttrs<DunningCase>(out.Attributes ?? {});
+    } catch (err) {
+      if (isConditionFailed(err)) return undefined;
+      throw err;
+    }
+  }
+
   async refineRecoveredBy(invoiceId: string, recoveredBy: RecoveredBy, now: string): Promise<boolean> {
     try {
       await this.call(() => this.client.send(

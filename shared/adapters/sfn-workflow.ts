@@ -2,12 +2,18 @@
 // finds the execution it already started instead of starting a second one.
 import {
   DescribeExecutionCommand,
+  GetExecutionHistoryCommand,
+  RedriveExecutionCommand,
   StartExecutionCommand,
   StopExecutionCommand,
   type SFNClient,
 } from '@aws-sdk/client-sfn';
-import type { Workflow, WorkflowInput } from '../domain/ports.ts';
+import { ExecutionNotFoundError, ExecutionNotRedrivableError } from '../domain/errors.ts';
+import type { ExecutionReport, ExecutionStatus, Workflow, WorkflowInput } from '../domain/ports.ts';
 import { errorName } from './aws-errors.ts';
+
+/** History pages read back from the end for the last state entered (retries add events, not states). */
+const HISTORY_PAGES = 5;
 
 /** StopExecution's `cause` is capped at 32,768 characters. */
 const CAUSE_MAX = 32_768;
@@ -57,6 +63,54 @@ export class StepFunctionsWorkflow implements Workflow {
       if (name === 'ExecutionDoesNotExist') return;
       // Stopping an execution that has ended may be refused; only a running one is worth an error.
       if (name === 'ValidationException' && !(await this.isRunning(executionArn))) return;
+      throw err;
+    }
+  }
+
+  executionArn(name: string): string {
+    return executionArnFor(this.stateMachineArn, name);
+  }
+
+  async describe(executionArn: string): Promise<ExecutionReport | undefined> {
+    try {
+      const out = await this.client.send(new DescribeExecutionCommand({ executionArn }));
+      return {
+        executionArn,
+        status: (out.status ?? 'RUNNING') as ExecutionStatus,
+        redriveCount: out.redriveCount ?? 0,
+        redrivable: out.redriveStatus === 'REDRIVABLE',
+        ...(out.redriveStatusReason ? { redriveStatusReason: out.redriveStatusReason } : {}),
+        ...(out.input !== undefined ? { input: out.input } : {}),
+        ...(out.error ? { error: out.error } : {}),
+        ...(out.cause ? { cause: out.cause } : {}),
+      };
+    } catch (err) {
+      if (errorName(err) === 'ExecutionDoesNotExist') return undefined;
+      throw err;
+    }
+  }
+
+  async lastState(executionArn: string): Promise<string | undefined> {
+    let nextToken: string | undefined;
+    for (let page = 0; page < HISTORY_PAGES; page++) {
+      const out = await this.client.send(
+        new GetExecutionHistoryCommand({ executionArn, reverseOrder: true, maxResults: 100, includeExecutionData: false, nextToken }),
+      );
+      const entered = out.events?.find((event) => event.stateEnteredEventDetails?.name);
+      if (entered) return entered.stateEnteredEventDetails!.name;
+      nextToken = out.nextToken;
+      if (!nextToken) return undefined;
+    }
+    return undefined;
+  }
+
+  async redrive(executionArn: string): Promise<void> {
+    try {
+      await this.client.send(new RedriveExecutionCommand({ executionArn }));
+    } catch (err) {
+      const name = errorName(err);
+      if (name === 'ExecutionNotRedrivable') throw new ExecutionNotRedrivableError((err as Error).message);
+      if (name === 'ExecutionDoesNotExist') throw new ExecutionNotFoundError((err as Error).message);
       throw err;
     }
   }

@@ -86,6 +86,8 @@ export interface DunningCase {
    * payment still recovers the case. Absent, or in the past: not paused.
    */
   pausedUntil?: string;
+  /** When an operator last reopened the flagged case to redrive its execution. */
+  reopenedAt?: string;
   createdAt: string;
   updatedAt: string;
 }
@@ -108,6 +110,8 @@ export type TimelineEntryType =
   | 'terminated'
   | 'closed'
   | 'flagged'
+  // An operator reopened the flagged case and redrove its failed execution.
+  | 'redriven'
   // A Stripe event the router acted on for this case (its type in `detail`, its id in `eventId`).
   | 'event_received'
   // An operator's hand on the case (the operator CLI).

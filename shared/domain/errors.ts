@@ -94,5 +94,15 @@ export const TRANSIENT_ERRORS = [
   'PaymentInProgressError',
 ] as const;
 
-/** Errors that retrying cannot fix; the state machine sends them straight to FlagCase. */
+/** Errors that retrying cannot fix: the state machine fails the execution at once, at that stage. */
 export const PERMANENT_ERRORS = ['CaseNotFoundError', 'StripeRequestError', 'InvalidInputError'] as const;
+
+/** Step Functions will not redrive this execution (running, succeeded, or past its 14 days). */
+export class ExecutionNotRedrivableError extends Error {
+  override name = 'ExecutionNotRedrivableError' as const;
+}
+
+/** No execution of the state machine has this ARN (never started, or aged out). */
+export class ExecutionNotFoundError extends Error {
+  override name = 'ExecutionNotFoundError' as const;
+}

@@ -112,23 +112,33 @@ export async function terminateCase(deps: DunningDeps, invoiceId: string): Promi
   await sendClosingEmail(deps, current, 'termination', policy.end.notice, 'Terminate');
 }
 
-/** A stage failed for good: hand the case to a person instead of letting it die silently. */
+/**
+ * A stage failed for good: hand the case to a person instead of letting it die silently. Only an
+ * open case is flagged, once (true for the call that flagged it); `state` is the state that failed.
+ */
 export async function flagCase(
-  deps: DunningDeps,
+  deps: Pick<DunningDeps, 'store' | 'clock' | 'log' | 'metrics'>,
   invoiceId: string,
   error: { name: string; message: string },
-): Promise<void> {
+  state?: string,
+): Promise<boolean> {
   const now = deps.clock.now().toISOString();
   const closed = await deps.store.closeCase(invoiceId, 'needs_attention', { now, error });
   if (!closed) {
     const existing = await deps.store.getCase(invoiceId);
     if (!existing) throw new CaseNotFoundError(invoiceId);
     deps.log.info('case already closed; not flagged', { invoiceId, status: existing.status });
-    return;
+    return false;
   }
-  await deps.store.appendTimeline(invoiceId, { at: now, type: 'flagged', detail: `${error.name}: ${error.message}`.slice(0, 500) });
+  await deps.store.appendTimeline(invoiceId, {
+    at: now,
+    type: 'flagged',
+    ...(state ? { stage: state } : {}),
+    detail: `${state ? `${state} failed: ` : ''}${error.name}: ${error.message}`.slice(0, 500),
+  });
   deps.metrics.count('NeedsAttention');
-  deps.log.error('case needs attention', { invoiceId, customerId: closed.customerId, error });
+  deps.log.error('case needs attention', { invoiceId, customerId: closed.customerId, state, error });
+  return true;
 }
 
 async function sendClosingEmail(

@@ -1,7 +1,10 @@
-// What an operator does to one case from outside (the `dunning` CLI): charge it now, close it. Each
+// What an operator does to one case from outside (the `dunning` CLI): charge it now, close it,
+// redrive its failed execution. Each
 // goes through the same code as the product's own paths: a charge is the card-update charge, a
 // close is a close from outside.
 import type { DunningCase } from '../domain/case.ts';
+import { ExecutionNotRedrivableError } from '../domain/errors.ts';
+import type { ExecutionStatus } from '../domain/ports.ts';
 import { chargeCase } from './charge.ts';
 import { recoverCase } from './close.ts';
 import type { IngestDeps } from './deps.ts';
@@ -60,4 +63,72 @@ export async function retryNow(deps: IngestDeps, dunningCase: DunningCase): Prom
 /** Closes the case from outside with the operator's reason; its execution is stopped. */
 export async function closeByOperator(deps: IngestDeps, dunningCase: DunningCase, reason: string): Promise<boolean> {
   return closeFromOutside(deps, dunningCase, `closed by operator: ${reason}`);
+}
+
+export type RedriveResult =
+  | { outcome: 'redriven'; invoiceId: string; state?: string }
+  | { outcome: 'no_execution' }
+  | { outcome: 'not_failed'; status: ExecutionStatus }
+  | { outcome: 'no_case' }
+  | { outcome: 'case_closed'; invoiceId: string; status: DunningCase['status'] }
+  | { outcome: 'refused'; invoiceId: string; reason: string };
+
+/** What an execution may be redriven from: it stopped short of its end. */
+const REDRIVABLE_STATUSES: readonly ExecutionStatus[] = ['FAILED', 'TIMED_OUT', 'ABORTED'];
+
+/**
+ * Re-runs a failed execution from the stage that failed, once its cause is fixed: the flagged case
+ * is reopened first (a stage acts only on an open case), then Step Functions redrives the execution.
+ * A case that ended meanwhile (paid, terminated, closed) is never reopened.
+ */
+export async function redriveByOperator(deps: IngestDeps, executionName: string): Promise<RedriveResult> {
+  const executionArn = deps.workflow.executionArn(executionName);
+  const execution = await deps.workflow.describe(executionArn);
+  if (!execution) return { outcome: 'no_execution' };
+  if (!REDRIVABLE_STATUSES.includes(execution.status)) return { outcome: 'not_failed', status: execution.status };
+  const invoiceId = invoiceIdOf(execution.input);
+  const dunningCase = invoiceId ? await deps.store.getCase(invoiceId) : undefined;
+  if (!dunningCase) return { outcome: 'no_case' };
+  if (dunningCase.status !== 'needs_attention' && dunningCase.status !== 'open') {
+    return { outcome: 'case_closed', invoiceId: dunningCase.invoiceId, status: dunningCase.status };
+  }
+  if (!execution.redrivable) return { outcome: 'refused', invoiceId: dunningCase.invoiceId, reason: execution.redriveStatusReason ?? 'Step Functions will not redrive it' };
+
+  const at = deps.clock.now().toISOString();
+  const state = await deps.workflow.lastState(executionArn);
+  // Still open means the flag never landed (its event is late or failed): redrive all the same.
+  const reopened = dunningCase.status === 'needs_attention' ? await deps.store.reopenCase(dunningCase.invoiceId, at) : undefined;
+  if (dunningCase.status === 'needs_attention' && !reopened) {
+    const now = await deps.store.getCase(dunningCase.invoiceId);
+    return { outcome: 'case_closed', invoiceId: dunningCase.invoiceId, status: now?.status ?? 'closed' };
+  }
+  await deps.store.appendTimeline(dunningCase.invoiceId, {
+    at,
+    type: 'redriven',
+    stage: OPERATOR_STAGE,
+    detail: `redriven by operator${state ? ` from ${state}` : ''}`,
+  });
+  try {
+    await deps.workflow.redrive(executionArn);
+  } catch (error) {
+    // Put the case back as it was: nothing will run it.
+    if (reopened) {
+      const back = dunningCase.error ?? { name: 'RedriveRefused', message: (error as Error).message };
+      await deps.store.closeCase(dunningCase.invoiceId, 'needs_attention', { now: deps.clock.now().toISOString(), error: back });
+      await deps.store.appendTimeline(dunningCase.invoiceId, { at: deps.clock.now().toISOString(), type: 'flagged', stage: OPERATOR_STAGE, detail: `redrive refused: ${(error as Error).message}`.slice(0, 500) });
+    }
+    if (error instanceof ExecutionNotRedrivableError) return { outcome: 'refused', invoiceId: dunningCase.invoiceId, reason: error.message };
+    throw error;
+  }
+  deps.log.info('execution redriven by operator', { invoiceId: dunningCase.invoiceId, executionName, state });
+  return { outcome: 'redriven', invoiceId: dunningCase.invoiceId, ...(state ? { state } : {}) };
+}
+
+function invoiceIdOf(input: string | undefined): string | undefined {
+  try {
+    const id = (JSON.parse(input ?? '{}') as { invoiceId?: unknown }).invoiceId;
+    return typeof id === 'string' ? id : undefined;
+  } catch {
+    return undefined;
+  }
 }

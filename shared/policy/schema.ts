@@ -144,6 +144,8 @@ const RESERVED_STATE_NAMES = [
   'Terminate',
   'Terminated',
   'CaseClosed',
+  // No longer states of the definition, but executions started before redrive may still carry
+  // them in their history: a stage of that name would read as something it is not.
   'FlagCase',
   'NeedsAttention',
   // The Choice a file of several policies starts with, and the claim of the alsoNotify emails.

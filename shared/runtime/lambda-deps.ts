@@ -11,6 +11,7 @@ import { StepFunctionsWorkflow } from '../adapters/sfn-workflow.ts';
 import { createStripeClient, StripeGateway } from '../adapters/stripe-gateway.ts';
 import { DynamoRateLimiter } from '../adapters/dynamodb-rate-limiter.ts';
 import {
+  FlagCaseConfigSchema,
   LinkConfigSchema,
   MailConfigSchema,
   PaymentLinkConfigSchema,
@@ -24,6 +25,7 @@ import { policyOf, type DunningDeps } from '../dunning/deps.ts';
 import type { PaymentLinkDeps } from '../dunning/payment-link.ts';
 import { createPaymentLinks, noPaymentLinks } from '../links/issuer.ts';
 import type { EmailEventDeps } from '../dunning/email-events.ts';
+import type { FailedExecutionDeps } from '../dunning/failed-execution.ts';
 import { ingestStripeEvent } from '../dunning/ingest.ts';
 import type { WebhookDeps } from '../dunning/webhook.ts';
 import { parsePolicySet } from '../policy/load.ts';
@@ -161,6 +163,20 @@ export const emailEventDeps = once(async (): Promise<EmailEventDeps> => ({
   log: logger,
   metrics: powertoolsMetrics,
 }));
+
+/** The flagger of failed executions: the table and Step Functions (describe, history); no Stripe, no SES. */
+export const flagCaseDeps = once(async (): Promise<FailedExecutionDeps> => {
+  const config = readConfig(FlagCaseConfigSchema);
+  const sfn = createSfnClient();
+  tracer.captureAWSv3Client(sfn);
+  return {
+    store: await noticeStore(),
+    workflow: new StepFunctionsWorkflow(sfn, config.stateMachineArn),
+    clock: systemClock,
+    log: logger,
+    metrics: powertoolsMetrics,
+  };
+});
 
 /** The EventBridge ingest: the webhook's router and dedupe, but no signing secret, since nothing is signed. */
 export const eventBridgeDeps = once(async (): Promise<Omit<WebhookDeps, 'verify'>> => {

@@ -20,8 +20,6 @@ export const STATE = {
   terminate: 'Terminate',
   terminated: 'Terminated',
   caseClosed: 'CaseClosed',
-  flagCase: 'FlagCase',
-  needsAttention: 'NeedsAttention',
 } as const;
 
 export const SECONDS_PER_DAY = 86_400;
@@ -31,8 +29,7 @@ export type StageTaskInput =
   | { action: 'notice'; invoiceId: string; stage: string; policy?: string }
   | { action: 'retry'; invoiceId: string; stage: string; policy?: string }
   | { action: 'recover'; invoiceId: string; policy?: string }
-  | { action: 'terminate'; invoiceId: string; policy?: string }
-  | { action: 'flag'; invoiceId: string; error: { Error?: string; Cause?: string } };
+  | { action: 'terminate'; invoiceId: string; policy?: string };
 
 /** What a retry stage returns; the Choice after it reads `$.retry.outcome`. */
 export interface RetryTaskOutput {
@@ -91,7 +88,11 @@ export function policyStateName(policy: string, state: string): string {
  * One state machine runs every policy of the file. With one policy it is that policy's states. With
  * several, `ChoosePolicy` sends each execution (input `{ invoiceId, policy }`) to its policy's first
  * state; each policy has its own stages, RecoverCase and Terminate, and they share the terminal
- * states and FlagCase. Task parameters then carry `policy` too, so a stage knows which policy it runs.
+ * states. Task parameters then carry `policy` too, so a stage knows which policy it runs.
+ *
+ * A stage that fails after its retries fails the execution at that stage: nothing catches it, so
+ * Step Functions' RedriveExecution re-runs exactly that stage once the cause is fixed. The case is
+ * flagged needs_attention from the execution's status (shared/dunning/failed-execution.ts).
  */
 export function buildDefinition(
   policies: Policy | PolicySet,
@@ -110,21 +111,6 @@ export function buildDefinition(
   states[STATE.caseClosed] = {
     Type: 'Succeed',
     Comment: 'The case closed while this execution ran (paid or stopped elsewhere): nothing more to do',
-  };
-  states[STATE.flagCase] = {
-    Type: 'Task',
-    Resource: arns.closeCase,
-    Comment: 'A stage failed for good: mark the case needs_attention so a person looks at it',
-    Parameters: { action: 'flag', 'invoiceId.$': '$.invoiceId', 'error.$': '$.error' },
-    ResultPath: null,
-    TimeoutSeconds: TASK_TIMEOUT_SECONDS,
-    Retry: [transientRetrier(retry), crashRetrier()],
-    Next: STATE.needsAttention,
-  };
-  states[STATE.needsAttention] = {
-    Type: 'Fail',
-    Error: 'CaseNeedsAttention',
-    Cause: 'A stage failed after its retries; the case is flagged needs_attention',
   };
 
   const describe = (policy: Policy) => `${policy.stages.map((s) => `${s.id}@day${s.day}`).join(', ')}, end@day${policy.end.day}`;
@@ -245,10 +231,9 @@ export function buildDefinition(
       Parameters: parameters,
       TimeoutSeconds: TASK_TIMEOUT_SECONDS,
       Retry: [transientRetrier(retry), permanentRetrier(), pausedRetrier(), crashRetrier()],
-      Catch: [
-        { ErrorEquals: ['CaseClosedError'], ResultPath: null, Next: STATE.caseClosed },
-        { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: STATE.flagCase },
-      ],
+      // Only the closed case is caught: any other failure after the retries fails the execution
+      // here, where a redrive picks it up again.
+      Catch: [{ ErrorEquals: ['CaseClosedError'], ResultPath: null, Next: STATE.caseClosed }],
       ...rest,
     };
   }
@@ -290,7 +275,7 @@ function pausedRetrier(): Json {
   };
 }
 
-/** Anything else, e.g. a Lambda that crashed or timed out: a couple of tries, then FlagCase. */
+/** Anything else, e.g. a Lambda that crashed or timed out: a couple of tries, then the execution fails. */
 function crashRetrier(): Json {
   return { ErrorEquals: ['States.ALL'], IntervalSeconds: 10, MaxAttempts: 2, BackoffRate: 2, JitterStrategy: 'FULL' };
 }

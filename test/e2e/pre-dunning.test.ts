@@ -2,6 +2,7 @@
 // invoice.upcoming 3 days before each renewal, and a card that expires before the renewal gets
 // one heads-up, with our own one-click link, unless Stripe's card account updater renews the card
 // first. A card the updater renews while a case is open is charged at once.
+import type { Workflow } from '#shared/domain/ports.ts';
 import type { APIGatewayProxyStructuredResultV2, LambdaFunctionURLEvent } from 'aws-lambda';
 import type Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -219,7 +220,7 @@ describe('payment_method.automatically_updated', () => {
             ? async () => ({ id: r.cardId, expMonth: stale.getUTCMonth() + 1, expYear: stale.getUTCFullYear() })
             : Reflect.get(target, key, receiver),
       }),
-      workflow: { start: () => Promise.reject(new Error('unused')), stop: () => Promise.resolve() },
+      workflow: unusedWorkflow,
       livemode: false,
     };
 
@@ -336,7 +337,7 @@ describe('the legacy customer.source.expiring', () => {
         get: (target, key, receiver) =>
           key === 'getRenewalCard' ? async () => ({ id: source.id, expMonth: source.exp_month, expYear: source.exp_year }) : Reflect.get(target, key, receiver),
       }),
-      workflow: { start: () => Promise.reject(new Error('unused')), stop: () => Promise.resolve() },
+      workflow: unusedWorkflow,
       livemode: false,
     };
     const event = { id: 'evt_legacy00000000000000000', object: 'event', type: 'customer.source.expiring', created: Math.floor(now.getTime() / 1000), livemode: false, data: { object: source } };
@@ -359,3 +360,15 @@ describe('cardExpiresBefore', () => {
     expect(cardExpiresBefore({ expMonth: 12, expYear: 2026 }, Date.UTC(2027, 0, 1) / 1000)).toBe(true);
   });
 });
+
+/** Pre-dunning never starts an execution: any use of the workflow is a bug here. */
+const unusedWorkflow: Workflow = {
+  start: () => Promise.reject(new Error('unused')),
+  stop: () => Promise.resolve(),
+  executionArn: () => {
+    throw new Error('unused');
+  },
+  describe: () => Promise.reject(new Error('unused')),
+  lastState: () => Promise.reject(new Error('unused')),
+  redrive: () => Promise.reject(new Error('unused')),
+};

@@ -78,7 +78,7 @@ describe('buildDefinition', () => {
     });
     expect(definition.States.Retry1).toMatchObject({ Resource: 'arn:retry', ResultPath: '$.retry' });
     expect(taskStates(definition).map((t) => t.name)).toEqual([
-      'Notice1', 'Retry1', 'Notice2', 'Retry2', 'Notice3', 'Retry3', 'Terminate', 'RecoverCase', 'FlagCase',
+      'Notice1', 'Retry1', 'Notice2', 'Retry2', 'Notice3', 'Retry3', 'Terminate', 'RecoverCase',
     ]);
   });
 
@@ -97,7 +97,7 @@ describe('buildDefinition', () => {
   it('polls a paused case every hour for as long as a pause can last, before the catch-all', () => {
     const definition = buildDefinition(defaultPolicy(), ARNS);
 
-    for (const { name } of taskStates(definition).filter((t) => t.name !== STATE.flagCase)) {
+    for (const { name } of taskStates(definition)) {
       const retry = definition.States[name]!.Retry as Array<Record<string, unknown>>;
       const paused = retry.findIndex((r) => (r.ErrorEquals as string[]).includes('CasePausedError'));
       expect(retry[paused], name).toEqual({ ErrorEquals: ['CasePausedError'], IntervalSeconds: 3600, BackoffRate: 1, MaxAttempts: (PAUSE_CAP_DAYS + 1) * 24 });
@@ -105,17 +105,15 @@ describe('buildDefinition', () => {
     }
   });
 
-  it('catches a closed case quietly and flags every other failure instead of dying silently', () => {
+  it('catches only a closed case, so any other failure after the retries fails the execution at that stage (where a redrive resumes)', () => {
     const definition = buildDefinition(defaultPolicy(), ARNS);
 
-    for (const { name } of taskStates(definition).filter((t) => t.name !== STATE.flagCase)) {
-      expect(definition.States[name]!.Catch, name).toEqual([
-        { ErrorEquals: ['CaseClosedError'], ResultPath: null, Next: STATE.caseClosed },
-        { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: STATE.flagCase },
-      ]);
+    for (const { name } of taskStates(definition)) {
+      expect(definition.States[name]!.Catch, name).toEqual([{ ErrorEquals: ['CaseClosedError'], ResultPath: null, Next: STATE.caseClosed }]);
     }
-    expect(definition.States.FlagCase).toMatchObject({ Next: STATE.needsAttention });
-    expect(definition.States.NeedsAttention).toMatchObject({ Type: 'Fail' });
+    expect(Object.keys(definition.States)).not.toContain('FlagCase');
+    expect(Object.keys(definition.States)).not.toContain('NeedsAttention');
+    expect(Object.values(definition.States).filter((state) => state.Type === 'Fail')).toEqual([]);
   });
 
   it('generates a different machine from a different policy, with no code change', () => {
@@ -191,14 +189,12 @@ describe('buildDefinition with several policies', () => {
     expect(definition.States.RecoverCase).toMatchObject({ Parameters: { action: 'recover', policy: 'default' } });
   });
 
-  it('shares the terminal states and FlagCase, and catches into them from every policy', () => {
+  it('shares the terminal states, and catches a closed case into CaseClosed from every policy', () => {
     const names = Object.keys(definition.States);
-    for (const shared of [STATE.recovered, STATE.terminated, STATE.caseClosed, STATE.flagCase, STATE.needsAttention]) {
+    for (const shared of [STATE.recovered, STATE.terminated, STATE.caseClosed]) {
       expect(names.filter((n) => n.endsWith(shared))).toEqual([shared]);
     }
-    expect(definition.States['annual.Retry2']).toMatchObject({
-      Catch: [{ Next: STATE.caseClosed }, { Next: STATE.flagCase }],
-    });
+    expect(definition.States['annual.Retry2']!.Catch).toEqual([{ ErrorEquals: ['CaseClosedError'], ResultPath: null, Next: STATE.caseClosed }]);
   });
 
   it('times out after the longest policy, and keeps every state name within Step Functions\' 80 characters', () => {

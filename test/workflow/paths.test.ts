@@ -179,7 +179,7 @@ describe('a stage that meets Stripe trouble', () => {
     expect((await t.stripe.invoices.retrieve(dunningCase.invoiceId)).amount_paid).toBe(1500);
   });
 
-  it('flags the case needs_attention when Stripe stays down, and the execution fails loudly', async () => {
+  it('fails the execution at the stage Stripe kept failing, and flags the case needs_attention from that failure', async () => {
     const subscriber = await subscribeWithDecliningCard(t.stripe, 'Stripe Stays Down');
     t.onStage(subscriber.customerId, ({ state, error }) => {
       if (state === 'Notice1' && !error) {
@@ -197,7 +197,11 @@ describe('a stage that meets Stripe trouble', () => {
 
     expect(dunningCase.status).toBe('needs_attention');
     expect(dunningCase.error).toMatchObject({ name: 'StripeUnavailableError' });
-    expect(execution).toMatchObject({ status: 'FAILED', error: 'CaseNeedsAttention' });
+    expect(execution).toMatchObject({ status: 'FAILED', error: 'StripeUnavailableError', lastState: { name: 'Retry1' } });
+    const timeline = await t.runtime.store.listTimeline(dunningCase.invoiceId);
+    expect(timeline.filter((e) => e.type === 'flagged')).toEqual([
+      expect.objectContaining({ stage: 'Retry1', detail: expect.stringMatching(/^Retry1 failed: StripeUnavailableError: /) }),
+    ]);
     expect(await subjectsTo(t.runtime, subscriber.email)).toEqual([SUBJECTS.notice1]);
   });
 
