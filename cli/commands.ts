@@ -5,7 +5,7 @@ import type { CaseStatus, DunningCase } from '#shared/domain/case.ts';
 import { CaseClosedError } from '#shared/domain/errors.ts';
 import { ingestStripeEvent } from '#shared/dunning/ingest.ts';
 import { StripeEventSchema, type StripeEventEnvelope } from '#shared/dunning/invoice-event.ts';
-import { closeByOperator, retryNow } from '#shared/dunning/operator.ts';
+import { closeByOperator, redriveByOperator, retryNow } from '#shared/dunning/operator.ts';
 import { PAUSE_CAP_DAYS, pauseCase, pausedUntil, resumeCase } from '#shared/dunning/pause.ts';
 import { recoveryReport } from '#shared/dunning/report.ts';
 import { formatMoney } from '#shared/notices/format.ts';
@@ -161,6 +161,27 @@ export async function replay(deps: OperatorDeps, print: Print, source: string): 
   const { action, ...rest } = result;
   const details = Object.entries(rest).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
   print(`${event.id} (${event.type}): ${action}${details.length ? ` ${details.join(' ')}` : ''}`);
+}
+
+export async function redrive(deps: OperatorDeps, print: Print, executionName: string): Promise<void> {
+  // Step Functions' own rule for names; anything else cannot be an execution of ours.
+  if (!/^[A-Za-z0-9_-]{1,80}$/.test(executionName)) throw new CliError(`${executionName}: not an execution name (the case's invoice id, in_…)`, 2);
+  const result = await redriveByOperator(deps, executionName);
+  switch (result.outcome) {
+    case 'redriven':
+      print(`${executionName}: redriven${result.state ? ` from ${result.state}` : ''}; case ${result.invoiceId} is open again and its sequence goes on`);
+      return;
+    case 'no_execution':
+      throw new CliError(`${executionName}: no such execution of the dunning state machine (or older than Step Functions keeps)`);
+    case 'not_failed':
+      throw new CliError(`${executionName}: the execution is ${result.status}, not failed; only a failed execution can be redriven`);
+    case 'no_case':
+      throw new CliError(`${executionName}: the execution has no dunning case; nothing to redrive`);
+    case 'case_closed':
+      throw new CliError(`${executionName}: the case ${result.invoiceId} is ${result.status}; it is not reopened (a paid or ended case stays ended)`);
+    case 'refused':
+      throw new CliError(`${executionName}: Step Functions will not redrive it: ${result.reason}. Settle the case with retry-now or close`);
+  }
 }
 
 export async function report(deps: OperatorDeps, print: Print, since?: string): Promise<void> {

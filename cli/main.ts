@@ -2,7 +2,7 @@
 // the local runtime with --local), builds the same adapters the functions use, and runs a command.
 import { parseArgs } from 'node:util';
 import type { CaseStatus } from '#shared/domain/case.ts';
-import { close, listCases, pause, replay, report, resume, retryCaseNow, showCase, STATUSES, type Print } from './commands.ts';
+import { close, listCases, pause, redrive, replay, report, resume, retryCaseNow, showCase, STATUSES, type Print } from './commands.ts';
 import { operatorDeps, stderrLog } from './deps.ts';
 import { CliError } from './errors.ts';
 import { DEFAULT_LOCAL_URL, DEFAULT_STACK, localTarget, stackTarget } from './target.ts';
@@ -17,7 +17,8 @@ commands:
   resume <invoiceId>                        lift a pause
   close <invoiceId> --reason TEXT           close the case ("closed by operator: TEXT")
   replay <event.json | evt_…>               run one Stripe event through the router again
-  redrive <executionName>                   (not supported yet)
+  redrive <executionName>                   after fixing what failed: reopen a needs_attention case and
+                                            re-run its execution from the stage that failed
   report [--since DATE]                     the funnel, recovery rate and recovered revenue
 
 target:
@@ -78,11 +79,6 @@ export async function run(argv: readonly string[], print: Print): Promise<void> 
     throw new CliError(`--status ${values.status}: must be one of ${STATUSES.join(', ')}`, 2);
   }
   if (command === 'close' && !values.reason?.trim()) throw new CliError('close needs --reason TEXT (it is recorded on the case)', 2);
-  if (command === 'redrive') {
-    // See the README (Operate it): the definition catches a failed stage into FlagCase, so Step
-    // Functions' RedriveExecution would only re-run the NeedsAttention Fail state.
-    throw new CliError('redrive is not supported yet: settle a needs_attention case with retry-now, close, or a payment in Stripe', 2);
-  }
   if (values.local !== undefined && values.stack !== undefined) throw new CliError('give --local or --stack, not both', 2);
 
   const target = values.local !== undefined ? await localTarget(values.local) : await stackTarget(values.stack ?? DEFAULT_STACK);
@@ -102,6 +98,8 @@ export async function run(argv: readonly string[], print: Print): Promise<void> 
       return close(deps, print, arg!, values.reason!.trim());
     case 'replay':
       return replay(deps, print, arg!);
+    case 'redrive':
+      return redrive(deps, print, arg!);
     case 'report':
       return report(deps, print, values.since);
   }

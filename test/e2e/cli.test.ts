@@ -194,6 +194,71 @@ describe('the operator CLI against the local runtime', () => {
   });
 });
 
+describe('dunning redrive', () => {
+  const PAY = /^\/v1\/invoices\/[^/]+\/pay$/;
+
+  it('refuses a running execution, then redrives the failed one once the cause is fixed, and the case goes on', async () => {
+    const subscriber = await subscribeWithDecliningCard(t.stripe, 'Redriven Rosa');
+    let running: CliRun | undefined;
+    t.onStage(subscriber.customerId, async ({ state, error, dunningCase }) => {
+      if (state === 'Notice1' && !error && !running) {
+        running = await dunning([...local, 'redrive', dunningCase.executionName]);
+        // Stripe is down from here on: Retry1 fails for good.
+        t.runtime.sandbox!.injectFault({ method: 'POST', path: PAY, status: 500, count: 1000 });
+      }
+    });
+    await renew(t.stripe, subscriber);
+    const flagged = await waitFor(async () => {
+      const c = await caseFor(t.runtime, subscriber.subscriptionId);
+      return c?.status === 'needs_attention' ? c : undefined;
+    }, 30_000, 'the case to be flagged');
+    t.runtime.sandbox!.clearFaults();
+
+    const run = await dunning([...local, 'redrive', flagged.executionName]);
+    const ended = await waitFor(async () => {
+      const c = await caseFor(t.runtime, subscriber.subscriptionId);
+      return c && c.status !== 'open' && c.status !== 'needs_attention' ? c : undefined;
+    }, 60_000, 'the redriven case to end');
+    const again = await dunning([...local, 'redrive', flagged.executionName]);
+
+    expect(running).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `dunning: ${flagged.executionName}: the execution is RUNNING, not failed; only a failed execution can be redriven\n`,
+    });
+    expect(run).toEqual({ code: 0, stderr: '', stdout: `${flagged.executionName}: redriven from Retry1; case ${flagged.invoiceId} is open again and its sequence goes on\n` });
+    expect(ended.status).toBe('terminated');
+    expect(again).toMatchObject({ code: 1, stderr: expect.stringMatching(/the execution is SUCCEEDED, not failed/) });
+    const shown = await dunning([...local, 'case', flagged.invoiceId]);
+    expect(shown.stdout).toMatch(/flagged\s+Retry1\s+Retry1 failed: StripeUnavailableError/);
+    expect(shown.stdout).toMatch(/redriven\s+Operator\s+redriven by operator from Retry1/);
+  });
+
+  it('refuses to reopen a flagged case the customer has paid since', async () => {
+    const subscriber = await subscribeWithDecliningCard(t.stripe, 'Paid Before Redrive');
+    t.onStage(subscriber.customerId, ({ state, error }) => {
+      if (state === 'Notice1' && !error) t.runtime.sandbox!.injectFault({ method: 'POST', path: PAY, status: 500, count: 1000 });
+    });
+    await renew(t.stripe, subscriber);
+    const flagged = await waitFor(async () => {
+      const c = await caseFor(t.runtime, subscriber.subscriptionId);
+      return c?.status === 'needs_attention' ? c : undefined;
+    }, 30_000, 'the case to be flagged');
+    t.runtime.sandbox!.clearFaults();
+    await t.stripe.invoices.pay(flagged.invoiceId, { payment_method: 'pm_card_visa' });
+    await waitFor(async () => (await caseFor(t.runtime, subscriber.subscriptionId))?.status === 'recovered', 10_000, 'the case to recover');
+
+    const run = await dunning([...local, 'redrive', flagged.executionName]);
+
+    expect(run).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `dunning: ${flagged.executionName}: the case ${flagged.invoiceId} is recovered; it is not reopened (a paid or ended case stays ended)\n`,
+    });
+    expect((await caseFor(t.runtime, subscriber.subscriptionId))?.status).toBe('recovered');
+  });
+});
+
 describe('the operator CLI\'s errors', () => {
   it('says in one line what is wrong, with a non-zero exit', async () => {
     expect(await dunning([...local, 'case', 'in_doesnotexist'])).toEqual({ code: 1, stdout: '', stderr: 'dunning: in_doesnotexist: no dunning case for this invoice\n' });
@@ -201,9 +266,12 @@ describe('the operator CLI\'s errors', () => {
     expect(await dunning([...local, 'cases', '--status', 'lost'])).toMatchObject({ code: 2, stderr: expect.stringMatching(/--status lost: must be one of open, recovered/) });
     expect(await dunning([...local, 'pause', 'in_x', '--until', 'soon'])).toMatchObject({ code: 2, stderr: expect.stringMatching(/^dunning: --until soon: not a date/) });
     expect(await dunning([...local, 'frobnicate'])).toMatchObject({ code: 2, stderr: expect.stringMatching(/^dunning: unknown command "frobnicate"/) });
-    const redrive = await dunning([...local, 'redrive', 'in_123']);
-    expect(redrive).toMatchObject({ code: 2, stdout: '' });
-    expect(redrive.stderr).toMatch(/^dunning: redrive is not supported yet/);
+    expect(await dunning([...local, 'redrive', 'in_nosuchexecution'])).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: 'dunning: in_nosuchexecution: no such execution of the dunning state machine (or older than Step Functions keeps)\n',
+    });
+    expect(await dunning([...local, 'redrive', 'not a name'])).toMatchObject({ code: 2, stderr: expect.stringMatching(/^dunning: not a name: not an execution name/) });
   });
 
   it('names the flag to fix when the local runtime is not there', async () => {
