@@ -2,8 +2,8 @@
 // Standard execution per invoice that emails, retries payment and finally cancels, per the policy.
 //
 //   new DunningWorkflow(this, 'Dunning', { policy, email: { sender: 'billing@acme.com' } });
-import { RemovalPolicy } from 'aws-cdk-lib';
-import type { IGrantable, Grant } from 'aws-cdk-lib/aws-iam';
+import { RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IConfigurationSet } from 'aws-cdk-lib/aws-ses';
@@ -21,6 +21,7 @@ import { DunningStateMachine } from './constructs/dunning-state-machine.ts';
 import { DunningStore } from './constructs/dunning-store.ts';
 import { EmailEvents, type EmailTrackingProps } from './constructs/email-events.ts';
 import { EventBridgeIngest } from './constructs/eventbridge-ingest.ts';
+import { FailedExecutionFlagger } from './constructs/failed-execution-flagger.ts';
 import { NoticeApi } from './constructs/notice-api.ts';
 import { NoticeEmail } from './constructs/notice-email.ts';
 import { StageFunctions } from './constructs/stage-functions.ts';
@@ -133,6 +134,8 @@ export interface DunningFunctions {
   readonly openPaymentLink: DunningFunction;
   /** Records SES events (delivery, bounce, complaint, reject) on the cases. */
   readonly recordEmailEvent: DunningFunction;
+  /** Flags the case of an execution that failed or timed out (an EventBridge rule invokes it). */
+  readonly flagCase: DunningFunction;
 }
 
 export class DunningWorkflow extends Construct {
@@ -163,6 +166,8 @@ export class DunningWorkflow extends Construct {
    * message; undefined without `ingest.eventBridge`.
    */
   readonly deadLetterQueue?: IQueue;
+  /** The rule, function and dead-letter queue that flag the case of a failed execution. */
+  readonly failedExecutions: FailedExecutionFlagger;
   private readonly noticeApi: NoticeApi;
 
   constructor(scope: Construct, id: string, props: DunningWorkflowProps) {
@@ -241,6 +246,13 @@ export class DunningWorkflow extends Construct {
     if (eventBridge) this.updatePaymentLink.grantIssue(eventBridge.handler);
     this.deadLetterQueue = eventBridge?.deadLetterQueue;
 
+    this.failedExecutions = new FailedExecutionFlagger(this, 'FailedExecutions', {
+      stateMachine: this.stateMachine,
+      table: this.table,
+      logRetention: logs.logRetention,
+      removalPolicy,
+    });
+
     this.noticeApi = new NoticeApi(this, 'NoticeApi', { ...logs, table: this.table });
     this.noticeApiUrl = this.noticeApi.url;
 
@@ -252,10 +264,12 @@ export class DunningWorkflow extends Construct {
       getNotice: this.noticeApi.handler,
       openPaymentLink: this.updatePaymentLink.handler,
       recordEmailEvent: this.emailEvents.handler,
+      flagCase: this.failedExecutions.handler,
     };
     const watched = { ...this.functions, ...(eventBridge ? { handleEventBridge: eventBridge.handler } : {}) };
     const deadLetterQueues: Record<string, IQueue> = {
       emailEvents: this.emailEvents.deadLetterQueue,
+      failedExecutions: this.failedExecutions.deadLetterQueue,
       ...(eventBridge ? { eventBridge: eventBridge.deadLetterQueue } : {}),
     };
     this.alarms = new DunningAlarms(this, 'Alarms', {
@@ -274,6 +288,25 @@ export class DunningWorkflow extends Construct {
       alarms: this.alarms.all,
       dashboardName: props.dashboardName,
     });
+  }
+
+  /**
+   * What the operator CLI (`npx dunning`) needs, for an operator's role or group: the stack's outputs,
+   * the table, the Stripe API key and link signing key, sending the thank-you of a paid `retry-now`,
+   * and stopping, describing and redriving (`states:RedriveExecution`) the executions.
+   */
+  grantOperator(grantee: IGrantable): void {
+    this.table.grantReadWriteData(grantee);
+    this.secrets.apiKey.grantRead(grantee);
+    this.updatePaymentLink.signingKey.grantRead(grantee);
+    Grant.addToPrincipal({
+      grantee,
+      actions: ['ses:SendEmail'],
+      resourceArns: [...this.email.identityArns, this.email.configurationSetArn],
+      conditions: { StringEquals: { 'ses:FromAddress': this.email.senderAddress } },
+    });
+    this.stateMachine.grantExecution(grantee, 'states:StopExecution', 'states:DescribeExecution', 'states:GetExecutionHistory', 'states:RedriveExecution');
+    Grant.addToPrincipal({ grantee, actions: ['cloudformation:DescribeStacks'], resourceArns: [Stack.of(this).stackId] });
   }
 
   /** Lets the company's backend call the notice API (SigV4, service `lambda`). */

@@ -27,7 +27,8 @@ export type DunningFunctionName =
   | 'close-case'
   | 'get-notice'
   | 'open-payment-link'
-  | 'record-email-event';
+  | 'record-email-event'
+  | 'flag-case';
 
 /** The environment variables that carry a secret's ARN; the value itself is read at runtime. */
 export type SecretArnVariable =

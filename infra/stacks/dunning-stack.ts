@@ -106,6 +106,22 @@ export function acknowledgeNagFindings(dunning: DunningWorkflow): void {
     }
   }
 
+  const flagRole = dunning.functions.flagCase.role;
+  if (flagRole) {
+    for (const resource of wildcardResources(flagRole, 'states:DescribeExecution')) {
+      Validations.of(flagRole).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::${resource}]`,
+        reason:
+          'flag-case describes the failed execution and reads its history (the state that failed); execution names are per invoice, known only at runtime, so the grant covers the executions of this one state machine (execution:<name>:*), read-only.',
+      });
+    }
+  }
+  Validations.of(dunning.failedExecutions.deadLetterQueue).acknowledge({
+    id: 'AwsSolutions-SQS3',
+    reason:
+      'This queue IS the dead-letter queue: of the failed-execution rule target and of the failed asynchronous invocations of flag-case. A DLQ for it would just move the same events again.',
+  });
+
   if (dunning.deadLetterQueue) {
     Validations.of(dunning.deadLetterQueue).acknowledge({
       id: 'AwsSolutions-SQS3',

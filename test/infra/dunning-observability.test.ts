@@ -17,7 +17,7 @@ import {
 import { loadPolicyFile } from '#shared/policy/load.ts';
 import { functionLogicalId, renderedString, synthDunningStack, type Synthesized } from './synth.ts';
 
-const FUNCTIONS = ['handle-webhook', 'send-notice', 'retry-payment', 'close-case', 'get-notice', 'open-payment-link', 'record-email-event'] as const;
+const FUNCTIONS = ['handle-webhook', 'send-notice', 'retry-payment', 'close-case', 'get-notice', 'open-payment-link', 'record-email-event', 'flag-case'] as const;
 const NOTICE_STAGES = loadPolicyFile().stages.filter((stage) => stage.type === 'notice').map((stage) => stage.id);
 const BUS = 'aws.partner/stripe.com/ed_test_123';
 
@@ -236,13 +236,15 @@ describe('DunningDashboard', () => {
     );
   });
 
-  it("shows the email events' dead-letter queue, and EventBridge's when that ingest is on", () => {
+  it("shows the email events' and the failed executions' dead-letter queues, and EventBridge's when that ingest is on", () => {
     const queueIds = Object.keys(template.findResources('AWS::SQS::Queue'));
     const emailEvents = queueIds.find((id) => id.includes('EmailEvents'))!;
+    const failedExecutions = queueIds.find((id) => id.includes('FailedExecutions'))!;
     const eventBridge = queueIds.find((id) => id.includes('EventBridge'))!;
 
     expect(metricsOf(widget(template, /^Dead-letter queues/))).toEqual([
       aws('AWS/SQS', 'ApproximateNumberOfMessagesVisible', { QueueName: `\${Token[${emailEvents}]}` }, 'Maximum'),
+      aws('AWS/SQS', 'ApproximateNumberOfMessagesVisible', { QueueName: `\${Token[${failedExecutions}]}` }, 'Maximum'),
       aws('AWS/SQS', 'ApproximateNumberOfMessagesVisible', { QueueName: `\${Token[${eventBridge}]}` }, 'Maximum'),
     ]);
   });
@@ -270,10 +272,10 @@ describe('DunningDashboard', () => {
     }
   });
 
-  it("shows only the email events' dead-letter queue without EventBridge ingest", () => {
+  it("shows only the email events' and the failed executions' dead-letter queues without EventBridge ingest", () => {
     const { template: plain } = synthDunningStack();
 
-    expect(metricsOf(widget(plain, /^Dead-letter queues/))).toHaveLength(1);
+    expect(metricsOf(widget(plain, /^Dead-letter queues/))).toHaveLength(2);
   });
 });
 
@@ -365,8 +367,8 @@ describe('DunningAlarms', () => {
 
   it('sends every alarm, and its description of what to do, to the alarm topic', () => {
     template.allResourcesProperties('AWS::CloudWatch::Alarm', { AlarmActions: [TOPIC], AlarmDescription: Match.stringLikeRegexp('.{20,}') });
-    // 2 executions + every function (EventBridge's included) + needs attention + signatures + 2 SES + 2 dead-letter queues.
-    expect(Object.keys(template.findResources('AWS::CloudWatch::Alarm'))).toHaveLength(2 + FUNCTIONS.length + 1 + 1 + 1 + 2 + 2);
+    // 2 executions + every function (EventBridge's included) + needs attention + signatures + 2 SES + 3 dead-letter queues.
+    expect(Object.keys(template.findResources('AWS::CloudWatch::Alarm'))).toHaveLength(2 + FUNCTIONS.length + 1 + 1 + 1 + 2 + 3);
   });
 });
 

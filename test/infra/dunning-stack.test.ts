@@ -21,7 +21,7 @@ import {
   type Synthesized,
 } from './synth.ts';
 
-const FUNCTIONS = ['handle-webhook', 'send-notice', 'retry-payment', 'close-case', 'get-notice', 'open-payment-link', 'record-email-event'] as const;
+const FUNCTIONS = ['handle-webhook', 'send-notice', 'retry-payment', 'close-case', 'get-notice', 'open-payment-link', 'record-email-event', 'flag-case'] as const;
 const THIRTY_DAYS = 30;
 
 let synth: Synthesized;
@@ -80,7 +80,7 @@ describe('DunningStateMachine', () => {
     expect(definition.States.Notice1).toMatchObject({ Resource: token('send-notice') });
     expect(definition.States.Retry1).toMatchObject({ Resource: token('retry-payment') });
     expect(definition.States.Terminate).toMatchObject({ Resource: token('close-case') });
-    expect(definition.States.FlagCase).toMatchObject({ Resource: token('close-case') });
+    expect(definition.States.RecoverCase).toMatchObject({ Resource: token('close-case') });
   });
 });
 
@@ -135,9 +135,10 @@ describe('DunningWorkflow grants (least privilege)', () => {
     }
   });
 
-  it('lets only the webhook start the state machine, and stop or describe its executions', () => {
+  it('lets only the webhook start the state machine, and stop or describe its executions; flag-case only reads them', () => {
     const withStates = FUNCTIONS.filter((name) => actionsOf(statementsOf(name)).some((a) => a.startsWith('states:')));
-    expect(withStates).toEqual(['handle-webhook']);
+    expect(withStates).toEqual(['handle-webhook', 'flag-case']);
+    expect(actionsOf(statementsOf('flag-case')).filter((a) => a.startsWith('states:'))).toEqual(['states:DescribeExecution', 'states:GetExecutionHistory']);
 
     expect(actionsOf(statementsOf('handle-webhook')).filter((a) => a.startsWith('states:'))).toEqual([
       'states:DescribeExecution',
@@ -252,6 +253,7 @@ describe('DunningFunction', () => {
       { name: 'get-notice', bundlesPolicy: false },
       { name: 'open-payment-link', bundlesPolicy: true },
       { name: 'record-email-event', bundlesPolicy: false },
+      { name: 'flag-case', bundlesPolicy: false },
     ]);
   });
 });
@@ -428,6 +430,9 @@ describe('DunningStack under cdk-nag AwsSolutions', () => {
         'Dunning/Dunning/UpdatePaymentLink/SigningKey AwsSolutions-SMG4',
         `Dunning/Dunning/EmailEvents/RecordEmailEventRole ${xray}`,
         'Dunning/Dunning/EmailEvents/DeadLetterQueue AwsSolutions-SQS3',
+        `Dunning/Dunning/FailedExecutions/FlagCaseRole ${xray}`,
+        'Dunning/Dunning/FailedExecutions/FlagCaseRole AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:<name>:*]',
+        'Dunning/Dunning/FailedExecutions/DeadLetterQueue AwsSolutions-SQS3',
         `Dunning/Dunning/Workflow/StateMachine/Role ${xray}`,
         ...[
           'Stages/SendNoticeRole',
@@ -437,6 +442,7 @@ describe('DunningStack under cdk-nag AwsSolutions', () => {
           'NoticeApi/GetNoticeRole',
           'UpdatePaymentLink/OpenPaymentLinkRole',
           'EmailEvents/RecordEmailEventRole',
+          'FailedExecutions/FlagCaseRole',
         ].map(
           (role) => `Dunning/Dunning/${role} ${tableIndexes}`,
         ),

@@ -28,7 +28,7 @@ beforeAll(() => {
   template = synth.template;
   fnId = functionLogicalId(template, 'handle-eventbridge');
   queueId = onlyLogicalId(template, 'AWS::SQS::Queue', 'DunningEventBridge');
-  ruleId = onlyLogicalId(template, 'AWS::Events::Rule');
+  ruleId = onlyLogicalId(template, 'AWS::Events::Rule', 'DunningEventBridge');
 });
 
 function onlyLogicalId(t: Template, type: string, prefix = ''): string {
@@ -244,10 +244,11 @@ describe('EventBridgeIngest', () => {
     it('creates nothing EventBridge-related', () => {
       const { workflow, template: t } = embed({});
 
-      t.resourceCountIs('AWS::Events::Rule', 0);
-      // Only the email events' queue and async config remain.
-      expect(Object.keys(t.findResources('AWS::SQS::Queue')).filter((id) => !id.startsWith('DunningEmailEvents'))).toEqual([]);
-      expect(Object.keys(t.findResources('AWS::Lambda::EventInvokeConfig')).filter((id) => !id.startsWith('DunningEmailEvents'))).toEqual([]);
+      // Only the failed-execution rule, and the email events' and failed executions' queues and async configs remain.
+      const other = (id: string) => !id.startsWith('DunningEmailEvents') && !id.startsWith('DunningFailedExecutions');
+      expect(Object.keys(t.findResources('AWS::Events::Rule')).filter(other)).toEqual([]);
+      expect(Object.keys(t.findResources('AWS::SQS::Queue')).filter(other)).toEqual([]);
+      expect(Object.keys(t.findResources('AWS::Lambda::EventInvokeConfig')).filter(other)).toEqual([]);
       expect(() => functionLogicalId(t, 'handle-eventbridge')).toThrow(/found 0/);
       expect(workflow.eventBridgeFunction).toBeUndefined();
       expect(workflow.deadLetterQueue).toBeUndefined();
