@@ -1,6 +1,6 @@
 // Stage function that ends a case: recovered after a paid retry, terminated after the last one.
 // (`flag` serves only executions started under a definition older than redrive, which still end
-// in FlagCase; a failed execution is now flagged by flag-failed-case.)
+// in FlagCase; a failed execution is now flagged by flag-case.)
 import { flagCase, recoverCase, terminateCase } from '#shared/dunning/close.ts';
 import type { DunningDeps } from '#shared/dunning/deps.ts';
 import { stageDeps } from '#shared/runtime/lambda-deps.ts';
