@@ -3,7 +3,7 @@
 import { parseArgs } from 'node:util';
 import type { CaseStatus } from '#shared/domain/case.ts';
 import { close, listCases, pause, replay, report, resume, retryCaseNow, showCase, STATUSES, type Print } from './commands.ts';
-import { operatorDeps, stderrLog } from './deps.ts';
+import { operatorDeps, stderrLog, type OperatorDeps } from './deps.ts';
 import { CliError } from './errors.ts';
 import { DEFAULT_LOCAL_URL, DEFAULT_STACK, localTarget, stackTarget } from './target.ts';
 
@@ -41,6 +41,14 @@ export function normaliseArgs(argv: readonly string[]): string[] {
     } else out.push(arg);
   }
   return out;
+}
+
+/** The options `act` reads, as parseArgs gives them. */
+interface ParsedValues {
+  status?: string;
+  until?: string;
+  reason?: string;
+  since?: string;
 }
 
 export async function run(argv: readonly string[], print: Print): Promise<void> {
@@ -87,6 +95,19 @@ export async function run(argv: readonly string[], print: Print): Promise<void> 
 
   const target = values.local !== undefined ? await localTarget(values.local) : await stackTarget(values.stack ?? DEFAULT_STACK);
   const deps = await operatorDeps(target, values.verbose ? stderrLog : undefined);
+  try {
+    await act(command, arg, values, deps, print);
+  } finally {
+    // Whatever the command did (even if it failed halfway) is counted, as a function's would be.
+    await deps.metrics.flush().catch((error: unknown) => {
+      process.stderr.write(
+        `dunning: warning: the action is done, but its metrics did not reach CloudWatch (${(error as Error).name}: ${(error as Error).message}); the dashboard will not count it. The operator needs cloudwatch:PutMetricData.\n`,
+      );
+    });
+  }
+}
+
+async function act(command: string, arg: string | undefined, values: ParsedValues, deps: OperatorDeps, print: Print): Promise<void> {
   switch (command) {
     case 'cases':
       return listCases(deps, print, values.status as CaseStatus | undefined);
