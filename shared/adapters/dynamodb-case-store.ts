@@ -571,6 +571,31 @@ export class DynamoCaseStore implements CaseStore {
     return out.Item ? withoutStoreAttrs<EmailSuppression>(out.Item) : undefined;
   }
 
+  async liftEmailSuppression(addressKey: string): Promise<EmailSuppression | undefined> {
+    const out = await this.call(() => this.client.send(
+      new DeleteCommand({ TableName: this.tableName, Key: keys.suppression(addressKey), ReturnValues: 'ALL_OLD' }),
+    ));
+    return out.Attributes ? withoutStoreAttrs<EmailSuppression>(out.Attributes) : undefined;
+  }
+
+  async clearEmailSuppressed(invoiceId: string, now: string): Promise<boolean> {
+    try {
+      await this.call(() => this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.case(invoiceId),
+          UpdateExpression: 'REMOVE emailSuppressed SET updatedAt = :at',
+          ConditionExpression: 'attribute_exists(emailSuppressed)',
+          ExpressionAttributeValues: { ':at': now },
+        }),
+      ));
+      return true;
+    } catch (err) {
+      if (isConditionFailed(err)) return false;
+      throw err;
+    }
+  }
+
   async flagEmailSuppressed(invoiceId: string, flag: NonNullable<DunningCase['emailSuppressed']>): Promise<boolean> {
     try {
       await this.call(() => this.client.send(

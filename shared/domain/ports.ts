@@ -86,6 +86,10 @@ export interface CaseStore {
   getEmailSuppression(addressKey: string): Promise<EmailSuppression | undefined>;
   /** Flags the case's address as suppressed; true only for the call that set the flag. */
   flagEmailSuppressed(invoiceId: string, flag: NonNullable<DunningCase['emailSuppressed']>): Promise<boolean>;
+  /** Deletes an address's suppression; returns it, or undefined if there was none. */
+  liftEmailSuppression(addressKey: string): Promise<EmailSuppression | undefined>;
+  /** Removes a case's emailSuppressed flag (so a new bounce can flag it again); false if it had none. */
+  clearEmailSuppressed(invoiceId: string, now: string): Promise<boolean>;
   /** Claims one SES event notification (SNS delivers at least once): true exactly once per key. */
   claimEmailEvent(eventKey: string, now: Date): Promise<boolean>;
   releaseEmailEvent(eventKey: string): Promise<void>;

@@ -14,6 +14,7 @@ import { systemClock } from '#shared/domain/ports.ts';
 import { OPERATOR_OUTPUTS, policyDigest } from '#shared/operator-outputs.ts';
 import { silentLog } from '#shared/dunning/deps.ts';
 import { pauseCase } from '#shared/dunning/pause.ts';
+import { addressKey } from '#shared/dunning/suppression.ts';
 import {
   caseFor,
   latestEvent,
@@ -174,6 +175,38 @@ describe('the operator CLI against the local runtime', () => {
     expect(fromFile.code).toBe(0);
     expect(fromFile.stdout).toMatch(/^evt_\w+ \(invoice\.paid\): (case_exists|ignored)/);
     expect((await subjectsTo(t.runtime, subscriber.email)).filter((s) => s === SUBJECTS.recovered)).toHaveLength(1);
+  });
+
+  it('lifts an email suppression with the operator\'s reason: the record goes, the case flag comes off, the timeline says why', async () => {
+    const subscriber = await subscribeWithDecliningCard(t.stripe, 'Bounced Bea');
+    await renew(t.stripe, subscriber);
+    const { invoiceId } = await opened(subscriber.subscriptionId);
+    const at = new Date().toISOString();
+    // As record-email-event leaves it after a hard bounce.
+    await t.runtime.store.suppressEmail(addressKey(subscriber.email), { reason: 'bounce', at, detail: 'Permanent/General', invoiceId });
+    await t.runtime.store.flagEmailSuppressed(invoiceId, { reason: 'bounce', at });
+
+    const noReason = await dunning([...local, 'unsuppress', subscriber.email]);
+    expect(noReason.code).toBe(2);
+    expect(noReason.stderr).toMatch(/^dunning: unsuppress needs --reason TEXT/);
+    expect(await t.runtime.store.getEmailSuppression(addressKey(subscriber.email))).toBeDefined();
+
+    const lifted = await dunning([...local, 'unsuppress', subscriber.email.toUpperCase(), '--reason', 'customer fixed the mailbox, ticket 88']);
+
+    expect(lifted).toMatchObject({ code: 0, stderr: '' });
+    expect(lifted.stdout).toContain(`${subscriber.email.toUpperCase()}: suppression lifted (it followed a hard bounce on `);
+    expect(lifted.stdout).toContain(`cleared on ${invoiceId}`);
+    expect(lifted.stdout).toContain('aws sesv2 delete-suppressed-destination');
+    expect(await t.runtime.store.getEmailSuppression(addressKey(subscriber.email))).toBeUndefined();
+    expect((await t.runtime.store.getCase(invoiceId))?.emailSuppressed).toBeUndefined();
+    expect(await t.runtime.store.listTimeline(invoiceId)).toContainEqual(
+      expect.objectContaining({ type: 'email_unsuppressed', detail: 'by operator: customer fixed the mailbox, ticket 88 (was: bounce)' }),
+    );
+
+    const again = await dunning([...local, 'unsuppress', subscriber.email, '--reason', 'twice']);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(new RegExp(`^dunning: ${subscriber.email.replace('.', '\\.')}: dunning does not suppress this address`));
+    expect((await dunning([...local, 'unsuppress', invoiceId, '--reason', 'x'])).code).toBe(2);
   });
 
   it('reports the funnel, the recovery rate and the recovered revenue from the cases', async () => {
