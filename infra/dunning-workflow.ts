@@ -11,6 +11,8 @@ import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { openCaseStages } from '#shared/dunning/open-cases.ts';
+import { METRICS_NAMESPACE } from '#shared/dunning/metrics.ts';
 import { parsePolicySet } from '#shared/policy/load.ts';
 import { DEFAULT_POLICY_NAME, type PolicySet, type PolicySetInput } from '#shared/policy/segments.ts';
 import type { Policy, PolicyInput } from '#shared/policy/schema.ts';
@@ -24,6 +26,7 @@ import { EventBridgeIngest } from './constructs/eventbridge-ingest.ts';
 import { FailedExecutionFlagger } from './constructs/failed-execution-flagger.ts';
 import { NoticeApi } from './constructs/notice-api.ts';
 import { NoticeEmail } from './constructs/notice-email.ts';
+import { OpenCasesGauge } from './constructs/open-cases-gauge.ts';
 import { StageFunctions } from './constructs/stage-functions.ts';
 import { StripeSecrets } from './constructs/stripe-secrets.ts';
 import { UpdatePaymentLink } from './constructs/update-payment-link.ts';
@@ -134,6 +137,8 @@ export interface DunningFunctions {
   readonly openPaymentLink: DunningFunction;
   /** Records SES events (delivery, bounce, complaint, reject) on the cases. */
   readonly recordEmailEvent: DunningFunction;
+  /** Counts the open cases at each stage on a schedule (the `OpenCases` gauge). */
+  readonly countOpenCases: DunningFunction;
   /** Flags the case of an execution that failed or timed out (an EventBridge rule invokes it). */
   readonly flagCase: DunningFunction;
 }
@@ -256,6 +261,8 @@ export class DunningWorkflow extends Construct {
     this.noticeApi = new NoticeApi(this, 'NoticeApi', { ...logs, table: this.table });
     this.noticeApiUrl = this.noticeApi.url;
 
+    const openCases = new OpenCasesGauge(this, 'OpenCases', { ...logs, table: this.table, policies: this.policies });
+
     this.functions = {
       handleWebhook: webhook.handler,
       sendNotice: stages.sendNotice,
@@ -264,6 +271,7 @@ export class DunningWorkflow extends Construct {
       getNotice: this.noticeApi.handler,
       openPaymentLink: this.updatePaymentLink.handler,
       recordEmailEvent: this.emailEvents.handler,
+      countOpenCases: openCases.handler,
       flagCase: this.failedExecutions.handler,
     };
     const watched = { ...this.functions, ...(eventBridge ? { handleEventBridge: eventBridge.handler } : {}) };
@@ -281,19 +289,19 @@ export class DunningWorkflow extends Construct {
     });
     this.dashboard = new DunningDashboard(this, 'Dashboard', {
       policy: this.policy,
-      longestEndDay: Math.max(...Object.values(this.policies.policies).map((p) => p.end.day)),
       stateMachine: this.stateMachine,
       functions: watched,
       deadLetterQueues,
       alarms: this.alarms.all,
       dashboardName: props.dashboardName,
+      openCases: { stages: openCaseStages(this.policies), period: openCases.interval },
     });
   }
 
   /**
    * What the operator CLI (`npx dunning`) needs, for an operator's role or group: the stack's outputs,
    * the table, the Stripe API key and link signing key, sending the thank-you of a paid `retry-now`,
-   * and stopping, describing and redriving (`states:RedriveExecution`) the executions.
+   * its metrics, and stopping, describing and redriving (`states:RedriveExecution`) the executions.
    */
   grantOperator(grantee: IGrantable): void {
     this.table.grantReadWriteData(grantee);
@@ -307,6 +315,13 @@ export class DunningWorkflow extends Construct {
     });
     this.stateMachine.grantExecution(grantee, 'states:StopExecution', 'states:DescribeExecution', 'states:GetExecutionHistory', 'states:RedriveExecution');
     Grant.addToPrincipal({ grantee, actions: ['cloudformation:DescribeStacks'], resourceArns: [Stack.of(this).stackId] });
+    // PutMetricData has no resource-level permissions; the namespace condition is what scopes it.
+    Grant.addToPrincipal({
+      grantee,
+      actions: ['cloudwatch:PutMetricData'],
+      resourceArns: ['*'],
+      conditions: { StringEquals: { 'cloudwatch:namespace': METRICS_NAMESPACE } },
+    });
   }
 
   /** Lets the company's backend call the notice API (SigV4, service `lambda`). */

@@ -38,7 +38,7 @@ interface PathPlan {
 
 const holder: { stripe?: Stripe; runtime?: Runtime; paused?: <T>(act: () => Promise<T>) => Promise<T> } = {};
 
-const ACTION_FUNCTION: Record<string, string> = { notice: 'send-notice', retry: 'retry-payment', recover: 'close-case', terminate: 'close-case', flag: 'close-case' };
+const ACTION_FUNCTION: Record<string, string> = { notice: 'send-notice', retry: 'retry-payment', recover: 'close-case', terminate: 'close-case' };
 
 /** Every path of the definition a case can take without a fault: recovered at or paid before each retry, or terminated. */
 export function plansFor(definition: StateMachineDefinition): PathPlan[] {

@@ -13,7 +13,7 @@ const CASES = Number(process.env.BENCH_STORM_CASES ?? 10_000);
 const DAY_MS = Number(process.env.BENCH_DAY_MS ?? 50);
 const CONCURRENCY = Number(process.env.BENCH_STORM_CONCURRENCY ?? 16);
 const PROFILE = process.env.BENCH_STORM_PROFILE !== '0';
-const ACTION_FUNCTION: Record<string, string> = { notice: 'send-notice', retry: 'retry-payment', recover: 'close-case', terminate: 'close-case', flag: 'close-case' };
+const ACTION_FUNCTION: Record<string, string> = { notice: 'send-notice', retry: 'retry-payment', recover: 'close-case', terminate: 'close-case' };
 
 export interface StormResult {
   cases: number;

@@ -21,7 +21,7 @@ import {
   type Synthesized,
 } from './synth.ts';
 
-const FUNCTIONS = ['handle-webhook', 'send-notice', 'retry-payment', 'close-case', 'get-notice', 'open-payment-link', 'record-email-event', 'flag-case'] as const;
+const FUNCTIONS = ['handle-webhook', 'send-notice', 'retry-payment', 'close-case', 'get-notice', 'open-payment-link', 'record-email-event', 'count-open-cases', 'flag-case'] as const;
 const THIRTY_DAYS = 30;
 
 let synth: Synthesized;
@@ -253,6 +253,7 @@ describe('DunningFunction', () => {
       { name: 'get-notice', bundlesPolicy: false },
       { name: 'open-payment-link', bundlesPolicy: true },
       { name: 'record-email-event', bundlesPolicy: false },
+      { name: 'count-open-cases', bundlesPolicy: true },
       { name: 'flag-case', bundlesPolicy: false },
     ]);
   });
@@ -430,6 +431,7 @@ describe('DunningStack under cdk-nag AwsSolutions', () => {
         'Dunning/Dunning/UpdatePaymentLink/SigningKey AwsSolutions-SMG4',
         `Dunning/Dunning/EmailEvents/RecordEmailEventRole ${xray}`,
         'Dunning/Dunning/EmailEvents/DeadLetterQueue AwsSolutions-SQS3',
+        `Dunning/Dunning/OpenCases/CountOpenCasesRole ${xray}`,
         `Dunning/Dunning/FailedExecutions/FlagCaseRole ${xray}`,
         'Dunning/Dunning/FailedExecutions/FlagCaseRole AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:<name>:*]',
         'Dunning/Dunning/FailedExecutions/DeadLetterQueue AwsSolutions-SQS3',

@@ -217,9 +217,9 @@ describe('DunningWorkflow', () => {
       const { template } = embed({}, (stack) => ({ alarmTopic: new Topic(stack, 'Oncall') }));
 
       const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
-      // 2 execution alarms, 8 function errors, needs attention, signature burst, SES bounce and complaint,
+      // 2 execution alarms, 9 function errors, needs attention, signature burst, SES bounce and complaint,
       // and the email events' and the failed executions' dead-letter queues.
-      expect(alarms).toHaveLength(16);
+      expect(alarms).toHaveLength(17);
       template.allResourcesProperties('AWS::CloudWatch::Alarm', {
         AlarmActions: [{ Ref: Match.stringLikeRegexp('^Oncall') }],
       });
