@@ -197,6 +197,8 @@ export interface PaymentGateway {
    * recurring intervals and metadata, and the subscription's metadata.
    */
   getInvoicePlan(invoiceId: string, subscriptionId: string): Promise<InvoicePlan>;
+  /** The same, before there is an invoice (pre-dunning): from the subscription's items and their prices. */
+  getSubscriptionPlan(subscriptionId: string): Promise<InvoicePlan>;
   /** Who to write to; undefined for a deleted customer. */
   getCustomerContact(customerId: string): Promise<CustomerContact | undefined>;
   /** The customer's subscriptions that renew with an automatic charge: when, and for how much. */
