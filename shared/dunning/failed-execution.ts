@@ -92,10 +92,12 @@ export async function flagFailedExecution(deps: FailedExecutionDeps, event: unkn
   if (detail.executionArn !== deps.workflow.executionArn(detail.name)) return { outcome: 'ignored', reason: 'other_state_machine' };
 
   // EventBridge may deliver late or twice: act only while the execution is still in the failure
-  // this event reports, not after an operator redrove it.
+  // this event reports, not after an operator redrove it. A redrive is what moves redriveCount (or
+  // holds the execution PENDING_REDRIVE); DescribeExecution is eventually consistent, so a status
+  // that still reads RUNNING at the same count is lag, not a redrive, and the failure stands.
   const now = await deps.workflow.describe(detail.executionArn);
   const eventRedrives = detail.redriveCount ?? 0;
-  if (!now || !(FLAGGED_STATUSES as readonly string[]).includes(now.status) || now.redriveCount !== eventRedrives) {
+  if (!now || now.status === 'PENDING_REDRIVE' || now.redriveCount !== eventRedrives) {
     deps.log.info('stale execution status event; not flagged', { executionName: detail.name, status: now?.status, redriveCount: now?.redriveCount, eventRedrives });
     return { outcome: 'ignored', reason: 'stale' };
   }

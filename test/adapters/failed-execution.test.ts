@@ -136,6 +136,18 @@ describe('flagFailedExecution', () => {
     expect(metrics.names()).toEqual(['NeedsAttention']);
   });
 
+  it('still flags when DescribeExecution lags and reads RUNNING at the same redrive count (eventual consistency)', async () => {
+    const { invoiceId, execution } = await failedExecution();
+    // The one fault the local API cannot produce: a read that has not caught up with the failure.
+    const lagging = Object.assign(Object.create(workflow) as StepFunctionsWorkflow, {
+      describe: async (arn: string) => ({ ...(await workflow.describe(arn))!, status: 'RUNNING' as const }),
+    });
+
+    const result = await flagFailedExecution({ ...deps(), workflow: lagging }, statusChangeEvent(execution, STATE_MACHINE_ARN));
+
+    expect(result).toEqual({ outcome: 'flagged', invoiceId, state: 'Retry1' });
+  });
+
   it('ignores executions of other state machines, and ends that are not failures', async () => {
     const { invoiceId, execution } = await failedExecution();
     const event = statusChangeEvent(execution, STATE_MACHINE_ARN);
