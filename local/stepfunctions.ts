@@ -223,6 +223,7 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
       execution.stopDate = new Date();
       execution.error = body.error;
       execution.cause = body.cause;
+      record(execution, 'ExecutionAborted', {});
       aborters.get(execution.executionArn)?.();
     }
     return { stopDate: epoch(execution.stopDate ?? new Date()) };

@@ -73,6 +73,9 @@ export type RedriveResult =
   | { outcome: 'case_closed'; invoiceId: string; status: DunningCase['status'] }
   | { outcome: 'refused'; invoiceId: string; reason: string };
 
+/** The Fail state every final failure went through before redrive: see shared/policy/schema.ts. */
+const LEGACY_FAIL_STATE = 'NeedsAttention';
+
 /** What an execution may be redriven from: it stopped short of its end. */
 const REDRIVABLE_STATUSES: readonly ExecutionStatus[] = ['FAILED', 'TIMED_OUT', 'ABORTED'];
 
@@ -94,8 +97,13 @@ export async function redriveByOperator(deps: IngestDeps, executionName: string)
   }
   if (!execution.redrivable) return { outcome: 'refused', invoiceId: dunningCase.invoiceId, reason: execution.redriveStatusReason ?? 'Step Functions will not redrive it' };
 
-  const at = deps.clock.now().toISOString();
   const state = await deps.workflow.lastState(executionArn);
+  // An execution started under a definition older than redrive ended in its own NeedsAttention Fail
+  // state: redriving it would re-run only that state and fail again.
+  if (state === LEGACY_FAIL_STATE) {
+    return { outcome: 'refused', invoiceId: dunningCase.invoiceId, reason: `it started before redrive was supported and ended in ${LEGACY_FAIL_STATE}, which is all a redrive would re-run` };
+  }
+  const at = deps.clock.now().toISOString();
   // Still open means the flag never landed (its event is late or failed): redrive all the same.
   const reopened = dunningCase.status === 'needs_attention' ? await deps.store.reopenCase(dunningCase.invoiceId, at) : undefined;
   if (dunningCase.status === 'needs_attention' && !reopened) {

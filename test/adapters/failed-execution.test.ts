@@ -203,3 +203,29 @@ describe('RedriveExecution on the local Step Functions API', () => {
     expect(await workflow.lastState(execution.executionArn)).toBe('Retry1');
   });
 });
+
+describe('redriveByOperator on an execution started before redrive', () => {
+  it('refuses one that ended in the old NeedsAttention Fail state, and leaves its case flagged', async () => {
+    const legacy = await startLocalStepFunctions({
+      definition: { Comment: 'before redrive', StartAt: 'NeedsAttention', TimeoutSeconds: 60, States: { NeedsAttention: { Type: 'Fail', Error: 'CaseNeedsAttention' } } },
+      stateMachineArn: STATE_MACHINE_ARN,
+      dayMs: 2,
+      handlers: {},
+    });
+    try {
+      const old = new StepFunctionsWorkflow(createSfnClient({ endpoint: legacy.endpoint }), STATE_MACHINE_ARN);
+      const c = aCase({ status: 'needs_attention' });
+      await store.createCase({ ...c, executionName: c.invoiceId });
+      const { executionArn } = await old.start(c.invoiceId, { invoiceId: c.invoiceId });
+      await legacy.executions.get(executionArn)!.done;
+
+      const result = await redriveByOperator({ ...deps(), workflow: old, livemode: false } as never, c.invoiceId);
+
+      expect(result).toMatchObject({ outcome: 'refused', invoiceId: c.invoiceId, reason: expect.stringMatching(/before redrive was supported/) });
+      expect((await store.getCase(c.invoiceId))?.status).toBe('needs_attention');
+      expect(legacy.executions.get(executionArn)).toMatchObject({ status: 'FAILED', redriveCount: 0 });
+    } finally {
+      await legacy.close();
+    }
+  });
+});
