@@ -8,7 +8,7 @@ import { resolveSecret } from '#shared/adapters/secrets.ts';
 import { SesMailer } from '#shared/adapters/ses-mailer.ts';
 import { StepFunctionsWorkflow } from '#shared/adapters/sfn-workflow.ts';
 import { createStripeClient, StripeGateway } from '#shared/adapters/stripe-gateway.ts';
-import { LinkConfigSchema, MailConfigSchema, readConfig, WebhookConfigSchema } from '#shared/config.ts';
+import { IngestConfigSchema, LinkConfigSchema, MailConfigSchema, readConfig } from '#shared/config.ts';
 import { systemClock } from '#shared/domain/ports.ts';
 import { noMetrics, silentLog, type IngestDeps, type Log } from '#shared/dunning/deps.ts';
 import { createPaymentLinks } from '#shared/links/issuer.ts';
@@ -22,7 +22,7 @@ export interface OperatorDeps extends IngestDeps {
 
 export async function operatorDeps(target: Target, log: Log = silentLog): Promise<OperatorDeps> {
   Object.assign(process.env, target.env);
-  const config = readConfig(WebhookConfigSchema.omit({ stripeWebhookSecret: true }));
+  const config = readConfig(IngestConfigSchema);
   const mail = readConfig(MailConfigSchema);
   const link = readConfig(LinkConfigSchema);
   const apiKey = await resolveSecret(config.stripeApiKey);

@@ -11,13 +11,15 @@ import { StepFunctionsWorkflow } from '../adapters/sfn-workflow.ts';
 import { createStripeClient, StripeGateway } from '../adapters/stripe-gateway.ts';
 import { DynamoRateLimiter } from '../adapters/dynamodb-rate-limiter.ts';
 import {
-  LinkConfigSchema,
-  MailConfigSchema,
+  ENV,
+  IngestConfigSchema,
+  OptionalLinkConfigSchema,
+  OptionalMailConfigSchema,
   PaymentLinkConfigSchema,
   readConfig,
   StageConfigSchema,
+  TableConfigSchema,
   WebhookConfigSchema,
-  ENV,
 } from '../config.ts';
 import { systemClock } from '../domain/ports.ts';
 import { policyOf, type DunningDeps } from '../dunning/deps.ts';
@@ -60,13 +62,13 @@ function once<T>(build: () => Promise<T>): () => Promise<T> {
 
 export const stageDeps = once(async (): Promise<DunningDeps> => {
   const config = readConfig(StageConfigSchema);
-  const mail = readConfig(MailConfigSchema.partial());
+  const mail = readConfig(OptionalMailConfigSchema);
   const documentClient = createDynamoDocumentClient({});
   tracer.captureAWSv3Client(documentClient);
   const stripe = createStripeClient({ apiKey: await resolveSecret(config.stripeApiKey), apiBase: config.stripeApiBase });
   const ses = createSesClient({});
   tracer.captureAWSv3Client(ses);
-  const link = readConfig(LinkConfigSchema.partial());
+  const link = readConfig(OptionalLinkConfigSchema);
   const policies = policiesFromEnvironment();
   return {
     policy: policies.policies[DEFAULT_POLICY_NAME]!,
@@ -93,7 +95,7 @@ export const stageDeps = once(async (): Promise<DunningDeps> => {
  * arrives by the webhook and by EventBridge is processed once.
  */
 const ingestDeps = once(async (): Promise<Omit<WebhookDeps, 'verify'> & { apiKey: string; apiBase?: string }> => {
-  const config = readConfig(WebhookConfigSchema.omit({ stripeWebhookSecret: true }));
+  const config = readConfig(IngestConfigSchema);
   const base = await stageDeps();
   const apiKey = await resolveSecret(config.stripeApiKey);
   const sfn = createSfnClient();
@@ -128,7 +130,7 @@ export const webhookDeps = once(async (): Promise<WebhookDeps> => {
 
 /** The banner API only reads the table, so it needs neither Stripe nor SES. */
 export const noticeStore = once(async () => {
-  const config = readConfig(StageConfigSchema.pick({ tableName: true }));
+  const config = readConfig(TableConfigSchema);
   const documentClient = createDynamoDocumentClient({});
   tracer.captureAWSv3Client(documentClient);
   return new DynamoCaseStore(documentClient, config.tableName);
