@@ -1,5 +1,5 @@
 // The adapters the CLI acts through, built from the environment the target set, exactly as the
-// functions build theirs (shared/runtime/lambda-deps.ts), but logging to stderr and emitting no
+// functions build theirs (shared/runtime/stage-deps.ts, ingest-deps.ts), but logging to stderr and emitting no
 // metrics (there is no Lambda log stream for EMF to ride on).
 import type Stripe from 'stripe';
 import { createDynamoDocumentClient, createSesClient, createSfnClient } from '#shared/adapters/aws-clients.ts';

@@ -3,7 +3,7 @@
 // legacy `customer.source.expiring`) triggers it; `payment_method.automatically_updated` (Stripe's
 // card account updater renewed the card) cancels it, clearing the banner if it already went.
 import * as z from '../zod.ts';
-import type { DunningCase } from '../domain/case.ts';
+import { PRE_DUNNING_STAGE, type DunningCase } from '../domain/case.ts';
 import { EmailRejectedError, InvalidInputError } from '../domain/errors.ts';
 import type { RenewalCard } from '../domain/ports.ts';
 import { bannerOf } from './banner.ts';
@@ -12,8 +12,7 @@ import type { IngestDeps } from './deps.ts';
 import type { StripeEventEnvelope } from './invoice-event.ts';
 import { describeSuppression, suppressionOf } from './suppression.ts';
 
-/** The stage name of the heads-up: its email tag, its banner's stage, its log key. */
-export const PRE_DUNNING_STAGE = 'PreDunning';
+export { PRE_DUNNING_STAGE };
 
 export type PreDunningResult =
   | { action: 'heads_up_sent'; customerId: string; subscriptionId: string; notice: 'sent' | 'undeliverable' }
