@@ -24,7 +24,8 @@ const shortTime = (iso: string | undefined) => (iso ? iso.replace('T', ' ').repl
 
 export async function listCases(deps: OperatorDeps, print: Print, status?: CaseStatus): Promise<void> {
   const now = deps.clock.now();
-  const cases = (await deps.store.listCases())
+  // Open cases come from their own index; any other status needs the whole table.
+  const cases = (status === 'open' ? await deps.store.listOpenCases() : await deps.store.listCases())
     .filter((c) => !status || c.status === status)
     .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
   if (cases.length === 0) {

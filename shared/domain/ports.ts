@@ -72,6 +72,8 @@ export interface CaseStore {
   appendTimeline(invoiceId: string, entry: TimelineEntry): Promise<void>;
   listTimeline(invoiceId: string): Promise<TimelineEntry[]>;
   listCases(): Promise<DunningCase[]>;
+  /** The open cases, newest first, without reading the closed ones. */
+  listOpenCases(): Promise<DunningCase[]>;
   /** The customer's cases, newest first (an eventually consistent index). */
   listCasesOfCustomer(customerId: string): Promise<DunningCase[]>;
   putNotice(notice: InAppNotice): Promise<void>;
