@@ -1,6 +1,6 @@
 // What every function's dependencies are built from: a builder that runs once per container, and
 // the table. Each function's own wiring lives beside this, one module per kind of function
-// (stage-deps, ingest-deps, table-deps, payment-link-deps), so that a function's bundle holds only
+// (stage-deps, ingest-deps, table-deps, payment-link-deps, open-cases-deps), so that a function's bundle holds only
 // the clients and code it uses: esbuild keeps every module a handler imports, used or not.
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDynamoDocumentClient } from '../adapters/aws-clients.ts';
