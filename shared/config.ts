@@ -31,6 +31,12 @@ export const ENV = {
   linkSigningKey: 'DUNNING_LINK_SIGNING_KEY',
 } as const;
 
+/**
+ * How long a secret read from Secrets Manager is trusted: the secret cache's age, and the age at
+ * which the dependencies built with it are built again. A rotation reaches a warm container within it.
+ */
+export const SECRET_MAX_AGE_SECONDS = 300;
+
 const nonEmpty = z.string().check(z.trim(), z.minLength(1));
 
 const SecretRef = z.union([

@@ -10,7 +10,7 @@ import { createStripeClient } from '../adapters/stripe-gateway.ts';
 import { IngestConfigSchema, readConfig, WebhookConfigSchema } from '../config.ts';
 import { ingestStripeEvent } from '../dunning/ingest.ts';
 import type { WebhookDeps } from '../dunning/webhook.ts';
-import { once } from './lambda-deps.ts';
+import { once, SECRET_HOLDER_MAX_AGE_MS } from './lambda-deps.ts';
 import { logger, powertoolsMetrics, tracer } from './powertools.ts';
 import { stageDeps } from './stage-deps.ts';
 
@@ -42,7 +42,7 @@ const ingestDeps = once(async (): Promise<Omit<WebhookDeps, 'verify'> & { apiKey
     processOnce,
     registerDeadline: (context) => dedupe.config.registerLambdaContext(context as Context),
   };
-});
+}, { maxAgeMs: SECRET_HOLDER_MAX_AGE_MS });
 
 export const webhookDeps = once(async (): Promise<WebhookDeps> => {
   const config = readConfig(WebhookConfigSchema);
@@ -50,10 +50,10 @@ export const webhookDeps = once(async (): Promise<WebhookDeps> => {
   const signingSecret = await resolveSecret(config.stripeWebhookSecret);
   const stripe = createStripeClient({ apiKey, apiBase });
   return { ...shared, verify: (rawBody, signature) => stripe.webhooks.constructEvent(rawBody, signature, signingSecret) };
-});
+}, { maxAgeMs: SECRET_HOLDER_MAX_AGE_MS });
 
 /** The EventBridge ingest: the webhook's router and dedupe, but no signing secret, since nothing is signed. */
 export const eventBridgeDeps = once(async (): Promise<Omit<WebhookDeps, 'verify'>> => {
   const { apiKey: _apiKey, apiBase: _apiBase, ...shared } = await ingestDeps();
   return shared;
-});
+}, { maxAgeMs: SECRET_HOLDER_MAX_AGE_MS });

@@ -9,7 +9,7 @@ import { systemClock } from '../domain/ports.ts';
 import { policyOf } from '../dunning/deps.ts';
 import type { PaymentLinkDeps } from '../dunning/payment-link.ts';
 import { DEFAULT_POLICY_NAME } from '../policy/segments.ts';
-import { once, tracedDocumentClient } from './lambda-deps.ts';
+import { once, SECRET_HOLDER_MAX_AGE_MS, tracedDocumentClient } from './lambda-deps.ts';
 import { policiesFromEnvironment } from './policy-env.ts';
 import { logger } from './powertools.ts';
 
@@ -30,4 +30,4 @@ export const paymentLinkDeps = once(async (): Promise<PaymentLinkDeps & { brandN
     clock: systemClock,
     log: logger,
   };
-});
+}, { maxAgeMs: SECRET_HOLDER_MAX_AGE_MS });

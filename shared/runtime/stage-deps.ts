@@ -10,7 +10,7 @@ import { systemClock } from '../domain/ports.ts';
 import type { DunningDeps } from '../dunning/deps.ts';
 import { createPaymentLinks, noPaymentLinks } from '../links/issuer.ts';
 import { DEFAULT_POLICY_NAME } from '../policy/segments.ts';
-import { once, tracedDocumentClient } from './lambda-deps.ts';
+import { once, SECRET_HOLDER_MAX_AGE_MS, tracedDocumentClient } from './lambda-deps.ts';
 import { policiesFromEnvironment } from './policy-env.ts';
 import { logger, powertoolsMetrics, tracer } from './powertools.ts';
 
@@ -38,4 +38,4 @@ export const stageDeps = once(async (): Promise<DunningDeps> => {
     log: logger,
     metrics: powertoolsMetrics,
   };
-});
+}, { maxAgeMs: SECRET_HOLDER_MAX_AGE_MS });

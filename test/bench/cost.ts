@@ -40,8 +40,8 @@ export const MODELLED_CASES_PER_MONTH = Number(process.env.BENCH_CASES_PER_MONTH
 
 /**
  * How long a container keeps a secret: Powertools Parameters' cache (SECRET_MAX_AGE_SECONDS in
- * shared/adapters/secrets.ts) for the link key, read per link; the keys read once at a cold start
- * are kept for the container's life, which is taken to be at least as long.
+ * shared/config.ts) for the link key, read per link; and the same age for the dependencies built
+ * with the Stripe key and the webhook secret, which are built again once older (lambda-deps `once`).
  */
 export const SECRET_REUSE_SECONDS = SECRET_MAX_AGE_SECONDS;
 
