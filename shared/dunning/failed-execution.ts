@@ -2,7 +2,7 @@
 // execution timed out. Step Functions says so with its "Execution Status Change" event (EventBridge
 // in AWS, the local engine's end locally); the execution stays failed at that stage, so an operator
 // can fix the cause and redrive it (shared/dunning/operator.ts).
-import { z } from 'zod';
+import * as z from '../zod.ts';
 import type { Clock, CaseStore, Workflow } from '../domain/ports.ts';
 import { InvalidInputError } from '../domain/errors.ts';
 import { flagCase } from './close.ts';
@@ -46,23 +46,25 @@ export interface ExecutionStatusChangeEvent {
   };
 }
 
+const nonEmpty = z.string().check(z.minLength(1));
+
 const EventSchema = z.object({
   'detail-type': z.literal(EXECUTION_STATUS_CHANGE),
   source: z.literal('aws.states'),
   detail: z.object({
-    executionArn: z.string().min(1),
-    stateMachineArn: z.string().min(1),
-    name: z.string().min(1),
+    executionArn: nonEmpty,
+    stateMachineArn: nonEmpty,
+    name: nonEmpty,
     status: z.string(),
-    stopDate: z.number().nullish(),
-    input: z.string().nullish(),
-    error: z.string().nullish(),
-    cause: z.string().nullish(),
-    redriveCount: z.number().int().min(0).nullish(),
+    stopDate: z.nullish(z.number()),
+    input: z.nullish(z.string()),
+    error: z.nullish(z.string()),
+    cause: z.nullish(z.string()),
+    redriveCount: z.nullish(z.int().check(z.minimum(0))),
   }),
 });
 
-const InputSchema = z.object({ invoiceId: z.string().startsWith('in_') });
+const InputSchema = z.object({ invoiceId: z.string().check(z.startsWith('in_')) });
 
 export interface FailedExecutionDeps {
   store: CaseStore;

@@ -1,0 +1,23 @@
+// The flagger of failed executions (flag-case): the table, and Step Functions to read the execution
+// back (describe, history). No Stripe, no SES, no policy.
+import { createSfnClient } from '../adapters/aws-clients.ts';
+import { StepFunctionsWorkflow } from '../adapters/sfn-workflow.ts';
+import { FlagCaseConfigSchema, readConfig } from '../config.ts';
+import { systemClock } from '../domain/ports.ts';
+import type { FailedExecutionDeps } from '../dunning/failed-execution.ts';
+import { once } from './lambda-deps.ts';
+import { logger, powertoolsMetrics, tracer } from './powertools.ts';
+import { noticeStore } from './table-deps.ts';
+
+export const flagCaseDeps = once(async (): Promise<FailedExecutionDeps> => {
+  const config = readConfig(FlagCaseConfigSchema);
+  const sfn = createSfnClient();
+  tracer.captureAWSv3Client(sfn);
+  return {
+    store: await noticeStore(),
+    workflow: new StepFunctionsWorkflow(sfn, config.stateMachineArn),
+    clock: systemClock,
+    log: logger,
+    metrics: powertoolsMetrics,
+  };
+});
