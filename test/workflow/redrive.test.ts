@@ -52,6 +52,8 @@ describe('a stage that fails for good', () => {
     const timeline = (await t.runtime.store.listTimeline(flagged.invoiceId)).map((e) => `${e.type}${e.stage ? `:${e.stage}` : ''}`);
     expect(timeline.indexOf('flagged:Retry1')).toBeLessThan(timeline.indexOf('redriven:Operator'));
     expect(timeline.filter((e) => e === 'notice_sent:Notice1')).toHaveLength(1);
+    // The case closes inside Terminate; the execution reaches Terminated just after.
+    await execution.done;
     expect(execution.status).toBe('SUCCEEDED');
   });
 
