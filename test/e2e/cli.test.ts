@@ -252,6 +252,8 @@ describe('dunning redrive', () => {
       const c = await caseFor(t.runtime, subscriber.subscriptionId);
       return c && c.status !== 'open' && c.status !== 'needs_attention' ? c : undefined;
     }, 60_000, 'the redriven case to end');
+    // The case closes inside Terminate; the execution reaches Terminated just after.
+    await t.runtime.stepFunctions.executions.get(flagged.executionArn!)!.done;
     const again = await dunning([...local, 'redrive', flagged.executionName]);
 
     expect(running).toEqual({
