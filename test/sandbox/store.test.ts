@@ -1,0 +1,123 @@
+// The store's indexes and idempotency expiry: lookups answered from an index must give what a walk
+// over every object would, and a test clock advance must still renew exactly its own subscriptions,
+// in time order, however many other objects the store holds.
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import type Stripe from 'stripe';
+import { Store, type IdempotencyRecord } from '../../local/stripe-sandbox/store.ts';
+import { advance, DAY, startHarness, T0, type Harness } from './helpers.ts';
+
+const record = (createdMs: number, body = '{}'): IdempotencyRecord => ({ method: 'POST', path: '/v1/customers', paramsHash: 'h', status: 200, body, requestId: 'req_1', createdMs });
+const HOUR = 3_600_000;
+
+describe('sandbox store', () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it('expires idempotency records after 24 hours, oldest first, keeping younger ones', () => {
+    const store = new Store('http://127.0.0.1:1');
+    const t0 = 1_800_000_000_000;
+    const now = vi.spyOn(Date, 'now');
+    now.mockReturnValue(t0);
+    store.saveIdempotency('a', record(t0, 'A'));
+    now.mockReturnValue(t0 + HOUR);
+    store.saveIdempotency('b', record(t0 + HOUR, 'B'));
+    now.mockReturnValue(t0 + 24 * HOUR + 1);
+    store.saveIdempotency('c', record(t0 + 24 * HOUR + 1, 'C'));
+    expect(Object.keys(store.state.idempotency).sort()).toEqual(['b', 'c']);
+    expect(store.idempotencyRecord('b')?.body).toBe('B');
+    expect(store.idempotencyRecord('a')).toBeUndefined();
+  });
+
+  it('keeps a key saved again after its first record expired, when the old record is swept', () => {
+    const store = new Store('http://127.0.0.1:1');
+    const t0 = 1_800_000_000_000;
+    const now = vi.spyOn(Date, 'now');
+    now.mockReturnValue(t0);
+    store.saveIdempotency('k', record(t0, 'old'));
+    // Read after expiry: gone, so the request runs again and is saved anew under the same key.
+    now.mockReturnValue(t0 + 25 * HOUR);
+    expect(store.idempotencyRecord('k')).toBeUndefined();
+    store.saveIdempotency('k', record(t0 + 25 * HOUR, 'new'));
+    now.mockReturnValue(t0 + 26 * HOUR);
+    store.saveIdempotency('other', record(t0 + 26 * HOUR));
+    expect(store.idempotencyRecord('k')?.body).toBe('new');
+  });
+
+  it('answers `where` as a walk over every object would, oldest first, after re-filing and removal', () => {
+    const store = new Store('http://127.0.0.1:1');
+    const pm = (id: string, customer: string | null) => ({ id, object: 'payment_method', customer }) as unknown as Stripe.PaymentMethod;
+    store.put('payment_method', pm('pm_1', null));
+    store.put('payment_method', pm('pm_2', 'cus_a'));
+    store.put('payment_method', pm('pm_3', 'cus_b'));
+    // Attached later: re-filed under its customer, but still listed in creation order.
+    store.put('payment_method', pm('pm_1', 'cus_a'));
+    const walk = (customer: string | null) => store.all('payment_method').filter((p) => p.customer === customer).map((p) => p.id);
+    const where = (customer: string | null) => store.where('payment_method', 'customer', customer).map((p) => p.id);
+    for (const c of ['cus_a', 'cus_b', null]) expect(where(c)).toEqual(walk(c));
+    expect(where('cus_a')).toEqual(['pm_1', 'pm_2']);
+    store.remove('payment_method', 'pm_2');
+    expect(where('cus_a')).toEqual(['pm_1']);
+    // Changed in place without a put: never answered from its old bucket.
+    store.get('payment_method', 'pm_3')!.customer = null;
+    expect(where('cus_b')).toEqual([]);
+    expect(() => store.where('payment_method', 'type', 'card')).toThrow(/not indexed/);
+  });
+});
+
+describe('test clock advance with an indexed store', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+  afterAll(() => h.close());
+
+  async function subscribe(clock: string, price: string, email: string): Promise<Stripe.Subscription> {
+    const customer = await h.stripe.customers.create({ email, test_clock: clock, payment_method: 'pm_card_visa', invoice_settings: { default_payment_method: 'pm_card_visa' } });
+    return h.stripe.subscriptions.create({ customer: customer.id, items: [{ price }] });
+  }
+
+  it('renews exactly the subscriptions on the advanced clock, and not the canceled one', async () => {
+    const { stripe } = h;
+    const price = await stripe.prices.create({ currency: 'usd', unit_amount: 900, recurring: { interval: 'month' }, product_data: { name: 'Index plan' } });
+    const clockA = await stripe.testHelpers.testClocks.create({ frozen_time: T0 });
+    const clockB = await stripe.testHelpers.testClocks.create({ frozen_time: T0 });
+    const onA = await subscribe(clockA.id, price.id, 'on-a@example.com');
+    const onB = await subscribe(clockB.id, price.id, 'on-b@example.com');
+    const canceled = await subscribe(clockA.id, price.id, 'canceled@example.com');
+    await stripe.subscriptions.cancel(canceled.id);
+    const before = new Set((await stripe.events.list({ type: 'invoice.created', limit: 100 })).data.map((e) => e.id));
+
+    await advance(stripe, clockA.id, T0 + 45 * DAY);
+
+    const created = (await stripe.events.list({ type: 'invoice.created', limit: 100 })).data
+      .filter((e) => !before.has(e.id))
+      .map((e) => e.data.object as Stripe.Invoice);
+    expect(created.map((i) => [i.parent?.subscription_details?.subscription, i.billing_reason, i.created])).toEqual([
+      [onA.id, 'subscription_cycle', T0 + 31 * DAY],
+    ]);
+    expect((await stripe.subscriptions.retrieve(onB.id)).items.data[0]!.current_period_start).toBe(T0);
+    expect((await stripe.invoices.list({ subscription: canceled.id })).data.map((i) => i.billing_reason)).toEqual(['subscription_create']);
+  });
+
+  it('renews several subscriptions on one clock in order of their period ends, whatever order they were made in', async () => {
+    const { stripe } = h;
+    const price = await stripe.prices.create({ currency: 'usd', unit_amount: 900, recurring: { interval: 'month' }, product_data: { name: 'Order plan' } });
+    const clock = await stripe.testHelpers.testClocks.create({ frozen_time: T0 });
+    const early = await subscribe(clock.id, price.id, 'early@example.com');
+    await advance(stripe, clock.id, T0 + 3 * DAY);
+    const later = await subscribe(clock.id, price.id, 'later@example.com');
+    expect((await stripe.subscriptions.list({ test_clock: clock.id, limit: 10 })).data.map((s) => s.id).sort()).toEqual([early.id, later.id].sort());
+    const before = new Set((await stripe.events.list({ type: 'invoice.created', limit: 100 })).data.map((e) => e.id));
+    await advance(stripe, clock.id, T0 + 70 * DAY);
+    const renewals = (await stripe.events.list({ type: 'invoice.created', limit: 100 })).data
+      .filter((e) => !before.has(e.id))
+      .map((e) => e.data.object as Stripe.Invoice)
+      .reverse();
+    // Feb 1 (early), Feb 4 (later), Mar 1 (early), Mar 4 (later).
+    expect(renewals.map((i) => [i.parent?.subscription_details?.subscription, i.created])).toEqual([
+      [early.id, T0 + 31 * DAY],
+      [later.id, T0 + 34 * DAY],
+      [early.id, T0 + 59 * DAY],
+      [later.id, T0 + 62 * DAY],
+    ]);
+  });
+});
