@@ -10,6 +10,7 @@ import { ENV } from '#shared/config.ts';
 import { createDynamoDocumentClient } from '#shared/adapters/aws-clients.ts';
 import { DynamoCaseStore } from '#shared/adapters/dynamodb-case-store.ts';
 import type { CaseStore } from '#shared/domain/ports.ts';
+import { HANDLED_EVENT_TYPES } from '#shared/dunning/handled-events.ts';
 import { DEFAULT_POLICY_FILE, loadPolicySetFile } from '#shared/policy/load.ts';
 import type { Policy } from '#shared/policy/schema.ts';
 import { DEFAULT_POLICY_NAME, type PolicySet } from '#shared/policy/segments.ts';
@@ -21,7 +22,7 @@ import { startSesLocal } from './ses.ts';
 import { listen, serviceOf } from './http-service.ts';
 import { lambdaContext } from './lambda-context.ts';
 import { startLocalStepFunctions, type LocalExecution, type LocalStepFunctions, type TaskHandler } from './stepfunctions.ts';
-import { startStripeSandbox, type StripeSandbox } from './stripe-sandbox/index.ts';
+import { startStripeSandbox, type StripeSandbox, type WebhookTarget } from './stripe-sandbox/index.ts';
 import { PREVIEW_PATH, servePreviews } from './preview/serve.ts';
 import { DISCOVERY_PATH, type LocalDiscovery } from './discovery.ts';
 import { CONSOLE_PATH, serveConsole } from './console.ts';
@@ -67,6 +68,11 @@ export interface Runtime {
   urls: { app: string; webhook: string; ses: string; dynamodb: string; stripe: string; stepFunctions: string; previews: string; console: string };
   stripeApiKey: string;
   sandbox?: StripeSandbox;
+  /**
+   * The sandbox's webhook endpoint, configured as the README says to configure one in Stripe: the
+   * runtime's /webhook, subscribed to HANDLED_EVENT_TYPES only.
+   */
+  webhookEndpoint: WebhookTarget;
   stepFunctions: LocalStepFunctions;
   /** Open cases whose executions were carried over from DUNNING_DATA_DIR at start. */
   resumed: number;
@@ -216,7 +222,8 @@ export async function startRuntime(config: LocalConfig, events: RuntimeEvents = 
     // Known only now (the port may be 0); no stage can run before this, as none runs without a webhook.
     process.env[ENV.linkBaseUrl] = app;
 
-    sandbox?.setWebhook({ url: `${app}/webhook`, secret: config.webhookSecret });
+    const webhookEndpoint: WebhookTarget = { url: `${app}/webhook`, secret: config.webhookSecret, enabledEvents: HANDLED_EVENT_TYPES };
+    sandbox?.setWebhook(webhookEndpoint);
     discovery = {
       product: 'stripe-dunning',
       region: REGION,
@@ -252,6 +259,7 @@ export async function startRuntime(config: LocalConfig, events: RuntimeEvents = 
       },
       stripeApiKey,
       sandbox,
+      webhookEndpoint,
       stepFunctions,
       store,
       close,

@@ -85,11 +85,11 @@ export class Core {
     event.created = this.clockTime(this.clockOfObject(snapshot));
     event.data = previous ? { object: snapshot, previous_attributes: previous } : { object: snapshot };
     event.livemode = false;
-    event.pending_webhooks = this.webhooks.hasTarget ? 1 : 0;
+    event.pending_webhooks = this.webhooks.wants(type) ? 1 : 0;
     event.request = { id: this.request.id, idempotency_key: this.request.idempotencyKey };
     event.type = type;
     this.store.put('event', event);
-    this.webhooks.enqueue(event.id);
+    this.webhooks.enqueue(event.id, type);
     this.store.scheduleSave();
     return event;
   }

@@ -8,6 +8,11 @@ import type { SandboxEvent } from './store.ts';
 export interface WebhookTarget {
   url: string;
   secret: string;
+  /**
+   * The endpoint's `enabled_events`, as on a Stripe webhook endpoint: only these types are sent
+   * (every event is still recorded and listed by /v1/events). Omitted or `['*']`: every type.
+   */
+  enabledEvents?: readonly string[];
 }
 
 export interface RetryPolicy {
@@ -35,6 +40,7 @@ interface DispatcherOptions {
 
 export class WebhookDispatcher {
   private target: WebhookTarget | undefined;
+  private enabled: ReadonlySet<string> | undefined;
   private readonly queue: string[] = [];
   private pumping = false;
   private closed = false;
@@ -44,22 +50,29 @@ export class WebhookDispatcher {
 
   constructor(opts: DispatcherOptions, target?: WebhookTarget) {
     this.opts = opts;
-    this.target = target;
+    this.setTarget(target);
   }
 
   get hasTarget(): boolean {
     return this.target !== undefined && !this.closed;
   }
 
+  /** Whether an event of `type` is sent to the endpoint (so counts in its `pending_webhooks`). */
+  wants(type: string): boolean {
+    return this.hasTarget && (this.enabled === undefined || this.enabled.has(type));
+  }
+
   setTarget(target: WebhookTarget | undefined): void {
     this.target = target;
+    const enabled = target?.enabledEvents;
+    this.enabled = enabled === undefined || enabled.includes('*') ? undefined : new Set(enabled);
     // Like deleting a Stripe endpoint: what was still queued for it is abandoned.
     if (!target) this.queue.length = 0;
     this.settle();
   }
 
-  enqueue(eventId: string): void {
-    if (!this.hasTarget) return;
+  enqueue(eventId: string, type: string): void {
+    if (!this.wants(type)) return;
     this.queue.push(eventId);
     // Delivery starts after the API response that caused the event has been written.
     setImmediate(() => void this.pump());
