@@ -78,8 +78,11 @@ export async function startStripeSandbox(options: StripeSandboxOptions = {}): Pr
   }
   const webhooks = new WebhookDispatcher(
     {
-      getEvent: (id) => store.get('event', id),
-      onDelivered: () => store.scheduleSave(),
+      getEvent: (id) => store.eventPayload(id),
+      onDelivered: (id) => {
+        store.markEventDelivered(id);
+        store.scheduleSave();
+      },
       log,
       retry: { ...DEFAULT_RETRY, ...options.webhookRetry },
     },

@@ -30,7 +30,6 @@ export interface Collections {
   invoice_payment: Record<string, Stripe.InvoicePayment>;
   test_clock: Record<string, Stripe.TestHelpers.TestClock>;
   portal_session: Record<string, Stripe.BillingPortal.Session>;
-  event: Record<string, SandboxEvent>;
 }
 
 export type Kind = keyof Collections;
@@ -49,6 +48,7 @@ export interface IdempotencyRecord {
 export interface SandboxState {
   version: 1;
   baseUrl: string;
+  /** Events are not here but in the store's event log; the file keeps them as `objects.event`. */
   objects: Collections;
   /** Creation order, the tie-breaker for lists sorted by `created`. */
   seq: Record<string, number>;
@@ -76,7 +76,6 @@ const KINDS: Kind[] = [
   'invoice_payment',
   'test_clock',
   'portal_session',
-  'event',
 ];
 
 function emptyState(baseUrl: string): SandboxState {
@@ -126,8 +125,18 @@ const INDEXED: { [K in Kind]?: Record<string, (o: ObjectOf<K>) => IndexKey> } = 
   invoice: { customer: (o) => refId(o.customer), test_clock: (o) => refId(o.test_clock) },
   invoice_payment: { invoice: (o) => refId(o.invoice) },
   payment_method: { customer: (o) => refId(o.customer) },
-  event: { type: (o) => o.type },
 };
+
+/**
+ * An event as the JSON text Stripe sends (pretty-printed), parsed only when read. Events are most
+ * of what a long run holds (each a snapshot of an invoice or subscription): as text they cost the
+ * heap a fraction of the objects, and the garbage collector nothing to trace.
+ */
+interface LoggedEvent {
+  type: string;
+  created: number;
+  text: string;
+}
 
 /** One field's index: which ids hold each value, and the value each id was filed under. */
 interface FieldIndex {
@@ -149,6 +158,9 @@ export class Store {
   private readonly file: string | undefined;
   private saveTimer: NodeJS.Timeout | undefined;
   private indexes = new Map<Kind, Map<string, FieldIndex>>();
+  /** Every event by id, oldest first, and the ids of each type, oldest first. */
+  private readonly events = new Map<string, LoggedEvent>();
+  private readonly eventsOfType = new Map<string, string[]>();
   /** Idempotency keys in the order they were saved (so by age): expiry pops from the front. */
   private idempotencyAges: Array<{ key: string; createdMs: number }> = [];
   private idempotencyAgesHead = 0;
@@ -210,10 +222,13 @@ export class Store {
     if (parsed.baseUrl !== baseUrl) {
       text = text.split(parsed.baseUrl).join(baseUrl);
     }
-    const state = JSON.parse(text) as SandboxState;
+    const state = JSON.parse(text) as SandboxState & { objects: { event?: Record<string, SandboxEvent> } };
     for (const kind of KINDS) state.objects[kind] ??= {} as never;
     state.baseUrl = baseUrl;
+    const events = state.objects.event ?? {};
+    delete state.objects.event;
     this.state = state;
+    for (const event of Object.values(events)) this.logEvent(event);
   }
 
   get<K extends Kind>(kind: K, id: string): ObjectOf<K> | undefined {
@@ -263,6 +278,51 @@ export class Store {
     return this.state.seq[id] ?? 0;
   }
 
+  /** Records an event (its JSON is taken now: later changes to the objects it holds do not reach it). */
+  putEvent(event: SandboxEvent): void {
+    if (!this.events.has(event.id)) this.state.seq[event.id] = this.state.nextSeq++;
+    this.logEvent(event);
+  }
+
+  private logEvent(event: SandboxEvent): void {
+    if (!this.events.has(event.id)) {
+      let ids = this.eventsOfType.get(event.type);
+      if (!ids) this.eventsOfType.set(event.type, (ids = []));
+      ids.push(event.id);
+    }
+    this.events.set(event.id, { type: event.type, created: event.created, text: JSON.stringify(event, null, 2) });
+  }
+
+  getEvent(id: string): SandboxEvent | undefined {
+    const logged = this.events.get(id);
+    return logged ? (JSON.parse(logged.text) as SandboxEvent) : undefined;
+  }
+
+  /** The event's JSON as a webhook sends it, with its type. */
+  eventPayload(id: string): { type: string; payload: string } | undefined {
+    const logged = this.events.get(id);
+    return logged ? { type: logged.type, payload: logged.text } : undefined;
+  }
+
+  /** Delivered to the endpoint: nothing pending for it any more. */
+  markEventDelivered(id: string): void {
+    const event = this.getEvent(id);
+    if (!event || event.pending_webhooks === 0) return;
+    event.pending_webhooks = 0;
+    this.logEvent(event);
+  }
+
+  /** Ids and creation times of the events (of one type, if given), oldest first, without parsing any. */
+  eventHeads(type?: string): Array<{ id: string; created: number; type: string }> {
+    const ids = type === undefined ? this.events.keys() : (this.eventsOfType.get(type) ?? []);
+    const heads: Array<{ id: string; created: number; type: string }> = [];
+    for (const id of ids) {
+      const logged = this.events.get(id)!;
+      heads.push({ id, created: logged.created, type: logged.type });
+    }
+    return heads;
+  }
+
   isDeletedCustomer(id: string): boolean {
     return id in this.state.deletedCustomers;
   }
@@ -310,7 +370,11 @@ export class Store {
     mkdirSync(join(this.file, '..'), { recursive: true });
     // Write-then-rename so a crash mid-write never leaves a truncated state file.
     const tmp = `${this.file}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify(this.state));
+    // Events are written as the JSON they are kept as, in place of a placeholder.
+    const placeholder = '"__stripe_sandbox_events__"';
+    const state = JSON.stringify({ ...this.state, objects: { ...this.state.objects, event: JSON.parse(placeholder) as string } });
+    const events = `{${[...this.events].map(([id, e]) => `${JSON.stringify(id)}:${e.text}`).join(',')}}`;
+    writeFileSync(tmp, state.replace(placeholder, () => events));
     renameSync(tmp, this.file);
   }
 }

@@ -3,7 +3,6 @@
 import { createHmac } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
-import type { SandboxEvent } from './store.ts';
 
 export interface WebhookTarget {
   url: string;
@@ -32,8 +31,9 @@ export function signPayload(payload: string, secret: string, timestamp = Math.fl
 }
 
 interface DispatcherOptions {
-  getEvent: (id: string) => SandboxEvent | undefined;
-  onDelivered: () => void;
+  /** The event's type and its JSON as sent. */
+  getEvent: (id: string) => { type: string; payload: string } | undefined;
+  onDelivered: (id: string) => void;
   log: (line: string) => void;
   retry: RetryPolicy;
 }
@@ -123,8 +123,7 @@ export class WebhookDispatcher {
       if (!target || !event || this.closed) return;
       const outcome = await this.post(target, event);
       if (outcome === 'ok') {
-        event.pending_webhooks = 0;
-        this.opts.onDelivered();
+        this.opts.onDelivered(id);
         return;
       }
       this.opts.log(`webhook ${event.type} ${id} attempt ${attempt}/${attempts} failed: ${outcome}`);
@@ -143,8 +142,8 @@ export class WebhookDispatcher {
     });
   }
 
-  private post(target: WebhookTarget, event: SandboxEvent): Promise<'ok' | string> {
-    const payload = JSON.stringify(event, null, 2);
+  private post(target: WebhookTarget, event: { payload: string }): Promise<'ok' | string> {
+    const { payload } = event;
     const url = new URL(target.url);
     const client = url.protocol === 'https:' ? https : http;
     return new Promise((resolve) => {

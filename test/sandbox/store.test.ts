@@ -1,10 +1,14 @@
 // The store's indexes and idempotency expiry: lookups answered from an index must give what a walk
 // over every object would, and a test clock advance must still renew exactly its own subscriptions,
 // in time order, however many other objects the store holds.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type Stripe from 'stripe';
+import { startStripeSandbox } from '../../local/stripe-sandbox/index.ts';
 import { Store, type IdempotencyRecord } from '../../local/stripe-sandbox/store.ts';
-import { advance, DAY, startHarness, T0, type Harness } from './helpers.ts';
+import { advance, DAY, startHarness, startReceiver, stripeFor, T0, WEBHOOK_SECRET, type Harness } from './helpers.ts';
 
 const record = (createdMs: number, body = '{}'): IdempotencyRecord => ({ method: 'POST', path: '/v1/customers', paramsHash: 'h', status: 200, body, requestId: 'req_1', createdMs });
 const HOUR = 3_600_000;
@@ -119,5 +123,58 @@ describe('test clock advance with an indexed store', () => {
       [early.id, T0 + 59 * DAY],
       [later.id, T0 + 62 * DAY],
     ]);
+  });
+});
+
+describe('the event log', () => {
+  it('keeps each event as its object was when it happened, and sends exactly what it lists', async () => {
+    const h = await startHarness();
+    try {
+      const customer = await h.stripe.customers.create({ email: 'then@example.com', name: 'Then' });
+      await h.stripe.customers.update(customer.id, { name: 'Now' });
+      await h.sandbox.idle();
+      const created = (await h.stripe.events.list({ type: 'customer.created', limit: 1 })).data[0]!;
+      expect((created.data.object as Stripe.Customer).name).toBe('Then');
+      const sent = h.receiver.deliveries.find((d) => d.event.id === created.id)!;
+      // Sent while pending; listed afterwards as delivered, otherwise the same JSON.
+      expect(sent.event.pending_webhooks).toBe(1);
+      expect(created.pending_webhooks).toBe(0);
+      expect({ ...JSON.parse(sent.body), pending_webhooks: 0 }).toEqual(JSON.parse(JSON.stringify(created)));
+      // Pretty-printed, as Stripe sends it.
+      expect(sent.body).toBe(JSON.stringify(JSON.parse(sent.body), null, 2));
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('persists events with their delivery state, and lists them after a restart', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'stripe-sandbox-events-'));
+    const receiver = await startReceiver();
+    try {
+      const first = await startStripeSandbox({ dataDir, webhook: { url: receiver.url, secret: WEBHOOK_SECRET, enabledEvents: ['customer.updated'] } });
+      const a = stripeFor(first);
+      const customer = await a.customers.create({ email: 'kept@example.com' });
+      await a.customers.update(customer.id, { name: 'Kept' });
+      await first.idle();
+      await first.close();
+      const second = await startStripeSandbox({ dataDir });
+      try {
+        const b = stripeFor(second);
+        const events = (await b.events.list({ limit: 10 })).data;
+        expect(events.map((e) => [e.type, e.pending_webhooks])).toEqual([
+          ['customer.updated', 0],
+          ['customer.created', 0],
+        ]);
+        expect(await b.events.retrieve(events[0]!.id)).toEqual(JSON.parse(JSON.stringify(events[0])));
+        // New events keep coming after the loaded ones.
+        await b.customers.update(customer.id, { name: 'Again' });
+        expect((await b.events.list({ type: 'customer.updated', limit: 10 })).data.map((e) => (e.data.object as Stripe.Customer).name)).toEqual(['Again', 'Kept']);
+      } finally {
+        await second.close();
+      }
+    } finally {
+      await receiver.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
