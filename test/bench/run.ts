@@ -140,8 +140,10 @@ function judge(ingest: IngestResult, storm: StormResult, cold: ColdStartResult, 
         `${storm.cases.toLocaleString('en')} cases in ${storm.workflowSeconds.toFixed(1)} s of workflow (setup ${storm.setupSeconds.toFixed(1)} s apart)` +
         (fullStorm
           ? ''
-          : `; a smaller run (BENCH_STORM_CASES) cannot meet a target set for 10,000. At this run's ${(storm.cases / storm.workflowSeconds).toFixed(1)} cases/s, 10,000 would take about ${Math.round(10_000 / (storm.cases / storm.workflowSeconds))} s (a linear extrapolation, so a lower bound). The full storm's setup is what keeps it from running in a time box: each test-clock advance in the sandbox scans every subscription and invoice in the store on every step, so setup grows with the square of the cases`) +
-        (storm.workflowSeconds <= 60 ? '' : `. Every service and every "Lambda" shares one Node thread: the process is CPU-bound (idle ${idleOf(storm)}% of profiled samples); top: ${topParts(storm, 4)}`),
+          : `; a smaller run (BENCH_STORM_CASES) cannot meet a target set for 10,000. At this run's ${(storm.cases / storm.workflowSeconds).toFixed(1)} cases/s, 10,000 would take about ${Math.round(10_000 / (storm.cases / storm.workflowSeconds))} s (a linear extrapolation: the sandbox answers its lookups from indexes, so a case costs about the same however many the store holds)`) +
+        (storm.workflowSeconds <= 60
+          ? ''
+          : `. Every service and every "Lambda" shares one Node thread: the process is CPU-bound (idle ${idleOf(storm)}% of profiled samples${storm.workflowCpuSeconds ? `; ${storm.workflowCpuSeconds.toFixed(0)} s of CPU, ${Math.round((storm.workflowCpuSeconds * 1000) / storm.cases)} ms per case` : ''}); top: ${topParts(storm, 4)}`),
     },
     {
       name: 'Webhook bundle ≤ 300 KB',
@@ -254,16 +256,20 @@ function markdown(r: Report): string {
     ...(storm.separateRun
       ? [`*This section comes from a separate run of \`npx tsx test/bench/storm.ts\`${storm.startedAt ? ` started ${storm.startedAt.slice(0, 16).replace('T', ' ')} UTC` : ''} on the same machine, read in with \`BENCH_STORM_RESULT\`: the full storm takes most of an hour here, so it was run once, beside other work.*`, '']
       : []),
-    `${storm.cases.toLocaleString('en')} failing renewals through the whole local workflow: a policy day lasts ${storm.dayMs} ms (LocalConfigSchema \`dayMs\`), so each case's 14 days take ${(14 * storm.dayMs) / 1000} s of waits. The payment_failed events are delivered ${storm.concurrency} at a time; from then on everything is the product's: the webhook opens each case, each execution runs Notice1 → Retry1 → Notice2 → Retry2 → Notice3 → Retry3 → Terminate against the sandbox (each retry really declines, Stripe's resulting events are delivered to the webhook too), and the subscription is cancelled.`,
+    `${storm.cases.toLocaleString('en')} failing renewals through the whole local workflow: a policy day lasts ${storm.dayMs} ms (LocalConfigSchema \`dayMs\`), so each case's 14 days take ${(14 * storm.dayMs) / 1000} s of waits. The payment_failed events are delivered ${storm.concurrency} at a time; from then on everything is the product's: the webhook opens each case, each execution runs Notice1 → Retry1 → Notice2 → Retry2 → Notice3 → Retry3 → Terminate against the sandbox (each retry really declines, and the resulting events of the handled types are delivered to the webhook too, as its endpoint is subscribed), and the subscription is cancelled.`,
     '',
     row(['', '']),
     row(['---', '---:']),
     row(['setup (subscriptions and failed renewals in the sandbox; not the target)', `${storm.setupSeconds.toFixed(1)} s`]),
     row(['**workflow** (first delivery until every execution ended; the target)', `**${storm.workflowSeconds.toFixed(1)} s**`]),
     row(['… of which the deliveries were answered after', `${storm.ingestSeconds.toFixed(1)} s`]),
+    ...(storm.workflowCpuSeconds !== undefined ? [row(['CPU time of the process during the workflow (user + system; other work on the machine is not in it)', `${storm.workflowCpuSeconds.toFixed(1)} s`])] : []),
     row(['cases per second through the workflow', (storm.cases / storm.workflowSeconds).toFixed(1)]),
     row(['peak RSS during the workflow (sampled every 100 ms)', `${storm.peakRssMb} MB`]),
     row(['peak RSS of the process, setup included', `${storm.maxRssMb} MB`]),
+    ...(storm.settleSeconds !== undefined
+      ? [row(["then until the sandbox's webhook queue was empty (late events such as `customer.subscription.deleted`, one delivery at a time, as it sends them; not timed)", `${storm.settleSeconds.toFixed(1)} s`])]
+      : []),
     '',
     `**Check:** ${storm.terminated}/${storm.cases} cases terminated${Object.keys(storm.wrongStatus).length ? ` (others: ${JSON.stringify(storm.wrongStatus)})` : ''}; executions ${JSON.stringify(storm.executions)}; every email in the SES inbox read back (in-process, from the store \`GET /store\` serves) and grouped by recipient: ${storm.emailsChecked - storm.emailsWrong}/${storm.emailsChecked} customers got exactly ${storm.emailSample.map((s) => `"${s}"`).join(', ')}, in that order.`,
     '',

@@ -28,6 +28,8 @@ export interface StormResult {
    * time also counts other work's turns on the cores, this does not.
    */
   workflowCpuSeconds?: number;
+  /** After the workflow: until the sandbox's webhook queue (one delivery at a time) was empty. Not timed. */
+  settleSeconds?: number;
   peakRssMb: number;
   /** The whole process's peak, setup included. */
   maxRssMb: number;
@@ -97,7 +99,8 @@ async function main(): Promise<void> {
     // Late webhook deliveries (customer.subscription.deleted) settle before the check.
     const settling = performance.now();
     await runtime.sandbox!.idle();
-    console.log(`  late webhook deliveries settled after another ${((performance.now() - settling) / 1000).toFixed(1)} s`);
+    const settleSeconds = (performance.now() - settling) / 1000;
+    console.log(`  late webhook deliveries settled after another ${settleSeconds.toFixed(1)} s`);
     const check = await checkOutcomes(runtime, ended);
     const result: StormResult = {
       cases: CASES,
@@ -107,6 +110,7 @@ async function main(): Promise<void> {
       workflowSeconds,
       ingestSeconds,
       workflowCpuSeconds,
+      settleSeconds,
       peakRssMb: Math.round(peakRss / 2 ** 20),
       maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
       ...check,
