@@ -8,6 +8,7 @@ import { StripeEventSchema, type StripeEventEnvelope } from '#shared/dunning/inv
 import { closeByOperator, retryNow } from '#shared/dunning/operator.ts';
 import { PAUSE_CAP_DAYS, pauseCase, pausedUntil, resumeCase } from '#shared/dunning/pause.ts';
 import { recoveryReport } from '#shared/dunning/report.ts';
+import { liftSuppression } from '#shared/dunning/suppression.ts';
 import { formatMoney } from '#shared/notices/format.ts';
 import { singlePolicySet } from '#shared/policy/segments.ts';
 import type { OperatorDeps } from './deps.ts';
@@ -24,7 +25,8 @@ const shortTime = (iso: string | undefined) => (iso ? iso.replace('T', ' ').repl
 
 export async function listCases(deps: OperatorDeps, print: Print, status?: CaseStatus): Promise<void> {
   const now = deps.clock.now();
-  const cases = (await deps.store.listCases())
+  // Open cases come from their own index; any other status needs the whole table.
+  const cases = (status === 'open' ? await deps.store.listOpenCases() : await deps.store.listCases())
     .filter((c) => !status || c.status === status)
     .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
   if (cases.length === 0) {
@@ -161,6 +163,19 @@ export async function replay(deps: OperatorDeps, print: Print, source: string): 
   const { action, ...rest } = result;
   const details = Object.entries(rest).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
   print(`${event.id} (${event.type}): ${action}${details.length ? ` ${details.join(' ')}` : ''}`);
+}
+
+/** Loose on purpose: Stripe holds the address; this only catches an invoice id or a typo like a missing @. */
+const EMAIL_ADDRESS = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+export async function unsuppress(deps: OperatorDeps, print: Print, address: string, reason: string): Promise<void> {
+  if (!EMAIL_ADDRESS.test(address)) throw new CliError(`${address}: not an email address`, 2);
+  const lifted = await liftSuppression(deps, address, reason);
+  const sesList = `SES's account-level suppression list is separate: if SES lists the address too, remove it there (aws sesv2 delete-suppressed-destination --email-address ${address})`;
+  if (!lifted) throw new CliError(`${address}: dunning does not suppress this address. ${sesList}`);
+  const was = `${lifted.suppression.reason === 'bounce' ? 'a hard bounce' : 'a complaint'} on ${shortTime(lifted.suppression.at)}`;
+  const cases = lifted.cases.length ? `; cleared on ${lifted.cases.join(', ')}` : '';
+  print(`${address}: suppression lifted (it followed ${was})${cases}. Later notices go out again. ${sesList}`);
 }
 
 export async function report(deps: OperatorDeps, print: Print, since?: string): Promise<void> {

@@ -1,7 +1,8 @@
 // The adapters the CLI acts through, built from the environment the target set, exactly as the
-// functions build theirs (shared/runtime/lambda-deps.ts), but logging to stderr and emitting no
-// metrics (there is no Lambda log stream for EMF to ride on).
+// functions build theirs (shared/runtime/lambda-deps.ts), but logging to stderr and publishing
+// metrics with PutMetricData at the end (there is no Lambda log stream for EMF to ride on).
 import type Stripe from 'stripe';
+import { CloudWatchMetricsSink, createCloudWatchClient, type BufferedMetricsSink } from '#shared/adapters/cloudwatch-metrics.ts';
 import { createDynamoDocumentClient, createSesClient, createSfnClient } from '#shared/adapters/aws-clients.ts';
 import { DynamoCaseStore } from '#shared/adapters/dynamodb-case-store.ts';
 import { resolveSecret } from '#shared/adapters/secrets.ts';
@@ -18,7 +19,11 @@ import type { Target } from './target.ts';
 export interface OperatorDeps extends IngestDeps {
   /** The Stripe SDK itself, for what the gateway does not cover (events.retrieve). */
   stripeClient: Stripe;
+  /** What the command counted; flushed to CloudWatch once it is done (see main). */
+  metrics: BufferedMetricsSink;
 }
+
+const NO_METRICS: BufferedMetricsSink = { ...noMetrics, flush: async () => {} };
 
 export async function operatorDeps(target: Target, log: Log = silentLog): Promise<OperatorDeps> {
   Object.assign(process.env, target.env);
@@ -39,7 +44,7 @@ export async function operatorDeps(target: Target, log: Log = silentLog): Promis
     livemode: /^(sk|rk)_live_/.test(apiKey),
     clock: systemClock,
     log,
-    metrics: noMetrics,
+    metrics: target.metrics === 'cloudwatch' ? new CloudWatchMetricsSink(createCloudWatchClient()) : NO_METRICS,
   };
 }
 

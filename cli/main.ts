@@ -2,8 +2,8 @@
 // the local runtime with --local), builds the same adapters the functions use, and runs a command.
 import { parseArgs } from 'node:util';
 import type { CaseStatus } from '#shared/domain/case.ts';
-import { close, listCases, pause, replay, report, resume, retryCaseNow, showCase, STATUSES, type Print } from './commands.ts';
-import { operatorDeps, stderrLog } from './deps.ts';
+import { close, listCases, pause, replay, report, resume, retryCaseNow, showCase, STATUSES, unsuppress, type Print } from './commands.ts';
+import { operatorDeps, stderrLog, type OperatorDeps } from './deps.ts';
 import { CliError } from './errors.ts';
 import { DEFAULT_LOCAL_URL, DEFAULT_STACK, localTarget, stackTarget } from './target.ts';
 
@@ -17,6 +17,7 @@ commands:
   resume <invoiceId>                        lift a pause
   close <invoiceId> --reason TEXT           close the case ("closed by operator: TEXT")
   replay <event.json | evt_…>               run one Stripe event through the router again
+  unsuppress <email> --reason TEXT          email an address again after a bounce or complaint
   redrive <executionName>                   (not supported yet)
   report [--since DATE]                     the funnel, recovery rate and recovered revenue
 
@@ -41,6 +42,14 @@ export function normaliseArgs(argv: readonly string[]): string[] {
     } else out.push(arg);
   }
   return out;
+}
+
+/** The options `act` reads, as parseArgs gives them. */
+interface ParsedValues {
+  status?: string;
+  until?: string;
+  reason?: string;
+  since?: string;
 }
 
 export async function run(argv: readonly string[], print: Print): Promise<void> {
@@ -70,7 +79,7 @@ export async function run(argv: readonly string[], print: Print): Promise<void> 
     if (!values.help) throw new CliError('no command given', 2);
     return;
   }
-  const needsArg = ['case', 'retry-now', 'pause', 'resume', 'close', 'replay', 'redrive'];
+  const needsArg = ['case', 'retry-now', 'pause', 'resume', 'close', 'replay', 'redrive', 'unsuppress'];
   if (!['cases', 'report', ...needsArg].includes(command)) throw new CliError(`unknown command "${command}"\n${USAGE}`, 2);
   if (needsArg.includes(command) && !arg) throw new CliError(`${command} needs an argument\n${USAGE}`, 2);
   if (extra.length > 0 || (!needsArg.includes(command) && arg)) throw new CliError(`${command}: unexpected argument "${extra[0] ?? arg}"`, 2);
@@ -78,6 +87,9 @@ export async function run(argv: readonly string[], print: Print): Promise<void> 
     throw new CliError(`--status ${values.status}: must be one of ${STATUSES.join(', ')}`, 2);
   }
   if (command === 'close' && !values.reason?.trim()) throw new CliError('close needs --reason TEXT (it is recorded on the case)', 2);
+  if (command === 'unsuppress' && !values.reason?.trim()) {
+    throw new CliError('unsuppress needs --reason TEXT (it is recorded on the cases): why may this address be emailed again?', 2);
+  }
   if (command === 'redrive') {
     // See the README (Operate it): the definition catches a failed stage into FlagCase, so Step
     // Functions' RedriveExecution would only re-run the NeedsAttention Fail state.
@@ -87,6 +99,19 @@ export async function run(argv: readonly string[], print: Print): Promise<void> 
 
   const target = values.local !== undefined ? await localTarget(values.local) : await stackTarget(values.stack ?? DEFAULT_STACK);
   const deps = await operatorDeps(target, values.verbose ? stderrLog : undefined);
+  try {
+    await act(command, arg, values, deps, print);
+  } finally {
+    // Whatever the command did (even if it failed halfway) is counted, as a function's would be.
+    await deps.metrics.flush().catch((error: unknown) => {
+      process.stderr.write(
+        `dunning: warning: the action is done, but its metrics did not reach CloudWatch (${(error as Error).name}: ${(error as Error).message}); the dashboard will not count it. The operator needs cloudwatch:PutMetricData.\n`,
+      );
+    });
+  }
+}
+
+async function act(command: string, arg: string | undefined, values: ParsedValues, deps: OperatorDeps, print: Print): Promise<void> {
   switch (command) {
     case 'cases':
       return listCases(deps, print, values.status as CaseStatus | undefined);
@@ -102,6 +127,8 @@ export async function run(argv: readonly string[], print: Print): Promise<void> 
       return close(deps, print, arg!, values.reason!.trim());
     case 'replay':
       return replay(deps, print, arg!);
+    case 'unsuppress':
+      return unsuppress(deps, print, arg!, values.reason!.trim());
     case 'report':
       return report(deps, print, values.since);
   }

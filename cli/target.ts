@@ -22,6 +22,12 @@ export interface Target {
   env: Record<string, string>;
   /** The local SES inbox web page, when there is one. */
   sesInbox?: string;
+  /**
+   * Where the business metrics of an action go (a retry-now that recovers a case counts in the
+   * dashboard like any other recovery): CloudWatch for a stack; nowhere locally, where the
+   * functions emit none either.
+   */
+  metrics: 'cloudwatch' | 'none';
 }
 
 export async function localTarget(baseUrl: string, env: NodeJS.ProcessEnv = process.env): Promise<Target> {
@@ -41,6 +47,7 @@ export async function localTarget(baseUrl: string, env: NodeJS.ProcessEnv = proc
   }
   return {
     label: `local ${baseUrl}`,
+    metrics: 'none',
     policies: parsePolicySet(discovery.policies, `${url}`),
     sesInbox: discovery.sesInbox,
     env: {
@@ -102,6 +109,7 @@ export async function stackTarget(stackName: string, env: NodeJS.ProcessEnv = pr
   const replyTo = outputs.get(OPERATOR_OUTPUTS.replyTo);
   return {
     label: `stack ${stackName} (${region})`,
+    metrics: 'cloudwatch',
     policies,
     env: {
       AWS_REGION: region,

@@ -11,6 +11,7 @@ import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { openCaseStages } from '#shared/dunning/open-cases.ts';
 import { parsePolicySet } from '#shared/policy/load.ts';
 import { DEFAULT_POLICY_NAME, type PolicySet, type PolicySetInput } from '#shared/policy/segments.ts';
 import type { Policy, PolicyInput } from '#shared/policy/schema.ts';
@@ -23,6 +24,7 @@ import { EmailEvents, type EmailTrackingProps } from './constructs/email-events.
 import { EventBridgeIngest } from './constructs/eventbridge-ingest.ts';
 import { NoticeApi } from './constructs/notice-api.ts';
 import { NoticeEmail } from './constructs/notice-email.ts';
+import { OpenCasesGauge } from './constructs/open-cases-gauge.ts';
 import { StageFunctions } from './constructs/stage-functions.ts';
 import { StripeSecrets } from './constructs/stripe-secrets.ts';
 import { UpdatePaymentLink } from './constructs/update-payment-link.ts';
@@ -133,6 +135,8 @@ export interface DunningFunctions {
   readonly openPaymentLink: DunningFunction;
   /** Records SES events (delivery, bounce, complaint, reject) on the cases. */
   readonly recordEmailEvent: DunningFunction;
+  /** Counts the open cases at each stage on a schedule (the `OpenCases` gauge). */
+  readonly countOpenCases: DunningFunction;
 }
 
 export class DunningWorkflow extends Construct {
@@ -244,6 +248,8 @@ export class DunningWorkflow extends Construct {
     this.noticeApi = new NoticeApi(this, 'NoticeApi', { ...logs, table: this.table });
     this.noticeApiUrl = this.noticeApi.url;
 
+    const openCases = new OpenCasesGauge(this, 'OpenCases', { ...logs, table: this.table, policies: this.policies });
+
     this.functions = {
       handleWebhook: webhook.handler,
       sendNotice: stages.sendNotice,
@@ -252,6 +258,7 @@ export class DunningWorkflow extends Construct {
       getNotice: this.noticeApi.handler,
       openPaymentLink: this.updatePaymentLink.handler,
       recordEmailEvent: this.emailEvents.handler,
+      countOpenCases: openCases.handler,
     };
     const watched = { ...this.functions, ...(eventBridge ? { handleEventBridge: eventBridge.handler } : {}) };
     const deadLetterQueues: Record<string, IQueue> = {
@@ -267,12 +274,12 @@ export class DunningWorkflow extends Construct {
     });
     this.dashboard = new DunningDashboard(this, 'Dashboard', {
       policy: this.policy,
-      longestEndDay: Math.max(...Object.values(this.policies.policies).map((p) => p.end.day)),
       stateMachine: this.stateMachine,
       functions: watched,
       deadLetterQueues,
       alarms: this.alarms.all,
       dashboardName: props.dashboardName,
+      openCases: { stages: openCaseStages(this.policies), period: openCases.interval },
     });
   }
 

@@ -5,6 +5,8 @@
 import type { ServerResponse } from 'node:http';
 import type { DunningCase, InAppNotice, TimelineEntry } from '#shared/domain/case.ts';
 import type { CaseStore } from '#shared/domain/ports.ts';
+import { countOpenCases, type OpenCasesCount } from '#shared/dunning/open-cases.ts';
+import type { PolicySet } from '#shared/policy/segments.ts';
 import { formatMoney } from '#shared/notices/format.ts';
 
 export const CONSOLE_PATH = '/console';
@@ -23,9 +25,13 @@ export interface ConsoleData {
   generatedAt: string;
   sesInbox: string;
   cases: ConsoleCase[];
+  /** What the OpenCases gauge would emit now: the open cases at each stage. */
+  openCases: OpenCasesCount;
 }
 
-export async function consoleData(store: CaseStore, sesInbox: string): Promise<ConsoleData> {
+export async function consoleData(store: CaseStore, sesInbox: string, policies: PolicySet): Promise<ConsoleData> {
+  const now = new Date();
+  const openCases = countOpenCases(policies, await store.listOpenCases(), now);
   const cases = (await store.listCases()).sort((a, b) => b.createdAt.localeCompare(a.createdAt));
   const banners = new Map<string, InAppNotice | null>();
   const rows: ConsoleCase[] = [];
@@ -42,7 +48,7 @@ export async function consoleData(store: CaseStore, sesInbox: string): Promise<C
         .map((e) => ({ stage: e.stage, subject: e.detail, messageId: e.messageId!, at: e.at, url: sesEmailUrl(sesInbox, e.messageId!) })),
     });
   }
-  return { generatedAt: new Date().toISOString(), sesInbox, cases: rows };
+  return { generatedAt: now.toISOString(), sesInbox, cases: rows, openCases };
 }
 
 /** aws-ses-v2-local serves each stored email as an .eml by its message id. */
@@ -52,10 +58,14 @@ export function sesEmailUrl(sesInbox: string, messageId: string): string {
   return url.toString();
 }
 
-export async function serveConsole(url: URL, res: ServerResponse, deps: { store: CaseStore; sesInbox: string }): Promise<void> {
+export async function serveConsole(
+  url: URL,
+  res: ServerResponse,
+  deps: { store: CaseStore; sesInbox: string; policies: PolicySet },
+): Promise<void> {
   if (url.pathname === `${CONSOLE_PATH}/data`) {
     res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-    res.end(JSON.stringify(await consoleData(deps.store, deps.sesInbox)));
+    res.end(JSON.stringify(await consoleData(deps.store, deps.sesInbox, deps.policies)));
     return;
   }
   res.writeHead(200, {
@@ -93,6 +103,7 @@ const PAGE = `<!doctype html>
 <body>
 <h1>Dunning console <small>(local)</small></h1>
 <div class="meta"><span id="summary">Loading…</span> · <a id="inbox" href="#">SES inbox</a> · updated <span id="updated">never</span></div>
+<div class="meta" id="open-by-stage"></div>
 <div id="cases"></div>
 <script>
 (() => {
@@ -111,8 +122,10 @@ const PAGE = `<!doctype html>
   };
   const time = (iso) => new Date(iso).toLocaleTimeString();
   function render(data) {
-    const open = data.cases.filter((c) => c.case.status === 'open').length;
+    const open = data.openCases.total;
     document.getElementById('summary').textContent = data.cases.length + ' case(s), ' + open + ' open';
+    const waiting = data.openCases.byStage.filter((s) => s.cases > 0).map((s) => s.stage + ' ' + s.cases);
+    document.getElementById('open-by-stage').textContent = waiting.length ? 'Open now by stage: ' + waiting.join(' · ') : '';
     const inbox = document.getElementById('inbox');
     if (/^https?:\\/\\//.test(data.sesInbox)) inbox.href = data.sesInbox;
     document.getElementById('updated').textContent = time(data.generatedAt);

@@ -11,7 +11,7 @@ import {
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { CASES_BY_CUSTOMER, TABLE_KEYS } from '../shared/adapters/table.ts';
+import { CASES_BY_CUSTOMER, OPEN_CASES, TABLE_KEYS } from '../shared/adapters/table.ts';
 
 interface DynaliteOptions {
   createTableMs?: number;
@@ -58,6 +58,7 @@ export async function ensureTable(
           { AttributeName: TABLE_KEYS.sortKey, AttributeType: 'S' },
           { AttributeName: CASES_BY_CUSTOMER.partitionKey, AttributeType: 'S' },
           { AttributeName: CASES_BY_CUSTOMER.sortKey, AttributeType: 'S' },
+          { AttributeName: OPEN_CASES.partitionKey, AttributeType: 'S' },
         ],
         GlobalSecondaryIndexes: [
           {
@@ -65,6 +66,14 @@ export async function ensureTable(
             KeySchema: [
               { AttributeName: CASES_BY_CUSTOMER.partitionKey, KeyType: 'HASH' },
               { AttributeName: CASES_BY_CUSTOMER.sortKey, KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'ALL' },
+          },
+          {
+            IndexName: OPEN_CASES.indexName,
+            KeySchema: [
+              { AttributeName: OPEN_CASES.partitionKey, KeyType: 'HASH' },
+              { AttributeName: OPEN_CASES.sortKey, KeyType: 'RANGE' },
             ],
             Projection: { ProjectionType: 'ALL' },
           },

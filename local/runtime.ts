@@ -202,6 +202,7 @@ export async function startRuntime(config: LocalConfig, events: RuntimeEvents = 
         recordEmailEvent: recordEmailEvent.handler as SnsHandler,
         onWebhook: events.onWebhook,
         store,
+        policies,
         discovery: () => discovery,
         sesInbox: ses.endpoint,
       }).catch((error: unknown) => {
@@ -276,7 +277,7 @@ export async function startRuntime(config: LocalConfig, events: RuntimeEvents = 
  * sent again and a retried payment replays its Stripe idempotency key.
  */
 async function resumeOpenCases(store: CaseStore, stepFunctions: LocalStepFunctions, definition: StateMachineDefinition): Promise<number> {
-  const open = (await store.listCases()).filter((c) => c.status === 'open' && c.executionArn);
+  const open = (await store.listOpenCases()).filter((c) => c.executionArn);
   for (const c of open) {
     const policy = c.policy ?? DEFAULT_POLICY_NAME;
     const state = c.stage && policyStateName(policy, c.stage);
@@ -294,6 +295,7 @@ interface Routes {
   recordEmailEvent: SnsHandler;
   onWebhook?: RuntimeEvents['onWebhook'];
   store: CaseStore;
+  policies: PolicySet;
   /** Undefined until every service is up. */
   discovery: () => LocalDiscovery | undefined;
   sesInbox: string;
@@ -311,7 +313,7 @@ async function route(req: IncomingMessage, res: ServerResponse, routes: Routes):
     return discovery ? send(res, 200, discovery) : send(res, 503, { error: 'starting' });
   }
   if ((url.pathname === CONSOLE_PATH || url.pathname.startsWith(`${CONSOLE_PATH}/`)) && req.method === 'GET') {
-    return serveConsole(url, res, { store: routes.store, sesInbox: routes.sesInbox });
+    return serveConsole(url, res, { store: routes.store, sesInbox: routes.sesInbox, policies: routes.policies });
   }
   if ((url.pathname + '/').startsWith(PREVIEW_PATH) && req.method === 'GET') return servePreviews(url.pathname, res);
   if (url.pathname === '/webhook') {

@@ -28,7 +28,9 @@ import {
   type DimensionOf,
   type MetricName,
 } from '#shared/dunning/metrics.ts';
+import { openCaseStages } from '#shared/dunning/open-cases.ts';
 import type { Policy } from '#shared/policy/schema.ts';
+import { singlePolicySet } from '#shared/policy/segments.ts';
 import { SES_BOUNCE_RATE_THRESHOLD, SES_COMPLAINT_RATE_THRESHOLD, sesReputation } from './dunning-alarms.ts';
 
 const DAY = Duration.days(1);
@@ -37,11 +39,6 @@ const FIVE_MINUTES = Duration.minutes(5);
 export interface DunningDashboardProps {
   /** The validated policy: its stages, in order, are the funnel's steps. */
   readonly policy: Policy;
-  /**
-   * How long a case can live, in days: the longest policy's end day when there are several.
-   * @default - the policy's end day
-   */
-  readonly longestEndDay?: number;
   /** The dunning state machine: executions failed, timed out and throttled. */
   readonly stateMachine: IStateMachine;
   /** Every function, keyed by a readable name used as its line label. */
@@ -54,6 +51,11 @@ export interface DunningDashboardProps {
   readonly dashboardName?: string;
   /** The namespace the functions publish their metrics to. @default 'Dunning' */
   readonly metricsNamespace?: string;
+  /**
+   * The `OpenCases` gauge (see OpenCasesGauge): the Stage values to graph, in order, and how often
+   * it is emitted. @default - the policy's stages (openCaseStages), every 5 minutes
+   */
+  readonly openCases?: { readonly stages: readonly string[]; readonly period?: Duration };
 }
 
 export class DunningDashboard extends Construct {
@@ -65,8 +67,8 @@ export class DunningDashboard extends Construct {
     super(scope, id);
     this.namespace = props.metricsNamespace ?? METRICS_NAMESPACE;
     const noticeStages = props.policy.stages.filter((stage) => stage.type === 'notice').map((stage) => stage.id);
-    // A case lives until the policy's end, plus a week of slack for retries and late payments.
-    const caseLifeDays = (props.longestEndDay ?? props.policy.end.day) + 7;
+    const openCaseStagesShown = props.openCases?.stages ?? openCaseStages(singlePolicySet(props.policy));
+    const gaugePeriod = props.openCases?.period ?? FIVE_MINUTES;
 
     this.dashboard = new Dashboard(this, 'Dashboard', {
       dashboardName: props.dashboardName,
@@ -141,11 +143,13 @@ export class DunningDashboard extends Construct {
     ]);
     rows.push([
       new GraphWidget({
-        title: `Open cases, all stages (derived: opened − recovered − terminated − closed outside, summed over ${caseLifeDays} days; a flagged case counts as open)`,
-        start: `-P${caseLifeDays}D`,
+        title: 'Open cases now, by the last stage that acted (the OpenCases gauge)',
+        stacked: true,
         width: 12,
         height: 6,
-        left: [this.openCases()],
+        left: openCaseStagesShown.map((stage) =>
+          this.business('OpenCases', { Stage: stage }, stage, gaugePeriod).with({ statistic: 'Maximum' }),
+        ),
       }),
       new GraphWidget({
         title: 'Cases reaching each notice stage per day (notices sent, by Stage)',
@@ -287,21 +291,6 @@ export class DunningDashboard extends Construct {
       label: 'Recovered ÷ (recovered + terminated), %',
       period: DAY,
       usingMetrics: { recovered, terminated: this.business('CaseTerminated', undefined, 'Terminated') },
-    });
-  }
-
-  private openCases(): MathExpression {
-    const change = this.sumOf('Opened', [this.business('CaseOpened', undefined, 'Opened')]);
-    const closed = this.sumOf('Closed', [
-      ...this.recoveredByRoute(),
-      this.business('CaseTerminated', undefined, 'Terminated'),
-      this.business('CaseClosedOutside', undefined, 'Closed outside'),
-    ]);
-    return new MathExpression({
-      expression: 'RUNNING_SUM(opened - closed)',
-      label: 'Open cases (derived)',
-      period: DAY,
-      usingMetrics: { opened: change, closed },
     });
   }
 }

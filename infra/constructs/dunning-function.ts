@@ -4,7 +4,7 @@
 import { fileURLToPath } from 'node:url';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
-import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -27,7 +27,8 @@ export type DunningFunctionName =
   | 'close-case'
   | 'get-notice'
   | 'open-payment-link'
-  | 'record-email-event';
+  | 'record-email-event'
+  | 'count-open-cases';
 
 /** The environment variables that carry a secret's ARN; the value itself is read at runtime. */
 export type SecretArnVariable =
@@ -141,6 +142,16 @@ export class DunningFunction extends NodejsFunction {
     if (access === 'readWrite') table.grantReadWriteData(this);
     else if (access === 'read') table.grantReadData(this);
     else table.grant(this, ...access);
+    this.addEnvironment(ENV.tableName, table.tableName);
+    return this;
+  }
+
+  /**
+   * Grants exactly `actions` on one secondary index of the table (not the table, nor its other
+   * indexes) and sets DUNNING_TABLE_NAME.
+   */
+  bindTableIndex(table: ITable, indexName: string, actions: readonly `dynamodb:${string}`[]): this {
+    this.addToRolePolicy(new PolicyStatement({ actions: [...actions], resources: [`${table.tableArn}/index/${indexName}`] }));
     this.addEnvironment(ENV.tableName, table.tableName);
     return this;
   }

@@ -3,7 +3,7 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import type { Construct } from 'constructs';
-import { CASES_BY_CUSTOMER, TABLE_KEYS } from '#shared/adapters/table.ts';
+import { CASES_BY_CUSTOMER, OPEN_CASES, TABLE_KEYS } from '#shared/adapters/table.ts';
 
 export interface DunningStoreProps {
   /**
@@ -32,6 +32,12 @@ export class DunningStore extends Table {
       indexName: CASES_BY_CUSTOMER.indexName,
       partitionKey: { name: CASES_BY_CUSTOMER.partitionKey, type: AttributeType.STRING },
       sortKey: { name: CASES_BY_CUSTOMER.sortKey, type: AttributeType.STRING },
+    });
+    // Sparse: only open cases carry its key (see OPEN_CASES).
+    this.addGlobalSecondaryIndex({
+      indexName: OPEN_CASES.indexName,
+      partitionKey: { name: OPEN_CASES.partitionKey, type: AttributeType.STRING },
+      sortKey: { name: OPEN_CASES.sortKey, type: AttributeType.STRING },
     });
   }
 }

@@ -81,7 +81,7 @@ export function acknowledgeNagFindings(dunning: DunningWorkflow): void {
       Validations.of(fn.role).acknowledge({
         id: `AwsSolutions-IAM5[Resource::${resource}]`,
         reason:
-          'The dunning table\'s own secondary indexes (casesByCustomer finds the cases of a customer whose card or subscription changed). CDK grants table access as <this table ARN>/index/*, which covers this one table\'s indexes and nothing else.',
+          'The dunning table\'s own secondary indexes (casesByCustomer finds the cases of a customer whose card or subscription changed; openCases lists the open cases). CDK grants table access as <this table ARN>/index/*, which covers this one table\'s indexes and nothing else.',
       });
     }
   }

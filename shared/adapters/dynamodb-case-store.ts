@@ -13,14 +13,14 @@ import type { CaseStatus, DunningCase, EmailSuppression, HeadsUpRecord, InAppNot
 import { CaseClosedError, CaseNotFoundError, StoreUnavailableError } from '../domain/errors.ts';
 import type { CaseStore } from '../domain/ports.ts';
 import { errorName, isTransientAwsError, messageOf } from './aws-errors.ts';
-import { CASES_BY_CUSTOMER, keys, TABLE_KEYS } from './table.ts';
+import { CASES_BY_CUSTOMER, keys, OPEN_CASES, TABLE_KEYS } from './table.ts';
 
 type ClosingEmailKind = 'confirmation' | 'termination';
 type Item = Record<string, unknown>;
 
 /** Attributes the store keeps on a case item that are not part of DunningCase. */
 const claimAttr = (kind: ClosingEmailKind) => `${kind}EmailClaimedAt` as const;
-const STORE_ONLY_ATTRS = ['pk', 'sk', 'payLock', 'payLockUntil', CASES_BY_CUSTOMER.partitionKey, claimAttr('confirmation'), claimAttr('termination')];
+const STORE_ONLY_ATTRS = ['pk', 'sk', 'payLock', 'payLockUntil', CASES_BY_CUSTOMER.partitionKey, OPEN_CASES.partitionKey, claimAttr('confirmation'), claimAttr('termination')];
 
 /** SNS retries a delivery for up to days; an event id is remembered a little longer. */
 const EMAIL_EVENT_TTL_SECONDS = 30 * 86_400;
@@ -74,7 +74,12 @@ export class DynamoCaseStore implements CaseStore {
         await this.call(() => this.client.send(
           new PutCommand({
             TableName: this.tableName,
-            Item: { ...defined(c), ...keys.case(c.invoiceId), [CASES_BY_CUSTOMER.partitionKey]: c.customerId },
+            Item: {
+              ...defined(c),
+              ...keys.case(c.invoiceId),
+              [CASES_BY_CUSTOMER.partitionKey]: c.customerId,
+              ...(c.status === 'open' ? { [OPEN_CASES.partitionKey]: OPEN_CASES.value } : {}),
+            },
             ConditionExpression: 'attribute_not_exists(pk)',
           }),
         ));
@@ -287,7 +292,8 @@ export class DynamoCaseStore implements CaseStore {
         new UpdateCommand({
           TableName: this.tableName,
           Key: keys.case(invoiceId),
-          UpdateExpression: `SET ${sets.join(', ')}`,
+          // Leaving open takes the case out of the open-cases index.
+          UpdateExpression: `SET ${sets.join(', ')} REMOVE ${OPEN_CASES.partitionKey}`,
           // Fails on a missing item too: closing a case that does not exist closes nothing.
           ConditionExpression: `#status IN (${from.map((_, i) => `:from${i}`).join(', ')})`,
           ExpressionAttributeNames: { '#status': 'status', ...(details.error ? { '#error': 'error' } : {}) },
@@ -432,6 +438,32 @@ export class DynamoCaseStore implements CaseStore {
     return cases;
   }
 
+  /** The open cases, newest first, from the sparse open-cases index: never a scan of closed ones. */
+  async listOpenCases(): Promise<DunningCase[]> {
+    const cases: DunningCase[] = [];
+    let startKey: Item | undefined;
+    do {
+      const out = await this.call(() => this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: OPEN_CASES.indexName,
+          KeyConditionExpression: '#open = :open',
+          ExpressionAttributeNames: { '#open': OPEN_CASES.partitionKey },
+          ExpressionAttributeValues: { ':open': OPEN_CASES.value },
+          ScanIndexForward: false,
+          ExclusiveStartKey: startKey,
+        }),
+      ));
+      // An index is eventually consistent: a case that closed a moment ago may still be listed.
+      for (const item of out.Items ?? []) {
+        const c = withoutStoreAttrs<DunningCase>(item);
+        if (c.status === 'open') cases.push(c);
+      }
+      startKey = out.LastEvaluatedKey;
+    } while (startKey);
+    return cases;
+  }
+
   async acquirePayLock(invoiceId: string, holder: string, now: Date, ttlMs: number): Promise<boolean> {
     try {
       await this.call(() => this.client.send(
@@ -537,6 +569,31 @@ export class DynamoCaseStore implements CaseStore {
       new GetCommand({ TableName: this.tableName, Key: keys.suppression(addressKey), ConsistentRead: true }),
     ));
     return out.Item ? withoutStoreAttrs<EmailSuppression>(out.Item) : undefined;
+  }
+
+  async liftEmailSuppression(addressKey: string): Promise<EmailSuppression | undefined> {
+    const out = await this.call(() => this.client.send(
+      new DeleteCommand({ TableName: this.tableName, Key: keys.suppression(addressKey), ReturnValues: 'ALL_OLD' }),
+    ));
+    return out.Attributes ? withoutStoreAttrs<EmailSuppression>(out.Attributes) : undefined;
+  }
+
+  async clearEmailSuppressed(invoiceId: string, now: string): Promise<boolean> {
+    try {
+      await this.call(() => this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.case(invoiceId),
+          UpdateExpression: 'REMOVE emailSuppressed SET updatedAt = :at',
+          ConditionExpression: 'attribute_exists(emailSuppressed)',
+          ExpressionAttributeValues: { ':at': now },
+        }),
+      ));
+      return true;
+    } catch (err) {
+      if (isConditionFailed(err)) return false;
+      throw err;
+    }
   }
 
   async flagEmailSuppressed(invoiceId: string, flag: NonNullable<DunningCase['emailSuppressed']>): Promise<boolean> {

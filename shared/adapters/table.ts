@@ -23,6 +23,21 @@ export const CASES_BY_CUSTOMER = {
   sortKey: 'createdAt',
 } as const;
 
+/**
+ * Open cases, for the open-cases-by-stage gauge and `npx dunning cases --status open`. Sparse: only a
+ * case item carries the key, and only while its status is open (set when it opens, removed when it
+ * closes), so a query reads the open cases and nothing else, however many closed ones the table holds.
+ * One partition value: its writes are a case's status changes (a handful per case over weeks), far
+ * below what one index partition takes.
+ */
+export const OPEN_CASES = {
+  indexName: 'openCases',
+  partitionKey: 'openCase',
+  sortKey: 'createdAt',
+  /** The one value of the partition key. */
+  value: 'OPEN',
+} as const;
+
 /** Item keys. One case's items share a partition so its timeline reads in one query. */
 export const keys = {
   case: (invoiceId: string) => ({ pk: `CASE#${invoiceId}`, sk: 'CASE' }),

@@ -122,7 +122,9 @@ export type TimelineEntryType =
   | 'email_rejected'
   | 'email_opened'
   | 'email_clicked'
-  | 'email_suppressed';
+  | 'email_suppressed'
+  // An operator lifted the address's suppression: its notices go out again.
+  | 'email_unsuppressed';
 
 export interface TimelineEntry {
   at: string;

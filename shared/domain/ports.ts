@@ -72,6 +72,8 @@ export interface CaseStore {
   appendTimeline(invoiceId: string, entry: TimelineEntry): Promise<void>;
   listTimeline(invoiceId: string): Promise<TimelineEntry[]>;
   listCases(): Promise<DunningCase[]>;
+  /** The open cases, newest first, without reading the closed ones. */
+  listOpenCases(): Promise<DunningCase[]>;
   /** The customer's cases, newest first (an eventually consistent index). */
   listCasesOfCustomer(customerId: string): Promise<DunningCase[]>;
   putNotice(notice: InAppNotice): Promise<void>;
@@ -84,6 +86,10 @@ export interface CaseStore {
   getEmailSuppression(addressKey: string): Promise<EmailSuppression | undefined>;
   /** Flags the case's address as suppressed; true only for the call that set the flag. */
   flagEmailSuppressed(invoiceId: string, flag: NonNullable<DunningCase['emailSuppressed']>): Promise<boolean>;
+  /** Deletes an address's suppression; returns it, or undefined if there was none. */
+  liftEmailSuppression(addressKey: string): Promise<EmailSuppression | undefined>;
+  /** Removes a case's emailSuppressed flag (so a new bounce can flag it again); false if it had none. */
+  clearEmailSuppressed(invoiceId: string, now: string): Promise<boolean>;
   /** Claims one SES event notification (SNS delivers at least once): true exactly once per key. */
   claimEmailEvent(eventKey: string, now: Date): Promise<boolean>;
   releaseEmailEvent(eventKey: string): Promise<void>;

@@ -30,6 +30,11 @@ export const DUNNING_METRICS = {
   RecoveredAmount: { unit: 'None', dimension: 'Currency', description: 'Money recovered, in minor units of the currency' },
   CaseTerminated: { unit: 'Count', description: 'Every retry failed; the end action ran' },
   NeedsAttention: { unit: 'Count', description: 'A stage failed for good; a person must look at the case' },
+  OpenCases: {
+    unit: 'Count',
+    dimension: 'Stage',
+    description: 'A gauge, counted every few minutes: the cases open now, at the last stage that acted on each (Opened before any)',
+  },
   CaseClosedOutside: { unit: 'Count', description: 'A case ended outside the product: subscription canceled, invoice voided' },
   WebhookAccepted: { unit: 'Count', description: 'A signed Stripe event was taken and processed (or was a duplicate)' },
   WebhookRejected: { unit: 'Count', dimension: 'Reason', description: 'A webhook delivery was not taken; Reason says why' },

@@ -35,3 +35,36 @@ export async function flagCaseSuppressed(
 export function describeSuppression(suppression: EmailSuppression): string {
   return `the address is suppressed after a ${suppression.reason === 'bounce' ? 'hard bounce' : 'complaint'}; nothing was sent`;
 }
+
+export interface LiftedSuppression {
+  suppression: EmailSuppression;
+  /** The cases whose emailSuppressed flag was cleared: the one that caused it, and open cases to the address. */
+  cases: string[];
+}
+
+/**
+ * An operator lifts an address's suppression (the customer fixed their mailbox, or a complaint was
+ * a mistake): later notices go out again. The flag comes off the case that caused it and off every
+ * open case to the address, each with a timeline entry saying who and why. Undefined when the
+ * address was not suppressed. SES's own account-level list is separate and not touched here.
+ */
+export async function liftSuppression(
+  deps: Pick<DunningDeps, 'store' | 'clock' | 'log'>,
+  address: string,
+  reason: string,
+): Promise<LiftedSuppression | undefined> {
+  const suppression = await deps.store.liftEmailSuppression(addressKey(address));
+  if (!suppression) return undefined;
+  const at = deps.clock.now().toISOString();
+  const wanted = address.trim().toLowerCase();
+  const open = (await deps.store.listOpenCases()).filter((c) => c.customerEmail?.trim().toLowerCase() === wanted);
+  const invoiceIds = [...new Set([...(suppression.invoiceId ? [suppression.invoiceId] : []), ...open.map((c) => c.invoiceId)])];
+  const cleared: string[] = [];
+  for (const invoiceId of invoiceIds) {
+    if (!(await deps.store.clearEmailSuppressed(invoiceId, at))) continue;
+    cleared.push(invoiceId);
+    await deps.store.appendTimeline(invoiceId, { at, type: 'email_unsuppressed', detail: `by operator: ${reason} (was: ${suppression.reason})` });
+  }
+  deps.log.info('email suppression lifted by operator', { reason, suppressedFor: suppression.reason, cases: cleared });
+  return { suppression, cases: cleared };
+}

@@ -24,6 +24,7 @@ import { policyOf, type DunningDeps } from '../dunning/deps.ts';
 import type { PaymentLinkDeps } from '../dunning/payment-link.ts';
 import { createPaymentLinks, noPaymentLinks } from '../links/issuer.ts';
 import type { EmailEventDeps } from '../dunning/email-events.ts';
+import type { OpenCasesGaugeDeps } from '../dunning/open-cases.ts';
 import { ingestStripeEvent } from '../dunning/ingest.ts';
 import type { WebhookDeps } from '../dunning/webhook.ts';
 import { parsePolicySet } from '../policy/load.ts';
@@ -159,6 +160,14 @@ export const emailEventDeps = once(async (): Promise<EmailEventDeps> => ({
   store: await noticeStore(),
   clock: systemClock,
   log: logger,
+  metrics: powertoolsMetrics,
+}));
+
+/** The open-cases gauge reads the open-cases index and emits one metric per stage. */
+export const openCasesGaugeDeps = once(async (): Promise<OpenCasesGaugeDeps> => ({
+  store: await noticeStore(),
+  policies: policiesFromEnvironment(),
+  clock: systemClock,
   metrics: powertoolsMetrics,
 }));
 

@@ -64,6 +64,8 @@ describe('the local console', () => {
     await page.waitForSelector(`${section} tr[data-type="retry_declined"]`, { timeout: 15_000 });
     await page.waitForSelector(`${section} .banner[data-banner="Notice2"]`, { timeout: 15_000 });
     expect(await page.textContent(`${section} .status`)).toBe('open');
+    // The open-cases gauge's count, as the dashboard would graph it: one open case, at Notice2.
+    await page.waitForSelector('#open-by-stage:text("Open now by stage: Notice2 1")', { timeout: 5_000 });
     await page.screenshot({ path: join(SCREENSHOTS, 'console-notice2.png'), fullPage: true });
 
     // A new card: recovered, thanked, the banner gone.
@@ -72,6 +74,7 @@ describe('the local console', () => {
     await page.waitForSelector(`${section} .banner[data-banner=""]`);
     await page.waitForSelector(`${section} tr[data-type="recovered"]`);
     expect(await page.textContent('#summary')).toBe('1 case(s), 0 open');
+    expect(await page.textContent('#open-by-stage')).toBe('');
     await page.screenshot({ path: join(SCREENSHOTS, 'console-recovered.png'), fullPage: true });
     expect(alerted).toBe(false);
   });

@@ -14,6 +14,7 @@ import { systemClock } from '#shared/domain/ports.ts';
 import { OPERATOR_OUTPUTS, policyDigest } from '#shared/operator-outputs.ts';
 import { silentLog } from '#shared/dunning/deps.ts';
 import { pauseCase } from '#shared/dunning/pause.ts';
+import { addressKey } from '#shared/dunning/suppression.ts';
 import {
   caseFor,
   latestEvent,
@@ -176,6 +177,38 @@ describe('the operator CLI against the local runtime', () => {
     expect((await subjectsTo(t.runtime, subscriber.email)).filter((s) => s === SUBJECTS.recovered)).toHaveLength(1);
   });
 
+  it('lifts an email suppression with the operator\'s reason: the record goes, the case flag comes off, the timeline says why', async () => {
+    const subscriber = await subscribeWithDecliningCard(t.stripe, 'Bounced Bea');
+    await renew(t.stripe, subscriber);
+    const { invoiceId } = await opened(subscriber.subscriptionId);
+    const at = new Date().toISOString();
+    // As record-email-event leaves it after a hard bounce.
+    await t.runtime.store.suppressEmail(addressKey(subscriber.email), { reason: 'bounce', at, detail: 'Permanent/General', invoiceId });
+    await t.runtime.store.flagEmailSuppressed(invoiceId, { reason: 'bounce', at });
+
+    const noReason = await dunning([...local, 'unsuppress', subscriber.email]);
+    expect(noReason.code).toBe(2);
+    expect(noReason.stderr).toMatch(/^dunning: unsuppress needs --reason TEXT/);
+    expect(await t.runtime.store.getEmailSuppression(addressKey(subscriber.email))).toBeDefined();
+
+    const lifted = await dunning([...local, 'unsuppress', subscriber.email.toUpperCase(), '--reason', 'customer fixed the mailbox, ticket 88']);
+
+    expect(lifted).toMatchObject({ code: 0, stderr: '' });
+    expect(lifted.stdout).toContain(`${subscriber.email.toUpperCase()}: suppression lifted (it followed a hard bounce on `);
+    expect(lifted.stdout).toContain(`cleared on ${invoiceId}`);
+    expect(lifted.stdout).toContain('aws sesv2 delete-suppressed-destination');
+    expect(await t.runtime.store.getEmailSuppression(addressKey(subscriber.email))).toBeUndefined();
+    expect((await t.runtime.store.getCase(invoiceId))?.emailSuppressed).toBeUndefined();
+    expect(await t.runtime.store.listTimeline(invoiceId)).toContainEqual(
+      expect.objectContaining({ type: 'email_unsuppressed', detail: 'by operator: customer fixed the mailbox, ticket 88 (was: bounce)' }),
+    );
+
+    const again = await dunning([...local, 'unsuppress', subscriber.email, '--reason', 'twice']);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(new RegExp(`^dunning: ${subscriber.email.replace('.', '\\.')}: dunning does not suppress this address`));
+    expect((await dunning([...local, 'unsuppress', invoiceId, '--reason', 'x'])).code).toBe(2);
+  });
+
   it('reports the funnel, the recovery rate and the recovered revenue from the cases', async () => {
     const cases = await t.runtime.store.listCases();
     const recovered = cases.filter((c) => c.status === 'recovered').length;
@@ -218,6 +251,9 @@ describe('the operator CLI\'s errors', () => {
     // other endpoint would be. Everything after discovery is the code that runs against AWS.
     let fake: Server;
     let endpoint: string;
+    /** PutMetricData calls the fake CloudWatch took, and whether it should refuse the next ones. */
+    const putMetricData: Array<{ Namespace: string; MetricData: Array<{ MetricName: string; Dimensions: Array<{ Name: string; Value: string }>; Value: number; Unit: string }> }> = [];
+    let cloudWatchDown = false;
     const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:stripe-api-key-AbCdEf';
     const LINK_KEY_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:link-key-AbCdEf';
     beforeAll(async () => {
@@ -237,6 +273,18 @@ describe('the operator CLI\'s errors', () => {
         req.on('data', (c: Buffer) => chunks.push(c));
         req.on('end', () => {
           const body = Buffer.concat(chunks).toString('utf8');
+          // CloudWatch speaks AWS JSON 1.0.
+          if (String(req.headers['x-amz-target']) === 'GraniteServiceVersion20100801.PutMetricData') {
+            if (cloudWatchDown) {
+              res.writeHead(500, { 'content-type': 'application/x-amz-json-1.0' });
+              res.end(JSON.stringify({ __type: 'InternalServiceFault', message: 'Internal service error' }));
+              return;
+            }
+            putMetricData.push(JSON.parse(body));
+            res.writeHead(200, { 'content-type': 'application/x-amz-json-1.0' });
+            res.end('{}');
+            return;
+          }
           if (String(req.headers['x-amz-target']) === 'secretsmanager.GetSecretValue') {
             const { SecretId } = JSON.parse(body) as { SecretId: string };
             res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
@@ -270,6 +318,7 @@ describe('the operator CLI\'s errors', () => {
         AWS_SECRET_ACCESS_KEY: 'x',
         AWS_ENDPOINT_URL_CLOUDFORMATION: endpoint,
         AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoint,
+        AWS_ENDPOINT_URL_CLOUDWATCH: endpoint,
         AWS_ENDPOINT_URL_DYNAMODB: t.runtime.urls.dynamodb,
         AWS_ENDPOINT_URL_SESV2: t.runtime.urls.ses,
         AWS_ENDPOINT_URL_SFN: t.runtime.urls.stepFunctions,
@@ -288,6 +337,54 @@ describe('the operator CLI\'s errors', () => {
       if (someCase) {
         expect(fromStack.stdout).toContain(someCase.invoiceId);
         expect((await dunning(['case', someCase.invoiceId], deployed())).stdout).toBe((await dunning([...local, 'case', someCase.invoiceId])).stdout);
+      }
+    });
+
+    it('publishes what retry-now counted to CloudWatch, as the functions would: a recovery counts on the dashboard', async () => {
+      const subscriber = await subscribeWithDecliningCard(t.stripe, 'Metered Mia');
+      await renew(t.stripe, subscriber);
+      const { invoiceId } = await opened(subscriber.subscriptionId);
+      await waitFor(async () => (await t.runtime.store.getCase(invoiceId))?.executionArn, 10_000, 'the execution');
+      // Paused, so that only the operator's retry-now charges the working card.
+      expect((await dunning([...local, 'pause', invoiceId])).code).toBe(0);
+      await withDeliveriesPaused(t.runtime, () => putInWorkingCard(t.stripe, subscriber.customerId));
+      putMetricData.length = 0;
+
+      const retried = await dunning(['retry-now', invoiceId], deployed());
+
+      expect(retried).toMatchObject({ code: 0, stderr: '' });
+      expect(putMetricData).toHaveLength(1);
+      expect(putMetricData[0]!.Namespace).toBe('Dunning');
+      const sent = putMetricData[0]!.MetricData.map((d) => ({
+        name: d.MetricName,
+        dimensions: Object.fromEntries(d.Dimensions.map((x) => [x.Name, x.Value])),
+        value: d.Value,
+        unit: d.Unit,
+      }));
+      expect(sent).toEqual(
+        expect.arrayContaining([
+          { name: 'RetryAttempted', dimensions: { service: 'dunning' }, value: 1, unit: 'Count' },
+          { name: 'RetrySucceeded', dimensions: { service: 'dunning' }, value: 1, unit: 'Count' },
+          { name: 'CaseRecovered', dimensions: { service: 'dunning', RecoveredBy: 'workflow_retry' }, value: 1, unit: 'Count' },
+          { name: 'RecoveredAmount', dimensions: { service: 'dunning', Currency: 'GBP' }, value: 1500, unit: 'None' },
+        ]),
+      );
+    });
+
+    it('still acts when CloudWatch refuses its metrics, and says the dashboard will miss them', async () => {
+      const subscriber = await subscribeWithDecliningCard(t.stripe, 'Unmetered Uma');
+      await renew(t.stripe, subscriber);
+      const { invoiceId } = await opened(subscriber.subscriptionId);
+      await waitFor(async () => (await t.runtime.store.getCase(invoiceId))?.executionArn, 10_000, 'the execution');
+      cloudWatchDown = true;
+      try {
+        const closed = await dunning(['close', invoiceId, '--reason', 'goodwill'], deployed());
+
+        expect(closed.code).toBe(0);
+        expect(closed.stderr).toMatch(/^dunning: warning: the action is done, but its metrics did not reach CloudWatch \(InternalServiceFault/);
+        expect(await t.runtime.store.getCase(invoiceId)).toMatchObject({ status: 'closed' });
+      } finally {
+        cloudWatchDown = false;
       }
     });
 

@@ -17,7 +17,7 @@ import {
 import { loadPolicyFile } from '#shared/policy/load.ts';
 import { functionLogicalId, renderedString, synthDunningStack, type Synthesized } from './synth.ts';
 
-const FUNCTIONS = ['handle-webhook', 'send-notice', 'retry-payment', 'close-case', 'get-notice', 'open-payment-link', 'record-email-event'] as const;
+const FUNCTIONS = ['handle-webhook', 'send-notice', 'retry-payment', 'close-case', 'get-notice', 'open-payment-link', 'record-email-event', 'count-open-cases'] as const;
 const NOTICE_STAGES = loadPolicyFile().stages.filter((stage) => stage.type === 'notice').map((stage) => stage.id);
 const BUS = 'aws.partner/stripe.com/ed_test_123';
 
@@ -54,6 +54,7 @@ interface Widget {
     view?: string;
     start?: string;
     stacked?: boolean;
+    period?: number;
     setPeriodToTimeRange?: boolean;
     metrics?: unknown[][];
     alarms?: string[];
@@ -155,20 +156,22 @@ describe('DunningDashboard', () => {
     );
   });
 
-  it('derives open cases from opened minus closed, and says so in its title', () => {
-    const open = widget(template, /^Open cases/);
-    const metrics = metricsOf(open);
+  it('graphs the OpenCases gauge at every stage of the policy (its Maximum at the gauge period), stacked', () => {
+    const open = widget(template, /^Open cases now, by the last stage/);
+    const stages = ['Opened', ...loadPolicyFile().stages.map((stage) => stage.id), 'Terminate'];
 
-    expect(open.properties.title).toMatch(/derived: opened − recovered − terminated − closed outside/);
-    expect(open.properties.start).toBe(`-P${loadPolicyFile().end.day + 7}D`);
-    expect(metrics[0]).toMatchObject({ expression: 'RUNNING_SUM(opened - closed)' });
-    expect(metrics).toEqual(
-      expect.arrayContaining([
-        business('CaseOpened'),
-        ...RECOVERY_ROUTES.map((route) => business('CaseRecovered', { RecoveredBy: route })),
-        business('CaseTerminated'),
-        business('CaseClosedOutside'),
-      ]),
+    expect(open.properties.stacked).toBe(true);
+    // 300 s is CloudWatch's default period, which CDK leaves out of the body.
+    expect(open.properties.period ?? 300).toBe(300);
+    expect(metricsOf(open)).toEqual(
+      stages.map((stage) =>
+        expect.objectContaining({
+          namespace: METRICS_NAMESPACE,
+          name: 'OpenCases',
+          dimensions: { service: METRICS_SERVICE, Stage: stage },
+          stat: 'Maximum',
+        }),
+      ),
     );
   });
 

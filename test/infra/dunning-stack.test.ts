@@ -21,7 +21,7 @@ import {
   type Synthesized,
 } from './synth.ts';
 
-const FUNCTIONS = ['handle-webhook', 'send-notice', 'retry-payment', 'close-case', 'get-notice', 'open-payment-link', 'record-email-event'] as const;
+const FUNCTIONS = ['handle-webhook', 'send-notice', 'retry-payment', 'close-case', 'get-notice', 'open-payment-link', 'record-email-event', 'count-open-cases'] as const;
 const THIRTY_DAYS = 30;
 
 let synth: Synthesized;
@@ -252,6 +252,7 @@ describe('DunningFunction', () => {
       { name: 'get-notice', bundlesPolicy: false },
       { name: 'open-payment-link', bundlesPolicy: true },
       { name: 'record-email-event', bundlesPolicy: false },
+      { name: 'count-open-cases', bundlesPolicy: true },
     ]);
   });
 });
@@ -428,6 +429,7 @@ describe('DunningStack under cdk-nag AwsSolutions', () => {
         'Dunning/Dunning/UpdatePaymentLink/SigningKey AwsSolutions-SMG4',
         `Dunning/Dunning/EmailEvents/RecordEmailEventRole ${xray}`,
         'Dunning/Dunning/EmailEvents/DeadLetterQueue AwsSolutions-SQS3',
+        `Dunning/Dunning/OpenCases/CountOpenCasesRole ${xray}`,
         `Dunning/Dunning/Workflow/StateMachine/Role ${xray}`,
         ...[
           'Stages/SendNoticeRole',

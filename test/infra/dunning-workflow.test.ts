@@ -217,9 +217,9 @@ describe('DunningWorkflow', () => {
       const { template } = embed({}, (stack) => ({ alarmTopic: new Topic(stack, 'Oncall') }));
 
       const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
-      // 2 execution alarms, 7 function errors, needs attention, signature burst, SES bounce and complaint,
+      // 2 execution alarms, 8 function errors, needs attention, signature burst, SES bounce and complaint,
       // and the email events' dead-letter queue.
-      expect(alarms).toHaveLength(14);
+      expect(alarms).toHaveLength(15);
       template.allResourcesProperties('AWS::CloudWatch::Alarm', {
         AlarmActions: [{ Ref: Match.stringLikeRegexp('^Oncall') }],
       });
