@@ -102,6 +102,25 @@ describe('test clock advance with an indexed store', () => {
     expect((await stripe.invoices.list({ subscription: canceled.id })).data.map((i) => i.billing_reason)).toEqual(['subscription_create']);
   });
 
+  it("expands an invoice's own payments and what was paid off Stripe, among many invoices", async () => {
+    const { stripe } = h;
+    const price = await stripe.prices.create({ currency: 'usd', unit_amount: 700, recurring: { interval: 'month' }, product_data: { name: 'Paid plan' } });
+    const clock = await stripe.testHelpers.testClocks.create({ frozen_time: T0 });
+    const byCard = await subscribe(clock.id, price.id, 'card@example.com');
+    const outside = await stripe.customers.create({ email: 'outside@example.com', test_clock: clock.id });
+    const draft = await stripe.invoices.create({ customer: outside.id, auto_advance: false, collection_method: 'send_invoice', days_until_due: 7 });
+    await stripe.invoiceItems.create({ customer: outside.id, invoice: draft.id, amount: 1200, currency: 'usd' });
+    await stripe.invoices.finalizeInvoice(draft.id);
+    await stripe.invoices.pay(draft.id, { paid_out_of_band: true });
+    const expand = ['payments', 'amount_paid_off_stripe'];
+    const card = await stripe.invoices.retrieve(byCard.latest_invoice as string, { expand });
+    expect(card.payments?.data.map((p) => [p.invoice, p.status, p.amount_paid])).toEqual([[card.id, 'paid', 700]]);
+    expect((card as unknown as { amount_paid_off_stripe: number }).amount_paid_off_stripe).toBe(0);
+    const oob = await stripe.invoices.retrieve(draft.id, { expand });
+    expect((oob as unknown as { amount_paid_off_stripe: number }).amount_paid_off_stripe).toBe(1200);
+    expect((await stripe.invoices.list({ customer: outside.id })).data.map((i) => i.id)).toEqual([draft.id]);
+  });
+
   it('renews several subscriptions on one clock in order of their period ends, whatever order they were made in', async () => {
     const { stripe } = h;
     const price = await stripe.prices.create({ currency: 'usd', unit_amount: 900, recurring: { interval: 'month' }, product_data: { name: 'Order plan' } });
