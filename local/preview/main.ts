@@ -109,8 +109,15 @@ async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const outIndex = args.indexOf('--out');
   const outDir = resolve(outIndex >= 0 && args[outIndex + 1] ? args[outIndex + 1]! : DEFAULT_PREVIEW_DIR);
-  // The default policy's notices; a file of several policies previews its `default` (see README).
-  const policy = loadPolicySetFile(process.env.DUNNING_POLICY_FILE ?? DEFAULT_POLICY_FILE).policies[DEFAULT_POLICY_NAME]!;
+  // One policy's notices: `default`, or the one `--policy NAME` names in a file of several.
+  const policyIndex = args.indexOf('--policy');
+  const name = policyIndex >= 0 ? args[policyIndex + 1] : DEFAULT_POLICY_NAME;
+  const file = process.env.DUNNING_POLICY_FILE ?? DEFAULT_POLICY_FILE;
+  const policies = loadPolicySetFile(file).policies;
+  const policy = name ? policies[name] : undefined;
+  if (!policy) {
+    throw new Error(`--policy ${name ?? '(missing)'}: ${file} has no such policy; it has ${Object.keys(policies).map((n) => `"${n}"`).join(', ')}`);
+  }
   const result = await writePreview({ policy, outDir, screenshots: !args.includes('--no-screenshots') });
   const count = result.files.filter((f) => f.endsWith('.html') && f !== 'index.html').length;
   process.stdout.write(`preview: ${count} notices written to ${outDir}; open ${join(outDir, 'index.html')}\n`);

@@ -170,7 +170,12 @@ async function handle(core: Core, faults: Faults, req: IncomingMessage, res: Ser
   api(core, faults, req, res, method, path, method === 'POST' ? raw : url.search.slice(1));
 }
 
-const cardExpiryBody = z.object({ exp_month: z.number().int().min(1).max(12), exp_year: z.number().int().min(2000).max(2100) });
+const cardExpiryBody = z.object({
+  exp_month: z.number().int().min(1).max(12),
+  exp_year: z.number().int().min(2000).max(2100),
+  /** How the reissued card charges from now on, as a test token (e.g. pm_card_visa); unchanged if absent. */
+  reissued_as: z.string().startsWith('pm_card_').optional(),
+});
 
 function control(core: Core, faults: Faults, method: string, path: string, raw: string, res: ServerResponse): void {
   const json = (status: number, body: unknown) => send(res, status, { 'Content-Type': 'application/json' }, JSON.stringify(body));
@@ -181,7 +186,7 @@ function control(core: Core, faults: Faults, method: string, path: string, raw: 
     try {
       parsed = JSON.parse(raw || '{}');
     } catch {
-      return json(400, { error: 'body must be JSON: {exp_month, exp_year}' });
+      return json(400, { error: 'body must be JSON: {exp_month, exp_year, reissued_as?}' });
     }
     const expiry = cardExpiryBody.safeParse(parsed);
     if (!expiry.success) return json(400, { error: expiry.error.message });

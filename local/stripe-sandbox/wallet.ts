@@ -101,10 +101,21 @@ export function chargeOutcome(core: Core, pmId: string): Decline | undefined {
  * gets the new expiry, and `payment_method.automatically_updated` is sent. Stripe offers no
  * API to trigger it; the sandbox does, for tests.
  */
-export function updateCardAutomatically(core: Core, pmId: string, expiry: { exp_month: number; exp_year: number }): Stripe.PaymentMethod {
+export function updateCardAutomatically(
+  core: Core,
+  pmId: string,
+  expiry: { exp_month: number; exp_year: number; reissued_as?: string },
+): Stripe.PaymentMethod {
   const pm = core.store.get('payment_method', pmId);
   if (!pm) throw resourceMissing('PaymentMethod', pmId, 'id');
   if (!pm.card) throw invalidRequest(`${pmId} is not a card.`);
+  if (expiry.reissued_as !== undefined) {
+    // A lost or stolen card comes back with a new number: it charges as the new test card does.
+    const reissued = testCard(expiry.reissued_as);
+    if (!reissued) throw invalidRequest(`reissued_as: ${expiry.reissued_as} is not a test card token.`);
+    core.store.state.cards[pm.id] = reissued.token;
+    pm.card.last4 = reissued.number.slice(-4);
+  }
   pm.card.exp_month = expiry.exp_month;
   pm.card.exp_year = expiry.exp_year;
   core.emit('payment_method.automatically_updated', pm);

@@ -182,6 +182,25 @@ export class DynamoCaseStore implements CaseStore {
     }
   }
 
+  async unblockPaymentMethod(invoiceId: string, paymentMethodId: string, now: string): Promise<boolean> {
+    try {
+      await this.call(() => this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.case(invoiceId),
+          UpdateExpression: 'REMOVE blockedPaymentMethod SET updatedAt = :at',
+          // Only that card's block: a block put on another card since stays.
+          ConditionExpression: 'blockedPaymentMethod.id = :id',
+          ExpressionAttributeValues: { ':id': paymentMethodId, ':at': now },
+        }),
+      ));
+      return true;
+    } catch (err) {
+      if (isConditionFailed(err)) return false;
+      throw err;
+    }
+  }
+
   async beginStage(invoiceId: string, stage: string, now: string): Promise<DunningCase> {
     try {
       const out = await this.call(() => this.client.send(

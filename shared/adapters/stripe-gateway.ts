@@ -262,6 +262,21 @@ export class StripeGateway implements PaymentGateway {
     };
   }
 
+  async getSubscriptionPlan(subscriptionId: string): Promise<InvoicePlan> {
+    // Each item carries its whole price (interval, metadata, product): one read.
+    const subscription = await this.call(() => this.stripe.subscriptions.retrieve(subscriptionId));
+    const prices = subscription.items.data.map((item) => item.price);
+    const priceMetadata: Record<string, string> = {};
+    for (const price of [...prices].reverse()) Object.assign(priceMetadata, price.metadata ?? {});
+    return {
+      priceIds: [...new Set(prices.map((price) => price.id))],
+      productIds: [...new Set(prices.map((price) => idOf(price.product as string | { id: string })).filter((id): id is string => !!id))],
+      intervals: [...new Set(prices.flatMap((price) => (price.recurring ? [price.recurring.interval] : [])))],
+      subscriptionMetadata: { ...(subscription.metadata ?? {}) },
+      priceMetadata,
+    };
+  }
+
   async getCustomerContact(customerId: string): Promise<CustomerContact | undefined> {
     const customer = await this.call(() => this.stripe.customers.retrieve(customerId));
     if (customer.deleted) return undefined;

@@ -101,6 +101,8 @@ export type TimelineEntryType =
   | 'retry_paid'
   | 'retry_declined'
   | 'retry_skipped'
+  // Stripe updated a blocked card in place (the bank reissued it): it may be charged again.
+  | 'card_unblocked'
   | 'recovered'
   | 'confirmation_sent'
   | 'execution_stopped'

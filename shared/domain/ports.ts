@@ -19,6 +19,8 @@ export interface CaseStore {
   setExecutionArn(invoiceId: string, executionArn: string, now: string): Promise<void>;
   /** Records a card that must not be charged again for this case. */
   blockPaymentMethod(invoiceId: string, block: { id: string; code: string; at: string }): Promise<void>;
+  /** Lifts the block on that card (only if it is still the blocked one); false if it was not blocked. */
+  unblockPaymentMethod(invoiceId: string, paymentMethodId: string, now: string): Promise<boolean>;
   /**
    * Records that `stage` is acting, only while the case is open, and counts the run (stageRuns).
    * Returns the updated case, or throws CaseClosedError when it is not open (CaseNotFoundError
@@ -195,6 +197,8 @@ export interface PaymentGateway {
    * recurring intervals and metadata, and the subscription's metadata.
    */
   getInvoicePlan(invoiceId: string, subscriptionId: string): Promise<InvoicePlan>;
+  /** The same, before there is an invoice (pre-dunning): from the subscription's items and their prices. */
+  getSubscriptionPlan(subscriptionId: string): Promise<InvoicePlan>;
   /** Who to write to; undefined for a deleted customer. */
   getCustomerContact(customerId: string): Promise<CustomerContact | undefined>;
   /** The customer's subscriptions that renew with an automatic charge: when, and for how much. */

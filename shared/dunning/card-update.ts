@@ -21,12 +21,25 @@ export async function chargeAfterCardUpdate(
   paymentMethod?: string,
   /** Which open cases the card concerns; all of them unless told. */
   concerns: (c: DunningCase) => Promise<boolean> = async () => true,
+  /**
+   * The card was reissued in place (same payment method): a case's block on it is lifted first
+   * when this says the reissue fixes what blocked it.
+   */
+  reissued?: (block: NonNullable<DunningCase['blockedPaymentMethod']>) => boolean,
 ): Promise<Array<{ invoiceId: string; outcome: string }>> {
   const open = (await deps.store.listCasesOfCustomer(customerId)).filter((c) => c.status === 'open');
   const outcomes: Array<{ invoiceId: string; outcome: string }> = [];
-  for (const c of open) {
-    if (!(await concerns(c))) continue;
+  for (const listed of open) {
+    if (!(await concerns(listed))) continue;
     const at = deps.clock.now().toISOString();
+    let c = listed;
+    const block = c.blockedPaymentMethod;
+    if (reissued && paymentMethod && block?.id === paymentMethod && reissued(block)) {
+      if (await deps.store.unblockPaymentMethod(c.invoiceId, paymentMethod, at)) {
+        await deps.store.appendTimeline(c.invoiceId, { at, type: 'card_unblocked', stage: 'CardUpdated', detail: `${event.type}: reissued after ${block.code}` });
+      }
+      c = { ...c, blockedPaymentMethod: undefined };
+    }
     if (pausedUntil(c, deps.clock.now())) {
       // An operator paused the case: nothing is charged until they lift it. The retry stages after
       // the pause charge the customer's default card.

@@ -27,3 +27,16 @@ export const AUTHENTICATION_REQUIRED = 'authentication_required';
 export function blocksCard(code: string | undefined): boolean {
   return code !== undefined && (HARD_DECLINE_CODES.has(code) || code === AUTHENTICATION_REQUIRED);
 }
+
+/**
+ * Blocks that the issuer's reissue of the card fixes. When Stripe updates a card in place
+ * (`payment_method.automatically_updated`: same payment method, new number or expiry), a card
+ * blocked as lost, stolen, picked up or mistyped is a new card and may be charged again. A block
+ * for fraud, a revoked authorisation, a restriction or 3-D Secure is about the account or the
+ * customer, and a new number changes none of it.
+ */
+export const REISSUE_CLEARS: ReadonlySet<string> = new Set(['lost_card', 'stolen_card', 'pickup_card', 'incorrect_number']);
+
+export function reissueClears(code: string | undefined): boolean {
+  return code !== undefined && REISSUE_CLEARS.has(code);
+}

@@ -9,7 +9,7 @@ import { pausedUntil } from './pause.ts';
 import { renderNotice } from '../notices/render.ts';
 import { ACTION_REQUIRED_STAGE, bannerOf } from './banner.ts';
 import { chargeAfterCardUpdate } from './card-update.ts';
-import { AUTHENTICATION_REQUIRED } from './declines.ts';
+import { AUTHENTICATION_REQUIRED, reissueClears } from './declines.ts';
 import { sendCaseEmail } from './emails.ts';
 import { recoverCase } from './close.ts';
 import { howPaid } from './paid-by.ts';
@@ -378,7 +378,8 @@ async function cardRenewedByStripe(deps: IngestDeps, event: StripeEventEnvelope)
   const { customerId, cardId } = cancelled;
   // Only a case charged with this card: for any other, nothing changed since its last decline.
   const chargedWithIt = async (c: DunningCase) => (await deps.stripe.getRenewalCard(customerId, c.subscriptionId))?.id === cardId;
-  const outcomes = await chargeAfterCardUpdate(deps, event, customerId, cardId, chargedWithIt);
+  // The same payment method with a new number or expiry: a block the reissue fixes comes off.
+  const outcomes = await chargeAfterCardUpdate(deps, event, customerId, cardId, chargedWithIt, (block) => reissueClears(block.code));
   if (outcomes.length === 0) return cancelled;
   return { action: 'card_update_retried', outcomes };
 }

@@ -8,7 +8,9 @@ import { EmailRejectedError, InvalidInputError } from '../domain/errors.ts';
 import type { RenewalCard } from '../domain/ports.ts';
 import { bannerOf } from './banner.ts';
 import { renderNotice } from '../notices/render.ts';
-import type { IngestDeps } from './deps.ts';
+import type { Policy } from '../policy/schema.ts';
+import { choosePolicy, hasSegments } from '../policy/segments.ts';
+import { policyNamed, type IngestDeps } from './deps.ts';
 import type { StripeEventEnvelope } from './invoice-event.ts';
 import { describeSuppression, suppressionOf } from './suppression.ts';
 
@@ -75,7 +77,7 @@ export async function headsUpForUpcomingInvoice(deps: IngestDeps, event: StripeE
   if (!subscriptionId) return ignore(deps, event, 'the upcoming invoice has no subscription');
   if (invoice.collection_method !== 'charge_automatically') return ignore(deps, event, 'the renewal is not charged to a card');
   if (invoice.amount_due <= 0) return ignore(deps, event, 'nothing will be charged at the renewal');
-  if (!deps.policy.preDunning.enabled) return ignore(deps, event, 'pre-dunning is off in the policy');
+  if (!anyPreDunning(deps)) return ignore(deps, event, 'pre-dunning is off in the policy');
 
   // The card as Stripe holds it now, not as the event saw it: it may have been replaced since.
   const card = await deps.stripe.getRenewalCard(invoice.customer, subscriptionId);
@@ -98,7 +100,7 @@ export async function headsUpForUpcomingInvoice(deps: IngestDeps, event: StripeE
  */
 export async function headsUpForExpiringSource(deps: IngestDeps, event: StripeEventEnvelope): Promise<PreDunningResult> {
   const source = parse(ExpiringCardSchema, event, 'a card source');
-  if (!deps.policy.preDunning.enabled) return ignore(deps, event, 'pre-dunning is off in the policy');
+  if (!anyPreDunning(deps)) return ignore(deps, event, 'pre-dunning is off in the policy');
   const card: RenewalCard = { id: source.id, expMonth: source.exp_month, expYear: source.exp_year };
   let result: PreDunningResult = { action: 'ignored', reason: 'no renewal is paid with this card after it expires' };
   for (const renewal of await deps.stripe.listRenewals(source.customer)) {
@@ -152,9 +154,25 @@ interface HeadsUp {
   livemode: boolean;
 }
 
+/** Whether any policy of the file sends the heads-up: if none does, Stripe need not be asked. */
+function anyPreDunning(deps: IngestDeps): boolean {
+  return Object.values(deps.policies?.policies ?? { default: deps.policy }).some((policy) => policy.preDunning.enabled);
+}
+
+/**
+ * The policy the subscription's failed renewal would run (its segment, as the router would choose
+ * it): its brand, wording and pre-dunning setting are the heads-up's too.
+ */
+async function policyOfSubscription(deps: IngestDeps, subscriptionId: string): Promise<Policy> {
+  if (!deps.policies || !hasSegments(deps.policies)) return deps.policy;
+  return policyNamed(deps, choosePolicy(deps.policies, await deps.stripe.getSubscriptionPlan(subscriptionId)));
+}
+
 async function sendHeadsUp(deps: IngestDeps, event: StripeEventEnvelope, headsUp: HeadsUp): Promise<PreDunningResult> {
   const { customerId, subscriptionId, card } = headsUp;
   if (!cardExpiresBefore(card, headsUp.renewsAt)) return ignore(deps, event, 'the card is still valid at the renewal');
+  const policy = await policyOfSubscription(deps, subscriptionId);
+  if (!policy.preDunning.enabled) return ignore(deps, event, 'pre-dunning is off in the policy of this subscription');
   // A customer already being dunned gets the dunning notices, not a second voice.
   const cases = await deps.store.listCasesOfCustomer(customerId);
   if (cases.some((c) => c.status === 'open')) return ignore(deps, event, 'the customer has an open case');
@@ -172,15 +190,15 @@ async function sendHeadsUp(deps: IngestDeps, event: StripeEventEnvelope, headsUp
   if (claimed === 'card_updated') return ignore(deps, event, 'Stripe has updated the card since; no heads-up is due');
 
   const renewsOn = new Date(headsUp.renewsAt * 1000).toISOString();
-  const rendered = renderNotice(deps.policy.preDunning.notice, {
-    policy: deps.policy,
+  const rendered = renderNotice(policy.preDunning.notice, {
+    policy,
     dunningCase: headsUpContext(headsUp, contact, locale, renewsOn, now),
     updatePaymentUrl,
   });
   const bannerId = `upcoming_${subscriptionId}`;
   if (rendered.banner) {
     // No case yet: the banner's "by when" (terminatesAt) is the renewal the card cannot pay.
-    const banner = bannerOf(deps.policy, { customerId, invoiceId: bannerId, terminatesAt: renewsOn }, PRE_DUNNING_STAGE, rendered, updatePaymentUrl, now);
+    const banner = bannerOf(policy, { customerId, invoiceId: bannerId, terminatesAt: renewsOn }, PRE_DUNNING_STAGE, rendered, updatePaymentUrl, now);
     await deps.store.putNotice({ ...banner!, expiresAt: renewsOn });
     await deps.store.setHeadsUpBanner(customerId, card.id, bannerId);
   }

@@ -257,11 +257,11 @@ describe('payment_method.automatically_updated with a case open', () => {
   }
 
   /** Stripe's card account updater, as a test plays it: the sandbox's own endpoint. */
-  async function renewCardInPlace(cardId: string): Promise<void> {
+  async function renewCardInPlace(cardId: string, reissuedAs?: string): Promise<void> {
     const response = await fetch(`${t.runtime.urls.stripe}/_sandbox/payment_methods/${cardId}/automatically_update`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ exp_month: 11, exp_year: new Date().getUTCFullYear() + 3 }),
+      body: JSON.stringify({ exp_month: 11, exp_year: new Date().getUTCFullYear() + 3, reissued_as: reissuedAs }),
     });
     expect(response.status).toBe(200);
     await t.runtime.sandbox!.idle();
@@ -290,6 +290,32 @@ describe('payment_method.automatically_updated with a case open', () => {
 
     expect(await cardUpdateSteps(dunningCase.invoiceId)).toEqual([expect.stringMatching(/^retry_declined:/)]);
     expect((await t.runtime.store.getCase(dunningCase.invoiceId))?.status).toBe('open');
+  });
+
+  it('lifts the block on a card lost and reissued in place, charges it, and the case recovers', async () => {
+    const { subscriber, dunningCase, declinedCard } = await dunned('Reissued Lost Card');
+    // As a retry leaves it after the bank's lost_card decline: this card is not charged again.
+    await t.runtime.store.blockPaymentMethod(dunningCase.invoiceId, { id: declinedCard, code: 'lost_card', at: new Date().toISOString() });
+
+    await renewCardInPlace(declinedCard, 'pm_card_visa');
+
+    const closed = await closedCase(t.runtime, subscriber.subscriptionId, 15_000);
+    expect(closed).toMatchObject({ status: 'recovered', recoveredBy: 'card_updated' });
+    expect(closed?.blockedPaymentMethod).toBeUndefined();
+    expect(await cardUpdateSteps(dunningCase.invoiceId)).toEqual([
+      'card_unblocked:payment_method.automatically_updated: reissued after lost_card',
+      'retry_paid:payment_method.automatically_updated',
+    ]);
+  });
+
+  it('keeps the block when a reissue cannot fix it (fraud): the card is not charged', async () => {
+    const { dunningCase, declinedCard } = await dunned('Reissued Fraud Card');
+    await t.runtime.store.blockPaymentMethod(dunningCase.invoiceId, { id: declinedCard, code: 'fraudulent', at: new Date().toISOString() });
+
+    await renewCardInPlace(declinedCard, 'pm_card_visa');
+
+    expect(await cardUpdateSteps(dunningCase.invoiceId)).toEqual(['retry_skipped:same card, fraudulent']);
+    expect(await t.runtime.store.getCase(dunningCase.invoiceId)).toMatchObject({ status: 'open', blockedPaymentMethod: { id: declinedCard, code: 'fraudulent' } });
   });
 
   it('does not retry when the renewed card is not the one the case is charged with', async () => {
