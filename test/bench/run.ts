@@ -271,7 +271,7 @@ function markdown(r: Report): string {
       ? [row(["then until the sandbox's webhook queue was empty (late events such as `customer.subscription.deleted`, one delivery at a time, as it sends them; not timed)", `${storm.settleSeconds.toFixed(1)} s`])]
       : []),
     '',
-    `**Check:** ${storm.terminated}/${storm.cases} cases terminated${Object.keys(storm.wrongStatus).length ? ` (others: ${JSON.stringify(storm.wrongStatus)})` : ''}; executions ${JSON.stringify(storm.executions)}; every email in the SES inbox read back (in-process, from the store \`GET /store\` serves) and grouped by recipient: ${storm.emailsChecked - storm.emailsWrong}/${storm.emailsChecked} customers got exactly ${storm.emailSample.map((s) => `"${s}"`).join(', ')}, in that order.`,
+    `**Check:** ${storm.redelivered ? `${storm.redelivered} deliveries met a failed connection and were sent again, as Stripe redelivers; ` : ''}${storm.terminated}/${storm.cases} cases terminated${Object.keys(storm.wrongStatus).length ? ` (others: ${JSON.stringify(storm.wrongStatus)})` : ''}; executions ${JSON.stringify(storm.executions)}; every email in the SES inbox read back (in-process, from the store \`GET /store\` serves) and grouped by recipient: ${storm.emailsChecked - storm.emailsWrong}/${storm.emailsChecked} customers got exactly ${storm.emailSample.map((s) => `"${s}"`).join(', ')}, in that order.`,
     '',
     'Stage durations inside this storm (ms; the handler\'s wall time in the shared process, so queueing behind the other services is in them):',
     '',

@@ -30,6 +30,8 @@ export interface StormResult {
   workflowCpuSeconds?: number;
   /** After the workflow: until the sandbox's webhook queue (one delivery at a time) was empty. Not timed. */
   settleSeconds?: number;
+  /** Deliveries of the storm's payment_failed events sent again after a connection failure. */
+  redelivered?: number;
   peakRssMb: number;
   /** The whole process's peak, setup included. */
   maxRssMb: number;
@@ -94,6 +96,8 @@ async function main(): Promise<void> {
     clearInterval(sampler);
     console.log(`  workflow: ${workflowSeconds.toFixed(1)} s, ${workflowCpuSeconds.toFixed(1)} s of CPU (deliveries answered after ${ingestSeconds.toFixed(1)} s)`);
     const rejected = samples.filter((s) => s.status !== 200).length;
+    const redelivered = samples.filter((s) => s.attempts > 1).length;
+    if (redelivered) console.log(`  ${redelivered} deliveries were sent again after a connection failure`);
     if (rejected) console.log(`  ${rejected} deliveries were not answered 200`);
 
     // Late webhook deliveries (customer.subscription.deleted) settle before the check.
@@ -111,6 +115,7 @@ async function main(): Promise<void> {
       ingestSeconds,
       workflowCpuSeconds,
       settleSeconds,
+      redelivered,
       peakRssMb: Math.round(peakRss / 2 ** 20),
       maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
       ...check,
