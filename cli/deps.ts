@@ -1,6 +1,6 @@
 // The adapters the CLI acts through, built from the environment the target set, exactly as the
-// functions build theirs (shared/runtime/lambda-deps.ts), but logging to stderr and publishing
-// metrics with PutMetricData at the end (there is no Lambda log stream for EMF to ride on).
+// functions build theirs (shared/runtime/stage-deps.ts, ingest-deps.ts), but logging to stderr and
+// publishing metrics with PutMetricData at the end (there is no Lambda log stream for EMF to ride on).
 import type Stripe from 'stripe';
 import { CloudWatchMetricsSink, createCloudWatchClient, type BufferedMetricsSink } from '#shared/adapters/cloudwatch-metrics.ts';
 import { createDynamoDocumentClient, createSesClient, createSfnClient } from '#shared/adapters/aws-clients.ts';
@@ -9,7 +9,7 @@ import { resolveSecret } from '#shared/adapters/secrets.ts';
 import { SesMailer } from '#shared/adapters/ses-mailer.ts';
 import { StepFunctionsWorkflow } from '#shared/adapters/sfn-workflow.ts';
 import { createStripeClient, StripeGateway } from '#shared/adapters/stripe-gateway.ts';
-import { LinkConfigSchema, MailConfigSchema, readConfig, WebhookConfigSchema } from '#shared/config.ts';
+import { IngestConfigSchema, LinkConfigSchema, MailConfigSchema, readConfig } from '#shared/config.ts';
 import { systemClock } from '#shared/domain/ports.ts';
 import { noMetrics, silentLog, type IngestDeps, type Log } from '#shared/dunning/deps.ts';
 import { createPaymentLinks } from '#shared/links/issuer.ts';
@@ -27,7 +27,7 @@ const NO_METRICS: BufferedMetricsSink = { ...noMetrics, flush: async () => {} };
 
 export async function operatorDeps(target: Target, log: Log = silentLog): Promise<OperatorDeps> {
   Object.assign(process.env, target.env);
-  const config = readConfig(WebhookConfigSchema.omit({ stripeWebhookSecret: true }));
+  const config = readConfig(IngestConfigSchema);
   const mail = readConfig(MailConfigSchema);
   const link = readConfig(LinkConfigSchema);
   const apiKey = await resolveSecret(config.stripeApiKey);

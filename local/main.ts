@@ -1,4 +1,5 @@
 // `npm start`: the whole product on this machine, then (unless --no-demo) the three-customer demo.
+import './untraced.ts';
 import { longestEndDay } from '#shared/policy/segments.ts';
 import { readLocalConfig } from './config.ts';
 import { runDemo } from './demo.ts';

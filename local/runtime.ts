@@ -1,5 +1,6 @@
 // Starts the whole product on loopback: dynalite, SES v2, the Stripe sandbox, Step Functions running
 // the generated definition, and the same handlers the Lambdas run, configured through their environment.
+import './untraced.ts';
 import './polyfills.ts';
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';

@@ -1,6 +1,7 @@
-// Runtime configuration of the functions, read from the environment once and validated with zod.
+// Runtime configuration of the functions, read from the environment once and validated with zod
+// (zod/mini, as everything a Lambda bundle reaches: see shared/zod.ts).
 // In AWS the Stripe secrets come from Secrets Manager by ARN; locally they may be given directly.
-import { z } from 'zod';
+import * as z from './zod.ts';
 import { InvalidInputError } from './domain/errors.ts';
 
 /** Every environment variable the functions read. CDK sets these; the local runtime sets the same. */
@@ -30,11 +31,17 @@ export const ENV = {
   linkSigningKey: 'DUNNING_LINK_SIGNING_KEY',
 } as const;
 
-const nonEmpty = z.string().trim().min(1);
+/**
+ * How long a secret read from Secrets Manager is trusted: the secret cache's age, and the age at
+ * which the dependencies built with it are built again. A rotation reaches a warm container within it.
+ */
+export const SECRET_MAX_AGE_SECONDS = 300;
+
+const nonEmpty = z.string().check(z.trim(), z.minLength(1));
 
 const SecretRef = z.union([
-  z.object({ arn: nonEmpty }).transform((v) => ({ kind: 'secretsManager' as const, arn: v.arn })),
-  z.object({ value: nonEmpty }).transform((v) => ({ kind: 'plain' as const, value: v.value })),
+  z.pipe(z.object({ arn: nonEmpty }), z.transform((v) => ({ kind: 'secretsManager' as const, arn: v.arn }))),
+  z.pipe(z.object({ value: nonEmpty }), z.transform((v) => ({ kind: 'plain' as const, value: v.value }))),
 ]);
 export type SecretRef = z.infer<typeof SecretRef>;
 
@@ -48,26 +55,35 @@ function secretFrom(env: NodeJS.ProcessEnv, arnVar: string, valueVar: string): u
 
 const BaseConfig = z.object({
   tableName: nonEmpty,
-  stripeApiBase: z.url().optional(),
-  eventTtlDays: z.coerce.number().int().min(1).max(90).default(7),
+  stripeApiBase: z.optional(z.url()),
+  eventTtlDays: z._default(z.pipe(z.coerce.number(), z.int().check(z.minimum(1), z.maximum(90))), 7),
 });
 
-export const StageConfigSchema = BaseConfig.extend({
+/** Only the table: the banner API and the SES event recorder. */
+export const TableConfigSchema = z.pick(BaseConfig, { tableName: true });
+
+export const StageConfigSchema = z.extend(BaseConfig, {
   stripeApiKey: SecretRef,
 });
 
 export const MailConfigSchema = z.object({
   sender: nonEmpty,
   /** CDK joins the Reply-To addresses with commas; SES takes a list. */
-  replyTo: z
-    .string()
-    .optional()
-    .transform((value) => value?.split(',').map((a) => a.trim()).filter(Boolean)),
-  configurationSet: z.string().optional(),
+  replyTo: z.pipe(
+    z.optional(z.string()),
+    z.transform((value) => value?.split(',').map((a) => a.trim()).filter(Boolean)),
+  ),
+  configurationSet: z.optional(z.string()),
+});
+/** A function without a sender never sends (see stageDeps). */
+export const OptionalMailConfigSchema = z.partial(MailConfigSchema);
+
+/** Both ingest paths (webhook and EventBridge): a stage's config and the state machine to start. */
+export const IngestConfigSchema = z.extend(StageConfigSchema, {
+  stateMachineArn: nonEmpty,
 });
 
-export const WebhookConfigSchema = StageConfigSchema.extend({
-  stateMachineArn: nonEmpty,
+export const WebhookConfigSchema = z.extend(IngestConfigSchema, {
   stripeWebhookSecret: SecretRef,
 });
 
@@ -76,8 +92,10 @@ export const LinkConfigSchema = z.object({
   linkBaseUrl: z.url(),
   linkSigningKey: SecretRef,
 });
+/** Only send-notice makes links: elsewhere both are absent. */
+export const OptionalLinkConfigSchema = z.partial(LinkConfigSchema);
 
-export const PaymentLinkConfigSchema = StageConfigSchema.extend({
+export const PaymentLinkConfigSchema = z.extend(StageConfigSchema, {
   linkSigningKey: SecretRef,
 });
 
@@ -117,7 +135,7 @@ const FIELD_TO_ENV: Record<string, string> = {
 };
 
 /** Parses the environment with `schema`; a bad or missing value throws naming the variable. */
-export function readConfig<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv = process.env): z.infer<S> {
+export function readConfig<S extends z.ZodMiniType>(schema: S, env: NodeJS.ProcessEnv = process.env): z.infer<S> {
   const result = schema.safeParse(raw(env));
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => {

@@ -2,7 +2,7 @@
 // or flagged needs_attention when a stage failed for good.
 import { flagCase, recoverCase, terminateCase } from '#shared/dunning/close.ts';
 import type { DunningDeps } from '#shared/dunning/deps.ts';
-import { stageDeps } from '#shared/runtime/lambda-deps.ts';
+import { stageDeps } from '#shared/runtime/stage-deps.ts';
 import { instrument, logger } from '#shared/runtime/powertools.ts';
 import { describeCaughtError, parseTaskInput } from '#shared/workflow/task-input.ts';
 

@@ -2,7 +2,7 @@
 import type { APIGatewayProxyStructuredResultV2 as FunctionUrlResponse, LambdaFunctionURLEvent } from 'aws-lambda';
 import type { CaseStore } from '#shared/domain/ports.ts';
 import { currentNotice } from '#shared/dunning/notice-query.ts';
-import { noticeStore } from '#shared/runtime/lambda-deps.ts';
+import { noticeStore } from '#shared/runtime/table-deps.ts';
 import { instrument } from '#shared/runtime/powertools.ts';
 
 const PATH = /^\/customers\/(cus_[A-Za-z0-9]+)\/notice\/?$/;

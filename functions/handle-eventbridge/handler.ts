@@ -2,7 +2,7 @@
 // which is validated and routed once, sharing the webhook's dedupe.
 import type { Context, EventBridgeEvent } from 'aws-lambda';
 import { receiveEventBridgeEvent, type EventBridgeDeps, type EventBridgeResult } from '#shared/dunning/eventbridge.ts';
-import { eventBridgeDeps } from '#shared/runtime/lambda-deps.ts';
+import { eventBridgeDeps } from '#shared/runtime/ingest-deps.ts';
 import { instrument } from '#shared/runtime/powertools.ts';
 
 export function createHandler(deps: () => Promise<EventBridgeDeps>) {

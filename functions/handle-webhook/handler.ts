@@ -2,7 +2,7 @@
 import type { APIGatewayProxyStructuredResultV2 as FunctionUrlResponse, Context, LambdaFunctionURLEvent } from 'aws-lambda';
 import type { WebhookDeps } from '#shared/dunning/webhook.ts';
 import { receiveWebhook } from '#shared/dunning/webhook.ts';
-import { webhookDeps } from '#shared/runtime/lambda-deps.ts';
+import { webhookDeps } from '#shared/runtime/ingest-deps.ts';
 import { instrument } from '#shared/runtime/powertools.ts';
 
 export function createHandler(deps: () => Promise<WebhookDeps>) {

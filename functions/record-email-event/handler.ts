@@ -2,7 +2,7 @@
 // case timeline, and suppresses addresses that hard-bounced or complained.
 import type { SNSEvent } from 'aws-lambda';
 import { recordSnsMessage, type EmailEventDeps, type EmailEventResult } from '#shared/dunning/email-events.ts';
-import { emailEventDeps } from '#shared/runtime/lambda-deps.ts';
+import { emailEventDeps } from '#shared/runtime/table-deps.ts';
 import { instrument } from '#shared/runtime/powertools.ts';
 
 export function createHandler(deps: () => Promise<EmailEventDeps>) {

@@ -1,7 +1,7 @@
 // Stage function: sends a policy notice (email + My Account banner) for one case.
 import type { DunningDeps } from '#shared/dunning/deps.ts';
 import { runNoticeStage, type NoticeStageResult } from '#shared/dunning/stages.ts';
-import { stageDeps } from '#shared/runtime/lambda-deps.ts';
+import { stageDeps } from '#shared/runtime/stage-deps.ts';
 import { instrument, logger } from '#shared/runtime/powertools.ts';
 import { parseTaskInput } from '#shared/workflow/task-input.ts';
 

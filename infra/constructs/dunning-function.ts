@@ -52,7 +52,7 @@ export const DUNNING_RUNTIME = Runtime.NODEJS_24_X;
  * esbuild emits ESM, but some dependencies still call `require` (Stripe, parts of the AWS SDK);
  * this banner gives the bundle a working `require`.
  */
-const ESM_REQUIRE_BANNER = "import { createRequire } from 'module'; const require = createRequire(import.meta.url);";
+export const ESM_REQUIRE_BANNER = "import { createRequire } from 'module'; const require = createRequire(import.meta.url);";
 
 export interface DunningFunctionProps {
   /** Which `functions/<name>/handler.ts` to bundle; also the Powertools service name. */

@@ -1,11 +1,10 @@
 // Resolves a configured secret: given directly (local runtime) or read from Secrets Manager by ARN
 // through Powertools Parameters, which caches it across invocations of a warm container.
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
-import type { SecretRef } from '../config.ts';
+import { SECRET_MAX_AGE_SECONDS, type SecretRef } from '../config.ts';
 import { InvalidInputError } from '../domain/errors.ts';
 
-/** Rotation reaches a warm container within this many seconds. */
-export const SECRET_MAX_AGE_SECONDS = 300;
+export { SECRET_MAX_AGE_SECONDS };
 
 /** The secret string is the value itself (no JSON wrapper); surrounding whitespace is dropped. */
 export async function resolveSecret(ref: SecretRef): Promise<string> {

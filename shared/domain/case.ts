@@ -160,6 +160,12 @@ export interface EmailSuppression {
  */
 export type BannerSeverity = 'info' | 'warning' | 'critical';
 
+/**
+ * The stage name of the pre-dunning heads-up: its email tag, its banner's stage, its log key. Here,
+ * not in shared/dunning/pre-dunning.ts, so the banner API can know it without bundling the heads-up.
+ */
+export const PRE_DUNNING_STAGE = 'PreDunning';
+
 /** The banner a customer sees in My Account while a case is open, as the stage that wrote it rendered it. */
 export interface InAppNotice {
   customerId: string;

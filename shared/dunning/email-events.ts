@@ -2,47 +2,47 @@
 // SNS): delivered, bounced, complained, rejected, and opened or clicked when tracking is on. The
 // message tags we send (`stage`, `invoice`) lead back to the case. A hard bounce or a complaint
 // suppresses the address and flags the case; the case stays open, with its banner and retries.
-import { z } from 'zod';
+import * as z from '../zod.ts';
 import type { SuppressionReason, TimelineEntryType } from '../domain/case.ts';
 import type { MetricName } from './deps.ts';
 import { addressKey, flagCaseSuppressed, type SuppressionDeps } from './suppression.ts';
 
 export type EmailEventDeps = SuppressionDeps;
 
-const TagsSchema = z.record(z.string(), z.array(z.string())).optional();
+const TagsSchema = z.optional(z.record(z.string(), z.array(z.string())));
 
 /** The parts of an SES event record (Amazon SES → SNS, event publishing) the product reads. */
 export const SesEventSchema = z.object({
   /** Set by event publishing (configuration sets); identity feedback notifications say notificationType. */
-  eventType: z.string().optional(),
-  notificationType: z.string().optional(),
+  eventType: z.optional(z.string()),
+  notificationType: z.optional(z.string()),
   mail: z.object({
-    messageId: z.string().min(1),
-    timestamp: z.string().optional(),
-    destination: z.array(z.string()).optional(),
+    messageId: z.string().check(z.minLength(1)),
+    timestamp: z.optional(z.string()),
+    destination: z.optional(z.array(z.string())),
     tags: TagsSchema,
   }),
-  bounce: z
-    .object({
+  bounce: z.optional(
+    z.object({
       bounceType: z.string(),
-      bounceSubType: z.string().optional(),
-      bouncedRecipients: z.array(z.object({ emailAddress: z.string(), status: z.string().optional() })),
-      timestamp: z.string().optional(),
-      feedbackId: z.string().optional(),
-    })
-    .optional(),
-  complaint: z
-    .object({
+      bounceSubType: z.optional(z.string()),
+      bouncedRecipients: z.array(z.object({ emailAddress: z.string(), status: z.optional(z.string()) })),
+      timestamp: z.optional(z.string()),
+      feedbackId: z.optional(z.string()),
+    }),
+  ),
+  complaint: z.optional(
+    z.object({
       complainedRecipients: z.array(z.object({ emailAddress: z.string() })),
-      complaintFeedbackType: z.string().optional(),
-      timestamp: z.string().optional(),
-      feedbackId: z.string().optional(),
-    })
-    .optional(),
-  delivery: z.object({ timestamp: z.string().optional(), smtpResponse: z.string().optional() }).optional(),
-  reject: z.object({ reason: z.string().optional() }).optional(),
-  open: z.object({ timestamp: z.string().optional() }).optional(),
-  click: z.object({ timestamp: z.string().optional(), link: z.string().optional() }).optional(),
+      complaintFeedbackType: z.optional(z.string()),
+      timestamp: z.optional(z.string()),
+      feedbackId: z.optional(z.string()),
+    }),
+  ),
+  delivery: z.optional(z.object({ timestamp: z.optional(z.string()), smtpResponse: z.optional(z.string()) })),
+  reject: z.optional(z.object({ reason: z.optional(z.string()) })),
+  open: z.optional(z.object({ timestamp: z.optional(z.string()) })),
+  click: z.optional(z.object({ timestamp: z.optional(z.string()), link: z.optional(z.string()) })),
 });
 export type SesEvent = z.infer<typeof SesEventSchema>;
 

@@ -1,7 +1,7 @@
 // Receives one Stripe event from Stripe's Amazon EventBridge destination and routes it through the
 // webhook's dedupe and router. No signature is checked: only Stripe's partner event source can put
 // events on its partner event bus, so the bus is the trust boundary.
-import { z } from 'zod';
+import * as z from '../zod.ts';
 import type { IngestResult } from './ingest.ts';
 import { StripeEventSchema } from './invoice-event.ts';
 import type { WebhookDeps } from './webhook.ts';
@@ -18,17 +18,21 @@ export const STRIPE_PARTNER_SOURCE_PREFIX = 'aws.partner/stripe.com/';
  */
 export const StripeEventBridgeEnvelopeSchema = z
   .object({
-    id: z.string().min(1),
-    'detail-type': z.string().min(1),
-    source: z.string().startsWith(STRIPE_PARTNER_SOURCE_PREFIX, {
-      error: `is not Stripe's partner event source (${STRIPE_PARTNER_SOURCE_PREFIX}…)`,
-    }),
+    id: z.string().check(z.minLength(1)),
+    'detail-type': z.string().check(z.minLength(1)),
+    source: z.string().check(
+      z.startsWith(STRIPE_PARTNER_SOURCE_PREFIX, {
+        error: `is not Stripe's partner event source (${STRIPE_PARTNER_SOURCE_PREFIX}…)`,
+      }),
+    ),
     detail: StripeEventSchema,
   })
-  .refine((envelope) => envelope.detail.type === envelope['detail-type'], {
-    error: 'does not match detail.type',
-    path: ['detail-type'],
-  });
+  .check(
+    z.refine((envelope) => envelope.detail.type === envelope['detail-type'], {
+      error: 'does not match detail.type',
+      path: ['detail-type'],
+    }),
+  );
 export type StripeEventBridgeEnvelope = z.infer<typeof StripeEventBridgeEnvelopeSchema>;
 
 /** The webhook's dedupe and router, without its signature check. */

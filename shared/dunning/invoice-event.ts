@@ -1,50 +1,49 @@
 // Parses the parts of a Stripe invoice event the product relies on, and decides (purely) whether
 // a failed invoice should open a dunning case.
-import { z } from 'zod';
+import * as z from '../zod.ts';
 import { InvalidInputError } from '../domain/errors.ts';
 
-const idOrObject = z.union([z.string(), z.object({ id: z.string() }).transform((o) => o.id)]);
+const idOrObject = z.union([z.string(), z.pipe(z.object({ id: z.string() }), z.transform((o) => o.id))]);
 
 export const StripeInvoiceSchema = z.object({
-  id: z.string().startsWith('in_'),
+  id: z.string().check(z.startsWith('in_')),
   object: z.literal('invoice'),
-  status: z.string().nullable(),
+  status: z.nullable(z.string()),
   customer: idOrObject,
-  customer_email: z.string().nullable().optional(),
-  customer_name: z.string().nullable().optional(),
+  customer_email: z.nullish(z.string()),
+  customer_name: z.nullish(z.string()),
   collection_method: z.enum(['charge_automatically', 'send_invoice']),
-  amount_due: z.number().int(),
-  amount_remaining: z.number().int().optional(),
+  amount_due: z.int(),
+  amount_remaining: z.optional(z.int()),
   currency: z.string(),
-  number: z.string().nullable().optional(),
-  hosted_invoice_url: z.string().nullable().optional(),
-  attempt_count: z.number().int().optional(),
+  number: z.nullish(z.string()),
+  hosted_invoice_url: z.nullish(z.string()),
+  attempt_count: z.optional(z.int()),
   livemode: z.boolean(),
-  created: z.number().int(),
-  billing_reason: z.string().nullable().optional(),
-  parent: z
-    .object({
-      subscription_details: z.object({ subscription: idOrObject.nullable() }).nullable().optional(),
-    })
-    .nullable()
-    .optional(),
+  created: z.int(),
+  billing_reason: z.nullish(z.string()),
+  parent: z.nullish(
+    z.object({
+      subscription_details: z.nullish(z.object({ subscription: z.nullable(idOrObject) })),
+    }),
+  ),
   /** Legacy location of the subscription id, still sent to accounts on old API versions. */
-  subscription: idOrObject.nullable().optional(),
+  subscription: z.nullish(idOrObject),
 });
 export type StripeInvoice = z.infer<typeof StripeInvoiceSchema>;
 
 export const StripeEventSchema = z.object({
-  id: z.string().startsWith('evt_'),
+  id: z.string().check(z.startsWith('evt_')),
   object: z.literal('event'),
   type: z.string(),
-  created: z.number().int(),
+  created: z.int(),
   livemode: z.boolean(),
   /** The API request that caused the event, if any; our own calls carry keys starting "dunning:". */
-  request: z.object({ id: z.string().nullable().optional(), idempotency_key: z.string().nullable().optional() }).nullable().optional(),
+  request: z.nullish(z.object({ id: z.nullish(z.string()), idempotency_key: z.nullish(z.string()) })),
   data: z.object({
     object: z.record(z.string(), z.unknown()),
     /** On *.updated events: the changed fields' values before the change. */
-    previous_attributes: z.record(z.string(), z.unknown()).optional(),
+    previous_attributes: z.optional(z.record(z.string(), z.unknown())),
   }),
 });
 export type StripeEventEnvelope = z.infer<typeof StripeEventSchema>;

@@ -1,7 +1,6 @@
 // Answers "what banner should My Account show this customer?" from the store.
-import type { BannerSeverity } from '../domain/case.ts';
+import { PRE_DUNNING_STAGE, type BannerSeverity } from '../domain/case.ts';
 import type { CaseStore } from '../domain/ports.ts';
-import { PRE_DUNNING_STAGE } from './pre-dunning.ts';
 
 /** Exactly what the notice API returns for a customer with an open case. */
 export interface BannerView {

@@ -2,8 +2,8 @@
 // heads-up (email and My Account banner) asks for a new card. Stripe's `invoice.upcoming` (or the
 // legacy `customer.source.expiring`) triggers it; `payment_method.automatically_updated` (Stripe's
 // card account updater renewed the card) cancels it, clearing the banner if it already went.
-import { z } from 'zod';
-import type { DunningCase } from '../domain/case.ts';
+import * as z from '../zod.ts';
+import { PRE_DUNNING_STAGE, type DunningCase } from '../domain/case.ts';
 import { EmailRejectedError, InvalidInputError } from '../domain/errors.ts';
 import type { RenewalCard } from '../domain/ports.ts';
 import { bannerOf } from './banner.ts';
@@ -14,30 +14,29 @@ import { policyNamed, type IngestDeps } from './deps.ts';
 import type { StripeEventEnvelope } from './invoice-event.ts';
 import { describeSuppression, suppressionOf } from './suppression.ts';
 
-/** The stage name of the heads-up: its email tag, its banner's stage, its log key. */
-export const PRE_DUNNING_STAGE = 'PreDunning';
+export { PRE_DUNNING_STAGE };
 
 export type PreDunningResult =
   | { action: 'heads_up_sent'; customerId: string; subscriptionId: string; notice: 'sent' | 'undeliverable' }
   | { action: 'heads_up_cancelled'; customerId: string; cardId: string; wasSent: boolean; bannerCleared: boolean }
   | { action: 'ignored'; reason: string };
 
-const idOrObject = z.union([z.string(), z.object({ id: z.string() }).transform((o) => o.id)]);
+const idOrObject = z.union([z.string(), z.pipe(z.object({ id: z.string() }), z.transform((o) => o.id))]);
 
 /** The parts of Stripe's upcoming invoice (a preview: no id) the heads-up reads. */
 const UpcomingInvoiceSchema = z.object({
   object: z.literal('invoice'),
   customer: idOrObject,
-  customer_email: z.string().nullable().optional(),
-  customer_name: z.string().nullable().optional(),
+  customer_email: z.nullish(z.string()),
+  customer_name: z.nullish(z.string()),
   collection_method: z.string(),
-  amount_due: z.number().int(),
+  amount_due: z.int(),
   currency: z.string(),
   livemode: z.boolean(),
-  next_payment_attempt: z.number().int().nullable().optional(),
-  period_end: z.number().int(),
-  parent: z.object({ subscription_details: z.object({ subscription: idOrObject.nullable() }).nullable().optional() }).nullable().optional(),
-  subscription: idOrObject.nullable().optional(),
+  next_payment_attempt: z.nullish(z.int()),
+  period_end: z.int(),
+  parent: z.nullish(z.object({ subscription_details: z.nullish(z.object({ subscription: z.nullable(idOrObject) })) })),
+  subscription: z.nullish(idOrObject),
 });
 
 /** A legacy card source (`card_…`), as `customer.source.expiring` sends it. */
@@ -45,17 +44,17 @@ const ExpiringCardSchema = z.object({
   id: z.string(),
   object: z.literal('card'),
   customer: idOrObject,
-  exp_month: z.number().int().min(1).max(12),
-  exp_year: z.number().int(),
+  exp_month: z.int().check(z.minimum(1), z.maximum(12)),
+  exp_year: z.int(),
 });
 
 const UpdatedPaymentMethodSchema = z.object({
   id: z.string(),
-  customer: idOrObject.nullable(),
-  card: z.object({ exp_month: z.number().int().min(1).max(12), exp_year: z.number().int() }).nullable().optional(),
+  customer: z.nullable(idOrObject),
+  card: z.nullish(z.object({ exp_month: z.int().check(z.minimum(1), z.maximum(12)), exp_year: z.int() })),
 });
 
-function parse<T>(schema: z.ZodType<T>, event: StripeEventEnvelope, what: string): T {
+function parse<T>(schema: z.ZodMiniType<T>, event: StripeEventEnvelope, what: string): T {
   const result = schema.safeParse(event.data.object);
   if (result.success) return result.data;
   const first = result.error.issues[0];

@@ -1,7 +1,7 @@
 // Parses and validates a policy, turning zod issues into one message that names each field.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { z } from 'zod';
+import type * as z from '../zod.ts';
 import { PolicyError } from './errors.ts';
 import { PolicySchema, type Policy } from './schema.ts';
 import { PolicySetSchema, type PolicySet } from './segments.ts';

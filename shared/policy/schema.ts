@@ -1,6 +1,6 @@
 // The dunning policy: which stages run on which day, what each notice says, and what happens
 // when every retry has failed. The state machine is generated from it (shared/workflow/definition.ts).
-import { z } from 'zod';
+import * as z from '../zod.ts';
 import { CATALOG_LANGUAGES, languageOf, MESSAGE_KINDS } from '../notices/catalog.ts';
 import { isTimeZone } from '../notices/format.ts';
 
@@ -45,28 +45,28 @@ export function templateProblems(text: string): string[] {
   return problems;
 }
 
-const templateText = z
-  .string()
-  .min(1)
-  .superRefine((text, ctx) => {
+const templateText = z.string().check(
+  z.minLength(1),
+  z.superRefine((text, ctx) => {
     for (const message of templateProblems(text)) ctx.addIssue({ code: 'custom', message });
-  });
+  }),
+);
 
 /** What one notice says, in email and in the My Account banner, written into the policy itself. */
 export const NoticeCopySchema = z.strictObject({
   subject: templateText,
   heading: templateText,
   /** Paragraphs of the email body. */
-  body: z.array(templateText).min(1),
+  body: z.array(templateText).check(z.minLength(1)),
   /** Label of the call-to-action button. Omit for no button. */
-  action: templateText.optional(),
+  action: z.optional(templateText),
   /**
    * Where the button leads: the card-update page ({updatePaymentUrl}), or the invoice's hosted page
    * ({invoiceUrl}), where a customer can complete 3-D Secure. @default "update_payment"
    */
-  link: z.enum(['update_payment', 'invoice']).default('update_payment'),
+  link: z._default(z.enum(['update_payment', 'invoice']), 'update_payment'),
   /** Short text of the in-app banner. Omit when the notice should clear the banner instead. */
-  banner: templateText.optional(),
+  banner: z.optional(templateText),
 });
 export type NoticeCopy = z.infer<typeof NoticeCopySchema>;
 
@@ -80,12 +80,14 @@ export type MessageRef = z.infer<typeof MessageRefSchema>;
 
 /** The policy's own copy in several languages, keyed by BCP 47 locale ("en", "fr", "de-CH"). */
 export const LocalisedCopySchema = z.strictObject({
-  locales: z.record(z.string(), NoticeCopySchema).superRefine((copies, ctx) => {
-    if (Object.keys(copies).length === 0) ctx.addIssue({ code: 'custom', message: 'give at least one locale\'s copy, e.g. "en"' });
-    for (const tag of Object.keys(copies)) {
-      if (!isLocale(tag)) ctx.addIssue({ code: 'custom', path: [tag], message: 'must be a BCP 47 locale such as "fr" or "de-AT"' });
-    }
-  }),
+  locales: z.record(z.string(), NoticeCopySchema).check(
+    z.superRefine((copies, ctx) => {
+      if (Object.keys(copies).length === 0) ctx.addIssue({ code: 'custom', message: 'give at least one locale\'s copy, e.g. "en"' });
+      for (const tag of Object.keys(copies)) {
+        if (!isLocale(tag)) ctx.addIssue({ code: 'custom', path: [tag], message: 'must be a BCP 47 locale such as "fr" or "de-AT"' });
+      }
+    }),
+  ),
 });
 export type LocalisedCopy = z.infer<typeof LocalisedCopySchema>;
 
@@ -97,14 +99,17 @@ type NoticeSpecInput = z.input<typeof MessageRefSchema> | z.input<typeof NoticeC
  * Picks the form by its key, then validates that one form only, so a mistake is reported against
  * the form the author meant (a union would report all three).
  */
-export const NoticeSchema = z.unknown().transform((value, ctx) => {
-  const keys = value && typeof value === 'object' ? Object.keys(value) : [];
-  const schema = keys.includes('message') ? MessageRefSchema : keys.includes('locales') ? LocalisedCopySchema : NoticeCopySchema;
-  const result = schema.safeParse(value);
-  if (result.success) return result.data as NoticeSpec;
-  for (const issue of result.error.issues) ctx.addIssue({ ...issue, path: issue.path } as Parameters<typeof ctx.addIssue>[0]);
-  return z.NEVER;
-}) as unknown as z.ZodType<NoticeSpec, NoticeSpecInput>;
+export const NoticeSchema = z.pipe(
+  z.unknown(),
+  z.transform((value, ctx) => {
+    const keys = value && typeof value === 'object' ? Object.keys(value) : [];
+    const schema = keys.includes('message') ? MessageRefSchema : keys.includes('locales') ? LocalisedCopySchema : NoticeCopySchema;
+    const result = schema.safeParse(value);
+    if (result.success) return result.data as NoticeSpec;
+    for (const issue of result.error.issues) ctx.issues.push({ ...issue, input: value } as (typeof ctx.issues)[number]);
+    return z.NEVER;
+  }),
+) as unknown as z.ZodMiniType<NoticeSpec, NoticeSpecInput>;
 
 /**
  * The product's brand as notices show it. Sender and Reply-To are deployment settings, not policy:
@@ -112,18 +117,15 @@ export const NoticeSchema = z.unknown().transform((value, ctx) => {
  */
 export const BrandSchema = z.strictObject({
   /** The product's name, shown in every notice as {productName}. */
-  productName: z.string().trim().min(1),
+  productName: z.string().check(z.trim(), z.minLength(1)),
   /** An http(s) image shown at the top of every email, with the product name as its alt text. Omit for a text header. */
-  logoUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL of an image' }).optional(),
+  logoUrl: z.optional(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL of an image' })),
   /** Shown in every email's footer as a mailto link, and as {supportEmail}. */
   supportEmail: z.email({ error: 'must be an email address such as "support@example.com"' }),
   /** The customer's "My Account" page: linked from every notice; the card update returns here. */
   myAccountUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
   /** The button and accent colour, as #rrggbb. The button text is black or white, whichever reads better. */
-  colour: z
-    .string()
-    .regex(/^#[0-9a-fA-F]{6}$/, 'must be a hex colour such as "#0a5cff"')
-    .default('#0a5cff'),
+  colour: z._default(z.string().check(z.regex(/^#[0-9a-fA-F]{6}$/, 'must be a hex colour such as "#0a5cff"')), '#0a5cff'),
 });
 export type Brand = z.infer<typeof BrandSchema>;
 
@@ -133,7 +135,7 @@ export type Brand = z.infer<typeof BrandSchema>;
  */
 export const StageIdSchema = z
   .string()
-  .regex(/^[A-Z][A-Za-z0-9]{0,39}$/, 'must be PascalCase letters and digits, e.g. "Notice1" or "Retry2"');
+  .check(z.regex(/^[A-Z][A-Za-z0-9]{0,39}$/, 'must be PascalCase letters and digits, e.g. "Notice1" or "Retry2"'));
 
 const RESERVED_STATE_NAMES = [
   'ActionRequired',
@@ -151,7 +153,7 @@ const RESERVED_STATE_NAMES = [
   'AlsoNotify',
 ] as const;
 
-const dayField = z.number().int().min(0).max(365);
+const dayField = z.int().check(z.minimum(0), z.maximum(365));
 
 export const NoticeStageSchema = z.strictObject({
   id: StageIdSchema,
@@ -190,9 +192,9 @@ export type EndAction = z.infer<typeof EndActionSchema>;
  */
 export const PreDunningSchema = z.strictObject({
   /** @default true */
-  enabled: z.boolean().default(true),
+  enabled: z._default(z.boolean(), true),
   /** @default the catalog's `card_expiring` message */
-  notice: NoticeSchema.default(() => ({ message: 'card_expiring' }) as NoticeSpec),
+  notice: z._default(NoticeSchema, () => ({ message: 'card_expiring' }) as NoticeSpec),
 });
 export type PreDunning = z.infer<typeof PreDunningSchema>;
 
@@ -204,29 +206,26 @@ const PolicyObjectSchema = z
      * The default locale (BCP 47): notices are written in it when the customer's preferred locale
      * has no catalog or copy, and dates and money are formatted in it then.
      */
-    locale: z.string().min(2).default('en-GB').refine(isLocale, 'must be a BCP 47 locale such as "en-GB"'),
+    locale: z._default(z.string().check(z.minLength(2), z.refine(isLocale, 'must be a BCP 47 locale such as "en-GB"')), 'en-GB'),
     /**
      * The IANA time zone dates are shown in when the customer has none of their own (a valid
      * `time_zone` in the Stripe customer's metadata).
      */
-    timeZone: z
-      .string()
-      .default('UTC')
-      .refine((tz) => isTimeZone(tz), 'must be an IANA time zone such as "Europe/London"'),
+    timeZone: z._default(z.string().check(z.refine((tz) => isTimeZone(tz), 'must be an IANA time zone such as "Europe/London"')), 'UTC'),
     /**
      * Who retries the charge. "workflow": our retry stages do, and Stripe's automatic retries should
      * be off (a retry stage never charges on a day Stripe has its own attempt scheduled). "stripe":
      * Stripe's automatic retries do; our retry stages stand down, and each failed Stripe attempt sends
      * the next notice at once (its policy day is the latest it goes).
      */
-    retries: z.enum(['workflow', 'stripe']).default('workflow'),
-    stages: z.array(StageSchema).min(1),
+    retries: z._default(z.enum(['workflow', 'stripe']), 'workflow'),
+    stages: z.array(StageSchema).check(z.minLength(1)),
     end: z.strictObject({
       /** Days after the failure on which the subscription ends; shown as {terminatesOn}. */
       day: dayField,
       action: EndActionSchema,
       /** Also mark the failed invoice uncollectible in Stripe (it stops counting as owed). */
-      markUncollectible: z.boolean().default(false),
+      markUncollectible: z._default(z.boolean(), false),
       notice: NoticeSchema,
     }),
     /** Sent once when the payment goes through, by our retry or any other way. */
@@ -234,11 +233,11 @@ const PolicyObjectSchema = z
     /** Sent once when the bank wants the customer to authenticate the payment (3-D Secure). */
     actionRequired: z.strictObject({ notice: NoticeSchema }),
     /** The heads-up before a renewal the card on file cannot pay. On, with the catalog's copy, unless set. */
-    preDunning: PreDunningSchema.default(() => PreDunningSchema.parse({})),
+    preDunning: z._default(PreDunningSchema, () => PreDunningSchema.parse({})),
     },
     { error: (issue) => (issue.code === 'unrecognized_keys' ? unknownFieldsMessage(issue.keys) : undefined) },
   )
-  .superRefine((policy, ctx) => {
+  .check(z.superRefine((policy, ctx) => {
     const seen = new Set<string>();
     policy.stages.forEach((stage, index) => {
       if (seen.has(stage.id)) {
@@ -273,7 +272,7 @@ const PolicyObjectSchema = z
         message: `the end (day ${policy.end.day}) cannot come before the last stage (day ${last.day})`,
       });
     }
-  });
+  }));
 
 /** Top-level fields older policies had, and where they live now. */
 const MOVED_FIELDS: Record<string, string> = {
@@ -303,7 +302,7 @@ export function noticesOf(policy: Policy): Array<{ path: (string | number)[]; no
 }
 
 /** Every customer must be able to get every notice: in their language, or else the default one. */
-function checkNoticeLanguages(policy: Policy, ctx: z.RefinementCtx): void {
+function checkNoticeLanguages(policy: Policy, ctx: z.core.$RefinementCtx): void {
   const fallback = languageOf(policy.locale);
   for (const { path, notice } of noticesOf(policy)) {
     if ('message' in notice && !CATALOG_LANGUAGES.includes(fallback)) {

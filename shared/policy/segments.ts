@@ -1,7 +1,7 @@
 // The policy file: one policy, or several named policies with the segments that choose between them
 // (by Stripe price, product, billing interval or metadata) and the internal addresses told about large
 // failed invoices. Validation and the pure matching live here; the router calls choosePolicy.
-import { z } from 'zod';
+import * as z from '../zod.ts';
 import { PolicySchema, type Policy, type PolicyInput } from './schema.ts';
 
 /** The policy a case gets when no segment matches, and the name a single-policy file's policy has. */
@@ -14,7 +14,7 @@ export const DEFAULT_POLICY_NAME = 'default';
  */
 export const PolicyNameSchema = z
   .string()
-  .regex(/^[A-Za-z][A-Za-z0-9_-]{0,23}$/, 'must start with a letter and hold only letters, digits, "_" and "-" (at most 24), e.g. "annual"');
+  .check(z.regex(/^[A-Za-z][A-Za-z0-9_-]{0,23}$/, 'must start with a letter and hold only letters, digits, "_" and "-" (at most 24), e.g. "annual"'));
 
 /** Stripe's recurring intervals. */
 export const INTERVALS = ['day', 'week', 'month', 'year'] as const;
@@ -22,8 +22,8 @@ export type Interval = (typeof INTERVALS)[number];
 
 const nonEmptyIds = (prefix: string, example: string) =>
   z
-    .array(z.string().startsWith(prefix, `must be a Stripe id starting "${prefix}", e.g. "${example}"`))
-    .min(1, `list at least one id, e.g. ["${example}"], or leave the field out`);
+    .array(z.string().check(z.startsWith(prefix, `must be a Stripe id starting "${prefix}", e.g. "${example}"`)))
+    .check(z.minLength(1, `list at least one id, e.g. ["${example}"], or leave the field out`));
 
 /**
  * When a segment applies. Every condition given must hold (and within a list, any one id will do).
@@ -33,26 +33,29 @@ export const SegmentWhenSchema = z
   .strictObject(
     {
       /** Any of the failed invoice's lines is on one of these prices. */
-      priceIds: nonEmptyIds('price_', 'price_1Annual').optional(),
+      priceIds: z.optional(nonEmptyIds('price_', 'price_1Annual')),
       /** Any of its lines is for one of these products. */
-      productIds: nonEmptyIds('prod_', 'prod_1Pro').optional(),
+      productIds: z.optional(nonEmptyIds('prod_', 'prod_1Pro')),
       /** Any of its lines is on a price that recurs at this interval. */
-      interval: z
-        .enum(INTERVALS, { error: (issue) => `unknown interval ${JSON.stringify(issue.input)}; use one of ${INTERVALS.map((i) => `"${i}"`).join(', ')}` })
-        .optional(),
+      interval: z.optional(
+        z.enum(INTERVALS, { error: (issue) => `unknown interval ${JSON.stringify(issue.input)}; use one of ${INTERVALS.map((i) => `"${i}"`).join(', ')}` }),
+      ),
       /** Every key has this value in the subscription's metadata (or, failing that, its price's). */
-      metadata: z
-        .record(z.string().min(1), z.string())
-        .refine((m) => Object.keys(m).length > 0, 'give at least one key and value, or leave the field out')
-        .optional(),
+      metadata: z.optional(
+        z
+          .record(z.string().check(z.minLength(1)), z.string())
+          .check(z.refine((m) => Object.keys(m).length > 0, 'give at least one key and value, or leave the field out')),
+      ),
     },
     { error: (issue) => (issue.code === 'unrecognized_keys' ? `unknown condition ${issue.keys.map((k) => `"${k}"`).join(', ')}; use "priceIds", "productIds", "interval" or "metadata"` : undefined) },
   )
-  .refine((when) => Object.values(when).some((v) => v !== undefined), {
-    // An unknown condition has its own message; "needs a condition" on top would only confuse.
-    when: (payload) => payload.issues.length === 0,
-    message: 'a "when" needs at least one condition ("priceIds", "productIds", "interval" or "metadata"); for everyone else, rely on "default"',
-  });
+  .check(
+    z.refine((when) => Object.values(when).some((v) => v !== undefined), {
+      // An unknown condition has its own message; "needs a condition" on top would only confuse.
+      when: (payload) => payload.issues.length === 0,
+      message: 'a "when" needs at least one condition ("priceIds", "productIds", "interval" or "metadata"); for everyone else, rely on "default"',
+    }),
+  );
 export type SegmentWhen = z.infer<typeof SegmentWhenSchema>;
 
 export const SegmentSchema = z.strictObject({
@@ -66,23 +69,25 @@ export type Segment = z.infer<typeof SegmentSchema>;
  * Checks a record's keys with `key` and reports each bad one at its own path: zod's record would say
  * only "Invalid key in record".
  */
-function checkKeys(key: z.ZodType<string>) {
-  return (record: Record<string, unknown>, ctx: z.RefinementCtx) => {
+function checkKeys(key: z.ZodMiniType<string>) {
+  return z.superRefine((record: Record<string, unknown>, ctx) => {
     for (const name of Object.keys(record)) {
       const result = key.safeParse(name);
       if (!result.success) ctx.addIssue({ code: 'custom', path: [name], message: result.error.issues[0]?.message ?? 'invalid name' });
     }
-  };
+  });
 }
 
 /** Amounts in the currency's smallest unit, keyed by lower-case ISO 4217 code. */
 const thresholdSchema = z
   .record(
     z.string(),
-    z.number().int('must be a whole number in the currency\'s smallest unit (pence, cents): 100000 is £1,000.00').min(0),
+    z.int('must be a whole number in the currency\'s smallest unit (pence, cents): 100000 is £1,000.00').check(z.minimum(0)),
   )
-  .superRefine(checkKeys(z.string().regex(/^[a-z]{3}$/, 'must be a lower-case ISO 4217 currency code such as "gbp"')))
-  .refine((m) => Object.keys(m).length > 0, 'give at least one currency, e.g. { "gbp": 100000 } for £1,000.00');
+  .check(
+    checkKeys(z.string().check(z.regex(/^[a-z]{3}$/, 'must be a lower-case ISO 4217 currency code such as "gbp"'))),
+    z.refine((m) => Object.keys(m).length > 0, 'give at least one currency, e.g. { "gbp": 100000 } for £1,000.00'),
+  );
 
 export const AlsoNotifySchema = z.strictObject({
   when: z.strictObject({
@@ -97,15 +102,18 @@ export type AlsoNotify = z.infer<typeof AlsoNotifySchema>;
 const PolicySetObjectSchema = z
   .strictObject(
     {
-      policies: z.record(z.string(), PolicySchema).superRefine(checkKeys(PolicyNameSchema)).refine((p) => Object.hasOwn(p, DEFAULT_POLICY_NAME), {
-        message: `needs a policy named "${DEFAULT_POLICY_NAME}": it applies when no segment matches`,
-      }),
-      segments: z.array(SegmentSchema).default([]),
-      alsoNotify: z.array(AlsoNotifySchema).default([]),
+      policies: z.record(z.string(), PolicySchema).check(
+        checkKeys(PolicyNameSchema),
+        z.refine((p) => Object.hasOwn(p, DEFAULT_POLICY_NAME), {
+          message: `needs a policy named "${DEFAULT_POLICY_NAME}": it applies when no segment matches`,
+        }),
+      ),
+      segments: z._default(z.array(SegmentSchema), []),
+      alsoNotify: z._default(z.array(AlsoNotifySchema), []),
     },
     { error: (issue) => (issue.code === 'unrecognized_keys' ? `unknown field ${issue.keys.map((k) => `"${k}"`).join(', ')}; a policy file with "policies" holds only "policies", "segments" and "alsoNotify"` : undefined) },
   )
-  .superRefine((set, ctx) => {
+  .check(z.superRefine((set, ctx) => {
     const names = Object.keys(set.policies);
     set.segments.forEach((segment, index) => {
       if (!names.includes(segment.policy)) {
@@ -116,7 +124,7 @@ const PolicySetObjectSchema = z
         });
       }
     });
-  });
+  }));
 
 /** The validated policy file: named policies (always with `default`), segments, internal notices. */
 export type PolicySet = z.infer<typeof PolicySetObjectSchema>;
@@ -126,15 +134,18 @@ export type PolicySetInput = z.input<typeof PolicySetObjectSchema>;
  * Either form of the file. A file without `policies` is one policy, today's form, and means
  * `{ "policies": { "default": <it> } }`; its errors keep naming its own fields.
  */
-export const PolicySetSchema = z.unknown().transform((value, ctx) => {
-  const isSet = value !== null && typeof value === 'object' && Object.hasOwn(value, 'policies');
-  const result = isSet ? PolicySetObjectSchema.safeParse(value) : PolicySchema.safeParse(value);
-  if (!result.success) {
-    for (const issue of result.error.issues) ctx.addIssue(issue as Parameters<typeof ctx.addIssue>[0]);
-    return z.NEVER;
-  }
-  return isSet ? (result.data as PolicySet) : singlePolicySet(result.data as Policy);
-}) as unknown as z.ZodType<PolicySet, PolicySetInput | PolicyInput>;
+export const PolicySetSchema = z.pipe(
+  z.unknown(),
+  z.transform((value, ctx) => {
+    const isSet = value !== null && typeof value === 'object' && Object.hasOwn(value, 'policies');
+    const result = isSet ? PolicySetObjectSchema.safeParse(value) : PolicySchema.safeParse(value);
+    if (!result.success) {
+      for (const issue of result.error.issues) ctx.issues.push({ ...issue, input: value } as (typeof ctx.issues)[number]);
+      return z.NEVER;
+    }
+    return isSet ? (result.data as PolicySet) : singlePolicySet(result.data as Policy);
+  }),
+) as unknown as z.ZodMiniType<PolicySet, PolicySetInput | PolicyInput>;
 
 export function singlePolicySet(policy: Policy): PolicySet {
   return { policies: { [DEFAULT_POLICY_NAME]: policy }, segments: [], alsoNotify: [] };

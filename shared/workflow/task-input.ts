@@ -1,13 +1,13 @@
 // Validates what the state machine passes to a stage function, so a wiring mistake fails loudly
 // with InvalidInputError (never retried) instead of acting on the wrong case.
-import { z } from 'zod';
+import * as z from '../zod.ts';
 import { InvalidInputError } from '../domain/errors.ts';
 import { PolicyNameSchema } from '../policy/segments.ts';
 
-const invoiceId = z.string().startsWith('in_');
-const stage = z.string().regex(/^[A-Z][A-Za-z0-9]{0,39}$/);
+const invoiceId = z.string().check(z.startsWith('in_'));
+const stage = z.string().check(z.regex(/^[A-Z][A-Za-z0-9]{0,39}$/));
 /** Set by a definition of several policies (the task's own policy); absent means `default`. */
-const policy = PolicyNameSchema.optional();
+const policy = z.optional(PolicyNameSchema);
 
 export const StageTaskInputSchema = z.discriminatedUnion('action', [
   z.object({ action: z.literal('notice'), invoiceId, stage, policy }),
@@ -17,7 +17,7 @@ export const StageTaskInputSchema = z.discriminatedUnion('action', [
   z.object({
     action: z.literal('flag'),
     invoiceId,
-    error: z.object({ Error: z.string().optional(), Cause: z.string().optional() }).default({}),
+    error: z._default(z.object({ Error: z.optional(z.string()), Cause: z.optional(z.string()) }), {}),
   }),
 ]);
 export type ParsedStageTaskInput = z.infer<typeof StageTaskInputSchema>;

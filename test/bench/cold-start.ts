@@ -5,19 +5,23 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { build, type BuildOptions } from 'esbuild';
+import { pathToFileURL } from 'node:url';
+import { build } from 'esbuild';
+import { bundleFunction, bytesByPackage, DUNNING_ESBUILD_OPTIONS } from '../infra/bundle.ts';
 import { synthDunningStack } from '../infra/synth.ts';
 import { emitResult, median, round1 } from './lib.ts';
 
 const SAMPLES = Number(process.env.BENCH_INIT_SAMPLES ?? 15);
-/** What DunningFunction passes as `bundling.banner`: ESM output with a working `require`. */
-const ESM_REQUIRE_BANNER = "import { createRequire } from 'module'; const require = createRequire(import.meta.url);";
 
 export interface BundleMeasurement {
   name: string;
   bytes: number;
   initMs: number;
+  /**
+   * CPU the importing process spent (user + system, all threads), median: unlike the wall time it
+   * barely moves when other work shares the machine's cores.
+   */
+  initCpuMs?: number;
   memoryMb: number;
   /** How many Secrets Manager secrets its environment points to (STRIPE_API_KEY_SECRET_ARN, …). */
   secrets: number;
@@ -55,17 +59,25 @@ async function main(): Promise<void> {
 
   const all = [empty, ...bundles];
   const times = new Map<string, number[]>(all.map((b) => [b.name, []]));
+  const cpu = new Map<string, number[]>(all.map((b) => [b.name, []]));
   // Round-robin, so a burst of load on the machine lands on every bundle alike.
-  for (let i = 0; i < SAMPLES; i++) for (const b of all) times.get(b.name)!.push(importMs(b.file, b.env));
+  for (let i = 0; i < SAMPLES; i++) {
+    for (const b of all) {
+      const sample = importMs(b.file, b.env);
+      times.get(b.name)!.push(sample.wallMs);
+      cpu.get(b.name)!.push(sample.cpuMs);
+    }
+  }
   const measure = (b: (typeof all)[number]): BundleMeasurement => ({
     name: b.name,
     bytes: statSync(b.file).size,
     initMs: median(times.get(b.name)!),
+    initCpuMs: median(cpu.get(b.name)!),
     memoryMb: b.memoryMb,
     secrets: b.secrets,
   });
   const result: ColdStartResult = { samples: SAMPLES, empty: measure(empty), functions: bundles.map(measure), webhookContents: await contentsOf('handle-webhook') };
-  console.table(Object.fromEntries([result.empty, ...result.functions].map((b) => [b.name, { KB: round1(b.bytes / 1024), 'init ms (median)': b.initMs, 'memory MB': b.memoryMb }])));
+  console.table(Object.fromEntries([result.empty, ...result.functions].map((b) => [b.name, { KB: round1(b.bytes / 1024), 'init ms (median)': b.initMs, 'init CPU ms': b.initCpuMs, 'memory MB': b.memoryMb }])));
   emitResult(result);
 }
 
@@ -74,52 +86,24 @@ async function bundleEmpty(): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-empty-'));
   writeFileSync(join(dir, 'handler.ts'), 'export const handler = async () => ({ statusCode: 200 });\n');
   const outfile = join(dir, 'index.mjs');
-  await build({ ...SAME_OPTIONS, entryPoints: [join(dir, 'handler.ts')], outfile });
+  await build({ ...DUNNING_ESBUILD_OPTIONS, entryPoints: [join(dir, 'handler.ts')], outfile });
   return outfile;
 }
 
 /** The function bundled again with the same options and a metafile, its output bytes grouped by package. */
-async function contentsOf(name: string): Promise<Array<{ source: string; kb: number }>> {
-  const dir = mkdtempSync(join(tmpdir(), 'bench-meta-'));
-  const { metafile } = await build({
-    ...SAME_OPTIONS,
-    entryPoints: [fileURLToPath(new URL(`../../functions/${name}/handler.ts`, import.meta.url))],
-    outfile: join(dir, 'index.mjs'),
-    metafile: true,
-  });
-  const bytes = new Map<string, number>();
-  for (const output of Object.values(metafile.outputs)) {
-    for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
-      const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(input)?.[1] ?? input.split('/').slice(0, 1).join('/') + '/ (this repo)';
-      bytes.set(pkg, (bytes.get(pkg) ?? 0) + bytesInOutput);
-    }
-  }
-  return [...bytes].sort((a, b) => b[1] - a[1]).slice(0, 10).map(([source, b]) => ({ source, kb: round1(b / 1024) }));
+async function contentsOf(name: 'handle-webhook'): Promise<Array<{ source: string; kb: number }>> {
+  return bytesByPackage(await bundleFunction(name)).slice(0, 10).map(({ source, bytes }) => ({ source, kb: round1(bytes / 1024) }));
 }
 
-/** DunningFunction's `bundling` as NodejsFunction hands it to esbuild (nodejs24.x → target node24). */
-const SAME_OPTIONS: BuildOptions = {
-  bundle: true,
-  platform: 'node',
-  target: 'node24',
-  format: 'esm',
-  mainFields: ['module', 'main'],
-  banner: { js: ESM_REQUIRE_BANNER },
-  minify: true,
-  keepNames: true,
-  sourcemap: true,
-  sourcesContent: false,
-  logLevel: 'error',
-};
-
 /** A fresh process imports the bundle, with Lambda's NODE_OPTIONS and the function's own environment. */
-function importMs(file: string, env: Record<string, string>): number {
-  const script = `const t = performance.now(); await import(${JSON.stringify(pathToFileURL(file).href)}); process.stdout.write(String(performance.now() - t));`;
+function importMs(file: string, env: Record<string, string>): { wallMs: number; cpuMs: number } {
+  const script = `const t = performance.now(); const c = process.cpuUsage(); await import(${JSON.stringify(pathToFileURL(file).href)}); const u = process.cpuUsage(c); process.stdout.write(JSON.stringify({ wallMs: performance.now() - t, cpuMs: (u.user + u.system) / 1000 }));`;
   const out = execFileSync(process.execPath, ['--enable-source-maps', '--input-type=module', '-e', script], {
-    env: { PATH: process.env.PATH, AWS_REGION: 'us-east-1', ...env },
+    // The SDK warns on Node < 22 at import (this machine runs 20); Lambda's nodejs24.x never does.
+    env: { PATH: process.env.PATH, AWS_REGION: 'us-east-1', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env },
     encoding: 'utf8',
   });
-  return Number(out);
+  return JSON.parse(out) as { wallMs: number; cpuMs: number };
 }
 
 await main();

@@ -1,0 +1,16 @@
+// The open-cases gauge's dependencies (count-open-cases): the table's open-cases index and the
+// policies, whose stages it counts. No Stripe, no SES.
+import { systemClock } from '../domain/ports.ts';
+import type { OpenCasesGaugeDeps } from '../dunning/open-cases.ts';
+import { once } from './lambda-deps.ts';
+import { policiesFromEnvironment } from './policy-env.ts';
+import { powertoolsMetrics } from './powertools.ts';
+import { noticeStore } from './table-deps.ts';
+
+/** The open-cases gauge reads the open-cases index and emits one metric per stage. */
+export const openCasesGaugeDeps = once(async (): Promise<OpenCasesGaugeDeps> => ({
+  store: await noticeStore(),
+  policies: policiesFromEnvironment(),
+  clock: systemClock,
+  metrics: powertoolsMetrics,
+}));

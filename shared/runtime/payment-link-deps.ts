@@ -1,0 +1,33 @@
+// The one-click link endpoint's dependencies (open-payment-link): the table (case and rate limit),
+// Stripe, and the link signing key. No SES, no state machine.
+import { DynamoCaseStore } from '../adapters/dynamodb-case-store.ts';
+import { DynamoRateLimiter } from '../adapters/dynamodb-rate-limiter.ts';
+import { resolveSecret } from '../adapters/secrets.ts';
+import { createStripeClient, StripeGateway } from '../adapters/stripe-gateway.ts';
+import { PaymentLinkConfigSchema, readConfig } from '../config.ts';
+import { systemClock } from '../domain/ports.ts';
+import { policyOf } from '../dunning/deps.ts';
+import type { PaymentLinkDeps } from '../dunning/payment-link.ts';
+import { DEFAULT_POLICY_NAME } from '../policy/segments.ts';
+import { once, SECRET_HOLDER_MAX_AGE_MS, tracedDocumentClient } from './lambda-deps.ts';
+import { policiesFromEnvironment } from './policy-env.ts';
+import { logger } from './powertools.ts';
+
+export const paymentLinkDeps = once(async (): Promise<PaymentLinkDeps & { brandName: string }> => {
+  const config = readConfig(PaymentLinkConfigSchema);
+  const policies = policiesFromEnvironment();
+  const policy = policies.policies[DEFAULT_POLICY_NAME]!;
+  const documentClient = tracedDocumentClient();
+  const stripe = createStripeClient({ apiKey: await resolveSecret(config.stripeApiKey), apiBase: config.stripeApiBase });
+  return {
+    store: new DynamoCaseStore(documentClient, config.tableName),
+    stripe: new StripeGateway(stripe),
+    limiter: new DynamoRateLimiter(documentClient, config.tableName),
+    signingKey: await resolveSecret(config.linkSigningKey),
+    myAccountUrl: policy.brand.myAccountUrl,
+    myAccountUrlOf: (dunningCase) => policyOf({ policy, policies }, dunningCase).brand.myAccountUrl,
+    brandName: policy.brand.productName,
+    clock: systemClock,
+    log: logger,
+  };
+}, { maxAgeMs: SECRET_HOLDER_MAX_AGE_MS });

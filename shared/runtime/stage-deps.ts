@@ -1,0 +1,41 @@
+// The stage functions' dependencies (send-notice, retry-payment, close-case), which the ingest
+// functions build on: the table, Stripe, SES when the function has a sender, links when it makes them.
+import { createSesClient } from '../adapters/aws-clients.ts';
+import { DynamoCaseStore } from '../adapters/dynamodb-case-store.ts';
+import { resolveSecret } from '../adapters/secrets.ts';
+import { SesMailer } from '../adapters/ses-mailer.ts';
+import { createStripeClient, StripeGateway } from '../adapters/stripe-gateway.ts';
+import { ENV, OptionalLinkConfigSchema, OptionalMailConfigSchema, readConfig, StageConfigSchema } from '../config.ts';
+import { systemClock } from '../domain/ports.ts';
+import type { DunningDeps } from '../dunning/deps.ts';
+import { createPaymentLinks, noPaymentLinks } from '../links/issuer.ts';
+import { DEFAULT_POLICY_NAME } from '../policy/segments.ts';
+import { once, SECRET_HOLDER_MAX_AGE_MS, tracedDocumentClient } from './lambda-deps.ts';
+import { policiesFromEnvironment } from './policy-env.ts';
+import { logger, powertoolsMetrics, tracer } from './powertools.ts';
+
+export const stageDeps = once(async (): Promise<DunningDeps> => {
+  const config = readConfig(StageConfigSchema);
+  const mail = readConfig(OptionalMailConfigSchema);
+  const stripe = createStripeClient({ apiKey: await resolveSecret(config.stripeApiKey), apiBase: config.stripeApiBase });
+  const link = readConfig(OptionalLinkConfigSchema);
+  const policies = policiesFromEnvironment();
+  return {
+    policy: policies.policies[DEFAULT_POLICY_NAME]!,
+    policies,
+    store: new DynamoCaseStore(tracedDocumentClient(), config.tableName),
+    stripe: new StripeGateway(stripe),
+    // Functions without a sender never send; a send from one is a wiring bug and fails loudly.
+    mailer: mail.sender
+      ? new SesMailer(tracer.captureAWSv3Client(createSesClient({})), { sender: mail.sender, replyTo: mail.replyTo, configurationSet: mail.configurationSet })
+      : { send: () => Promise.reject(new Error(`${ENV.sender} is not set for this function`)) },
+    // Only send-notice makes links; the key is fetched on its first link, not at every cold start.
+    links:
+      link.linkBaseUrl && link.linkSigningKey
+        ? createPaymentLinks({ baseUrl: link.linkBaseUrl, signingKey: () => resolveSecret(link.linkSigningKey!), clock: systemClock })
+        : noPaymentLinks(`${ENV.linkBaseUrl} or the link signing key is not set for this function`),
+    clock: systemClock,
+    log: logger,
+    metrics: powertoolsMetrics,
+  };
+}, { maxAgeMs: SECRET_HOLDER_MAX_AGE_MS });

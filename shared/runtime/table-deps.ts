@@ -1,0 +1,19 @@
+// The functions that only read or write the table: the banner API (get-notice) and the SES event
+// recorder (record-email-event). No Stripe, no SES, no policy.
+import { DynamoCaseStore } from '../adapters/dynamodb-case-store.ts';
+import { readConfig, TableConfigSchema } from '../config.ts';
+import { systemClock } from '../domain/ports.ts';
+import type { EmailEventDeps } from '../dunning/email-events.ts';
+import { once, tracedDocumentClient } from './lambda-deps.ts';
+import { logger, powertoolsMetrics } from './powertools.ts';
+
+/** The banner API only reads the table. */
+export const noticeStore = once(async () => new DynamoCaseStore(tracedDocumentClient(), readConfig(TableConfigSchema).tableName));
+
+/** The SES event recorder reads and writes the table. */
+export const emailEventDeps = once(async (): Promise<EmailEventDeps> => ({
+  store: await noticeStore(),
+  clock: systemClock,
+  log: logger,
+  metrics: powertoolsMetrics,
+}));

@@ -1,0 +1,38 @@
+// Each function's bundle stays within a budget, so a change that drags a heavy dependency into a
+// function (classic zod, another function's clients) fails here rather than in a cold start.
+// Budgets are about 5% above the sizes when they were set; raise one only with a reason.
+import { describe, expect, it } from 'vitest';
+import type { DunningFunctionName } from '#infra/constructs/dunning-function.ts';
+import { bundleFunction, bytesByPackage } from './bundle.ts';
+
+const KB = 1024;
+/** Minified index.mjs, source map aside. Measured: see BENCHMARKS.md section 3 for what fills them. */
+const BUDGET_KB: Record<DunningFunctionName, number> = {
+  'handle-webhook': 1_120,
+  'handle-eventbridge': 1_120,
+  'send-notice': 1_025,
+  'retry-payment': 1_025,
+  'close-case': 1_025,
+  'open-payment-link': 940,
+  'get-notice': 610,
+  'record-email-event': 615,
+  'count-open-cases': 640,
+};
+/** The functions that only touch the table: no Stripe SDK, no SES, no Step Functions client. */
+const TABLE_ONLY: DunningFunctionName[] = ['get-notice', 'record-email-event', 'count-open-cases'];
+
+describe('the function bundles', () => {
+  for (const [name, budget] of Object.entries(BUDGET_KB) as Array<[DunningFunctionName, number]>) {
+    it(`keeps ${name} within ${budget} KB, without classic zod`, async () => {
+      const bundle = await bundleFunction(name);
+
+      const classicZod = Object.keys(bundle.inputs).filter((input) => /node_modules\/zod\/(v4\/classic|v3)\//.test(input));
+      expect(classicZod, 'import schemas through shared/zod.ts (zod/mini), not from "zod"').toEqual([]);
+      const largest = bytesByPackage(bundle).slice(0, 6).map((p) => `${p.source} ${Math.round(p.bytes / KB)} KB`).join(', ');
+      expect(Math.round(bundle.bytes / KB), `largest parts: ${largest}`).toBeLessThanOrEqual(budget);
+      if (TABLE_ONLY.includes(name)) {
+        expect(bytesByPackage(bundle).map((p) => p.source)).not.toEqual(expect.arrayContaining([expect.stringMatching(/^(stripe|@aws-sdk\/client-(sesv2|sfn))$/)]));
+      }
+    });
+  }
+});
