@@ -11,6 +11,7 @@ import { ENV } from '#shared/config.ts';
 import { createDynamoDocumentClient } from '#shared/adapters/aws-clients.ts';
 import { DynamoCaseStore } from '#shared/adapters/dynamodb-case-store.ts';
 import type { CaseStore } from '#shared/domain/ports.ts';
+import { HANDLED_EVENT_TYPES } from '#shared/dunning/handled-events.ts';
 import { DEFAULT_POLICY_FILE, loadPolicySetFile } from '#shared/policy/load.ts';
 import type { Policy } from '#shared/policy/schema.ts';
 import { DEFAULT_POLICY_NAME, type PolicySet } from '#shared/policy/segments.ts';
@@ -23,7 +24,7 @@ import { listen, serviceOf } from './http-service.ts';
 import { lambdaContext } from './lambda-context.ts';
 import { startLocalStepFunctions, statusChangeEvent, type LocalExecution, type LocalStepFunctions, type TaskHandler } from './stepfunctions.ts';
 import { FLAGGED_STATUSES } from '#shared/dunning/failed-execution.ts';
-import { startStripeSandbox, type StripeSandbox } from './stripe-sandbox/index.ts';
+import { startStripeSandbox, type StripeSandbox, type WebhookTarget } from './stripe-sandbox/index.ts';
 import { PREVIEW_PATH, servePreviews } from './preview/serve.ts';
 import { DISCOVERY_PATH, type LocalDiscovery } from './discovery.ts';
 import { CONSOLE_PATH, serveConsole } from './console.ts';
@@ -69,6 +70,11 @@ export interface Runtime {
   urls: { app: string; webhook: string; ses: string; dynamodb: string; stripe: string; stepFunctions: string; previews: string; console: string };
   stripeApiKey: string;
   sandbox?: StripeSandbox;
+  /**
+   * The sandbox's webhook endpoint, configured as the README says to configure one in Stripe: the
+   * runtime's /webhook, subscribed to HANDLED_EVENT_TYPES only.
+   */
+  webhookEndpoint: WebhookTarget;
   stepFunctions: LocalStepFunctions;
   /** Open cases whose executions were carried over from DUNNING_DATA_DIR at start. */
   resumed: number;
@@ -232,7 +238,8 @@ export async function startRuntime(config: LocalConfig, events: RuntimeEvents = 
     // Known only now (the port may be 0); no stage can run before this, as none runs without a webhook.
     process.env[ENV.linkBaseUrl] = app;
 
-    sandbox?.setWebhook({ url: `${app}/webhook`, secret: config.webhookSecret });
+    const webhookEndpoint: WebhookTarget = { url: `${app}/webhook`, secret: config.webhookSecret, enabledEvents: HANDLED_EVENT_TYPES };
+    sandbox?.setWebhook(webhookEndpoint);
     discovery = {
       product: 'stripe-dunning',
       region: REGION,
@@ -268,6 +275,7 @@ export async function startRuntime(config: LocalConfig, events: RuntimeEvents = 
       },
       stripeApiKey,
       sandbox,
+      webhookEndpoint,
       stepFunctions,
       store,
       close,

@@ -29,17 +29,13 @@ export function subscriptionOf(core: Core, inv: Stripe.Invoice): Stripe.Subscrip
 }
 
 export function invoicePaymentOf(core: Core, inv: Stripe.Invoice): Stripe.InvoicePayment | undefined {
-  return core.store.all('invoice_payment').find((ip) => idOf(ip.invoice as string) === inv.id && ip.is_default);
+  return core.store.where('invoice_payment', 'invoice', inv.id).find((ip) => ip.is_default);
 }
 
 export function paymentIntentOf(core: Core, inv: Stripe.Invoice): Stripe.PaymentIntent | undefined {
   const ip = invoicePaymentOf(core, inv);
   const piId = ip ? idOf(ip.payment.payment_intent ?? null) : null;
   return piId ? core.store.get('payment_intent', piId) : undefined;
-}
-
-export function invoicesOf(core: Core, filter: (inv: Stripe.Invoice) => boolean): Stripe.Invoice[] {
-  return core.store.all('invoice').filter(filter);
 }
 
 /** Stripe's payment method priority for an invoice: invoice, subscription, then customer default. */
@@ -63,10 +59,7 @@ function setSubscriptionStatus(core: Core, sub: Stripe.Subscription, status: Str
 function refreshDelinquency(core: Core, customerId: string): void {
   const customer = core.store.get('customer', customerId);
   if (!customer) return;
-  customer.delinquent = invoicesOf(
-    core,
-    (i) => idOf(i.customer as string) === customerId && i.status === 'open' && i.attempt_count > 0,
-  ).some(() => true);
+  customer.delinquent = core.store.where('invoice', 'customer', customerId).some((i) => i.status === 'open' && i.attempt_count > 0);
 }
 
 /** A settled latest invoice puts a past-due or incomplete subscription back in good standing. */
@@ -571,18 +564,13 @@ interface Due {
   run: () => void;
 }
 
-function clockOf(obj: { test_clock: string | Stripe.TestHelpers.TestClock | null }): string | null {
-  return idOf(obj.test_clock);
-}
-
 function nextDue(core: Core, clockId: string | null, upTo: number): Due | undefined {
   let best: Due | undefined;
   const consider = (at: number | null | undefined, run: () => void) => {
     if (at === null || at === undefined || at > upTo) return;
     if (!best || at < best.at) best = { at, run };
   };
-  for (const sub of core.store.all('subscription')) {
-    if (clockOf(sub) !== clockId) continue;
+  for (const sub of core.store.where('subscription', 'test_clock', clockId)) {
     if (sub.status === 'canceled' || sub.status === 'incomplete_expired') continue;
     if (sub.status === 'incomplete') {
       consider(sub.created + INCOMPLETE_EXPIRY_SECONDS, () => expireIncomplete(core, sub));
@@ -606,8 +594,8 @@ function nextDue(core: Core, clockId: string | null, upTo: number): Due | undefi
       consider(periodEnd, () => renewSubscription(core, sub, periodEnd));
     }
   }
-  for (const inv of core.store.all('invoice')) {
-    if (inv.status === 'open' && inv.next_payment_attempt !== null && clockOf(inv) === clockId) {
+  for (const inv of core.store.where('invoice', 'test_clock', clockId)) {
+    if (inv.status === 'open' && inv.next_payment_attempt !== null) {
       // Stripe's own automatic retry of a failed invoice, with whatever card is the default now.
       consider(inv.next_payment_attempt, () => {
         inv.next_payment_attempt = null;
@@ -615,7 +603,6 @@ function nextDue(core: Core, clockId: string | null, upTo: number): Due | undefi
       });
     }
     if (inv.status !== 'draft' || !inv.auto_advance || inv.automatically_finalizes_at === null) continue;
-    if (clockOf(inv) !== clockId) continue;
     consider(inv.automatically_finalizes_at, () => {
       finalizeInvoice(core, inv);
       if (inv.status === 'open' && inv.collection_method === 'charge_automatically') {

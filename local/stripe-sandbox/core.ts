@@ -77,21 +77,21 @@ export class Core {
     return null;
   }
 
-  emit(type: string, object: object, previous?: Record<string, unknown>): SandboxEvent {
-    const snapshot = structuredClone(object) as Record<string, unknown>;
+  /** Records a `type` event about `object` as it is now (the store takes its JSON at once). */
+  emit(type: string, object: object, previous?: Record<string, unknown>): void {
+    const snapshot = object as Record<string, unknown>;
     const event = fixture<SandboxEvent>('event');
     event.id = newId('evt');
     event.api_version = API_VERSION;
     event.created = this.clockTime(this.clockOfObject(snapshot));
     event.data = previous ? { object: snapshot, previous_attributes: previous } : { object: snapshot };
     event.livemode = false;
-    event.pending_webhooks = this.webhooks.hasTarget ? 1 : 0;
+    event.pending_webhooks = this.webhooks.wants(type) ? 1 : 0;
     event.request = { id: this.request.id, idempotency_key: this.request.idempotencyKey };
     event.type = type;
-    this.store.put('event', event);
-    this.webhooks.enqueue(event.id);
+    this.store.putEvent(event);
+    this.webhooks.enqueue(event.id, type);
     this.store.scheduleSave();
-    return event;
   }
 }
 

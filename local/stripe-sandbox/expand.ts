@@ -18,8 +18,7 @@ function includable(core: Core, node: Node, key: string): boolean {
   if (!inv) return false;
   if (key === 'payments') {
     const data = core.store
-      .all('invoice_payment')
-      .filter((ip) => ip.invoice === inv.id)
+      .where('invoice_payment', 'invoice', inv.id)
       .sort((a, b) => core.store.seqOf(b.id) - core.store.seqOf(a.id))
       .map((ip) => structuredClone(ip));
     node.payments = { object: 'list', data, has_more: false, total_count: data.length, url: `/v1/invoices/${inv.id}/payments` };
@@ -28,8 +27,8 @@ function includable(core: Core, node: Node, key: string): boolean {
   if (key === 'amount_paid_off_stripe') {
     // Paid, less what invoice payments took through Stripe: marked paid out of band.
     const onStripe = core.store
-      .all('invoice_payment')
-      .filter((ip) => ip.invoice === inv.id && ip.status === 'paid')
+      .where('invoice_payment', 'invoice', inv.id)
+      .filter((ip) => ip.status === 'paid')
       .reduce((sum, ip) => sum + (ip.amount_paid ?? 0), 0);
     node.amount_paid_off_stripe = Math.max(0, inv.amount_paid - onStripe);
     return true;

@@ -8,16 +8,16 @@ import { createRequestHandler, Faults, type FaultSpec } from './server.ts';
 import { Store } from './store.ts';
 import { realNow } from './time.ts';
 import { updateCardAutomatically } from './wallet.ts';
-import { DEFAULT_RETRY, WebhookDispatcher, type RetryPolicy } from './webhooks.ts';
+import { DEFAULT_RETRY, WebhookDispatcher, type RetryPolicy, type WebhookTarget } from './webhooks.ts';
 
 export { TEST_CARDS } from './cards.ts';
-export { signPayload } from './webhooks.ts';
+export { signPayload, type WebhookTarget } from './webhooks.ts';
 export { API_VERSION } from './core.ts';
 
 export interface StripeSandboxOptions {
   port?: number; // 0 or undefined = pick a free port
   host?: string; // default '127.0.0.1'
-  webhook?: { url: string; secret: string }; // where to POST signed events; can also be set later
+  webhook?: WebhookTarget; // where to POST signed events (and which types); can also be set later
   dataDir?: string; // if set, state is loaded from / saved to <dataDir>/stripe-sandbox.json
   log?: (line: string) => void; // optional, for diagnostics
   /** Webhook redelivery: attempts per event (default 5) and first backoff (default 100 ms, doubling). */
@@ -37,7 +37,7 @@ export interface StripeSandboxOptions {
 export interface StripeSandbox {
   readonly url: string; // e.g. http://127.0.0.1:12111
   readonly port: number;
-  setWebhook(target: { url: string; secret: string } | undefined): void;
+  setWebhook(target: WebhookTarget | undefined): void;
   /** Resolves when every event created so far has been delivered (or has given up). */
   idle(): Promise<void>;
   /** Makes the next `count` API requests matching method+path regex fail with Stripe's error for `status` (429 → rate_limit error, 500/502/503 → api_error) */
@@ -78,8 +78,11 @@ export async function startStripeSandbox(options: StripeSandboxOptions = {}): Pr
   }
   const webhooks = new WebhookDispatcher(
     {
-      getEvent: (id) => store.get('event', id),
-      onDelivered: () => store.scheduleSave(),
+      getEvent: (id) => store.eventPayload(id),
+      onDelivered: (id) => {
+        store.markEventDelivered(id);
+        store.scheduleSave();
+      },
       log,
       retry: { ...DEFAULT_RETRY, ...options.webhookRetry },
     },

@@ -16,7 +16,8 @@ function createdOf(o: unknown): number {
   return (o as { created?: number }).created ?? 0;
 }
 
-export function paginate<T extends { id: string }>(core: Core, items: T[], params: Params, url: string): ListEnvelope<T> {
+/** `materialize` turns the page's items into what is listed, when the items are only their ids and times. */
+export function paginate<T extends { id: string }, R = T>(core: Core, items: T[], params: Params, url: string, materialize?: (item: T) => R): ListEnvelope<R> {
   const limit = params.int('limit', { min: 1, max: 100 }) ?? 10;
   const startingAfter = params.string('starting_after');
   const endingBefore = params.string('ending_before');
@@ -38,7 +39,8 @@ export function paginate<T extends { id: string }>(core: Core, items: T[], param
     page = sorted.slice(0, limit);
     hasMore = limit < sorted.length;
   }
-  const envelope: ListEnvelope<T> = { object: 'list', data: page, has_more: hasMore, url };
+  const data = materialize ? page.map(materialize) : (page as unknown as R[]);
+  const envelope: ListEnvelope<R> = { object: 'list', data, has_more: hasMore, url };
   return render(core, envelope, params.expand());
 }
 

@@ -18,7 +18,6 @@ const PREFIXES: Array<[string, Kind]> = [
   ['inpay_', 'invoice_payment'],
   ['clock_', 'test_clock'],
   ['bps_', 'portal_session'],
-  ['evt_', 'event'],
 ];
 
 /** How Stripe names each type in "No such …" messages. */
@@ -35,7 +34,6 @@ const LABELS: Record<Kind, string> = {
   invoice_payment: 'invoice_payment',
   test_clock: 'test_clock',
   portal_session: 'billing_portal.session',
-  event: 'event',
 };
 
 export function kindOfId(id: string): Kind | undefined {
@@ -44,6 +42,7 @@ export function kindOfId(id: string): Kind | undefined {
 
 /** Any stored object by id, deleted customers in their deleted form. */
 export function lookupAny(core: Core, id: string): object | undefined {
+  if (id.startsWith('evt_')) return core.store.getEvent(id);
   const kind = kindOfId(id);
   if (!kind) return undefined;
   if (kind === 'customer' && core.store.isDeletedCustomer(id)) return deletedCustomer(id);

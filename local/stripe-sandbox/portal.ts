@@ -132,8 +132,8 @@ function updateFromPortal(core: Core, session: Stripe.BillingPortal.Session, tok
     c.invoice_settings.default_payment_method = pm.id;
   });
   // The portal also moves subscriptions that name their own default card onto the new one.
-  for (const sub of core.store.all('subscription')) {
-    if (sub.customer !== customer.id || sub.default_payment_method === null) continue;
+  for (const sub of core.store.where('subscription', 'customer', customer.id)) {
+    if (sub.default_payment_method === null) continue;
     if (sub.status === 'canceled' || sub.status === 'incomplete_expired') continue;
     change(core, 'customer.subscription.updated', sub, (s) => {
       s.default_payment_method = pm.id;

@@ -41,6 +41,7 @@ export function attach(core: Core, pm: Stripe.PaymentMethod, customer: Stripe.Cu
     });
   }
   pm.customer = customer.id;
+  core.store.put('payment_method', pm); // re-files it under its customer
   core.emit('payment_method.attached', pm);
   return pm;
 }

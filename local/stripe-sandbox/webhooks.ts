@@ -3,11 +3,15 @@
 import { createHmac } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
-import type { SandboxEvent } from './store.ts';
 
 export interface WebhookTarget {
   url: string;
   secret: string;
+  /**
+   * The endpoint's `enabled_events`, as on a Stripe webhook endpoint: only these types are sent
+   * (every event is still recorded and listed by /v1/events). Omitted or `['*']`: every type.
+   */
+  enabledEvents?: readonly string[];
 }
 
 export interface RetryPolicy {
@@ -27,14 +31,16 @@ export function signPayload(payload: string, secret: string, timestamp = Math.fl
 }
 
 interface DispatcherOptions {
-  getEvent: (id: string) => SandboxEvent | undefined;
-  onDelivered: () => void;
+  /** The event's type and its JSON as sent. */
+  getEvent: (id: string) => { type: string; payload: string } | undefined;
+  onDelivered: (id: string) => void;
   log: (line: string) => void;
   retry: RetryPolicy;
 }
 
 export class WebhookDispatcher {
   private target: WebhookTarget | undefined;
+  private enabled: ReadonlySet<string> | undefined;
   private readonly queue: string[] = [];
   private pumping = false;
   private closed = false;
@@ -44,22 +50,29 @@ export class WebhookDispatcher {
 
   constructor(opts: DispatcherOptions, target?: WebhookTarget) {
     this.opts = opts;
-    this.target = target;
+    this.setTarget(target);
   }
 
   get hasTarget(): boolean {
     return this.target !== undefined && !this.closed;
   }
 
+  /** Whether an event of `type` is sent to the endpoint (so counts in its `pending_webhooks`). */
+  wants(type: string): boolean {
+    return this.hasTarget && (this.enabled === undefined || this.enabled.has(type));
+  }
+
   setTarget(target: WebhookTarget | undefined): void {
     this.target = target;
+    const enabled = target?.enabledEvents;
+    this.enabled = enabled === undefined || enabled.includes('*') ? undefined : new Set(enabled);
     // Like deleting a Stripe endpoint: what was still queued for it is abandoned.
     if (!target) this.queue.length = 0;
     this.settle();
   }
 
-  enqueue(eventId: string): void {
-    if (!this.hasTarget) return;
+  enqueue(eventId: string, type: string): void {
+    if (!this.wants(type)) return;
     this.queue.push(eventId);
     // Delivery starts after the API response that caused the event has been written.
     setImmediate(() => void this.pump());
@@ -110,8 +123,7 @@ export class WebhookDispatcher {
       if (!target || !event || this.closed) return;
       const outcome = await this.post(target, event);
       if (outcome === 'ok') {
-        event.pending_webhooks = 0;
-        this.opts.onDelivered();
+        this.opts.onDelivered(id);
         return;
       }
       this.opts.log(`webhook ${event.type} ${id} attempt ${attempt}/${attempts} failed: ${outcome}`);
@@ -130,8 +142,8 @@ export class WebhookDispatcher {
     });
   }
 
-  private post(target: WebhookTarget, event: SandboxEvent): Promise<'ok' | string> {
-    const payload = JSON.stringify(event, null, 2);
+  private post(target: WebhookTarget, event: { payload: string }): Promise<'ok' | string> {
+    const { payload } = event;
     const url = new URL(target.url);
     const client = url.protocol === 'https:' ? https : http;
     return new Promise((resolve) => {

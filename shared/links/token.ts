@@ -99,6 +99,9 @@ export function verifyLinkToken(token: string, key: string, now: Date): LinkVeri
 
   const expected = mac(payload, key);
   const given = Buffer.from(signature, 'base64url');
+  // One spelling per token: base64url's last character carries unused bits, so another spelling of
+  // the same bytes (e.g. …A for …B) is a changed link, and is refused like any other change.
+  if (given.toString('base64url') !== signature) return { ok: false, reason: 'bad_signature' };
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, reason: 'bad_signature' };
 
   const claims = parseClaims(Buffer.from(payload, 'base64url').toString('utf8'));

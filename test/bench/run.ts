@@ -75,7 +75,7 @@ async function measure(): Promise<Measured> {
   const cold = await section<ColdStartResult>('cold-start.ts', '3. Cold start');
   const ingest = await section<IngestResult>('ingest.ts', '1. Webhook ingest');
   const paths = await section<PathMeasurement[]>('paths.ts', '4. Cost model: one case down each path');
-  // The full storm takes the better part of an hour here (its setup above all); BENCH_STORM_RESULT
+  // The full storm takes about half an hour here (its workflow above all); BENCH_STORM_RESULT
   // takes its result from a separate `npx tsx test/bench/storm.ts` run instead (its BENCH_RESULT line).
   const storm = process.env.BENCH_STORM_RESULT
     ? { ...(JSON.parse(readFileSync(process.env.BENCH_STORM_RESULT, 'utf8')) as StormResult), separateRun: true }
@@ -131,7 +131,9 @@ function judge(ingest: IngestResult, storm: StormResult, cold: ColdStartResult, 
       detail:
         `fresh events at ${ingest.fresh.perSecond}/s = ${(ratio * 100).toFixed(1)}% of the floor's ${ingest.floor.perSecond}/s` +
         ` (duplicates: ${((ingest.duplicate.perSecond / ingest.floor.perSecond) * 100).toFixed(1)}%)` +
-        (ratio >= 0.5 ? '' : '. A fresh event is not one HMAC but a Stripe read, several DynamoDB writes and a StartExecution, each a loopback HTTP call to a service running in the same single Node thread as the handler, while the Notice1 stages it starts run beside it'),
+        (ratio >= 0.5
+          ? ''
+          : '. A fresh event is not one HMAC: counted once, it and the Notice1 stage it starts at once make 15 DynamoDB calls (2 of them the dedupe), 3 Stripe reads, a StartExecution and an SES send, each a loopback HTTP call to a service running in the same single Node thread as the handler, and the Notice1 stages run beside the deliveries; a duplicate is answered by the dedupe'),
     },
     {
       name: `Storm of 10,000 in ≤ 60 s (workflow part)`,
@@ -140,8 +142,10 @@ function judge(ingest: IngestResult, storm: StormResult, cold: ColdStartResult, 
         `${storm.cases.toLocaleString('en')} cases in ${storm.workflowSeconds.toFixed(1)} s of workflow (setup ${storm.setupSeconds.toFixed(1)} s apart)` +
         (fullStorm
           ? ''
-          : `; a smaller run (BENCH_STORM_CASES) cannot meet a target set for 10,000. At this run's ${(storm.cases / storm.workflowSeconds).toFixed(1)} cases/s, 10,000 would take about ${Math.round(10_000 / (storm.cases / storm.workflowSeconds))} s (a linear extrapolation, so a lower bound). The full storm's setup is what keeps it from running in a time box: each test-clock advance in the sandbox scans every subscription and invoice in the store on every step, so setup grows with the square of the cases`) +
-        (storm.workflowSeconds <= 60 ? '' : `. Every service and every "Lambda" shares one Node thread: the process is CPU-bound (idle ${idleOf(storm)}% of profiled samples); top: ${topParts(storm, 4)}`),
+          : `; a smaller run (BENCH_STORM_CASES) cannot meet a target set for 10,000. At this run's ${(storm.cases / storm.workflowSeconds).toFixed(1)} cases/s, 10,000 would take about ${Math.round(10_000 / (storm.cases / storm.workflowSeconds))} s (a linear extrapolation: the sandbox answers its lookups from indexes, so a case costs about as much CPU however many the store holds, though the collector's share still grows with the heap)`) +
+        (storm.workflowSeconds <= 60
+          ? ''
+          : `. Every service and every "Lambda" shares one Node thread: the process is CPU-bound (idle ${idleOf(storm)}% of profiled samples${storm.workflowCpuSeconds ? `; ${storm.workflowCpuSeconds.toFixed(0)} s of CPU, ${Math.round((storm.workflowCpuSeconds * 1000) / storm.cases)} ms per case` : ''}); top: ${topParts(storm, 4)}`),
     },
     {
       name: 'Webhook bundle ≤ 300 KB',
@@ -220,8 +224,8 @@ function markdown(r: Report): string {
     '',
     '```',
     'npm ci',
-    'npm run bench                          # everything; the 10,000-case storm takes most of an hour here',
-    'BENCH_STORM_CASES=1000 npm run bench   # a smaller storm (its setup grows faster than linearly)',
+    'npm run bench                          # everything; the 10,000-case storm takes about half an hour here',
+    'BENCH_STORM_CASES=1000 npm run bench   # a smaller storm (its time grows about linearly with the cases)',
     '```',
     '',
     `Smaller runs: \`BENCH_STORM_CASES\`, \`BENCH_DAY_MS\` (≥ 50), \`BENCH_INGEST_EVENTS\`, \`BENCH_INGEST_CONCURRENCY\`, \`BENCH_STORM_CONCURRENCY\`, \`BENCH_INIT_SAMPLES\`, \`BENCH_PROFILE_FILE\` (keeps the storm's raw CPU profile), \`BENCH_CASES_PER_MONTH\` (the traffic the Secrets Manager cost is modelled at), \`BENCH_OUT\`. One section alone: \`node --import tsx test/bench/cold-start.ts\` (or ingest, paths, storm) prints its result; \`npm run bench -- --render\` re-renders this file from BENCHMARKS.json.`,
@@ -262,20 +266,24 @@ function markdown(r: Report): string {
     '## 2. Storm',
     '',
     ...(storm.separateRun
-      ? [`*This section comes from a separate run of \`npx tsx test/bench/storm.ts\`${storm.startedAt ? ` started ${storm.startedAt.slice(0, 16).replace('T', ' ')} UTC` : ''} on the same machine, read in with \`BENCH_STORM_RESULT\`: the full storm takes most of an hour here, so it was run once, beside other work.*`, '']
+      ? [`*This section comes from a separate run of \`npx tsx test/bench/storm.ts\`${storm.startedAt ? ` started ${storm.startedAt.slice(0, 16).replace('T', ' ')} UTC` : ''} on the same machine, read in with \`BENCH_STORM_RESULT\`: the full storm takes about half an hour here, so it was run once, beside other work.*`, '']
       : []),
-    `${storm.cases.toLocaleString('en')} failing renewals through the whole local workflow: a policy day lasts ${storm.dayMs} ms (LocalConfigSchema \`dayMs\`), so each case's 14 days take ${(14 * storm.dayMs) / 1000} s of waits. The payment_failed events are delivered ${storm.concurrency} at a time; from then on everything is the product's: the webhook opens each case, each execution runs Notice1 → Retry1 → Notice2 → Retry2 → Notice3 → Retry3 → Terminate against the sandbox (each retry really declines, Stripe's resulting events are delivered to the webhook too), and the subscription is cancelled.`,
+    `${storm.cases.toLocaleString('en')} failing renewals through the whole local workflow: a policy day lasts ${storm.dayMs} ms (LocalConfigSchema \`dayMs\`), so each case's 14 days take ${(14 * storm.dayMs) / 1000} s of waits. The payment_failed events are delivered ${storm.concurrency} at a time; from then on everything is the product's: the webhook opens each case, each execution runs Notice1 → Retry1 → Notice2 → Retry2 → Notice3 → Retry3 → Terminate against the sandbox (each retry really declines, and the resulting events of the handled types are delivered to the webhook too, as its endpoint is subscribed), and the subscription is cancelled.`,
     '',
     row(['', '']),
     row(['---', '---:']),
     row(['setup (subscriptions and failed renewals in the sandbox; not the target)', `${storm.setupSeconds.toFixed(1)} s`]),
     row(['**workflow** (first delivery until every execution ended; the target)', `**${storm.workflowSeconds.toFixed(1)} s**`]),
     row(['… of which the deliveries were answered after', `${storm.ingestSeconds.toFixed(1)} s`]),
+    ...(storm.workflowCpuSeconds !== undefined ? [row(['CPU time of the process during the workflow (user + system; other work on the machine is not in it)', `${storm.workflowCpuSeconds.toFixed(1)} s`])] : []),
     row(['cases per second through the workflow', (storm.cases / storm.workflowSeconds).toFixed(1)]),
     row(['peak RSS during the workflow (sampled every 100 ms)', `${storm.peakRssMb} MB`]),
     row(['peak RSS of the process, setup included', `${storm.maxRssMb} MB`]),
+    ...(storm.settleSeconds !== undefined
+      ? [row(["then until the sandbox's webhook queue was empty (late events such as `customer.subscription.deleted`, one delivery at a time, as it sends them; not timed)", `${storm.settleSeconds.toFixed(1)} s`])]
+      : []),
     '',
-    `**Check:** ${storm.terminated}/${storm.cases} cases terminated${Object.keys(storm.wrongStatus).length ? ` (others: ${JSON.stringify(storm.wrongStatus)})` : ''}; executions ${JSON.stringify(storm.executions)}; every email in the SES inbox read back (in-process, from the store \`GET /store\` serves) and grouped by recipient: ${storm.emailsChecked - storm.emailsWrong}/${storm.emailsChecked} customers got exactly ${storm.emailSample.map((s) => `"${s}"`).join(', ')}, in that order.`,
+    `**Check:** ${storm.redelivered ? `${storm.redelivered} deliveries met a failed connection and were sent again, as Stripe redelivers; ` : ''}${storm.terminated}/${storm.cases} cases terminated${Object.keys(storm.wrongStatus).length ? ` (others: ${JSON.stringify(storm.wrongStatus)})` : ''}; executions ${JSON.stringify(storm.executions)}; every email in the SES inbox read back (in-process, from the store \`GET /store\` serves) and grouped by recipient: ${storm.emailsChecked - storm.emailsWrong}/${storm.emailsChecked} customers got exactly ${storm.emailSample.map((s) => `"${s}"`).join(', ')}, in that order.`,
     '',
     'Stage durations inside this storm (ms; the handler\'s wall time in the shared process, so queueing behind the other services is in them):',
     '',

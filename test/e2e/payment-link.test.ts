@@ -122,9 +122,11 @@ describe('GET /u/{token}', () => {
 
   it('refuses a tampered token with a friendly page and no stack trace', async () => {
     const { link } = await dunned('Tampered Link');
-    const last = link.at(-1) === 'A' ? 'B' : 'A';
+    // A character in the middle of the signature: every bit of it counts.
+    const at = link.length - 10;
+    const tampered = link.slice(0, at) + (link[at] === 'A' ? 'B' : 'A') + link.slice(at + 1);
 
-    const response = await open(link.slice(0, -1) + last);
+    const response = await open(tampered);
 
     expect(response.status).toBe(404);
     expect(response.headers.get('content-type')).toBe('text/html; charset=utf-8');

@@ -2,6 +2,7 @@
 // with a clear 4xx, each event id processed once however often and however concurrently it comes.
 import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HANDLED_EVENT_TYPES } from '#shared/dunning/handled-events.ts';
 import { stripeFixture } from '../fixtures/stripe.ts';
 import {
   latestEvent,
@@ -132,6 +133,19 @@ describe('the webhook endpoint', () => {
     const response = await post(payload, sign(payload));
 
     expect(response).toMatchObject({ status: 200, body: { received: true, action: 'ignored', reason: expect.stringMatching(/not handled/) } });
+  });
+
+  it("is the sandbox's endpoint for the handled event types only, as the README says to subscribe one in Stripe", async () => {
+    expect(t.runtime.webhookEndpoint.enabledEvents).toEqual(HANDLED_EVENT_TYPES);
+    const customer = await t.stripe.customers.create({ email: 'subscribed@example.com' });
+    await t.stripe.customers.update(customer.id, { name: 'Subscribed' });
+    const pending = async (type: string) =>
+      (await t.stripe.events.list({ type, limit: 20 })).data.find((e) => (e.data.object as { id: string }).id === customer.id)?.pending_webhooks;
+    // customer.created is not handled, so never sent; customer.updated is (pending until delivered).
+    expect(await pending('customer.created')).toBe(0);
+    await t.runtime.sandbox!.idle();
+    expect(await pending('customer.updated')).toBe(0);
+    expect((await t.stripe.events.list({ type: 'customer.updated', limit: 20 })).data.some((e) => (e.data.object as { id: string }).id === customer.id)).toBe(true);
   });
 
   it('opens one case and sends notice 1 once when the same event arrives 10 times in a row', async () => {

@@ -35,6 +35,26 @@ describe('stripe sandbox webhook delivery', () => {
     );
   });
 
+  it("sends only the endpoint's enabled event types, and still records and lists every event", async () => {
+    const receiver = await startReceiver();
+    const sandbox = await startStripeSandbox({ webhook: { url: receiver.url, secret: WEBHOOK_SECRET, enabledEvents: ['customer.updated'] } });
+    cleanups.push(() => receiver.close(), () => sandbox.close());
+    const stripe = stripeFor(sandbox, { maxNetworkRetries: 0 });
+    const customer = await stripe.customers.create({ email: 'few@example.com' });
+    await stripe.customers.update(customer.id, { name: 'Few' });
+    await sandbox.idle();
+    expect(receiver.types()).toEqual(['customer.updated']);
+    const created = (await stripe.events.list({ type: 'customer.created', limit: 1 })).data[0]!;
+    expect((created.data.object as Stripe.Customer).id).toBe(customer.id);
+    // Not sent to any endpoint, so nothing is pending for it.
+    expect(created.pending_webhooks).toBe(0);
+    // `*` is every type again.
+    sandbox.setWebhook({ url: receiver.url, secret: WEBHOOK_SECRET, enabledEvents: ['*'] });
+    await stripe.customers.del(customer.id);
+    await sandbox.idle();
+    expect(receiver.types()).toEqual(['customer.updated', 'customer.deleted']);
+  });
+
   it('retries an event after the receiver answers 500 once, then marks it delivered', async () => {
     // A backoff long enough that the event is surely still pending when read back.
     const { sandbox, stripe, receiver } = await setup({ attempts: 5, initialDelayMs: 300 });

@@ -95,6 +95,19 @@ describe('signLinkToken / verifyLinkToken', () => {
     expect(verifyLinkToken('a.b.c', KEY, NOW)).toEqual({ ok: false, reason: 'malformed' });
   });
 
+  it('refuses another spelling of the same signature bytes (the unused bits of its last character)', () => {
+    const token = signLinkToken(claims, KEY);
+    const [payload, signature] = token.split('.') as [string, string];
+    // 32 bytes are 43 characters; the last one carries 2 bits of the MAC and 4 unused ones.
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const last = alphabet.indexOf(signature.at(-1)!);
+    const respelled = `${signature.slice(0, -1)}${alphabet[last ^ 1]}`;
+
+    expect(Buffer.from(respelled, 'base64url')).toEqual(Buffer.from(signature, 'base64url'));
+    expect(verifyLinkToken(`${payload}.${respelled}`, KEY, NOW)).toEqual({ ok: false, reason: 'bad_signature' });
+    expect(verifyLinkToken(token, KEY, NOW).ok).toBe(true);
+  });
+
   it('refuses a correctly signed payload that is not a shape it issues', () => {
     const payload = Buffer.from('v1.cus_Ada123.not-an-invoice.123').toString('base64url');
     // Signed with the real key, as a key shared with something else might sign it.

@@ -99,8 +99,7 @@ function deleteCustomer({ core, args }: Ctx): unknown {
   const customer = liveCustomer(core, args[0]!);
   const now = core.nowForCustomer(customer.id);
   // Deleting a customer cancels their subscriptions immediately.
-  for (const sub of core.store.all('subscription')) {
-    if (idOf(sub.customer as string) !== customer.id) continue;
+  for (const sub of core.store.where('subscription', 'customer', customer.id)) {
     if (sub.status === 'canceled' || sub.status === 'incomplete_expired') continue;
     cancelSubscription(core, sub, now, 'cancellation_requested', true);
   }
@@ -121,7 +120,7 @@ function listCustomers({ core, params: p }: Ctx): unknown {
 }
 
 function paymentMethodsOf(core: Ctx['core'], customerId: string, type: string | undefined): Stripe.PaymentMethod[] {
-  return core.store.all('payment_method').filter((pm) => pm.customer === customerId && (type === undefined || pm.type === type));
+  return core.store.where('payment_method', 'customer', customerId).filter((pm) => type === undefined || pm.type === type);
 }
 
 function listCustomerPaymentMethods({ core, args, params: p }: Ctx): unknown {

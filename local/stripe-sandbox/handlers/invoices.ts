@@ -193,8 +193,8 @@ function listInvoices({ core, params: p }: Ctx): unknown {
   const status = p.oneOf('status', ['draft', 'open', 'paid', 'uncollectible', 'void'] as const);
   const collection = p.string('collection_method');
   const created = createdFilter(p);
-  const items = core.store
-    .all('invoice')
+  const candidates = customer !== undefined ? core.store.where('invoice', 'customer', customer) : core.store.all('invoice');
+  const items = candidates
     .filter(
       (i) =>
         (customer === undefined || i.customer === customer) &&

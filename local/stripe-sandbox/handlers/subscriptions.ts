@@ -250,8 +250,8 @@ function listSubs({ core, params: p }: Ctx): unknown {
     if (status === undefined) return s.status !== 'canceled';
     return s.status === status;
   };
-  const items = core.store
-    .all('subscription')
+  const candidates = customer !== undefined ? core.store.where('subscription', 'customer', customer) : core.store.all('subscription');
+  const items = candidates
     .filter(
       (s) =>
         (customer === undefined || s.customer === customer) &&

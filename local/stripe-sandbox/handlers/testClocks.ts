@@ -33,8 +33,8 @@ function advance({ core, args, params: p }: Ctx): unknown {
 function deleteClock({ core, args }: Ctx): unknown {
   const clock = mustGet(core, 'test_clock', args[0]!);
   // Deleting a clock deletes everything that lives on it.
-  for (const sub of core.store.all('subscription')) {
-    if (sub.test_clock === clock.id && sub.status !== 'canceled' && sub.status !== 'incomplete_expired') {
+  for (const sub of core.store.where('subscription', 'test_clock', clock.id)) {
+    if (sub.status !== 'canceled' && sub.status !== 'incomplete_expired') {
       cancelSubscription(core, sub, clock.frozen_time, 'cancellation_requested', true);
     }
   }
