@@ -333,10 +333,11 @@ export class DynamoCaseStore implements CaseStore {
         new UpdateCommand({
           TableName: this.tableName,
           Key: keys.case(invoiceId),
-          UpdateExpression: 'SET #status = :open, reopenedAt = :now, updatedAt = :now REMOVE closedAt, #error',
+          // Open again, so back in the open-cases index.
+          UpdateExpression: 'SET #status = :open, #openCase = :openCase, reopenedAt = :now, updatedAt = :now REMOVE closedAt, #error',
           ConditionExpression: '#status = :flagged',
-          ExpressionAttributeNames: { '#status': 'status', '#error': 'error' },
-          ExpressionAttributeValues: { ':open': 'open', ':flagged': 'needs_attention', ':now': now },
+          ExpressionAttributeNames: { '#status': 'status', '#error': 'error', '#openCase': OPEN_CASES.partitionKey },
+          ExpressionAttributeValues: { ':open': 'open', ':flagged': 'needs_attention', ':now': now, ':openCase': OPEN_CASES.value },
           ReturnValues: 'ALL_NEW',
         }),
       ));

@@ -61,6 +61,19 @@ describe('DynamoCaseStore.listOpenCases', () => {
     expect(await store.getCase(f!)).not.toHaveProperty('openCase');
   });
 
+  it('puts a flagged case back in the index when an operator reopens it for a redrive', async () => {
+    const c = aCase({ createdAt: '2026-01-07T10:00:00.000Z' });
+    await store.createCase(c);
+    await store.closeCase(c.invoiceId, 'needs_attention', { now: NOW, error: { name: 'StripeUnavailableError', message: 'down' } });
+    expect(await indexed()).not.toContain(c.invoiceId);
+
+    await store.reopenCase(c.invoiceId, NOW);
+
+    expect(await indexed()).toContain(c.invoiceId);
+    expect((await store.listOpenCases()).map((x) => x.invoiceId)).toContain(c.invoiceId);
+    expect(await store.getCase(c.invoiceId)).not.toHaveProperty('openCase');
+  });
+
   it('keeps a paused case and a case whose stage moved on in the index, with their current state', async () => {
     const c = aCase({ createdAt: '2026-01-09T10:00:00.000Z' });
     await store.createCase(c);
