@@ -236,7 +236,7 @@ function markdown(r: Report): string {
     row(['---', '---', '---', '---', '---']),
     row([m.cpu, m.cores, `${m.memoryGiB} GiB`, m.node, m.kernel]),
     '',
-    `**These numbers are noisy.** The machine is shared: other sessions ran test suites on the same 2 cores during this run (load average ${load(r.loadBefore)} at the start, ${load(r.loadAfter)} at the end, over 1/5/15 min). Read them as orders of magnitude; compare numbers from one run (the floor and ours, a bundle and the empty one), not across runs.`,
+    `**These numbers are noisy.** The machine is shared: other sessions may run test suites on the same 2 cores during a run (this one's load average ${load(r.loadBefore)} at the start, ${load(r.loadAfter)} at the end, over 1/5/15 min). Read them as orders of magnitude; compare numbers from one run (the floor and ours, a bundle and the empty one), not across runs.`,
     '',
     '## Method',
     '',
