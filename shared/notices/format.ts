@@ -20,13 +20,33 @@ export function stripeExponent(currency: string): number {
 
 /** Formats an amount in the currency's smallest unit, e.g. 1500 gbp → "£15.00", 1500 jpy → "¥1,500". */
 export function formatMoney(money: Money, locale: string): string {
-  const format = new Intl.NumberFormat(safeLocale(locale), { style: 'currency', currency: money.currency.toUpperCase() });
+  const currency = money.currency.toUpperCase();
+  const format = cached(moneyFormats, `${locale}|${currency}`, () => new Intl.NumberFormat(safeLocale(locale), { style: 'currency', currency }));
   return format.format(money.amount / 10 ** stripeExponent(money.currency));
 }
 
 /** A calendar date such as "7 December 2026" (en-GB) or "December 7, 2026" (en-US). */
 export function formatDate(iso: string, locale: string, timeZone: string): string {
-  return new Intl.DateTimeFormat(safeLocale(locale), { dateStyle: 'long', timeZone }).format(new Date(iso));
+  const format = cached(dateFormats, `${locale}|${timeZone}`, () => new Intl.DateTimeFormat(safeLocale(locale), { dateStyle: 'long', timeZone }));
+  return format.format(new Date(iso));
+}
+
+/**
+ * Intl formatters are costly to build and immutable once built: one per locale, currency or time
+ * zone per container. Bounded, since the locale and time zone come from customers' Stripe data.
+ */
+const FORMATS_KEPT = 500;
+const moneyFormats = new Map<string, Intl.NumberFormat>();
+const dateFormats = new Map<string, Intl.DateTimeFormat>();
+
+function cached<T>(formats: Map<string, T>, key: string, build: () => T): T {
+  let format = formats.get(key);
+  if (format === undefined) {
+    format = build();
+    if (formats.size >= FORMATS_KEPT) formats.delete(formats.keys().next().value!);
+    formats.set(key, format);
+  }
+  return format;
 }
 
 /** Adds whole policy days to an instant. Days are 24-hour periods counted from the failure. */
