@@ -90,8 +90,9 @@ function paidOffStripe(invoice: Stripe.Invoice): boolean {
 export class StripeGateway implements PaymentGateway {
   constructor(private readonly stripe: Stripe) {}
 
-  async getInvoice(invoiceId: string): Promise<InvoiceSnapshot> {
-    const invoice = await this.call(() => this.stripe.invoices.retrieve(invoiceId));
+  async getInvoice(invoiceId: string, options: { expectPaid?: boolean } = {}): Promise<InvoiceSnapshot> {
+    const howPaid = { expand: ['payments', 'amount_paid_off_stripe'] };
+    const invoice = await this.call(() => this.stripe.invoices.retrieve(invoiceId, options.expectPaid ? howPaid : {}));
     const customerId = idOf(invoice.customer);
     if (!customerId) throw new StripeRequestError(`invoice ${invoiceId} has no customer`, 'invoice_without_customer');
     // A null status is an invoice preview; a status this SDK does not know is treated as not payable.
@@ -120,7 +121,7 @@ export class StripeGateway implements PaymentGateway {
       livemode: invoice.livemode,
       created: invoice.created,
       // Asked only of a paid invoice: most reads (the webhook's, each stage's) are of open ones.
-      paidOffStripe: status === 'paid' && (await this.wasPaidOffStripe(invoiceId)),
+      paidOffStripe: status === 'paid' && (options.expectPaid ? paidOffStripe(invoice) : await this.wasPaidOffStripe(invoiceId)),
     };
   }
 

@@ -169,7 +169,11 @@ export interface CustomerPreferences {
 }
 
 export interface PaymentGateway {
-  getInvoice(invoiceId: string): Promise<InvoiceSnapshot>;
+  /**
+   * With `expectPaid` (the caller has Stripe's word that it is paid, e.g. `invoice.paid`), how it was
+   * paid is read in the same request instead of a second one.
+   */
+  getInvoice(invoiceId: string, options?: { expectPaid?: boolean }): Promise<InvoiceSnapshot>;
   /**
    * Pays off-session with `paymentMethod`, or else the customer's current default payment method.
    * Idempotent per key.

@@ -298,7 +298,7 @@ async function closePaidCase(deps: IngestDeps, event: StripeEventEnvelope): Prom
   if (!existing) return ignore(deps, event, 'no dunning case for this invoice', invoice.id);
   const caseInvoiceId = existing.invoiceId;
   // How it was paid: Stripe's own retry, the customer on the hosted page, out of band, or ours.
-  const paidBy = howPaid(await deps.stripe.getInvoice(invoice.id), event.request);
+  const paidBy = howPaid(await deps.stripe.getInvoice(invoice.id, { expectPaid: true }), event.request);
 
   // Close first: from this write on, every stage that checks the case stands down.
   const result = await recoverCase(deps, caseInvoiceId, paidBy);

@@ -81,6 +81,28 @@ describe('StripeGateway against the Stripe sandbox', () => {
     expect((await gateway.getInvoice(invoiceId)).status).toBe('paid');
   });
 
+  it('reads a paid invoice and how it was paid in one request when told it is paid, in two otherwise', async () => {
+    const { customer, invoiceId } = await failedSubscription();
+    const card = await stripe.paymentMethods.attach('pm_card_visa', { customer: customer.id });
+    await stripe.customers.update(customer.id, { invoice_settings: { default_payment_method: card.id } });
+    await gateway.payInvoice(invoiceId, `${invoiceId}-pay`);
+    const reads: string[] = [];
+    const count = (request: { path: string }) => reads.push(request.path);
+    stripe.on('request', count);
+    try {
+      const told = await gateway.getInvoice(invoiceId, { expectPaid: true });
+      const toldReads = reads.length;
+      const untold = await gateway.getInvoice(invoiceId);
+
+      expect(toldReads).toBe(1);
+      expect(reads.length - toldReads).toBe(2);
+      expect(told).toEqual(untold);
+      expect(told).toMatchObject({ status: 'paid', paidOffStripe: false });
+    } finally {
+      stripe.off('request', count);
+    }
+  });
+
   it('replays a pay with the same idempotency key instead of charging again', async () => {
     const { invoiceId } = await failedSubscription();
 
