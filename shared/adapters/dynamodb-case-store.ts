@@ -183,22 +183,16 @@ export class DynamoCaseStore implements CaseStore {
   }
 
   async unblockPaymentMethod(invoiceId: string, paymentMethodId: string, now: string): Promise<boolean> {
-    try {
-      await this.call(() => this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: keys.case(invoiceId),
-          UpdateExpression: 'REMOVE blockedPaymentMethod SET updatedAt = :at',
-          // Only that card's block: a block put on another card since stays.
-          ConditionExpression: 'blockedPaymentMethod.id = :id',
-          ExpressionAttributeValues: { ':id': paymentMethodId, ':at': now },
-        }),
-      ));
-      return true;
-    } catch (err) {
-      if (isConditionFailed(err)) return false;
-      throw err;
-    }
+    return this.written(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.case(invoiceId),
+        UpdateExpression: 'REMOVE blockedPaymentMethod SET updatedAt = :at',
+        // Only that card's block: a block put on another card since stays.
+        ConditionExpression: 'blockedPaymentMethod.id = :id',
+        ExpressionAttributeValues: { ':id': paymentMethodId, ':at': now },
+      }),
+    );
   }
 
   async beginStage(invoiceId: string, stage: string, now: string): Promise<DunningCase> {
@@ -349,40 +343,30 @@ export class DynamoCaseStore implements CaseStore {
   }
 
   async refineRecoveredBy(invoiceId: string, recoveredBy: RecoveredBy, now: string): Promise<boolean> {
-    try {
-      await this.call(() => this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: keys.case(invoiceId),
-          UpdateExpression: 'SET recoveredBy = :by, updatedAt = :now',
-          ConditionExpression: '#status = :recovered AND recoveredBy = :provisional',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':by': recoveredBy, ':now': now, ':recovered': 'recovered', ':provisional': 'invoice_paid' },
-        }),
-      ));
-      return true;
-    } catch (err) {
-      if (isConditionFailed(err)) return false;
-      throw err;
-    }
+    return this.written(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.case(invoiceId),
+        UpdateExpression: 'SET recoveredBy = :by, updatedAt = :now',
+        ConditionExpression: '#status = :recovered AND recoveredBy = :provisional',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':by': recoveredBy, ':now': now, ':recovered': 'recovered', ':provisional': 'invoice_paid' },
+      }),
+    );
   }
 
   async claimClosingEmail(invoiceId: string, kind: ClosingEmailKind, now: string): Promise<boolean> {
-    try {
-      await this.call(() => this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: keys.case(invoiceId),
-          UpdateExpression: 'SET #claim = :now',
-          ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(#claim)',
-          ExpressionAttributeNames: { '#claim': claimAttr(kind) },
-          ExpressionAttributeValues: { ':now': now },
-        }),
-      ));
-      return true;
-    } catch (err) {
-      if (!isConditionFailed(err)) throw err;
-    }
+    const written = await this.written(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.case(invoiceId),
+        UpdateExpression: 'SET #claim = :now',
+        ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(#claim)',
+        ExpressionAttributeNames: { '#claim': claimAttr(kind) },
+        ExpressionAttributeValues: { ':now': now },
+      }),
+    );
+    if (written) return true;
     if (!(await this.getCase(invoiceId))) throw new CaseNotFoundError(invoiceId);
     return false;
   }
@@ -505,22 +489,16 @@ export class DynamoCaseStore implements CaseStore {
   }
 
   async acquirePayLock(invoiceId: string, holder: string, now: Date, ttlMs: number): Promise<boolean> {
-    try {
-      await this.call(() => this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: keys.case(invoiceId),
-          UpdateExpression: 'SET payLock = :holder, payLockUntil = :until',
-          // A lock left by a crashed holder expires; a missing case is never locked into existence.
-          ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(payLock) OR payLockUntil < :now OR payLock = :holder)',
-          ExpressionAttributeValues: { ':holder': holder, ':until': now.getTime() + ttlMs, ':now': now.getTime() },
-        }),
-      ));
-      return true;
-    } catch (err) {
-      if (isConditionFailed(err)) return false;
-      throw err;
-    }
+    return this.written(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.case(invoiceId),
+        UpdateExpression: 'SET payLock = :holder, payLockUntil = :until',
+        // A lock left by a crashed holder expires; a missing case is never locked into existence.
+        ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(payLock) OR payLockUntil < :now OR payLock = :holder)',
+        ExpressionAttributeValues: { ':holder': holder, ':until': now.getTime() + ttlMs, ':now': now.getTime() },
+      }),
+    );
   }
 
   async releasePayLock(invoiceId: string, holder: string): Promise<void> {
@@ -619,61 +597,45 @@ export class DynamoCaseStore implements CaseStore {
   }
 
   async clearEmailSuppressed(invoiceId: string, now: string): Promise<boolean> {
-    try {
-      await this.call(() => this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: keys.case(invoiceId),
-          UpdateExpression: 'REMOVE emailSuppressed SET updatedAt = :at',
-          ConditionExpression: 'attribute_exists(emailSuppressed)',
-          ExpressionAttributeValues: { ':at': now },
-        }),
-      ));
-      return true;
-    } catch (err) {
-      if (isConditionFailed(err)) return false;
-      throw err;
-    }
+    return this.written(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.case(invoiceId),
+        UpdateExpression: 'REMOVE emailSuppressed SET updatedAt = :at',
+        ConditionExpression: 'attribute_exists(emailSuppressed)',
+        ExpressionAttributeValues: { ':at': now },
+      }),
+    );
   }
 
   async flagEmailSuppressed(invoiceId: string, flag: NonNullable<DunningCase['emailSuppressed']>): Promise<boolean> {
-    try {
-      await this.call(() => this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: keys.case(invoiceId),
-          // Any status: a closed case keeps the record of why its emails stopped too.
-          UpdateExpression: 'SET emailSuppressed = :flag, updatedAt = :at',
-          ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(emailSuppressed)',
-          ExpressionAttributeValues: { ':flag': { reason: flag.reason, at: flag.at }, ':at': flag.at },
-        }),
-      ));
-      return true;
-    } catch (err) {
-      if (!isConditionFailed(err)) throw err;
-    }
+    const written = await this.written(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.case(invoiceId),
+        // Any status: a closed case keeps the record of why its emails stopped too.
+        UpdateExpression: 'SET emailSuppressed = :flag, updatedAt = :at',
+        ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(emailSuppressed)',
+        ExpressionAttributeValues: { ':flag': { reason: flag.reason, at: flag.at }, ':at': flag.at },
+      }),
+    );
+    if (written) return true;
     if (!(await this.getCase(invoiceId))) throw new CaseNotFoundError(invoiceId);
     return false;
   }
 
   async claimEmailEvent(eventKey: string, now: Date): Promise<boolean> {
     const nowSeconds = Math.floor(now.getTime() / 1000);
-    try {
-      await this.call(() => this.client.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { ...keys.emailEvent(eventKey), [TABLE_KEYS.ttlAttribute]: nowSeconds + EMAIL_EVENT_TTL_SECONDS },
-          // dynalite never expires items: an expired record counts as absent.
-          ConditionExpression: 'attribute_not_exists(pk) OR #ttl < :now',
-          ExpressionAttributeNames: { '#ttl': TABLE_KEYS.ttlAttribute },
-          ExpressionAttributeValues: { ':now': nowSeconds },
-        }),
-      ));
-      return true;
-    } catch (err) {
-      if (isConditionFailed(err)) return false;
-      throw err;
-    }
+    return this.written(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { ...keys.emailEvent(eventKey), [TABLE_KEYS.ttlAttribute]: nowSeconds + EMAIL_EVENT_TTL_SECONDS },
+        // dynalite never expires items: an expired record counts as absent.
+        ConditionExpression: 'attribute_not_exists(pk) OR #ttl < :now',
+        ExpressionAttributeNames: { '#ttl': TABLE_KEYS.ttlAttribute },
+        ExpressionAttributeValues: { ':now': nowSeconds },
+      }),
+    );
   }
 
   async releaseEmailEvent(eventKey: string): Promise<void> {
@@ -778,6 +740,17 @@ export class DynamoCaseStore implements CaseStore {
   }
 
   /** Runs one call, turning throttling, 5xx and network failures into StoreUnavailableError. */
+  /** Sends a conditional write: true if it was written, false if its condition did not hold. */
+  private async written(command: PutCommand | UpdateCommand | DeleteCommand): Promise<boolean> {
+    try {
+      await this.call(() => this.client.send(command as UpdateCommand));
+      return true;
+    } catch (err) {
+      if (isConditionFailed(err)) return false;
+      throw err;
+    }
+  }
+
   private async call<T>(send: () => Promise<T>): Promise<T> {
     try {
       return await send();
