@@ -9,7 +9,9 @@ import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import type { Construct } from 'constructs';
 import { ENV } from '#shared/config.ts';
 import type { PolicySet } from '#shared/policy/segments.ts';
@@ -154,6 +156,16 @@ export class DunningFunction extends NodejsFunction {
   bindTableIndex(table: ITable, indexName: string, actions: readonly `dynamodb:${string}`[]): this {
     this.addToRolePolicy(new PolicyStatement({ actions: [...actions], resources: [`${table.tableArn}/index/${indexName}`] }));
     this.addEnvironment(ENV.tableName, table.tableName);
+    return this;
+  }
+
+  /**
+   * For a function invoked asynchronously (by EventBridge or SNS): an error it throws (a dependency
+   * down) is retried twice by Lambda within 6 hours, then the invocation goes to `queue` (a Lambda
+   * destination record, the event under `requestPayload`) instead of being dropped.
+   */
+  keepFailedInvocations(queue: IQueue): this {
+    this.configureAsyncInvoke({ retryAttempts: 2, maxEventAge: Duration.hours(6), onFailure: new SqsDestination(queue) });
     return this;
   }
 

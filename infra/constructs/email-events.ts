@@ -3,17 +3,17 @@
 // topic, and record-email-event writes each on its case and suppresses addresses that hard-bounced
 // or complained. A message that cannot be used is logged and dropped; one that failed on a
 // dependency is retried by Lambda, then kept in a dead-letter queue that alarms on its first message.
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
-import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { ConfigurationSetEventDestination, EmailSendingEvent, EventDestination, type IConfigurationSet } from 'aws-cdk-lib/aws-ses';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { LambdaSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
-import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { DeadLetterQueue } from './dead-letter-queue.ts';
 import { DunningFunction } from './dunning-function.ts';
 
 /** Open and click tracking. Off unless asked for: a dunning email should not carry a tracking pixel. */
@@ -95,12 +95,7 @@ export class EmailEvents extends Construct {
       events: [...this.events],
     });
 
-    this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-      removalPolicy,
-    });
+    this.deadLetterQueue = new DeadLetterQueue(this, 'DeadLetterQueue', { removalPolicy });
 
     this.handler = new DunningFunction(this, 'RecordEmailEvent', {
       name: 'record-email-event',
@@ -110,11 +105,7 @@ export class EmailEvents extends Construct {
     }).bindTable(props.table, 'readWrite');
     // SNS invokes asynchronously. A message that cannot be used is acknowledged by the function; a
     // dependency failure throws, is retried twice, then kept here instead of being retried forever.
-    this.handler.configureAsyncInvoke({
-      retryAttempts: 2,
-      maxEventAge: Duration.hours(6),
-      onFailure: new SqsDestination(this.deadLetterQueue),
-    });
+    this.handler.keepFailedInvocations(this.deadLetterQueue);
     this.topic.addSubscription(new LambdaSubscription(this.handler, { deadLetterQueue: this.deadLetterQueue }));
   }
 }

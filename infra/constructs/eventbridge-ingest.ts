@@ -7,12 +7,12 @@ import { Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { EventBus, Match, Rule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
-import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
-import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { DeadLetterQueue } from './dead-letter-queue.ts';
 import { ENV } from '#shared/config.ts';
 import { STRIPE_PARTNER_SOURCE_PREFIX } from '#shared/dunning/eventbridge.ts';
 import { HANDLED_EVENT_TYPES } from '#shared/dunning/handled-events.ts';
@@ -71,14 +71,7 @@ export class EventBridgeIngest extends Construct {
     }
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
 
-    this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
-      // SQS-managed keys: EventBridge can write to it without a key policy, unlike the aws/sqs key.
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-      // It holds events not yet processed: deleting it with the stack would lose them.
-      removalPolicy,
-    });
+    this.deadLetterQueue = new DeadLetterQueue(this, 'DeadLetterQueue', { removalPolicy });
 
     this.handler = new DunningFunction(this, 'HandleEventBridge', {
       name: HANDLER_NAME,
@@ -96,11 +89,7 @@ export class EventBridgeIngest extends Construct {
     // failed hand-over. An error thrown by the function (a dependency down, a concurrent delivery of
     // the same event) is retried by Lambda, and an invocation that fails every attempt goes to the
     // same queue instead of being dropped.
-    this.handler.configureAsyncInvoke({
-      retryAttempts: 2,
-      maxEventAge: Duration.hours(6),
-      onFailure: new SqsDestination(this.deadLetterQueue),
-    });
+    this.handler.keepFailedInvocations(this.deadLetterQueue);
 
     const bus = EventBus.fromEventBusName(this, 'PartnerBus', props.eventBusName);
     this.rule = new Rule(this, 'StripeEvents', {

@@ -8,11 +8,11 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Rule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
-import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { DeadLetterQueue } from './dead-letter-queue.ts';
 import { ENV } from '#shared/config.ts';
 import { EXECUTION_STATUS_CHANGE, FLAGGED_STATUSES } from '#shared/dunning/failed-execution.ts';
 import { DunningFunction } from './dunning-function.ts';
@@ -46,13 +46,7 @@ export class FailedExecutionFlagger extends Construct {
     super(scope, id);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
 
-    this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
-      // SQS-managed keys: EventBridge can write to it without a key policy, unlike the aws/sqs key.
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-      removalPolicy,
-    });
+    this.deadLetterQueue = new DeadLetterQueue(this, 'DeadLetterQueue', { removalPolicy });
 
     this.handler = new DunningFunction(this, 'FlagCase', {
       name: 'flag-case',
@@ -67,11 +61,7 @@ export class FailedExecutionFlagger extends Construct {
 
     // As with every EventBridge target: a thrown error (the table or Step Functions down) is retried
     // by Lambda, and an invocation that fails every attempt goes to the queue instead of being dropped.
-    this.handler.configureAsyncInvoke({
-      retryAttempts: 2,
-      maxEventAge: Duration.hours(6),
-      onFailure: new SqsDestination(this.deadLetterQueue),
-    });
+    this.handler.keepFailedInvocations(this.deadLetterQueue);
 
     this.rule = new Rule(this, 'ExecutionFailed', {
       description: 'Dunning: executions of the dunning state machine that failed or timed out, to flag-case',
