@@ -1,38 +1,22 @@
 // A rolled secret reaches a warm container: the webhook's dependencies hold the signing secret and
 // the Stripe key, and are built again once they are older than the secret cache, so a delivery
 // signed with the new secret is accepted within SECRET_MAX_AGE_SECONDS, not only after a cold start.
-// Secrets Manager is a loopback stand-in (GetSecretValue over its JSON protocol); its own file, as
+// Secrets Manager is a loopback stand-in (helpers.ts); its own file, as
 // the handlers' dependencies are per process.
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import Stripe from 'stripe';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ENV, SECRET_MAX_AGE_SECONDS } from '#shared/config.ts';
 import { once } from '#shared/runtime/lambda-deps.ts';
 import { defaultPolicy } from '../fixtures/policies.ts';
-import './helpers.ts';
+import { startFakeSecretsManager, type FakeSecretsManager } from './helpers.ts';
 
 const WEBHOOK_ARN = 'arn:aws:secretsmanager:eu-west-1:1:secret:webhook';
 const API_KEY_ARN = 'arn:aws:secretsmanager:eu-west-1:1:secret:api-key';
-const secrets: Record<string, string> = { [WEBHOOK_ARN]: 'whsec_first', [API_KEY_ARN]: 'sk_test_first' };
-let server: Server;
+let secretsManager: FakeSecretsManager;
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    let raw = '';
-    req.on('data', (chunk: Buffer) => (raw += chunk.toString()));
-    req.on('end', () => {
-      const { SecretId } = JSON.parse(raw) as { SecretId: string };
-      res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
-      res.end(JSON.stringify({ ARN: SecretId, Name: 'secret', SecretString: secrets[SecretId] }));
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  secretsManager = await startFakeSecretsManager({ [WEBHOOK_ARN]: 'whsec_first', [API_KEY_ARN]: 'sk_test_first' });
   Object.assign(process.env, {
-    AWS_ENDPOINT_URL_SECRETS_MANAGER: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    AWS_REGION: 'eu-west-1',
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
     [ENV.tableName]: 'dunning',
     [ENV.stateMachineArn]: 'arn:aws:states:eu-west-1:1:stateMachine:dunning',
     [ENV.stripeApiKeySecretArn]: API_KEY_ARN,
@@ -42,8 +26,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
+  await secretsManager?.close();
 });
 
 afterEach(() => {
@@ -83,7 +66,7 @@ describe('the webhook after the signing secret is rolled', () => {
     const first = await webhookDeps();
     expect(() => first.verify(payload, signed(payload, 'whsec_first'))).not.toThrow();
 
-    secrets[WEBHOOK_ARN] = 'whsec_second';
+    secretsManager.secrets[WEBHOOK_ARN] = 'whsec_second';
     vi.setSystemTime(Date.now() + 60_000);
     // Within the cache's age the container still knows only the first secret.
     expect(() => first.verify(payload, signed(payload, 'whsec_second'))).toThrow();
