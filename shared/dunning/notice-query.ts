@@ -1,16 +1,9 @@
 // Answers "what banner should My Account show this customer?" from the store.
-import { PRE_DUNNING_STAGE, type BannerSeverity } from '../domain/case.ts';
+import { PRE_DUNNING_STAGE, type InAppNotice } from '../domain/case.ts';
 import type { CaseStore } from '../domain/ports.ts';
 
-/** Exactly what the notice API returns for a customer with an open case. */
-export interface BannerView {
-  stage: string;
-  severity: BannerSeverity;
-  headline: string;
-  body: string;
-  action: { label: string; url: string };
-  terminatesAt: string;
-}
+/** Exactly what the notice API returns for a customer with an open case: the banner as stored, less its bookkeeping. */
+export type BannerView = Pick<InAppNotice, 'stage' | 'severity' | 'headline' | 'body' | 'action' | 'terminatesAt'>;
 
 /**
  * The customer's current banner, only while its case is still open. A stage that wrote the banner a
