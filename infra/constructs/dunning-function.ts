@@ -86,6 +86,14 @@ export interface DunningFunctionProps {
 }
 
 export class DunningFunction extends NodejsFunction {
+  /** The folder under `functions/` whose `handler.ts` this function runs; also its Powertools service name. */
+  readonly name: DunningFunctionName;
+  /**
+   * The policy file compiled into the code (esbuild `define`), which the template cannot show; the
+   * local runtime gives it to this function alone, as the bundle would. Undefined when none is bundled.
+   */
+  readonly bundledPolicies?: PolicySet;
+
   constructor(scope: Construct, id: string, props: DunningFunctionProps) {
     // Created before super() (so as siblings): the role must exist to be passed in, and passing our
     // own role keeps AWSLambdaBasicExecutionRole off it; the log writes are granted on our group only.
@@ -138,6 +146,8 @@ export class DunningFunction extends NodejsFunction {
     });
 
     logGroup.grantWrite(role);
+    this.name = props.name;
+    this.bundledPolicies = props.policies;
   }
 
   /** Grants read, read and write, or exactly the listed data access to the table and sets DUNNING_TABLE_NAME. */

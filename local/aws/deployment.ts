@@ -1,0 +1,334 @@
+// The stack as `cdk deploy` would create it, read for the local runtime: the same DunningStack is
+// synthesized in-process (bundling skipped: the local runtime runs the sources), and each function's
+// environment, timeout, memory and IAM policy, the state machine's definition and role, and the
+// alarms are taken from that template, with local names and ARNs in place of CloudFormation's.
+//
+// Synthesizing, rather than keeping a second description of each function beside its construct,
+// means a grant or a variable a construct forgets is missing locally too: the local runtime cannot
+// be kinder than AWS about configuration, because it has no configuration of its own.
+import { createHash } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { App, Stack, type CfnElement } from 'aws-cdk-lib';
+import type { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import { DunningFunction, type DunningFunctionName } from '#infra/constructs/dunning-function.ts';
+import { DunningStack } from '#infra/stacks/dunning-stack.ts';
+import type { DunningWorkflow } from '#infra/dunning-workflow.ts';
+import type { PolicySet } from '#shared/policy/segments.ts';
+import type { StateMachineDefinition } from '#shared/workflow/definition.ts';
+import { Intrinsics, UnresolvableError, type LocalResource, type Template } from './intrinsics.ts';
+
+const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+export const LOCAL_REGION = 'us-east-1';
+export const LOCAL_ACCOUNT = '000000000000';
+/** The stack's name locally, as `cdk deploy` names it (infra/app.ts). */
+const STACK_NAME = 'Dunning';
+
+/** An IAM policy document as it appears in the template, resolved. */
+export interface PolicyDocument {
+  Version?: string;
+  Statement: PolicyStatementJson[];
+}
+
+export interface PolicyStatementJson {
+  Sid?: string;
+  Effect: 'Allow' | 'Deny';
+  Action?: string | string[];
+  NotAction?: string | string[];
+  Resource?: string | string[];
+  NotResource?: string | string[];
+  Condition?: Record<string, Record<string, unknown>>;
+}
+
+export interface RoleSpec {
+  logicalId: string;
+  arn: string;
+  /** The role's inline policies and the AWS::IAM::Policy resources attached to it. */
+  policies: Array<{ name: string; document: PolicyDocument }>;
+}
+
+export interface FunctionSpec {
+  /** The folder under functions/: send-notice, handle-webhook, … */
+  name: DunningFunctionName;
+  logicalId: string;
+  /** Its local physical name, which is also `name`. */
+  functionName: string;
+  arn: string;
+  /** The handler's source file, run in the function's own worker. */
+  entry: string;
+  /** The template's `Environment.Variables`, resolved: nothing more, nothing less. */
+  environment: Record<string, string>;
+  timeoutSeconds: number;
+  memorySize: number;
+  role: RoleSpec;
+  /** The policy file CDK compiles into this function's bundle (esbuild define); undefined when none. */
+  bundledPolicyJson?: string;
+  /** Its Function URL's auth type, when it has one. */
+  url?: { authType: 'NONE' | 'AWS_IAM' };
+  /** How Lambda treats its asynchronous invocations (EventInvokeConfig): retries, then the failure destination. */
+  asyncInvoke: { retryAttempts: number; onFailureQueue?: string };
+}
+
+export interface AlarmSpec {
+  /** The alarm's construct id, the name the README's runbook uses: `NeedsAttention`, `SendNoticeErrors`. */
+  id: string;
+  namespace: string;
+  metricName: string;
+  dimensions: Record<string, string>;
+  statistic: string;
+  threshold: number;
+  comparisonOperator: string;
+}
+
+export interface LocalDeployment {
+  /** The synthesized template (after any test transform), unresolved. */
+  template: Template;
+  functions: ReadonlyMap<DunningFunctionName, FunctionSpec>;
+  stateMachine: { arn: string; name: string; definition: StateMachineDefinition; role: RoleSpec };
+  /** The ARNs of the three secrets the functions read. */
+  secrets: { stripeApiKey: string; webhookSigningSecret: string; linkSigningKey: string };
+  table: { name: string; arn: string };
+  alarms: readonly AlarmSpec[];
+  region: string;
+  account: string;
+}
+
+export interface LocalDeploymentOptions {
+  policies: PolicySet;
+  sender: string;
+  replyTo?: readonly string[];
+  tableName: string;
+  /** The local state machine's name; its ARN is built from it. */
+  stateMachineName: string;
+  /** Where the runtime serves every Function URL (they share one local port). */
+  functionUrlBase: string;
+  /** Deploy the EventBridge ingest too (handle-eventbridge). */
+  eventBridgeBusName?: string;
+  /**
+   * Changes the template before it is read: for tests that take a grant away, as a mistaken
+   * construct would, and watch AWS refuse the call.
+   */
+  transformTemplate?: (template: Template) => void;
+}
+
+/** Synthesizes the stack and reads what the local runtime needs from it. */
+export function describeDeployment(options: LocalDeploymentOptions): LocalDeployment {
+  // Bundling off: a test of the template needs no esbuild run, and the local runtime runs sources.
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const stack = new DunningStack(app, STACK_NAME, {
+    dunning: {
+      policy: options.policies,
+      email: { sender: options.sender, replyTo: options.replyTo?.length ? [...options.replyTo] : undefined },
+      ...(options.eventBridgeBusName ? { ingest: { eventBridge: { eventBusName: options.eventBridgeBusName } } } : {}),
+    },
+  });
+  const template = structuredClone(app.synth().getStackByName(stack.stackName).template) as Template;
+  options.transformTemplate?.(template);
+  return read(stack, template, options);
+}
+
+function read(stack: DunningStack, template: Template, options: LocalDeploymentOptions): LocalDeployment {
+  const workflow = stack.dunning;
+  const region = LOCAL_REGION;
+  const account = LOCAL_ACCOUNT;
+  const logicalId = (element: { node: { defaultChild?: unknown } }) => stack.getLogicalId(element.node.defaultChild as CfnElement);
+
+  const functionsById = new Map<string, DunningFunction>();
+  for (const construct of stack.node.findAll()) {
+    if (construct instanceof DunningFunction) functionsById.set(logicalId(construct), construct);
+  }
+  const stateMachineArn = `arn:aws:states:${region}:${account}:stateMachine:${options.stateMachineName}`;
+  const stateMachineId = logicalId(workflow.stateMachine);
+  const resources = localResources(template, { region, account, functionsById, stateMachineId, stateMachineArn, ...options });
+  const intrinsics = new Intrinsics(template, resources, { region, account, stackName: STACK_NAME });
+
+  const urls = new Map<string, 'NONE' | 'AWS_IAM'>();
+  for (const resource of Object.values(template.Resources)) {
+    if (resource.Type !== 'AWS::Lambda::Url') continue;
+    const target = resource.Properties?.TargetFunctionArn as { 'Fn::GetAtt'?: [string, string] } | undefined;
+    const id = target?.['Fn::GetAtt']?.[0];
+    if (id) urls.set(id, resource.Properties?.AuthType as 'NONE' | 'AWS_IAM');
+  }
+
+  const asyncConfigs = new Map<string, FunctionSpec['asyncInvoke']>();
+  for (const resource of Object.values(template.Resources)) {
+    if (resource.Type !== 'AWS::Lambda::EventInvokeConfig') continue;
+    const properties = resource.Properties ?? {};
+    const id = (properties.FunctionName as { Ref?: string } | undefined)?.Ref;
+    const destination = (properties.DestinationConfig as { OnFailure?: { Destination?: unknown } } | undefined)?.OnFailure?.Destination;
+    const queueId = (destination as { 'Fn::GetAtt'?: [string, string] } | undefined)?.['Fn::GetAtt']?.[0];
+    if (id) asyncConfigs.set(id, { retryAttempts: Number(properties.MaximumRetryAttempts ?? 2), onFailureQueue: queueId ? intrinsics.string({ 'Fn::GetAtt': [queueId, 'QueueName'] }, 'on-failure queue') : undefined });
+  }
+
+  const functions = new Map<DunningFunctionName, FunctionSpec>();
+  for (const [id, fn] of functionsById) {
+    const resource = template.Resources[id];
+    if (!resource) continue; // taken out of the template by a test: the function is not deployed
+    const properties = resource.Properties ?? {};
+    const variables = ((properties.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {}) as Record<string, unknown>;
+    const environment: Record<string, string> = {};
+    for (const [name, value] of Object.entries(variables)) environment[name] = intrinsics.string(value, `${fn.name}: ${name}`);
+    functions.set(fn.name, {
+      name: fn.name,
+      logicalId: id,
+      functionName: fn.name,
+      arn: functionArn(region, account, fn.name),
+      entry: `${PROJECT_ROOT}functions/${fn.name}/handler.ts`,
+      environment,
+      timeoutSeconds: Number(properties.Timeout ?? 3),
+      memorySize: Number(properties.MemorySize ?? 128),
+      role: roleSpec(template, intrinsics, roleIdOf(properties.Role, `${fn.name}: Role`)),
+      bundledPolicyJson: fn.bundledPolicies ? JSON.stringify(fn.bundledPolicies) : undefined,
+      url: urls.has(id) ? { authType: urls.get(id)! } : undefined,
+      // Lambda's default for asynchronous invocations: two retries, then the event is dropped.
+      asyncInvoke: asyncConfigs.get(id) ?? { retryAttempts: 2 },
+    });
+  }
+
+  const machine = template.Resources[stateMachineId]!.Properties ?? {};
+  const definition = JSON.parse(intrinsics.string(machine.DefinitionString, 'state machine DefinitionString')) as StateMachineDefinition;
+  const secretArn = (secret: ISecret, what: string) => intrinsics.string(stack.resolve(secret.secretArn), what);
+
+  return {
+    template,
+    functions,
+    stateMachine: {
+      arn: stateMachineArn,
+      name: options.stateMachineName,
+      definition,
+      role: roleSpec(template, intrinsics, roleIdOf(machine.RoleArn, 'state machine RoleArn')),
+    },
+    secrets: {
+      stripeApiKey: secretArn(workflow.secrets.apiKey, 'the Stripe API key secret'),
+      webhookSigningSecret: secretArn(workflow.secrets.webhookSigningSecret, 'the webhook signing secret'),
+      linkSigningKey: secretArn(workflow.updatePaymentLink.signingKey, 'the link signing key'),
+    },
+    table: { name: options.tableName, arn: tableArn(region, account, options.tableName) },
+    alarms: alarmSpecs(stack, workflow, template, intrinsics),
+    region,
+    account,
+  };
+}
+
+export function functionArn(region: string, account: string, name: string): string {
+  return `arn:aws:lambda:${region}:${account}:function:${name}`;
+}
+
+function tableArn(region: string, account: string, name: string): string {
+  return `arn:aws:dynamodb:${region}:${account}:table/${name}`;
+}
+
+/** `{ "Fn::GetAtt": ["<Role>", "Arn"] }` → the role's logical id. */
+function roleIdOf(value: unknown, where: string): string {
+  const id = (value as { 'Fn::GetAtt'?: [string, string] } | undefined)?.['Fn::GetAtt']?.[0];
+  if (!id) throw new UnresolvableError(`${where}: expected a role of this stack, got ${JSON.stringify(value)}`);
+  return id;
+}
+
+function roleSpec(template: Template, intrinsics: Intrinsics, roleId: string): RoleSpec {
+  const role = template.Resources[roleId];
+  if (!role) throw new UnresolvableError(`no role ${roleId} in the template`);
+  const properties = role.Properties ?? {};
+  if (Array.isArray(properties.ManagedPolicyArns) && properties.ManagedPolicyArns.length > 0) {
+    // A managed policy's document is not in the template: the local runtime could not enforce it.
+    throw new UnresolvableError(`role ${roleId} has managed policies, which the local runtime cannot evaluate`);
+  }
+  const policies: RoleSpec['policies'] = [];
+  for (const inline of (properties.Policies as Array<{ PolicyName: string; PolicyDocument: unknown }> | undefined) ?? []) {
+    policies.push({ name: inline.PolicyName, document: intrinsics.resolve(inline.PolicyDocument) as PolicyDocument });
+  }
+  for (const [id, resource] of Object.entries(template.Resources)) {
+    if (resource.Type !== 'AWS::IAM::Policy') continue;
+    const roles = (resource.Properties?.Roles as Array<{ Ref?: string }> | undefined) ?? [];
+    if (!roles.some((r) => r.Ref === roleId)) continue;
+    policies.push({ name: String(resource.Properties?.PolicyName ?? id), document: intrinsics.resolve(resource.Properties?.PolicyDocument) as PolicyDocument });
+  }
+  return { logicalId: roleId, arn: `arn:aws:iam::${LOCAL_ACCOUNT}:role/${roleId}`, policies };
+}
+
+/**
+ * What each resource of the template is locally: the names and ARNs the stand-ins answer to.
+ * A resource type not listed here has no local stand-in, and a value that needs one fails naming it.
+ */
+function localResources(
+  template: Template,
+  context: LocalDeploymentOptions & {
+    region: string;
+    account: string;
+    functionsById: ReadonlyMap<string, DunningFunction>;
+    stateMachineId: string;
+    stateMachineArn: string;
+  },
+): (logicalId: string) => LocalResource | undefined {
+  const { region, account } = context;
+  const arn = (service: string, resource: string) => `arn:aws:${service}:${region}:${account}:${resource}`;
+  return (id): LocalResource | undefined => {
+    const type = template.Resources[id]?.Type;
+    switch (type) {
+      case 'AWS::DynamoDB::Table':
+        return { ref: context.tableName, attributes: { Arn: tableArn(region, account, context.tableName) } };
+      case 'AWS::SecretsManager::Secret': {
+        // Secrets Manager appends six random characters to a secret's name in its ARN.
+        const suffix = createHash('sha256').update(id).digest('base64url').replace(/[^A-Za-z0-9]/g, '').slice(0, 6);
+        return { ref: arn('secretsmanager', `secret:${id}-${suffix}`) };
+      }
+      case 'AWS::Lambda::Function': {
+        const name = context.functionsById.get(id)?.name ?? id;
+        return { ref: name, attributes: { Arn: functionArn(region, account, name) } };
+      }
+      case 'AWS::Lambda::Url':
+        return { ref: id, attributes: { FunctionUrl: `${context.functionUrlBase.replace(/\/$/, '')}/` } };
+      case 'AWS::StepFunctions::StateMachine':
+        return id === context.stateMachineId
+          ? { ref: context.stateMachineArn, attributes: { Arn: context.stateMachineArn, Name: context.stateMachineName } }
+          : undefined;
+      case 'AWS::IAM::Role':
+        return { ref: id, attributes: { Arn: `arn:aws:iam::${account}:role/${id}`, RoleId: `AROA${id.slice(0, 16).toUpperCase()}` } };
+      case 'AWS::Logs::LogGroup': {
+        const name = `/dunning-local/${id}`;
+        return { ref: name, attributes: { Arn: arn('logs', `log-group:${name}:*`) } };
+      }
+      case 'AWS::SES::ConfigurationSet':
+        return { ref: `dunning-local-${id}` };
+      case 'AWS::SNS::Topic':
+        return { ref: arn('sns', id), attributes: { TopicArn: arn('sns', id), TopicName: id } };
+      case 'AWS::SQS::Queue':
+        return {
+          ref: `https://sqs.${region}.amazonaws.com/${account}/${id}`,
+          attributes: { Arn: arn('sqs', id), QueueName: id, QueueUrl: `https://sqs.${region}.amazonaws.com/${account}/${id}` },
+        };
+      case 'AWS::KMS::Key':
+        return { ref: id, attributes: { Arn: arn('kms', `key/${id}`), KeyId: id } };
+      case 'AWS::Events::Rule':
+        return { ref: id, attributes: { Arn: arn('events', `rule/${id}`) } };
+      case 'AWS::CloudWatch::Alarm':
+        return { ref: id, attributes: { Arn: arn('cloudwatch', `alarm:${id}`) } };
+      default:
+        return undefined;
+    }
+  };
+}
+
+function alarmSpecs(stack: Stack, workflow: DunningWorkflow, template: Template, intrinsics: Intrinsics): AlarmSpec[] {
+  return workflow.alarms.all.flatMap((alarm: Alarm) => {
+    const id = stack.getLogicalId(alarm.node.defaultChild as CfnElement);
+    const properties = template.Resources[id]?.Properties;
+    if (!properties) return [];
+    const dimensions: Record<string, string> = {};
+    for (const dimension of (properties.Dimensions as Array<{ Name: string; Value: unknown }> | undefined) ?? []) {
+      dimensions[dimension.Name] = intrinsics.string(dimension.Value, `alarm ${alarm.node.id}: dimension ${dimension.Name}`);
+    }
+    return [
+      {
+        id: alarm.node.id,
+        namespace: String(properties.Namespace),
+        metricName: String(properties.MetricName),
+        dimensions,
+        statistic: String(properties.Statistic ?? 'Sum'),
+        threshold: Number(properties.Threshold),
+        comparisonOperator: String(properties.ComparisonOperator),
+      },
+    ];
+  });
+}
