@@ -1,0 +1,336 @@
+// Lambda for the local runtime: each function runs in worker threads of its own, one container per
+// worker, with exactly the environment the template gives it (plus what Lambda itself sets, and the
+// loopback endpoints), its own module instances and caches, its timeout and its memory. A container
+// takes one invocation at a time; a busy function starts another container, up to a cap, and
+// invocations beyond it wait their turn. Invocation and error counts go to the local CloudWatch under
+// AWS/Lambda, as AWS records them, so the stack's Errors alarms can be evaluated.
+import { randomUUID } from 'node:crypto';
+import { Worker } from 'node:worker_threads';
+import type { DunningFunctionName } from '#infra/constructs/dunning-function.ts';
+import type { LocalMetrics } from './cloudwatch.ts';
+import type { FunctionSpec } from './deployment.ts';
+import type { ContainerData, FromContainer, LambdaError, ToContainer } from './lambda-worker.ts';
+
+/** A function's failure as its invoker sees it: `name` is Lambda's errorType, which Retry and Catch match. */
+export class FunctionError extends Error {
+  constructor(
+    readonly functionName: string,
+    readonly error: LambdaError,
+  ) {
+    super(error.errorMessage);
+    this.name = error.errorType;
+    this.stack = [`${error.errorType}: ${error.errorMessage}`, ...error.trace.slice(1)].join('\n');
+  }
+}
+
+/** One line a function wrote, as its log group holds it. */
+export interface FunctionLogLine {
+  functionName: string;
+  stream: 'stdout' | 'stderr';
+  line: string;
+}
+
+export interface LocalLambdaOptions {
+  functions: ReadonlyMap<DunningFunctionName, FunctionSpec>;
+  /** What each function's environment gets beyond the template: Lambda's own variables, credentials, endpoints. */
+  runtimeEnvironment: (spec: FunctionSpec) => Record<string, string>;
+  metrics: LocalMetrics;
+  /** Each line a function writes (after EMF metrics are taken out of it). */
+  onLog?: (line: FunctionLogLine) => void;
+  /** Each message of an asynchronous invocation that failed every retry, with its on-failure queue. */
+  onDeadLetter?: (message: { functionName: string; queue?: string; event: unknown; error: Error }) => void;
+  /** Containers per function at most. @default 4 */
+  maxContainers?: number;
+  /** Delay before each retry of a failed asynchronous invocation (Lambda waits minutes). @default [50, 100] */
+  asyncRetryDelaysMs?: readonly number[];
+}
+
+const BOOT = new URL('./lambda-worker-boot.mjs', import.meta.url);
+
+interface Pending {
+  resolve: (payload: string) => void;
+  reject: (error: Error) => void;
+}
+
+class Container {
+  readonly worker: Worker;
+  readonly ready: Promise<void>;
+  busy = false;
+  dead = false;
+  private pending?: Pending & { id: number };
+  private nextId = 1;
+  private partial: Record<'stdout' | 'stderr', string> = { stdout: '', stderr: '' };
+
+  constructor(
+    readonly spec: FunctionSpec,
+    environment: Record<string, string>,
+    private readonly onLine: (stream: 'stdout' | 'stderr', line: string) => void,
+    private readonly onDeath: (container: Container) => void,
+  ) {
+    const data: ContainerData = {
+      entry: spec.entry,
+      handlerExport: 'handler',
+      functionName: spec.functionName,
+      functionArn: spec.arn,
+      memorySize: spec.memorySize,
+      logGroupName: environment.AWS_LAMBDA_LOG_GROUP_NAME ?? `/aws/lambda/${spec.functionName}`,
+      logStreamName: environment.AWS_LAMBDA_LOG_STREAM_NAME ?? randomUUID(),
+      bundledPolicyJson: spec.bundledPolicyJson,
+    };
+    this.worker = new Worker(BOOT, {
+      workerData: data,
+      env: environment,
+      // Nothing of the host process's flags (its TypeScript loader, a debugger) leaks in.
+      execArgv: [],
+      // The function's memory setting bounds its heap: a function that needs more fails here too.
+      resourceLimits: { maxOldGenerationSizeMb: spec.memorySize },
+      stdout: false,
+      stderr: false,
+    });
+    let settleReady!: { resolve: () => void; reject: (error: Error) => void };
+    this.ready = new Promise<void>((resolve, reject) => (settleReady = { resolve, reject }));
+    this.ready.catch(() => undefined);
+    this.worker.on('message', (message: FromContainer) => {
+      switch (message.type) {
+        case 'ready':
+          return settleReady.resolve();
+        case 'init-error':
+          this.kill();
+          return settleReady.reject(new FunctionError(spec.functionName, message.error));
+        case 'output':
+          return this.output(message.stream, message.text);
+        case 'result':
+          return this.settle(message.id, (p) => p.resolve(message.payload));
+        case 'error':
+          return this.settle(message.id, (p) => p.reject(new FunctionError(spec.functionName, message.error)));
+      }
+    });
+    const crash = (errorType: string, errorMessage: string) => {
+      if (this.dead) return;
+      this.dead = true;
+      const error = new FunctionError(spec.functionName, { errorType, errorMessage, trace: [] });
+      settleReady.reject(error);
+      this.pending?.reject(error);
+      this.pending = undefined;
+      this.onDeath(this);
+    };
+    this.worker.on('error', (error: Error & { code?: string }) =>
+      crash(error.code === 'ERR_WORKER_OUT_OF_MEMORY' ? 'Runtime.OutOfMemory' : 'Runtime.ExitError', `RequestId: ${this.requestId} Error: ${error.message}`),
+    );
+    this.worker.on('exit', (code) => crash('Runtime.ExitError', `RequestId: ${this.requestId} Error: Runtime exited with error: exit status ${code}`));
+  }
+
+  private requestId = '';
+
+  invoke(event: string): Promise<string> {
+    const id = this.nextId++;
+    this.requestId = randomUUID();
+    const deadline = Date.now() + this.spec.timeoutSeconds * 1000;
+    return new Promise<string>((resolve, reject) => {
+      this.pending = { id, resolve, reject };
+      const timer = setTimeout(() => {
+        // Lambda stops the sandbox at the timeout; its next invocation gets a fresh one.
+        const error = new FunctionError(this.spec.functionName, {
+          errorType: 'Sandbox.Timedout',
+          errorMessage: `RequestId: ${this.requestId} Error: Task timed out after ${this.spec.timeoutSeconds.toFixed(2)} seconds`,
+          trace: [],
+        });
+        this.pending?.reject(error);
+        this.pending = undefined;
+        this.kill();
+      }, this.spec.timeoutSeconds * 1000);
+      timer.unref();
+      const clear = () => clearTimeout(timer);
+      this.pending.resolve = (payload) => (clear(), resolve(payload));
+      this.pending.reject = (error) => (clear(), reject(error));
+      const message: ToContainer = { type: 'invoke', id, event, requestId: this.requestId, deadline };
+      this.worker.postMessage(message);
+    });
+  }
+
+  private settle(id: number, act: (pending: Pending) => void): void {
+    if (!this.pending || this.pending.id !== id) return;
+    const pending = this.pending;
+    this.pending = undefined;
+    act(pending);
+  }
+
+  private output(stream: 'stdout' | 'stderr', text: string): void {
+    const lines = (this.partial[stream] + text).split('\n');
+    this.partial[stream] = lines.pop() ?? '';
+    for (const line of lines) if (line.trim()) this.onLine(stream, line);
+  }
+
+  kill(): void {
+    if (this.dead) return;
+    this.dead = true;
+    this.onDeath(this);
+    void this.worker.terminate();
+  }
+}
+
+class FunctionPool {
+  private readonly containers = new Set<Container>();
+  private readonly waiting: Array<(container: Container) => void> = [];
+
+  constructor(
+    readonly spec: FunctionSpec,
+    private readonly options: LocalLambdaOptions,
+    private readonly max: number,
+  ) {}
+
+  async invoke(event: string): Promise<string> {
+    const container = await this.acquire();
+    try {
+      await container.ready;
+      return await container.invoke(event);
+    } finally {
+      this.release(container);
+    }
+  }
+
+  private acquire(): Promise<Container> {
+    for (const container of this.containers) {
+      if (!container.busy && !container.dead) {
+        container.busy = true;
+        return Promise.resolve(container);
+      }
+    }
+    if (this.containers.size < this.max) {
+      const container = this.start();
+      container.busy = true;
+      return Promise.resolve(container);
+    }
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  private release(container: Container): void {
+    container.busy = false;
+    const next = this.waiting.shift();
+    if (!next) return;
+    if (container.dead) {
+      const fresh = this.start();
+      fresh.busy = true;
+      next(fresh);
+      return;
+    }
+    container.busy = true;
+    next(container);
+  }
+
+  private start(): Container {
+    const environment = { ...this.spec.environment, ...this.options.runtimeEnvironment(this.spec) };
+    const container = new Container(
+      this.spec,
+      environment,
+      (stream, line) => {
+        if (this.options.metrics.ingestLogLine(line, this.spec.functionName)) return;
+        this.options.onLog?.({ functionName: this.spec.functionName, stream, line });
+      },
+      (dead) => this.containers.delete(dead),
+    );
+    this.containers.add(container);
+    return container;
+  }
+
+  async close(): Promise<void> {
+    const all = [...this.containers];
+    this.containers.clear();
+    await Promise.all(all.map((c) => c.worker.terminate()));
+  }
+}
+
+export class LocalLambda {
+  private readonly pools = new Map<string, FunctionPool>();
+  private readonly byArn = new Map<string, FunctionPool>();
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private closed = false;
+
+  constructor(private readonly options: LocalLambdaOptions) {
+    for (const spec of options.functions.values()) {
+      const pool = new FunctionPool(spec, options, options.maxContainers ?? 4);
+      this.pools.set(spec.name, pool);
+      this.byArn.set(spec.arn, pool);
+    }
+  }
+
+  has(name: string): boolean {
+    return this.pools.has(name);
+  }
+
+  spec(name: DunningFunctionName): FunctionSpec {
+    return this.pool(name).spec;
+  }
+
+  /** The function deployed under `arn`, for the state machine's Task states. */
+  nameOf(arn: string): DunningFunctionName | undefined {
+    return this.byArn.get(arn)?.spec.name;
+  }
+
+  /**
+   * A synchronous (RequestResponse) invocation: the event is sent as JSON, the result comes back
+   * parsed from JSON, and a function error rejects with a FunctionError named by its errorType.
+   */
+  invoke<R = unknown>(name: DunningFunctionName, event: unknown): Promise<R> {
+    const pool = this.pool(name);
+    const run = (async () => {
+      if (this.closed) throw new Error(`the local runtime is closing; ${name} was not invoked`);
+      const payload = JSON.stringify(event ?? null);
+      const started = performance.now();
+      const dimensions = { FunctionName: pool.spec.functionName };
+      this.options.metrics.put({ namespace: 'AWS/Lambda', name: 'Invocations', dimensions, value: 1, unit: 'Count' });
+      try {
+        return JSON.parse(await pool.invoke(payload)) as R;
+      } catch (error) {
+        this.options.metrics.put({ namespace: 'AWS/Lambda', name: 'Errors', dimensions, value: 1, unit: 'Count' });
+        throw error;
+      } finally {
+        this.options.metrics.put({ namespace: 'AWS/Lambda', name: 'Duration', dimensions, value: performance.now() - started, unit: 'Milliseconds' });
+      }
+    })();
+    this.track(run);
+    return run;
+  }
+
+  /**
+   * An asynchronous (Event) invocation, as EventBridge and SNS make: Lambda retries a failed one
+   * (its EventInvokeConfig's MaximumRetryAttempts), then sends it to its on-failure destination.
+   */
+  invokeAsync(name: DunningFunctionName, event: unknown): void {
+    const spec = this.pool(name).spec;
+    const delays = this.options.asyncRetryDelaysMs ?? [50, 100];
+    const run = (async () => {
+      for (let attempt = 0; ; attempt += 1) {
+        try {
+          await this.invoke(name, event);
+          return;
+        } catch (error) {
+          if (attempt >= spec.asyncInvoke.retryAttempts || this.closed) {
+            this.options.onDeadLetter?.({ functionName: spec.functionName, queue: spec.asyncInvoke.onFailureQueue, event, error: error as Error });
+            return;
+          }
+          await new Promise((resolve) => setTimeout(resolve, delays[Math.min(attempt, delays.length - 1)]));
+        }
+      }
+    })();
+    this.track(run);
+  }
+
+  private track(run: Promise<unknown>): void {
+    this.inFlight.add(run);
+    void run.catch(() => undefined).finally(() => this.inFlight.delete(run));
+  }
+
+  private pool(name: string): FunctionPool {
+    const pool = this.pools.get(name);
+    if (!pool) throw new Error(`no function ${name} is deployed (see the template the local runtime synthesized)`);
+    return pool;
+  }
+
+  /** Lets invocations in flight finish (as long as `graceMs`), then stops every container. */
+  async close(graceMs = 10_000): Promise<void> {
+    this.closed = true;
+    await Promise.race([Promise.allSettled([...this.inFlight]), new Promise((resolve) => setTimeout(resolve, graceMs).unref())]);
+    await Promise.all([...this.pools.values()].map((pool) => pool.close()));
+  }
+}
