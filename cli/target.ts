@@ -58,6 +58,7 @@ export async function localTarget(baseUrl: string, env: NodeJS.ProcessEnv = proc
       AWS_ENDPOINT_URL_DYNAMODB: discovery.endpoints.dynamodb,
       AWS_ENDPOINT_URL_SESV2: discovery.endpoints.sesv2,
       AWS_ENDPOINT_URL_SFN: discovery.endpoints.sfn,
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: discovery.endpoints.secretsManager,
       [ENV.tableName]: discovery.tableName,
       [ENV.stateMachineArn]: discovery.stateMachineArn,
       [ENV.stripeApiKey]: apiKey,
@@ -65,7 +66,7 @@ export async function localTarget(baseUrl: string, env: NodeJS.ProcessEnv = proc
       [ENV.sender]: discovery.sender,
       ...(discovery.replyTo ? { [ENV.replyTo]: discovery.replyTo } : {}),
       [ENV.linkBaseUrl]: discovery.linkBaseUrl,
-      [ENV.linkSigningKey]: discovery.linkSigningKey,
+      [ENV.linkSigningKeySecretArn]: discovery.linkSigningKeySecretArn,
     },
   };
 }

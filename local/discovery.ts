@@ -1,6 +1,9 @@
 // `GET /.well-known/dunning`: what the operator CLI needs to act on this local runtime as it would on
 // a deployed stack: the same settings the stack's outputs give, plus the loopback endpoints the AWS
-// SDK is pointed at. Loopback only, like everything the local runtime serves.
+// SDK is pointed at. Loopback only, like everything the local runtime serves, and only to requests
+// addressed to the runtime itself (a web page that rebinds its DNS name to 127.0.0.1 gets nothing).
+// No secret is in it: the CLI reads the link signing key from the local Secrets Manager by ARN, as
+// it reads it from AWS.
 import type { PolicySet } from '#shared/policy/segments.ts';
 
 export const DISCOVERY_PATH = '/.well-known/dunning';
@@ -11,15 +14,15 @@ export interface LocalDiscovery {
   tableName: string;
   stateMachineArn: string;
   /** AWS SDK endpoints, as AWS_ENDPOINT_URL_<SERVICE> takes them. */
-  endpoints: { dynamodb: string; sesv2: string; sfn: string };
+  endpoints: { dynamodb: string; sesv2: string; sfn: string; secretsManager: string };
   stripe: {
     apiBase?: string;
     /** Only the sandbox's own key; with real Stripe test mode the CLI needs STRIPE_API_KEY itself. */
     apiKey?: string;
   };
   linkBaseUrl: string;
-  /** The local runtime's dev-only link signing key (a generated secret in AWS). */
-  linkSigningKey: string;
+  /** The link signing key's secret in the local Secrets Manager (its value is never served here). */
+  linkSigningKeySecretArn: string;
   sender: string;
   replyTo?: string;
   /** The policy file the runtime runs: every policy, the segments and alsoNotify. */

@@ -1,44 +1,49 @@
-// Starts the whole product on loopback: dynalite, SES v2, the Stripe sandbox, Step Functions running
-// the generated definition, and the same handlers the Lambdas run, configured through their environment.
+// Starts the whole product on loopback as `cdk deploy` would deploy it: the stack is synthesized
+// in-process, and each function runs in worker threads of its own with exactly its synthesized
+// environment, behind an IAM check of its synthesized role on every AWS call. Around them: dynalite,
+// SES v2, Secrets Manager, the Stripe sandbox, and Step Functions running the template's definition.
 import './untraced.ts';
 import './polyfills.ts';
-import { timingSafeEqual } from 'node:crypto';
+import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
-import type { APIGatewayProxyStructuredResultV2 as FunctionUrlResponse, Context, LambdaFunctionURLEvent, SNSEvent } from 'aws-lambda';
+import type { APIGatewayProxyStructuredResultV2 as FunctionUrlResponse, LambdaFunctionURLEvent, SNSEvent } from 'aws-lambda';
+import type { DunningFunctionName } from '#infra/constructs/dunning-function.ts';
 import { ENV } from '#shared/config.ts';
 import { createDynamoDocumentClient } from '#shared/adapters/aws-clients.ts';
 import { DynamoCaseStore } from '#shared/adapters/dynamodb-case-store.ts';
 import type { CaseStore } from '#shared/domain/ports.ts';
+import { FLAGGED_STATUSES } from '#shared/dunning/failed-execution.ts';
 import { HANDLED_EVENT_TYPES } from '#shared/dunning/handled-events.ts';
 import { DEFAULT_POLICY_FILE, loadPolicySetFile } from '#shared/policy/load.ts';
 import type { Policy } from '#shared/policy/schema.ts';
 import { DEFAULT_POLICY_NAME, type PolicySet } from '#shared/policy/segments.ts';
-import { buildDefinition, policyStateName, type StageFunctionArns, type StateMachineDefinition } from '#shared/workflow/definition.ts';
+import { policyStateName, taskStates, type StateMachineDefinition } from '#shared/workflow/definition.ts';
+import { LocalMetrics, type AlarmState } from './aws/cloudwatch.ts';
+import { describeDeployment, LOCAL_ACCOUNT, LOCAL_REGION, type FunctionSpec, type LocalDeployment } from './aws/deployment.ts';
+import { IamEvaluator, type IamPrincipal } from './aws/iam.ts';
+import { startIamGateway, type RoleCredentials } from './aws/iam-gateway.ts';
+import { IAM_USAGE_DIR_VARIABLE, IamUsage } from './aws/iam-usage.ts';
+import type { Template } from './aws/intrinsics.ts';
+import { FunctionError, LocalLambda, type FunctionLogLine } from './aws/lambda.ts';
+import { startLocalSecretsManager } from './aws/secrets-manager.ts';
 import type { LocalConfig } from './config.ts';
 import { LOCAL_STRIPE_KEY } from './config.ts';
 import { ensureTable, startDynamoDb } from './dynamodb.ts';
 import { startSesLocal } from './ses.ts';
-import { listen, serviceOf } from './http-service.ts';
-import { lambdaContext } from './lambda-context.ts';
+import { addressedToSelf, listen, serviceOf } from './http-service.ts';
 import { startLocalStepFunctions, statusChangeEvent, type LocalExecution, type LocalStepFunctions, type TaskHandler } from './stepfunctions.ts';
-import { FLAGGED_STATUSES } from '#shared/dunning/failed-execution.ts';
 import { startStripeSandbox, type StripeSandbox, type WebhookTarget } from './stripe-sandbox/index.ts';
 import { PREVIEW_PATH, servePreviews } from './preview/serve.ts';
 import { DISCOVERY_PATH, type LocalDiscovery } from './discovery.ts';
 import { CONSOLE_PATH, serveConsole } from './console.ts';
 
-const REGION = 'us-east-1';
-const ACCOUNT = '000000000000';
-export const LOCAL_STATE_MACHINE_ARN = `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:dunning-local`;
+const REGION = LOCAL_REGION;
+const ACCOUNT = LOCAL_ACCOUNT;
+const STATE_MACHINE_NAME = 'dunning-local';
+export const LOCAL_STATE_MACHINE_ARN = `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:${STATE_MACHINE_NAME}`;
 export const LOCAL_EMAIL_EVENTS_TOPIC_ARN = `arn:aws:sns:${REGION}:${ACCOUNT}:dunning-email-events`;
-const functionArn = (name: string) => `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${name}`;
-export const LOCAL_FUNCTION_ARNS: StageFunctionArns = {
-  sendNotice: functionArn('send-notice'),
-  retryPayment: functionArn('retry-payment'),
-  closeCase: functionArn('close-case'),
-};
 
 export interface TaskEvent {
   /** The policy stage id, or the close-case action (recover, terminate). */
@@ -58,6 +63,21 @@ export interface RuntimeEvents {
   onTask?: (event: TaskEvent) => void | Promise<void>;
   onWebhook?: (event: { status: number; body: Record<string, unknown> }) => void;
   onExecutionEnd?: (execution: LocalExecution) => void;
+  /** A line a function logged (stdout or stderr), as its log group would hold it. */
+  onFunctionLog?: (line: FunctionLogLine) => void;
+}
+
+/** How the stack is deployed locally, beyond the settings of `LocalConfig`. */
+export interface RuntimeOptions {
+  /** Deploy Stripe's EventBridge ingest too (handle-eventbridge), for this partner event bus name. */
+  eventBridgeBusName?: string;
+  /**
+   * Changes the synthesized template before the runtime reads it, e.g. takes one statement out of
+   * one role, to see what AWS would refuse.
+   */
+  transformTemplate?: (template: Template) => void;
+  /** Containers per function at most. @default 4 */
+  maxContainers?: number;
 }
 
 export interface Runtime {
@@ -66,8 +86,19 @@ export interface Runtime {
   policy: Policy;
   /** Every policy of DUNNING_POLICY_FILE, with its segments and alsoNotify. */
   policies: PolicySet;
+  /** The state machine's definition, exactly as the synthesized template deploys it. */
   definition: StateMachineDefinition;
-  urls: { app: string; webhook: string; ses: string; dynamodb: string; stripe: string; stepFunctions: string; previews: string; console: string };
+  /** The stack as synthesized: each function's environment, timeout, memory and IAM policy. */
+  deployment: LocalDeployment;
+  /** The functions, each in worker threads of its own. */
+  lambda: LocalLambda;
+  /** Metrics the functions and the local AWS services published. */
+  metrics: LocalMetrics;
+  /** The stack's alarms, evaluated against `metrics`. */
+  alarms(): AlarmState[];
+  /** Every AWS call the functions made that IAM allowed or refused. */
+  iamUsage: IamUsage;
+  urls: { app: string; webhook: string; ses: string; dynamodb: string; stripe: string; stepFunctions: string; secretsManager: string; previews: string; console: string };
   stripeApiKey: string;
   sandbox?: StripeSandbox;
   /**
@@ -83,10 +114,7 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
-type UrlHandler = (event: LambdaFunctionURLEvent, context?: Context) => Promise<FunctionUrlResponse>;
-type SnsHandler = (event: SNSEvent, context?: Context) => Promise<unknown>;
-
-export async function startRuntime(config: LocalConfig, events: RuntimeEvents = {}): Promise<Runtime> {
+export async function startRuntime(config: LocalConfig, events: RuntimeEvents = {}, options: RuntimeOptions = {}): Promise<Runtime> {
   const policies = loadPolicySetFile(config.policyFile ?? DEFAULT_POLICY_FILE);
   const policy = policies.policies[DEFAULT_POLICY_NAME]!;
   const closers: Array<() => Promise<void>> = [];
@@ -105,7 +133,6 @@ export async function startRuntime(config: LocalConfig, events: RuntimeEvents = 
     closers.push(ses.close);
 
     let sandbox: StripeSandbox | undefined;
-    let stripeApiBase: string | undefined;
     const stripeApiKey = config.stripeApiKey ?? LOCAL_STRIPE_KEY;
     if (!config.stripeApiKey) {
       sandbox = await startStripeSandbox({
@@ -115,10 +142,11 @@ export async function startRuntime(config: LocalConfig, events: RuntimeEvents = 
         automaticRetryDays: config.stripeRetryDays,
       });
       closers.push(() => sandbox!.close());
-      stripeApiBase = sandbox.url;
     }
 
-    // The handlers read exactly the variables CDK sets in AWS, plus loopback endpoints for the SDK.
+    // This process acts as the operator: its own AWS SDK clients (the console, the CLI's local
+    // target, tests) reach the local services directly. The functions do not: each has its own
+    // environment, role credentials and the IAM check in front of every service.
     Object.assign(process.env, {
       AWS_REGION: REGION,
       AWS_ACCESS_KEY_ID: 'local',
@@ -126,53 +154,80 @@ export async function startRuntime(config: LocalConfig, events: RuntimeEvents = 
       AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
       AWS_ENDPOINT_URL_SESV2: ses.endpoint,
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-      POWERTOOLS_SERVICE_NAME: 'dunning-local',
-      POWERTOOLS_METRICS_DISABLED: 'true',
-      POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
-      [ENV.tableName]: config.tableName,
-      [ENV.sender]: config.sender,
-      [ENV.stripeApiKey]: stripeApiKey,
-      [ENV.stripeWebhookSecret]: config.webhookSecret,
-      [ENV.policyJson]: JSON.stringify(policies),
-      [ENV.stateMachineArn]: LOCAL_STATE_MACHINE_ARN,
-      [ENV.linkSigningKey]: config.linkSigningKey,
     });
-    if (config.replyTo) process.env[ENV.replyTo] = config.replyTo;
-    if (stripeApiBase) process.env[ENV.stripeApiBase] = stripeApiBase;
-    else delete process.env[ENV.stripeApiBase];
-
-    const documentClient = createDynamoDocumentClient({});
+    const documentClient = createDynamoDocumentClient({ endpoint: dynamo.endpoint });
     await ensureTable(documentClient, config.tableName);
     const store = new DynamoCaseStore(documentClient, config.tableName);
 
-    // Imported only now: the handlers read their environment when first invoked, as in Lambda.
-    const [webhook, sendNotice, retryPayment, closeCase, getNotice, openPaymentLink, recordEmailEvent, flagCase] = await Promise.all([
-      import('#functions/handle-webhook/handler.ts'),
-      import('#functions/send-notice/handler.ts'),
-      import('#functions/retry-payment/handler.ts'),
-      import('#functions/close-case/handler.ts'),
-      import('#functions/get-notice/handler.ts'),
-      import('#functions/open-payment-link/handler.ts'),
-      import('#functions/record-email-event/handler.ts'),
-      import('#functions/flag-case/handler.ts'),
-    ]);
+    // The Function URLs all answer on the runtime's own port, which must be known before the
+    // template is read (the links' base URL is the update-payment-link Function URL).
+    let ready: Routes | undefined;
+    const server = createServer((req, res) => {
+      void route(req, res, ready, config).catch((error: unknown) => {
+        res.writeHead(500, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: (error as Error).message }));
+      });
+    });
+    await listen(server, config.port, config.host, 'DUNNING_PORT');
+    const appService = serviceOf(server);
+    closers.push(appService.close);
+    const app = appService.endpoint;
 
-    const definition = buildDefinition(policies, LOCAL_FUNCTION_ARNS);
-    // Stopping an execution does not stop a stage already running, as in AWS; shutdown waits for them.
-    const inFlight = new Set<Promise<unknown>>();
-    const observe = (name: string, fn: (input: never, context: Context) => Promise<unknown>): TaskHandler => {
-      return (input: unknown) => {
-        const run = invoke(name, fn, input);
-        inFlight.add(run);
-        void run.catch(() => undefined).finally(() => inFlight.delete(run));
-        return run;
-      };
+    const deployment = describeDeployment({
+      policies,
+      sender: config.sender,
+      replyTo: config.replyTo?.split(',').map((a) => a.trim()).filter(Boolean),
+      tableName: config.tableName,
+      stateMachineName: STATE_MACHINE_NAME,
+      functionUrlBase: app,
+      eventBridgeBusName: options.eventBridgeBusName,
+      transformTemplate: options.transformTemplate,
+    });
+    const definition = deployment.stateMachine.definition;
+
+    const secretsManager = await startLocalSecretsManager({
+      host: config.host,
+      secrets: {
+        [deployment.secrets.stripeApiKey]: stripeApiKey,
+        [deployment.secrets.webhookSigningSecret]: config.webhookSecret,
+        [deployment.secrets.linkSigningKey]: config.linkSigningKey,
+      },
+    });
+    closers.push(secretsManager.close);
+    process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = secretsManager.endpoint;
+
+    const metrics = new LocalMetrics();
+    const iamUsage = new IamUsage();
+    closers.push(async () => iamUsage.persist(process.env[IAM_USAGE_DIR_VARIABLE]));
+    const evaluator = new IamEvaluator(ACCOUNT);
+    const stateMachinePrincipal: IamPrincipal = {
+      name: 'state-machine',
+      sessionArn: `arn:aws:sts::${ACCOUNT}:assumed-role/${deployment.stateMachine.role.logicalId}/${STATE_MACHINE_NAME}`,
+      policies: deployment.stateMachine.role.policies,
     };
-    const invoke = async (name: string, fn: (input: never, context: Context) => Promise<unknown>, input: unknown) => {
+
+    const holder: { lambda?: LocalLambda } = {};
+    const taskHandlers: Record<string, TaskHandler> = {};
+    for (const task of taskStates(definition)) {
+      taskHandlers[task.resource] ??= (input: unknown) => runTask(task.resource, input);
+    }
+    /** A Task state invokes its function as the state machine's role, which IAM must allow. */
+    const runTask = async (functionArn: string, input: unknown) => {
+      const lambda = holder.lambda!;
+      const name = lambda.nameOf(functionArn);
       const state = (input as { stage?: string; action?: string }).stage ?? String((input as { action?: string }).action);
       const started = performance.now();
       try {
-        const output = await fn(input as never, lambdaContext(name));
+        if (!name) throw Object.assign(new Error(`Function not found: ${functionArn}`), { name: 'Lambda.ResourceNotFoundException' });
+        const decision = await evaluator.authorize(stateMachinePrincipal, [{ action: 'lambda:InvokeFunction', resource: functionArn }]);
+        if (!decision.allowed) {
+          iamUsage.denied(stateMachinePrincipal.name, 'lambda:InvokeFunction', decision.message);
+          throw Object.assign(new Error(`${decision.message} (Service: AWSLambda; Status Code: 403; Error Code: AccessDeniedException)`), {
+            name: 'Lambda.AWSLambdaException',
+          });
+        }
+        iamUsage.allowed(stateMachinePrincipal.name, 'lambda:InvokeFunction');
+        const output = await lambda.invoke(name, input);
         await events.onTask?.({ state, input, output, durationMs: performance.now() - started });
         return output;
       } catch (error) {
@@ -181,79 +236,95 @@ export async function startRuntime(config: LocalConfig, events: RuntimeEvents = 
       }
     };
 
+    const flagCaseDeployed = deployment.functions.has('flag-case');
     const stepFunctions = await startLocalStepFunctions({
       definition,
-      stateMachineArn: LOCAL_STATE_MACHINE_ARN,
-      handlers: {
-        [LOCAL_FUNCTION_ARNS.sendNotice]: observe('send-notice', sendNotice.handler as never),
-        [LOCAL_FUNCTION_ARNS.retryPayment]: observe('retry-payment', retryPayment.handler as never),
-        [LOCAL_FUNCTION_ARNS.closeCase]: observe('close-case', closeCase.handler as never),
-      },
+      stateMachineArn: deployment.stateMachine.arn,
+      handlers: taskHandlers,
       dayMs: config.dayMs,
       host: config.host,
       onExecutionEnd: (execution) => {
-        // The EventBridge rule of AWS, locally: an execution that failed or timed out flags its case
-        // through the same handler, with an event of the same shape.
-        if ((FLAGGED_STATUSES as readonly string[]).includes(execution.status)) {
-          const flagging = (flagCase.handler as (event: unknown, context: Context) => Promise<unknown>)(
-            statusChangeEvent(execution, LOCAL_STATE_MACHINE_ARN),
-            lambdaContext('flag-case'),
-          ).catch((error: unknown) => console.error(`flag-case: ${(error as Error).message}`));
-          inFlight.add(flagging);
-          void flagging.finally(() => inFlight.delete(flagging));
+        const metric = EXECUTION_METRICS[execution.status];
+        if (metric) metrics.put({ namespace: 'AWS/States', name: metric, dimensions: { StateMachineArn: deployment.stateMachine.arn }, value: 1, unit: 'Count' });
+        // The EventBridge rule of AWS, locally: an execution that failed or timed out invokes
+        // flag-case asynchronously with an event of the same shape.
+        if (flagCaseDeployed && (FLAGGED_STATUSES as readonly string[]).includes(execution.status)) {
+          holder.lambda?.invokeAsync('flag-case', statusChangeEvent(execution, deployment.stateMachine.arn));
         }
         events.onExecutionEnd?.(execution);
       },
     });
     process.env.AWS_ENDPOINT_URL_SFN = stepFunctions.endpoint;
 
-    let discovery: LocalDiscovery | undefined;
-    const server = createServer((req, res) => {
-      void route(req, res, {
-        webhook: webhook.handler as UrlHandler,
-        getNotice: getNotice.handler as UrlHandler,
-        openPaymentLink: openPaymentLink.handler as UrlHandler,
-        bannerToken: config.bannerToken,
-        recordEmailEvent: recordEmailEvent.handler as SnsHandler,
-        onWebhook: events.onWebhook,
-        store,
-        policies,
-        discovery: () => discovery,
-        sesInbox: ses.endpoint,
-      }).catch((error: unknown) => {
-        res.writeHead(500, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ error: (error as Error).message }));
-      });
+    const gateway = await startIamGateway({
+      host: config.host,
+      upstreams: { dynamodb: dynamo.endpoint, ses: ses.endpoint, states: stepFunctions.endpoint, secretsmanager: secretsManager.endpoint },
+      names: { region: REGION, account: ACCOUNT, secretArn: (id) => secretsManager.arnOf(id) },
+      evaluator,
+      usage: iamUsage,
     });
-    await listen(server, config.port, config.host, 'DUNNING_PORT');
-    const appService = serviceOf(server);
-    closers.push(appService.close);
+    closers.push(gateway.close);
+
+    const credentials = new Map<string, RoleCredentials>();
+    const lambda = new LocalLambda({
+      functions: deployment.functions,
+      maxContainers: options.maxContainers,
+      metrics,
+      runtimeEnvironment: (spec) => {
+        let role = credentials.get(spec.name);
+        if (!role) {
+          role = gateway.credentialsFor({
+            name: spec.name,
+            sessionArn: `arn:aws:sts::${ACCOUNT}:assumed-role/${spec.role.logicalId}/${spec.functionName}`,
+            policies: spec.role.policies,
+          });
+          credentials.set(spec.name, role);
+        }
+        return lambdaEnvironment(spec, role, gateway.endpoint, sandbox?.url);
+      },
+      onLog: (line) => {
+        events.onFunctionLog?.(line);
+        printFunctionLog(line);
+      },
+      onDeadLetter: ({ functionName, queue, error }) => {
+        // Lambda's on-failure destination: the message waits in the dead-letter queue (alarmed).
+        if (queue) metrics.put({ namespace: 'AWS/SQS', name: 'ApproximateNumberOfMessagesVisible', dimensions: { QueueName: queue }, value: 1 });
+        console.error(`${functionName}: asynchronous invocation failed every retry${queue ? `; kept in ${queue}` : ''}: ${error.name}: ${error.message}`);
+      },
+    });
+    holder.lambda = lambda;
     // Closed first (closers run in reverse): no stage may start while the services go away, and the
     // ones running finish before the stores under them close.
     closers.push(async () => {
       await stepFunctions.close();
-      await Promise.race([Promise.allSettled([...inFlight]), new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
+      await lambda.close();
     });
-    const app = appService.endpoint;
-    // Known only now (the port may be 0); no stage can run before this, as none runs without a webhook.
-    process.env[ENV.linkBaseUrl] = app;
 
     const webhookEndpoint: WebhookTarget = { url: `${app}/webhook`, secret: config.webhookSecret, enabledEvents: HANDLED_EVENT_TYPES };
     sandbox?.setWebhook(webhookEndpoint);
-    discovery = {
+    const discovery: LocalDiscovery = {
       product: 'stripe-dunning',
       region: REGION,
       tableName: config.tableName,
-      stateMachineArn: LOCAL_STATE_MACHINE_ARN,
-      endpoints: { dynamodb: dynamo.endpoint, sesv2: ses.endpoint, sfn: stepFunctions.endpoint },
-      stripe: { apiBase: stripeApiBase, apiKey: sandbox ? stripeApiKey : undefined },
+      stateMachineArn: deployment.stateMachine.arn,
+      endpoints: { dynamodb: dynamo.endpoint, sesv2: ses.endpoint, sfn: stepFunctions.endpoint, secretsManager: secretsManager.endpoint },
+      stripe: { apiBase: sandbox?.url, apiKey: sandbox ? stripeApiKey : undefined },
       linkBaseUrl: app,
-      linkSigningKey: config.linkSigningKey,
+      linkSigningKeySecretArn: deployment.secrets.linkSigningKey,
       sender: config.sender,
       replyTo: config.replyTo,
       policies,
       sesInbox: ses.endpoint,
       console: `${app}${CONSOLE_PATH}`,
+    };
+    ready = {
+      self: app,
+      lambda,
+      onWebhook: events.onWebhook,
+      store,
+      policies,
+      discovery,
+      sesInbox: ses.endpoint,
     };
     const resumed = config.dataDir ? await resumeOpenCases(store, stepFunctions, definition) : 0;
 
@@ -262,6 +333,11 @@ export async function startRuntime(config: LocalConfig, events: RuntimeEvents = 
       policy,
       policies,
       definition,
+      deployment,
+      lambda,
+      metrics,
+      alarms: () => metrics.evaluate(deployment.alarms),
+      iamUsage,
       resumed,
       urls: {
         app,
@@ -270,6 +346,7 @@ export async function startRuntime(config: LocalConfig, events: RuntimeEvents = 
         dynamodb: dynamo.endpoint,
         stripe: sandbox?.url ?? 'https://api.stripe.com',
         stepFunctions: stepFunctions.endpoint,
+        secretsManager: secretsManager.endpoint,
         previews: `${app}${PREVIEW_PATH}`,
         console: `${app}${CONSOLE_PATH}`,
       },
@@ -284,6 +361,59 @@ export async function startRuntime(config: LocalConfig, events: RuntimeEvents = 
     await close();
     throw error;
   }
+}
+
+/** The CloudWatch metric AWS/States publishes for an execution that ended so. */
+const EXECUTION_METRICS: Partial<Record<LocalExecution['status'], string>> = {
+  SUCCEEDED: 'ExecutionsSucceeded',
+  FAILED: 'ExecutionsFailed',
+  TIMED_OUT: 'ExecutionsTimedOut',
+  ABORTED: 'ExecutionsAborted',
+};
+
+/**
+ * What a function's environment holds beyond its template variables: what Lambda itself sets (the
+ * region, the function's name, memory and log group, its role's session credentials), and the
+ * loopback endpoints: every AWS service through the IAM check, Stripe through the sandbox.
+ */
+function lambdaEnvironment(spec: FunctionSpec, role: RoleCredentials, awsEndpoint: string, stripeApiBase: string | undefined): Record<string, string> {
+  return {
+    AWS_REGION: REGION,
+    AWS_DEFAULT_REGION: REGION,
+    AWS_LAMBDA_FUNCTION_NAME: spec.functionName,
+    AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(spec.memorySize),
+    AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${spec.functionName}`,
+    AWS_LAMBDA_LOG_STREAM_NAME: `local/[$LATEST]${randomUUID().replace(/-/g, '')}`,
+    AWS_ACCESS_KEY_ID: role.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: role.secretAccessKey,
+    AWS_SESSION_TOKEN: role.sessionToken,
+    AWS_ENDPOINT_URL_DYNAMODB: awsEndpoint,
+    AWS_ENDPOINT_URL_SESV2: awsEndpoint,
+    AWS_ENDPOINT_URL_SFN: awsEndpoint,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: awsEndpoint,
+    ...(stripeApiBase ? { [ENV.stripeApiBase]: stripeApiBase } : {}),
+    // No X-Ray daemon locally: the X-Ray SDK's manual mode skips its per-promise async hook.
+    AWS_XRAY_MANUAL_MODE: 'true',
+    // Node 20 runs the functions locally on purpose (Lambda runs 22 or later); the SDK's warning is noise.
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  };
+}
+
+const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL'];
+
+/**
+ * Shows a function's log line on this process's console when it is at least POWERTOOLS_LOG_LEVEL
+ * of this process (WARN by default): the functions log at the level the template sets, as in AWS,
+ * and the console shows what a person running it wants to see. A line that is not Powertools JSON
+ * (a crash's stack) is always shown.
+ */
+function printFunctionLog({ functionName, stream, line }: FunctionLogLine): void {
+  const threshold = LOG_LEVELS.indexOf((process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN').toUpperCase());
+  const level = /^\{"level":"([A-Z]+)"/.exec(line)?.[1];
+  if (level && LOG_LEVELS.indexOf(level) < threshold) return;
+  if (stream === 'stderr' || level === 'ERROR' || level === 'CRITICAL') console.error(line);
+  else console.log(level ? line : `${functionName}: ${line}`);
 }
 
 /**
@@ -302,57 +432,62 @@ async function resumeOpenCases(store: CaseStore, stepFunctions: LocalStepFunctio
 }
 
 interface Routes {
-  webhook: UrlHandler;
-  getNotice: UrlHandler;
-  openPaymentLink: UrlHandler;
-  /** Stands in for the AWS_IAM auth of the notice API's Function URL. */
-  bannerToken: string;
-  recordEmailEvent: SnsHandler;
+  /** The runtime's own address, which local-only requests must name as Host. */
+  self: string;
+  lambda: LocalLambda;
   onWebhook?: RuntimeEvents['onWebhook'];
   store: CaseStore;
   policies: PolicySet;
-  /** Undefined until every service is up. */
-  discovery: () => LocalDiscovery | undefined;
+  discovery: LocalDiscovery;
   sesInbox: string;
 }
 
-async function route(req: IncomingMessage, res: ServerResponse, routes: Routes): Promise<void> {
+async function route(req: IncomingMessage, res: ServerResponse, routes: Routes | undefined, config: LocalConfig): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://local');
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
   const body = Buffer.concat(chunks);
 
-  if (url.pathname === '/health') return send(res, 200, { status: 'ok' });
-  if (url.pathname === DISCOVERY_PATH && req.method === 'GET') {
-    const discovery = routes.discovery();
-    return discovery ? send(res, 200, discovery) : send(res, 503, { error: 'starting' });
+  if (url.pathname === '/health') return send(res, 200, { status: routes ? 'ok' : 'starting' });
+  if (!routes) return send(res, 503, { error: 'starting' });
+  // What reveals or changes state answers only requests addressed to this runtime (no DNS rebinding),
+  // and what changes state also wants the local token.
+  const local = isLocalOnly(url.pathname, req.method);
+  if (local && !addressedToSelf(req, routes.self)) {
+    return send(res, 403, { error: `${url.pathname} answers only requests addressed to ${new URL(routes.self).host}` });
   }
+  if (local === 'write' && !bearerMatches(req.headers.authorization, config.bannerToken)) {
+    res.writeHead(401, { 'content-type': 'application/json', 'www-authenticate': 'Bearer realm="dunning-local"' });
+    res.end(JSON.stringify({ error: 'send Authorization: Bearer <DUNNING_BANNER_TOKEN> (the local token npm start prints)' }));
+    return;
+  }
+  if (url.pathname === DISCOVERY_PATH && req.method === 'GET') return send(res, 200, routes.discovery);
   if ((url.pathname === CONSOLE_PATH || url.pathname.startsWith(`${CONSOLE_PATH}/`)) && req.method === 'GET') {
     return serveConsole(url, res, { store: routes.store, sesInbox: routes.sesInbox, policies: routes.policies });
   }
   if ((url.pathname + '/').startsWith(PREVIEW_PATH) && req.method === 'GET') return servePreviews(url.pathname, res);
   if (url.pathname === '/webhook') {
-    const result = await routes.webhook(functionUrlEvent(req, url, body), lambdaContext('handle-webhook'));
+    const result = await invokeUrl(routes.lambda, 'handle-webhook', functionUrlEvent(req, url, body));
     if (routes.onWebhook) routes.onWebhook({ status: result.statusCode ?? 200, body: JSON.parse(String(result.body ?? '{}')) });
     return sendResult(res, result);
   }
   if (/^\/customers\/[^/]+\/notice\/?$/.test(url.pathname)) {
-    if (!bearerMatches(req.headers.authorization, routes.bannerToken)) {
+    if (!bearerMatches(req.headers.authorization, config.bannerToken)) {
       res.writeHead(401, { 'content-type': 'application/json', 'www-authenticate': 'Bearer realm="dunning-notice-api"' });
       res.end(JSON.stringify({ error: 'send Authorization: Bearer <DUNNING_BANNER_TOKEN>' }));
       return;
     }
-    return sendResult(res, await routes.getNotice(functionUrlEvent(req, url, body), lambdaContext('get-notice')));
+    return sendResult(res, await invokeUrl(routes.lambda, 'get-notice', functionUrlEvent(req, url, body)));
   }
   if (url.pathname.startsWith('/u/')) {
-    return sendResult(res, await routes.openPaymentLink(functionUrlEvent(req, url, body), lambdaContext('open-payment-link')));
+    return sendResult(res, await invokeUrl(routes.lambda, 'open-payment-link', functionUrlEvent(req, url, body)));
   }
   if (url.pathname === '/ses/events' && req.method === 'POST') {
     // aws-ses-v2-local publishes no events: SES event notifications are POSTed here as SNS posts
-    // them to an HTTPS subscriber, and go to the same handler SNS invokes in AWS.
+    // them to an HTTPS subscriber, and go to the same function SNS invokes in AWS.
     const event = snsEventOf(body);
     if (!event) return send(res, 400, { error: 'expected an SNS notification: {"Type":"Notification","Message":"<SES event JSON>"}' });
-    return send(res, 200, { results: await routes.recordEmailEvent(event, lambdaContext('record-email-event')) });
+    return send(res, 200, { results: await routes.lambda.invoke('record-email-event', event) });
   }
   if (url.pathname === '/cases' && req.method === 'GET') {
     return send(res, 200, { cases: await routes.store.listCases() });
@@ -365,6 +500,31 @@ async function route(req: IncomingMessage, res: ServerResponse, routes: Routes):
     return send(res, 200, { case: found, timeline: await routes.store.listTimeline(invoiceId) });
   }
   return send(res, 404, { error: `no route for ${req.method} ${url.pathname}` });
+}
+
+/**
+ * The endpoints that exist only locally and reveal state (`read`) or change it (`write`); the
+ * Function URLs (webhook, banner, link) carry their own credentials, as in AWS.
+ */
+function isLocalOnly(path: string, method: string | undefined): 'read' | 'write' | undefined {
+  if (path === '/ses/events') return 'write';
+  if (path === DISCOVERY_PATH || path === '/cases' || path.startsWith('/cases/') || path === CONSOLE_PATH || path.startsWith(`${CONSOLE_PATH}/`)) {
+    return method === 'GET' || method === 'HEAD' ? 'read' : 'write';
+  }
+  return undefined;
+}
+
+/**
+ * A Function URL invocation: a function that throws is answered 502, as Lambda's Function URLs
+ * answer it, and the error stays in the function's log.
+ */
+async function invokeUrl(lambda: LocalLambda, name: DunningFunctionName, event: LambdaFunctionURLEvent): Promise<FunctionUrlResponse> {
+  try {
+    return await lambda.invoke<FunctionUrlResponse>(name, event);
+  } catch (error) {
+    if (!(error instanceof FunctionError)) throw error;
+    return { statusCode: 502, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ Message: 'Internal Server Error' }) };
+  }
 }
 
 /** The event a Lambda Function URL delivers (payload format 2.0), so the handler sees what it sees in AWS. */
