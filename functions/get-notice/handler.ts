@@ -1,13 +1,12 @@
 // My Account banner API: GET /customers/{id}/notice answers the customer's current banner, or 204.
 import type { APIGatewayProxyStructuredResultV2 as FunctionUrlResponse, LambdaFunctionURLEvent } from 'aws-lambda';
-import type { CaseStore } from '#shared/domain/ports.ts';
-import { currentNotice } from '#shared/dunning/notice-query.ts';
+import { currentNotice, type BannerReader } from '#shared/dunning/notice-query.ts';
 import { noticeStore } from '#shared/runtime/table-deps.ts';
 import { instrument } from '#shared/runtime/powertools.ts';
 
 const PATH = /^\/customers\/(cus_[A-Za-z0-9]+)\/notice\/?$/;
 
-export function createHandler(store: () => Promise<CaseStore>) {
+export function createHandler(store: () => Promise<BannerReader>) {
   return async (event: LambdaFunctionURLEvent): Promise<FunctionUrlResponse> => {
     const method = event.requestContext?.http?.method ?? 'GET';
     if (method !== 'GET') return json(405, { error: 'use GET' });

@@ -5,17 +5,18 @@ import type { CaseStore } from '../domain/ports.ts';
 /** Exactly what the notice API returns for a customer with an open case: the banner as stored, less its bookkeeping. */
 export type BannerView = Pick<InAppNotice, 'stage' | 'severity' | 'headline' | 'body' | 'action' | 'terminatesAt'>;
 
+/** What the banner API reads, and all it may do: it is read-only in IAM too (get-notice's role). */
+export type BannerReader = Pick<CaseStore, 'getNotice' | 'getCase'>;
+
 /**
- * The customer's current banner, only while its case is still open. A stage that wrote the banner a
- * moment before the payment closed the case cannot leave a stale banner behind: it is cleared here.
+ * The customer's current banner, only while its case is still open. A banner whose heads-up has
+ * expired, or whose case has ended (a stage wrote it a moment before the payment closed the case),
+ * is not shown. Reading never writes: the closers clear banners, and a stale one is only ever skipped.
  */
-export async function currentNotice(store: CaseStore, customerId: string, now: Date = new Date()): Promise<BannerView | undefined> {
+export async function currentNotice(store: BannerReader, customerId: string, now: Date = new Date()): Promise<BannerView | undefined> {
   const notice = await store.getNotice(customerId);
   if (!notice) return undefined;
-  if (notice.expiresAt && notice.expiresAt <= now.toISOString()) {
-    await store.clearNotice(customerId, notice.invoiceId);
-    return undefined;
-  }
+  if (notice.expiresAt && notice.expiresAt <= now.toISOString()) return undefined;
   // A pre-dunning heads-up comes before any case: it lasts until the renewal (expiresAt).
   const view = (): BannerView => {
     const { stage, severity, headline, body, action, terminatesAt } = notice;
@@ -23,7 +24,5 @@ export async function currentNotice(store: CaseStore, customerId: string, now: D
   };
   if (notice.stage === PRE_DUNNING_STAGE) return view();
   const dunningCase = await store.getCase(notice.invoiceId);
-  if (dunningCase?.status === 'open') return view();
-  await store.clearNotice(customerId, notice.invoiceId);
-  return undefined;
+  return dunningCase?.status === 'open' ? view() : undefined;
 }
