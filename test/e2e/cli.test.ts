@@ -130,11 +130,23 @@ describe('the operator CLI against the local runtime', () => {
 
   it('closes a case with the operator\'s reason and stops its execution', async () => {
     const subscriber = await subscribeWithDecliningCard(t.stripe, 'Closed Clara');
+    // Held between Notice1 and what follows it while the operator closes the case: a close that
+    // lands during a running stage ends the execution through CaseClosed instead (the stage sees the
+    // case closed first), which is another test's subject.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let notice1Done = false;
+    t.onStage(subscriber.customerId, async ({ state, error }) => {
+      if (state !== 'Notice1' || error) return;
+      notice1Done = true;
+      await held;
+    });
     await renew(t.stripe, subscriber);
     const { invoiceId } = await opened(subscriber.subscriptionId);
-    await waitFor(async () => (await t.runtime.store.getCase(invoiceId))?.executionArn, 10_000, 'the execution');
+    await waitFor(async () => notice1Done, 10_000, 'Notice1');
 
     const closed = await dunning([...local, 'close', invoiceId, '--reason', 'refunded by support']);
+    release();
 
     expect(closed).toMatchObject({ code: 0, stderr: '' });
     expect(await t.runtime.store.getCase(invoiceId)).toMatchObject({ status: 'closed', closedReason: 'closed by operator: refunded by support' });

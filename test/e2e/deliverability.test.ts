@@ -33,7 +33,8 @@ afterAll(async () => {
 async function postSesEvent(notification: unknown): Promise<{ status: number; body: { results?: Array<{ action: string }> } }> {
   const response = await fetch(`${t.runtime.urls.app}/ses/events`, {
     method: 'POST',
-    headers: { 'content-type': 'text/plain; charset=UTF-8' },
+    // The local endpoint that changes state wants the local token (SNS's own HTTPS delivery stands in).
+    headers: { 'content-type': 'text/plain; charset=UTF-8', authorization: `Bearer ${t.runtime.config.bannerToken}` },
     body: typeof notification === 'string' ? notification : JSON.stringify(notification),
   });
   return { status: response.status, body: (await response.json()) as { results?: Array<{ action: string }> } };

@@ -1,13 +1,13 @@
 // Stripe's Amazon EventBridge destination, end to end: real Stripe events from a sandbox renewal,
-// wrapped in the envelope EventBridge delivers, fed to handle-eventbridge on the real adapters.
-// EventBridge delivers at least once and both ways in may be on, so each event acts once.
+// wrapped in the envelope EventBridge delivers, fed to handle-eventbridge as the stack deploys it
+// with EventBridge ingest on (its own worker, environment and role). EventBridge delivers at least
+// once and both ways in may be on, so each event acts once.
 import { randomUUID } from 'node:crypto';
 import type { EventBridgeEvent } from 'aws-lambda';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { lambdaContext } from '#local/lambda-context.ts';
-import { logger, powertoolsMetrics } from '#shared/runtime/powertools.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   deliver,
+  emittedMetrics,
   latestEvent,
   renew,
   startTestRuntime,
@@ -19,26 +19,25 @@ import {
   type TestRuntime,
 } from '../fixtures/scenario.ts';
 
-type Handler = (typeof import('#functions/handle-eventbridge/handler.ts'))['handler'];
 type StripeEventJson = Record<string, any>;
 
+/** The partner event source (and bus) name Stripe gives an event destination. */
+const STRIPE_SOURCE = 'aws.partner/stripe.com/ed_test_61SandboxDestination';
+
 let t: TestRuntime;
-let handler: Handler;
 beforeAll(async () => {
-  // Long days: these tests look at what arrives, not at later stages.
-  t = await startTestRuntime({ dayMs: 60_000 });
-  // Only now: the handler reads the environment the runtime set, on first use, as in Lambda.
-  ({ handler } = await import('#functions/handle-eventbridge/handler.ts'));
-});
-afterEach(() => {
-  vi.restoreAllMocks();
+  t = await startTestRuntime({
+    // Long days: these tests look at what arrives, not at later stages.
+    dayMs: 60_000,
+    eventBridgeBusName: STRIPE_SOURCE,
+    // On purpose: deliveries caught in flight and a throttled Step Functions fail the invocation,
+    // so that EventBridge (then Lambda) retries them.
+    expectAlarms: ['HandleEventBridgeErrors'],
+  });
 });
 afterAll(async () => {
   await t?.close();
 });
-
-/** The partner event source (and bus) name Stripe gives an event destination. */
-const STRIPE_SOURCE = 'aws.partner/stripe.com/ed_test_61SandboxDestination';
 
 /** The envelope EventBridge delivers for a Stripe event: the event itself is `detail`. */
 function envelope(event: StripeEventJson): EventBridgeEvent<string, unknown> {
@@ -55,7 +54,7 @@ function envelope(event: StripeEventJson): EventBridgeEvent<string, unknown> {
   };
 }
 
-const invoke = (event: EventBridgeEvent<string, unknown>) => handler(event, lambdaContext('handle-eventbridge'));
+const invoke = (event: EventBridgeEvent<string, unknown>) => t.runtime.lambda.invoke<Record<string, unknown>>('handle-eventbridge', event);
 
 /** A real failed renewal, with webhook deliveries paused, and its invoice.payment_failed event. */
 async function failedRenewal(name: string) {
@@ -164,17 +163,23 @@ describe('handle-eventbridge', () => {
       const { subscriber, event, invoiceId } = await failedRenewal('EventBridge Unusable');
       const spoiled = envelope(structuredClone(event));
       spoil(spoiled as unknown as Record<string, any>);
-      const logged = vi.spyOn(logger, 'error');
-      const counted = vi.spyOn(powertoolsMetrics, 'count');
+      const metricsBefore = emittedMetrics(t.runtime).length;
 
       const result = await invoke(spoiled);
 
       expect(result).toEqual({ action: 'unusable', reason: expect.stringMatching(reason) });
-      expect(logged).toHaveBeenCalledWith(
-        'EventBridge event is unusable; dropped without processing',
-        expect.objectContaining({ eventBridgeEventId: spoiled.id, reason: expect.stringMatching(reason) }),
+      const logged = t.logs
+        .filter((l) => l.functionName === 'handle-eventbridge' && l.line.includes(spoiled.id))
+        .map((l) => JSON.parse(l.line) as Record<string, unknown>);
+      expect(logged).toContainEqual(
+        expect.objectContaining({
+          level: 'ERROR',
+          message: 'EventBridge event is unusable; dropped without processing',
+          eventBridgeEventId: spoiled.id,
+          reason: expect.stringMatching(reason),
+        }),
       );
-      expect(counted).toHaveBeenCalledWith('EventUnusable');
+      expect(emittedMetrics(t.runtime).slice(metricsBefore)).toContainEqual({ name: 'EventUnusable', dimensions: {}, value: 1 });
       expect(await t.runtime.store.getCase(invoiceId)).toBeUndefined();
       expect(executionsOf(invoiceId)).toHaveLength(0);
       expect(await subjectsTo(t.runtime, subscriber.email)).toEqual([]);
