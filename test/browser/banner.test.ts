@@ -2,7 +2,7 @@
 // Chromium, against the local runtime through an example site's backend: one screenshot per stage,
 // escalating, then nothing once the case has ended.
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { startExampleSite, type ExampleSite } from '../../examples/banner/site.ts';
 import type { DunningCase } from '#shared/domain/case.ts';
@@ -18,7 +18,7 @@ import {
   withDeliveriesPaused,
   type TestRuntime,
 } from '../fixtures/scenario.ts';
-import { launchChromium, SCREENSHOTS } from '../fixtures/browser.ts';
+import { describeInChromium, launchChromium, SCREENSHOTS } from '../fixtures/browser.ts';
 import { openCaseQuietly } from '../fixtures/stage-deps.ts';
 
 let t: TestRuntime;
@@ -80,7 +80,7 @@ const copyOf = (stage: string, dunningCase: DunningCase): RenderedNotice => {
   return rendered(found.notice, dunningCase);
 };
 
-describe('the banner examples in Chromium', () => {
+describeInChromium('the banner examples in Chromium', () => {
   it('show each notice stage with escalating severity, then an empty state once the case has ended', async () => {
     const subscriber = await subscribeWithDecliningCard(t.stripe, 'Banner Watcher');
     const seen: Seen[] = [];
