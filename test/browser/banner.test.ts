@@ -107,7 +107,7 @@ describeInChromium('the banner examples in Chromium', () => {
       expect(Object.keys(api).sort(), stage).toEqual(['action', 'body', 'headline', 'severity', 'stage', 'terminatesAt']);
       expect(api.stage).toBe(stage);
       for (const shown of [script, react]) {
-        expect(shown.headline, stage).toBe(copyOf(stage, ended).heading);
+        expect(shown.headline, stage).toBe(copyOf(stage, ended).banner?.headline);
         expect(shown.headline, stage).toBe(api.headline);
         expect(shown.body, stage).toBe(api.body);
         expect(shown.button, stage).toBe(copyOf(stage, ended).action?.label);
@@ -153,7 +153,7 @@ describeInChromium('the banner examples in Chromium', () => {
     expect(failures).toEqual([]);
     expect(seen?.api).toMatchObject({ stage: 'ActionRequired', severity: 'warning', action: { url: invoice.hosted_invoice_url } });
     for (const shown of [seen!.script, seen!.react]) {
-      expect(shown.headline).toBe(rendered(t.runtime.policy.actionRequired.notice, (await t.runtime.store.getCase(invoiceId))!).heading);
+      expect(shown.headline).toBe(rendered(t.runtime.policy.actionRequired.notice, (await t.runtime.store.getCase(invoiceId))!).banner?.headline);
       expect(shown.button).toBe(rendered(t.runtime.policy.actionRequired.notice, (await t.runtime.store.getCase(invoiceId))!).action?.label);
       expect(shown.href).toBe(invoice.hosted_invoice_url);
       expect(shown.className).toBe('dunning-banner dunning-banner--warning');
