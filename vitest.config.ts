@@ -4,6 +4,8 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     setupFiles: ['./local/polyfills.ts'],
+    // Says once per run how to turn on tests skipped for want of Chromium or cfn-lint.
+    globalSetup: ['./test/fixtures/optional-tools.ts'],
     pool: 'forks',
     // Expected faults (a 503 from Stripe, a throttled send) log errors by design; show logs only
     // for the tests that fail, where they help.

@@ -2,7 +2,7 @@
 // Standard execution per invoice that emails, retries payment and finally cancels, per the policy.
 //
 //   new DunningWorkflow(this, 'Dunning', { policy, email: { sender: 'billing@acme.com' } });
-import { RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { AspectPriority, Aspects, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -16,6 +16,7 @@ import { METRICS_NAMESPACE } from '#shared/dunning/metrics.ts';
 import { parsePolicySet } from '#shared/policy/load.ts';
 import { DEFAULT_POLICY_NAME, type PolicySet, type PolicySetInput } from '#shared/policy/segments.ts';
 import type { Policy, PolicyInput } from '#shared/policy/schema.ts';
+import { NoRedundantDependsOn } from './aspects/no-redundant-depends-on.ts';
 import { DunningAlarms, type DunningAlarmsProps } from './constructs/dunning-alarms.ts';
 import { DunningDashboard } from './constructs/dunning-dashboard.ts';
 import type { DunningFunction } from './constructs/dunning-function.ts';
@@ -296,6 +297,9 @@ export class DunningWorkflow extends Construct {
       dashboardName: props.dashboardName,
       openCases: { stages: openCaseStages(this.policies), period: openCases.interval },
     });
+
+    // On the workflow, not the stack, so a template that embeds it lints clean in any app.
+    Aspects.of(this).add(new NoRedundantDependsOn(), { priority: AspectPriority.MUTATING });
   }
 
   /**

@@ -1,5 +1,5 @@
-// `npm run preview`: renders every notice in every locale to preview/ (HTML, plain text and a PNG
-// screenshot taken in Chromium), with an index.html, so a copy change is reviewed by looking.
+// `npm run preview`: renders every notice in every locale to preview/ (HTML, plain text and, where
+// Chromium is installed, a PNG screenshot), with an index.html, so a copy change is reviewed by looking.
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -7,25 +7,15 @@ import { DEFAULT_POLICY_FILE, loadPolicySetFile } from '#shared/policy/load.ts';
 import { DEFAULT_POLICY_NAME } from '#shared/policy/segments.ts';
 import type { Policy } from '#shared/policy/schema.ts';
 import { escapeHtml } from '#shared/notices/layout.ts';
+import { findChromium, HOW_TO_GET_CHROMIUM, launchChromium } from '../chromium.ts';
 import { previewNotices, type PreviewNotice } from './samples.ts';
 import { DEFAULT_PREVIEW_DIR } from './serve.ts';
-
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-export const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 export interface PreviewOptions {
   policy: Policy;
   outDir: string;
-  /** Take PNG screenshots in Chromium. @default true */
-  screenshots?: boolean;
+  /** The Chromium to take PNG screenshots with; without one, only HTML and text are written. */
+  chromium?: string;
 }
 
 export interface PreviewResult {
@@ -35,7 +25,7 @@ export interface PreviewResult {
 
 const fileBase = (n: PreviewNotice) => `${n.locale}/${n.id}`;
 
-export async function writePreview({ policy, outDir, screenshots = true }: PreviewOptions): Promise<PreviewResult> {
+export async function writePreview({ policy, outDir, chromium }: PreviewOptions): Promise<PreviewResult> {
   const notices = previewNotices(policy);
   rmSync(outDir, { recursive: true, force: true });
   const files: string[] = [];
@@ -49,17 +39,16 @@ export async function writePreview({ policy, outDir, screenshots = true }: Previ
     write(`${fileBase(n)}.html`, n.rendered.html);
     write(`${fileBase(n)}.txt`, `Subject: ${n.rendered.subject}\n\n${n.rendered.text}\n`);
   }
-  if (screenshots) {
-    for (const [name, png] of await screenshot(notices)) write(name, png);
+  if (chromium) {
+    for (const [name, png] of await screenshot(notices, chromium)) write(name, png);
   }
-  write('index.html', indexPage(notices, policy, screenshots));
+  write('index.html', indexPage(notices, policy, chromium !== undefined));
   return { outDir, files };
 }
 
 /** One full-page PNG per notice at a desktop mail client's width. Remote images are not fetched. */
-async function screenshot(notices: PreviewNotice[]): Promise<Array<[string, Buffer]>> {
-  const { chromium } = await import('playwright-core');
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+async function screenshot(notices: PreviewNotice[], chromium: string): Promise<Array<[string, Buffer]>> {
+  const browser = await launchChromium(chromium);
   try {
     const page = await browser.newPage({ viewport: { width: 680, height: 600 } });
     await page.route(/^https?:/, (route) => route.abort());
@@ -118,9 +107,12 @@ async function main(): Promise<void> {
   if (!policy) {
     throw new Error(`--policy ${name ?? '(missing)'}: ${file} has no such policy; it has ${Object.keys(policies).map((n) => `"${n}"`).join(', ')}`);
   }
-  const result = await writePreview({ policy, outDir, screenshots: !args.includes('--no-screenshots') });
+  const wantScreenshots = !args.includes('--no-screenshots');
+  const chromium = wantScreenshots ? findChromium() : undefined;
+  const result = await writePreview({ policy, outDir, chromium });
   const count = result.files.filter((f) => f.endsWith('.html') && f !== 'index.html').length;
   process.stdout.write(`preview: ${count} notices written to ${outDir}; open ${join(outDir, 'index.html')}\n`);
+  if (wantScreenshots && !chromium) process.stdout.write(`preview: HTML and text only; the PNGs need Chromium: ${HOW_TO_GET_CHROMIUM}\n`);
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -27,8 +27,14 @@ export interface MessageCopy {
   body: readonly string[];
   /** The button label; omit for no button. */
   action?: string;
-  /** The My Account banner's text; omit when the notice should not set a banner. */
-  banner?: string;
+  /** The My Account banner; omit when the notice should not set a banner. */
+  banner?: BannerCopy;
+}
+
+/** The My Account banner's words: shorter than the email, beside a button, on the customer's own page. */
+export interface BannerCopy {
+  headline: string;
+  body: string;
 }
 
 export interface Catalog {

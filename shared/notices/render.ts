@@ -3,7 +3,7 @@
 import type { DunningCase } from '../domain/case.ts';
 import type { NoticeCopy, NoticeSpec, Placeholder, Policy } from '../policy/schema.ts';
 import { LINK_PATTERN, PLACEHOLDERS, URL_PLACEHOLDERS } from '../policy/schema.ts';
-import { CATALOGS, catalogFor, languageOf, MESSAGE_LINKS, REFERENCE_LANGUAGE, type Catalog } from './catalog.ts';
+import { CATALOGS, catalogFor, languageOf, MESSAGE_LINKS, REFERENCE_LANGUAGE, type BannerCopy, type Catalog } from './catalog.ts';
 import { formatDate, formatMoney, isTimeZone, safeLocale } from './format.ts';
 import { emailHtml, emailText, escapeHtml } from './layout.ts';
 
@@ -13,7 +13,8 @@ export interface RenderedNotice {
   /** The body's paragraphs as plain text, greeting first. */
   paragraphs: string[];
   action?: { label: string; url: string };
-  banner?: string;
+  /** The My Account banner's headline and body, when the notice sets one. */
+  banner?: BannerCopy;
   text: string;
   html: string;
   /** The language the notice is written in ("en", "fr", …), for <html lang> and logs. */
@@ -29,7 +30,9 @@ export interface NoticeContext {
 
 /** A notice's copy in one language, with what is needed to frame it. */
 interface ResolvedCopy {
-  copy: NoticeCopy;
+  copy: Omit<NoticeCopy, 'banner'>;
+  /** A catalog message has its own banner headline; a policy's banner text goes under the email's heading. */
+  banner?: BannerCopy;
   /** Catalog messages start with the catalog's greeting; a policy's own copy writes its own. */
   greet: boolean;
   language: string;
@@ -54,13 +57,15 @@ export function renderNotice(notice: NoticeSpec, context: NoticeContext): Render
   const subject = oneLine(fillText(copy.subject, values, 'plain'));
   const heading = fillText(copy.heading, values, 'plain');
   const paragraphs = bodyTemplates.map((t) => fillText(t, values, 'text'));
-  const banner = copy.banner ? fillText(copy.banner, values, 'plain') : undefined;
+  const banner = resolved.banner
+    ? { headline: fillText(resolved.banner.headline, values, 'plain'), body: fillText(resolved.banner.body, values, 'plain') }
+    : undefined;
 
   const text = emailText({ heading, paragraphs, action, colon: catalog.layout.colon, footer: footerTemplates.map((t) => fillText(t, values, 'text')) });
   const htmlBody = emailHtml({
     lang: resolved.language,
     subject,
-    preheader: banner ?? paragraphs[resolved.greet ? 1 : 0] ?? heading,
+    preheader: banner?.body ?? paragraphs[resolved.greet ? 1 : 0] ?? heading,
     productName: policy.brand.productName,
     logoUrl: policy.brand.logoUrl,
     colour: policy.brand.colour,
@@ -82,8 +87,9 @@ export function renderNotice(notice: NoticeSpec, context: NoticeContext): Render
 export function resolveCopy(notice: NoticeSpec, policy: Policy, customerLocale: string | undefined): ResolvedCopy {
   const customer = customerLocale ? safeLocale(customerLocale, policy.locale) : undefined;
   const fallbackLanguage = languageOf(policy.locale);
-  const frame = (copy: NoticeCopy, language: string, greet: boolean): ResolvedCopy => ({
+  const frame = ({ banner, ...copy }: NoticeCopy, language: string, greet: boolean, bannerCopy?: BannerCopy): ResolvedCopy => ({
     copy,
+    banner: bannerCopy ?? (banner ? { headline: copy.heading, body: banner } : undefined),
     greet,
     language,
     formatLocale: customer && languageOf(customer) === language ? customer : languageOf(policy.locale) === language ? policy.locale : language,
@@ -93,8 +99,8 @@ export function resolveCopy(notice: NoticeSpec, policy: Policy, customerLocale: 
   if ('message' in notice) {
     const wanted = customer ? languageOf(customer) : fallbackLanguage;
     const catalog = catalogFor(wanted) ?? catalogFor(fallbackLanguage) ?? CATALOGS[REFERENCE_LANGUAGE]!;
-    const message = catalog.messages[notice.message];
-    return frame({ ...message, body: [...message.body], link: MESSAGE_LINKS[notice.message] }, catalog.language, true);
+    const { banner, ...message } = catalog.messages[notice.message];
+    return frame({ ...message, body: [...message.body], link: MESSAGE_LINKS[notice.message] }, catalog.language, true, banner);
   }
   if ('locales' in notice) {
     const entries = Object.entries(notice.locales).map(([tag, copy]) => ({ tag: safeLocale(tag, tag), copy }));

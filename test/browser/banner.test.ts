@@ -2,7 +2,7 @@
 // Chromium, against the local runtime through an example site's backend: one screenshot per stage,
 // escalating, then nothing once the case has ended.
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { startExampleSite, type ExampleSite } from '../../examples/banner/site.ts';
 import type { DunningCase } from '#shared/domain/case.ts';
@@ -18,7 +18,7 @@ import {
   withDeliveriesPaused,
   type TestRuntime,
 } from '../fixtures/scenario.ts';
-import { launchChromium, SCREENSHOTS } from '../fixtures/browser.ts';
+import { describeInChromium, launchChromium, SCREENSHOTS } from '../fixtures/browser.ts';
 import { openCaseQuietly } from '../fixtures/stage-deps.ts';
 
 let t: TestRuntime;
@@ -80,7 +80,7 @@ const copyOf = (stage: string, dunningCase: DunningCase): RenderedNotice => {
   return rendered(found.notice, dunningCase);
 };
 
-describe('the banner examples in Chromium', () => {
+describeInChromium('the banner examples in Chromium', () => {
   it('show each notice stage with escalating severity, then an empty state once the case has ended', async () => {
     const subscriber = await subscribeWithDecliningCard(t.stripe, 'Banner Watcher');
     const seen: Seen[] = [];
@@ -107,7 +107,7 @@ describe('the banner examples in Chromium', () => {
       expect(Object.keys(api).sort(), stage).toEqual(['action', 'body', 'headline', 'severity', 'stage', 'terminatesAt']);
       expect(api.stage).toBe(stage);
       for (const shown of [script, react]) {
-        expect(shown.headline, stage).toBe(copyOf(stage, ended).heading);
+        expect(shown.headline, stage).toBe(copyOf(stage, ended).banner?.headline);
         expect(shown.headline, stage).toBe(api.headline);
         expect(shown.body, stage).toBe(api.body);
         expect(shown.button, stage).toBe(copyOf(stage, ended).action?.label);
@@ -153,7 +153,7 @@ describe('the banner examples in Chromium', () => {
     expect(failures).toEqual([]);
     expect(seen?.api).toMatchObject({ stage: 'ActionRequired', severity: 'warning', action: { url: invoice.hosted_invoice_url } });
     for (const shown of [seen!.script, seen!.react]) {
-      expect(shown.headline).toBe(rendered(t.runtime.policy.actionRequired.notice, (await t.runtime.store.getCase(invoiceId))!).heading);
+      expect(shown.headline).toBe(rendered(t.runtime.policy.actionRequired.notice, (await t.runtime.store.getCase(invoiceId))!).banner?.headline);
       expect(shown.button).toBe(rendered(t.runtime.policy.actionRequired.notice, (await t.runtime.store.getCase(invoiceId))!).action?.label);
       expect(shown.href).toBe(invoice.hosted_invoice_url);
       expect(shown.className).toBe('dunning-banner dunning-banner--warning');

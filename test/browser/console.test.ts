@@ -2,7 +2,7 @@
 // timeline grows stage by stage without a reload, the banner and the email links follow, and the
 // customer's name (Stripe data) is shown as text, never run as markup.
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { readSesInbox } from '#local/ses.ts';
 import {
@@ -15,7 +15,7 @@ import {
   waitFor,
   type TestRuntime,
 } from '../fixtures/scenario.ts';
-import { launchChromium, SCREENSHOTS } from '../fixtures/browser.ts';
+import { describeInChromium, launchChromium, SCREENSHOTS } from '../fixtures/browser.ts';
 
 let t: TestRuntime;
 let browser: Browser;
@@ -32,7 +32,7 @@ afterAll(async () => {
 const rowsOf = (invoiceId: string) =>
   page.$$eval(`section[data-invoice="${invoiceId}"] tbody tr`, (rows) => rows.map((r) => r.getAttribute('data-type')));
 
-describe('the local console', () => {
+describeInChromium('the local console', () => {
   it('shows a case, its timeline, banner and emails, and follows it as it progresses', async () => {
     let alerted = false;
     page.on('dialog', (dialog) => {

@@ -1,19 +1,20 @@
 // The notices in real Chromium: every one fits a 320 px screen without sideways scrolling, and
 // `npm run preview` writes every notice in every locale with a screenshot and an index.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHROMIUM, CHROMIUM_ARGS, writePreview } from '#local/preview/main.ts';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { previewNotices, sampleCase } from '#local/preview/samples.ts';
 import { renderNotice } from '#shared/notices/render.ts';
 import { defaultPolicy, policyWith } from '../fixtures/policies.ts';
+import { CHROMIUM, describeInChromium, launchChromium } from '../fixtures/browser.ts';
+import { preview } from '../fixtures/preview.ts';
 
 let browser: Browser;
 let page: Page;
 beforeAll(async () => {
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 320, height: 640 } });
   // Mail is read offline here: a remote logo must not be fetched (its alt text shows instead).
   await page.route(/^https?:/, (route) => route.abort());
@@ -41,7 +42,7 @@ const logoPolicy = policyWith((p) => {
 });
 const notices = [...previewNotices(defaultPolicy()), ...previewNotices(logoPolicy)];
 
-describe('every notice at 320 px wide', () => {
+describeInChromium('every notice at 320 px wide', () => {
   it.each(notices.map((n, i) => [`${n.locale} ${n.id}${i >= notices.length / 2 ? ' (logo)' : ''}`, n] as const))(
     '%s has no horizontal overflow',
     async (_name, n) => {
@@ -75,7 +76,7 @@ describe('every notice at 320 px wide', () => {
   });
 });
 
-describe('npm run preview', () => {
+describeInChromium('npm run preview', () => {
   let outDir: string;
   beforeAll(() => {
     outDir = mkdtempSync(join(tmpdir(), 'notices-preview-'));
@@ -85,12 +86,14 @@ describe('npm run preview', () => {
   });
 
   it('writes every notice in every locale as HTML, text and a PNG screenshot, with an index', async () => {
-    const { files } = await writePreview({ policy: defaultPolicy(), outDir });
+    const run = await preview(['--out', outDir], { CHROMIUM_PATH: CHROMIUM });
 
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    expect(run.stdout).not.toContain('need Chromium');
     const index = readFileSync(join(outDir, 'index.html'), 'utf8');
     for (const locale of ['en-GB', 'fr-FR', 'de-DE']) {
       for (const id of ['Notice1', 'Notice2', 'Notice3', 'ActionRequired', 'Recovered', 'Terminate']) {
-        expect(files).toEqual(expect.arrayContaining([`${locale}/${id}.html`, `${locale}/${id}.txt`, `${locale}/${id}.png`]));
+        for (const ext of ['html', 'txt', 'png']) expect(existsSync(join(outDir, `${locale}/${id}.${ext}`)), `${locale}/${id}.${ext}`).toBe(true);
         expect(index).toContain(`href="${locale}/${id}.html"`);
         const png = readFileSync(join(outDir, `${locale}/${id}.png`));
         expect(png.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
@@ -101,3 +104,4 @@ describe('npm run preview', () => {
     expect(readFileSync(join(outDir, 'en-GB/Notice3.txt'), 'utf8')).toMatch(/^Subject: Your subscription is due to terminate\n/);
   });
 });
+

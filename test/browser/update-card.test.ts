@@ -3,13 +3,13 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { readSesInbox } from '#local/ses.ts';
 import { loadPolicyFile } from '#shared/policy/load.ts';
 import { renew, startTestRuntime, subjectsTo, subscribeWithDecliningCard, SUBJECTS, waitFor, type TestRuntime } from '../fixtures/scenario.ts';
 import { writePolicyFile } from '../fixtures/policies.ts';
-import { launchChromium, SCREENSHOTS } from '../fixtures/browser.ts';
+import { describeInChromium, launchChromium, SCREENSHOTS } from '../fixtures/browser.ts';
 
 let t: TestRuntime;
 let browser: Browser;
@@ -36,7 +36,7 @@ async function startMyAccountStandIn(): Promise<{ url: string; close(): Promise<
   return { url: `http://127.0.0.1:${port}/account`, close: () => new Promise((resolve) => server.close(() => resolve())) };
 }
 
-describe('"Update payment details" in the notice email', () => {
+describeInChromium('"Update payment details" in the notice email', () => {
   it('opens the portal in one click, and the card chosen there recovers the case', async () => {
     const subscriber = await subscribeWithDecliningCard(t.stripe, 'Clicks The Link');
     await renew(t.stripe, subscriber);

@@ -49,7 +49,7 @@ describe('GET /customers/{id}/notice', () => {
       stage: 'Notice1',
       severity: 'info',
       headline: "We haven't been able to take payment",
-      body: expect.stringMatching(/^We haven't been able to take payment of £15\.00\./),
+      body: 'You must update your payment details via My Account or by clicking update payment details to keep your subscription.',
       action: { label: 'Update payment details', url: expect.stringMatching(new RegExp(`^${t.runtime.urls.app}/u/[\\w-]+\\.[\\w-]+$`)) },
       terminatesAt: dunningCase.terminatesAt,
     });

@@ -1,11 +1,25 @@
-// The My Account banner's severity and shape, and the link endpoint's refusal pages.
+// The My Account banner's severity, shape and words (the product owner's, for the default policy's
+// three notices, in every language), and the link endpoint's refusal pages.
 import { describe, expect, it } from 'vitest';
+import { sampleCase } from '#local/preview/samples.ts';
 import { bannerOf, bannerSeverity } from '#shared/dunning/banner.ts';
+import type { InAppNotice } from '#shared/domain/case.ts';
 import { renderLinkPage, type LinkPage } from '#shared/links/pages.ts';
+import { renderNotice } from '#shared/notices/render.ts';
 import { loadPolicyFile } from '#shared/policy/load.ts';
 import { parsePolicy } from '#shared/policy/load.ts';
+import type { NoticeSpec } from '#shared/policy/schema.ts';
 
 const policy = loadPolicyFile();
+
+/** The banner a stage of `policy` leaves for a customer of `language`, as the stage stores it. */
+function bannerAt(stage: string, language: string, notice?: NoticeSpec, forPolicy = policy): InAppNotice | undefined {
+  const found = forPolicy.stages.find((s) => s.id === stage);
+  if (found?.type !== 'notice') throw new Error(`no notice stage ${stage}`);
+  const dunningCase = sampleCase(language, forPolicy);
+  const rendered = renderNotice(notice ?? found.notice, { policy: forPolicy, dunningCase, updatePaymentUrl: 'https://pay.example/u/t.s' });
+  return bannerOf(forPolicy, dunningCase, stage, rendered, 'https://fallback.test', '2026-03-02T09:30:00.000Z');
+}
 
 describe('bannerSeverity', () => {
   it('escalates info → warning → critical over the default policy’s three notices', () => {
@@ -28,12 +42,12 @@ describe('bannerSeverity', () => {
 describe('bannerOf', () => {
   const dunningCase = { customerId: 'cus_1', invoiceId: 'in_1', terminatesAt: '2026-03-15T00:00:00.000Z' };
 
-  it('carries the headline, banner text, button and end date the notice rendered', () => {
+  it("carries the banner's headline and body, the button and the end date the notice rendered", () => {
     const banner = bannerOf(
       policy,
       dunningCase,
       'Notice2',
-      { heading: 'Act now', banner: 'Pay £15', action: { label: 'Update payment details', url: 'https://x.test/u/t.s' } },
+      { banner: { headline: 'Act now', body: 'Pay £15' }, action: { label: 'Update payment details', url: 'https://x.test/u/t.s' } },
       'https://fallback.test',
       '2026-03-01T00:00:00.000Z',
     );
@@ -52,7 +66,7 @@ describe('bannerOf', () => {
   });
 
   it('leaves no banner when the notice has no banner text', () => {
-    expect(bannerOf(policy, dunningCase, 'Notice1', { heading: 'h' }, 'https://f.test', 'now')).toBeUndefined();
+    expect(bannerOf(policy, dunningCase, 'Notice1', {}, 'https://f.test', 'now')).toBeUndefined();
   });
 });
 
@@ -87,5 +101,58 @@ describe('renderLinkPage', () => {
 
   it('drops a My Account link that is not http(s)', () => {
     expect(renderLinkPage('invalid', { brandName: 'Acme', myAccountUrl: 'javascript:alert(1)' }).body).not.toContain('javascript:');
+  });
+});
+
+describe("the default policy's banners", () => {
+  const stages = ['Notice1', 'Notice2', 'Notice3'];
+
+  it("say the product owner's words in English at each notice", () => {
+    const banners = stages.map((stage) => bannerAt(stage, 'en'));
+
+    expect(banners.map((b) => [b?.headline, b?.body])).toEqual([
+      [
+        "We haven't been able to take payment",
+        'You must update your payment details via My Account or by clicking update payment details to keep your subscription.',
+      ],
+      [
+        'Act now to keep your subscription',
+        "We've tried to contact you several times as we haven't been able to take payment. You must update your payment details via My Account or by clicking update payment details to keep your subscription.",
+      ],
+      [
+        'Your subscription is due to terminate',
+        "We've tried to contact you several times as we haven't been able to take payment. You must update your payment details via My Account, otherwise your subscription will terminate.",
+      ],
+    ]);
+    expect(banners.map((b) => b?.action.label)).toEqual(['Update payment details', 'Update payment details', 'Update payment details']);
+  });
+
+  it.each([
+    ['fr', 'Mon compte', 'Mettre à jour mon moyen de paiement'],
+    ['de', 'Mein Konto', 'Zahlungsdaten aktualisieren'],
+  ])('say it in %s in their own words, naming My Account and the button as its emails do', (language, myAccount, button) => {
+    const english = stages.map((stage) => bannerAt(stage, 'en')!);
+
+    const banners = stages.map((stage) => bannerAt(stage, language)!);
+
+    banners.forEach((banner, i) => {
+      expect(banner.headline, stages[i]).not.toBe(english[i]!.headline);
+      expect(banner.body, stages[i]).not.toBe(english[i]!.body);
+      expect(banner.body, stages[i]).not.toMatch(/My Account|payment details|subscription/);
+      expect(banner.body, stages[i]).toContain(myAccount);
+      expect(banner.action.label, stages[i]).toBe(button);
+    });
+    // Notices 1 and 2 point at the button beside them by its label, as English does.
+    expect(banners.slice(0, 2).map((b) => b.body.includes(button))).toEqual([true, true]);
+  });
+
+  it("keeps a policy's own copy working: its banner text under the email's heading", () => {
+    const own: NoticeSpec = { subject: 'Payment failed', heading: 'Please pay', body: ['Your card was declined.'], link: 'update_payment', banner: 'Pay {amount} now.' };
+
+    expect(bannerAt('Notice1', 'en', own)).toMatchObject({ headline: 'Please pay', body: 'Pay £15.00 now.' });
+    expect(bannerAt('Notice1', 'fr', { locales: { en: own, fr: { ...own, heading: 'Veuillez payer', banner: 'Payez {amount}.' } } })).toMatchObject({
+      headline: 'Veuillez payer',
+      body: 'Payez 15,00\u00a0€.',
+    });
   });
 });

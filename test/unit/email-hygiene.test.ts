@@ -66,7 +66,7 @@ describe('every notice, in every locale', () => {
   });
 
   it.each(cases)('%s: leaves no placeholder unfilled', (_name, n) => {
-    for (const part of [n.rendered.subject, n.rendered.text, n.rendered.html, n.rendered.banner ?? '']) {
+    for (const part of [n.rendered.subject, n.rendered.text, n.rendered.html, n.rendered.banner?.headline ?? '', n.rendered.banner?.body ?? '']) {
       expect(part).not.toMatch(/\{[A-Za-z]+\}/);
       expect(part).not.toMatch(/\]\(/);
     }

@@ -15,7 +15,10 @@ export const de: Catalog = {
         'Damit Ihr Abonnement weiterläuft, aktualisieren Sie bitte Ihre Zahlungsdaten unter [Mein Konto]({myAccountUrl}) oder über die Schaltfläche unten. Wir versuchen die Zahlung in einigen Tagen erneut.',
       ],
       action: 'Zahlungsdaten aktualisieren',
-      banner: 'Wir konnten Ihre Zahlung von {amount} nicht einziehen. Aktualisieren Sie Ihre Zahlungsdaten, damit Ihr Abonnement weiterläuft.',
+      banner: {
+        headline: 'Wir konnten Ihre Zahlung nicht einziehen',
+        body: 'Damit Ihr Abonnement weiterläuft, müssen Sie Ihre Zahlungsdaten unter Mein Konto oder mit einem Klick auf „Zahlungsdaten aktualisieren“ ändern.',
+      },
     },
     act_now: {
       subject: 'Jetzt handeln, damit Ihr Abonnement weiterläuft',
@@ -25,7 +28,10 @@ export const de: Catalog = {
         'Bitte aktualisieren Sie Ihre Zahlungsdaten unter [Mein Konto]({myAccountUrl}) oder über die Schaltfläche unten, damit Ihr Abonnement weiterläuft.',
       ],
       action: 'Zahlungsdaten aktualisieren',
-      banner: 'Jetzt handeln, damit Ihr Abonnement weiterläuft: Die Zahlung von {amount} steht noch immer aus.',
+      banner: {
+        headline: 'Jetzt handeln, damit Ihr Abonnement weiterläuft',
+        body: 'Wir haben mehrfach versucht, Sie zu erreichen, da wir Ihre Zahlung nicht einziehen konnten. Damit Ihr Abonnement weiterläuft, müssen Sie Ihre Zahlungsdaten unter Mein Konto oder mit einem Klick auf „Zahlungsdaten aktualisieren“ ändern.',
+      },
     },
     due_to_terminate: {
       subject: 'Ihr Abonnement endet in Kürze',
@@ -35,7 +41,10 @@ export const de: Catalog = {
         'Bitte aktualisieren Sie Ihre Zahlungsdaten unter [Mein Konto]({myAccountUrl}) oder über die Schaltfläche unten. Andernfalls endet Ihr Abonnement am {terminatesOn}.',
       ],
       action: 'Zahlungsdaten aktualisieren',
-      banner: 'Ihr Abonnement endet am {terminatesOn}. Aktualisieren Sie Ihre Zahlungsdaten, um es zu behalten.',
+      banner: {
+        headline: 'Ihr Abonnement endet in Kürze',
+        body: 'Wir haben mehrfach versucht, Sie zu erreichen, da wir Ihre Zahlung nicht einziehen konnten. Sie müssen Ihre Zahlungsdaten unter Mein Konto ändern, andernfalls wird Ihr Abonnement beendet.',
+      },
     },
     terminated: {
       subject: 'Ihr Abonnement wurde beendet',
@@ -61,7 +70,10 @@ export const de: Catalog = {
         'Bitte bestätigen Sie die Zahlung über die Schaltfläche unten auf der Rechnungsseite. Das dauert nur einen Moment, und Ihr Abonnement läuft wie gewohnt weiter.',
       ],
       action: 'Zahlung bestätigen',
-      banner: 'Ihre Bank bittet Sie, Ihre Zahlung von {amount} zu bestätigen. Bestätigen Sie sie, damit Ihr Abonnement weiterläuft.',
+      banner: {
+        headline: 'Ihre Bank bittet Sie, diese Zahlung zu bestätigen',
+        body: 'Ihre Bank bittet Sie, Ihre Zahlung von {amount} zu bestätigen. Bestätigen Sie sie, damit Ihr Abonnement weiterläuft.',
+      },
     },
     card_expiring: {
       subject: 'Ihre Karte läuft vor Ihrer nächsten Zahlung ab',
@@ -71,7 +83,10 @@ export const de: Catalog = {
         'Damit Ihr Abonnement ohne Unterbrechung weiterläuft, aktualisieren Sie bitte Ihre Zahlungsdaten unter [Mein Konto]({myAccountUrl}) oder über die Schaltfläche unten.',
       ],
       action: 'Zahlungsdaten aktualisieren',
-      banner: 'Ihre Karte läuft vor Ihrer nächsten Zahlung von {amount} ab. Aktualisieren Sie Ihre Zahlungsdaten, damit Ihr Abonnement weiterläuft.',
+      banner: {
+        headline: 'Ihre Karte läuft bald ab',
+        body: 'Ihre Karte läuft vor Ihrer nächsten Zahlung von {amount} ab. Aktualisieren Sie Ihre Zahlungsdaten, damit Ihr Abonnement weiterläuft.',
+      },
     },
   },
   layout: {

@@ -14,7 +14,10 @@ export const en = {
         "To keep your subscription, please update your payment details via [My Account]({myAccountUrl}) or by clicking update payment details below. We'll try the payment again in a few days.",
       ],
       action: 'Update payment details',
-      banner: "We haven't been able to take payment of {amount}. Update your payment details to keep your subscription.",
+      banner: {
+        headline: "We haven't been able to take payment",
+        body: 'You must update your payment details via My Account or by clicking update payment details to keep your subscription.',
+      },
     },
     act_now: {
       subject: 'Act now to keep your subscription',
@@ -24,7 +27,10 @@ export const en = {
         'Please update your payment details via [My Account]({myAccountUrl}) or by clicking update payment details below to keep your subscription.',
       ],
       action: 'Update payment details',
-      banner: "Act now to keep your subscription: we still haven't been able to take payment of {amount}.",
+      banner: {
+        headline: 'Act now to keep your subscription',
+        body: "We've tried to contact you several times as we haven't been able to take payment. You must update your payment details via My Account or by clicking update payment details to keep your subscription.",
+      },
     },
     due_to_terminate: {
       subject: 'Your subscription is due to terminate',
@@ -34,7 +40,10 @@ export const en = {
         'Please update your payment details via [My Account]({myAccountUrl}) or by clicking update payment details below, otherwise your subscription will terminate on {terminatesOn}.',
       ],
       action: 'Update payment details',
-      banner: 'Your subscription is due to terminate on {terminatesOn}. Update your payment details to keep it.',
+      banner: {
+        headline: 'Your subscription is due to terminate',
+        body: "We've tried to contact you several times as we haven't been able to take payment. You must update your payment details via My Account, otherwise your subscription will terminate.",
+      },
     },
     terminated: {
       subject: 'Your subscription has ended',
@@ -60,7 +69,10 @@ export const en = {
         'Please confirm the payment on the invoice page using the button below. It only takes a moment, and your subscription carries on as normal.',
       ],
       action: 'Confirm payment',
-      banner: 'Your bank needs you to confirm your payment of {amount}. Confirm it to keep your subscription.',
+      banner: {
+        headline: 'Your bank needs you to confirm this payment',
+        body: 'Your bank needs you to confirm your payment of {amount}. Confirm it to keep your subscription.',
+      },
     },
     card_expiring: {
       subject: 'Your card expires before your next payment',
@@ -70,7 +82,10 @@ export const en = {
         'To keep your subscription running without interruption, please update your payment details via [My Account]({myAccountUrl}) or by clicking update payment details below.',
       ],
       action: 'Update payment details',
-      banner: 'Your card expires before your next payment of {amount}. Update your payment details to keep your subscription.',
+      banner: {
+        headline: 'Your card is about to expire',
+        body: 'Your card expires before your next payment of {amount}. Update your payment details to keep your subscription.',
+      },
     },
   },
   layout: {

@@ -14,7 +14,10 @@ export const fr: Catalog = {
         'Pour conserver votre abonnement, mettez à jour vos informations de paiement depuis [Mon compte]({myAccountUrl}) ou avec le bouton ci-dessous. Nous retenterons le paiement dans quelques jours.',
       ],
       action: 'Mettre à jour mon moyen de paiement',
-      banner: "Nous n'avons pas pu encaisser votre paiement de {amount}. Mettez à jour vos informations de paiement pour conserver votre abonnement.",
+      banner: {
+        headline: "Nous n'avons pas pu encaisser votre paiement",
+        body: 'Vous devez mettre à jour vos informations de paiement depuis Mon compte ou en cliquant sur «\u00a0Mettre à jour mon moyen de paiement\u00a0» pour conserver votre abonnement.',
+      },
     },
     act_now: {
       subject: 'Agissez dès maintenant pour conserver votre abonnement',
@@ -24,7 +27,10 @@ export const fr: Catalog = {
         'Pour conserver votre abonnement, mettez à jour vos informations de paiement depuis [Mon compte]({myAccountUrl}) ou avec le bouton ci-dessous.',
       ],
       action: 'Mettre à jour mon moyen de paiement',
-      banner: "Agissez dès maintenant pour conserver votre abonnement\u00a0: le paiement de {amount} n'a toujours pas pu être effectué.",
+      banner: {
+        headline: 'Agissez dès maintenant pour conserver votre abonnement',
+        body: "Nous avons tenté de vous contacter à plusieurs reprises, car nous n'avons pas pu encaisser votre paiement. Vous devez mettre à jour vos informations de paiement depuis Mon compte ou en cliquant sur «\u00a0Mettre à jour mon moyen de paiement\u00a0» pour conserver votre abonnement.",
+      },
     },
     due_to_terminate: {
       subject: 'Votre abonnement va bientôt être résilié',
@@ -34,7 +40,10 @@ export const fr: Catalog = {
         'Mettez à jour vos informations de paiement depuis [Mon compte]({myAccountUrl}) ou avec le bouton ci-dessous, faute de quoi votre abonnement sera résilié le {terminatesOn}.',
       ],
       action: 'Mettre à jour mon moyen de paiement',
-      banner: 'Votre abonnement sera résilié le {terminatesOn}. Mettez à jour vos informations de paiement pour le conserver.',
+      banner: {
+        headline: 'Votre abonnement va bientôt être résilié',
+        body: "Nous avons tenté de vous contacter à plusieurs reprises, car nous n'avons pas pu encaisser votre paiement. Vous devez mettre à jour vos informations de paiement depuis Mon compte, faute de quoi votre abonnement sera résilié.",
+      },
     },
     terminated: {
       subject: 'Votre abonnement a pris fin',
@@ -60,7 +69,10 @@ export const fr: Catalog = {
         "Confirmez le paiement sur la page de la facture, à l'aide du bouton ci-dessous. Cela ne prend qu'un instant, et votre abonnement se poursuit normalement.",
       ],
       action: 'Confirmer le paiement',
-      banner: 'Votre banque vous demande de confirmer votre paiement de {amount}. Confirmez-le pour conserver votre abonnement.',
+      banner: {
+        headline: 'Votre banque vous demande de confirmer ce paiement',
+        body: 'Votre banque vous demande de confirmer votre paiement de {amount}. Confirmez-le pour conserver votre abonnement.',
+      },
     },
     card_expiring: {
       subject: 'Votre carte expire avant votre prochain paiement',
@@ -70,7 +82,10 @@ export const fr: Catalog = {
         'Pour que votre abonnement continue sans interruption, mettez à jour vos informations de paiement depuis [Mon compte]({myAccountUrl}) ou à l’aide du bouton ci-dessous.',
       ],
       action: 'Mettre à jour mon moyen de paiement',
-      banner: 'Votre carte expire avant votre prochain paiement de {amount}. Mettez à jour vos informations de paiement pour conserver votre abonnement.',
+      banner: {
+        headline: 'Votre carte arrive bientôt à expiration',
+        body: 'Votre carte expire avant votre prochain paiement de {amount}. Mettez à jour vos informations de paiement pour conserver votre abonnement.',
+      },
     },
   },
   layout: {
