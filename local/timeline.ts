@@ -37,6 +37,8 @@ export function timelinePrinter(print: Print, holder: { runtime?: Runtime }): Ru
           return line(day, c, state, what);
         }
         const result = output as { outcome?: string; code?: string; status?: string };
+        if (result.outcome === 'closed') return line(day, c, state, 'stands down: the case is closed');
+        if (result.outcome === 'paused') return line(day, c, state, 'waits: the case is paused');
         if (state === 'recover' || state === 'terminate') {
           const timeline = await store.listTimeline(invoiceId);
           const email = [...timeline].reverse().find((e) => e.type === 'notice_sent');

@@ -5,10 +5,11 @@ import { flagCase, recoverCase, terminateCase } from '#shared/dunning/close.ts';
 import type { DunningDeps } from '#shared/dunning/deps.ts';
 import { stageDeps } from '#shared/runtime/stage-deps.ts';
 import { instrument, logger } from '#shared/runtime/powertools.ts';
+import { standDownAs, type StandDown } from '#shared/workflow/stand-down.ts';
 import { describeCaughtError, parseTaskInput } from '#shared/workflow/task-input.ts';
 
 export function createHandler(deps: () => Promise<DunningDeps>) {
-  return async (event: unknown): Promise<{ status: string }> => {
+  return async (event: unknown): Promise<{ status: string } | { outcome: 'terminated' } | StandDown> => {
     const input = parseTaskInput(event, 'recover', 'terminate', 'flag');
     logger.appendKeys({ invoiceId: input.invoiceId, executionName: input.invoiceId, action: input.action });
     const d = await deps();
@@ -16,8 +17,10 @@ export function createHandler(deps: () => Promise<DunningDeps>) {
       case 'recover':
         return { status: (await recoverCase(d, input.invoiceId, 'workflow_retry')).status };
       case 'terminate':
-        await terminateCase(d, input.invoiceId);
-        return { status: 'terminated' };
+        return standDownAs(input.standDown, d.log, async () => {
+          await terminateCase(d, input.invoiceId);
+          return { outcome: 'terminated' as const };
+        });
       case 'flag':
         await flagCase(d, input.invoiceId, describeCaughtError(input.error));
         return { status: 'needs_attention' };
