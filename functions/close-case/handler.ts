@@ -15,7 +15,8 @@ export function createHandler(deps: () => Promise<DunningDeps>) {
     const d = await deps();
     switch (input.action) {
       case 'recover':
-        return { status: (await recoverCase(d, input.invoiceId, 'workflow_retry')).status };
+        // How the retry found it paid; an earlier definition passes nothing, after our own charge.
+        return { status: (await recoverCase(d, input.invoiceId, input.retry?.recoveredBy ?? 'workflow_retry')).status };
       case 'terminate':
         return standDownAs(input.standDown, d.log, async () => {
           await terminateCase(d, input.invoiceId);

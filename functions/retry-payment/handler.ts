@@ -12,7 +12,7 @@ export function createHandler(deps: () => Promise<DunningDeps>) {
     const input = parseTaskInput(event, 'retry');
     logger.appendKeys({ invoiceId: input.invoiceId, executionName: input.invoiceId, stage: input.stage, policy: input.policy });
     const d = await deps();
-    return standDownAs(input.standDown, d.log, () => runRetryStage(d, input.invoiceId, input.stage, input.policy));
+    return standDownAs(input.standDown, d.log, () => runRetryStage(d, input.invoiceId, input.stage, input.policy, { standDown: input.standDown }));
   };
 }
 

@@ -4,6 +4,7 @@ import { PERMANENT_ERRORS, TRANSIENT_ERRORS } from '../domain/errors.ts';
 import type { Policy, Stage } from '../policy/schema.ts';
 import { PAUSE_CAP_DAYS, PAUSE_POLL_SECONDS } from '../dunning/pause.ts';
 import { DEFAULT_POLICY_NAME, longestEndDay, policyNames, singlePolicySet, type PolicySet } from '../policy/segments.ts';
+import type { RecoveredBy } from '../domain/case.ts';
 import { STAND_DOWN_RETURN, type StandDown, type StandDownContract } from './stand-down.ts';
 
 /** The three stage Lambdas a definition invokes, by ARN (CDK tokens in AWS, fixed strings locally). */
@@ -29,16 +30,21 @@ export const SECONDS_PER_DAY = 86_400;
  * Payloads the stage Lambdas receive. Each carries the stage so one function serves many states.
  * `standDown: "return"`: this definition branches on the stage's result, so a stage that must not act
  * (the case is paused, or closed while it ran) returns a StandDown instead of throwing. Tasks of an
- * earlier definition lack it and get the errors they retry and catch.
+ * earlier definition lack it and get the errors they retry and catch. RecoverCase gets the paid
+ * retry's result (`retry`), to record how the invoice was paid; without it, `workflow_retry`.
  */
 export type StageTaskInput =
   | { action: 'notice'; invoiceId: string; stage: string; policy?: string; standDown?: StandDownContract }
   | { action: 'retry'; invoiceId: string; stage: string; policy?: string; standDown?: StandDownContract }
-  | { action: 'recover'; invoiceId: string; policy?: string }
+  | { action: 'recover'; invoiceId: string; policy?: string; retry?: { recoveredBy?: RecoveredBy } }
   | { action: 'terminate'; invoiceId: string; policy?: string; standDown?: StandDownContract };
 
-/** What a retry stage returns; the `<retryId>Paid` Choice after it reads `$.retry.outcome`. */
-export type RetryTaskOutput = { outcome: 'paid' } | { outcome: 'declined'; code?: string } | StandDown;
+/**
+ * What a retry stage returns; the `<retryId>Paid` Choice after it reads `$.retry.outcome`. `paid`
+ * says how (`workflow_retry` for our own charge; how Stripe says it was paid when someone else paid
+ * first), for RecoverCase to record.
+ */
+export type RetryTaskOutput = { outcome: 'paid'; recoveredBy: RecoveredBy } | { outcome: 'declined'; code?: string } | StandDown;
 
 export interface RetrySettings {
   /** First backoff interval for transient errors (seconds). */
@@ -226,7 +232,9 @@ export function buildDefinition(
       step.build(next);
     });
 
-    add(recoverCase, task(arns.closeCase, tagged({ action: 'recover', 'invoiceId.$': '$.invoiceId' }), {
+    // Only a paid retry leads here. Its whole result is passed, not `$.retry.recoveredBy`: a path that
+    // selects nothing fails the execution, and a retry-payment of an earlier version has no recoveredBy.
+    add(recoverCase, task(arns.closeCase, tagged({ action: 'recover', 'invoiceId.$': '$.invoiceId', 'retry.$': '$.retry' }), {
       ResultPath: null,
       Next: STATE.recovered,
     }));

@@ -111,7 +111,7 @@ describe('buildDefinition', () => {
     expect(definition.TimeoutSeconds).toBe((14 + 7 + PAUSE_CAP_DAYS) * SECONDS_PER_DAY);
   });
 
-  it('tells every stage to return a stand-down rather than throw, but not RecoverCase, which never stands down', () => {
+  it('tells every stage to return a stand-down rather than throw, and gives RecoverCase the paid retry\'s result', () => {
     const definition = buildDefinition(defaultPolicy(), ARNS);
 
     for (const { name } of taskStates(definition)) {
@@ -119,7 +119,10 @@ describe('buildDefinition', () => {
       if (name === STATE.recoverCase) expect(parameters, name).not.toHaveProperty('standDown');
       else expect(parameters.standDown, name).toBe('return');
     }
-    expect(definition.States.RecoverCase).toMatchObject({ Next: STATE.recovered });
+    expect(definition.States.RecoverCase).toMatchObject({
+      Parameters: { action: 'recover', 'invoiceId.$': '$.invoiceId', 'retry.$': '$.retry' },
+      Next: STATE.recovered,
+    });
   });
 
   it('refuses a policy whose stage id is a generated state name', () => {
@@ -254,6 +257,7 @@ describe('buildDefinition with several policies', () => {
     });
     expect(definition.States['annual.TerminateStoodDown']).toMatchObject({ Default: STATE.terminated });
     expect(definition.States['annual.Retry2']).toMatchObject({ Parameters: { standDown: 'return', policy: 'annual' } });
+    expect(definition.States['annual.RecoverCase']).toMatchObject({ Parameters: { 'retry.$': '$.retry', policy: 'annual' } });
   });
 
   it('tells every task its policy, and keeps the stage id plain', () => {
