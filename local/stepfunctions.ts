@@ -94,9 +94,13 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
     if (!handler) throw new Error(`no local handler bound to ${task.resource} (state ${task.name})`);
     taskResourceLocalHandlers[task.name] = handler;
   }
-  // The definition is the deployed one; only its clock is compressed, state by state.
+  // The definition is the deployed one; only its clock is compressed, state by state. A wait shorter
+  // than a day is a paused stage's poll (`<stage>Paused`): floored like the polling retrier below,
+  // so a paused case never spins the one thread every service shares.
   const waitTimeOverrides: Record<string, number> = {};
-  for (const wait of waitStates(definition)) waitTimeOverrides[wait.name] = Math.round(wait.days * dayMs);
+  for (const wait of waitStates(definition)) {
+    waitTimeOverrides[wait.name] = wait.days < 1 ? Math.max(20, Math.round(wait.days * dayMs)) : Math.round(wait.days * dayMs);
+  }
   // Per retrier: backoff after a fault is compressed to a few milliseconds, but a retrier that polls
   // on a policy schedule (a paused case looks again every policy hour) keeps its place in policy time.
   const retryIntervalOverrides: Record<string, number[]> = {};

@@ -36,12 +36,17 @@ export function timelinePrinter(print: Print, holder: { runtime?: Runtime }): Ru
           const what = error.name === 'CaseClosedError' ? 'stands down: the case is closed' : `failed: ${error.name}: ${error.message}`;
           return line(day, c, state, what);
         }
-        const result = output as { outcome?: string; code?: string; status?: string };
+        const result = output as { outcome?: string; code?: string; status?: string; recoveredBy?: string };
+        if (result.outcome === 'closed') return line(day, c, state, 'stands down: the case is closed');
+        if (result.outcome === 'paused') return line(day, c, state, 'waits: the case is paused');
         if (state === 'recover' || state === 'terminate') {
           const timeline = await store.listTimeline(invoiceId);
           const email = [...timeline].reverse().find((e) => e.type === 'notice_sent');
           const label = state === 'recover' ? 'RecoverCase' : 'Terminate';
           return line(day, c, label, email ? `✉ ${email.detail}` : `case ${result.status}`);
+        }
+        if (result.outcome === 'paid' && result.recoveredBy && result.recoveredBy !== 'workflow_retry') {
+          return line(day, c, state, `found paid already (${result.recoveredBy})`);
         }
         if (result.outcome === 'paid') return line(day, c, state, 'payment retried: paid');
         if (result.outcome === 'declined') return line(day, c, state, `payment retried: declined (${result.code})`);

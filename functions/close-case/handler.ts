@@ -5,19 +5,23 @@ import { flagCase, recoverCase, terminateCase } from '#shared/dunning/close.ts';
 import type { DunningDeps } from '#shared/dunning/deps.ts';
 import { stageDeps } from '#shared/runtime/stage-deps.ts';
 import { instrument, logger } from '#shared/runtime/powertools.ts';
+import { standDownAs, type StandDown } from '#shared/workflow/stand-down.ts';
 import { describeCaughtError, parseTaskInput } from '#shared/workflow/task-input.ts';
 
 export function createHandler(deps: () => Promise<DunningDeps>) {
-  return async (event: unknown): Promise<{ status: string }> => {
+  return async (event: unknown): Promise<{ status: string } | { outcome: 'terminated' } | StandDown> => {
     const input = parseTaskInput(event, 'recover', 'terminate', 'flag');
     logger.appendKeys({ invoiceId: input.invoiceId, executionName: input.invoiceId, action: input.action });
     const d = await deps();
     switch (input.action) {
       case 'recover':
-        return { status: (await recoverCase(d, input.invoiceId, 'workflow_retry')).status };
+        // How the retry found it paid; an earlier definition passes nothing, after our own charge.
+        return { status: (await recoverCase(d, input.invoiceId, input.retry?.recoveredBy ?? 'workflow_retry')).status };
       case 'terminate':
-        await terminateCase(d, input.invoiceId);
-        return { status: 'terminated' };
+        return standDownAs(input.standDown, d.log, async () => {
+          await terminateCase(d, input.invoiceId);
+          return { outcome: 'terminated' as const };
+        });
       case 'flag':
         await flagCase(d, input.invoiceId, describeCaughtError(input.error));
         return { status: 'needs_attention' };

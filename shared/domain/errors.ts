@@ -33,9 +33,10 @@ export class StoreUnavailableError extends Error {
 }
 
 /**
- * The case is no longer open (paid, terminated, flagged), so the stage must not act. The state
- * machine catches it and ends the execution quietly: this is how a stop that races a running stage
- * is made harmless.
+ * The case is no longer open (paid, terminated, flagged), so the stage must not act: this is how a
+ * stop that races a running stage is made harmless. A stage function returns it as a result
+ * (`closed`) to a definition that branches on results, and throws it only to an execution of an
+ * earlier definition, which catches it and ends quietly (shared/workflow/stand-down.ts).
  */
 export class CaseClosedError extends Error {
   override name = 'CaseClosedError' as const;
@@ -49,7 +50,9 @@ export class CaseClosedError extends Error {
 
 /**
  * An operator paused the case (`dunning pause`): the stage sends and charges nothing. The state
- * machine retries the stage every hour until the pause ends or is lifted, then it runs as planned.
+ * machine runs the stage again every hour until the pause ends or is lifted, then it runs as
+ * planned. Returned as `paused` to a definition that branches on results; thrown only to an
+ * execution of an earlier definition, which retries it (shared/workflow/stand-down.ts).
  */
 export class CasePausedError extends Error {
   override name = 'CasePausedError' as const;

@@ -19,12 +19,20 @@ export interface RecoverResult {
   status: DunningCase['status'] | 'missing';
 }
 
+export interface RecoverOptions {
+  /**
+   * False leaves the confirmation to a later call that sends it (a function without a sender,
+   * retry-payment, is followed by RecoverCase). Default true.
+   */
+  confirm?: boolean;
+}
+
 /**
  * Marks the case recovered, clears the banner and sends one confirmation. Safe to call from the
  * webhook and the state machine at once, and again after a crash: the close and the confirmation
- * are each claimed once.
+ * are each claimed once. The first call to close the case records `recoveredBy`.
  */
-export async function recoverCase(deps: DunningDeps, invoiceId: string, recoveredBy: RecoveredBy): Promise<RecoverResult> {
+export async function recoverCase(deps: DunningDeps, invoiceId: string, recoveredBy: RecoveredBy, options: RecoverOptions = {}): Promise<RecoverResult> {
   const now = deps.clock.now().toISOString();
   // A case that other invoices of the subscription joined recovers only when all of them are paid.
   const before = await deps.store.getCase(invoiceId);
@@ -56,7 +64,7 @@ export async function recoverCase(deps: DunningDeps, invoiceId: string, recovere
   }
   // Unconditional: a retry after a crash between the close and this line still clears it.
   await deps.store.clearNotice(dunningCase.customerId, invoiceId);
-  await sendClosingEmail(deps, dunningCase, 'confirmation', policyOf(deps, dunningCase).recovered.notice, 'Recovered');
+  if (options.confirm !== false) await sendClosingEmail(deps, dunningCase, 'confirmation', policyOf(deps, dunningCase).recovered.notice, 'Recovered');
   return { recovered: true, closedNow: closed !== undefined, status: 'recovered' };
 }
 

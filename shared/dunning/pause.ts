@@ -1,18 +1,18 @@
 // An operator's pause on one case: until it ends or is lifted, the stages send and charge nothing
-// (they throw CasePausedError, which the state machine retries every hour) and the router's
-// immediate actions stand down. A payment still recovers a paused case.
+// (they stand down as `paused`, and the state machine runs them again an hour later) and the
+// router's immediate actions stand down. A payment still recovers a paused case.
 import type { DunningCase } from '../domain/case.ts';
 import { CasePausedError } from '../domain/errors.ts';
 import type { DunningDeps } from './deps.ts';
 
 /**
- * The longest a case can be paused, counted from when it opened. The state machine's timeout and
- * the pause retrier's attempts allow the policy plus this much, so a pause can never time the
- * execution out. (Counting from the case's start rather than from each pause keeps that true
+ * The longest a case can be paused, counted from when it opened. The state machine's timeout (and
+ * the earlier definition's pause retrier) allow the policy plus this much, so a pause can never time
+ * the execution out. (Counting from the case's start rather than from each pause keeps that true
  * however many times a case is paused.)
  */
 export const PAUSE_CAP_DAYS = 30;
-/** How often a paused stage looks again, in policy time (the state machine's pause retrier). */
+/** How often a paused stage looks again, in policy time: the `<stage>Paused` Wait. */
 export const PAUSE_POLL_SECONDS = 3600;
 
 const DAY_MS = 86_400_000;
@@ -23,7 +23,7 @@ export function pausedUntil(dunningCase: Pick<DunningCase, 'pausedUntil' | 'stat
   return Date.parse(dunningCase.pausedUntil) > now.getTime() ? dunningCase.pausedUntil : undefined;
 }
 
-/** For a stage that has just begun: a paused case waits (the state machine retries it later). */
+/** For a stage that has just begun: a paused case waits (the stage stands down; shared/workflow/stand-down.ts). */
 export function assertNotPaused(dunningCase: DunningCase, now: Date): void {
   const until = pausedUntil(dunningCase, now);
   if (until) throw new CasePausedError(dunningCase.invoiceId, until);

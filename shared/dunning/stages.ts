@@ -16,6 +16,7 @@ import { sendCaseEmail } from './emails.ts';
 import { standDownIfEndedInStripe } from './outside.ts';
 import { stripeKey } from './stripe-keys.ts';
 import { assertNotPaused } from './pause.ts';
+import { STAND_DOWN_RETURN, type StandDownContract } from '../workflow/stand-down.ts';
 
 export interface NoticeStageResult {
   outcome: 'sent' | 'undeliverable' | 'already_sent';
@@ -58,7 +59,25 @@ export async function runNoticeStage(deps: DunningDeps, invoiceId: string, stage
   return { outcome };
 }
 
-export async function runRetryStage(deps: DunningDeps, invoiceId: string, stageId: string, policyName?: string): Promise<RetryTaskOutput> {
+export interface RetryStageOptions {
+  /**
+   * The Task's `standDown`: `"return"` marks a definition whose RecoverCase takes the retry's result,
+   * so a payment made elsewhere is handed to it as `paid`, with how it was paid (shared/workflow/stand-down.ts).
+   */
+  standDown?: StandDownContract;
+}
+
+/**
+ * Charges the case. Sends no email (retry-payment has no sender): when the invoice turns out paid
+ * already, RecoverCase, which follows a `paid`, recovers the case and thanks the customer.
+ */
+export async function runRetryStage(
+  deps: DunningDeps,
+  invoiceId: string,
+  stageId: string,
+  policyName?: string,
+  options: RetryStageOptions = {},
+): Promise<RetryTaskOutput> {
   const stage = findStage(await stagePolicy(deps, invoiceId, policyName), stageId, 'retry');
   const now = deps.clock.now().toISOString();
   const dunningCase = await deps.store.beginStage(invoiceId, stage.id, now);
@@ -78,13 +97,18 @@ export async function runRetryStage(deps: DunningDeps, invoiceId: string, stageI
   }
   if (result.outcome === 'already_paid') {
     // Paid by someone else (the customer, Stripe) and its webhook not processed yet: credit them.
-    if ((await recoverCase(deps, invoiceId, howPaid(result.invoice))).recovered) throw new CaseClosedError(invoiceId, 'recovered');
+    const recoveredBy = howPaid(result.invoice);
+    deps.log.info('retry found the invoice paid already', { invoiceId, stage: stage.id, recoveredBy });
+    if (options.standDown === STAND_DOWN_RETURN) return { outcome: 'paid', recoveredBy };
+    // An earlier definition's RecoverCase would record workflow_retry: record how it was paid here,
+    // and leave the thank-you to that RecoverCase, which a `paid` leads to.
+    if ((await recoverCase(deps, invoiceId, recoveredBy, { confirm: false })).recovered) return { outcome: 'paid', recoveredBy };
     return { outcome: 'declined', code: 'still_open' };
   }
   if (result.outcome === 'paid') {
     await deps.store.appendTimeline(invoiceId, { at: now, type: 'retry_paid', stage: stage.id });
     deps.log.info('retry paid the invoice', { invoiceId, stage: stage.id });
-    return { outcome: 'paid' };
+    return { outcome: 'paid', recoveredBy: 'workflow_retry' };
   }
   const code = result.declineCode ?? result.code;
   await deps.store.appendTimeline(invoiceId, { at: now, type: 'retry_declined', stage: stage.id, detail: code });

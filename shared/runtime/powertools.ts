@@ -3,6 +3,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { Tracer } from '@aws-lambda-powertools/tracer';
 import type { Context } from 'aws-lambda';
+import { CaseClosedError, CasePausedError } from '../domain/errors.ts';
 import { DUNNING_METRICS, METRICS_NAMESPACE, METRICS_SERVICE, metricDatum, type MetricsSink } from '../dunning/metrics.ts';
 
 /**
@@ -58,8 +59,13 @@ export const powertoolsMetrics: MetricsSink = {
 
 /**
  * Wraps a handler with the Powertools chores: request context on every log line, metrics flushed
- * after each invocation, and one error line before the error goes back to Step Functions or the URL.
+ * after each invocation, and one error line before a failure goes back to Step Functions or the URL.
+ * A stage that stands down returns (shared/workflow/stand-down.ts) and logs at INFO; only for an
+ * execution of an earlier definition does it still throw CaseClosedError or CasePausedError, which
+ * are no failures either.
  */
+const STAND_DOWN_ERRORS: ReadonlySet<string> = new Set([CaseClosedError.name, CasePausedError.name]);
+
 export function instrument<E, R>(name: string, fn: (event: E, context?: Context) => Promise<R>) {
   return async (event: E, context?: Context): Promise<R> => {
     // Keys from the previous invocation of a warm container must not leak into this one's lines.
@@ -69,8 +75,7 @@ export function instrument<E, R>(name: string, fn: (event: E, context?: Context)
     try {
       return await fn(event, context);
     } catch (error) {
-      // A closed case is how a stage learns it must stand down: expected, not a failure.
-      if ((error as Error).name === 'CaseClosedError') logger.info('stage stood down', { reason: (error as Error).message });
+      if (STAND_DOWN_ERRORS.has((error as Error).name)) logger.info('stage stood down', { reason: (error as Error).message });
       else logger.error('invocation failed', { error });
       throw error;
     } finally {

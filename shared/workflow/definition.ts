@@ -4,6 +4,8 @@ import { PERMANENT_ERRORS, TRANSIENT_ERRORS } from '../domain/errors.ts';
 import type { Policy, Stage } from '../policy/schema.ts';
 import { PAUSE_CAP_DAYS, PAUSE_POLL_SECONDS } from '../dunning/pause.ts';
 import { DEFAULT_POLICY_NAME, longestEndDay, policyNames, singlePolicySet, type PolicySet } from '../policy/segments.ts';
+import type { RecoveredBy } from '../domain/case.ts';
+import { STAND_DOWN_RETURN, type StandDown, type StandDownContract } from './stand-down.ts';
 
 /** The three stage Lambdas a definition invokes, by ARN (CDK tokens in AWS, fixed strings locally). */
 export interface StageFunctionArns {
@@ -24,18 +26,25 @@ export const STATE = {
 
 export const SECONDS_PER_DAY = 86_400;
 
-/** Payloads the stage Lambdas receive. Each carries the stage so one function serves many states. */
+/**
+ * Payloads the stage Lambdas receive. Each carries the stage so one function serves many states.
+ * `standDown: "return"`: this definition branches on the stage's result, so a stage that must not act
+ * (the case is paused, or closed while it ran) returns a StandDown instead of throwing. Tasks of an
+ * earlier definition lack it and get the errors they retry and catch. RecoverCase gets the paid
+ * retry's result (`retry`), to record how the invoice was paid; without it, `workflow_retry`.
+ */
 export type StageTaskInput =
-  | { action: 'notice'; invoiceId: string; stage: string; policy?: string }
-  | { action: 'retry'; invoiceId: string; stage: string; policy?: string }
-  | { action: 'recover'; invoiceId: string; policy?: string }
-  | { action: 'terminate'; invoiceId: string; policy?: string };
+  | { action: 'notice'; invoiceId: string; stage: string; policy?: string; standDown?: StandDownContract }
+  | { action: 'retry'; invoiceId: string; stage: string; policy?: string; standDown?: StandDownContract }
+  | { action: 'recover'; invoiceId: string; policy?: string; retry?: { recoveredBy?: RecoveredBy } }
+  | { action: 'terminate'; invoiceId: string; policy?: string; standDown?: StandDownContract };
 
-/** What a retry stage returns; the Choice after it reads `$.retry.outcome`. */
-export interface RetryTaskOutput {
-  outcome: 'paid' | 'declined';
-  code?: string;
-}
+/**
+ * What a retry stage returns; the `<retryId>Paid` Choice after it reads `$.retry.outcome`. `paid`
+ * says how (`workflow_retry` for our own charge; how Stripe says it was paid when someone else paid
+ * first), for RecoverCase to record.
+ */
+export type RetryTaskOutput = { outcome: 'paid'; recoveredBy: RecoveredBy } | { outcome: 'declined'; code?: string } | StandDown;
 
 export interface RetrySettings {
   /** First backoff interval for transient errors (seconds). */
@@ -68,9 +77,19 @@ export function waitStateName(stageId: string): string {
   return `WaitBefore${stageId}`;
 }
 
-/** The Choice state that follows a retry stage. */
+/** The Choice state that follows a retry stage: paid, stood down, or on to the next stage. */
 export function paidChoiceName(stageId: string): string {
   return `${stageId}Paid`;
+}
+
+/** The Choice state that follows a notice stage and Terminate: stood down, or on. */
+export function stoodDownChoiceName(stageId: string): string {
+  return `${stageId}StoodDown`;
+}
+
+/** The Wait state a stage that found its case paused waits in (a policy hour) before it runs again. */
+export function pausedWaitName(stageId: string): string {
+  return `${stageId}Paused`;
 }
 
 /** The Choice state a definition of several policies starts with: it reads `$.policy`. */
@@ -93,6 +112,13 @@ export function policyStateName(policy: string, state: string): string {
  * A stage that fails after its retries fails the execution at that stage: nothing catches it, so
  * Step Functions' RedriveExecution re-runs exactly that stage once the cause is fixed. The case is
  * flagged needs_attention from the execution's status (shared/dunning/failed-execution.ts).
+ *
+ * A stage that must not act is no failure: every Task passes `standDown: "return"` and a Choice
+ * reads its result. A closed case ends in CaseClosed; a paused one waits a policy hour in
+ * `<stage>Paused` and runs the same stage again, for as long as the pause lasts (the timeout allows
+ * the longest). A retry stage's `<retryId>Paid` Choice does this too; a notice stage and Terminate
+ * are followed by `<stage>StoodDown`. RecoverCase never stands down: it acts on a paused case (a
+ * payment recovers it) and reports a closed one as its status.
  */
 export function buildDefinition(
   policies: Policy | PolicySet,
@@ -103,15 +129,20 @@ export function buildDefinition(
   const names = policyNames(set);
   const several = names.length > 1;
   const states: Record<string, Json> = {};
+  // Generated names could meet a stage id (a stage "Notice1Paused" beside "Notice1"): refuse, loudly.
+  const add = (name: string, state: Json) => {
+    if (Object.hasOwn(states, name)) throw new Error(`two states would be named "${name}": rename the stage with that id`);
+    states[name] = state;
+  };
   const entries = new Map<string, string>();
   for (const name of names) entries.set(name, addPolicy(set.policies[name]!, name));
 
-  states[STATE.recovered] = { Type: 'Succeed', Comment: 'Paid: confirmation sent, banner cleared' };
-  states[STATE.terminated] = { Type: 'Succeed', Comment: 'Every retry failed: the end action ran' };
-  states[STATE.caseClosed] = {
+  add(STATE.recovered, { Type: 'Succeed', Comment: 'Paid: confirmation sent, banner cleared' });
+  add(STATE.terminated, { Type: 'Succeed', Comment: 'Every retry failed: the end action ran' });
+  add(STATE.caseClosed, {
     Type: 'Succeed',
     Comment: 'The case closed while this execution ran (paid or stopped elsewhere): nothing more to do',
-  };
+  });
 
   const describe = (policy: Policy) => `${policy.stages.map((s) => `${s.id}@day${s.day}`).join(', ')}, end@day${policy.end.day}`;
   if (!several) {
@@ -167,9 +198,14 @@ export function buildDefinition(
       id: STATE.terminate,
       day: policy.end.day,
       build: () => {
-        states[terminate] = task(arns.closeCase, tagged({ action: 'terminate', 'invoiceId.$': '$.invoiceId' }), {
-          ResultPath: null,
-          Next: STATE.terminated,
+        add(terminate, task(arns.closeCase, tagged({ action: 'terminate', 'invoiceId.$': '$.invoiceId', standDown: STAND_DOWN_RETURN }), {
+          ResultPath: '$.terminate',
+          Next: named(stoodDownChoiceName(STATE.terminate)),
+        }));
+        add(named(stoodDownChoiceName(STATE.terminate)), {
+          Type: 'Choice',
+          Choices: standDownRules(STATE.terminate, '$.terminate'),
+          Default: STATE.terminated,
         });
       },
     });
@@ -184,43 +220,73 @@ export function buildDefinition(
 
     steps.forEach((step, index) => {
       if (step.day > day) {
-        states[named(waitStateName(step.id))] = {
+        add(named(waitStateName(step.id)), {
           Type: 'Wait',
           Comment: `Until day ${step.day} after the failure`,
           Seconds: (step.day - day) * SECONDS_PER_DAY,
           Next: named(step.id),
-        };
+        });
         day = step.day;
       }
       const next = index + 1 < steps.length ? entryOf(index + 1) : STATE.terminated;
       step.build(next);
     });
 
-    states[recoverCase] = task(arns.closeCase, tagged({ action: 'recover', 'invoiceId.$': '$.invoiceId' }), {
+    // Only a paid retry leads here. Its whole result is passed, not `$.retry.recoveredBy`: a path that
+    // selects nothing fails the execution, and a retry-payment of an earlier version has no recoveredBy.
+    add(recoverCase, task(arns.closeCase, tagged({ action: 'recover', 'invoiceId.$': '$.invoiceId', 'retry.$': '$.retry' }), {
       ResultPath: null,
       Next: STATE.recovered,
-    });
+    }));
     return entryOf(0);
 
     function addStage(stage: Stage, next: string): void {
       if (stage.type === 'notice') {
-        states[named(stage.id)] = task(
+        add(named(stage.id), task(
           arns.sendNotice,
-          tagged({ action: 'notice', 'invoiceId.$': '$.invoiceId', stage: stage.id }),
-          { ResultPath: null, Next: next },
-        );
+          tagged({ action: 'notice', 'invoiceId.$': '$.invoiceId', stage: stage.id, standDown: STAND_DOWN_RETURN }),
+          { ResultPath: '$.notice', Next: named(stoodDownChoiceName(stage.id)) },
+        ));
+        add(named(stoodDownChoiceName(stage.id)), { Type: 'Choice', Choices: standDownRules(stage.id, '$.notice'), Default: next });
         return;
       }
-      states[named(stage.id)] = task(
+      add(named(stage.id), task(
         arns.retryPayment,
-        tagged({ action: 'retry', 'invoiceId.$': '$.invoiceId', stage: stage.id }),
+        tagged({ action: 'retry', 'invoiceId.$': '$.invoiceId', stage: stage.id, standDown: STAND_DOWN_RETURN }),
         { ResultPath: '$.retry', Next: named(paidChoiceName(stage.id)) },
-      );
-      states[named(paidChoiceName(stage.id))] = {
+      ));
+      // The paid rule stays first: the bench walks a recovered path through Choices[0].
+      add(named(paidChoiceName(stage.id)), {
         Type: 'Choice',
-        Choices: [{ Variable: '$.retry.outcome', StringEquals: 'paid', Next: recoverCase }],
+        Choices: [{ Variable: '$.retry.outcome', StringEquals: 'paid', Next: recoverCase }, ...standDownRules(stage.id, '$.retry')],
         Default: next,
-      };
+      });
+    }
+
+    /**
+     * The rules that stop a stage which stood down (its result at `resultPath`), and the Wait a paused
+     * one loops through. Each rule checks the outcome is present: a Choice on a missing field fails the
+     * execution, and close-case of an earlier version (say, after a rollback) returns none for Terminate.
+     * The loop has no count: a pause ends at most PAUSE_CAP_DAYS after the case opened, so it looks at
+     * most about 750 times, some 9 history events each, well inside Step Functions' 25,000 per execution.
+     */
+    function standDownRules(stageId: string, resultPath: string): Json[] {
+      const wait = named(pausedWaitName(stageId));
+      add(wait, {
+        Type: 'Wait',
+        Comment: `The case is paused: run ${stageId} again in an hour`,
+        Seconds: PAUSE_POLL_SECONDS,
+        Next: named(stageId),
+      });
+      const outcome = `${resultPath}.outcome`;
+      const is = (value: StandDown['outcome']) => [
+        { Variable: outcome, IsPresent: true },
+        { Variable: outcome, StringEquals: value },
+      ];
+      return [
+        { And: is('closed'), Next: STATE.caseClosed },
+        { And: is('paused'), Next: wait },
+      ];
     }
   }
 
@@ -231,8 +297,8 @@ export function buildDefinition(
       Parameters: parameters,
       TimeoutSeconds: TASK_TIMEOUT_SECONDS,
       Retry: [transientRetrier(retry), permanentRetrier(), pausedRetrier(), crashRetrier()],
-      // Only the closed case is caught: any other failure after the retries fails the execution
-      // here, where a redrive picks it up again.
+      // Only the closed case is caught (this version's stages return it; the catch is a backstop):
+      // any other failure after the retries fails the execution here, where a redrive picks it up.
       Catch: [{ ErrorEquals: ['CaseClosedError'], ResultPath: null, Next: STATE.caseClosed }],
       ...rest,
     };
@@ -263,8 +329,10 @@ function permanentRetrier(): Json {
 }
 
 /**
- * A case an operator paused: look again every hour, for as long as a pause can last (it ends at most
- * PAUSE_CAP_DAYS after the case opened), plus a day's margin. Matched before States.ALL.
+ * A case an operator paused, as a stage of an earlier version reports it (it throws CasePausedError;
+ * this version's return `paused`, and wait in `<stage>Paused`): look again every hour, for as long as
+ * a pause can last (it ends at most PAUSE_CAP_DAYS after the case opened), plus a day's margin.
+ * Kept so that a rollback of the functions under a running execution still pauses. Matched before States.ALL.
  */
 function pausedRetrier(): Json {
   return {

@@ -3,17 +3,26 @@
 import * as z from '../zod.ts';
 import { InvalidInputError } from '../domain/errors.ts';
 import { PolicyNameSchema } from '../policy/segments.ts';
+import { RECOVERY_ROUTES } from '../dunning/metrics.ts';
+import { STAND_DOWN_RETURN } from './stand-down.ts';
 
 const invoiceId = z.string().check(z.startsWith('in_'));
 const stage = z.string().check(z.regex(/^[A-Z][A-Za-z0-9]{0,39}$/));
 /** Set by a definition of several policies (the task's own policy); absent means `default`. */
 const policy = z.optional(PolicyNameSchema);
+/**
+ * Set by a definition that branches on the stage's result: a paused or closed case is returned, not
+ * thrown. Absent in the Tasks of an earlier definition, whose executions still run (shared/workflow/stand-down.ts).
+ */
+const standDown = z.optional(z.literal(STAND_DOWN_RETURN));
+/** RecoverCase's copy of the retry's result: how the invoice was paid. Absent before it was passed. */
+const retry = z.optional(z.object({ recoveredBy: z.optional(z.enum(RECOVERY_ROUTES)) }));
 
 export const StageTaskInputSchema = z.discriminatedUnion('action', [
-  z.object({ action: z.literal('notice'), invoiceId, stage, policy }),
-  z.object({ action: z.literal('retry'), invoiceId, stage, policy }),
-  z.object({ action: z.literal('recover'), invoiceId, policy }),
-  z.object({ action: z.literal('terminate'), invoiceId, policy }),
+  z.object({ action: z.literal('notice'), invoiceId, stage, policy, standDown }),
+  z.object({ action: z.literal('retry'), invoiceId, stage, policy, standDown }),
+  z.object({ action: z.literal('recover'), invoiceId, policy, retry }),
+  z.object({ action: z.literal('terminate'), invoiceId, policy, standDown }),
   z.object({
     action: z.literal('flag'),
     invoiceId,

@@ -33,6 +33,11 @@ interface Measured {
   cold: ColdStartResult;
   ingest: IngestResult;
   paths: PathMeasurement[];
+  /**
+   * Set when `paths` was replaced by a later, separate run of `npx tsx test/bench/paths.ts` (after a
+   * change to the definition), so the page says so.
+   */
+  pathsStartedAt?: string;
   storm: StormResult;
 }
 
@@ -334,6 +339,9 @@ function markdown(r: Report): string {
     '',
     '## 4. Cost model',
     '',
+    ...(r.pathsStartedAt
+      ? [`*The paths of this section come from a later, separate run of \`npx tsx test/bench/paths.ts\` started ${r.pathsStartedAt.slice(0, 16).replace('T', ' ')} UTC on the same machine (after the definition changed); the durations they are priced at come from the storm above.*`, '']
+      : []),
     'Transitions are counted on the rendered definition (`buildDefinition` with the default policy): walk from StartAt through Next, and through each Choice the way the path goes; every state entered counts, as Step Functions Standard bills. A case paid during a wait is stopped by the webhook in that Wait. Each path was also run once, one case at a time, in the local runtime: the Task states the engine ran matched the walk for ' +
       `${r.paths.filter((p) => p.matchesEngine).length}/${r.paths.length} paths, and that run counted the real Lambda invocations, DynamoDB calls (the document client's \`send\` patched to count commands and ask for ReturnConsumedCapacity, which dynalite computes from item sizes) and SES emails of each path.`,
     '',

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import type { StateMachineDefinition } from '#shared/workflow/definition.ts';
+import { buildDefinition, type StateMachineDefinition } from '#shared/workflow/definition.ts';
+import { loadPolicyFile } from '#shared/policy/load.ts';
+import { definitionBeforeStandDown } from '../fixtures/earlier-definition.ts';
+import { plansFor } from './paths.ts';
 import { walkPath } from './transitions.ts';
+
+const ARNS = { sendNotice: 'arn:notice', retryPayment: 'arn:retry', closeCase: 'arn:close' };
 
 // Hand-made: a notice, a wait, a retry whose Choice either recovers or terminates.
 const definition: StateMachineDefinition = {
@@ -35,5 +40,36 @@ describe('walkPath', () => {
 
   it('refuses a path that never reaches the state it claims to stop in', () => {
     expect(() => walkPath(definition, { choose: (_, choice) => choice.Default!, stopIn: 'Recover' })).toThrow(/never enters Recover/);
+  });
+});
+
+describe("the default policy's billed transitions", () => {
+  const counts = (built: StateMachineDefinition) =>
+    Object.fromEntries(plansFor(built).map((plan) => [plan.path, walkPath(built, plan.spec).length]));
+
+  it('adds one Choice after each notice and after Terminate to every path that passes them, and nothing for a retry', () => {
+    const before = counts(definitionBeforeStandDown());
+    const after = counts(buildDefinition(loadPolicyFile(), ARNS));
+
+    // Before stages stood down by result: a pause was a retried error, a closed case a caught one.
+    expect(before).toEqual({
+      'recovered at Retry1': 6,
+      'paid during WaitBeforeRetry1': 2,
+      'recovered at Retry2': 10,
+      'paid during WaitBeforeRetry2': 6,
+      'recovered at Retry3': 14,
+      'paid during WaitBeforeRetry3': 10,
+      terminated: 14,
+    });
+    expect(after).toEqual({
+      'recovered at Retry1': 7,
+      'paid during WaitBeforeRetry1': 3,
+      'recovered at Retry2': 12,
+      'paid during WaitBeforeRetry2': 8,
+      'recovered at Retry3': 17,
+      'paid during WaitBeforeRetry3': 13,
+      terminated: 18,
+    });
+    expect(after.terminated).toBeLessThanOrEqual(25);
   });
 });

@@ -71,7 +71,8 @@ describe('DunningStateMachine', () => {
       Seconds: 3 * SECONDS_PER_DAY,
       Next: 'Retry1',
     });
-    expect(definition.States.Notice1).toMatchObject({ Type: 'Task', Next: 'WaitBeforeRetry1' });
+    expect(definition.States.Notice1).toMatchObject({ Type: 'Task', Next: 'Notice1StoodDown' });
+    expect(definition.States.Notice1StoodDown).toMatchObject({ Type: 'Choice', Default: 'WaitBeforeRetry1' });
   });
 
   it('invokes the stage function each Task state stands for', () => {

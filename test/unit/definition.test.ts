@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PAUSE_CAP_DAYS } from '#shared/dunning/pause.ts';
+import { PAUSE_CAP_DAYS, PAUSE_POLL_SECONDS } from '#shared/dunning/pause.ts';
 import {
   buildDefinition,
   CHOOSE_POLICY,
@@ -33,24 +33,28 @@ describe('buildDefinition', () => {
 
     expect(happyPath(definition)).toEqual([
       'Notice1',
+      'Notice1StoodDown',
       'WaitBeforeRetry1',
       'Retry1',
       'Retry1Paid',
       'Notice2',
+      'Notice2StoodDown',
       'WaitBeforeRetry2',
       'Retry2',
       'Retry2Paid',
       'Notice3',
+      'Notice3StoodDown',
       'WaitBeforeRetry3',
       'Retry3',
       'Retry3Paid',
       'Terminate',
+      'TerminateStoodDown',
       'Terminated',
     ]);
   });
 
   it('waits the number of days between stages, never across a same-day retry and notice', () => {
-    const waits = waitStates(buildDefinition(defaultPolicy(), ARNS));
+    const waits = waitStates(buildDefinition(defaultPolicy(), ARNS)).filter((wait) => wait.days >= 1);
 
     expect(waits).toEqual([
       { name: 'WaitBeforeRetry1', days: 3 },
@@ -59,14 +63,73 @@ describe('buildDefinition', () => {
     ]);
   });
 
-  it('sends a paid retry to RecoverCase and a declined one on to the next stage', () => {
+  it('sends a paid retry to RecoverCase, one that stood down out of the sequence, and a declined one on to the next stage', () => {
     const definition = buildDefinition(defaultPolicy(), ARNS);
 
-    expect(definition.States.Retry2Paid).toMatchObject({
+    expect(definition.States.Retry2Paid).toEqual({
       Type: 'Choice',
-      Choices: [{ Variable: '$.retry.outcome', StringEquals: 'paid', Next: STATE.recoverCase }],
+      Choices: [
+        { Variable: '$.retry.outcome', StringEquals: 'paid', Next: STATE.recoverCase },
+        { And: [{ Variable: '$.retry.outcome', IsPresent: true }, { Variable: '$.retry.outcome', StringEquals: 'closed' }], Next: STATE.caseClosed },
+        { And: [{ Variable: '$.retry.outcome', IsPresent: true }, { Variable: '$.retry.outcome', StringEquals: 'paused' }], Next: 'Retry2Paused' },
+      ],
       Default: 'Notice3',
     });
+  });
+
+  it('follows a notice stage and Terminate with a Choice on their result: closed ends the execution, paused waits', () => {
+    const definition = buildDefinition(defaultPolicy(), ARNS);
+
+    expect(definition.States.Notice2).toMatchObject({ ResultPath: '$.notice', Next: 'Notice2StoodDown' });
+    expect(definition.States.Notice2StoodDown).toEqual({
+      Type: 'Choice',
+      Choices: [
+        { And: [{ Variable: '$.notice.outcome', IsPresent: true }, { Variable: '$.notice.outcome', StringEquals: 'closed' }], Next: STATE.caseClosed },
+        { And: [{ Variable: '$.notice.outcome', IsPresent: true }, { Variable: '$.notice.outcome', StringEquals: 'paused' }], Next: 'Notice2Paused' },
+      ],
+      Default: 'WaitBeforeRetry2',
+    });
+    expect(definition.States.Terminate).toMatchObject({ ResultPath: '$.terminate', Next: 'TerminateStoodDown' });
+    expect(definition.States.TerminateStoodDown).toMatchObject({
+      Type: 'Choice',
+      Choices: [{ Next: STATE.caseClosed }, { Next: 'TerminatePaused' }],
+      Default: STATE.terminated,
+    });
+  });
+
+  it('runs a paused stage again after a policy hour, from a Wait named after it, for every stage but RecoverCase', () => {
+    const definition = buildDefinition(defaultPolicy(), ARNS);
+    const stages = taskStates(definition).map((t) => t.name).filter((name) => name !== STATE.recoverCase);
+
+    for (const stage of stages) {
+      expect(definition.States[`${stage}Paused`], stage).toEqual({ Type: 'Wait', Comment: expect.any(String), Seconds: PAUSE_POLL_SECONDS, Next: stage });
+    }
+    const pauses = waitStates(definition).filter((wait) => wait.days < 1);
+    expect(pauses.map((wait) => wait.name).sort()).toEqual(stages.map((stage) => `${stage}Paused`).sort());
+    expect(pauses.every((wait) => wait.days === 1 / 24)).toBe(true);
+    // No attempt limit: the loop lasts as long as the pause, which the execution's timeout outlasts.
+    expect(definition.TimeoutSeconds).toBe((14 + 7 + PAUSE_CAP_DAYS) * SECONDS_PER_DAY);
+  });
+
+  it('tells every stage to return a stand-down rather than throw, and gives RecoverCase the paid retry\'s result', () => {
+    const definition = buildDefinition(defaultPolicy(), ARNS);
+
+    for (const { name } of taskStates(definition)) {
+      const parameters = definition.States[name]!.Parameters as Record<string, unknown>;
+      if (name === STATE.recoverCase) expect(parameters, name).not.toHaveProperty('standDown');
+      else expect(parameters.standDown, name).toBe('return');
+    }
+    expect(definition.States.RecoverCase).toMatchObject({
+      Parameters: { action: 'recover', 'invoiceId.$': '$.invoiceId', 'retry.$': '$.retry' },
+      Next: STATE.recovered,
+    });
+  });
+
+  it('refuses a policy whose stage id is a generated state name', () => {
+    const policy = defaultPolicy();
+    policy.stages.splice(1, 0, { id: 'Notice1Paused', type: 'notice', day: 0, notice: { message: 'payment_failed' } });
+
+    expect(() => buildDefinition(policy, ARNS)).toThrow(/two states would be named "Notice1Paused"/);
   });
 
   it('binds each task to its stage function with the stage it runs', () => {
@@ -94,7 +157,7 @@ describe('buildDefinition', () => {
     expect(retry[1]).toMatchObject({ ErrorEquals: expect.arrayContaining(['CaseClosedError']), MaxAttempts: 0 });
   });
 
-  it('polls a paused case every hour for as long as a pause can last, before the catch-all', () => {
+  it('still retries CasePausedError every hour for as long as a pause can last, before the catch-all, for stage functions of an earlier version', () => {
     const definition = buildDefinition(defaultPolicy(), ARNS);
 
     for (const { name } of taskStates(definition)) {
@@ -120,7 +183,8 @@ describe('buildDefinition', () => {
     const definition = buildDefinition(shortPolicy(), ARNS);
 
     expect(happyPath(definition)).toEqual([
-      'Notice1', 'WaitBeforeRetry1', 'Retry1', 'Retry1Paid', 'Notice2', 'WaitBeforeRetry2', 'Retry2', 'Retry2Paid', 'Terminate', 'Terminated',
+      'Notice1', 'Notice1StoodDown', 'WaitBeforeRetry1', 'Retry1', 'Retry1Paid', 'Notice2', 'Notice2StoodDown', 'WaitBeforeRetry2', 'Retry2',
+      'Retry2Paid', 'Terminate', 'TerminateStoodDown', 'Terminated',
     ]);
     expect(definition.TimeoutSeconds).toBe((5 + 7 + PAUSE_CAP_DAYS) * SECONDS_PER_DAY);
   });
@@ -167,17 +231,33 @@ describe('buildDefinition with several policies', () => {
 
   it("keeps the default policy's plain state names and prefixes the others' with their name", () => {
     expect(happyPath(definition, 'Notice1')).toEqual([
-      'Notice1', 'WaitBeforeRetry1', 'Retry1', 'Retry1Paid', 'Notice2', 'WaitBeforeRetry2', 'Retry2', 'Retry2Paid',
-      'Notice3', 'WaitBeforeRetry3', 'Retry3', 'Retry3Paid', 'Terminate', 'Terminated',
+      'Notice1', 'Notice1StoodDown', 'WaitBeforeRetry1', 'Retry1', 'Retry1Paid', 'Notice2', 'Notice2StoodDown', 'WaitBeforeRetry2', 'Retry2',
+      'Retry2Paid', 'Notice3', 'Notice3StoodDown', 'WaitBeforeRetry3', 'Retry3', 'Retry3Paid', 'Terminate', 'TerminateStoodDown', 'Terminated',
     ]);
     expect(happyPath(definition, 'annual.Notice1')).toEqual([
-      'annual.Notice1', 'annual.WaitBeforeRetry1', 'annual.Retry1', 'annual.Retry1Paid', 'annual.Notice2',
-      'annual.WaitBeforeRetry2', 'annual.Retry2', 'annual.Retry2Paid', 'annual.Notice3', 'annual.WaitBeforeRetry3',
-      'annual.Retry3', 'annual.Retry3Paid', 'annual.Terminate', 'Terminated',
+      'annual.Notice1', 'annual.Notice1StoodDown', 'annual.WaitBeforeRetry1', 'annual.Retry1', 'annual.Retry1Paid', 'annual.Notice2',
+      'annual.Notice2StoodDown', 'annual.WaitBeforeRetry2', 'annual.Retry2', 'annual.Retry2Paid', 'annual.Notice3', 'annual.Notice3StoodDown',
+      'annual.WaitBeforeRetry3', 'annual.Retry3', 'annual.Retry3Paid', 'annual.Terminate', 'annual.TerminateStoodDown', 'Terminated',
     ]);
     expect(definition.States['annual.WaitBeforeRetry3']).toMatchObject({ Seconds: 10 * SECONDS_PER_DAY });
-    expect(definition.States['annual.Retry1Paid']).toMatchObject({ Choices: [{ Next: 'annual.RecoverCase' }] });
+    expect(definition.States['annual.Retry1Paid']!.Choices).toContainEqual(expect.objectContaining({ Next: 'annual.RecoverCase' }));
     expect(definition.States['annual.RecoverCase']).toMatchObject({ Next: STATE.recovered });
+  });
+
+  it("prefixes the stand-down states with the policy's name, and loops a paused stage back to its own policy's state", () => {
+    expect(definition.States['annual.Notice2Paused']).toMatchObject({ Type: 'Wait', Seconds: PAUSE_POLL_SECONDS, Next: 'annual.Notice2' });
+    expect(definition.States['annual.Retry1Paused']).toMatchObject({ Type: 'Wait', Next: 'annual.Retry1' });
+    expect(definition.States['annual.TerminatePaused']).toMatchObject({ Type: 'Wait', Next: 'annual.Terminate' });
+    expect(definition.States['annual.Notice2StoodDown']).toMatchObject({
+      Choices: [{ Next: STATE.caseClosed }, { Next: 'annual.Notice2Paused' }],
+      Default: 'annual.WaitBeforeRetry2',
+    });
+    expect(definition.States['annual.Retry1Paid']).toMatchObject({
+      Choices: [{ Next: 'annual.RecoverCase' }, { Next: STATE.caseClosed }, { Next: 'annual.Retry1Paused' }],
+    });
+    expect(definition.States['annual.TerminateStoodDown']).toMatchObject({ Default: STATE.terminated });
+    expect(definition.States['annual.Retry2']).toMatchObject({ Parameters: { standDown: 'return', policy: 'annual' } });
+    expect(definition.States['annual.RecoverCase']).toMatchObject({ Parameters: { 'retry.$': '$.retry', policy: 'annual' } });
   });
 
   it('tells every task its policy, and keeps the stage id plain', () => {

@@ -2,6 +2,8 @@
 // the business metrics, read back from stdout as CloudWatch would read them.
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type * as Powertools from '#shared/runtime/powertools.ts';
+import { CaseClosedError, CasePausedError } from '#shared/domain/errors.ts';
+import { standDownAs } from '#shared/workflow/stand-down.ts';
 
 let pt: typeof Powertools;
 beforeAll(async () => {
@@ -73,6 +75,31 @@ describe('the Powertools logger', () => {
     expect(JSON.stringify(lines)).not.toContain('bob@');
     // A stack trace's scoped package paths are not addresses.
     expect(lines[0]?.error.stack).toContain('node_modules/@vitest/runner/');
+  });
+
+  it('logs a stage that stood down at INFO, returned or (for an execution of an earlier definition) thrown, never as a failure', async () => {
+    const paused = () => {
+      throw new CasePausedError('in_123', '2026-03-20T00:00:00.000Z');
+    };
+    const returns = pt.instrument('retry-payment', async () => standDownAs('return', pt.logger, async () => paused()));
+    const throws = pt.instrument('retry-payment', async () => standDownAs(undefined, pt.logger, async () => paused()));
+    const closed = pt.instrument('send-notice', async () => {
+      throw new CaseClosedError('in_123', 'recovered');
+    });
+
+    let result: unknown;
+    const lines = await stdoutOf(async () => {
+      result = await returns({});
+      await expect(throws({})).rejects.toBeInstanceOf(CasePausedError);
+      await expect(closed({})).rejects.toBeInstanceOf(CaseClosedError);
+    });
+
+    expect(result).toEqual({ outcome: 'paused', pausedUntil: '2026-03-20T00:00:00.000Z' });
+    expect(lines.map((line) => [line.level, line.message])).toEqual([
+      ['INFO', 'stage stood down: the case is paused'],
+      ['INFO', 'stage stood down'],
+      ['INFO', 'stage stood down'],
+    ]);
   });
 
   it('does not carry one invocation\'s keys into the next', async () => {

@@ -1,6 +1,7 @@
 // An operator's pause, through the whole local workflow: a paused case sends nothing and charges
 // nothing across its schedule, a new card included; resumed, it carries on where it was; a payment
-// still recovers it.
+// still recovers it. A pause is no failure: no stage of a paused case ends in an error (so no
+// Lambda Errors alarm fires); each returns `paused` and waits in `<stage>Paused`.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLog } from '#shared/dunning/deps.ts';
 import { pauseCase, resumeCase } from '#shared/dunning/pause.ts';
@@ -34,6 +35,12 @@ const pausedCaseOf = (subscriptionId: string) =>
     return found?.pausedUntil ? found : undefined;
   }, 10_000, 'the pause');
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const tasksOf = (invoiceId: string) => t.tasks.filter((task) => task.invoiceId === invoiceId);
+/** The times `state` ran and found the case paused. */
+const pausedRuns = (invoiceId: string, state: string) =>
+  tasksOf(invoiceId).filter((task) => task.state === state && (task.output as { outcome?: string } | undefined)?.outcome === 'paused').length;
+/** Every task of the case that ended in an error, as `state: ErrorName`. */
+const errorsOf = (invoiceId: string) => tasksOf(invoiceId).filter((task) => task.error).map((task) => `${task.state}: ${task.error!.name}`);
 
 describe('a case paused by an operator', () => {
   it('sends nothing and charges nothing across its whole schedule, then carries on when resumed', async () => {
@@ -57,10 +64,11 @@ describe('a case paused by an operator', () => {
     const timeline = await t.runtime.store.listTimeline(invoiceId);
     expect(timeline.filter((e) => e.type === 'retry_paid' || e.type === 'retry_declined')).toEqual([]);
     expect(timeline).toContainEqual(expect.objectContaining({ type: 'retry_skipped', stage: 'CardUpdated', detail: 'case paused by operator' }));
-    // Retry1 looks again about every policy hour: a poll, not a busy loop.
-    const polls = t.tasks.filter((task) => task.invoiceId === invoiceId && task.state === 'Retry1' && task.error?.name === 'CasePausedError').length;
+    // Retry1 looks again about every policy hour: a poll, not a busy loop, and never an error.
+    const polls = pausedRuns(invoiceId, 'Retry1');
     expect(polls).toBeGreaterThan(5);
     expect(polls).toBeLessThan(20 * 24 + 10);
+    expect(errorsOf(invoiceId)).toEqual([]);
 
     await resumeCase(operator(), paused!);
     const recovered = await closedCase(t.runtime, subscriber.subscriptionId);
@@ -72,6 +80,31 @@ describe('a case paused by an operator', () => {
     expect((await t.runtime.store.listTimeline(invoiceId)).map((e) => e.type)).toEqual(
       expect.arrayContaining(['paused', 'resumed', 'retry_paid', 'recovered']),
     );
+    expect(errorsOf(invoiceId)).toEqual([]);
+  });
+
+  it('waits the same way at a notice stage and at Terminate, without an error, and goes on when resumed', async () => {
+    const subscriber = await subscribeWithDecliningCard(t.stripe, 'Paused Twice');
+    t.onStage(subscriber.customerId, async ({ state, error, dunningCase }) => {
+      // Paused just after each of these: the stage that runs next (Notice2, then Terminate) finds it paused.
+      if ((state === 'Retry1' || state === 'Retry3') && !error) await pauseCase(operator(), dunningCase);
+    });
+    await renew(t.stripe, subscriber);
+    const { invoiceId } = await pausedCaseOf(subscriber.subscriptionId);
+
+    await waitFor(async () => pausedRuns(invoiceId, 'Notice2') >= 3, 10_000, 'Notice2 to look again while paused');
+    expect(await subjectsTo(t.runtime, subscriber.email)).toEqual([SUBJECTS.notice1]);
+    await resumeCase(operator(), (await t.runtime.store.getCase(invoiceId))!);
+    await waitFor(async () => pausedRuns(invoiceId, 'terminate') >= 3, 10_000, 'Terminate to look again while paused');
+    expect((await t.runtime.store.getCase(invoiceId))?.status).toBe('open');
+    expect((await t.stripe.subscriptions.retrieve(subscriber.subscriptionId)).status).not.toBe('canceled');
+    await resumeCase(operator(), (await t.runtime.store.getCase(invoiceId))!);
+
+    const terminated = await closedCase(t.runtime, subscriber.subscriptionId);
+    await t.runtime.stepFunctions.idle();
+    expect(terminated.status).toBe('terminated');
+    expect(await subjectsTo(t.runtime, subscriber.email)).toEqual([SUBJECTS.notice1, SUBJECTS.notice2, SUBJECTS.notice3, SUBJECTS.ended]);
+    expect(errorsOf(invoiceId)).toEqual([]);
   });
 
   it('is still recovered, and the customer thanked, when they pay during the pause', async () => {
@@ -90,5 +123,6 @@ describe('a case paused by an operator', () => {
     await t.runtime.stepFunctions.idle();
     expect(recovered.status).toBe('recovered');
     expect(await subjectsTo(t.runtime, subscriber.email)).toEqual([SUBJECTS.notice1, SUBJECTS.recovered]);
+    expect(errorsOf(opened.invoiceId)).toEqual([]);
   });
 });

@@ -20,7 +20,10 @@ import {
   type Subscriber,
   type TestRuntime,
 } from '../fixtures/scenario.ts';
-import { realDeps } from '../fixtures/stage-deps.ts';
+import { openCaseQuietly, realDeps } from '../fixtures/stage-deps.ts';
+import { definitionBeforeStandDown } from '../fixtures/earlier-definition.ts';
+import { startEngine } from '../fixtures/engine.ts';
+import type { Mailer } from '#shared/domain/ports.ts';
 
 const DAY = 86_400;
 let t: TestRuntime;
@@ -105,5 +108,53 @@ describe('a case recovered outside the product', () => {
 
     expect((await deliver(t.runtime, await latestEvent(t.stripe, 'invoice.paid', dunningCase.invoiceId))).status).toBe(200);
     await expectRecovered(subscriber, 'customer_payment');
+  });
+});
+
+describe('a retry stage that finds the invoice paid already', () => {
+  // As retry-payment is deployed: no sender, so any send fails (shared/runtime/stage-deps.ts).
+  let sends = 0;
+  const noSender: Mailer = {
+    send: () => {
+      sends++;
+      return Promise.reject(new Error('DUNNING_SENDER is not set for this function'));
+    },
+  };
+
+  it.each([
+    ['this definition', 'marked paid out of band', 'out_of_band'],
+    ['this definition', 'paid on the hosted page', 'customer_payment'],
+    ['the earlier definition', 'marked paid out of band', 'out_of_band'],
+    ['the earlier definition', 'paid on the hosted page', 'customer_payment'],
+  ] as const)('under %s, %s: sends nothing itself, and RecoverCase recovers the case as paid, with one thank-you', async (which, how, recoveredBy) => {
+    const dunningCase = await openCaseQuietly(t, `${how === 'marked paid out of band' ? 'Transfer' : 'Hosted'} Before ${which === 'this definition' ? 'Retry' : 'Old Retry'}`);
+    await withDeliveriesPaused(t.runtime, () =>
+      how === 'marked paid out of band' ? t.stripe.invoices.pay(dunningCase.invoiceId, { paid_out_of_band: true }).then(() => undefined) : payOnHostedPage(dunningCase.invoiceId),
+    );
+    const engine = await startEngine(t, which === 'this definition' ? t.runtime.definition : definitionBeforeStandDown(), {
+      retryPayment: realDeps(t, { mailer: noSender }),
+    });
+    sends = 0;
+
+    try {
+      const execution = engine.start(dunningCase.invoiceId, 'Retry1');
+      await engine.stepFunctions.idle();
+
+      expect(sends).toBe(0);
+      expect(engine.tasks.filter((task) => task.error)).toEqual([]);
+      expect(engine.tasks.find((task) => task.state === 'Retry1')?.output).toMatchObject({ outcome: 'paid', recoveredBy: how === 'marked paid out of band' ? 'out_of_band' : 'invoice_paid' });
+      expect(execution.status).toBe('SUCCEEDED');
+      expect(engine.statesOf(execution)).toEqual(['Retry1', 'Retry1Paid', 'RecoverCase', 'Recovered']);
+    } finally {
+      await engine.close();
+    }
+    // A stage saw the payment before its webhook: invoice_paid, refined when invoice.paid arrives.
+    if (how === 'paid on the hosted page') {
+      expect(await t.runtime.store.getCase(dunningCase.invoiceId)).toMatchObject({ recoveredBy: 'invoice_paid' });
+      expect((await deliver(t.runtime, await latestEvent(t.stripe, 'invoice.paid', dunningCase.invoiceId))).status).toBe(200);
+    }
+    expect(await t.runtime.store.getCase(dunningCase.invoiceId)).toMatchObject({ status: 'recovered', recoveredBy });
+    expect(await subjectsTo(t.runtime, dunningCase.customerEmail!)).toEqual([SUBJECTS.recovered]);
+    expect(await t.runtime.store.getNotice(dunningCase.customerId)).toBeUndefined();
   });
 });
