@@ -3,7 +3,7 @@
 import type { DunningCase } from '../domain/case.ts';
 import type { InvoiceSnapshot, PayOutcome } from '../domain/ports.ts';
 import { policyOf, type DunningDeps } from './deps.ts';
-import { blocksCard } from './declines.ts';
+import { blockingCode, describeFailure } from './declines.ts';
 import { standDownIfEndedInStripe } from './outside.ts';
 
 /** Longer than a pay call can take (the SDK's timeout and one network retry), so a lock outlives it. */
@@ -73,9 +73,11 @@ export async function chargeCase(deps: DunningDeps, dunningCase: DunningCase, re
       return { outcome: 'paid' };
     }
     deps.metrics.count('RetryDeclined');
-    const code = declined.declineCode ?? declined.code;
-    if (card && blocksCard(code)) {
-      await deps.store.blockPaymentMethod(invoiceId, { id: card, code, at: deps.clock.now().toISOString() });
+    const block = blockingCode(declined);
+    if (card && block) {
+      const at = deps.clock.now().toISOString();
+      await deps.store.blockPaymentMethod(invoiceId, { id: card, code: block, at });
+      await deps.store.appendTimeline(invoiceId, { at, type: 'card_blocked', detail: `${card}: ${describeFailure(declined)}` });
     }
     return declined;
   } finally {
