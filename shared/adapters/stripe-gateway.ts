@@ -3,6 +3,7 @@
 import Stripe from 'stripe';
 import { StripeRequestError, StripeUnavailableError } from '../domain/errors.ts';
 import {
+  NO_PAYMENT_METHOD,
   TIME_ZONE_METADATA_KEY,
   type CustomerContact,
   type CustomerPreferences,
@@ -66,6 +67,17 @@ function idOf(ref: string | { id: string } | null | undefined): string | undefin
 /** Stripe answers 400 "Invoice is already paid" (no dedicated code in the SDK's list). */
 function isAlreadyPaid(e: StripeErrorLike): boolean {
   return e.type === 'StripeInvalidRequestError' && (e.code === 'invoice_already_paid' || /already paid/i.test(e.message ?? ''));
+}
+
+/**
+ * Stripe refuses to pay an invoice when nothing can be charged: 400 `invalid_request_error`, "This
+ * customer has no attached payment source or default payment method…" (its code, `resource_missing`,
+ * is shared with every missing object, so the message tells it apart). Stripe looks for a payment
+ * method in a fixed order (docs.stripe.com/billing/subscriptions/payment-methods-setting#payment-method-priority)
+ * and found none: the customer removed their card.
+ */
+function isNoPaymentMethod(e: StripeErrorLike): boolean {
+  return e.type === 'StripeInvalidRequestError' && /no attached payment source or default payment method/i.test(e.message ?? '');
 }
 
 /**
@@ -154,6 +166,7 @@ export class StripeGateway implements PaymentGateway {
       created: invoice.created,
       // Asked only of a paid invoice: most reads (the webhook's, each stage's) are of open ones.
       paidOffStripe: status === 'paid' && (options.expectPaid ? paidOffStripe(invoice) : await this.wasPaidOffStripe(invoiceId)),
+      defaultPaymentMethod: idOf(invoice.default_payment_method) ?? idOf(invoice.default_source),
       ...(options.withPaymentError ? { lastPaymentError: lastPaymentErrorOf(invoice) } : {}),
     };
   }
@@ -237,10 +250,24 @@ export class StripeGateway implements PaymentGateway {
     };
   }
 
-  async getDefaultPaymentMethod(customerId: string): Promise<string | undefined> {
-    const customer = await this.call(() => this.stripe.customers.retrieve(customerId));
+  async getDefaultPaymentMethod(customerId: string, subscriptionId?: string): Promise<string | undefined> {
+    // Stripe's order for a subscription's invoice (after the invoice's own): the subscription's
+    // default, then the customer's invoice default, then the customer's default source
+    // (docs.stripe.com/api/subscriptions/object#subscription_object-default_payment_method,
+    // docs.stripe.com/billing/subscriptions/payment-methods-setting#payment-method-priority).
+    // Checkout sets only the subscription's, so the customer's alone would miss it. One request.
+    let customer: Stripe.Customer | Stripe.DeletedCustomer;
+    if (subscriptionId) {
+      const subscription = await this.call(() => this.stripe.subscriptions.retrieve(subscriptionId, { expand: ['customer'] }));
+      const own = idOf(subscription.default_payment_method) ?? idOf(subscription.default_source);
+      if (own) return own;
+      const expanded = subscription.customer;
+      customer = typeof expanded === 'string' ? await this.call(() => this.stripe.customers.retrieve(expanded)) : expanded;
+    } else {
+      customer = await this.call(() => this.stripe.customers.retrieve(customerId));
+    }
     if (customer.deleted) return undefined;
-    return idOf(customer.invoice_settings?.default_payment_method) ?? undefined;
+    return idOf(customer.invoice_settings?.default_payment_method) ?? idOf(customer.default_source);
   }
 
   async createPaymentUpdateUrl(customerId: string, returnUrl: string): Promise<string> {
@@ -382,6 +409,8 @@ function classify(err: unknown): Classified {
     return { kind: 'error', error: new StripeUnavailableError(message, e.statusCode) };
   }
   if (isAlreadyPaid(e)) return { kind: 'already_paid' };
+  // The card went between our read and the pay: as a decline, so the sequence goes on asking for one.
+  if (isNoPaymentMethod(e)) return { kind: 'declined', outcome: { outcome: 'declined', code: NO_PAYMENT_METHOD, message } };
   // Invalid request, authentication, permission, idempotency misuse: retrying cannot fix these.
   return { kind: 'error', error: new StripeRequestError(message, e.code, e.statusCode) };
 }

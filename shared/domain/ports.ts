@@ -140,6 +140,8 @@ export interface InvoiceSnapshot {
   created: number;
   /** Paid, but not through Stripe: marked paid out of band, or settled by a credit balance. */
   paidOffStripe: boolean;
+  /** The invoice's own default payment method (it comes before the subscription's and the customer's). */
+  defaultPaymentMethod?: string;
   /**
    * Why the invoice's latest payment attempt failed, as its payment intent records it
    * (`last_payment_error`). Read only when asked for (`withPaymentError`); absent when there was none.
@@ -161,6 +163,12 @@ export interface PaymentFailure {
   paymentMethod?: string;
   message?: string;
 }
+
+/**
+ * The decline code of a charge that found nothing to charge: the customer has no default payment
+ * method (they removed it). Not a Stripe decline code: Stripe refuses the request instead.
+ */
+export const NO_PAYMENT_METHOD = 'no_payment_method';
 
 /** Stripe's subscription statuses; an unknown future one is passed through and treated as live. */
 export type SubscriptionStatus =
@@ -210,8 +218,12 @@ export interface PaymentGateway {
   getSubscriptionStatus(subscriptionId: string): Promise<SubscriptionStatus>;
   /** The customer's preferred locale and time zone, as far as Stripe knows them. */
   getCustomerPreferences(customerId: string): Promise<CustomerPreferences>;
-  /** The customer's default payment method for invoices, if any. */
-  getDefaultPaymentMethod(customerId: string): Promise<string | undefined>;
+  /**
+   * The payment method Stripe charges for the subscription's invoices when none is named: the
+   * subscription's default, else the customer's invoice default, else the customer's default source.
+   * Undefined when there is none (the customer removed it): a pay would have nothing to charge.
+   */
+  getDefaultPaymentMethod(customerId: string, subscriptionId?: string): Promise<string | undefined>;
   /**
    * A fresh billing portal session on the payment-method-update flow, which returns to `returnUrl`
    * once the card is saved. Its URL lives minutes: open it at once, never put it in an email.

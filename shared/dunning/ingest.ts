@@ -295,7 +295,7 @@ async function askForAuthentication(deps: IngestDeps, event: StripeEventEnvelope
   if (!dunningCase || dunningCase.status !== 'open') return { action: 'case_exists', invoiceId: invoice.id, status: dunningCase?.status ?? 'open' };
 
   const now = deps.clock.now().toISOString();
-  const card = await deps.stripe.getDefaultPaymentMethod(dunningCase.customerId);
+  const card = await deps.stripe.getDefaultPaymentMethod(dunningCase.customerId, dunningCase.subscriptionId);
   if (card && dunningCase.blockedPaymentMethod?.id !== card) {
     await deps.store.blockPaymentMethod(invoice.id, { id: card, code: AUTHENTICATION_REQUIRED, at: now });
   }

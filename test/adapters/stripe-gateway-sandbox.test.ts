@@ -97,6 +97,15 @@ describe('StripeGateway against the Stripe sandbox', () => {
     }
   });
 
+  it('finds nothing to charge once the customer removed their card, and a pay is a no_payment_method decline', async () => {
+    const { customer, subscription, invoiceId } = await failedSubscription();
+    await stripe.paymentMethods.detach(customer.invoice_settings.default_payment_method as string);
+
+    expect(await gateway.getDefaultPaymentMethod(customer.id, subscription.id)).toBeUndefined();
+    expect(await gateway.payInvoice(invoiceId, `${invoiceId}-no-card`)).toMatchObject({ outcome: 'declined', code: 'no_payment_method' });
+    expect((await gateway.getInvoice(invoiceId)).status).toBe('open');
+  });
+
   it('reads a paid invoice and how it was paid in one request when told it is paid, in two otherwise', async () => {
     const { customer, invoiceId } = await failedSubscription();
     const card = await stripe.paymentMethods.attach('pm_card_visa', { customer: customer.id });

@@ -40,6 +40,10 @@ function invoice(id: string, extra: Record<string, unknown> = {}) {
   };
 }
 
+function customer(id: string, defaultPaymentMethod: unknown, defaultSource: string | null) {
+  return { id, object: 'customer', invoice_settings: { default_payment_method: defaultPaymentMethod }, default_source: defaultSource };
+}
+
 function stripeError(status: number, error: Record<string, unknown>) {
   return { status, body: { error } };
 }
@@ -127,6 +131,14 @@ const ROUTES: Record<string, () => { status: number; body: unknown; delayMs?: nu
       message: 'Your card has insufficient funds.',
     }),
   'POST /v1/invoices/in_stolen/pay': () => stripeError(402, { ...STOLEN_CARD_ERROR, charge: 'ch_2' }),
+  'POST /v1/invoices/in_no_card/pay': () =>
+    stripeError(400, {
+      type: 'invalid_request_error',
+      code: 'resource_missing',
+      doc_url: 'https://stripe.com/docs/error-codes/resource-missing',
+      message:
+        'This customer has no attached payment source or default payment method. Please consider adding a default payment method. For more information, visit https://stripe.com/docs/billing/subscriptions/payment-methods-setting#payment-method-priority.',
+    }),
   'POST /v1/invoices/in_expired/pay': () =>
     stripeError(402, { type: 'card_error', code: 'expired_card', message: 'Your card has expired.' }),
   'POST /v1/invoices/in_paid/pay': () =>
@@ -152,6 +164,23 @@ const ROUTES: Record<string, () => { status: number; body: unknown; delayMs?: nu
     stripeError(404, { type: 'invalid_request_error', code: 'resource_missing', message: "No such subscription: 'sub_nope'" }),
   'GET /v1/subscriptions/sub_nope': () =>
     stripeError(404, { type: 'invalid_request_error', code: 'resource_missing', message: "No such subscription: 'sub_nope'" }),
+  'GET /v1/subscriptions/sub_own_card': () => ({
+    status: 200,
+    body: { id: 'sub_own_card', object: 'subscription', default_payment_method: 'pm_sub', customer: customer('cus_1', 'pm_cus', null) },
+  }),
+  'GET /v1/subscriptions/sub_customer_card': () => ({
+    status: 200,
+    body: { id: 'sub_customer_card', object: 'subscription', default_payment_method: null, default_source: null, customer: customer('cus_1', { id: 'pm_cus', object: 'payment_method' }, null) },
+  }),
+  'GET /v1/subscriptions/sub_legacy_source': () => ({
+    status: 200,
+    body: { id: 'sub_legacy_source', object: 'subscription', default_payment_method: null, default_source: null, customer: customer('cus_1', null, 'card_legacy') },
+  }),
+  'GET /v1/subscriptions/sub_no_card': () => ({
+    status: 200,
+    body: { id: 'sub_no_card', object: 'subscription', default_payment_method: null, default_source: null, customer: customer('cus_1', null, null) },
+  }),
+  'GET /v1/customers/cus_card': () => ({ status: 200, body: customer('cus_card', 'pm_cus', null) }),
   'GET /v1/customers/cus_fr': () => ({
     status: 200,
     body: { id: 'cus_fr', object: 'customer', preferred_locales: ['fr-FR', 'en'], metadata: { time_zone: 'Europe/Paris' } },
@@ -324,6 +353,10 @@ describe('StripeGateway.payInvoice', () => {
     });
   });
 
+  it('reports a customer with nothing to charge as a no_payment_method decline, not an error', async () => {
+    expect(await gateway.payInvoice('in_no_card', 'k')).toMatchObject({ outcome: 'declined', code: 'no_payment_method' });
+  });
+
   it('reports a card error without a decline code', async () => {
     expect(await gateway.payInvoice('in_expired', 'k')).toEqual({
       outcome: 'declined',
@@ -371,6 +404,23 @@ describe('StripeGateway.payInvoice', () => {
 
   it('throws StripeRequestError for an invoice that can no longer be paid', async () => {
     await expect(gateway.payInvoice('in_void', 'k')).rejects.toBeInstanceOf(StripeRequestError);
+  });
+});
+
+describe('StripeGateway.getDefaultPaymentMethod', () => {
+  it.each([
+    ['the subscription’s own default first (Checkout sets only that one)', 'sub_own_card', 'pm_sub'],
+    ['else the customer’s invoice default, expanded or not', 'sub_customer_card', 'pm_cus'],
+    ['else the customer’s legacy default source', 'sub_legacy_source', 'card_legacy'],
+    ['nothing when the customer removed every card', 'sub_no_card', undefined],
+  ])('takes %s, in one request', async (_, subscriptionId, expected) => {
+    expect(await gateway.getDefaultPaymentMethod('cus_1', subscriptionId)).toBe(expected);
+    expect(requests).toHaveLength(1);
+    expect(requests[0]?.query.get('expand[0]')).toBe('customer');
+  });
+
+  it('reads the customer alone when there is no subscription', async () => {
+    expect(await gateway.getDefaultPaymentMethod('cus_card')).toBe('pm_cus');
   });
 });
 
