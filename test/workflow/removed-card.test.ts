@@ -1,7 +1,14 @@
 // A customer who removes their card mid-sequence: every charge finds nothing to charge and says so,
-// the sequence goes on to its end, and a card they put in later is charged at once.
+// the sequence goes on to its end, and a card they put in later is charged at once, even on a case
+// flagged needs_attention. A paused case, or one flagged while its end action ran, is not charged.
 import type Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LOCAL_STATE_MACHINE_ARN } from '#local/runtime.ts';
+import { executionArnFor } from '#shared/adapters/sfn-workflow.ts';
+import { systemClock } from '#shared/domain/ports.ts';
+import { flagCase } from '#shared/dunning/close.ts';
+import { noMetrics, silentLog } from '#shared/dunning/deps.ts';
+import { pauseCase } from '#shared/dunning/pause.ts';
 import {
   closedCase,
   deliver,
@@ -25,6 +32,9 @@ afterAll(async () => {
   await t?.close();
 });
 
+const operator = () => ({ store: t.runtime.store, clock: systemClock, log: silentLog, metrics: noMetrics });
+const executionArn = (invoiceId: string) => executionArnFor(LOCAL_STATE_MACHINE_ARN, invoiceId);
+
 /** What the customer does in the portal: detaches their default card, leaving none. */
 async function removeCard(customerId: string): Promise<void> {
   const customer = (await t.stripe.customers.retrieve(customerId)) as Stripe.Customer;
@@ -35,6 +45,13 @@ const steps = async (invoiceId: string) =>
   (await t.runtime.store.listTimeline(invoiceId))
     .filter((e) => e.type.startsWith('retry_'))
     .map((e) => [e.type, e.stage, e.detail].filter((part) => part !== undefined).join(':'));
+
+/** Waits for the case's execution to end (a failed stage, or its end). */
+const executionEnd = (invoiceId: string) =>
+  waitFor(async () => {
+    const execution = t.runtime.stepFunctions.executions.get(executionArn(invoiceId));
+    return execution && execution.status !== 'RUNNING' ? execution : undefined;
+  }, 20_000, 'the execution to end');
 
 describe('a customer who removes their card mid-sequence', () => {
   it('gets every notice and the end: each charge is a no_payment_method decline, and the webhook answers 200', async () => {
@@ -108,5 +125,76 @@ describe('a card on the subscription alone, as Checkout leaves it', () => {
 
     expect(dunningCase).toMatchObject({ status: 'recovered', recoveredBy: 'workflow_retry', stage: 'Retry1' });
     expect(await steps(dunningCase.invoiceId)).toEqual(['retry_paid:Retry1']);
+  });
+});
+
+describe('a new card on a case flagged needs_attention', () => {
+  it('is charged at once, and the case recovers with its confirmation', async () => {
+    const subscriber = await subscribeWithDecliningCard(t.stripe, 'Flagged Then Adds');
+    t.onStage(subscriber.customerId, ({ state, error }) => {
+      if (state === 'Notice1' && !error) {
+        t.runtime.sandbox!.injectFault({ method: 'POST', path: /^\/v1\/invoices\/[^/]+\/pay$/, status: 500, count: 1000 });
+      }
+    });
+    await renew(t.stripe, subscriber);
+    const flagged = await closedCase(t.runtime, subscriber.subscriptionId);
+    await executionEnd(flagged.invoiceId);
+    t.runtime.sandbox!.clearFaults();
+
+    await putInWorkingCard(t.stripe, subscriber.customerId);
+    const recovered = await waitFor(async () => {
+      const c = await t.runtime.store.getCase(flagged.invoiceId);
+      return c?.status === 'recovered' ? c : undefined;
+    }, 5000, 'the flagged case to recover');
+    const sent = await waitFor(async () => {
+      const subjects = await subjectsTo(t.runtime, subscriber.email);
+      return subjects.includes(SUBJECTS.recovered) ? subjects : undefined;
+    }, 5000, 'the confirmation');
+
+    expect(flagged.status).toBe('needs_attention');
+    expect(recovered.recoveredBy).toBe('card_updated');
+    expect(await steps(flagged.invoiceId)).toEqual(['retry_paid:CardUpdated:payment_method.attached']);
+    expect(sent).toEqual([SUBJECTS.notice1, SUBJECTS.recovered]);
+  });
+
+  it('is not charged when an operator paused the case before it was flagged', async () => {
+    const subscriber = await subscribeWithDecliningCard(t.stripe, 'Paused Then Flagged');
+    t.onStage(subscriber.customerId, async ({ state, error, dunningCase }) => {
+      if (state !== 'Notice1' || error) return;
+      await pauseCase(operator(), dunningCase);
+      await flagCase(operator(), dunningCase.invoiceId, { name: 'OperatorCheck', message: 'flagged while paused' });
+    });
+    await renew(t.stripe, subscriber);
+    const flagged = await closedCase(t.runtime, subscriber.subscriptionId);
+    await executionEnd(flagged.invoiceId);
+
+    await putInWorkingCard(t.stripe, subscriber.customerId);
+    await t.runtime.sandbox!.idle();
+
+    expect(await t.runtime.store.getCase(flagged.invoiceId)).toMatchObject({ status: 'needs_attention' });
+    expect((await t.stripe.invoices.retrieve(flagged.invoiceId)).status).toBe('open');
+    expect(await steps(flagged.invoiceId)).toContain('retry_skipped:CardUpdated:case paused by operator');
+    expect(await steps(flagged.invoiceId)).not.toContainEqual(expect.stringMatching(/^retry_(paid|declined)/));
+  });
+
+  it('is not charged when the case was flagged while its end action ran', async () => {
+    const subscriber = await subscribeWithDecliningCard(t.stripe, 'Flagged At End');
+    t.onStage(subscriber.customerId, ({ state, error }) => {
+      if (state === 'Notice3' && !error) {
+        t.runtime.sandbox!.injectFault({ method: 'DELETE', path: /^\/v1\/subscriptions\/[^/]+$/, status: 500, count: 1000 });
+      }
+    });
+    await renew(t.stripe, subscriber);
+    const flagged = await closedCase(t.runtime, subscriber.subscriptionId);
+    await executionEnd(flagged.invoiceId);
+    t.runtime.sandbox!.clearFaults();
+
+    await putInWorkingCard(t.stripe, subscriber.customerId);
+    await t.runtime.sandbox!.idle();
+
+    expect(flagged).toMatchObject({ status: 'needs_attention', stage: 'Terminate' });
+    expect((await t.stripe.invoices.retrieve(flagged.invoiceId)).status).toBe('open');
+    expect(await steps(flagged.invoiceId)).toContain('retry_skipped:CardUpdated:case flagged at Terminate');
+    expect(await steps(flagged.invoiceId)).not.toContainEqual(expect.stringMatching(/^retry_paid/));
   });
 });
