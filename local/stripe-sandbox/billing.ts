@@ -247,8 +247,11 @@ export function attemptInvoicePayment(core: Core, inv: Stripe.Invoice, pmId: str
     markInvoicePaid(core, inv, { charged: true, outOfBand: false });
     return { ok: true };
   }
+  // Stripe's error object: fields the decline has no value for are left out, not null.
   pi.last_payment_error = {
     advice_code: charge.outcome?.advice_code ?? undefined,
+    network_advice_code: charge.outcome?.network_advice_code ?? undefined,
+    network_decline_code: charge.outcome?.network_decline_code ?? undefined,
     charge: charge.id,
     code: decline.code as Stripe.PaymentIntent.LastPaymentError.Code,
     decline_code: decline.decline_code,

@@ -10,7 +10,10 @@ export interface Decline {
 }
 
 export interface TestCard {
+  /** The name Stripe's testing docs give the PaymentMethod (docs.stripe.com/testing#declined-payments). */
   token: string;
+  /** Other spellings Stripe accepts for the same card. */
+  aliases?: readonly string[];
   label: string;
   brand: 'visa' | 'mastercard' | 'amex';
   number: string;
@@ -62,7 +65,8 @@ export const TEST_CARDS: readonly TestCard[] = [
     decline: { code: 'expired_card', decline_code: 'expired_card', message: 'Your card has expired.' },
   },
   {
-    token: 'pm_card_chargeDeclinedLostCard',
+    token: 'pm_card_visa_chargeDeclinedLostCard',
+    aliases: ['pm_card_chargeDeclinedLostCard'],
     label: 'Visa ending 9987',
     brand: 'visa',
     number: '4000000000009987',
@@ -71,7 +75,8 @@ export const TEST_CARDS: readonly TestCard[] = [
     decline: { code: 'card_declined', decline_code: 'lost_card', message: DECLINED },
   },
   {
-    token: 'pm_card_chargeDeclinedStolenCard',
+    token: 'pm_card_visa_chargeDeclinedStolenCard',
+    aliases: ['pm_card_chargeDeclinedStolenCard'],
     label: 'Visa ending 9979',
     brand: 'visa',
     number: '4000000000009979',
@@ -105,7 +110,7 @@ export const TEST_CARDS: readonly TestCard[] = [
 ];
 
 export function testCard(token: string): TestCard | undefined {
-  return TEST_CARDS.find((c) => c.token === token);
+  return TEST_CARDS.find((c) => c.token === token || c.aliases?.includes(token));
 }
 
 export function isTestToken(value: string): boolean {

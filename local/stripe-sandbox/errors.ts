@@ -20,6 +20,7 @@ export interface StripeErrorBody {
   payment_intent?: unknown;
   payment_method?: unknown;
   advice_code?: string;
+  network_decline_code?: string;
 }
 
 export class StripeApiError extends Error {
@@ -52,6 +53,18 @@ export function missingParam(param: string): StripeApiError {
 
 export function invalidParam(param: string, message: string, code = 'parameter_invalid'): StripeApiError {
   return invalidRequest(message, { param, code });
+}
+
+/**
+ * Paying (or starting a subscription) with nothing to charge: no payment method named, none on the
+ * invoice or subscription, and no customer default. Stripe's message; its code is the generic
+ * `resource_missing`, without a `param`.
+ */
+export function noPaymentMethod(): StripeApiError {
+  return invalidRequest(
+    'This customer has no attached payment source or default payment method. Please consider adding a default payment method. For more information, visit https://stripe.com/docs/billing/subscriptions/payment-methods-setting#payment-method-priority.',
+    { code: 'resource_missing' },
+  );
 }
 
 export function resourceMissing(kind: string, id: string, param = 'id'): StripeApiError {
@@ -112,6 +125,8 @@ export function cardError(fields: {
   message: string;
   code: string;
   decline_code: string;
+  advice_code?: string | null;
+  network_decline_code?: string | null;
   charge?: string;
   payment_intent?: unknown;
   payment_method?: unknown;
@@ -124,6 +139,9 @@ export function cardError(fields: {
     doc_url: docUrl(fields.code),
     message: fields.message,
   };
+  // The issuer's advice and the network's code, when the decline carries them (as the charge's outcome does).
+  if (fields.advice_code) body.advice_code = fields.advice_code;
+  if (fields.network_decline_code) body.network_decline_code = fields.network_decline_code;
   if (fields.charge) body.charge = fields.charge;
   if (fields.param) body.param = fields.param;
   if (fields.payment_intent !== undefined) body.payment_intent = fields.payment_intent;

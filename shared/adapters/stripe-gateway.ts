@@ -3,10 +3,12 @@
 import Stripe from 'stripe';
 import { StripeRequestError, StripeUnavailableError } from '../domain/errors.ts';
 import {
+  NO_PAYMENT_METHOD,
   TIME_ZONE_METADATA_KEY,
   type CustomerContact,
   type CustomerPreferences,
   type InvoiceSnapshot,
+  type PaymentFailure,
   type PaymentGateway,
   type PayOutcome,
   type Renewal,
@@ -47,6 +49,8 @@ type StripeErrorLike = {
   type?: string;
   code?: string;
   decline_code?: string;
+  advice_code?: string;
+  network_decline_code?: string;
   statusCode?: number;
   message?: string;
 };
@@ -63,6 +67,41 @@ function idOf(ref: string | { id: string } | null | undefined): string | undefin
 /** Stripe answers 400 "Invoice is already paid" (no dedicated code in the SDK's list). */
 function isAlreadyPaid(e: StripeErrorLike): boolean {
   return e.type === 'StripeInvalidRequestError' && (e.code === 'invoice_already_paid' || /already paid/i.test(e.message ?? ''));
+}
+
+/**
+ * Stripe refuses to pay an invoice when nothing can be charged: 400 `invalid_request_error`, "This
+ * customer has no attached payment source or default payment method…" (its code, `resource_missing`,
+ * is shared with every missing object, so the message tells it apart). Stripe looks for a payment
+ * method in a fixed order (docs.stripe.com/billing/subscriptions/payment-methods-setting#payment-method-priority)
+ * and found none: the customer removed their card.
+ */
+function isNoPaymentMethod(e: StripeErrorLike): boolean {
+  return e.type === 'StripeInvalidRequestError' && /no attached payment source or default payment method/i.test(e.message ?? '');
+}
+
+/**
+ * Why the invoice's latest attempt failed: the `last_payment_error` of the payment intent of its
+ * default invoice payment (docs.stripe.com/api/invoice-payment/object: the one created when the
+ * invoice was finalized, which the renewal's own attempt and every `invoices.pay` charge), with the
+ * payment method it charged: the error's own, else the intent's.
+ */
+function lastPaymentErrorOf(invoice: Stripe.Invoice): PaymentFailure | undefined {
+  const payments = invoice.payments?.data ?? [];
+  const intents = [...payments.filter((p) => p.is_default), ...payments.filter((p) => !p.is_default)]
+    .map((p) => p.payment.payment_intent)
+    .filter((pi): pi is Stripe.PaymentIntent => typeof pi === 'object' && pi !== null);
+  const intent = intents[0];
+  const error = intent?.last_payment_error;
+  if (!intent || !error) return undefined;
+  return {
+    code: error.code ?? undefined,
+    declineCode: error.decline_code || undefined,
+    adviceCode: error.advice_code || undefined,
+    networkDeclineCode: error.network_decline_code || undefined,
+    paymentMethod: error.payment_method?.id ?? idOf(intent.payment_method),
+    message: error.message ?? undefined,
+  };
 }
 
 /** A payment method or legacy source, when it is a card with an expiry. */
@@ -90,9 +129,14 @@ function paidOffStripe(invoice: Stripe.Invoice): boolean {
 export class StripeGateway implements PaymentGateway {
   constructor(private readonly stripe: Stripe) {}
 
-  async getInvoice(invoiceId: string, options: { expectPaid?: boolean } = {}): Promise<InvoiceSnapshot> {
-    const howPaid = { expand: ['payments', 'amount_paid_off_stripe'] };
-    const invoice = await this.call(() => this.stripe.invoices.retrieve(invoiceId, options.expectPaid ? howPaid : {}));
+  async getInvoice(invoiceId: string, options: { expectPaid?: boolean; withPaymentError?: boolean } = {}): Promise<InvoiceSnapshot> {
+    const expand = [
+      ...(options.expectPaid ? ['payments', 'amount_paid_off_stripe'] : []),
+      // The invoice reaches its payment intent through its invoice payments (API 2025-03-31 on): four
+      // levels, the deepest expansion Stripe allows (docs.stripe.com/api/expanding_objects).
+      ...(options.withPaymentError ? ['payments.data.payment.payment_intent'] : []),
+    ];
+    const invoice = await this.call(() => this.stripe.invoices.retrieve(invoiceId, expand.length > 0 ? { expand } : {}));
     const customerId = idOf(invoice.customer);
     if (!customerId) throw new StripeRequestError(`invoice ${invoiceId} has no customer`, 'invoice_without_customer');
     // A null status is an invoice preview; a status this SDK does not know is treated as not payable.
@@ -122,6 +166,8 @@ export class StripeGateway implements PaymentGateway {
       created: invoice.created,
       // Asked only of a paid invoice: most reads (the webhook's, each stage's) are of open ones.
       paidOffStripe: status === 'paid' && (options.expectPaid ? paidOffStripe(invoice) : await this.wasPaidOffStripe(invoiceId)),
+      defaultPaymentMethod: idOf(invoice.default_payment_method) ?? idOf(invoice.default_source),
+      ...(options.withPaymentError ? { lastPaymentError: lastPaymentErrorOf(invoice) } : {}),
     };
   }
 
@@ -204,10 +250,24 @@ export class StripeGateway implements PaymentGateway {
     };
   }
 
-  async getDefaultPaymentMethod(customerId: string): Promise<string | undefined> {
-    const customer = await this.call(() => this.stripe.customers.retrieve(customerId));
+  async getDefaultPaymentMethod(customerId: string, subscriptionId?: string): Promise<string | undefined> {
+    // Stripe's order for a subscription's invoice (after the invoice's own): the subscription's
+    // default, then the customer's invoice default, then the customer's default source
+    // (docs.stripe.com/api/subscriptions/object#subscription_object-default_payment_method,
+    // docs.stripe.com/billing/subscriptions/payment-methods-setting#payment-method-priority).
+    // Checkout sets only the subscription's, so the customer's alone would miss it. One request.
+    let customer: Stripe.Customer | Stripe.DeletedCustomer;
+    if (subscriptionId) {
+      const subscription = await this.call(() => this.stripe.subscriptions.retrieve(subscriptionId, { expand: ['customer'] }));
+      const own = idOf(subscription.default_payment_method) ?? idOf(subscription.default_source);
+      if (own) return own;
+      const expanded = subscription.customer;
+      customer = typeof expanded === 'string' ? await this.call(() => this.stripe.customers.retrieve(expanded)) : expanded;
+    } else {
+      customer = await this.call(() => this.stripe.customers.retrieve(customerId));
+    }
     if (customer.deleted) return undefined;
-    return idOf(customer.invoice_settings?.default_payment_method) ?? undefined;
+    return idOf(customer.invoice_settings?.default_payment_method) ?? idOf(customer.default_source);
   }
 
   async createPaymentUpdateUrl(customerId: string, returnUrl: string): Promise<string> {
@@ -331,7 +391,14 @@ function classify(err: unknown): Classified {
     case 'StripeCardError':
       return {
         kind: 'declined',
-        outcome: { outcome: 'declined', code: e.code ?? 'card_declined', declineCode: e.decline_code || undefined, message },
+        outcome: {
+          outcome: 'declined',
+          code: e.code ?? 'card_declined',
+          declineCode: e.decline_code || undefined,
+          adviceCode: e.advice_code || undefined,
+          networkDeclineCode: e.network_decline_code || undefined,
+          message,
+        },
       };
     case 'StripeRateLimitError':
     case 'StripeAPIError':
@@ -342,6 +409,8 @@ function classify(err: unknown): Classified {
     return { kind: 'error', error: new StripeUnavailableError(message, e.statusCode) };
   }
   if (isAlreadyPaid(e)) return { kind: 'already_paid' };
+  // The card went between our read and the pay: as a decline, so the sequence goes on asking for one.
+  if (isNoPaymentMethod(e)) return { kind: 'declined', outcome: { outcome: 'declined', code: NO_PAYMENT_METHOD, message } };
   // Invalid request, authentication, permission, idempotency misuse: retrying cannot fix these.
   return { kind: 'error', error: new StripeRequestError(message, e.code, e.statusCode) };
 }

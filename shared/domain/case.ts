@@ -103,6 +103,8 @@ export type TimelineEntryType =
   | 'retry_paid'
   | 'retry_declined'
   | 'retry_skipped'
+  // A card that hard-declined or needs authentication is not charged again (the why in `detail`).
+  | 'card_blocked'
   // Stripe updated a blocked card in place (the bank reissued it): it may be charged again.
   | 'card_unblocked'
   | 'recovered'

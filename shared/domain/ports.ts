@@ -140,7 +140,35 @@ export interface InvoiceSnapshot {
   created: number;
   /** Paid, but not through Stripe: marked paid out of band, or settled by a credit balance. */
   paidOffStripe: boolean;
+  /** The invoice's own default payment method (it comes before the subscription's and the customer's). */
+  defaultPaymentMethod?: string;
+  /**
+   * Why the invoice's latest payment attempt failed, as its payment intent records it
+   * (`last_payment_error`). Read only when asked for (`withPaymentError`); absent when there was none.
+   */
+  lastPaymentError?: PaymentFailure;
 }
+
+/** A failed payment attempt, in Stripe's terms (a card error, or a payment intent's last_payment_error). */
+export interface PaymentFailure {
+  /** Stripe's error code: `card_declined`, `expired_card`, `authentication_required`… */
+  code?: string;
+  /** The issuer's reason, for a decline: `insufficient_funds`, `stolen_card`… */
+  declineCode?: string;
+  /** The issuer's advice on retrying: `try_again_later`, `do_not_try_again`, `confirm_card_data`. */
+  adviceCode?: string;
+  /** The card network's own decline code, when the network declined it. */
+  networkDeclineCode?: string;
+  /** The payment method the attempt charged. */
+  paymentMethod?: string;
+  message?: string;
+}
+
+/**
+ * The decline code of a charge that found nothing to charge: the customer has no default payment
+ * method (they removed it). Not a Stripe decline code: Stripe refuses the request instead.
+ */
+export const NO_PAYMENT_METHOD = 'no_payment_method';
 
 /** Stripe's subscription statuses; an unknown future one is passed through and treated as live. */
 export type SubscriptionStatus =
@@ -156,7 +184,7 @@ export type SubscriptionStatus =
 
 export type PayOutcome =
   | { outcome: 'paid' }
-  | { outcome: 'declined'; code: string; declineCode?: string; message: string };
+  | ({ outcome: 'declined'; code: string; message: string } & Omit<PaymentFailure, 'code' | 'message' | 'paymentMethod'>);
 
 /** The Stripe customer metadata key the customer's IANA time zone is read from, e.g. "Europe/Paris". */
 export const TIME_ZONE_METADATA_KEY = 'time_zone';
@@ -171,9 +199,10 @@ export interface CustomerPreferences {
 export interface PaymentGateway {
   /**
    * With `expectPaid` (the caller has Stripe's word that it is paid, e.g. `invoice.paid`), how it was
-   * paid is read in the same request instead of a second one.
+   * paid is read in the same request instead of a second one. With `withPaymentError`, why its
+   * latest payment attempt failed (`lastPaymentError`), in the same request too.
    */
-  getInvoice(invoiceId: string, options?: { expectPaid?: boolean }): Promise<InvoiceSnapshot>;
+  getInvoice(invoiceId: string, options?: { expectPaid?: boolean; withPaymentError?: boolean }): Promise<InvoiceSnapshot>;
   /**
    * Pays off-session with `paymentMethod`, or else the customer's current default payment method.
    * Idempotent per key.
@@ -189,8 +218,12 @@ export interface PaymentGateway {
   getSubscriptionStatus(subscriptionId: string): Promise<SubscriptionStatus>;
   /** The customer's preferred locale and time zone, as far as Stripe knows them. */
   getCustomerPreferences(customerId: string): Promise<CustomerPreferences>;
-  /** The customer's default payment method for invoices, if any. */
-  getDefaultPaymentMethod(customerId: string): Promise<string | undefined>;
+  /**
+   * The payment method Stripe charges for the subscription's invoices when none is named: the
+   * subscription's default, else the customer's invoice default, else the customer's default source.
+   * Undefined when there is none (the customer removed it): a pay would have nothing to charge.
+   */
+  getDefaultPaymentMethod(customerId: string, subscriptionId?: string): Promise<string | undefined>;
   /**
    * A fresh billing portal session on the payment-method-update flow, which returns to `returnUrl`
    * once the card is saved. Its URL lives minutes: open it at once, never put it in an email.

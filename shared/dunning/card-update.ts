@@ -1,6 +1,6 @@
 // A new card (a changed default, an attached card, a completed setup, or a card Stripe's account
-// updater renewed) is charged at once for each open case of the customer, instead of waiting for
-// the next retry stage.
+// updater renewed) is charged at once for each unpaid case of the customer (open, or flagged
+// needs_attention), instead of waiting for the next retry stage.
 import type { DunningCase } from '../domain/case.ts';
 import { CaseClosedError } from '../domain/errors.ts';
 import { chargeCase } from './charge.ts';
@@ -10,9 +10,15 @@ import { pausedUntil } from './pause.ts';
 import type { IngestDeps } from './deps.ts';
 import type { StripeEventEnvelope } from './invoice-event.ts';
 
+/** The stage that runs the policy's end action (see close.ts, terminateCase). */
+const TERMINATE_STAGE = 'Terminate';
+
 /**
- * A new card is the best moment to retry: charge each open case of the customer now instead of at
- * the next stage. A decline changes nothing: the sequence goes on where it was.
+ * A new card is the best moment to retry: charge each unpaid case of the customer now instead of at
+ * the next stage. A decline changes nothing: the sequence goes on where it was. A case flagged
+ * needs_attention is charged too: its execution has stopped, but its customer still gets the portal
+ * from the one-click link, and a payment recovers it. A paused case is not charged, nor a case flagged
+ * while its end action ran (the subscription may already be cancelled), nor a closed one.
  */
 export async function chargeAfterCardUpdate(
   deps: IngestDeps,
@@ -27,12 +33,22 @@ export async function chargeAfterCardUpdate(
    */
   reissued?: (block: NonNullable<DunningCase['blockedPaymentMethod']>) => boolean,
 ): Promise<Array<{ invoiceId: string; outcome: string }>> {
-  const open = (await deps.store.listCasesOfCustomer(customerId)).filter((c) => c.status === 'open');
+  const unpaid = (c: DunningCase | undefined): c is DunningCase => c?.status === 'open' || c?.status === 'needs_attention';
+  const listed = (await deps.store.listCasesOfCustomer(customerId)).filter(unpaid);
   const outcomes: Array<{ invoiceId: string; outcome: string }> = [];
-  for (const listed of open) {
-    if (!(await concerns(listed))) continue;
+  for (const entry of listed) {
+    // The customer index lags writes: only the case as it is now may be charged, never a closed one.
+    const fresh = await deps.store.getCase(entry.invoiceId);
+    if (!unpaid(fresh) || !(await concerns(fresh))) continue;
     const at = deps.clock.now().toISOString();
-    let c = listed;
+    let c = fresh;
+    if (c.status === 'needs_attention' && c.stage === TERMINATE_STAGE) {
+      // Flagged while the end action ran: it may have cancelled the subscription already, and
+      // charging for a cancelled subscription is worse than not charging. An operator settles it.
+      await deps.store.appendTimeline(c.invoiceId, { at, type: 'retry_skipped', stage: 'CardUpdated', detail: 'case flagged at Terminate' });
+      outcomes.push({ invoiceId: c.invoiceId, outcome: 'flagged_at_end' });
+      continue;
+    }
     const block = c.blockedPaymentMethod;
     if (reissued && paymentMethod && block?.id === paymentMethod && reissued(block)) {
       if (await deps.store.unblockPaymentMethod(c.invoiceId, paymentMethod, at)) {
@@ -40,7 +56,8 @@ export async function chargeAfterCardUpdate(
       }
       c = { ...c, blockedPaymentMethod: undefined };
     }
-    if (pausedUntil(c, deps.clock.now())) {
+    // A pause outlives a flag: a flagged case is judged as the open case it was.
+    if (pausedUntil({ ...c, status: 'open' }, deps.clock.now())) {
       // An operator paused the case: nothing is charged until they lift it. The retry stages after
       // the pause charge the customer's default card.
       await deps.store.appendTimeline(c.invoiceId, { at, type: 'retry_skipped', stage: 'CardUpdated', detail: 'case paused by operator' });

@@ -1,9 +1,9 @@
 // Charging a case's invoice, from a retry stage or a card update: one charge at a time per
 // invoice, and never a charge of an invoice Stripe already holds as paid.
 import type { DunningCase } from '../domain/case.ts';
-import type { InvoiceSnapshot, PayOutcome } from '../domain/ports.ts';
+import { NO_PAYMENT_METHOD, type InvoiceSnapshot, type PayOutcome } from '../domain/ports.ts';
 import { policyOf, type DunningDeps } from './deps.ts';
-import { blocksCard } from './declines.ts';
+import { blockingCode, describeFailure } from './declines.ts';
 import { standDownIfEndedInStripe } from './outside.ts';
 
 /** Longer than a pay call can take (the SDK's timeout and one network retry), so a lock outlives it. */
@@ -52,7 +52,14 @@ export async function chargeCase(deps: DunningDeps, dunningCase: DunningCase, re
         return { outcome: 'left_to_stripe', reason: `Stripe will try at ${new Date(stripeNext * 1000).toISOString()}` };
       }
     }
-    const card = request.paymentMethod ?? (await deps.stripe.getDefaultPaymentMethod(dunningCase.customerId));
+    // The card Stripe would charge, in Stripe's order: the one named, the invoice's, then the defaults.
+    const card =
+      request.paymentMethod ??
+      primary.defaultPaymentMethod ??
+      (await deps.stripe.getDefaultPaymentMethod(dunningCase.customerId, dunningCase.subscriptionId));
+    // The customer removed their card: a decline like any other (the notices go on asking for a new
+    // one), and no request Stripe can only refuse.
+    if (!card) return { outcome: 'declined', code: NO_PAYMENT_METHOD, message: 'the customer has no payment method to charge' };
     const blocked = dunningCase.blockedPaymentMethod;
     if (blocked && card === blocked.id) return { outcome: 'skipped', code: blocked.code };
 
@@ -73,9 +80,11 @@ export async function chargeCase(deps: DunningDeps, dunningCase: DunningCase, re
       return { outcome: 'paid' };
     }
     deps.metrics.count('RetryDeclined');
-    const code = declined.declineCode ?? declined.code;
-    if (card && blocksCard(code)) {
-      await deps.store.blockPaymentMethod(invoiceId, { id: card, code, at: deps.clock.now().toISOString() });
+    const block = blockingCode(declined);
+    if (block) {
+      const at = deps.clock.now().toISOString();
+      await deps.store.blockPaymentMethod(invoiceId, { id: card, code: block, at });
+      await deps.store.appendTimeline(invoiceId, { at, type: 'card_blocked', detail: `${card}: ${describeFailure(declined)}` });
     }
     return declined;
   } finally {

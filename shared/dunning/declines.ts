@@ -1,5 +1,7 @@
 // Which declines mean "this card will not work again": retrying it only costs the customer's bank's
-// goodwill. Pure data and a predicate, after Stripe's decline-code documentation.
+// goodwill. Pure data and predicates, after Stripe's decline-code documentation
+// (docs.stripe.com/declines/codes) and its advice codes (docs.stripe.com/declines/card#retrying-issuer-declines).
+import type { PaymentFailure } from '../domain/ports.ts';
 
 /** Stripe decline codes a retry of the same card cannot fix. */
 export const HARD_DECLINE_CODES: ReadonlySet<string> = new Set([
@@ -23,19 +25,47 @@ export const HARD_DECLINE_CODES: ReadonlySet<string> = new Set([
 /** The customer must act (3-D Secure): an off-session charge of this card cannot succeed. */
 export const AUTHENTICATION_REQUIRED = 'authentication_required';
 
+/** The issuer's advice that this card will not be approved however often it is tried. */
+export const DO_NOT_TRY_AGAIN = 'do_not_try_again';
+
 /** True when the same card must not be charged again until the customer changes it. */
 export function blocksCard(code: string | undefined): boolean {
   return code !== undefined && (HARD_DECLINE_CODES.has(code) || code === AUTHENTICATION_REQUIRED);
 }
 
 /**
+ * The code a card is blocked under after this failure, or undefined when it may be tried again. A
+ * hard decline or a request for authentication blocks it by its code; so does any decline the issuer
+ * advises `do_not_try_again` on (a card network counts retries against that advice), under its own
+ * decline code, so a reissue that fixes that reason still lifts it.
+ */
+export function blockingCode(failure: Pick<PaymentFailure, 'code' | 'declineCode' | 'adviceCode'>): string | undefined {
+  const code = failure.declineCode ?? failure.code;
+  if (blocksCard(code)) return code;
+  if (failure.code === AUTHENTICATION_REQUIRED) return AUTHENTICATION_REQUIRED;
+  if (failure.adviceCode === DO_NOT_TRY_AGAIN) return code ?? DO_NOT_TRY_AGAIN;
+  return undefined;
+}
+
+/** One line for the case's timeline, e.g. "card_declined: stolen_card, advice do_not_try_again, network 43". */
+export function describeFailure(failure: Omit<PaymentFailure, 'paymentMethod' | 'message'>): string {
+  const reasons = [
+    failure.declineCode && failure.declineCode !== failure.code ? failure.declineCode : undefined,
+    failure.adviceCode ? `advice ${failure.adviceCode}` : undefined,
+    failure.networkDeclineCode ? `network ${failure.networkDeclineCode}` : undefined,
+  ].filter((r): r is string => r !== undefined);
+  const code = failure.code ?? 'declined';
+  return reasons.length > 0 ? `${code}: ${reasons.join(', ')}` : code;
+}
+
+/**
  * Blocks that the issuer's reissue of the card fixes. When Stripe updates a card in place
  * (`payment_method.automatically_updated`: same payment method, new number or expiry), a card
- * blocked as lost, stolen, picked up or mistyped is a new card and may be charged again. A block
- * for fraud, a revoked authorisation, a restriction or 3-D Secure is about the account or the
- * customer, and a new number changes none of it.
+ * blocked as lost, stolen, picked up, mistyped or expired (blocked when the issuer advised not to
+ * try it again) is a new card and may be charged again. A block for fraud, a revoked authorisation,
+ * a restriction or 3-D Secure is about the account or the customer, and a new number changes none of it.
  */
-export const REISSUE_CLEARS: ReadonlySet<string> = new Set(['lost_card', 'stolen_card', 'pickup_card', 'incorrect_number']);
+export const REISSUE_CLEARS: ReadonlySet<string> = new Set(['lost_card', 'stolen_card', 'pickup_card', 'incorrect_number', 'expired_card']);
 
 export function reissueClears(code: string | undefined): boolean {
   return code !== undefined && REISSUE_CLEARS.has(code);

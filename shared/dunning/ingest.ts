@@ -9,7 +9,8 @@ import { pausedUntil } from './pause.ts';
 import { renderNotice } from '../notices/render.ts';
 import { ACTION_REQUIRED_STAGE, bannerOf } from './banner.ts';
 import { chargeAfterCardUpdate } from './card-update.ts';
-import { AUTHENTICATION_REQUIRED, reissueClears } from './declines.ts';
+import { AUTHENTICATION_REQUIRED, blockingCode, describeFailure, reissueClears } from './declines.ts';
+import type { PaymentFailure } from '../domain/ports.ts';
 import { sendCaseEmail } from './emails.ts';
 import { recoverCase } from './close.ts';
 import { howPaid } from './paid-by.ts';
@@ -150,8 +151,9 @@ async function openCase(deps: IngestDeps, event: StripeEventEnvelope): Promise<I
   }
 
   // Events arrive in no guaranteed order: decide by the invoice as Stripe holds it now, not by the
-  // event's snapshot, so a failure delivered after the payment opens nothing.
-  const current = await deps.stripe.getInvoice(invoice.id);
+  // event's snapshot, so a failure delivered after the payment opens nothing. The same read says
+  // why the renewal's own attempt failed, which decides whether its card may be tried again.
+  const current = await deps.stripe.getInvoice(invoice.id, { withPaymentError: true });
   if (current.status !== 'open' || current.amountRemaining <= 0) {
     return ignore(deps, event, `the invoice is ${current.status} in Stripe now; the event is stale`, invoice.id);
   }
@@ -203,14 +205,17 @@ async function openCase(deps: IngestDeps, event: StripeEventEnvelope): Promise<I
     const created = await deps.store.createCase(candidate);
     dunningCase = created.case;
     if (created.created) {
+      const failure = current.lastPaymentError;
       await deps.store.appendTimeline(invoice.id, {
         at: now,
         type: 'case_opened',
-        detail: `attempt ${invoice.attempt_count ?? 1} failed; policy ${policyName}`,
+        detail: `attempt ${invoice.attempt_count ?? 1} failed${failure ? ` (${describeFailure(failure)})` : ''}; policy ${policyName}`,
       });
       deps.metrics.count('CaseOpened');
     }
   }
+  // Also on a redelivery after a crash here: the block is a plain write.
+  dunningCase = await blockOpeningCard(deps, dunningCase, current.lastPaymentError, now);
   // Before the start: a redelivery after a failed send finds no execution yet and gets here again.
   if (deps.policies) await alsoNotifyOnOpen(deps, deps.policies, dunningCase);
 
@@ -224,6 +229,26 @@ async function openCase(deps: IngestDeps, event: StripeEventEnvelope): Promise<I
   await deps.store.appendTimeline(invoice.id, { at: now, type: 'execution_started', detail: dunningCase.executionName });
   deps.log.info('case opened', { invoiceId: invoice.id, eventId: event.id, executionName: dunningCase.executionName });
   return { action: 'case_opened', invoiceId: invoice.id, executionArn };
+}
+
+/**
+ * The renewal's own attempt decides, not only ours: a card that hard-declined there (lost, stolen,
+ * fraudulent…), that needs the customer to authenticate, or that the issuer advised not to try
+ * again, is blocked as the case opens, so no retry stage charges it. A new card is still charged.
+ */
+async function blockOpeningCard(deps: IngestDeps, dunningCase: DunningCase, failure: PaymentFailure | undefined, now: string): Promise<DunningCase> {
+  const code = failure && blockingCode(failure);
+  const card = failure?.paymentMethod;
+  if (!code || !card || dunningCase.blockedPaymentMethod || dunningCase.status !== 'open') return dunningCase;
+  const block = { id: card, code, at: now };
+  await deps.store.blockPaymentMethod(dunningCase.invoiceId, block);
+  await deps.store.appendTimeline(dunningCase.invoiceId, {
+    at: now,
+    type: 'card_blocked',
+    detail: `${card}: ${describeFailure(failure)} on the renewal's own attempt`,
+  });
+  deps.log.info('card blocked by the decline that opened the case', { invoiceId: dunningCase.invoiceId, code });
+  return { ...dunningCase, blockedPaymentMethod: block };
 }
 
 /**
@@ -270,7 +295,7 @@ async function askForAuthentication(deps: IngestDeps, event: StripeEventEnvelope
   if (!dunningCase || dunningCase.status !== 'open') return { action: 'case_exists', invoiceId: invoice.id, status: dunningCase?.status ?? 'open' };
 
   const now = deps.clock.now().toISOString();
-  const card = await deps.stripe.getDefaultPaymentMethod(dunningCase.customerId);
+  const card = await deps.stripe.getDefaultPaymentMethod(dunningCase.customerId, dunningCase.subscriptionId);
   if (card && dunningCase.blockedPaymentMethod?.id !== card) {
     await deps.store.blockPaymentMethod(invoice.id, { id: card, code: AUTHENTICATION_REQUIRED, at: now });
   }

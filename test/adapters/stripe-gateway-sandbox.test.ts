@@ -81,6 +81,31 @@ describe('StripeGateway against the Stripe sandbox', () => {
     expect((await gateway.getInvoice(invoiceId)).status).toBe('paid');
   });
 
+  it('reads why the invoice declined, and the card it declined, in one request', async () => {
+    const { customer, invoiceId } = await failedSubscription();
+    const card = customer.invoice_settings.default_payment_method as string;
+    const reads: string[] = [];
+    const count = (request: { path: string }) => reads.push(request.path);
+    stripe.on('request', count);
+    try {
+      const snapshot = await gateway.getInvoice(invoiceId, { withPaymentError: true });
+
+      expect(reads).toHaveLength(1);
+      expect(snapshot.lastPaymentError).toMatchObject({ code: 'card_declined', declineCode: 'insufficient_funds', adviceCode: 'try_again_later', paymentMethod: card });
+    } finally {
+      stripe.off('request', count);
+    }
+  });
+
+  it('finds nothing to charge once the customer removed their card, and a pay is a no_payment_method decline', async () => {
+    const { customer, subscription, invoiceId } = await failedSubscription();
+    await stripe.paymentMethods.detach(customer.invoice_settings.default_payment_method as string);
+
+    expect(await gateway.getDefaultPaymentMethod(customer.id, subscription.id)).toBeUndefined();
+    expect(await gateway.payInvoice(invoiceId, `${invoiceId}-no-card`)).toMatchObject({ outcome: 'declined', code: 'no_payment_method' });
+    expect((await gateway.getInvoice(invoiceId)).status).toBe('open');
+  });
+
   it('reads a paid invoice and how it was paid in one request when told it is paid, in two otherwise', async () => {
     const { customer, invoiceId } = await failedSubscription();
     const card = await stripe.paymentMethods.attach('pm_card_visa', { customer: customer.id });

@@ -12,6 +12,7 @@ interface Recorded {
   method: string;
   path: string;
   headers: IncomingMessage['headers'];
+  query: URLSearchParams;
   form: URLSearchParams;
 }
 
@@ -39,9 +40,35 @@ function invoice(id: string, extra: Record<string, unknown> = {}) {
   };
 }
 
+function customer(id: string, defaultPaymentMethod: unknown, defaultSource: string | null) {
+  return { id, object: 'customer', invoice_settings: { default_payment_method: defaultPaymentMethod }, default_source: defaultSource };
+}
+
 function stripeError(status: number, error: Record<string, unknown>) {
   return { status, body: { error } };
 }
+
+/** An invoice read with `payments.data.payment.payment_intent` expanded, as Stripe answers it. */
+function withPayments(id: string, ...intents: Array<{ isDefault: boolean; intent: Record<string, unknown> }>) {
+  const data = intents.map(({ isDefault, intent }, i) => ({
+    id: `inpay_${i}`,
+    object: 'invoice_payment',
+    invoice: id,
+    is_default: isDefault,
+    status: 'open',
+    payment: { type: 'payment_intent', payment_intent: { object: 'payment_intent', ...intent } },
+  }));
+  return invoice(id, { payments: { object: 'list', data, has_more: false, url: `/v1/invoices/${id}/payments` } });
+}
+
+const STOLEN_CARD_ERROR = {
+  type: 'card_error',
+  code: 'card_declined',
+  decline_code: 'stolen_card',
+  advice_code: 'do_not_try_again',
+  network_decline_code: '43',
+  message: 'Your card was declined.',
+};
 
 const ROUTES: Record<string, () => { status: number; body: unknown; delayMs?: number }> = {
   'GET /v1/invoices/in_current': () => ({ status: 200, body: invoice('in_current') }),
@@ -60,6 +87,38 @@ const ROUTES: Record<string, () => { status: number; body: unknown; delayMs?: nu
       customer_name: null,
     }),
   }),
+  'GET /v1/invoices/in_hard_declined': () => ({
+    status: 200,
+    body: withPayments(
+      'in_hard_declined',
+      // A later payment attached to the invoice: the renewal's own is the default one.
+      { isDefault: false, intent: { id: 'pi_other', payment_method: 'pm_other', last_payment_error: null } },
+      {
+        isDefault: true,
+        intent: {
+          id: 'pi_renewal',
+          payment_method: 'pm_on_intent',
+          last_payment_error: { ...STOLEN_CARD_ERROR, charge: 'ch_1', payment_method: { id: 'pm_stolen', object: 'payment_method' } },
+        },
+      },
+    ),
+  }),
+  'GET /v1/invoices/in_needs_3ds': () => ({
+    status: 200,
+    body: withPayments('in_needs_3ds', {
+      isDefault: true,
+      intent: {
+        id: 'pi_3ds',
+        status: 'requires_action',
+        payment_method: 'pm_3ds',
+        last_payment_error: { type: 'card_error', code: 'authentication_required', decline_code: 'authentication_required', message: 'This transaction requires authentication.' },
+      },
+    }),
+  }),
+  'GET /v1/invoices/in_not_attempted': () => ({
+    status: 200,
+    body: withPayments('in_not_attempted', { isDefault: true, intent: { id: 'pi_new', payment_method: null, last_payment_error: null } }),
+  }),
   'GET /v1/invoices/in_missing': () =>
     stripeError(404, { type: 'invalid_request_error', code: 'resource_missing', message: "No such invoice: 'in_missing'" }),
   'POST /v1/invoices/in_ok/pay': () => ({ status: 200, body: invoice('in_ok', { status: 'paid', amount_remaining: 0 }) }),
@@ -70,6 +129,15 @@ const ROUTES: Record<string, () => { status: number; body: unknown; delayMs?: nu
       code: 'card_declined',
       decline_code: 'insufficient_funds',
       message: 'Your card has insufficient funds.',
+    }),
+  'POST /v1/invoices/in_stolen/pay': () => stripeError(402, { ...STOLEN_CARD_ERROR, charge: 'ch_2' }),
+  'POST /v1/invoices/in_no_card/pay': () =>
+    stripeError(400, {
+      type: 'invalid_request_error',
+      code: 'resource_missing',
+      doc_url: 'https://stripe.com/docs/error-codes/resource-missing',
+      message:
+        'This customer has no attached payment source or default payment method. Please consider adding a default payment method. For more information, visit https://stripe.com/docs/billing/subscriptions/payment-methods-setting#payment-method-priority.',
     }),
   'POST /v1/invoices/in_expired/pay': () =>
     stripeError(402, { type: 'card_error', code: 'expired_card', message: 'Your card has expired.' }),
@@ -96,6 +164,23 @@ const ROUTES: Record<string, () => { status: number; body: unknown; delayMs?: nu
     stripeError(404, { type: 'invalid_request_error', code: 'resource_missing', message: "No such subscription: 'sub_nope'" }),
   'GET /v1/subscriptions/sub_nope': () =>
     stripeError(404, { type: 'invalid_request_error', code: 'resource_missing', message: "No such subscription: 'sub_nope'" }),
+  'GET /v1/subscriptions/sub_own_card': () => ({
+    status: 200,
+    body: { id: 'sub_own_card', object: 'subscription', default_payment_method: 'pm_sub', customer: customer('cus_1', 'pm_cus', null) },
+  }),
+  'GET /v1/subscriptions/sub_customer_card': () => ({
+    status: 200,
+    body: { id: 'sub_customer_card', object: 'subscription', default_payment_method: null, default_source: null, customer: customer('cus_1', { id: 'pm_cus', object: 'payment_method' }, null) },
+  }),
+  'GET /v1/subscriptions/sub_legacy_source': () => ({
+    status: 200,
+    body: { id: 'sub_legacy_source', object: 'subscription', default_payment_method: null, default_source: null, customer: customer('cus_1', null, 'card_legacy') },
+  }),
+  'GET /v1/subscriptions/sub_no_card': () => ({
+    status: 200,
+    body: { id: 'sub_no_card', object: 'subscription', default_payment_method: null, default_source: null, customer: customer('cus_1', null, null) },
+  }),
+  'GET /v1/customers/cus_card': () => ({ status: 200, body: customer('cus_card', 'pm_cus', null) }),
   'GET /v1/customers/cus_fr': () => ({
     status: 200,
     body: { id: 'cus_fr', object: 'customer', preferred_locales: ['fr-FR', 'en'], metadata: { time_zone: 'Europe/Paris' } },
@@ -116,8 +201,8 @@ function handle(req: IncomingMessage, res: ServerResponse) {
   let raw = '';
   req.on('data', (chunk: Buffer) => (raw += chunk.toString()));
   req.on('end', () => {
-    const path = (req.url ?? '').split('?')[0]!;
-    requests.push({ method: req.method ?? '', path, headers: req.headers, form: new URLSearchParams(raw) });
+    const [path = '', query = ''] = (req.url ?? '').split('?');
+    requests.push({ method: req.method ?? '', path, headers: req.headers, query: new URLSearchParams(query), form: new URLSearchParams(raw) });
     if (req.headers.authorization === 'Bearer sk_test_revoked') {
       return reply(res, stripeError(401, { type: 'invalid_request_error', message: 'Invalid API Key provided' }));
     }
@@ -196,6 +281,33 @@ describe('StripeGateway.getInvoice', () => {
     expect(snapshot.customerEmail).toBeUndefined();
   });
 
+  it("reads why the renewal's own attempt failed from its payment intent, in the same request", async () => {
+    const snapshot = await gateway.getInvoice('in_hard_declined', { withPaymentError: true });
+
+    expect(requests).toHaveLength(1);
+    expect(requests[0]?.query.getAll('expand[0]')).toEqual(['payments.data.payment.payment_intent']);
+    expect(snapshot.lastPaymentError).toEqual({
+      code: 'card_declined',
+      declineCode: 'stolen_card',
+      adviceCode: 'do_not_try_again',
+      networkDeclineCode: '43',
+      paymentMethod: 'pm_stolen',
+      message: 'Your card was declined.',
+    });
+  });
+
+  it("takes the payment intent's card when the error does not name one", async () => {
+    const snapshot = await gateway.getInvoice('in_needs_3ds', { withPaymentError: true });
+
+    expect(snapshot.lastPaymentError).toMatchObject({ code: 'authentication_required', paymentMethod: 'pm_3ds' });
+  });
+
+  it('has no payment error for an invoice whose payment was never attempted, nor unless asked', async () => {
+    expect((await gateway.getInvoice('in_not_attempted', { withPaymentError: true })).lastPaymentError).toBeUndefined();
+    expect((await gateway.getInvoice('in_hard_declined')).lastPaymentError).toBeUndefined();
+    expect(requests.at(-1)?.query.toString()).toBe('');
+  });
+
   it('throws StripeRequestError for an invoice that does not exist', async () => {
     await expect(gateway.getInvoice('in_missing')).rejects.toMatchObject({
       name: 'StripeRequestError',
@@ -228,6 +340,21 @@ describe('StripeGateway.payInvoice', () => {
       declineCode: 'insufficient_funds',
       message: 'Your card has insufficient funds.',
     });
+  });
+
+  it("reports the issuer's advice and the network's code with a decline", async () => {
+    expect(await gateway.payInvoice('in_stolen', 'k')).toEqual({
+      outcome: 'declined',
+      code: 'card_declined',
+      declineCode: 'stolen_card',
+      adviceCode: 'do_not_try_again',
+      networkDeclineCode: '43',
+      message: 'Your card was declined.',
+    });
+  });
+
+  it('reports a customer with nothing to charge as a no_payment_method decline, not an error', async () => {
+    expect(await gateway.payInvoice('in_no_card', 'k')).toMatchObject({ outcome: 'declined', code: 'no_payment_method' });
   });
 
   it('reports a card error without a decline code', async () => {
@@ -277,6 +404,23 @@ describe('StripeGateway.payInvoice', () => {
 
   it('throws StripeRequestError for an invoice that can no longer be paid', async () => {
     await expect(gateway.payInvoice('in_void', 'k')).rejects.toBeInstanceOf(StripeRequestError);
+  });
+});
+
+describe('StripeGateway.getDefaultPaymentMethod', () => {
+  it.each([
+    ['the subscription’s own default first (Checkout sets only that one)', 'sub_own_card', 'pm_sub'],
+    ['else the customer’s invoice default, expanded or not', 'sub_customer_card', 'pm_cus'],
+    ['else the customer’s legacy default source', 'sub_legacy_source', 'card_legacy'],
+    ['nothing when the customer removed every card', 'sub_no_card', undefined],
+  ])('takes %s, in one request', async (_, subscriptionId, expected) => {
+    expect(await gateway.getDefaultPaymentMethod('cus_1', subscriptionId)).toBe(expected);
+    expect(requests).toHaveLength(1);
+    expect(requests[0]?.query.get('expand[0]')).toBe('customer');
+  });
+
+  it('reads the customer alone when there is no subscription', async () => {
+    expect(await gateway.getDefaultPaymentMethod('cus_card')).toBe('pm_cus');
   });
 });
 

@@ -82,13 +82,35 @@ describe('stripe sandbox customers and payment methods', () => {
     expect(types).toEqual(['payment_method.detached', 'payment_method.attached']);
   });
 
+  it('clears the default when the customer detaches it, says so in customer.updated, and then has nothing to pay with', async () => {
+    const customer = await stripe.customers.create({ payment_method: 'pm_card_visa', invoice_settings: { default_payment_method: 'pm_card_visa' } });
+    const card = customer.invoice_settings.default_payment_method as string;
+    await stripe.invoiceItems.create({ customer: customer.id, amount: 900, currency: 'usd', description: 'Seat' });
+    const draft = await stripe.invoices.create({ customer: customer.id, pending_invoice_items_behavior: 'include' });
+    const invoice = await stripe.invoices.finalizeInvoice(draft.id);
+
+    await stripe.paymentMethods.detach(card);
+    const event = await lastEventFor(stripe, 'customer.updated', customer.id);
+    const err = await catchError(stripe.invoices.pay(invoice.id));
+
+    expect(event.data.previous_attributes).toEqual({ invoice_settings: { default_payment_method: card } });
+    expect((event.data.object as Stripe.Customer).invoice_settings.default_payment_method).toBeNull();
+    // Stripe refuses the request (400) rather than declining a charge: there is nothing to charge.
+    expect(err).toBeInstanceOf(Stripe.errors.StripeInvalidRequestError);
+    expect(err).toMatchObject({ statusCode: 400, code: 'resource_missing', param: undefined });
+    expect(err.message).toMatch(/^This customer has no attached payment source or default payment method\. /);
+    expect(await stripe.invoices.retrieve(invoice.id)).toMatchObject({ status: 'open', attempt_count: 0 });
+  });
+
   const tokens: Array<[string, string, string | null, string | null]> = [
     ['pm_card_visa', '4242', null, null],
     ['pm_card_mastercard', '4444', null, null],
     ['pm_card_chargeCustomerFail', '0341', 'card_declined', 'generic_decline'],
     ['pm_card_chargeDeclinedInsufficientFunds', '9995', 'card_declined', 'insufficient_funds'],
     ['pm_card_chargeDeclinedExpiredCard', '0069', 'expired_card', 'expired_card'],
+    ['pm_card_visa_chargeDeclinedLostCard', '9987', 'card_declined', 'lost_card'],
     ['pm_card_chargeDeclinedLostCard', '9987', 'card_declined', 'lost_card'],
+    ['pm_card_visa_chargeDeclinedStolenCard', '9979', 'card_declined', 'stolen_card'],
     ['pm_card_chargeDeclinedStolenCard', '9979', 'card_declined', 'stolen_card'],
     ['pm_card_chargeDeclinedFraudulent', '0019', 'card_declined', 'fraudulent'],
     ['pm_card_authenticationRequired', '3184', 'authentication_required', 'authentication_required'],

@@ -161,6 +161,33 @@ describe('stripe sandbox dunning flow', () => {
     expect((await stripe.invoices.retrieve(invoice.id)).attempt_count).toBe(1);
   });
 
+  it("records why a renewal declined on its payment intent, read from the invoice in one request, and a retry's card error says the same", async () => {
+    const { clock, customer, subscription } = await subscribedCustomer(stripe, 'pm_card_visa');
+    const stolen = await stripe.paymentMethods.attach('pm_card_visa_chargeDeclinedStolenCard', { customer: customer.id });
+    await stripe.customers.update(customer.id, { invoice_settings: { default_payment_method: stolen.id } });
+    await advance(stripe, clock.id, T0 + 31 * DAY + 60);
+    const latest = (await stripe.subscriptions.retrieve(subscription.id)).latest_invoice as string;
+
+    const invoice = await stripe.invoices.retrieve(latest, { expand: ['payments.data.payment.payment_intent'] });
+    const retry = await catchError(stripe.invoices.pay(latest));
+
+    const [payment] = invoice.payments!.data;
+    const pi = payment!.payment.payment_intent as Stripe.PaymentIntent;
+    expect(payment).toMatchObject({ is_default: true, status: 'open' });
+    expect(pi).toMatchObject({ object: 'payment_intent', status: 'requires_payment_method', payment_method: stolen.id });
+    expect(pi.last_payment_error).toMatchObject({
+      type: 'card_error',
+      code: 'card_declined',
+      decline_code: 'stolen_card',
+      advice_code: 'do_not_try_again',
+      charge: pi.latest_charge,
+      payment_method: { id: stolen.id, object: 'payment_method' },
+    });
+    // Stripe leaves out what a decline has no value for.
+    expect(pi.last_payment_error).not.toHaveProperty('network_decline_code');
+    expect(retry).toMatchObject({ type: 'StripeCardError', code: 'card_declined', decline_code: 'stolen_card', advice_code: 'do_not_try_again' });
+  });
+
   it('emits invoice.payment_action_required when a renewal needs authentication', async () => {
     const { clock, customer, subscription } = await subscribedCustomer(stripe, 'pm_card_visa');
     const pm = await stripe.paymentMethods.attach('pm_card_authenticationRequired', { customer: customer.id });

@@ -26,34 +26,49 @@ const steps = async (invoiceId: string) =>
     .filter((e) => e.type.startsWith('retry_'))
     .map((e) => `${e.type}:${e.stage}:${e.detail}`);
 
-describe('a card that hard-declines', () => {
+/** The customer's card that the renewal charged (their default), and every charge Stripe made on it. */
+const chargesOn = async (customerId: string, card: string) =>
+  (await t.stripe.charges.list({ customer: customerId, limit: 100 })).data.filter((c) => c.payment_method === card);
+const defaultCard = async (customerId: string) =>
+  (await t.stripe.customers.retrieve(customerId)) as { invoice_settings: { default_payment_method: string } };
+
+describe("a card that hard-declines on the renewal's own attempt", () => {
   it.each([
-    ['pm_card_chargeDeclinedLostCard', 'lost_card'],
-    ['pm_card_chargeDeclinedStolenCard', 'stolen_card'],
+    ['pm_card_visa_chargeDeclinedLostCard', 'lost_card'],
+    ['pm_card_visa_chargeDeclinedStolenCard', 'stolen_card'],
     ['pm_card_chargeDeclinedFraudulent', 'fraudulent'],
-  ])('is charged once by us (%s), then never again while the customer keeps it', async (token, code) => {
+  ])('is blocked when the case opens (%s): no retry charges it, and every notice still asks for a new card', async (token, code) => {
     const subscriber = await subscribeWithDecliningCard(t.stripe, `Hard ${code}`, token);
+    const card = (await defaultCard(subscriber.customerId)).invoice_settings.default_payment_method;
 
     await renew(t.stripe, subscriber);
     const dunningCase = await closedCase(t.runtime, subscriber.subscriptionId);
     await t.runtime.stepFunctions.idle();
     const invoice = await t.stripe.invoices.retrieve(dunningCase.invoiceId);
+    const timeline = await t.runtime.store.listTimeline(dunningCase.invoiceId);
 
     expect(await steps(dunningCase.invoiceId)).toEqual([
-      `retry_declined:Retry1:${code}`,
+      `retry_skipped:Retry1:same card, ${code}`,
       `retry_skipped:Retry2:same card, ${code}`,
       `retry_skipped:Retry3:same card, ${code}`,
     ]);
-    // The renewal's own attempt and our one retry: nothing blind after that.
-    expect(invoice.attempt_count).toBe(2);
-    expect(dunningCase.status).toBe('terminated');
+    // The renewal's own attempt, and not one more: Stripe saw no charge of ours on that card.
+    expect(invoice.attempt_count).toBe(1);
+    expect(await chargesOn(subscriber.customerId, card)).toHaveLength(1);
+    expect(dunningCase).toMatchObject({ status: 'terminated', blockedPaymentMethod: { id: card, code } });
+    // Why no retry charged, for the operator reading the case.
+    expect(timeline.find((e) => e.type === 'case_opened')?.detail).toBe(`attempt 1 failed (card_declined: ${code}, advice do_not_try_again); policy default`);
+    expect(timeline.filter((e) => e.type === 'card_blocked').map((e) => e.detail)).toEqual([
+      `${card}: card_declined: ${code}, advice do_not_try_again on the renewal's own attempt`,
+    ]);
     expect(await subjectsTo(t.runtime, subscriber.email)).toEqual([SUBJECTS.notice1, SUBJECTS.notice2, SUBJECTS.notice3, SUBJECTS.ended]);
   });
 
   it('is replaced by a new card, which is charged at once and recovers the case', async () => {
-    const subscriber = await subscribeWithDecliningCard(t.stripe, 'Hard Then New', 'pm_card_chargeDeclinedStolenCard');
+    const subscriber = await subscribeWithDecliningCard(t.stripe, 'Hard Then New', 'pm_card_visa_chargeDeclinedStolenCard');
+    const stolen = (await defaultCard(subscriber.customerId)).invoice_settings.default_payment_method;
     t.onStage(subscriber.customerId, async ({ state, error }) => {
-      if (state === 'Notice2' && !error) await putInWorkingCard(t.stripe, subscriber.customerId);
+      if (state === 'Notice3' && !error) await putInWorkingCard(t.stripe, subscriber.customerId);
     });
 
     await renew(t.stripe, subscriber);
@@ -64,8 +79,43 @@ describe('a card that hard-declines', () => {
     }, 5000, 'the confirmation');
 
     expect(dunningCase).toMatchObject({ status: 'recovered', recoveredBy: 'card_updated' });
-    expect(await steps(dunningCase.invoiceId)).toEqual(['retry_declined:Retry1:stolen_card', 'retry_paid:CardUpdated:payment_method.attached']);
-    expect(sent).toEqual([SUBJECTS.notice1, SUBJECTS.notice2, SUBJECTS.recovered]);
+    expect(await steps(dunningCase.invoiceId)).toEqual([
+      'retry_skipped:Retry1:same card, stolen_card',
+      'retry_skipped:Retry2:same card, stolen_card',
+      'retry_paid:CardUpdated:payment_method.attached',
+    ]);
+    expect(await chargesOn(subscriber.customerId, stolen)).toHaveLength(1);
+    expect(sent).toEqual([SUBJECTS.notice1, SUBJECTS.notice2, SUBJECTS.notice3, SUBJECTS.recovered]);
+  });
+});
+
+describe('a new card that hard-declines when we charge it', () => {
+  it('is blocked from then on: the retries skip it and the notices go on', async () => {
+    const subscriber = await subscribeWithDecliningCard(t.stripe, 'New Card Stolen');
+    let stolen = '';
+    t.onStage(subscriber.customerId, async ({ state, error }) => {
+      if (state === 'Notice1' && !error) stolen = await putInWorkingCard(t.stripe, subscriber.customerId, 'pm_card_visa_chargeDeclinedStolenCard');
+    });
+
+    await renew(t.stripe, subscriber);
+    const dunningCase = await closedCase(t.runtime, subscriber.subscriptionId);
+    await t.runtime.stepFunctions.idle();
+    const timeline = await t.runtime.store.listTimeline(dunningCase.invoiceId);
+
+    // The card's own event charged it once; the default change that followed found it blocked.
+    expect(await steps(dunningCase.invoiceId)).toEqual([
+      'retry_declined:CardUpdated:stolen_card',
+      'retry_skipped:CardUpdated:same card, stolen_card',
+      'retry_skipped:Retry1:same card, stolen_card',
+      'retry_skipped:Retry2:same card, stolen_card',
+      'retry_skipped:Retry3:same card, stolen_card',
+    ]);
+    expect(timeline.filter((e) => e.type === 'card_blocked').map((e) => e.detail)).toEqual([
+      `${stolen}: card_declined: stolen_card, advice do_not_try_again`,
+    ]);
+    expect(await chargesOn(subscriber.customerId, stolen)).toHaveLength(1);
+    expect(dunningCase.status).toBe('terminated');
+    expect(await subjectsTo(t.runtime, subscriber.email)).toEqual([SUBJECTS.notice1, SUBJECTS.notice2, SUBJECTS.notice3, SUBJECTS.ended]);
   });
 });
 

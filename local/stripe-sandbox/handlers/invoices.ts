@@ -16,15 +16,12 @@ import {
 } from '../billing.ts';
 import { render } from '../expand.ts';
 import { fixture } from '../fixtures.ts';
-import { cardError, invalidRequest, missingParam } from '../errors.ts';
+import { cardError, invalidRequest, missingParam, noPaymentMethod } from '../errors.ts';
 import { createdFilter, paginate } from '../list.ts';
 import { idOf, liveCustomer, mustGet } from '../lookup.ts';
 import { buildInvoiceItem } from '../objects/invoice.ts';
 import { route, type Ctx, type Route } from '../router.ts';
 import { attach, paymentMethodRef } from '../wallet.ts';
-
-const NO_PAYMENT_METHOD =
-  'This customer has no attached payment source or default payment method. Please consider adding a default payment method. For more information, visit https://stripe.com/docs/billing/subscriptions/payment-methods-setting#payment-method-priority.';
 
 function createInvoice({ core, params: p }: Ctx): unknown {
   const customer = liveCustomer(core, p.requireString('customer'), 'customer');
@@ -141,7 +138,7 @@ function pay({ core, args, params: p }: Ctx): unknown {
   }
   if (!outOfBand) {
     pmId ??= defaultPaymentMethodFor(core, inv);
-    if (!pmId && inv.amount_remaining > 0) throw invalidRequest(NO_PAYMENT_METHOD);
+    if (!pmId && inv.amount_remaining > 0) throw noPaymentMethod();
   }
   if (inv.status === 'draft') finalizeInvoice(core, inv);
   if (inv.status === 'paid') return render(core, inv, p.expand());
@@ -157,6 +154,8 @@ function pay({ core, args, params: p }: Ctx): unknown {
       message: decline.message,
       code: decline.code,
       decline_code: decline.decline_code,
+      advice_code: result.charge?.outcome?.advice_code,
+      network_decline_code: result.charge?.outcome?.network_decline_code,
       charge: result.charge?.id,
       payment_intent: pi ? structuredClone(pi) : undefined,
       payment_method: result.paymentMethod ? structuredClone(result.paymentMethod) : undefined,

@@ -3,7 +3,7 @@
 import type Stripe from 'stripe';
 import { cancelSubscription, change, createSubscription, type PaymentBehavior } from '../billing.ts';
 import { render } from '../expand.ts';
-import { cardError, invalidRequest, missingParam } from '../errors.ts';
+import { cardError, invalidRequest, missingParam, noPaymentMethod } from '../errors.ts';
 import { createdFilter, paginate } from '../list.ts';
 import { idOf, liveCustomer, mustGet } from '../lookup.ts';
 import { buildPrice, planFromPrice } from '../objects/catalog.ts';
@@ -13,8 +13,6 @@ import { route, type Ctx, type Route } from '../router.ts';
 import { realNow, type Interval } from '../time.ts';
 import { chargeOutcome, ownedPaymentMethod } from '../wallet.ts';
 
-const NO_PAYMENT_METHOD =
-  'This customer has no attached payment source or default payment method. Please consider adding a default payment method. For more information, visit https://stripe.com/docs/billing/subscriptions/payment-methods-setting#payment-method-priority.';
 const CANCELED_ONLY_METADATA = 'A canceled subscription can only update its cancellation_details and metadata.';
 const INTERVALS: readonly Interval[] = ['day', 'week', 'month', 'year'];
 
@@ -99,7 +97,7 @@ function createSub(ctx: Ctx): unknown {
   const amount = items.reduce((sum, it) => sum + (it.price.unit_amount ?? 0) * it.quantity, 0);
   if (collectionMethod === 'charge_automatically' && trialEnd === null && amount > 0 && behaviour !== 'default_incomplete') {
     const pmId = dpm ?? idOf(customer.invoice_settings.default_payment_method);
-    if (!pmId) throw invalidRequest(NO_PAYMENT_METHOD);
+    if (!pmId) throw noPaymentMethod();
     const decline = chargeOutcome(core, pmId);
     if (decline && behaviour === 'error_if_incomplete') {
       // error_if_incomplete: a failed first payment means no subscription at all.
