@@ -50,7 +50,8 @@ function dunning(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<
 let t: TestRuntime;
 let local: string[];
 beforeAll(async () => {
-  t = await startTestRuntime({ dayMs: 300 });
+  // Faults on purpose: the redrive test fails an execution on purpose (Stripe down for Retry1), which is what these alarms are for.
+  t = await startTestRuntime({ dayMs: 300, expectAlarms: ['ExecutionsFailed', 'RetryPaymentErrors', 'NeedsAttention'] });
   local = ['--local', t.runtime.urls.app];
 });
 afterAll(async () => {

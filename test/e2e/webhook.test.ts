@@ -18,7 +18,8 @@ import {
 let t: TestRuntime;
 beforeAll(async () => {
   // Long days: these tests look at what the webhook does, not at later stages.
-  t = await startTestRuntime({ dayMs: 60_000 });
+  // Faults on purpose: forged and missing signatures on purpose.
+  t = await startTestRuntime({ dayMs: 60_000, expectAlarms: ['WebhookSignatureRejections'] });
 });
 afterAll(async () => {
   await t?.close();

@@ -20,7 +20,8 @@ const executionArn = (invoiceId: string) => executionArnFor(LOCAL_STATE_MACHINE_
 
 let t: TestRuntime;
 beforeAll(async () => {
-  t = await startTestRuntime({ dayMs: 100 });
+  // Faults on purpose: Stripe answers 503s on purpose: stages fail and retry, and one execution fails for good.
+  t = await startTestRuntime({ dayMs: 100, expectAlarms: ['ExecutionsFailed', 'RetryPaymentErrors', 'CloseCaseErrors', 'NeedsAttention'] });
 });
 afterAll(async () => {
   await t?.close();
@@ -47,7 +48,9 @@ describe('a failed renewal whose card starts working without us hearing of it', 
     expect((await t.stripe.subscriptions.retrieve(subscriber.subscriptionId)).status).toBe('active');
     expect((await t.stripe.invoices.retrieve(dunningCase.invoiceId)).status).toBe('paid');
     expect(await t.runtime.store.getNotice(subscriber.customerId)).toBeUndefined();
-    expect(t.runtime.stepFunctions.executions.get(executionArn(dunningCase.invoiceId))?.status).toBe('SUCCEEDED');
+    // RecoverCase ends it (SUCCEEDED), unless the payment's invoice.paid reached the webhook first,
+    // which closes the case and stops the execution (ABORTED): in AWS either can win, and both are right.
+    expect(['SUCCEEDED', 'ABORTED']).toContain(t.runtime.stepFunctions.executions.get(executionArn(dunningCase.invoiceId))?.status);
   });
 });
 
@@ -198,8 +201,12 @@ describe('a stage that meets Stripe trouble', () => {
     expect(dunningCase.status).toBe('needs_attention');
     expect(dunningCase.error).toMatchObject({ name: 'StripeUnavailableError' });
     expect(execution).toMatchObject({ status: 'FAILED', error: 'StripeUnavailableError', lastState: { name: 'Retry1' } });
-    const timeline = await t.runtime.store.listTimeline(dunningCase.invoiceId);
-    expect(timeline.filter((e) => e.type === 'flagged')).toEqual([
+    // flag-case writes the flag, then its timeline entry: the entry follows the status by a moment.
+    const flagged = await waitFor(async () => {
+      const entries = (await t.runtime.store.listTimeline(dunningCase.invoiceId)).filter((e) => e.type === 'flagged');
+      return entries.length > 0 && entries;
+    }, 5_000, 'the flagged entry');
+    expect(flagged).toEqual([
       expect.objectContaining({ stage: 'Retry1', detail: expect.stringMatching(/^Retry1 failed: StripeUnavailableError: /) }),
     ]);
     expect(await subjectsTo(t.runtime, subscriber.email)).toEqual([SUBJECTS.notice1]);

@@ -10,7 +10,8 @@ import { realDeps } from '../fixtures/stage-deps.ts';
 
 let t: TestRuntime;
 beforeAll(async () => {
-  t = await startTestRuntime({ dayMs: 100 });
+  // Faults on purpose: executions fail on purpose (Stripe down), to be redriven.
+  t = await startTestRuntime({ dayMs: 100, expectAlarms: ['ExecutionsFailed', 'RetryPaymentErrors', 'NeedsAttention'] });
 });
 afterAll(async () => {
   await t?.close();

@@ -26,7 +26,9 @@ import {
 
 let t: TestRuntime;
 beforeAll(async () => {
-  t = await startTestRuntime({ dayMs: 100 });
+  // Faults on purpose: Stripe answers 500 to every pay call, so a case is flagged (and any pay call
+  // that should not happen would fail a stage).
+  t = await startTestRuntime({ dayMs: 100, expectAlarms: ['ExecutionsFailed', 'RetryPaymentErrors', 'CloseCaseErrors', 'NeedsAttention'] });
 });
 afterAll(async () => {
   await t?.close();
