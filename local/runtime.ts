@@ -266,6 +266,23 @@ export async function startRuntime(config: LocalConfig, events: RuntimeEvents = 
     closers.push(gateway.close);
 
     const credentials = new Map<string, RoleCredentials>();
+    const principalOf = (spec: FunctionSpec): IamPrincipal => ({
+      name: spec.name,
+      sessionArn: `arn:aws:sts::${ACCOUNT}:assumed-role/${spec.role.logicalId}/${spec.functionName}`,
+      policies: spec.role.policies,
+    });
+    /** Lambda acts with the function's role on its behalf (its logs, its failure destination): IAM decides. */
+    const actAs = async (spec: FunctionSpec, requests: Array<{ action: string; resource: string }>, what: string): Promise<boolean> => {
+      const principal = principalOf(spec);
+      const decision = await evaluator.authorize(principal, requests);
+      if (decision.allowed) {
+        for (const request of requests) iamUsage.allowed(principal.name, request.action);
+        return true;
+      }
+      iamUsage.denied(principal.name, requests[0]!.action, decision.message);
+      console.error(`${spec.functionName}: ${what}: ${decision.message}`);
+      return false;
+    };
     const lambda = new LocalLambda({
       functions: deployment.functions,
       maxContainers: options.maxContainers,
@@ -273,23 +290,35 @@ export async function startRuntime(config: LocalConfig, events: RuntimeEvents = 
       runtimeEnvironment: (spec) => {
         let role = credentials.get(spec.name);
         if (!role) {
-          role = gateway.credentialsFor({
-            name: spec.name,
-            sessionArn: `arn:aws:sts::${ACCOUNT}:assumed-role/${spec.role.logicalId}/${spec.functionName}`,
-            policies: spec.role.policies,
-          });
+          role = gateway.credentialsFor(principalOf(spec));
           credentials.set(spec.name, role);
         }
         return lambdaEnvironment(spec, role, gateway.endpoint, sandbox?.url);
+      },
+      mayWriteLogs: (spec, stream) => {
+        const streamArn = `${spec.logGroup.arn}:log-stream:${stream}`;
+        return actAs(
+          spec,
+          [
+            { action: 'logs:CreateLogStream', resource: streamArn },
+            { action: 'logs:PutLogEvents', resource: streamArn },
+          ],
+          'its logs are lost: Lambda cannot write its log group with its role',
+        );
       },
       onLog: (line) => {
         events.onFunctionLog?.(line);
         printFunctionLog(line);
       },
-      onDeadLetter: ({ functionName, queue, error }) => {
-        // Lambda's on-failure destination: the message waits in the dead-letter queue (alarmed).
-        if (queue) metrics.put({ namespace: 'AWS/SQS', name: 'ApproximateNumberOfMessagesVisible', dimensions: { QueueName: queue }, value: 1 });
-        console.error(`${functionName}: asynchronous invocation failed every retry${queue ? `; kept in ${queue}` : ''}: ${error.name}: ${error.message}`);
+      onDeadLetter: ({ spec, error }) => {
+        const { onFailureQueue: queue, onFailureQueueArn: queueArn } = spec.asyncInvoke;
+        void (async () => {
+          // Lambda sends the failure record to the destination with the function's role, then the
+          // message waits in the dead-letter queue (alarmed).
+          const sent = queue && queueArn ? await actAs(spec, [{ action: 'sqs:SendMessage', resource: queueArn }], 'its failed event is lost') : false;
+          if (sent) metrics.put({ namespace: 'AWS/SQS', name: 'ApproximateNumberOfMessagesVisible', dimensions: { QueueName: queue! }, value: 1 });
+          console.error(`${spec.functionName}: asynchronous invocation failed every retry${sent ? `; kept in ${queue}` : ''}: ${error.name}: ${error.message}`);
+        })();
       },
     });
     holder.lambda = lambda;
@@ -383,7 +412,7 @@ function lambdaEnvironment(spec: FunctionSpec, role: RoleCredentials, awsEndpoin
     AWS_LAMBDA_FUNCTION_NAME: spec.functionName,
     AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
     AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(spec.memorySize),
-    AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${spec.functionName}`,
+    AWS_LAMBDA_LOG_GROUP_NAME: spec.logGroup.name,
     AWS_LAMBDA_LOG_STREAM_NAME: `local/[$LATEST]${randomUUID().replace(/-/g, '')}`,
     AWS_ACCESS_KEY_ID: role.accessKeyId,
     AWS_SECRET_ACCESS_KEY: role.secretAccessKey,

@@ -67,7 +67,9 @@ export interface FunctionSpec {
   /** Its Function URL's auth type, when it has one. */
   url?: { authType: 'NONE' | 'AWS_IAM' };
   /** How Lambda treats its asynchronous invocations (EventInvokeConfig): retries, then the failure destination. */
-  asyncInvoke: { retryAttempts: number; onFailureQueue?: string };
+  asyncInvoke: { retryAttempts: number; onFailureQueue?: string; onFailureQueueArn?: string };
+  /** The log group Lambda writes its output to, with the function's role (LoggingConfig). */
+  logGroup: { name: string; arn: string };
 }
 
 export interface AlarmSpec {
@@ -158,7 +160,13 @@ function read(stack: DunningStack, template: Template, options: LocalDeploymentO
     const id = (properties.FunctionName as { Ref?: string } | undefined)?.Ref;
     const destination = (properties.DestinationConfig as { OnFailure?: { Destination?: unknown } } | undefined)?.OnFailure?.Destination;
     const queueId = (destination as { 'Fn::GetAtt'?: [string, string] } | undefined)?.['Fn::GetAtt']?.[0];
-    if (id) asyncConfigs.set(id, { retryAttempts: Number(properties.MaximumRetryAttempts ?? 2), onFailureQueue: queueId ? intrinsics.string({ 'Fn::GetAtt': [queueId, 'QueueName'] }, 'on-failure queue') : undefined });
+    if (id) {
+      asyncConfigs.set(id, {
+        retryAttempts: Number(properties.MaximumRetryAttempts ?? 2),
+        onFailureQueue: queueId ? intrinsics.string({ 'Fn::GetAtt': [queueId, 'QueueName'] }, 'on-failure queue') : undefined,
+        onFailureQueueArn: queueId ? intrinsics.string({ 'Fn::GetAtt': [queueId, 'Arn'] }, 'on-failure queue') : undefined,
+      });
+    }
   }
 
   const functions = new Map<DunningFunctionName, FunctionSpec>();
@@ -169,6 +177,8 @@ function read(stack: DunningStack, template: Template, options: LocalDeploymentO
     const variables = ((properties.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {}) as Record<string, unknown>;
     const environment: Record<string, string> = {};
     for (const [name, value] of Object.entries(variables)) environment[name] = intrinsics.string(value, `${fn.name}: ${name}`);
+    const logGroupRef = (properties.LoggingConfig as { LogGroup?: unknown } | undefined)?.LogGroup;
+    const logGroupName = logGroupRef ? intrinsics.string(logGroupRef, `${fn.name}: LoggingConfig.LogGroup`) : `/aws/lambda/${fn.name}`;
     functions.set(fn.name, {
       name: fn.name,
       logicalId: id,
@@ -183,6 +193,7 @@ function read(stack: DunningStack, template: Template, options: LocalDeploymentO
       url: urls.has(id) ? { authType: urls.get(id)! } : undefined,
       // Lambda's default for asynchronous invocations: two retries, then the event is dropped.
       asyncInvoke: asyncConfigs.get(id) ?? { retryAttempts: 2 },
+      logGroup: { name: logGroupName, arn: `arn:aws:logs:${region}:${account}:log-group:${logGroupName}` },
     });
   }
 

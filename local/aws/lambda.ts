@@ -38,7 +38,12 @@ export interface LocalLambdaOptions {
   /** Each line a function writes (after EMF metrics are taken out of it). */
   onLog?: (line: FunctionLogLine) => void;
   /** Each message of an asynchronous invocation that failed every retry, with its on-failure queue. */
-  onDeadLetter?: (message: { functionName: string; queue?: string; event: unknown; error: Error }) => void;
+  onDeadLetter?: (message: { spec: FunctionSpec; event: unknown; error: Error }) => void;
+  /**
+   * Whether Lambda may write a container's log stream with the function's role (asked once per
+   * container); when not, its lines are lost, as in AWS. @default - always
+   */
+  mayWriteLogs?: (spec: FunctionSpec, logStreamName: string) => Promise<boolean>;
   /** Containers per function at most. @default 4 */
   maxContainers?: number;
   /** Delay before each retry of a failed asynchronous invocation (Lambda waits minutes). @default [50, 100] */
@@ -61,9 +66,14 @@ class Container {
   private nextId = 1;
   private partial: Record<'stdout' | 'stderr', string> = { stdout: '', stderr: '' };
 
+  /** Whether its lines reach the log group; undefined until known, while lines wait. */
+  private logs?: boolean;
+  private early: Array<['stdout' | 'stderr', string]> = [];
+
   constructor(
     readonly spec: FunctionSpec,
     environment: Record<string, string>,
+    logsAllowed: Promise<boolean>,
     private readonly onLine: (stream: 'stdout' | 'stderr', line: string) => void,
     private readonly onDeath: (container: Container) => void,
   ) {
@@ -73,7 +83,7 @@ class Container {
       functionName: spec.functionName,
       functionArn: spec.arn,
       memorySize: spec.memorySize,
-      logGroupName: environment.AWS_LAMBDA_LOG_GROUP_NAME ?? `/aws/lambda/${spec.functionName}`,
+      logGroupName: spec.logGroup.name,
       logStreamName: environment.AWS_LAMBDA_LOG_STREAM_NAME ?? randomUUID(),
       bundledPolicyJson: spec.bundledPolicyJson,
     };
@@ -88,7 +98,14 @@ class Container {
       stderr: false,
     });
     let settleReady!: { resolve: () => void; reject: (error: Error) => void };
-    this.ready = new Promise<void>((resolve, reject) => (settleReady = { resolve, reject }));
+    const started = new Promise<void>((resolve, reject) => (settleReady = { resolve, reject }));
+    const decided = logsAllowed.then((allowed) => {
+      this.logs = allowed;
+      if (allowed) for (const [stream, line] of this.early) this.onLine(stream, line);
+      this.early = [];
+    });
+    // Ready once started and once it is known where its output goes, so lines keep their order.
+    this.ready = Promise.all([started, decided]).then(() => undefined);
     this.ready.catch(() => undefined);
     this.worker.on('message', (message: FromContainer) => {
       switch (message.type) {
@@ -158,7 +175,11 @@ class Container {
   private output(stream: 'stdout' | 'stderr', text: string): void {
     const lines = (this.partial[stream] + text).split('\n');
     this.partial[stream] = lines.pop() ?? '';
-    for (const line of lines) if (line.trim()) this.onLine(stream, line);
+    for (const line of lines) {
+      if (!line.trim() || this.logs === false) continue;
+      if (this.logs === undefined) this.early.push([stream, line]);
+      else this.onLine(stream, line);
+    }
   }
 
   kill(): void {
@@ -220,9 +241,12 @@ class FunctionPool {
 
   private start(): Container {
     const environment = { ...this.spec.environment, ...this.options.runtimeEnvironment(this.spec) };
+    // Lambda writes the container's output to its log group with the function's role: no right to, no logs.
+    const logsAllowed = this.options.mayWriteLogs?.(this.spec, environment.AWS_LAMBDA_LOG_STREAM_NAME ?? '') ?? Promise.resolve(true);
     const container = new Container(
       this.spec,
       environment,
+      logsAllowed,
       (stream, line) => {
         if (this.options.metrics.ingestLogLine(line, this.spec.functionName)) return;
         this.options.onLog?.({ functionName: this.spec.functionName, stream, line });
@@ -306,7 +330,7 @@ export class LocalLambda {
           return;
         } catch (error) {
           if (attempt >= spec.asyncInvoke.retryAttempts || this.closed) {
-            this.options.onDeadLetter?.({ functionName: spec.functionName, queue: spec.asyncInvoke.onFailureQueue, event, error: error as Error });
+            this.options.onDeadLetter?.({ spec, event, error: error as Error });
             return;
           }
           await new Promise((resolve) => setTimeout(resolve, delays[Math.min(attempt, delays.length - 1)]));

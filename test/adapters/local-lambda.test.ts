@@ -22,6 +22,7 @@ function probe(name: string, overrides: Partial<FunctionSpec> = {}): FunctionSpe
     memorySize: 256,
     role: { logicalId: `${name}Role`, arn: `arn:aws:iam::000000000000:role/${name}Role`, policies: [] },
     asyncInvoke: { retryAttempts: 2, onFailureQueue: `${name}-dlq` },
+    logGroup: { name: `/local/${name}`, arn: `arn:aws:logs:us-east-1:000000000000:log-group:/local/${name}` },
     ...overrides,
   };
 }
@@ -32,7 +33,10 @@ afterEach(async () => {
   lambda = undefined;
 });
 
-function start(specs: FunctionSpec[], extra: { onLog?: (line: FunctionLogLine) => void; onDeadLetter?: (m: { queue?: string }) => void } = {}) {
+function start(
+  specs: FunctionSpec[],
+  extra: { onLog?: (line: FunctionLogLine) => void; onDeadLetter?: (m: { spec: FunctionSpec }) => void; mayWriteLogs?: () => Promise<boolean> } = {},
+) {
   const metrics = new LocalMetrics();
   lambda = new LocalLambda({
     functions: new Map(specs.map((spec) => [spec.name, spec])),
@@ -126,14 +130,24 @@ describe('a local function', () => {
     ]);
   });
 
+  it('loses its output, metrics included, when its role may not write its log group', async () => {
+    const lines: FunctionLogLine[] = [];
+    const { lambda, metrics } = start([probe('alpha')], { onLog: (line) => lines.push(line), mayWriteLogs: async () => false });
+
+    expect(await lambda.invoke('alpha' as DunningFunctionName, { act: 'log' })).toBe('logged');
+
+    expect(lines).toEqual([]);
+    expect(metrics.data.filter((d) => d.namespace === 'Dunning')).toEqual([]);
+  });
+
   it('retries a failed asynchronous invocation as its EventInvokeConfig says, then sends it to its on-failure queue', async () => {
-    const dead: Array<{ queue?: string }> = [];
+    const dead: Array<{ spec: FunctionSpec }> = [];
     const { lambda, metrics } = start([probe('alpha')], { onDeadLetter: (m) => dead.push(m) });
 
     lambda.invokeAsync('alpha' as DunningFunctionName, { act: 'throw' });
     await expect.poll(() => dead.length).toBe(1);
 
-    expect(dead[0]).toMatchObject({ queue: 'alpha-dlq' });
+    expect(dead[0]?.spec.asyncInvoke.onFailureQueue).toBe('alpha-dlq');
     expect(metrics.data.filter((d) => d.name === 'Errors')).toHaveLength(3);
   });
 
