@@ -68,6 +68,15 @@ async function main(): Promise<void> {
     for (const o of outcomes) {
       print(`  ${o.customer.name.padEnd(14)} case ${o.caseStatus.padEnd(10)} subscription ${o.subscriptionStatus}`);
     }
+    // The stack's own alarms, against what the functions and services recorded: normal operation
+    // (recoveries, a termination) must move none of them.
+    await runtime.stepFunctions.idle();
+    const moved = runtime.alarms().filter((alarm) => alarm.value > 0);
+    print(
+      moved.length === 0
+        ? `alarms: none of the stack's ${runtime.deployment.alarms.length} alarms saw its metric move`
+        : `alarms: ${moved.map((a) => `${a.id} (${a.metric} = ${a.value})`).join(', ')}`,
+    );
     print(`Read every email at ${runtime.urls.ses} — still serving; Ctrl-C to stop.`);
   } catch (error) {
     if (!stopping) print(`demo failed: ${(error as Error).message}`);

@@ -39,8 +39,15 @@ export type SecretArnVariable =
   | typeof ENV.stripeWebhookSecretArn
   | typeof ENV.linkSigningKeySecretArn;
 
-/** `read`, `readWrite`, or exactly these DynamoDB actions (e.g. `['dynamodb:GetItem']`). */
-export type TableAccess = 'read' | 'readWrite' | readonly `dynamodb:${string}`[];
+/** Exactly these DynamoDB actions, e.g. `['dynamodb:GetItem']`. */
+export type TableAccess = readonly `dynamodb:${string}`[];
+
+/**
+ * What the case store does to an item (shared/adapters/dynamodb-case-store.ts): get, put,
+ * conditional update, delete. No batch, scan or stream action: no function needs one. Reading a
+ * customer's cases or the open cases is a Query on an index, granted on that index alone.
+ */
+export const TABLE_ITEM_ACCESS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'] as const satisfies TableAccess;
 
 /** Powertools' log levels, set as POWERTOOLS_LOG_LEVEL. */
 export type PowertoolsLogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
@@ -150,11 +157,13 @@ export class DunningFunction extends NodejsFunction {
     this.bundledPolicies = props.policies;
   }
 
-  /** Grants read, read and write, or exactly the listed data access to the table and sets DUNNING_TABLE_NAME. */
-  bindTable(table: ITable, access: TableAccess): this {
-    if (access === 'readWrite') table.grantReadWriteData(this);
-    else if (access === 'read') table.grantReadData(this);
-    else table.grant(this, ...access);
+  /**
+   * Grants exactly `actions` on the table's items (the table itself, not its indexes: those are
+   * bindTableIndex's) and sets DUNNING_TABLE_NAME. The table is encrypted with the AWS managed key,
+   * which needs no grant.
+   */
+  bindTable(table: ITable, actions: TableAccess): this {
+    this.addToRolePolicy(new PolicyStatement({ actions: [...actions], resources: [table.tableArn] }));
     this.addEnvironment(ENV.tableName, table.tableName);
     return this;
   }

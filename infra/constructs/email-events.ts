@@ -14,7 +14,7 @@ import { LambdaSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { DeadLetterQueue } from './dead-letter-queue.ts';
-import { DunningFunction } from './dunning-function.ts';
+import { DunningFunction, TABLE_ITEM_ACCESS } from './dunning-function.ts';
 
 /** Open and click tracking. Off unless asked for: a dunning email should not carry a tracking pixel. */
 export interface EmailTrackingProps {
@@ -102,7 +102,7 @@ export class EmailEvents extends Construct {
       description: 'Dunning: records SES delivery, bounce, complaint and reject events on the case, and suppresses bounced addresses',
       logRetention: props.logRetention,
       logRemovalPolicy: removalPolicy,
-    }).bindTable(props.table, 'readWrite');
+    }).bindTable(props.table, TABLE_ITEM_ACCESS);
     // SNS invokes asynchronously. A message that cannot be used is acknowledged by the function; a
     // dependency failure throws, is retried twice, then kept here instead of being retried forever.
     this.handler.keepFailedInvocations(this.deadLetterQueue);

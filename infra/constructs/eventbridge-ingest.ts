@@ -17,7 +17,8 @@ import { ENV } from '#shared/config.ts';
 import { STRIPE_PARTNER_SOURCE_PREFIX } from '#shared/dunning/eventbridge.ts';
 import { HANDLED_EVENT_TYPES } from '#shared/dunning/handled-events.ts';
 import type { PolicySet } from '#shared/policy/segments.ts';
-import { DunningFunction, type DunningFunctionName } from './dunning-function.ts';
+import { CASES_BY_CUSTOMER } from '#shared/adapters/table.ts';
+import { DunningFunction, TABLE_ITEM_ACCESS, type DunningFunctionName } from './dunning-function.ts';
 import type { NoticeEmail } from './notice-email.ts';
 
 /** The functions/ folder of the handler. */
@@ -80,7 +81,9 @@ export class EventBridgeIngest extends Construct {
       logRetention: props.logRetention,
       logRemovalPolicy: removalPolicy,
     })
-      .bindTable(props.table, 'readWrite')
+      .bindTable(props.table, TABLE_ITEM_ACCESS)
+      // The router finds a customer's cases (a new card, a deleted customer, a changed subscription).
+      .bindTableIndex(props.table, CASES_BY_CUSTOMER.indexName, ['dynamodb:Query'])
       .bindStateMachine(props.stateMachine)
       .bindSecret(ENV.stripeApiKeySecretArn, props.stripeApiKey)
       .bindEmail(props.email);

@@ -53,7 +53,9 @@ export class FailedExecutionFlagger extends Construct {
       description: 'Dunning: flags the case of an execution that failed or timed out needs_attention, for a person to fix and redrive',
       logRetention: props.logRetention,
       logRemovalPolicy: removalPolicy,
-    }).bindTable(props.table, 'readWrite');
+    })
+      // Reads the case, flags it (a conditional update) and writes its timeline entry.
+      .bindTable(props.table, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
     // It reads the execution back (a late event of an execution redriven since changes nothing) and
     // its history (the state that failed); it never starts, stops or redrives one.
     props.stateMachine.grantExecution(this.handler, 'states:DescribeExecution', 'states:GetExecutionHistory');

@@ -31,7 +31,9 @@ export class NoticeApi extends Construct {
       description: "Dunning: answers a customer's current My Account notice",
       logRetention: props.logRetention,
       logRemovalPolicy: props.logRemovalPolicy,
-    }).bindTable(props.table, 'read');
+    })
+      // The banner and its case, by key: read-only (shared/dunning/notice-query.ts never writes).
+      .bindTable(props.table, ['dynamodb:GetItem']);
 
     this.functionUrl = this.handler.addFunctionUrl({ authType: FunctionUrlAuthType.AWS_IAM });
     this.url = this.functionUrl.url;

@@ -8,7 +8,7 @@ import { Construct } from 'constructs';
 import { ENV } from '#shared/config.ts';
 import type { PolicySet } from '#shared/policy/segments.ts';
 import type { StageFunctionArns } from '#shared/workflow/definition.ts';
-import { DunningFunction } from './dunning-function.ts';
+import { DunningFunction, TABLE_ITEM_ACCESS } from './dunning-function.ts';
 import type { NoticeEmail } from './notice-email.ts';
 
 export interface StageFunctionsProps {
@@ -43,7 +43,7 @@ export class StageFunctions extends Construct {
       name: 'send-notice',
       description: 'Dunning stage: sends a notice email and writes the My Account banner',
     })
-      .bindTable(props.table, 'readWrite')
+      .bindTable(props.table, TABLE_ITEM_ACCESS)
       .bindSecret(ENV.stripeApiKeySecretArn, props.stripeApiKey)
       .bindEmail(props.email);
 
@@ -52,7 +52,7 @@ export class StageFunctions extends Construct {
       name: 'retry-payment',
       description: "Dunning stage: retries the invoice's payment in Stripe",
     })
-      .bindTable(props.table, 'readWrite')
+      .bindTable(props.table, TABLE_ITEM_ACCESS)
       .bindSecret(ENV.stripeApiKeySecretArn, props.stripeApiKey);
 
     this.closeCase = new DunningFunction(this, 'CloseCase', {
@@ -60,7 +60,7 @@ export class StageFunctions extends Construct {
       name: 'close-case',
       description: 'Dunning stage: recovers, terminates (cancels and emails) or flags a case',
     })
-      .bindTable(props.table, 'readWrite')
+      .bindTable(props.table, TABLE_ITEM_ACCESS)
       .bindSecret(ENV.stripeApiKeySecretArn, props.stripeApiKey)
       .bindEmail(props.email);
   }

@@ -10,6 +10,7 @@ import { Secret, type ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { ENV } from '#shared/config.ts';
 import type { PolicySet } from '#shared/policy/segments.ts';
+import { CASES_BY_CUSTOMER } from '#shared/adapters/table.ts';
 import { DunningFunction } from './dunning-function.ts';
 
 export interface UpdatePaymentLinkProps {
@@ -59,8 +60,10 @@ export class UpdatePaymentLink extends Construct {
       logRetention: props.logRetention,
       logRemovalPolicy: props.logRemovalPolicy,
     })
-      // Query: a heads-up's link looks up the cases of its customer (one may have opened since).
-      .bindTable(props.table, ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'])
+      // The case, and the per-token open counter (a conditional update).
+      .bindTable(props.table, ['dynamodb:GetItem', 'dynamodb:UpdateItem'])
+      // A heads-up's link looks up the cases of its customer (one may have opened since).
+      .bindTableIndex(props.table, CASES_BY_CUSTOMER.indexName, ['dynamodb:Query'])
       .bindSecret(ENV.stripeApiKeySecretArn, props.stripeApiKey)
       .bindSecret(ENV.linkSigningKeySecretArn, this.signingKey);
 

@@ -10,7 +10,8 @@ import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { ENV } from '#shared/config.ts';
 import type { PolicySet } from '#shared/policy/segments.ts';
-import { DunningFunction } from './dunning-function.ts';
+import { CASES_BY_CUSTOMER } from '#shared/adapters/table.ts';
+import { DunningFunction, TABLE_ITEM_ACCESS } from './dunning-function.ts';
 import type { NoticeEmail } from './notice-email.ts';
 
 export interface WebhookIngestProps {
@@ -51,7 +52,9 @@ export class WebhookIngest extends Construct {
       logRetention: props.logRetention,
       logRemovalPolicy: props.logRemovalPolicy,
     })
-      .bindTable(props.table, 'readWrite')
+      .bindTable(props.table, TABLE_ITEM_ACCESS)
+      // The router finds a customer's cases (a new card, a deleted customer, a changed subscription).
+      .bindTableIndex(props.table, CASES_BY_CUSTOMER.indexName, ['dynamodb:Query'])
       .bindStateMachine(props.stateMachine)
       .bindSecret(ENV.stripeApiKeySecretArn, props.stripeApiKey)
       .bindSecret(ENV.stripeWebhookSecretArn, props.webhookSigningSecret)

@@ -71,21 +71,6 @@ export function acknowledgeNagFindings(dunning: DunningWorkflow): void {
     if (fn?.role) Validations.of(fn.role).acknowledge(xray);
   }
 
-  // Table grants include the table's own indexes, which CDK spells <table ARN>/index/*.
-  for (const fn of [...Object.values(dunning.functions), dunning.eventBridgeFunction]) {
-    if (!fn?.role) continue;
-    const indexResources = new Set(
-      ['dynamodb:Query', 'dynamodb:GetItem'].flatMap((action) => wildcardResources(fn.role!, action)).filter((r) => r.endsWith('/index/*')),
-    );
-    for (const resource of indexResources) {
-      Validations.of(fn.role).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::${resource}]`,
-        reason:
-          'The dunning table\'s own secondary indexes (casesByCustomer finds the cases of a customer whose card or subscription changed; openCases lists the open cases). CDK grants table access as <this table ARN>/index/*, which covers this one table\'s indexes and nothing else.',
-      });
-    }
-  }
-
   if (dunning.stateMachine.role) {
     Validations.of(dunning.stateMachine.role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',

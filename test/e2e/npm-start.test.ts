@@ -34,6 +34,8 @@ describe('npm start', () => {
     expect(output).toMatch(/Grace Hopper\s+case recovered\s+subscription active/);
     expect(output).toMatch(/Alan Turing\s+case terminated subscription canceled/);
     expect(output).toMatch(/Notice3\s+✉ Your subscription is due to terminate/);
+    // Two recoveries and a termination are normal operation: no alarm of the stack may move.
+    expect(output).toMatch(/^alarms: none of the stack's \d+ alarms saw its metric move$/m);
     expect(output).toContain(`console                 http://127.0.0.1:${product.ports.app}/console`);
     const consolePage = await fetch(`http://127.0.0.1:${product.ports.app}/console/data`);
     expect(((await consolePage.json()) as { cases: unknown[] }).cases).toHaveLength(3);

@@ -234,7 +234,6 @@ describe('EventBridgeIngest', () => {
           'Dunning/Dunning/EventBridge/HandleEventBridgeRole AwsSolutions-IAM5[Resource::*]',
           'Dunning/Dunning/EventBridge/HandleEventBridgeRole AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:<name>:*]',
           'Dunning/Dunning/EventBridge/DeadLetterQueue AwsSolutions-SQS3',
-          'Dunning/Dunning/EventBridge/HandleEventBridgeRole AwsSolutions-IAM5[Resource::<table>/index/*]',
         ].sort(),
       );
     });
