@@ -23,7 +23,7 @@ import { policyStateName, taskStates, type StateMachineDefinition } from '#share
 import { LocalMetrics, type AlarmState } from './aws/cloudwatch.ts';
 import { describeDeployment, LOCAL_ACCOUNT, LOCAL_REGION, type FunctionSpec, type LocalDeployment } from './aws/deployment.ts';
 import { IamEvaluator, type IamPrincipal } from './aws/iam.ts';
-import { startIamGateway, type RoleCredentials } from './aws/iam-gateway.ts';
+import { startIamGateway, type AwsCallTap, type RoleCredentials } from './aws/iam-gateway.ts';
 import { IAM_USAGE_DIR_VARIABLE, IamUsage } from './aws/iam-usage.ts';
 import type { Template } from './aws/intrinsics.ts';
 import { FunctionError, LocalLambda, type FunctionLogLine } from './aws/lambda.ts';
@@ -78,6 +78,8 @@ export interface RuntimeOptions {
   transformTemplate?: (template: Template) => void;
   /** Containers per function at most. @default 4 */
   maxContainers?: number;
+  /** Sees (and may rewrite) every AWS call the functions make: for measurement, as the bench's cost model does. */
+  awsCallTap?: AwsCallTap;
 }
 
 export interface Runtime {
@@ -262,6 +264,7 @@ export async function startRuntime(config: LocalConfig, events: RuntimeEvents = 
       names: { region: REGION, account: ACCOUNT, secretArn: (id) => secretsManager.arnOf(id) },
       evaluator,
       usage: iamUsage,
+      tap: options.awsCallTap,
     });
     closers.push(gateway.close);
 

@@ -11,7 +11,7 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
-import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
+import type { IDestination } from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
 import { ENV } from '#shared/config.ts';
 import type { PolicySet } from '#shared/policy/segments.ts';
@@ -184,7 +184,7 @@ export class DunningFunction extends NodejsFunction {
    * destination record, the event under `requestPayload`) instead of being dropped.
    */
   keepFailedInvocations(queue: IQueue): this {
-    this.configureAsyncInvoke({ retryAttempts: 2, maxEventAge: Duration.hours(6), onFailure: new SqsDestination(queue) });
+    this.configureAsyncInvoke({ retryAttempts: 2, maxEventAge: Duration.hours(6), onFailure: sendOnlyTo(queue) });
     return this;
   }
 
@@ -211,4 +211,19 @@ export class DunningFunction extends NodejsFunction {
     this.addEnvironment(ENV.stateMachineArn, stateMachine.stateMachineArn);
     return this;
   }
+}
+
+/**
+ * A Lambda on-failure destination that grants only what Lambda calls to deliver there:
+ * sqs:SendMessage (and the queue's key, when it has one). CDK's SqsDestination grants
+ * grantSendMessages, whose GetQueueAttributes and GetQueueUrl Lambda never uses.
+ */
+function sendOnlyTo(queue: IQueue): IDestination {
+  return {
+    bind: (_scope, fn) => {
+      queue.grant(fn, 'sqs:SendMessage');
+      queue.encryptionMasterKey?.grantEncryptDecrypt(fn);
+      return { destination: queue.queueArn };
+    },
+  };
 }

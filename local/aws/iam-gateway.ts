@@ -17,6 +17,27 @@ export interface RoleCredentials {
   sessionToken: string;
 }
 
+/** One AWS call a function made, as the gateway forwarded it (for measurement, never for the product). */
+export interface AwsCall {
+  principal: string;
+  /** The signing name: dynamodb, ses, states, secretsmanager. */
+  service: string;
+  /** `X-Amz-Target`, for the JSON protocols. */
+  target?: string;
+  status: number;
+  request: unknown;
+  response: unknown;
+}
+
+/**
+ * A measurement tap (the bench's cost model): it may rewrite an allowed request's JSON body before
+ * it is forwarded (to ask DynamoDB for the capacity it consumed), and it sees each answer.
+ */
+export interface AwsCallTap {
+  rewrite?(call: Pick<AwsCall, 'principal' | 'service' | 'target' | 'request'>): unknown;
+  answered(call: AwsCall): void;
+}
+
 export interface IamGatewayOptions {
   host: string;
   /** The local service behind each signing name: dynamodb, ses, states, secretsmanager. */
@@ -24,6 +45,7 @@ export interface IamGatewayOptions {
   names: ResourceNames;
   evaluator: IamEvaluator;
   usage: IamUsage;
+  tap?: AwsCallTap;
 }
 
 export interface IamGateway {
@@ -65,13 +87,12 @@ export async function startIamGateway(options: IamGatewayOptions): Promise<IamGa
     }
     const upstream = options.upstreams[service];
     let requests;
+    const target = header(req, 'x-amz-target');
+    const parsed = parseJson(body);
     try {
       if (!upstream) throw new UnknownRequestError(`no local service stands in for "${service}"`);
       const url = new URL(req.url ?? '/', 'http://local');
-      requests = iamRequestsOf(
-        { service, method: req.method ?? 'GET', path: url.pathname, target: header(req, 'x-amz-target'), body: parseJson(body) },
-        options.names,
-      );
+      requests = iamRequestsOf({ service, method: req.method ?? 'GET', path: url.pathname, target, body: parsed }, options.names);
     } catch (error) {
       // Fail closed, loudly: an operation the check cannot read is never let through unchecked.
       const message = `${(error as Error).message} (local IAM check, function ${principal.name})`;
@@ -84,22 +105,31 @@ export async function startIamGateway(options: IamGatewayOptions): Promise<IamGa
       return answer(res, accessDenied(service, decision.message));
     }
     for (const request of requests) options.usage.allowed(principal.name, request.action);
-    await forward(req, res, upstream!, body);
+    const tap = options.tap;
+    if (!tap) {
+      await forward(req, res, upstream!, body);
+      return;
+    }
+    const rewritten = tap.rewrite?.({ principal: principal.name, service, target, request: parsed });
+    const sent = rewritten === undefined ? body : Buffer.from(JSON.stringify(rewritten));
+    const upstreamAnswer = await forward(req, res, upstream!, sent, true);
+    tap.answered({ principal: principal.name, service, target, status: upstreamAnswer.status, request: rewritten ?? parsed, response: parseJson(upstreamAnswer.body) });
   }
 
-  function forward(req: IncomingMessage, res: ServerResponse, upstream: string, body: Buffer): Promise<void> {
-    const target = new URL(req.url ?? '/', upstream);
+  /** Forwards the request upstream; with `keep`, also returns the answer's body (for the tap). */
+  function forward(req: IncomingMessage, res: ServerResponse, upstream: string, body: Buffer, keep = false): Promise<{ status: number; body: Buffer }> {
+    const url = new URL(req.url ?? '/', upstream);
+    const headers = { ...req.headers, host: url.host, 'content-length': String(body.length) };
     return new Promise((resolve, reject) => {
-      const outgoing = httpRequest(
-        target,
-        { method: req.method, headers: { ...req.headers, host: target.host }, agent },
-        (incoming) => {
-          res.writeHead(incoming.statusCode ?? 502, incoming.headers);
-          incoming.pipe(res);
-          incoming.on('end', resolve);
-          incoming.on('error', reject);
-        },
-      );
+      const outgoing = httpRequest(url, { method: req.method, headers, agent }, (incoming) => {
+        const status = incoming.statusCode ?? 502;
+        res.writeHead(status, incoming.headers);
+        const kept: Buffer[] = [];
+        if (keep) incoming.on('data', (chunk: Buffer) => kept.push(chunk));
+        incoming.pipe(res);
+        incoming.on('end', () => resolve({ status, body: Buffer.concat(kept) }));
+        incoming.on('error', reject);
+      });
       outgoing.on('error', reject);
       outgoing.end(body);
     });

@@ -257,6 +257,12 @@ class FunctionPool {
     return container;
   }
 
+  /** Starts one container ahead of any invocation (as provisioned concurrency does). */
+  async warm(): Promise<void> {
+    if (this.containers.size > 0) return;
+    await this.start().ready;
+  }
+
   async close(): Promise<void> {
     const all = [...this.containers];
     this.containers.clear();
@@ -338,6 +344,19 @@ export class LocalLambda {
       }
     })();
     this.track(run);
+  }
+
+  /**
+   * Starts a container of each function (or of `names`) and waits until each has imported its
+   * handler: cold starts then stay out of what a measurement times.
+   */
+  async warm(names?: readonly DunningFunctionName[]): Promise<void> {
+    await Promise.all([...this.pools.values()].filter((pool) => !names || names.includes(pool.spec.name)).map((pool) => pool.warm()));
+  }
+
+  /** Resolves once no invocation is in flight (a stopped execution's stage may still be running). */
+  async idle(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
   }
 
   private track(run: Promise<unknown>): void {

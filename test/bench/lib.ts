@@ -3,15 +3,20 @@
 import '../../local/polyfills.ts';
 import Stripe from 'stripe';
 import { LocalConfigSchema } from '#local/config.ts';
-import { startRuntime, type Runtime, type RuntimeEvents } from '#local/runtime.ts';
+import type { AwsCallTap } from '#local/aws/iam-gateway.ts';
+import { startRuntime, type Runtime, type RuntimeEvents, type RuntimeOptions } from '#local/runtime.ts';
 import { createStripeClient } from '#shared/adapters/stripe-gateway.ts';
 import { withDeliveriesPaused } from '../fixtures/scenario.ts';
 
-export async function startBenchRuntime(dayMs: number, events: RuntimeEvents = {}): Promise<{ runtime: Runtime; stripe: Stripe }> {
+export async function startBenchRuntime(
+  dayMs: number,
+  events: RuntimeEvents = {},
+  options: RuntimeOptions = {},
+): Promise<{ runtime: Runtime; stripe: Stripe }> {
   // Warnings of expected faults would swamp the output and cost time the product does not spend in AWS.
   process.env.POWERTOOLS_LOG_LEVEL = 'ERROR';
   const config = LocalConfigSchema.parse({ port: 0, dynamoDbPort: 0, sesPort: 0, stripePort: 0, dayMs, demo: false });
-  const runtime = await startRuntime(config, events);
+  const runtime = await startRuntime(config, events, options);
   // The SDK retries 429s and connection resets; a bench wants a loaded sandbox to be waited for, not to fail.
   const stripe = createStripeClient({ apiKey: runtime.stripeApiKey, apiBase: runtime.urls.stripe });
   return { runtime, stripe };
@@ -143,7 +148,7 @@ export function emitResult(result: unknown): void {
   process.stdout.write(`${RESULT_PREFIX}${JSON.stringify(result)}\n`);
 }
 
-/** DynamoDB calls made in this process since the last reset, with the capacity each consumed. */
+/** DynamoDB calls the functions made since the last reset, with the capacity each consumed. */
 export interface DynamoTally {
   calls: Record<string, number>;
   readUnits: number;
@@ -151,40 +156,38 @@ export interface DynamoTally {
 }
 
 /**
- * Counts every DynamoDB command the handlers send, by patching the document client's `send` (all
- * of the product's table access goes through it) and asking for ReturnConsumedCapacity: dynalite
- * computes the units from item sizes as DynamoDB does. On-demand bills those units: a write
- * request unit per 1 KB written, a read request unit per 4 KB read strongly (half eventually).
+ * Counts every DynamoDB call the functions make, where each passes the local IAM check on its way to
+ * dynalite (a tap for measurement: `RuntimeOptions.awsCallTap`), asking for ReturnConsumedCapacity:
+ * dynalite computes the units from item sizes as DynamoDB does. On-demand bills those units: a write
+ * request unit per 1 KB written, a read request unit per 4 KB read strongly (half eventually). The
+ * runtime's own reads (the console, the bench's polling) do not pass the check, so are not billed.
  */
-export async function countDynamoCalls(): Promise<{ reset(): void; snapshot(): DynamoTally; ignore(client: unknown): void }> {
-  const { DynamoDBDocumentClient } = await import('@aws-sdk/lib-dynamodb');
+export function countDynamoCalls(): { tap: AwsCallTap; reset(): void; snapshot(): DynamoTally } {
   let tally: DynamoTally = { calls: {}, readUnits: 0, writeUnits: 0 };
-  const ignored = new Set<unknown>();
-  const original = DynamoDBDocumentClient.prototype.send;
   const WRITES = /^(Put|Update|Delete|BatchWrite|TransactWrite)/;
-  DynamoDBDocumentClient.prototype.send = async function send(this: unknown, command: { constructor: { name: string }; input: Record<string, unknown> }, ...rest: unknown[]) {
-    if (ignored.has(this)) return (original as (...args: unknown[]) => Promise<unknown>).call(this, command, ...rest);
-    const name = command.constructor.name.replace(/Command$/, '');
-    tally.calls[name] = (tally.calls[name] ?? 0) + 1;
-    command.input.ReturnConsumedCapacity ??= 'TOTAL';
-    let output: { ConsumedCapacity?: { CapacityUnits?: number } | Array<{ CapacityUnits?: number }> };
-    try {
-      output = (await (original as (...args: unknown[]) => Promise<unknown>).call(this, command, ...rest)) as typeof output;
-    } catch (error) {
-      // A failed conditional write still consumes (and bills) its write units.
-      if (WRITES.test(name)) tally.writeUnits += 1;
-      throw error;
-    }
-    const units = [output?.ConsumedCapacity ?? []].flat().reduce((sum, c) => sum + (c.CapacityUnits ?? 0), 0);
-    if (WRITES.test(name)) tally.writeUnits += units || 1;
-    else tally.readUnits += units || 0.5;
-    return output;
-  } as typeof original;
+  const operation = (target: string | undefined) => (target ?? '').replace(/^DynamoDB_\d+\./, '');
   return {
+    tap: {
+      rewrite: ({ service, request }) =>
+        service === 'dynamodb' ? { ...(request as Record<string, unknown>), ReturnConsumedCapacity: 'TOTAL' } : undefined,
+      answered: ({ service, target, status, response }) => {
+        if (service !== 'dynamodb') return;
+        const name = operation(target);
+        tally.calls[name] = (tally.calls[name] ?? 0) + 1;
+        if (status >= 300) {
+          // A failed conditional write still consumes (and bills) its write units.
+          if (WRITES.test(name)) tally.writeUnits += 1;
+          return;
+        }
+        const consumed = (response as { ConsumedCapacity?: { CapacityUnits?: number } | Array<{ CapacityUnits?: number }> }).ConsumedCapacity;
+        const units = [consumed ?? []].flat().reduce((sum, c) => sum + (c.CapacityUnits ?? 0), 0);
+        if (WRITES.test(name)) tally.writeUnits += units || 1;
+        else tally.readUnits += units || 0.5;
+      },
+    },
     reset: () => {
       tally = { calls: {}, readUnits: 0, writeUnits: 0 };
     },
     snapshot: () => structuredClone(tally),
-    ignore: (client) => ignored.add(client),
   };
 }

@@ -146,3 +146,59 @@ describe('a function whose template environment lacks a variable', () => {
     await waitFor(async () => errorsOf(t!, 'send-notice').length > 0, 5_000, "send-notice's error line");
   });
 });
+
+describe('an asynchronous invocation that fails every retry', () => {
+  it("lands in the function's dead-letter queue, sent with its role, and the queue's alarm moves: flag-case without the table", async () => {
+    t = await startTestRuntime({
+      dayMs: 100,
+      transformTemplate: (template) => removeStatements(template, roleIdOf(template, 'flag-case'), (s) => actions(s).some((a) => a.startsWith('dynamodb:'))),
+      // Stripe down for good fails the execution; flag-case cannot flag its case.
+      expectAlarms: ['RetryPaymentErrors', 'ExecutionsFailed', 'FlagCaseErrors', 'FailedExecutionsDeadLetterQueueNotEmpty'],
+    });
+    const subscriber = await subscribeWithDecliningCard(t.stripe, 'Flagger Without Table');
+    t.onStage(subscriber.customerId, ({ state, error }) => {
+      if (state === 'Notice1' && !error) t!.runtime.sandbox!.injectFault({ method: 'POST', path: /^\/v1\/invoices\/[^/]+\/pay$/, status: 500, count: 1000 });
+    });
+
+    await renew(t.stripe, subscriber);
+    const dead = await waitFor(
+      async () => t!.runtime.alarms().find((a) => a.id === 'FailedExecutionsDeadLetterQueueNotEmpty' && a.state === 'ALARM'),
+      20_000,
+      'the failed event in the dead-letter queue',
+    );
+    t.runtime.sandbox!.clearFaults();
+
+    expect(dead.value).toBe(1);
+    // Flagging failed three times (the invocation and Lambda's two retries): the case was not flagged.
+    expect(t.runtime.alarms().find((a) => a.id === 'FlagCaseErrors')?.value).toBe(3);
+    expect(t.runtime.alarms().find((a) => a.id === 'NeedsAttention')?.value).toBe(0);
+    expect(t.runtime.iamUsage.snapshot.allowed['flag-case']?.['sqs:SendMessage']).toBe(1);
+  });
+});
+
+describe('the open-cases gauge', () => {
+  it('counts the open cases by stage through the openCases index it may query, as its schedule invokes it', async () => {
+    t = await startTestRuntime({ dayMs: 60_000 });
+    const subscriber = await subscribeWithDecliningCard(t.stripe, 'Counted Open');
+    await renew(t.stripe, subscriber);
+    await waitFor(async () => (await t!.runtime.store.listOpenCases()).some((c) => c.stage === 'Notice1'), 10_000, 'an open case at Notice1');
+
+    const count = await t.runtime.lambda.invoke<{ total: number }>('count-open-cases', {
+      version: '0',
+      id: 'scheduled',
+      'detail-type': 'Scheduled Event',
+      source: 'aws.events',
+      account: '000000000000',
+      time: new Date().toISOString(),
+      region: 'us-east-1',
+      resources: [],
+      detail: {},
+    });
+
+    expect(count.total).toBe(1);
+    expect(t.runtime.metrics.data).toContainEqual(
+      expect.objectContaining({ namespace: 'Dunning', name: 'OpenCases', dimensions: { service: 'dunning', Stage: 'Notice1' }, value: 1 }),
+    );
+    expect(Object.keys(t.runtime.iamUsage.snapshot.allowed['count-open-cases'] ?? {}).sort()).toEqual(['dynamodb:Query', 'logs:CreateLogStream', 'logs:PutLogEvents']);
+  });
+});

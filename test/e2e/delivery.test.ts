@@ -162,7 +162,10 @@ describe('a case closed from outside during a wait', () => {
     await waitFor(async () => (await t.runtime.store.getNotice(subscriber.customerId)) === undefined, 2000, 'the banner to clear');
 
     expect(closed).toMatchObject({ status: 'closed', closedReason: expect.stringMatching(reason) });
-    expect([...t.runtime.stepFunctions.executions.values()].find((e) => e.name === open.invoiceId)?.status).toBe('ABORTED');
+    // The router writes the close, then stops the execution: the stop follows by a moment.
+    const execution = () => [...t.runtime.stepFunctions.executions.values()].find((e) => e.name === open.invoiceId);
+    await waitFor(async () => execution()?.status !== 'RUNNING', 5000, 'the execution to stop');
+    expect(execution()?.status).toBe('ABORTED');
     expect(await subjectsTo(t.runtime, subscriber.email)).toEqual([SUBJECTS.notice1]);
   });
 });

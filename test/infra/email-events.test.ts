@@ -116,7 +116,7 @@ describe('record-email-event', () => {
     const statements = statementsOfRole(template, roleOfFunction(template, functionLogicalId(template, 'record-email-event')));
     const others = statements.filter((s) => actionsOf([s]).some((a) => !/^(dynamodb|xray|logs):/.test(a)));
 
-    expect(actionsOf(others)).toEqual(['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage']);
+    expect(actionsOf(others)).toEqual(['sqs:SendMessage']);
     expect(others.map((s) => s.Resource)).toEqual([{ 'Fn::GetAtt': [expect.stringMatching(/^DunningEmailEventsDeadLetterQueue/), 'Arn'] }]);
   });
 });

@@ -195,7 +195,7 @@ describe('EventBridgeIngest', () => {
 
       const sqs = statements().filter((s) => actionsOf([s]).some((a) => a.startsWith('sqs:')));
       expect(sqs.map((s) => s.Resource)).toEqual([arnOf(queueId)]);
-      expect(actionsOf(sqs)).toEqual(['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage']);
+      expect(actionsOf(sqs)).toEqual(['sqs:SendMessage']);
     });
 
     it('has no wildcard action, and "*" resources only for X-Ray', () => {

@@ -7,6 +7,7 @@ import {
   closedCase,
   putInWorkingCard,
   renew,
+  settled,
   startTestRuntime,
   subscribeWithDecliningCard,
   waitFor,
@@ -39,7 +40,7 @@ describe('metrics of a case that is never fixed', () => {
 
     await renew(t.stripe, subscriber);
     const dunningCase = await closedCase(t.runtime, subscriber.subscriptionId);
-    await t.runtime.stepFunctions.idle();
+    await settled(t.runtime);
 
     expect(dunningCase.status).toBe('terminated');
     expect(total('CaseOpened')).toBe(1);
@@ -70,7 +71,7 @@ describe('metrics of a case recovered by a scheduled retry', () => {
 
     await renew(t.stripe, subscriber);
     const dunningCase = await closedCase(t.runtime, subscriber.subscriptionId);
-    await t.runtime.stepFunctions.idle();
+    await settled(t.runtime);
 
     expect(dunningCase).toMatchObject({ status: 'recovered', recoveredBy: 'workflow_retry' });
     expect(total('RetryAttempted')).toBe(1);
