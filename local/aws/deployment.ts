@@ -14,13 +14,15 @@ import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { DunningFunction, type DunningFunctionName } from '#infra/constructs/dunning-function.ts';
 import { DunningStack } from '#infra/stacks/dunning-stack.ts';
 import type { DunningWorkflow } from '#infra/dunning-workflow.ts';
+import { LOCAL_REGION } from '#shared/adapters/aws-clients.ts';
 import type { PolicySet } from '#shared/policy/segments.ts';
 import type { StateMachineDefinition } from '#shared/workflow/definition.ts';
 import { Intrinsics, UnresolvableError, type LocalResource, type Template } from './intrinsics.ts';
 
 const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-export const LOCAL_REGION = 'us-east-1';
+/** The region the local services answer in (the SDK clients' own default for loopback). */
+export { LOCAL_REGION };
 export const LOCAL_ACCOUNT = '000000000000';
 /** The stack's name locally, as `cdk deploy` names it (infra/app.ts). */
 const STACK_NAME = 'Dunning';

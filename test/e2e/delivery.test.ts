@@ -8,6 +8,7 @@ import {
   latestEvent,
   renew,
   startTestRuntime,
+  subjectsOnceThanked,
   subjectsTo,
   subscribeWithDecliningCard,
   SUBJECTS,
@@ -101,10 +102,7 @@ describe('subscription events out of order', () => {
     const [active] = await subscriptionUpdates(subscriber.subscriptionId);
 
     const responses = [await deliver(t.runtime, active!.payload), await deliver(t.runtime, active!.payload)];
-    const sent = await waitFor(async () => {
-      const subjects = await subjectsTo(t.runtime, subscriber.email);
-      return subjects.includes(SUBJECTS.recovered) ? subjects : undefined;
-    }, 5000, 'the confirmation');
+    const sent = await subjectsOnceThanked(t.runtime, subscriber.email);
 
     expect(active!.status).toBe('active');
     // The duplicate gets the first delivery's answer back from the dedupe record.
@@ -192,10 +190,7 @@ describe('different events about one case, delivered at the same moment', () => 
     ]);
 
     const responses = await Promise.all([...events, ...events].map((payload) => deliver(t.runtime, payload)));
-    const sent = await waitFor(async () => {
-      const subjects = await subjectsTo(t.runtime, subscriber.email);
-      return subjects.includes(SUBJECTS.recovered) ? subjects : undefined;
-    }, 5000, 'the confirmation');
+    const sent = await subjectsOnceThanked(t.runtime, subscriber.email);
     await new Promise((resolve) => setTimeout(resolve, 300));
 
     expect(responses.every((r) => r.status === 200 || r.status === 409)).toBe(true);

@@ -8,6 +8,7 @@ import {
   putInWorkingCard,
   renew,
   startTestRuntime,
+  subjectsOnceThanked,
   subjectsTo,
   subscribeWithDecliningCard,
   SUBJECTS,
@@ -230,10 +231,7 @@ describe('a stage that meets Stripe trouble', () => {
     }, 5000, 'the flagged case to recover');
 
     // The case closes before its confirmation is sent, so wait for the email rather than race it.
-    const sent = await waitFor(async () => {
-      const subjects = await subjectsTo(t.runtime, subscriber.email);
-      return subjects.includes(SUBJECTS.recovered) ? subjects : undefined;
-    }, 5000, 'the confirmation');
+    const sent = await subjectsOnceThanked(t.runtime, subscriber.email);
 
     // The card the customer paid with is a new card too: its event may recover the case first, as
     // `invoice_paid`, and invoice.paid then says how it was paid.
@@ -261,10 +259,7 @@ describe('a card updated during a wait', () => {
 
     await renew(t.stripe, subscriber);
     const dunningCase = await closedCase(t.runtime, subscriber.subscriptionId);
-    const sent = await waitFor(async () => {
-      const subjects = await subjectsTo(t.runtime, subscriber.email);
-      return subjects.includes(SUBJECTS.recovered) ? subjects : undefined;
-    }, 5000, 'the confirmation');
+    const sent = await subjectsOnceThanked(t.runtime, subscriber.email);
 
     expect(dunningCase).toMatchObject({ status: 'recovered', recoveredBy: 'card_updated' });
     // Within one policy day of the update: long before Retry1 on day 3.

@@ -15,7 +15,9 @@ import {
   latestEvent,
   putInWorkingCard,
   renew,
+  retrySteps,
   startTestRuntime,
+  subjectsOnceThanked,
   subjectsTo,
   subscribeWithDecliningCard,
   SUBJECTS,
@@ -43,10 +45,7 @@ async function removeCard(customerId: string): Promise<void> {
   await t.stripe.paymentMethods.detach(customer.invoice_settings.default_payment_method as string);
 }
 
-const steps = async (invoiceId: string) =>
-  (await t.runtime.store.listTimeline(invoiceId))
-    .filter((e) => e.type.startsWith('retry_'))
-    .map((e) => [e.type, e.stage, e.detail].filter((part) => part !== undefined).join(':'));
+const steps = (invoiceId: string) => retrySteps(t.runtime, invoiceId);
 
 /** Waits for the case's execution to end (a failed stage, or its end). */
 const executionEnd = (invoiceId: string) =>
@@ -94,10 +93,7 @@ describe('a customer who removes their card mid-sequence', () => {
 
     await renew(t.stripe, subscriber);
     const dunningCase = await closedCase(t.runtime, subscriber.subscriptionId);
-    const sent = await waitFor(async () => {
-      const subjects = await subjectsTo(t.runtime, subscriber.email);
-      return subjects.includes(SUBJECTS.recovered) ? subjects : undefined;
-    }, 5000, 'the confirmation');
+    const sent = await subjectsOnceThanked(t.runtime, subscriber.email);
 
     expect(dunningCase).toMatchObject({ status: 'recovered', recoveredBy: 'card_updated' });
     expect(await steps(dunningCase.invoiceId)).toEqual([
@@ -148,10 +144,7 @@ describe('a new card on a case flagged needs_attention', () => {
       const c = await t.runtime.store.getCase(flagged.invoiceId);
       return c?.status === 'recovered' ? c : undefined;
     }, 5000, 'the flagged case to recover');
-    const sent = await waitFor(async () => {
-      const subjects = await subjectsTo(t.runtime, subscriber.email);
-      return subjects.includes(SUBJECTS.recovered) ? subjects : undefined;
-    }, 5000, 'the confirmation');
+    const sent = await subjectsOnceThanked(t.runtime, subscriber.email);
 
     expect(flagged.status).toBe('needs_attention');
     expect(recovered.recoveredBy).toBe('card_updated');
