@@ -138,7 +138,7 @@ function judge(ingest: IngestResult, storm: StormResult, cold: ColdStartResult, 
         ` (duplicates: ${((ingest.duplicate.perSecond / ingest.floor.perSecond) * 100).toFixed(1)}%)` +
         (ratio >= 0.5
           ? ''
-          : '. A fresh event is not one HMAC: counted once, it and the Notice1 stage it starts at once make 15 DynamoDB calls (2 of them the dedupe), 3 Stripe reads, a StartExecution and an SES send, each a loopback HTTP call to a service running in the same single Node thread as the handler, and the Notice1 stages run beside the deliveries; a duplicate is answered by the dedupe'),
+          : '. A fresh event is not one HMAC: counted once, it and the Notice1 stage it starts at once make 15 DynamoDB calls (2 of them the dedupe), 3 Stripe reads, a StartExecution and an SES send, each a loopback HTTP call that passes the IAM check to a service on the runtime\'s main thread, from a function container (a worker thread) that takes one invocation at a time, and the Notice1 stages run beside the deliveries on the same two cores; a duplicate is answered by the dedupe'),
     },
     {
       name: `Storm of 10,000 in ≤ 60 s (workflow part)`,
@@ -150,7 +150,7 @@ function judge(ingest: IngestResult, storm: StormResult, cold: ColdStartResult, 
           : `; a smaller run (BENCH_STORM_CASES) cannot meet a target set for 10,000. At this run's ${(storm.cases / storm.workflowSeconds).toFixed(1)} cases/s, 10,000 would take about ${Math.round(10_000 / (storm.cases / storm.workflowSeconds))} s (a linear extrapolation: the sandbox answers its lookups from indexes, so a case costs about as much CPU however many the store holds, though the collector's share still grows with the heap)`) +
         (storm.workflowSeconds <= 60
           ? ''
-          : `. Every service and every "Lambda" shares one Node thread: the process is CPU-bound (idle ${idleOf(storm)}% of profiled samples${storm.workflowCpuSeconds ? `; ${storm.workflowCpuSeconds.toFixed(0)} s of CPU, ${Math.round((storm.workflowCpuSeconds * 1000) / storm.cases)} ms per case` : ''}); top: ${topParts(storm, 4)}`),
+          : `. Every service (dynalite, SES, the sandbox, Step Functions, the IAM check) shares the runtime\'s main thread, and the functions\' containers (worker threads) share the same two cores: the main thread is CPU-bound (idle ${idleOf(storm)}% of its profiled samples${storm.workflowCpuSeconds ? `; ${storm.workflowCpuSeconds.toFixed(0)} s of CPU, ${Math.round((storm.workflowCpuSeconds * 1000) / storm.cases)} ms per case` : ''}); top: ${topParts(storm, 4)}`),
     },
     {
       name: 'Webhook bundle ≤ 300 KB',
@@ -246,7 +246,7 @@ function markdown(r: Report): string {
     '## Method',
     '',
     'Each section runs in its own fresh Node process (`node --import tsx test/bench/<section>.ts`) and hands its result to `run.ts`, which writes this file.',
-    'The local runtime is the one `npm start` runs: dynalite, aws-ses-v2-local, the Stripe sandbox, aws-local-stepfunctions and the same handlers, all in one process.',
+    'The local runtime is the one `npm start` runs: dynalite, aws-ses-v2-local, the Stripe sandbox, aws-local-stepfunctions and the IAM check on its main thread, and each function in worker threads of its own, with its synthesized environment and role, as deployed (README, "How the local runtime mirrors AWS"). The CPU profile covers the main thread.',
     'Events are real: subscriptions are made through the sandbox\'s Stripe API with the `stripe` SDK, test clocks renew them onto a declining card, and the `invoice.payment_failed` events are read back from `GET /v1/events` and signed with `stripe.webhooks.generateTestHeaderString`.',
     'Making them is setup, timed apart and never counted.',
     '',
@@ -307,7 +307,7 @@ function markdown(r: Report): string {
       : []),
     target('Storm of 10,000 in ≤ 60 s (workflow part)'),
     '',
-    'The target measures the local runtime, not the product in AWS: there each stage is its own Lambda, and DynamoDB, SES and Step Functions scale out. Locally one Node thread plays all of them, so the wall time is the sum of everyone\'s CPU, and the tables above say whose. Work that grows with what the stores hold (a function that walks every stored object on each request) makes a larger storm slower per case.' +
+    'The target measures the local runtime, not the product in AWS: there each stage is its own Lambda, and DynamoDB, SES and Step Functions scale out. Locally one Node thread plays every service and the functions\' containers share the same two cores, so the wall time is the sum of everyone\'s CPU, and the tables above say whose (of the main thread\'s). Work that grows with what the stores hold (a function that walks every stored object on each request) makes a larger storm slower per case.' +
       (storm.hottest?.some((h) => h.part.startsWith('registerDestroyHook'))
         ? ' `registerDestroyHook` is async_hooks tracking every promise\'s destruction, which `cls-hooked` (the X-Ray SDK behind Powertools Tracer) switches on for the whole process.'
         : ''),
@@ -353,7 +353,7 @@ function markdown(r: Report): string {
     '',
     `Prices, us-east-1 list, as of ${PRICES.asOf}, free tiers ignored: Step Functions Standard $0.025 per 1,000 transitions; Lambda arm64 $0.0000133334 per GB-s and $0.20 per million requests; DynamoDB on-demand $0.625 per million write and $0.125 per million read request units (half the pre-November 2024 prices); SES à la carte $0.10 per 1,000 emails, or $0.16 per 1,000 on the Essentials plan; Secrets Manager $0.05 per 10,000 calls. The AWS pricing pages render their tables from tokens, so the Lambda and Secrets Manager figures were read from their worked examples and the SES plans from the AWS Price List (AmazonSES, us-east-1, published 2026-07-22): from 21 July 2026 new SES accounts start on Essentials, while accounts that have sent through SES since June 2025 stay on à la carte. The all-in column uses à la carte; the last column is Essentials.`,
     '',
-    'Lambda: the configured memory from the synthesized template, at the mean duration measured in the storm (the webhook: its p50 latency in section 1). Both were measured under heavy contention in one process, so Lambda\'s share is an upper bound. Invocations of `handle-webhook` are every event the sandbox delivered for the case; the sandbox sends every event type, where a Stripe endpoint subscribed to fewer receives fewer.',
+    'Lambda: the configured memory from the synthesized template, at the mean duration measured in the storm (the webhook: its p50 latency in section 1). Both were measured under heavy contention on one machine, so Lambda\'s share is an upper bound. Invocations of `handle-webhook` are every event the sandbox delivered for the case; the sandbox sends every event type, where a Stripe endpoint subscribed to fewer receives fewer.',
     '',
     `**Secrets Manager assumption.** A container fetches a secret at most once per ${SECRET_REUSE_SECONDS / 60} minutes: the Stripe keys are read once when the container starts and kept, the link key is read per link through Powertools Parameters' ${SECRET_REUSE_SECONDS}-second cache. So the number of fetches follows the traffic. It is modelled at **${MODELLED_CASES_PER_MONTH.toLocaleString('en')} cases a month** (\`BENCH_CASES_PER_MONTH\`; a business of about 20,000 monthly subscriptions with 5% failing), spread evenly, each function served by one container that keeps its secrets for ${SECRET_REUSE_SECONDS} s after a fetch: an invocation arriving after that fetches again. With invocations arriving at a rate λ per second, that is one fetch every 1 + ${SECRET_REUSE_SECONDS}·λ invocations. Each function's rate is its invocations on the path times the monthly cases, as if every case went down that path; for the dearest path here that means a fetch on ` +
       Object.entries(r.paths.find((p) => p.path === dearestOf(costs).path)?.invocations ?? {})
