@@ -218,7 +218,6 @@ export async function startRuntime(config: LocalConfig, events: RuntimeEvents = 
       const lambda = holder.lambda!;
       const name = lambda.nameOf(functionArn);
       const state = (input as { stage?: string; action?: string }).stage ?? String((input as { action?: string }).action);
-      const started = performance.now();
       try {
         if (!name) throw Object.assign(new Error(`Function not found: ${functionArn}`), { name: 'Lambda.ResourceNotFoundException' });
         const decision = await evaluator.authorize(stateMachinePrincipal, [{ action: 'lambda:InvokeFunction', resource: functionArn }]);
@@ -229,11 +228,11 @@ export async function startRuntime(config: LocalConfig, events: RuntimeEvents = 
           });
         }
         iamUsage.allowed(stateMachinePrincipal.name, 'lambda:InvokeFunction');
-        const output = await lambda.invoke(name, input);
-        await events.onTask?.({ state, input, output, durationMs: performance.now() - started });
+        const { output, durationMs } = await lambda.invokeMeasured(name, input);
+        await events.onTask?.({ state, input, output, durationMs });
         return output;
       } catch (error) {
-        await events.onTask?.({ state, input, error: error as Error, durationMs: performance.now() - started });
+        await events.onTask?.({ state, input, error: error as Error, durationMs: error instanceof FunctionError ? (error.durationMs ?? 0) : 0 });
         throw error;
       }
     };

@@ -49,11 +49,6 @@ export class IamEvaluator {
     return decision;
   }
 
-  /** Forgets earlier decisions (a test changed a policy). */
-  reset(): void {
-    this.cache.clear();
-  }
-
   private async simulate(principal: IamPrincipal, request: IamRequest): Promise<IamDecision> {
     const response = await runSimulation(
       {

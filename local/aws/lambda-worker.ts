@@ -26,8 +26,8 @@ export type FromContainer =
   | { type: 'ready' }
   | { type: 'init-error'; error: LambdaError }
   | { type: 'output'; stream: 'stdout' | 'stderr'; text: string }
-  | { type: 'result'; id: number; payload: string }
-  | { type: 'error'; id: number; error: LambdaError };
+  | { type: 'result'; id: number; payload: string; durationMs: number }
+  | { type: 'error'; id: number; error: LambdaError; durationMs: number };
 
 /** An error as Lambda's Node.js runtime reports a handler's failure. */
 export interface LambdaError {
@@ -87,11 +87,13 @@ port.on('message', (message: ToContainer) => {
     succeed: () => undefined,
   };
   void (async () => {
+    // The billed duration: the handler's own run, not the wait for a container or the crossing.
+    const started = performance.now();
     try {
       const result = await handler(JSON.parse(message.event), context);
-      post({ type: 'result', id: message.id, payload: JSON.stringify(result ?? null) });
+      post({ type: 'result', id: message.id, payload: JSON.stringify(result ?? null), durationMs: performance.now() - started });
     } catch (error) {
-      post({ type: 'error', id: message.id, error: lambdaError(error) });
+      post({ type: 'error', id: message.id, error: lambdaError(error), durationMs: performance.now() - started });
     }
   })();
 });

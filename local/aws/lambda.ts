@@ -16,6 +16,8 @@ export class FunctionError extends Error {
   constructor(
     readonly functionName: string,
     readonly error: LambdaError,
+    /** How long the handler ran before it failed, when it ran at all. */
+    readonly durationMs?: number,
   ) {
     super(error.errorMessage);
     this.name = error.errorType;
@@ -52,8 +54,14 @@ export interface LocalLambdaOptions {
 
 const BOOT = new URL('./lambda-worker-boot.mjs', import.meta.url);
 
+/** What an invocation returned (JSON text), and how long its handler ran (what Lambda bills). */
+export interface Answer {
+  payload: string;
+  durationMs: number;
+}
+
 interface Pending {
-  resolve: (payload: string) => void;
+  resolve: (answer: Answer) => void;
   reject: (error: Error) => void;
 }
 
@@ -117,9 +125,9 @@ class Container {
         case 'output':
           return this.output(message.stream, message.text);
         case 'result':
-          return this.settle(message.id, (p) => p.resolve(message.payload));
+          return this.settle(message.id, (p) => p.resolve({ payload: message.payload, durationMs: message.durationMs }));
         case 'error':
-          return this.settle(message.id, (p) => p.reject(new FunctionError(spec.functionName, message.error)));
+          return this.settle(message.id, (p) => p.reject(new FunctionError(spec.functionName, message.error, message.durationMs)));
       }
     });
     const crash = (errorType: string, errorMessage: string) => {
@@ -139,11 +147,11 @@ class Container {
 
   private requestId = '';
 
-  invoke(event: string): Promise<string> {
+  invoke(event: string): Promise<Answer> {
     const id = this.nextId++;
     this.requestId = randomUUID();
     const deadline = Date.now() + this.spec.timeoutSeconds * 1000;
-    return new Promise<string>((resolve, reject) => {
+    return new Promise<Answer>((resolve, reject) => {
       this.pending = { id, resolve, reject };
       const timer = setTimeout(() => {
         // Lambda stops the sandbox at the timeout; its next invocation gets a fresh one.
@@ -151,14 +159,14 @@ class Container {
           errorType: 'Sandbox.Timedout',
           errorMessage: `RequestId: ${this.requestId} Error: Task timed out after ${this.spec.timeoutSeconds.toFixed(2)} seconds`,
           trace: [],
-        });
+        }, this.spec.timeoutSeconds * 1000);
         this.pending?.reject(error);
         this.pending = undefined;
         this.kill();
       }, this.spec.timeoutSeconds * 1000);
       timer.unref();
       const clear = () => clearTimeout(timer);
-      this.pending.resolve = (payload) => (clear(), resolve(payload));
+      this.pending.resolve = (answer) => (clear(), resolve(answer));
       this.pending.reject = (error) => (clear(), reject(error));
       const message: ToContainer = { type: 'invoke', id, event, requestId: this.requestId, deadline };
       this.worker.postMessage(message);
@@ -200,7 +208,7 @@ class FunctionPool {
     private readonly max: number,
   ) {}
 
-  async invoke(event: string): Promise<string> {
+  async invoke(event: string): Promise<Answer> {
     const container = await this.acquire();
     try {
       await container.ready;
@@ -301,21 +309,27 @@ export class LocalLambda {
    * A synchronous (RequestResponse) invocation: the event is sent as JSON, the result comes back
    * parsed from JSON, and a function error rejects with a FunctionError named by its errorType.
    */
-  invoke<R = unknown>(name: DunningFunctionName, event: unknown): Promise<R> {
+  async invoke<R = unknown>(name: DunningFunctionName, event: unknown): Promise<R> {
+    return (await this.invokeMeasured<R>(name, event)).output;
+  }
+
+  /** `invoke`, with how long the handler ran: the duration Lambda bills, which the cost model reads. */
+  invokeMeasured<R = unknown>(name: DunningFunctionName, event: unknown): Promise<{ output: R; durationMs: number }> {
     const pool = this.pool(name);
     const run = (async () => {
       if (this.closed) throw new Error(`the local runtime is closing; ${name} was not invoked`);
       const payload = JSON.stringify(event ?? null);
-      const started = performance.now();
       const dimensions = { FunctionName: pool.spec.functionName };
-      this.options.metrics.put({ namespace: 'AWS/Lambda', name: 'Invocations', dimensions, value: 1, unit: 'Count' });
+      const record = (metric: string, value: number, unit: string) => this.options.metrics.put({ namespace: 'AWS/Lambda', name: metric, dimensions, value, unit });
+      record('Invocations', 1, 'Count');
       try {
-        return JSON.parse(await pool.invoke(payload)) as R;
+        const answer = await pool.invoke(payload);
+        record('Duration', answer.durationMs, 'Milliseconds');
+        return { output: JSON.parse(answer.payload) as R, durationMs: answer.durationMs };
       } catch (error) {
-        this.options.metrics.put({ namespace: 'AWS/Lambda', name: 'Errors', dimensions, value: 1, unit: 'Count' });
+        record('Errors', 1, 'Count');
+        if (error instanceof FunctionError && error.durationMs !== undefined) record('Duration', error.durationMs, 'Milliseconds');
         throw error;
-      } finally {
-        this.options.metrics.put({ namespace: 'AWS/Lambda', name: 'Duration', dimensions, value: performance.now() - started, unit: 'Milliseconds' });
       }
     })();
     this.track(run);
