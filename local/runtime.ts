@@ -175,7 +175,7 @@ export async function startRuntime(config: LocalConfig, events: RuntimeEvents = 
     closers.push(appService.close);
     const app = appService.endpoint;
 
-    const deployment = describeDeployment({
+    const deployment = await describeDeployment({
       policies,
       sender: config.sender,
       replyTo: config.replyTo?.split(',').map((a) => a.trim()).filter(Boolean),

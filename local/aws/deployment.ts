@@ -7,13 +7,10 @@
 // means a grant or a variable a construct forgets is missing locally too: the local runtime cannot
 // be kinder than AWS about configuration, because it has no configuration of its own.
 import { createHash } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { App, Stack, type CfnElement } from 'aws-cdk-lib';
-import type { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
-import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
-import { DunningFunction, type DunningFunctionName } from '#infra/constructs/dunning-function.ts';
-import { DunningStack } from '#infra/stacks/dunning-stack.ts';
-import type { DunningWorkflow } from '#infra/dunning-workflow.ts';
+import type { DunningFunctionName } from '#infra/constructs/dunning-function.ts';
 import { LOCAL_REGION } from '#shared/adapters/aws-clients.ts';
 import type { PolicySet } from '#shared/policy/segments.ts';
 import type { StateMachineDefinition } from '#shared/workflow/definition.ts';
@@ -116,9 +113,36 @@ export interface LocalDeploymentOptions {
   transformTemplate?: (template: Template) => void;
 }
 
-/** Synthesizes the stack and reads what the local runtime needs from it. */
-export function describeDeployment(options: LocalDeploymentOptions): LocalDeployment {
-  // Bundling off: a test of the template needs no esbuild run, and the local runtime runs sources.
+/**
+ * What the local runtime takes from a synthesis, before anything is resolved to local names: the
+ * template, and what only the constructs know (which function runs which handler, the policy each
+ * bundles, which secret is which, each alarm's construct id).
+ */
+interface Synthesis {
+  template: Template;
+  functions: Array<{ logicalId: string; name: DunningFunctionName; bundledPolicyJson?: string }>;
+  stateMachineId: string;
+  /** Each secret's ARN as the template spells it (a `Ref`). */
+  secrets: { stripeApiKey: unknown; webhookSigningSecret: unknown; linkSigningKey: unknown };
+  alarms: Array<{ id: string; logicalId: string }>;
+}
+
+/** Synthesizes the stack (or reuses an identical synthesis) and reads what the local runtime needs from it. */
+export async function describeDeployment(options: LocalDeploymentOptions): Promise<LocalDeployment> {
+  const synthesis = await cachedSynthesis(options);
+  const template = structuredClone(synthesis.template);
+  options.transformTemplate?.(template);
+  return read(synthesis, template, options);
+}
+
+async function synthesize(options: LocalDeploymentOptions): Promise<Synthesis> {
+  // Imported here, not above: a synthesis found in the cache needs none of CDK (a second or two).
+  const [{ App }, { DunningFunction }, { DunningStack }] = await Promise.all([
+    import('aws-cdk-lib'),
+    import('#infra/constructs/dunning-function.ts'),
+    import('#infra/stacks/dunning-stack.ts'),
+  ]);
+  // Bundling off: the local runtime runs the sources, and the template is the same either way.
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
   const stack = new DunningStack(app, STACK_NAME, {
     dunning: {
@@ -127,23 +151,90 @@ export function describeDeployment(options: LocalDeploymentOptions): LocalDeploy
       ...(options.eventBridgeBusName ? { ingest: { eventBridge: { eventBusName: options.eventBridgeBusName } } } : {}),
     },
   });
-  const template = structuredClone(app.synth().getStackByName(stack.stackName).template) as Template;
-  options.transformTemplate?.(template);
-  return read(stack, template, options);
+  const template = app.synth().getStackByName(stack.stackName).template as Template;
+  const logicalId = (construct: { node: { defaultChild?: unknown } }) => stack.getLogicalId(construct.node.defaultChild as never);
+  const workflow = stack.dunning;
+  const functions: Synthesis['functions'] = [];
+  for (const construct of stack.node.findAll()) {
+    if (!(construct instanceof DunningFunction)) continue;
+    functions.push({
+      logicalId: logicalId(construct),
+      name: construct.name,
+      bundledPolicyJson: construct.bundledPolicies ? JSON.stringify(construct.bundledPolicies) : undefined,
+    });
+  }
+  return {
+    template,
+    functions,
+    stateMachineId: logicalId(workflow.stateMachine),
+    secrets: {
+      stripeApiKey: stack.resolve(workflow.secrets.apiKey.secretArn),
+      webhookSigningSecret: stack.resolve(workflow.secrets.webhookSigningSecret.secretArn),
+      linkSigningKey: stack.resolve(workflow.updatePaymentLink.signingKey.secretArn),
+    },
+    alarms: workflow.alarms.all.map((alarm) => ({ id: alarm.node.id, logicalId: logicalId(alarm) })),
+  };
 }
 
-function read(stack: DunningStack, template: Template, options: LocalDeploymentOptions): LocalDeployment {
-  const workflow = stack.dunning;
+/** Where syntheses are kept between runs (gitignored with node_modules). */
+const CACHE_DIR = join(PROJECT_ROOT, 'node_modules/.cache/dunning-synthesis');
+
+/**
+ * A synthesis depends only on its inputs and on the code that builds the stack: the same policy,
+ * sender and ingest under the same infra/, shared/ and installed packages give the same template.
+ * The key hashes all of those, so an edit to a construct (or an upgrade of aws-cdk-lib) synthesizes
+ * afresh, and each test file that starts a runtime skips CDK otherwise.
+ */
+async function cachedSynthesis(options: LocalDeploymentOptions): Promise<Synthesis> {
+  const key = createHash('sha256')
+    .update(JSON.stringify([options.policies, options.sender, options.replyTo ?? [], options.eventBridgeBusName ?? null]))
+    .update(sourceDigest())
+    .digest('hex')
+    .slice(0, 32);
+  const file = join(CACHE_DIR, `${key}.json`);
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as Synthesis;
+  } catch {
+    // Not synthesized yet, or an unreadable entry: synthesize and keep it.
+  }
+  const synthesis = await synthesize(options);
+  try {
+    mkdirSync(CACHE_DIR, { recursive: true });
+    // Written whole, then renamed: a test process starting at the same moment never reads half of it.
+    const partial = `${file}.${process.pid}.${Date.now()}.tmp`;
+    writeFileSync(partial, JSON.stringify(synthesis));
+    renameSync(partial, file);
+  } catch {
+    // A read-only checkout still runs: it synthesizes every time.
+  }
+  return synthesis;
+}
+
+let digest: string | undefined;
+
+/** The content of everything a synthesis is built from: the stack's code and the installed packages. */
+function sourceDigest(): string {
+  if (digest) return digest;
+  const hash = createHash('sha256');
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else if (/\.(ts|json|mjs)$/.test(entry.name)) hash.update(path).update(readFileSync(path));
+    }
+  };
+  for (const dir of ['infra', 'shared', 'local/aws']) walk(join(PROJECT_ROOT, dir));
+  hash.update(readFileSync(join(PROJECT_ROOT, 'package-lock.json')));
+  digest = hash.digest('hex');
+  return digest;
+}
+
+function read(synthesis: Synthesis, template: Template, options: LocalDeploymentOptions): LocalDeployment {
   const region = LOCAL_REGION;
   const account = LOCAL_ACCOUNT;
-  const logicalId = (element: { node: { defaultChild?: unknown } }) => stack.getLogicalId(element.node.defaultChild as CfnElement);
-
-  const functionsById = new Map<string, DunningFunction>();
-  for (const construct of stack.node.findAll()) {
-    if (construct instanceof DunningFunction) functionsById.set(logicalId(construct), construct);
-  }
+  const functionsById = new Map(synthesis.functions.map((fn) => [fn.logicalId, fn]));
   const stateMachineArn = `arn:aws:states:${region}:${account}:stateMachine:${options.stateMachineName}`;
-  const stateMachineId = logicalId(workflow.stateMachine);
+  const stateMachineId = synthesis.stateMachineId;
   const resources = localResources(template, { region, account, functionsById, stateMachineId, stateMachineArn, ...options });
   const intrinsics = new Intrinsics(template, resources, { region, account, stackName: STACK_NAME });
 
@@ -191,7 +282,7 @@ function read(stack: DunningStack, template: Template, options: LocalDeploymentO
       timeoutSeconds: Number(properties.Timeout ?? 3),
       memorySize: Number(properties.MemorySize ?? 128),
       role: roleSpec(template, intrinsics, roleIdOf(properties.Role, `${fn.name}: Role`)),
-      bundledPolicyJson: fn.bundledPolicies ? JSON.stringify(fn.bundledPolicies) : undefined,
+      bundledPolicyJson: fn.bundledPolicyJson,
       url: urls.has(id) ? { authType: urls.get(id)! } : undefined,
       // Lambda's default for asynchronous invocations: two retries, then the event is dropped.
       asyncInvoke: asyncConfigs.get(id) ?? { retryAttempts: 2 },
@@ -201,7 +292,7 @@ function read(stack: DunningStack, template: Template, options: LocalDeploymentO
 
   const machine = template.Resources[stateMachineId]!.Properties ?? {};
   const definition = JSON.parse(intrinsics.string(machine.DefinitionString, 'state machine DefinitionString')) as StateMachineDefinition;
-  const secretArn = (secret: ISecret, what: string) => intrinsics.string(stack.resolve(secret.secretArn), what);
+  const secretArn = (ref: unknown, what: string) => intrinsics.string(ref, what);
 
   return {
     template,
@@ -213,12 +304,12 @@ function read(stack: DunningStack, template: Template, options: LocalDeploymentO
       role: roleSpec(template, intrinsics, roleIdOf(machine.RoleArn, 'state machine RoleArn')),
     },
     secrets: {
-      stripeApiKey: secretArn(workflow.secrets.apiKey, 'the Stripe API key secret'),
-      webhookSigningSecret: secretArn(workflow.secrets.webhookSigningSecret, 'the webhook signing secret'),
-      linkSigningKey: secretArn(workflow.updatePaymentLink.signingKey, 'the link signing key'),
+      stripeApiKey: secretArn(synthesis.secrets.stripeApiKey, 'the Stripe API key secret'),
+      webhookSigningSecret: secretArn(synthesis.secrets.webhookSigningSecret, 'the webhook signing secret'),
+      linkSigningKey: secretArn(synthesis.secrets.linkSigningKey, 'the link signing key'),
     },
     table: { name: options.tableName, arn: tableArn(region, account, options.tableName) },
-    alarms: alarmSpecs(stack, workflow, template, intrinsics),
+    alarms: alarmSpecs(synthesis, template, intrinsics),
     region,
     account,
   };
@@ -269,7 +360,7 @@ function localResources(
   context: LocalDeploymentOptions & {
     region: string;
     account: string;
-    functionsById: ReadonlyMap<string, DunningFunction>;
+    functionsById: ReadonlyMap<string, { name: DunningFunctionName }>;
     stateMachineId: string;
     stateMachineArn: string;
   },
@@ -323,18 +414,17 @@ function localResources(
   };
 }
 
-function alarmSpecs(stack: Stack, workflow: DunningWorkflow, template: Template, intrinsics: Intrinsics): AlarmSpec[] {
-  return workflow.alarms.all.flatMap((alarm: Alarm) => {
-    const id = stack.getLogicalId(alarm.node.defaultChild as CfnElement);
-    const properties = template.Resources[id]?.Properties;
+function alarmSpecs(synthesis: Synthesis, template: Template, intrinsics: Intrinsics): AlarmSpec[] {
+  return synthesis.alarms.flatMap(({ id, logicalId }) => {
+    const properties = template.Resources[logicalId]?.Properties;
     if (!properties) return [];
     const dimensions: Record<string, string> = {};
     for (const dimension of (properties.Dimensions as Array<{ Name: string; Value: unknown }> | undefined) ?? []) {
-      dimensions[dimension.Name] = intrinsics.string(dimension.Value, `alarm ${alarm.node.id}: dimension ${dimension.Name}`);
+      dimensions[dimension.Name] = intrinsics.string(dimension.Value, `alarm ${id}: dimension ${dimension.Name}`);
     }
     return [
       {
-        id: alarm.node.id,
+        id,
         namespace: String(properties.Namespace),
         metricName: String(properties.MetricName),
         dimensions,

@@ -11,8 +11,8 @@ import { grantedActions, leastPrivilege, readUsage, type LeastPrivilegeRow } fro
 export const DEFAULT_USAGE_DIR = fileURLToPath(new URL('../../node_modules/.cache/dunning-iam-usage/', import.meta.url));
 
 /** The grants of every principal of the stack as deployed, EventBridge ingest included. */
-export function stackGrants(): Map<string, string[]> {
-  const deployment = describeDeployment({
+export async function stackGrants(): Promise<Map<string, string[]>> {
+  const deployment = await describeDeployment({
     policies: loadPolicySetFile(DEFAULT_POLICY_FILE),
     sender: 'billing@acme.test',
     tableName: 'dunning-local',
@@ -26,8 +26,8 @@ export function stackGrants(): Map<string, string[]> {
   return grants;
 }
 
-export function leastPrivilegeReport(dir = DEFAULT_USAGE_DIR): LeastPrivilegeRow[] {
-  return leastPrivilege(stackGrants(), readUsage(dir));
+export async function leastPrivilegeReport(dir = DEFAULT_USAGE_DIR): Promise<LeastPrivilegeRow[]> {
+  return leastPrivilege(await stackGrants(), readUsage(dir));
 }
 
 export function formatReport(rows: readonly LeastPrivilegeRow[]): string {
@@ -47,5 +47,5 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     process.stderr.write(`no recorded usage in ${dir}: run npm test first (it records every AWS call the functions make)\n`);
     process.exit(2);
   }
-  process.stdout.write(`${formatReport(leastPrivilege(stackGrants(), usage))}\n`);
+  process.stdout.write(`${formatReport(leastPrivilege(await stackGrants(), usage))}\n`);
 }
