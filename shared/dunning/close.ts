@@ -71,7 +71,21 @@ export async function recoverCase(deps: DunningDeps, invoiceId: string, recovere
 /** Runs the policy's end action, then tells the customer their subscription has ended. */
 export async function terminateCase(deps: DunningDeps, invoiceId: string): Promise<void> {
   const now = deps.clock.now().toISOString();
-  const dunningCase = await deps.store.beginStage(invoiceId, 'Terminate', now);
+  let dunningCase: DunningCase;
+  try {
+    dunningCase = await deps.store.beginStage(invoiceId, 'Terminate', now);
+  } catch (error) {
+    // A retry of this stage after its end action ran and the case closed as terminated, but before
+    // the customer was told (SES throttled, a crash): tell them now. The claim sends it once.
+    if (error instanceof CaseClosedError && error.status === 'terminated') {
+      const ended = await deps.store.getCase(invoiceId);
+      if (ended) {
+        await sendClosingEmail(deps, ended, 'termination', policyOf(deps, ended).end.notice, 'Terminate');
+        return;
+      }
+    }
+    throw error;
+  }
   assertNotPaused(dunningCase, deps.clock.now());
 
   // Ask Stripe, not our memory: a payment whose webhook is late must not cost a subscription.

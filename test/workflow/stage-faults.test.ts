@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CaseClosedError, EmailRejectedError, EmailThrottledError } from '#shared/domain/errors.ts';
 import type { CaseStore, Mailer } from '#shared/domain/ports.ts';
 import { runNoticeStage } from '#shared/dunning/stages.ts';
-import { flagCase, recoverCase } from '#shared/dunning/close.ts';
+import { flagCase, recoverCase, terminateCase } from '#shared/dunning/close.ts';
 import { startTestRuntime, subjectsTo, SUBJECTS, withDeliveriesPaused, type TestRuntime } from '../fixtures/scenario.ts';
 import { recordingMetrics } from '../fixtures/metrics.ts';
 import { openCaseQuietly, realDeps } from '../fixtures/stage-deps.ts';
@@ -98,6 +98,25 @@ describe('a notice SES rejects for good', () => {
     expect(timeline).toContainEqual(expect.objectContaining({ type: 'notice_undeliverable', stage: 'Notice1', detail: expect.stringMatching(/suppression/) }));
     expect((await realDeps(t).store.getCase(c.invoiceId))?.status).toBe('open');
     expect(metrics.names()).toEqual(['NoticeUndeliverable']);
+  });
+});
+
+describe('a Terminate stage whose termination email SES throttles after the subscription ended', () => {
+  it('tells the customer when the state machine retries it, exactly once, instead of standing down on its own close', async () => {
+    const c = await openCaseQuietly(t, 'Throttled At The End');
+    const real = realDeps(t).mailer;
+    let calls = 0;
+    const throttledOnce: Mailer = {
+      send: (message) => (++calls === 1 ? Promise.reject(new EmailThrottledError('Maximum sending rate exceeded.')) : real.send(message)),
+    };
+
+    await expect(terminateCase(realDeps(t, { mailer: throttledOnce }), c.invoiceId)).rejects.toBeInstanceOf(EmailThrottledError);
+    expect((await realDeps(t).store.getCase(c.invoiceId))?.status).toBe('terminated');
+    await terminateCase(realDeps(t, { mailer: throttledOnce }), c.invoiceId);
+    await terminateCase(realDeps(t, { mailer: throttledOnce }), c.invoiceId);
+
+    expect(await subjectsTo(t.runtime, c.customerEmail!)).toEqual([SUBJECTS.ended]);
+    expect((await t.stripe.subscriptions.retrieve(c.subscriptionId)).status).toBe('canceled');
   });
 });
 
