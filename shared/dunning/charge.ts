@@ -1,13 +1,14 @@
 // Charging a case's invoice, from a retry stage or a card update: one charge at a time per
 // invoice, and never a charge of an invoice Stripe already holds as paid.
 import type { DunningCase } from '../domain/case.ts';
+import { CaseClosedError } from '../domain/errors.ts';
 import { NO_PAYMENT_METHOD, type InvoiceSnapshot, type PayOutcome } from '../domain/ports.ts';
 import { policyOf, type DunningDeps } from './deps.ts';
 import { blockingCode, describeFailure } from './declines.ts';
 import { standDownIfEndedInStripe } from './outside.ts';
 
 /** Longer than a pay call can take (the SDK's timeout and one network retry), so a lock outlives it. */
-const PAY_LOCK_MS = 60_000;
+export const PAY_LOCK_MS = 60_000;
 
 /** `already_paid`: Stripe held the invoice as paid before we charged (someone else's payment). */
 export type ChargeResult =
@@ -39,6 +40,10 @@ export async function chargeCase(deps: DunningDeps, dunningCase: DunningCase, re
   const { invoiceId } = dunningCase;
   if (!(await deps.store.acquirePayLock(invoiceId, request.holder, deps.clock.now(), PAY_LOCK_MS))) return { outcome: 'busy' };
   try {
+    // Read under the lock: Terminate closes the case while it holds it, so a card put in at the
+    // last minute never pays an invoice whose subscription has just been ended.
+    const current = await deps.store.getCase(invoiceId);
+    if (current?.status !== 'open' && current?.status !== 'needs_attention') throw new CaseClosedError(invoiceId, current?.status ?? 'missing');
     // Read under the lock: a charge that just finished elsewhere shows here as paid.
     const primary: InvoiceSnapshot = await deps.stripe.getInvoice(invoiceId);
     await standDownIfEndedInStripe(deps, dunningCase, primary);

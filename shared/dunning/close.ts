@@ -1,12 +1,12 @@
 // Ending a case: recovered (paid by any route), terminated (every retry failed) or flagged for a
 // person. Each close is one conditional write, so exactly one caller sends the closing email.
 import type { DunningCase, RecoveredBy } from '../domain/case.ts';
-import { CaseClosedError, CaseNotFoundError } from '../domain/errors.ts';
+import { CaseClosedError, CaseNotFoundError, PaymentInProgressError } from '../domain/errors.ts';
 import type { NoticeSpec } from '../policy/schema.ts';
 import { renderNotice } from '../notices/render.ts';
 import { policyOf, type DunningDeps } from './deps.ts';
 import { howPaid } from './paid-by.ts';
-import { openInvoicesOf } from './charge.ts';
+import { openInvoicesOf, PAY_LOCK_MS } from './charge.ts';
 import { stripeKey } from './stripe-keys.ts';
 import { sendCaseEmail } from './emails.ts';
 import { assertNotPaused } from './pause.ts';
@@ -88,12 +88,42 @@ export async function terminateCase(deps: DunningDeps, invoiceId: string): Promi
   }
   assertNotPaused(dunningCase, deps.clock.now());
 
-  // Ask Stripe, not our memory: a payment whose webhook is late must not cost a subscription.
+  // The pay lock, as a charge takes it, held until the case is closed: a new card put in at this
+  // moment (the customer fixing it at the last minute) is either charged before the check below
+  // sees the invoice paid, or finds the case terminated. Never a charge and a cancellation both.
+  const holder = 'Terminate';
+  if (!(await deps.store.acquirePayLock(invoiceId, holder, deps.clock.now(), PAY_LOCK_MS))) {
+    throw new PaymentInProgressError(`a charge of ${invoiceId} is under way; Terminate waits for it`);
+  }
+  let closed: DunningCase | undefined;
+  let action: string;
+  try {
+    action = await endSubscription(deps, dunningCase, now);
+    closed = await deps.store.closeCase(invoiceId, 'terminated', { now });
+  } finally {
+    await deps.store.releasePayLock(invoiceId, holder);
+  }
+  if (closed) {
+    await deps.store.appendTimeline(invoiceId, { at: now, type: 'terminated', detail: action });
+    deps.metrics.count('CaseTerminated');
+    deps.log.info('case terminated', { invoiceId, customerId: dunningCase.customerId, action });
+  }
+  const current = closed ?? (await deps.store.getCase(invoiceId));
+  if (current?.status !== 'terminated') throw new CaseClosedError(invoiceId, current?.status ?? 'missing');
+  await deps.store.clearNotice(current.customerId, invoiceId);
+  await sendClosingEmail(deps, current, 'termination', policyOf(deps, current).end.notice, 'Terminate');
+}
+
+/**
+ * Under the pay lock: asks Stripe whether the invoice was paid after all (a payment whose webhook is
+ * late must not cost a subscription), then runs the policy's end action.
+ */
+async function endSubscription(deps: DunningDeps, dunningCase: DunningCase, now: string): Promise<string> {
+  const { invoiceId } = dunningCase;
   const invoice = await deps.stripe.getInvoice(invoiceId);
   if (invoice.status === 'paid' && (await recoverCase(deps, invoiceId, howPaid(invoice))).recovered) {
     throw new CaseClosedError(invoiceId, 'recovered');
   }
-
   const key = stripeKey(dunningCase, 'Terminate');
   const policy = policyOf(deps, dunningCase);
   const { action, markUncollectible } = policy.end;
@@ -121,17 +151,7 @@ export async function terminateCase(deps: DunningDeps, invoiceId: string): Promi
     type: 'end_action',
     detail: `${action}${markUncollectible ? ' + invoice marked uncollectible' : ''} (${dunningCase.subscriptionId})`,
   });
-
-  const closed = await deps.store.closeCase(invoiceId, 'terminated', { now });
-  if (closed) {
-    await deps.store.appendTimeline(invoiceId, { at: now, type: 'terminated', detail: action });
-    deps.metrics.count('CaseTerminated');
-    deps.log.info('case terminated', { invoiceId, customerId: dunningCase.customerId, action });
-  }
-  const current = closed ?? (await deps.store.getCase(invoiceId));
-  if (current?.status !== 'terminated') throw new CaseClosedError(invoiceId, current?.status ?? 'missing');
-  await deps.store.clearNotice(current.customerId, invoiceId);
-  await sendClosingEmail(deps, current, 'termination', policy.end.notice, 'Terminate');
+  return action;
 }
 
 /**

@@ -3,7 +3,7 @@
 // goes through the same code as the product's own paths: a charge is the card-update charge, a
 // close is a close from outside.
 import type { DunningCase } from '../domain/case.ts';
-import { ExecutionNotRedrivableError } from '../domain/errors.ts';
+import { CaseClosedError, ExecutionNotRedrivableError } from '../domain/errors.ts';
 import type { ExecutionStatus } from '../domain/ports.ts';
 import { chargeCase } from './charge.ts';
 import { recoverCase } from './close.ts';
@@ -31,11 +31,18 @@ export async function retryNow(deps: IngestDeps, dunningCase: DunningCase): Prom
   if (dunningCase.status !== 'open' && dunningCase.status !== 'needs_attention') return { outcome: 'not_open', status: dunningCase.status };
   const now = deps.clock.now();
   const at = now.toISOString();
-  const result = await chargeCase(deps, dunningCase, {
-    holder: OPERATOR_STAGE.toLowerCase(),
-    // Unique per request: each operator retry is a new attempt, never a replay of an earlier one.
-    idempotencyKey: `dunning:${dunningCase.executionName}:operator:${now.getTime()}`,
-  });
+  let result: Awaited<ReturnType<typeof chargeCase>>;
+  try {
+    result = await chargeCase(deps, dunningCase, {
+      holder: OPERATOR_STAGE.toLowerCase(),
+      // Unique per request: each operator retry is a new attempt, never a replay of an earlier one.
+      idempotencyKey: `dunning:${dunningCase.executionName}:operator:${now.getTime()}`,
+    });
+  } catch (error) {
+    // It ended (terminated, paid) between the operator's read and the charge.
+    if (error instanceof CaseClosedError) return { outcome: 'not_open', status: error.status as DunningCase['status'] };
+    throw error;
+  }
   switch (result.outcome) {
     case 'paid':
     case 'already_paid': {

@@ -2,11 +2,12 @@
 // took the email, a throttled send, a rejected address. Everything else is the real adapters
 // against dynalite, SES v2 and the Stripe sandbox.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CaseClosedError, EmailRejectedError, EmailThrottledError } from '#shared/domain/errors.ts';
+import { CaseClosedError, EmailRejectedError, EmailThrottledError, PaymentInProgressError } from '#shared/domain/errors.ts';
+import { chargeCase } from '#shared/dunning/charge.ts';
 import type { CaseStore, Mailer } from '#shared/domain/ports.ts';
 import { runNoticeStage } from '#shared/dunning/stages.ts';
 import { flagCase, recoverCase, terminateCase } from '#shared/dunning/close.ts';
-import { startTestRuntime, subjectsTo, SUBJECTS, withDeliveriesPaused, type TestRuntime } from '../fixtures/scenario.ts';
+import { putInWorkingCard, startTestRuntime, subjectsTo, SUBJECTS, withDeliveriesPaused, type TestRuntime } from '../fixtures/scenario.ts';
 import { recordingMetrics } from '../fixtures/metrics.ts';
 import { openCaseQuietly, realDeps } from '../fixtures/stage-deps.ts';
 
@@ -117,6 +118,38 @@ describe('a Terminate stage whose termination email SES throttles after the subs
 
     expect(await subjectsTo(t.runtime, c.customerEmail!)).toEqual([SUBJECTS.ended]);
     expect((await t.stripe.subscriptions.retrieve(c.subscriptionId)).status).toBe('canceled');
+  });
+});
+
+describe('Terminate and a card put in at the last minute', () => {
+  it('waits while a charge of the invoice is under way, then finds it paid and recovers instead of cancelling', async () => {
+    const c = await openCaseQuietly(t, 'Last Minute Payer');
+    const deps = realDeps(t);
+    // A card-update charge holds the pay lock: Terminate must not cancel under it.
+    expect(await deps.store.acquirePayLock(c.invoiceId, 'event:evt_card', new Date(), 60_000)).toBe(true);
+
+    await expect(terminateCase(deps, c.invoiceId)).rejects.toBeInstanceOf(PaymentInProgressError);
+    expect((await t.stripe.subscriptions.retrieve(c.subscriptionId)).status).not.toBe('canceled');
+
+    await withDeliveriesPaused(t.runtime, () => t.stripe.invoices.pay(c.invoiceId, { payment_method: 'pm_card_visa' }));
+    await deps.store.releasePayLock(c.invoiceId, 'event:evt_card');
+    await expect(terminateCase(deps, c.invoiceId)).rejects.toMatchObject({ name: 'CaseClosedError', status: 'recovered' });
+
+    expect((await t.stripe.subscriptions.retrieve(c.subscriptionId)).status).toBe('active');
+    expect(await subjectsTo(t.runtime, c.customerEmail!)).toEqual([SUBJECTS.recovered]);
+  });
+
+  it('is never followed by a charge: a new card after the case terminated is not charged', async () => {
+    const c = await openCaseQuietly(t, 'Too Late Card');
+    const deps = realDeps(t);
+    await terminateCase(deps, c.invoiceId);
+    const card = await withDeliveriesPaused(t.runtime, () => putInWorkingCard(t.stripe, c.customerId));
+
+    await expect(chargeCase(deps, { ...c }, { holder: 'event:evt_late', idempotencyKey: 'late', paymentMethod: card })).rejects.toMatchObject({
+      name: 'CaseClosedError',
+      status: 'terminated',
+    });
+    expect((await t.stripe.invoices.retrieve(c.invoiceId)).status).toBe('open');
   });
 });
 
