@@ -53,6 +53,12 @@ export const LocalConfigSchema = z.object({
       }
       return days;
     }),
+  /**
+   * What the sandbox account does to a subscription when Stripe's retries are over ("Manage failed
+   * payments" → Subscription status). `past_due` by default, as the README's deploy step 3 tells a
+   * merchant to set it; `cancel` is Stripe's own default, `unpaid` the third choice.
+   */
+  stripeEndOfRetries: z.enum(['cancel', 'unpaid', 'past_due']).default('past_due'),
 });
 export type LocalConfig = z.infer<typeof LocalConfigSchema>;
 
@@ -74,6 +80,7 @@ const VARS: Record<keyof LocalConfig, string> = {
   demo: 'DUNNING_DEMO',
   tableName: 'DUNNING_TABLE_NAME',
   stripeRetryDays: 'STRIPE_SANDBOX_RETRY_DAYS',
+  stripeEndOfRetries: 'STRIPE_SANDBOX_END_OF_RETRIES',
 };
 
 export function readLocalConfig(env: NodeJS.ProcessEnv, argv: readonly string[] = []): LocalConfig {

@@ -1,7 +1,7 @@
 // Invoice and subscription lifecycle: finalizing, charging, paying, voiding, renewing on period
 // ends (test clock or real time) and the subscription status rules that follow the latest invoice.
 import type Stripe from 'stripe';
-import type { Decline } from './cards.ts';
+import { NON_RETRYABLE_DECLINE_CODES, type Decline } from './cards.ts';
 import { previousAttributes, type Core } from './core.ts';
 import { newId } from './ids.ts';
 import { idOf } from './lookup.ts';
@@ -162,7 +162,11 @@ export function finalizeInvoice(core: Core, inv: Stripe.Invoice, autoAdvance?: b
   core.emit('payment_intent.created', pi);
 }
 
-export function markInvoicePaid(core: Core, inv: Stripe.Invoice, how: { charged: boolean; outOfBand: boolean }): void {
+export function markInvoicePaid(
+  core: Core,
+  inv: Stripe.Invoice,
+  how: { charged: boolean; outOfBand: boolean; kind?: AttemptKind },
+): void {
   const customerId = idOf(inv.customer as string)!;
   const now = core.nowForCustomer(customerId);
   inv.status = 'paid';
@@ -170,7 +174,7 @@ export function markInvoicePaid(core: Core, inv: Stripe.Invoice, how: { charged:
   inv.amount_remaining = 0;
   if (how.charged) {
     inv.attempted = true;
-    inv.attempt_count += 1;
+    if (countsAsAttempt(inv, how.kind ?? 'manual')) inv.attempt_count += 1;
   }
   inv.next_payment_attempt = null;
   inv.auto_advance = false;
@@ -209,6 +213,20 @@ function cancelPaymentIntent(
   core.emit('payment_intent.canceled', pi);
 }
 
+/**
+ * Who made a payment attempt. Stripe's `attempt_count` is "the number of payment attempts made for
+ * this invoice, from the perspective of the payment retry schedule. Any payment attempt counts as the
+ * first attempt, and subsequently only automatic retries increment the attempt count. In other words,
+ * manual payment attempts after the first attempt do not affect the retry schedule"
+ * (docs.stripe.com/api/invoices/object#invoice_object-attempt_count). `automatic`: Stripe by itself
+ * (the renewal's attempt, its retries); `manual`: `invoices.pay`, the hosted invoice page.
+ */
+export type AttemptKind = 'automatic' | 'manual';
+
+function countsAsAttempt(inv: Stripe.Invoice, kind: AttemptKind): boolean {
+  return kind === 'automatic' || inv.attempt_count === 0;
+}
+
 export type PaymentAttempt =
   | { ok: true }
   | {
@@ -223,13 +241,13 @@ export type PaymentAttempt =
  * One payment attempt on an open invoice with `pmId` (null: the customer has nothing to
  * charge, which still counts as a failed attempt).
  */
-export function attemptInvoicePayment(core: Core, inv: Stripe.Invoice, pmId: string | null): PaymentAttempt {
+export function attemptInvoicePayment(core: Core, inv: Stripe.Invoice, pmId: string | null, kind: AttemptKind): PaymentAttempt {
   const customerId = idOf(inv.customer as string)!;
   const now = core.nowForCustomer(customerId);
   const pi = paymentIntentOf(core, inv);
   const pm = pmId ? core.store.get('payment_method', pmId) : undefined;
   if (!pi || !pm) {
-    recordFailedAttempt(core, inv, undefined);
+    recordFailedAttempt(core, inv, undefined, kind, null);
     return { ok: false, decline: undefined, charge: undefined, paymentIntent: pi, paymentMethod: pm };
   }
   const decline = chargeOutcome(core, pm.id);
@@ -244,7 +262,7 @@ export function attemptInvoicePayment(core: Core, inv: Stripe.Invoice, pmId: str
     pi.next_action = null;
     core.emit('charge.succeeded', charge);
     core.emit('payment_intent.succeeded', pi);
-    markInvoicePaid(core, inv, { charged: true, outOfBand: false });
+    markInvoicePaid(core, inv, { charged: true, outOfBand: false, kind });
     return { ok: true };
   }
   // Stripe's error object: fields the decline has no value for are left out, not null.
@@ -272,17 +290,26 @@ export function attemptInvoicePayment(core: Core, inv: Stripe.Invoice, pmId: str
   }
   core.emit('charge.failed', charge);
   core.emit(decline.requiresAction ? 'payment_intent.requires_action' : 'payment_intent.payment_failed', pi);
-  recordFailedAttempt(core, inv, decline);
+  recordFailedAttempt(core, inv, decline, kind, pm.id);
   return { ok: false, decline, charge, paymentIntent: pi, paymentMethod: pm };
 }
 
-function recordFailedAttempt(core: Core, inv: Stripe.Invoice, decline: Decline | undefined): void {
+function recordFailedAttempt(
+  core: Core,
+  inv: Stripe.Invoice,
+  decline: Decline | undefined,
+  kind: AttemptKind,
+  pmId: string | null,
+): void {
   const customerId = idOf(inv.customer as string)!;
   inv.attempted = true;
-  inv.attempt_count += 1;
-  // Stripe schedules its next automatic attempt only where the account's retry settings say so.
-  const retryInDays = inv.collection_method === 'charge_automatically' ? core.settings.automaticRetryDays[inv.attempt_count - 1] : undefined;
-  inv.next_payment_attempt = retryInDays === undefined ? null : core.nowForCustomer(customerId) + Math.round(retryInDays * 86_400);
+  if (pmId && decline && NON_RETRYABLE_DECLINE_CODES.has(decline.decline_code)) {
+    const declined = ((core.store.state.hardDeclined ??= {})[inv.id] ??= []);
+    if (!declined.includes(pmId)) declined.push(pmId);
+  }
+  // A manual attempt after the first neither counts nor moves Stripe's next automatic attempt.
+  const counts = countsAsAttempt(inv, kind);
+  const exhausted = counts ? countAttempt(core, inv) : false;
   refreshDelinquency(core, customerId);
   const sub = subscriptionOf(core, inv);
   if (sub && idOf(sub.latest_invoice) === inv.id && (sub.status === 'active' || sub.status === 'trialing')) {
@@ -290,6 +317,67 @@ function recordFailedAttempt(core: Core, inv: Stripe.Invoice, decline: Decline |
   }
   core.emit('invoice.payment_failed', inv);
   if (decline?.requiresAction) core.emit('invoice.payment_action_required', inv);
+  if (exhausted) endOfRetries(core, inv);
+}
+
+/**
+ * One more attempt on Stripe's retry schedule: counts it and schedules the next automatic attempt
+ * where the account's retry settings say so. True when that was the last one: the schedule is over.
+ */
+function countAttempt(core: Core, inv: Stripe.Invoice): boolean {
+  inv.attempt_count += 1;
+  if (inv.collection_method !== 'charge_automatically') {
+    inv.next_payment_attempt = null;
+    return false;
+  }
+  const retryInDays = core.settings.automaticRetryDays[inv.attempt_count - 1];
+  if (retryInDays === undefined) {
+    inv.next_payment_attempt = null;
+    return true;
+  }
+  inv.next_payment_attempt = core.nowForCustomer(idOf(inv.customer as string)) + Math.round(retryInDays * 86_400);
+  return false;
+}
+
+/**
+ * Stripe's automatic retry at `next_payment_attempt`, with whatever payment method is the default
+ * now. "Stripe doesn't retry payments if no payment methods are available [or] the issuer returned a
+ * hard decline code" (docs.stripe.com/billing/revenue-recovery/smart-retries); and then "retries will
+ * continue to be scheduled, and attempt_count will continue to increment, but retries will only be
+ * executed if a new payment method is obtained" (docs.stripe.com/api/invoices/object#invoice_object-attempt_count).
+ * So a retry with nothing new to charge charges nothing: the invoice only counts it (`invoice.updated`).
+ */
+function automaticRetry(core: Core, inv: Stripe.Invoice): void {
+  const pmId = defaultPaymentMethodFor(core, inv);
+  const hardDeclined = pmId !== null && (core.store.state.hardDeclined?.[inv.id] ?? []).includes(pmId);
+  // The first attempt is made whatever there is to charge; only retries are skipped.
+  if (inv.attempt_count === 0 || (pmId && !hardDeclined)) {
+    inv.next_payment_attempt = null;
+    attemptInvoicePayment(core, inv, pmId, 'automatic');
+    return;
+  }
+  let exhausted = false;
+  change(core, 'invoice.updated', inv, (i) => {
+    exhausted = countAttempt(core, i);
+  });
+  if (exhausted) endOfRetries(core, inv);
+}
+
+/**
+ * All of Stripe's retries failed: the account's "Manage failed payments" settings decide what
+ * happens to the subscription (cancel, `unpaid`, or left `past_due`) and to the invoice (left past
+ * due, or marked uncollectible). See docs.stripe.com/billing/revenue-recovery/smart-retries and the
+ * subscription `status` docs: "Once Stripe has exhausted all payment retry attempts, the
+ * subscription will become canceled or unpaid (depending on your subscriptions settings)".
+ */
+function endOfRetries(core: Core, inv: Stripe.Invoice): void {
+  if (inv.status !== 'open') return;
+  const sub = subscriptionOf(core, inv);
+  if (!sub || sub.status !== 'past_due') return;
+  const now = core.nowForCustomer(idOf(inv.customer as string));
+  if (core.settings.subscriptionAfterRetries === 'cancel') cancelSubscription(core, sub, now, 'payment_failed', true);
+  else if (core.settings.subscriptionAfterRetries === 'unpaid') setSubscriptionStatus(core, sub, 'unpaid');
+  if (core.settings.invoiceAfterRetries === 'uncollectible') markUncollectible(core, inv, 'max_payment_attempts', { settle: false });
 }
 
 export function voidInvoice(core: Core, inv: Stripe.Invoice): void {
@@ -308,7 +396,12 @@ export function voidInvoice(core: Core, inv: Stripe.Invoice): void {
   settleSubscription(core, inv);
 }
 
-export function markUncollectible(core: Core, inv: Stripe.Invoice, reason: 'user_forgiven' | 'subscription_paused'): void {
+export function markUncollectible(
+  core: Core,
+  inv: Stripe.Invoice,
+  reason: 'user_forgiven' | 'subscription_paused' | 'max_payment_attempts',
+  options: { settle?: boolean } = {},
+): void {
   const customerId = idOf(inv.customer as string)!;
   const now = core.nowForCustomer(customerId);
   inv.status = 'uncollectible';
@@ -317,7 +410,7 @@ export function markUncollectible(core: Core, inv: Stripe.Invoice, reason: 'user
   inv.status_details = { uncollectible: { reason } } as Stripe.Invoice.StatusDetails;
   refreshDelinquency(core, customerId);
   core.emit('invoice.marked_uncollectible', inv);
-  settleSubscription(core, inv);
+  if (options.settle !== false) settleSubscription(core, inv);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -427,7 +520,7 @@ export function createSubscription(core: Core, f: NewSubscription): Stripe.Subsc
 
   finalizeInvoice(core, inv);
   if (inv.status === 'open' && f.collectionMethod === 'charge_automatically' && f.paymentBehavior !== 'default_incomplete') {
-    attemptInvoicePayment(core, inv, defaultPaymentMethodFor(core, inv));
+    attemptInvoicePayment(core, inv, defaultPaymentMethodFor(core, inv), 'automatic');
   }
   return sub;
 }
@@ -483,6 +576,14 @@ export function renewSubscription(core: Core, sub: Stripe.Subscription, at: numb
   if (endingTrial) sub.status = 'active';
   setInvoiceLines(inv, subscriptionLines(core, inv, sub, false));
   collectPendingItems(core, inv, sub.id);
+  // The renewal invoice stays a draft for about an hour, then Stripe finalizes it and attempts
+  // payment: "Stripe waits one hour after creation to finalize the invoice" when no webhook is
+  // pending (docs.stripe.com/billing/subscriptions/webhooks#successful-invoice-finalization; the
+  // invoice object's description). The draft says when (`automatically_finalizes_at`) and when
+  // payment will be attempted (`next_payment_attempt`); `nextDue` does both at that time.
+  const draftHour = !sub.pause_collection && sub.status !== 'unpaid';
+  inv.automatically_finalizes_at = draftHour ? at + DRAFT_FINALIZE_DELAY_SECONDS : null;
+  inv.next_payment_attempt = draftHour && sub.collection_method === 'charge_automatically' ? at + DRAFT_FINALIZE_DELAY_SECONDS : null;
   core.emit('invoice.created', inv);
   const prev = previousAttributes(before, sub);
   if (prev) core.emit('customer.subscription.updated', sub, prev);
@@ -499,9 +600,12 @@ export function renewSubscription(core: Core, sub: Stripe.Subscription, at: numb
     else markUncollectible(core, inv, 'subscription_paused');
     return;
   }
-  finalizeInvoice(core, inv);
-  if (inv.status === 'open' && sub.collection_method === 'charge_automatically') {
-    attemptInvoicePayment(core, inv, defaultPaymentMethodFor(core, inv));
+  if (sub.status === 'unpaid') {
+    // "When a subscription has a status of unpaid, no subsequent invoices will be attempted
+    // (invoices will be created, but then immediately automatically closed)" (subscription `status`).
+    finalizeInvoice(core, inv, false);
+    inv.next_payment_attempt = null;
+    return;
   }
 }
 
@@ -598,18 +702,16 @@ function nextDue(core: Core, clockId: string | null, upTo: number): Due | undefi
     }
   }
   for (const inv of core.store.where('invoice', 'test_clock', clockId)) {
-    if (inv.status === 'open' && inv.next_payment_attempt !== null) {
-      // Stripe's own automatic retry of a failed invoice, with whatever card is the default now.
-      consider(inv.next_payment_attempt, () => {
-        inv.next_payment_attempt = null;
-        attemptInvoicePayment(core, inv, defaultPaymentMethodFor(core, inv));
-      });
+    if (inv.status === 'open' && inv.next_payment_attempt !== null && inv.auto_advance !== false) {
+      // Stripe's own automatic attempt: a renewal finalized by hand during its draft hour, or a retry.
+      consider(inv.next_payment_attempt, () => automaticRetry(core, inv));
     }
     if (inv.status !== 'draft' || !inv.auto_advance || inv.automatically_finalizes_at === null) continue;
     consider(inv.automatically_finalizes_at, () => {
       finalizeInvoice(core, inv);
       if (inv.status === 'open' && inv.collection_method === 'charge_automatically') {
-        attemptInvoicePayment(core, inv, defaultPaymentMethodFor(core, inv));
+        inv.next_payment_attempt = null;
+        attemptInvoicePayment(core, inv, defaultPaymentMethodFor(core, inv), 'automatic');
       }
     });
   }

@@ -116,3 +116,28 @@ export function testCard(token: string): TestCard | undefined {
 export function isTestToken(value: string): boolean {
   return testCard(value) !== undefined;
 }
+
+/**
+ * Decline codes after which Stripe's automatic retries do not charge the same payment method again
+ * ("Stripe doesn't retry payments if … the issuer returned a hard decline code",
+ * docs.stripe.com/billing/revenue-recovery/smart-retries): the issuer says the card will not be
+ * approved (lost, stolen, picked up, fraudulent, closed or revoked), however often it is tried.
+ */
+export const NON_RETRYABLE_DECLINE_CODES: ReadonlySet<string> = new Set([
+  'lost_card',
+  'stolen_card',
+  'pickup_card',
+  'fraudulent',
+  'incorrect_number',
+  'invalid_account',
+  'restricted_card',
+  'do_not_try_again',
+  'revocation_of_authorization',
+  'revocation_of_all_authorizations',
+  'security_violation',
+  'stop_payment_order',
+  'transaction_not_allowed',
+  'card_not_supported',
+  'currency_not_supported',
+  'merchant_blacklist',
+]);

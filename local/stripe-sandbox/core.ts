@@ -28,11 +28,22 @@ export interface AccountSettings {
    * upcoming renewal events). Stripe's default is 3.
    */
   upcomingInvoiceDays: number;
+  /**
+   * "Manage failed payments" → Subscription status, if all retries for a payment fail: cancel the
+   * subscription (Stripe's default), mark it `unpaid`, or leave it `past_due`. With no automatic
+   * retries, the first failed attempt is the last one, so it applies then.
+   */
+  subscriptionAfterRetries: SubscriptionAfterRetries;
+  /** "Manage failed payments" → Invoice status, if all retries fail: leave it past due (default) or mark it uncollectible. */
+  invoiceAfterRetries: InvoiceAfterRetries;
 }
+
+export type SubscriptionAfterRetries = 'cancel' | 'unpaid' | 'past_due';
+export type InvoiceAfterRetries = 'past_due' | 'uncollectible';
 
 export class Core {
   readonly store: Store;
-  settings: AccountSettings = { automaticRetryDays: [], upcomingInvoiceDays: 3 };
+  settings: AccountSettings = { automaticRetryDays: [], upcomingInvoiceDays: 3, subscriptionAfterRetries: 'cancel', invoiceAfterRetries: 'past_due' };
   readonly webhooks: WebhookDispatcher;
   readonly log: (line: string) => void;
   /** The API request being handled; events it causes name it in `request`. */

@@ -3,7 +3,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { processDue } from './billing.ts';
-import { Core } from './core.ts';
+import { Core, type InvoiceAfterRetries, type SubscriptionAfterRetries } from './core.ts';
 import { createRequestHandler, Faults, type FaultSpec } from './server.ts';
 import { Store } from './store.ts';
 import { realNow } from './time.ts';
@@ -12,7 +12,7 @@ import { DEFAULT_RETRY, WebhookDispatcher, type RetryPolicy, type WebhookTarget 
 
 export { TEST_CARDS } from './cards.ts';
 export { signPayload, type WebhookTarget } from './webhooks.ts';
-export { API_VERSION } from './core.ts';
+export { API_VERSION, type InvoiceAfterRetries, type SubscriptionAfterRetries } from './core.ts';
 
 export interface StripeSandboxOptions {
   port?: number; // 0 or undefined = pick a free port
@@ -32,6 +32,14 @@ export interface StripeSandboxOptions {
    * (e.g. [1, 3, 5]). Default: off, as the product's `retries: "workflow"` policy asks.
    */
   automaticRetryDays?: number[];
+  /**
+   * What Stripe does to the subscription when its retries of a failed invoice are over (Settings →
+   * Billing → "Manage failed payments" → Subscription status): `cancel` (Stripe's default), `unpaid`
+   * or `past_due` (leave it). With `automaticRetryDays` empty, that is right after the first failure.
+   */
+  subscriptionAfterRetries?: SubscriptionAfterRetries;
+  /** The same setting's Invoice status: `past_due` (leave it, the default) or `uncollectible`. */
+  invoiceAfterRetries?: InvoiceAfterRetries;
 }
 
 export interface StripeSandbox {
@@ -91,6 +99,8 @@ export async function startStripeSandbox(options: StripeSandboxOptions = {}): Pr
   const core = new Core(store, webhooks, log);
   core.settings.automaticRetryDays = [...(options.automaticRetryDays ?? [])];
   core.settings.upcomingInvoiceDays = options.upcomingInvoiceDays ?? 3;
+  core.settings.subscriptionAfterRetries = options.subscriptionAfterRetries ?? 'cancel';
+  core.settings.invoiceAfterRetries = options.invoiceAfterRetries ?? 'past_due';
   const faults = new Faults();
   server.on('request', createRequestHandler(core, faults));
 

@@ -89,7 +89,7 @@ function payFromHostedPage(core: Core, inv: Stripe.Invoice, token: string | unde
   core.request = { id: newId('req'), idempotencyKey: null };
   let result: ReturnType<typeof attemptInvoicePayment>;
   try {
-    result = attemptInvoicePayment(core, inv, pm.id);
+    result = attemptInvoicePayment(core, inv, pm.id, 'manual');
   } finally {
     core.request = before;
   }

@@ -61,6 +61,8 @@ export interface SandboxState {
   idempotency: Record<string, IdempotencyRecord>;
   /** Per subscription, the period end whose `invoice.upcoming` has been sent (once per period). */
   upcomingSentFor?: Record<string, number>;
+  /** Per invoice, the payment methods that hard-declined on it: Stripe's retries skip them. */
+  hardDeclined?: Record<string, string[]>;
 }
 
 const KINDS: Kind[] = [

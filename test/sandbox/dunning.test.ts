@@ -9,7 +9,9 @@ describe('stripe sandbox dunning flow', () => {
   let stripe: Stripe;
 
   beforeAll(async () => {
-    h = await startHarness();
+    // The account as the product's README sets it up: the subscription stays past due after the
+    // retries (end-of-retries.test.ts covers Stripe's default, cancel, and the other settings).
+    h = await startHarness({ subscriptionAfterRetries: 'past_due' });
     stripe = h.stripe;
   });
   afterAll(() => h.close());
@@ -103,7 +105,8 @@ describe('stripe sandbox dunning flow', () => {
     expect(pastDue.data.previous_attributes).toEqual({ status: 'active' });
     expect((pastDue.data.object as Stripe.Subscription).status).toBe('past_due');
     const failed = forRenewal[4]!;
-    expect(failed.created).toBe(periodEnd);
+    // Stripe attempts the renewal an hour after the draft is created (draft-hour.test.ts).
+    expect(failed.created).toBe(periodEnd + 3600);
     expect(failed.api_version).toBe(Stripe.API_VERSION);
     expect((failed.data.object as Stripe.Invoice).attempt_count).toBe(1);
     const delivery = h.receiver.deliveries.find((d) => d.event.id === failed.id)!;
@@ -115,7 +118,8 @@ describe('stripe sandbox dunning flow', () => {
     // The customer fixes their card; the dunning job retries off-session.
     await stripe.customers.update(customer.id, { invoice_settings: { default_payment_method: 'pm_card_visa' } });
     const paid = await stripe.invoices.pay(renewal.id, { off_session: true });
-    expect(paid).toMatchObject({ status: 'paid', amount_paid: 2500, amount_remaining: 0, attempt_count: 2 });
+    // A manual payment after the first attempt does not count: attempt_count stays 1 (attempt-count.test.ts).
+    expect(paid).toMatchObject({ status: 'paid', amount_paid: 2500, amount_remaining: 0, attempt_count: 1 });
     expect(paid.status_transitions.paid_at).toBe(periodEnd + 3600);
     expect((await stripe.subscriptions.retrieve(sub.id)).status).toBe('active');
     expect((await stripe.customers.retrieve(customer.id) as Stripe.Customer).delinquent).toBe(false);
@@ -165,7 +169,7 @@ describe('stripe sandbox dunning flow', () => {
     const { clock, customer, subscription } = await subscribedCustomer(stripe, 'pm_card_visa');
     const stolen = await stripe.paymentMethods.attach('pm_card_visa_chargeDeclinedStolenCard', { customer: customer.id });
     await stripe.customers.update(customer.id, { invoice_settings: { default_payment_method: stolen.id } });
-    await advance(stripe, clock.id, T0 + 31 * DAY + 60);
+    await advance(stripe, clock.id, T0 + 31 * DAY + 3600);
     const latest = (await stripe.subscriptions.retrieve(subscription.id)).latest_invoice as string;
 
     const invoice = await stripe.invoices.retrieve(latest, { expand: ['payments.data.payment.payment_intent'] });
@@ -192,7 +196,7 @@ describe('stripe sandbox dunning flow', () => {
     const { clock, customer, subscription } = await subscribedCustomer(stripe, 'pm_card_visa');
     const pm = await stripe.paymentMethods.attach('pm_card_authenticationRequired', { customer: customer.id });
     await stripe.subscriptions.update(subscription.id, { default_payment_method: pm.id });
-    await advance(stripe, clock.id, T0 + 31 * DAY + 60);
+    await advance(stripe, clock.id, T0 + 31 * DAY + 3600);
     const sub = await stripe.subscriptions.retrieve(subscription.id);
     expect(sub.status).toBe('past_due');
     const payments = await stripe.invoicePayments.list({ invoice: sub.latest_invoice as string });
@@ -213,27 +217,27 @@ describe('stripe sandbox dunning flow', () => {
     const bad = await stripe.paymentMethods.attach('pm_card_chargeDeclinedExpiredCard', { customer: customer.id });
     await stripe.customers.update(customer.id, { invoice_settings: { default_payment_method: bad.id } });
 
-    await advance(stripe, clock.id, T0 + 31 * DAY + 60);
+    await advance(stripe, clock.id, T0 + 31 * DAY + 3600);
     let sub = await stripe.subscriptions.retrieve(subscription.id);
     expect(sub.status).toBe('past_due');
     const voided = await stripe.invoices.voidInvoice(sub.latest_invoice as string);
     expect(voided.status).toBe('void');
-    expect(voided.status_transitions.voided_at).toBe(T0 + 31 * DAY + 60);
+    expect(voided.status_transitions.voided_at).toBe(T0 + 31 * DAY + 3600);
     sub = await stripe.subscriptions.retrieve(subscription.id);
     expect(sub.status).toBe('active');
 
-    await advance(stripe, clock.id, T0 + 59 * DAY + 60);
+    await advance(stripe, clock.id, T0 + 59 * DAY + 3600);
     sub = await stripe.subscriptions.retrieve(subscription.id);
     expect(sub.status).toBe('past_due');
     const written = await stripe.invoices.markUncollectible(sub.latest_invoice as string);
     expect(written.status).toBe('uncollectible');
-    expect(written.status_transitions.marked_uncollectible_at).toBe(T0 + 59 * DAY + 60);
+    expect(written.status_transitions.marked_uncollectible_at).toBe(T0 + 59 * DAY + 3600);
     expect((await stripe.subscriptions.retrieve(subscription.id)).status).toBe('active');
     const err = await catchError(stripe.invoices.markUncollectible(voided.id));
     expect(err.statusCode).toBe(400);
 
-    expect((await lastEventFor(stripe, 'invoice.voided', voided.id)).created).toBe(T0 + 31 * DAY + 60);
-    expect((await lastEventFor(stripe, 'invoice.marked_uncollectible', written.id)).created).toBe(T0 + 59 * DAY + 60);
+    expect((await lastEventFor(stripe, 'invoice.voided', voided.id)).created).toBe(T0 + 31 * DAY + 3600);
+    expect((await lastEventFor(stripe, 'invoice.marked_uncollectible', written.id)).created).toBe(T0 + 59 * DAY + 3600);
   });
 
   it('leaves a subscription incomplete when its first payment fails', async () => {

@@ -118,7 +118,7 @@ describe('stripe sandbox subscriptions', () => {
   it('starts trials with a zero invoice and bills when the trial ends', async () => {
     const { clock, subscription } = await subscribedCustomer(stripe, 'pm_card_visa', { trial_period_days: 14 });
     expect(subscription).toMatchObject({ status: 'trialing', trial_start: T0, trial_end: T0 + 14 * DAY });
-    await advance(stripe, clock.id, T0 + 14 * DAY + 5);
+    await advance(stripe, clock.id, T0 + 14 * DAY + 3600);
     const sub = await stripe.subscriptions.retrieve(subscription.id, { expand: ['latest_invoice'] });
     expect(sub.status).toBe('active');
     expect((sub.latest_invoice as Stripe.Invoice)).toMatchObject({ status: 'paid', amount_paid: 2500, billing_reason: 'subscription_cycle' });

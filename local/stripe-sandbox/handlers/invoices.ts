@@ -146,7 +146,7 @@ function pay({ core, args, params: p }: Ctx): unknown {
     markInvoicePaid(core, inv, { charged: false, outOfBand: true });
     return render(core, inv, p.expand());
   }
-  const result = attemptInvoicePayment(core, inv, pmId);
+  const result = attemptInvoicePayment(core, inv, pmId, 'manual');
   if (!result.ok) {
     const pi = paymentIntentOf(core, inv);
     const decline = result.decline ?? { code: 'card_declined', decline_code: 'generic_decline', message: 'Your card was declined.' };
