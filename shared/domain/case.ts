@@ -67,7 +67,11 @@ export interface DunningCase {
    * the customer gets one sequence; retries pay every open one, and the case recovers when all are.
    */
   extraInvoiceIds?: string[];
-  /** Stage ids whose notice has been claimed for sending, so a retried Lambda never sends twice. */
+  /**
+   * Stage ids whose notice has been claimed for sending, so a retried Lambda never sends twice; also
+   * the claims of `alsoNotify` rules (`AlsoNotify…`) and of Stripe's own failed attempts that the
+   * case has followed (`StripeAttempt2`, …), each once.
+   */
   noticesSent: string[];
   recoveredBy?: RecoveredBy;
   closedAt?: string;

@@ -130,21 +130,17 @@ async function openCase(deps: IngestDeps, event: StripeEventEnvelope): Promise<I
 
   const existing = await deps.store.findCaseOfInvoice(invoice.id);
   if (existing && (existing.status !== 'open' || existing.executionArn || existing.invoiceId !== invoice.id)) {
-    // A duplicate, a replay of an old event, or Stripe's own later attempt: the case already runs.
-    // Stripe's own later attempt (Smart Retries) is worth a line on the case; our own retries'
-    // failures come back as this event too, with our idempotency key, and are already recorded.
+    // A duplicate, a replay of an old event, a manual attempt, or Stripe's own later attempt: the
+    // case already runs. Only Stripe's own attempt (Smart Retries, a custom schedule) counts: its
+    // event names no request. A manual attempt (our own charge, with our idempotency key, or the
+    // customer's on the hosted invoice page) fails with the attempt_count Stripe's last attempt left,
+    // since Stripe counts only its own retries (docs.stripe.com/api/invoices/object#invoice_object-attempt_count).
     const ours = event.request?.idempotency_key?.startsWith('dunning:') ?? false;
+    const stripesOwn = !ours && !event.request?.id;
     const attempt = invoice.attempt_count ?? 1;
-    if (existing.status === 'open' && attempt > 1 && !ours) {
-      await deps.store.appendTimeline(existing.invoiceId, {
-        at: deps.clock.now().toISOString(),
-        type: 'stripe_attempt_failed',
-        detail: `${invoice.id} attempt ${attempt}`,
-      });
-      if (policyOf(deps, existing).retries === 'stripe') {
-        const followed = await noticeAfterStripeAttempt(deps, existing, attempt);
-        if (followed) return followed;
-      }
+    if (existing.status === 'open' && attempt > 1 && stripesOwn) {
+      const followed = await followStripeAttempt(deps, existing, invoice.id, attempt);
+      if (followed) return followed;
     }
     deps.log.info('case already exists', { invoiceId: invoice.id, eventId: event.id, status: existing.status });
     return { action: 'case_exists', invoiceId: existing.invoiceId, status: existing.status };
@@ -249,6 +245,41 @@ async function blockOpeningCard(deps: IngestDeps, dunningCase: DunningCase, fail
   });
   deps.log.info('card blocked by the decline that opened the case', { invoiceId: dunningCase.invoiceId, code });
   return { ...dunningCase, blockedPaymentMethod: block };
+}
+
+/**
+ * Stripe's own attempt `attempt` at `invoiceId` failed: recorded on the case once per attempt number
+ * (a claim among the case's `noticesSent`, like an `alsoNotify` rule's), however many deliveries of it
+ * arrive, and under `retries: "stripe"` followed by its notice. A notice that could not be sent gives
+ * the claim back, so the redelivered event tries again.
+ */
+async function followStripeAttempt(deps: IngestDeps, dunningCase: DunningCase, invoiceId: string, attempt: number): Promise<IngestResult | undefined> {
+  const now = deps.clock.now().toISOString();
+  const claim = stripeAttemptClaim(dunningCase, invoiceId, attempt);
+  let claimed: boolean;
+  try {
+    claimed = await deps.store.claimNotice(dunningCase.invoiceId, claim, now);
+  } catch (error) {
+    if (error instanceof CaseClosedError) return { action: 'case_exists', invoiceId: dunningCase.invoiceId, status: error.status as DunningCase['status'] };
+    throw error;
+  }
+  if (!claimed) {
+    deps.log.info("Stripe's attempt already followed", { invoiceId: dunningCase.invoiceId, attempt });
+    return undefined;
+  }
+  await deps.store.appendTimeline(dunningCase.invoiceId, { at: now, type: 'stripe_attempt_failed', detail: `${invoiceId} attempt ${attempt}` });
+  if (policyOf(deps, dunningCase).retries !== 'stripe') return undefined;
+  try {
+    return await noticeAfterStripeAttempt(deps, dunningCase, attempt);
+  } catch (error) {
+    await deps.store.releaseNotice(dunningCase.invoiceId, claim, now);
+    throw error;
+  }
+}
+
+/** `StripeAttempt2`, or `StripeAttempt2:in_…` for a later invoice that joined the case. */
+function stripeAttemptClaim(dunningCase: DunningCase, invoiceId: string, attempt: number): string {
+  return invoiceId === dunningCase.invoiceId ? `StripeAttempt${attempt}` : `StripeAttempt${attempt}:${invoiceId}`;
 }
 
 /**

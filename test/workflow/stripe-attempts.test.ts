@@ -5,6 +5,8 @@ import { policyWith, writePolicyFile } from '../fixtures/policies.ts';
 import {
   caseFor,
   deliver,
+  putInWorkingCard,
+  retrySteps,
   forgetProcessedEvents,
   latestEvent,
   renew,
@@ -17,6 +19,14 @@ import {
 } from '../fixtures/scenario.ts';
 
 const DAY = 86_400;
+
+/** Every event so far delivered and handled (the executions keep waiting: a day is a minute here). */
+async function quiet(t: TestRuntime): Promise<void> {
+  for (let round = 0; round < 2; round++) {
+    await t.runtime.sandbox!.idle();
+    await t.runtime.lambda.idle();
+  }
+}
 
 describe('retries: "stripe" with Stripe retrying on its own schedule', () => {
   let s: TestRuntime;
@@ -46,7 +56,8 @@ describe('retries: "stripe" with Stripe retrying on its own schedule', () => {
     await s.stripe.testHelpers.testClocks.advance(subscriber.clockId, { frozen_time: subscriber.periodEnd + 3600 + 3 * DAY + 120 });
     await waitFor(async () => (await subjectsTo(s.runtime, subscriber.email)).length === 3, 10_000, 'notice 3');
 
-    // A late redelivery of the second attempt's event, after its dedupe record is gone, sends nothing.
+    // A late redelivery of the second attempt's event, after its dedupe record is gone, sends nothing
+    // and is not counted again.
     await forgetProcessedEvents(s.runtime);
     expect((await deliver(s.runtime, secondAttempt)).status).toBe(200);
     await new Promise((resolve) => setTimeout(resolve, 300));
@@ -59,9 +70,47 @@ describe('retries: "stripe" with Stripe retrying on its own schedule', () => {
     expect(timeline.filter((e) => e.type === 'stripe_attempt_failed').map((e) => e.detail)).toEqual([
       `${invoiceId} attempt 2`,
       `${invoiceId} attempt 3`,
-      `${invoiceId} attempt 2`,
     ]);
     // The policy's schedule has not reached day 3: these notices followed Stripe, not the clock.
     expect(s.tasks.filter((task) => task.invoiceId === invoiceId).map((task) => task.state)).toEqual(['Notice1']);
+  });
+
+  it("sends no early notice for manual attempts between Stripe's: our card-update charge and the customer's hosted-page payment", async () => {
+    const subscriber = await subscribeWithDecliningCard(s.stripe, 'Manual Between');
+    await renew(s.stripe, subscriber);
+    await waitFor(async () => (await subjectsTo(s.runtime, subscriber.email)).length === 1, 10_000, 'notice 1');
+    const invoiceId = (await caseFor(s.runtime, subscriber.subscriptionId))!.invoiceId;
+
+    // The customer puts in another card that declines: the product charges it at once, and fails.
+    await putInWorkingCard(s.stripe, subscriber.customerId, 'pm_card_chargeDeclinedInsufficientFunds');
+    await waitFor(async () => (await retrySteps(s.runtime, invoiceId)).some((step) => step.startsWith('retry_declined:CardUpdated')), 10_000, 'the card-update charge');
+    // Then tries a declining card on the hosted invoice page.
+    const invoice = await s.stripe.invoices.retrieve(invoiceId);
+    const page = await fetch(`${invoice.hosted_invoice_url!}/pay`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ card: 'pm_card_chargeCustomerFail' }).toString(),
+    });
+    expect(await page.text()).toContain('Your card was declined.');
+    await quiet(s);
+
+    // More invoice.payment_failed went out (the card-update charge, the hosted page), none Stripe's
+    // own: no notice 2, nothing counted.
+    const failures = (await s.stripe.events.list({ type: 'invoice.payment_failed', limit: 100 })).data.filter(
+      (e) => (e.data.object as { id?: string }).id === invoiceId,
+    );
+    expect(failures.length).toBeGreaterThanOrEqual(3);
+    expect(failures.filter((e) => e.request?.id === null)).toHaveLength(1);
+    expect(failures.filter((e) => e.request?.idempotency_key === null && e.request?.id)).toHaveLength(1);
+    expect((await s.stripe.invoices.retrieve(invoiceId)).attempt_count).toBe(1);
+    expect(await subjectsTo(s.runtime, subscriber.email)).toEqual([SUBJECTS.notice1]);
+    const timeline = await s.runtime.store.listTimeline(invoiceId);
+    expect(timeline.filter((e) => e.type === 'stripe_attempt_failed')).toEqual([]);
+
+    // Stripe's own second attempt, a day after the first, still sends notice 2, once.
+    await s.stripe.testHelpers.testClocks.advance(subscriber.clockId, { frozen_time: subscriber.periodEnd + 3600 + DAY + 60 });
+    await waitFor(async () => (await subjectsTo(s.runtime, subscriber.email)).length === 2, 10_000, 'notice 2');
+    await quiet(s);
+    expect(await subjectsTo(s.runtime, subscriber.email)).toEqual([SUBJECTS.notice1, SUBJECTS.notice2]);
   });
 });
