@@ -115,6 +115,16 @@ export async function terminateCase(deps: DunningDeps, invoiceId: string): Promi
 }
 
 /**
+ * Stripe cancelled the subscription itself because its own retries failed (an account left on
+ * Stripe's default end of retries): the case was closed from outside, mid-policy, and the customer,
+ * who has been told their subscription is at risk, is told it has ended, today. Claimed like
+ * Terminate's email, so it goes out once, whichever closed the case.
+ */
+export async function tellSubscriptionEndedByStripe(deps: DunningDeps, dunningCase: DunningCase, endedAt: string): Promise<void> {
+  await sendClosingEmail(deps, { ...dunningCase, terminatesAt: endedAt }, 'termination', policyOf(deps, dunningCase).end.notice, 'Terminate');
+}
+
+/**
  * Under the pay lock: asks Stripe whether the invoice was paid after all (a payment whose webhook is
  * late must not cost a subscription), then runs the policy's end action.
  */

@@ -12,7 +12,7 @@ import { chargeAfterCardUpdate } from './card-update.ts';
 import { AUTHENTICATION_REQUIRED, blockingCode, describeFailure, reissueClears } from './declines.ts';
 import type { PaymentFailure } from '../domain/ports.ts';
 import { sendCaseEmail } from './emails.ts';
-import { recoverCase } from './close.ts';
+import { recoverCase, tellSubscriptionEndedByStripe } from './close.ts';
 import { howPaid } from './paid-by.ts';
 import { closeFromOutside } from './outside.ts';
 import { cancelHeadsUp, headsUpForExpiringSource, headsUpForUpcomingInvoice, PRE_DUNNING_STAGE, type PreDunningResult } from './pre-dunning.ts';
@@ -84,7 +84,8 @@ async function route(deps: IngestDeps, event: StripeEventEnvelope): Promise<Inge
     case 'customer.subscription.deleted': {
       const subscription = parseRef(event, 'sub_');
       const cases = (await deps.store.listCasesOfCustomer(subscription.customer)).filter((c) => c.subscriptionId === subscription.id);
-      return closeCases(deps, event, cases, 'subscription canceled in Stripe');
+      if (canceledForFailedPayment(event)) return closeCasesEndedByStripe(deps, event, cases);
+      return closeCases(deps, event, cases, CANCELED_IN_STRIPE);
     }
     case 'customer.updated': {
       const customer = parseRef(event, 'cus_');
@@ -397,7 +398,7 @@ async function subscriptionUpdated(deps: IngestDeps, event: StripeEventEnvelope)
 
   const status = await deps.stripe.getSubscriptionStatus(subscription.id);
   if (status === 'canceled' || status === 'incomplete_expired') {
-    return closeCases(deps, event, cases, 'subscription canceled in Stripe');
+    return closeCases(deps, event, cases, CANCELED_IN_STRIPE);
   }
   const recovered: string[] = [];
   for (const c of cases) {
@@ -454,6 +455,45 @@ async function closeCases(deps: IngestDeps, event: StripeEventEnvelope, cases: D
   if (closed.length === 0) return ignore(deps, event, `no open case to close (${reason})`);
   deps.log.info('cases closed from outside', { eventId: event.id, invoiceIds: closed, reason });
   return { action: 'case_closed', invoiceIds: closed, reason };
+}
+
+const CANCELED_IN_STRIPE = 'subscription canceled in Stripe';
+const CANCELED_BY_STRIPE_RETRIES = 'subscription canceled by Stripe after its retries failed';
+
+/**
+ * Stripe cancelled the subscription because payment failed: its own end of retries, on an account
+ * left on Stripe's default ("Manage failed payments": cancel the subscription). Its
+ * `cancellation_details.reason` says so: `payment_failed`.
+ */
+function canceledForFailedPayment(event: StripeEventEnvelope): boolean {
+  const details = (event.data.object as { cancellation_details?: { reason?: unknown } | null }).cancellation_details;
+  return details?.reason === 'payment_failed';
+}
+
+/**
+ * Stripe ended the subscription mid-policy for the same failed payment the case is about. The case
+ * closes as any case ended outside does (no more notices, no charge), and the customer, told so far
+ * that their subscription is at risk, is told it has ended (the policy's end email), once. A case
+ * already closed because the subscription was seen canceled (a `customer.subscription.updated` read
+ * first) is told too, and a redelivery after a failed send tries again.
+ */
+async function closeCasesEndedByStripe(deps: IngestDeps, event: StripeEventEnvelope, cases: DunningCase[]): Promise<IngestResult> {
+  const closed: string[] = [];
+  const told: string[] = [];
+  const endedAt = new Date(event.created * 1000).toISOString();
+  for (const c of cases) {
+    const closedNow = await closeFromOutside(deps, c, CANCELED_BY_STRIPE_RETRIES);
+    const current = closedNow ? await deps.store.getCase(c.invoiceId) : c;
+    const endedHere = current?.status === 'closed' && (current.closedReason === CANCELED_BY_STRIPE_RETRIES || current.closedReason === CANCELED_IN_STRIPE);
+    if (!current || !endedHere) continue;
+    if (closedNow) closed.push(c.invoiceId);
+    if (pausedUntil(current, deps.clock.now())) continue;
+    await tellSubscriptionEndedByStripe(deps, current, endedAt);
+    told.push(c.invoiceId);
+  }
+  if (closed.length === 0 && told.length === 0) return ignore(deps, event, `no open case to close (${CANCELED_BY_STRIPE_RETRIES})`);
+  deps.log.info('cases closed: Stripe canceled the subscription after its retries', { eventId: event.id, invoiceIds: closed, told });
+  return { action: 'case_closed', invoiceIds: closed.length > 0 ? closed : told, reason: CANCELED_BY_STRIPE_RETRIES };
 }
 
 /** The id (and customer, for a subscription) of an event's object, validated. */
