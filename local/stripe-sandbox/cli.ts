@@ -1,5 +1,6 @@
 // Runs the Stripe sandbox on its own:
 //   npx tsx local/stripe-sandbox/cli.ts --port 12111 --webhook-url http://127.0.0.1:3000/webhook --webhook-secret whsec_x [--data-dir .dunning-data]
+//     [--retry-days 1,3,5] [--end-of-retries cancel|unpaid|past_due]
 import { parseArgs } from 'node:util';
 import { startStripeSandbox } from './index.ts';
 
@@ -11,8 +12,23 @@ const { values } = parseArgs({
     'webhook-secret': { type: 'string' },
     'data-dir': { type: 'string' },
     quiet: { type: 'boolean', default: false },
+    // The account's "Manage failed payments": a custom retry schedule (days after each failure;
+    // none by default) and what happens to the subscription when it is over (Stripe's default: cancel).
+    'retry-days': { type: 'string' },
+    'end-of-retries': { type: 'string', default: 'cancel' },
   },
 });
+
+const endOfRetries = values['end-of-retries'];
+if (endOfRetries !== 'cancel' && endOfRetries !== 'unpaid' && endOfRetries !== 'past_due') {
+  console.error('--end-of-retries is one of cancel, unpaid, past_due');
+  process.exit(2);
+}
+const retryDays = (values['retry-days'] ?? '').split(',').filter(Boolean).map(Number);
+if (retryDays.some((d) => !Number.isFinite(d) || d <= 0)) {
+  console.error('--retry-days is a comma-separated list of days, e.g. 1,3,5');
+  process.exit(2);
+}
 
 const webhookUrl = values['webhook-url'];
 const webhookSecret = values['webhook-secret'];
@@ -27,6 +43,8 @@ const sandbox = await startStripeSandbox({
   dataDir: values['data-dir'],
   webhook: webhookUrl && webhookSecret ? { url: webhookUrl, secret: webhookSecret } : undefined,
   log: values.quiet ? undefined : (line) => console.error(line),
+  automaticRetryDays: retryDays,
+  subscriptionAfterRetries: endOfRetries,
 });
 console.log(`Stripe sandbox listening on ${sandbox.url}`);
 console.log(`  new Stripe('sk_test_anything', { host: '${values.host}', port: ${sandbox.port}, protocol: 'http' })`);
