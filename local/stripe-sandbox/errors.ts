@@ -121,6 +121,35 @@ export function idempotencyEndpointMismatch(key: string, first: string, now: str
   });
 }
 
+/**
+ * `invoices.pay` when the bank wants the customer to authenticate (3-D Secure): a 402 card error with
+ * the code `invoice_payment_intent_requires_action` (docs.stripe.com/error-codes), not a decline, so
+ * no `decline_code`, charge or payment intent in the body; the invoice's payment intent waits in
+ * `requires_action`. Stripe's wording, as its API returns it (stripe/stripe-node#628).
+ */
+export function invoiceRequiresAction(): StripeApiError {
+  const code = 'invoice_payment_intent_requires_action';
+  return new StripeApiError(402, {
+    type: 'card_error',
+    code,
+    doc_url: docUrl(code),
+    message:
+      'This payment requires additional user action before it can be completed successfully. Payment can be completed using the PaymentIntent associated with the invoice. For more details see: https://stripe.com/docs/billing/subscriptions/payment#handling-action-required',
+  });
+}
+
+/** The same when creating a subscription with `payment_behavior=error_if_incomplete`. */
+export function subscriptionRequiresAction(): StripeApiError {
+  const code = 'subscription_payment_intent_requires_action';
+  return new StripeApiError(402, {
+    type: 'card_error',
+    code,
+    doc_url: docUrl(code),
+    message:
+      'Payment for this subscription requires additional user action before it can be completed successfully. Payment can be completed using the PaymentIntent associated with `subscription.latest_invoice`. Additional information is available here: https://stripe.com/docs/billing/subscriptions/overview#requires-action',
+  });
+}
+
 export function cardError(fields: {
   message: string;
   code: string;
