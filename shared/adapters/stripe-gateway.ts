@@ -45,6 +45,9 @@ function apiBaseParts(apiBase: string): { host: string; port: number; protocol: 
   return { host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port, protocol };
 }
 
+/** Stripe's decline code for a payment that needs the customer to authenticate (docs.stripe.com/declines/codes). */
+const AUTHENTICATION_REQUIRED_CODE = 'authentication_required';
+
 type StripeErrorLike = {
   type?: string;
   code?: string;
@@ -93,6 +96,15 @@ function lastPaymentErrorOf(invoice: Stripe.Invoice): PaymentFailure | undefined
     .filter((pi): pi is Stripe.PaymentIntent => typeof pi === 'object' && pi !== null);
   const intent = intents[0];
   const error = intent?.last_payment_error;
+  // Waiting for the customer to authenticate (3-D Secure): no charge was made, so no error either
+  // (docs.stripe.com/billing/subscriptions/overview#requires-action); the intent's state says why.
+  if (intent?.status === 'requires_action' && !error) {
+    return {
+      code: AUTHENTICATION_REQUIRED_CODE,
+      paymentMethod: idOf(intent.payment_method),
+      message: 'the payment needs the customer to authenticate (3-D Secure)',
+    };
+  }
   if (!intent || !error) return undefined;
   return {
     code: error.code ?? undefined,

@@ -22,8 +22,19 @@ export const HARD_DECLINE_CODES: ReadonlySet<string> = new Set([
   'transaction_not_allowed',
 ]);
 
-/** The customer must act (3-D Secure): an off-session charge of this card cannot succeed. */
+/**
+ * The customer must act (3-D Secure): an off-session charge of this card cannot succeed. Stripe's
+ * decline code for a bank's request for authentication (docs.stripe.com/declines/codes), and the
+ * code a case's card is blocked under for it.
+ */
 export const AUTHENTICATION_REQUIRED = 'authentication_required';
+
+/**
+ * What `invoices.pay` answers when the bank wants the customer to authenticate: a 402 card error with
+ * this code and no decline code; the invoice's payment intent waits in `requires_action`
+ * (docs.stripe.com/error-codes, docs.stripe.com/billing/subscriptions/overview#requires-action).
+ */
+export const INVOICE_REQUIRES_ACTION = 'invoice_payment_intent_requires_action';
 
 /** The issuer's advice that this card will not be approved however often it is tried. */
 export const DO_NOT_TRY_AGAIN = 'do_not_try_again';
@@ -42,7 +53,7 @@ export function blocksCard(code: string | undefined): boolean {
 export function blockingCode(failure: Pick<PaymentFailure, 'code' | 'declineCode' | 'adviceCode'>): string | undefined {
   const code = failure.declineCode ?? failure.code;
   if (blocksCard(code)) return code;
-  if (failure.code === AUTHENTICATION_REQUIRED) return AUTHENTICATION_REQUIRED;
+  if (failure.code === AUTHENTICATION_REQUIRED || failure.code === INVOICE_REQUIRES_ACTION) return AUTHENTICATION_REQUIRED;
   if (failure.adviceCode === DO_NOT_TRY_AGAIN) return code ?? DO_NOT_TRY_AGAIN;
   return undefined;
 }

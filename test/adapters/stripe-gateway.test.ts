@@ -115,6 +115,11 @@ const ROUTES: Record<string, () => { status: number; body: unknown; delayMs?: nu
       },
     }),
   }),
+  // As Stripe leaves a renewal whose bank wants 3-D Secure: no charge, so no error (docs.stripe.com/billing/subscriptions/overview#requires-action).
+  'GET /v1/invoices/in_requires_action': () => ({
+    status: 200,
+    body: withPayments('in_requires_action', { isDefault: true, intent: { id: 'pi_waiting', status: 'requires_action', payment_method: 'pm_3ds', last_payment_error: null } }),
+  }),
   'GET /v1/invoices/in_not_attempted': () => ({
     status: 200,
     body: withPayments('in_not_attempted', { isDefault: true, intent: { id: 'pi_new', payment_method: null, last_payment_error: null } }),
@@ -298,6 +303,12 @@ describe('StripeGateway.getInvoice', () => {
 
   it("takes the payment intent's card when the error does not name one", async () => {
     const snapshot = await gateway.getInvoice('in_needs_3ds', { withPaymentError: true });
+
+    expect(snapshot.lastPaymentError).toMatchObject({ code: 'authentication_required', paymentMethod: 'pm_3ds' });
+  });
+
+  it('reads an intent waiting for 3-D Secure, which has no error, as its card needing authentication', async () => {
+    const snapshot = await gateway.getInvoice('in_requires_action', { withPaymentError: true });
 
     expect(snapshot.lastPaymentError).toMatchObject({ code: 'authentication_required', paymentMethod: 'pm_3ds' });
   });

@@ -9,6 +9,8 @@ describe('blockingCode', () => {
     [{ code: 'authentication_required', declineCode: 'authentication_required' }, 'authentication_required'],
     // 3-D Secure comes back with the error code alone as often as with a decline code.
     [{ code: 'authentication_required', declineCode: 'generic_decline' }, 'authentication_required'],
+    // What invoices.pay answers when the bank wants 3-D Secure: no decline code (docs.stripe.com/error-codes).
+    [{ code: 'invoice_payment_intent_requires_action' }, 'authentication_required'],
   ])('blocks a card that hard-declined or needs authentication: %o', (failure, code) => {
     expect(blockingCode(failure)).toBe(code);
   });
