@@ -39,6 +39,13 @@ export const INVOICE_REQUIRES_ACTION = 'invoice_payment_intent_requires_action';
 /** The issuer's advice that this card will not be approved however often it is tried. */
 export const DO_NOT_TRY_AGAIN = 'do_not_try_again';
 
+/**
+ * The issuer's advice that the card's details are wrong (an expired card, a wrong CVC): the same
+ * saved card fails until the customer, or the bank's reissue, corrects them
+ * (docs.stripe.com/declines/card#retrying-issuer-declines).
+ */
+export const CONFIRM_CARD_DATA = 'confirm_card_data';
+
 /** True when the same card must not be charged again until the customer changes it. */
 export function blocksCard(code: string | undefined): boolean {
   return code !== undefined && (HARD_DECLINE_CODES.has(code) || code === AUTHENTICATION_REQUIRED);
@@ -47,14 +54,16 @@ export function blocksCard(code: string | undefined): boolean {
 /**
  * The code a card is blocked under after this failure, or undefined when it may be tried again. A
  * hard decline or a request for authentication blocks it by its code; so does any decline the issuer
- * advises `do_not_try_again` on (a card network counts retries against that advice), under its own
- * decline code, so a reissue that fixes that reason still lifts it.
+ * advises `do_not_try_again` on (a card network counts retries against that advice) or
+ * `confirm_card_data` on (the same details fail again), under its own decline code, so a reissue
+ * that fixes that reason still lifts it. A payment Radar blocked reached no issuer and carries no
+ * advice: its code (`fraudulent`) blocks it, since Radar would block the same card again.
  */
 export function blockingCode(failure: Pick<PaymentFailure, 'code' | 'declineCode' | 'adviceCode'>): string | undefined {
   const code = failure.declineCode ?? failure.code;
   if (blocksCard(code)) return code;
   if (failure.code === AUTHENTICATION_REQUIRED || failure.code === INVOICE_REQUIRES_ACTION) return AUTHENTICATION_REQUIRED;
-  if (failure.adviceCode === DO_NOT_TRY_AGAIN) return code ?? DO_NOT_TRY_AGAIN;
+  if (failure.adviceCode === DO_NOT_TRY_AGAIN || failure.adviceCode === CONFIRM_CARD_DATA) return code ?? failure.adviceCode;
   return undefined;
 }
 

@@ -20,10 +20,16 @@ describe('blockingCode', () => {
     expect(blockingCode({ code: 'expired_card', adviceCode: 'do_not_try_again' })).toBe('expired_card');
   });
 
+  it('blocks a card whose details the issuer asks to confirm, under its own code, until they change', () => {
+    expect(blockingCode({ code: 'expired_card', declineCode: 'expired_card', adviceCode: 'confirm_card_data' })).toBe('expired_card');
+    expect(blockingCode({ code: 'incorrect_cvc', adviceCode: 'confirm_card_data' })).toBe('incorrect_cvc');
+    expect(reissueClears(blockingCode({ code: 'expired_card', adviceCode: 'confirm_card_data' }))).toBe(true);
+  });
+
   it.each([
     [{ code: 'card_declined', declineCode: 'insufficient_funds', adviceCode: 'try_again_later' }],
     [{ code: 'card_declined', declineCode: 'generic_decline' }],
-    [{ code: 'expired_card', adviceCode: 'confirm_card_data' }],
+    [{ code: 'processing_error', declineCode: 'processing_error', adviceCode: 'try_again_later' }],
     [{ code: 'no_payment_method' }],
     [{}],
   ])('lets a card be tried again otherwise: %o', (failure) => {

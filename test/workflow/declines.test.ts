@@ -86,6 +86,31 @@ describe("a card that hard-declines on the renewal's own attempt", () => {
   });
 });
 
+// The issuer's advice confirm_card_data (docs.stripe.com/declines/card#retrying-issuer-declines):
+// the same saved details fail again, so the card waits for new ones.
+describe('a card whose details the bank asks to confirm (an expired card)', () => {
+  it('is blocked when the case opens: no retry charges it again', async () => {
+    const subscriber = await subscribeWithDecliningCard(t.stripe, 'Expired Card', 'pm_card_chargeDeclinedExpiredCard');
+    const card = (await defaultCard(subscriber.customerId)).invoice_settings.default_payment_method;
+
+    await renew(t.stripe, subscriber);
+    const dunningCase = await closedCase(t.runtime, subscriber.subscriptionId);
+    await t.runtime.stepFunctions.idle();
+    const timeline = await t.runtime.store.listTimeline(dunningCase.invoiceId);
+
+    expect(await steps(dunningCase.invoiceId)).toEqual([
+      'retry_skipped:Retry1:same card, expired_card',
+      'retry_skipped:Retry2:same card, expired_card',
+      'retry_skipped:Retry3:same card, expired_card',
+    ]);
+    expect(timeline.filter((e) => e.type === 'card_blocked').map((e) => e.detail)).toEqual([
+      `${card}: expired_card: advice confirm_card_data, network 54 on the renewal's own attempt`,
+    ]);
+    expect(await chargesOn(subscriber.customerId, card)).toHaveLength(1);
+    expect(dunningCase).toMatchObject({ status: 'terminated', blockedPaymentMethod: { id: card, code: 'expired_card' } });
+  });
+});
+
 describe('a new card that hard-declines when we charge it', () => {
   it('is blocked from then on: the retries skip it and the notices go on', async () => {
     const subscriber = await subscribeWithDecliningCard(t.stripe, 'New Card Stolen');
