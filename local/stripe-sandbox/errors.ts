@@ -67,6 +67,13 @@ export function noPaymentMethod(): StripeApiError {
   );
 }
 
+/** Charging a card that was detached from its customer: Stripe's message, with no code or param. */
+export function detachedPaymentMethod(): StripeApiError {
+  return invalidRequest(
+    'The provided PaymentMethod was previously used with a PaymentIntent without Customer attachment, shared with a connected account without Customer attachment, or was detached from a Customer. It may not be used again. To use a PaymentMethod multiple times, you must attach it to a Customer first.',
+  );
+}
+
 export function resourceMissing(kind: string, id: string, param = 'id'): StripeApiError {
   return invalidRequest(`No such ${kind}: '${id}'`, { param, code: 'resource_missing', status: 404 });
 }

@@ -16,7 +16,7 @@ import {
 } from '../billing.ts';
 import { render } from '../expand.ts';
 import { fixture } from '../fixtures.ts';
-import { cardError, invalidRequest, invoiceRequiresAction, missingParam, noPaymentMethod } from '../errors.ts';
+import { cardError, detachedPaymentMethod, invalidRequest, invoiceRequiresAction, missingParam, noPaymentMethod } from '../errors.ts';
 import { createdFilter, paginate } from '../list.ts';
 import { idOf, liveCustomer, mustGet } from '../lookup.ts';
 import { buildInvoiceItem } from '../objects/invoice.ts';
@@ -147,14 +147,9 @@ function pay({ core, args, params: p }: Ctx): unknown {
     return render(core, inv, p.expand());
   }
   // A detached card can no longer pay (docs.stripe.com/api/payment_methods/detach), even if the
-  // invoice still names it.
+  // invoice still names it: Stripe's bare refusal, without a code or param.
   const charged = pmId ? core.store.get('payment_method', pmId) : undefined;
-  if (charged && idOf(charged.customer) !== customer.id) {
-    throw invalidRequest(
-      `The PaymentMethod ${charged.id} does not belong to the Customer ${customer.id}. Please use a PaymentMethod that belongs to this Customer.`,
-      { param: 'payment_method' },
-    );
-  }
+  if (charged && idOf(charged.customer) === null) throw detachedPaymentMethod();
   const result = attemptInvoicePayment(core, inv, pmId);
   if (!result.ok && result.decline?.requiresAction) throw invoiceRequiresAction();
   if (!result.ok) {
