@@ -4,6 +4,7 @@ import Stripe from 'stripe';
 import { StripeRequestError, StripeUnavailableError } from '../domain/errors.ts';
 import {
   NO_PAYMENT_METHOD,
+  PAYMENT_METHOD_DETACHED,
   TIME_ZONE_METADATA_KEY,
   type CustomerContact,
   type CustomerPreferences,
@@ -81,6 +82,17 @@ function isAlreadyPaid(e: StripeErrorLike): boolean {
  */
 function isNoPaymentMethod(e: StripeErrorLike): boolean {
   return e.type === 'StripeInvalidRequestError' && /no attached payment source or default payment method/i.test(e.message ?? '');
+}
+
+/**
+ * Stripe refuses to charge a card the customer has detached: 400 `invalid_request_error`, "The
+ * provided PaymentMethod was previously used with a PaymentIntent without Customer attachment, shared
+ * with a connected account without Customer attachment, or was detached from a Customer. It may not
+ * be used again…", with no code of its own (docs.stripe.com/api/payment_methods/detach: a detached
+ * card can no longer pay). An invoice may still name it, or its payment_method.detached be on its way.
+ */
+function isDetachedPaymentMethod(e: StripeErrorLike): boolean {
+  return e.type === 'StripeInvalidRequestError' && /detached from a Customer\. It may not be used again/i.test(e.message ?? '');
 }
 
 /**
@@ -423,6 +435,8 @@ function classify(err: unknown): Classified {
   if (isAlreadyPaid(e)) return { kind: 'already_paid' };
   // The card went between our read and the pay: as a decline, so the sequence goes on asking for one.
   if (isNoPaymentMethod(e)) return { kind: 'declined', outcome: { outcome: 'declined', code: NO_PAYMENT_METHOD, message } };
+  // The card was detached before its event reached us: a decline that blocks it, not an error.
+  if (isDetachedPaymentMethod(e)) return { kind: 'declined', outcome: { outcome: 'declined', code: PAYMENT_METHOD_DETACHED, message } };
   // Invalid request, authentication, permission, idempotency misuse: retrying cannot fix these.
   return { kind: 'error', error: new StripeRequestError(message, e.code, e.statusCode) };
 }

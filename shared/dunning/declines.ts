@@ -1,7 +1,7 @@
 // Which declines mean "this card will not work again": retrying it only costs the customer's bank's
 // goodwill. Pure data and predicates, after Stripe's decline-code documentation
 // (docs.stripe.com/declines/codes) and its advice codes (docs.stripe.com/declines/card#retrying-issuer-declines).
-import type { PaymentFailure } from '../domain/ports.ts';
+import { PAYMENT_METHOD_DETACHED, type PaymentFailure } from '../domain/ports.ts';
 
 /** Stripe decline codes a retry of the same card cannot fix. */
 export const HARD_DECLINE_CODES: ReadonlySet<string> = new Set([
@@ -20,6 +20,8 @@ export const HARD_DECLINE_CODES: ReadonlySet<string> = new Set([
   'security_violation',
   'stop_payment_order',
   'transaction_not_allowed',
+  // The customer detached the card: it can never pay again.
+  PAYMENT_METHOD_DETACHED,
 ]);
 
 /**

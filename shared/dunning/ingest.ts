@@ -10,7 +10,7 @@ import { renderNotice } from '../notices/render.ts';
 import { ACTION_REQUIRED_STAGE, bannerOf } from './banner.ts';
 import { chargeAfterCardUpdate } from './card-update.ts';
 import { AUTHENTICATION_REQUIRED, blockingCode, describeFailure, reissueClears } from './declines.ts';
-import type { PaymentFailure } from '../domain/ports.ts';
+import { PAYMENT_METHOD_DETACHED, type PaymentFailure } from '../domain/ports.ts';
 import { sendCaseEmail } from './emails.ts';
 import { recoverCase } from './close.ts';
 import { howPaid } from './paid-by.ts';
@@ -434,9 +434,6 @@ async function cardRemoved(deps: IngestDeps, event: StripeEventEnvelope, custome
   deps.log.info('card removed', { eventId: event.id, customerId, invoiceIds: recorded, detached });
   return { action: 'card_removed', paymentMethod, invoiceIds: recorded };
 }
-
-/** The code a case blocks a detached card under: it can never pay again, and no reissue brings it back. */
-const PAYMENT_METHOD_DETACHED = 'payment_method_detached';
 
 /** An expandable reference's id. */
 function refId(ref: unknown): string | undefined {

@@ -136,6 +136,13 @@ const ROUTES: Record<string, () => { status: number; body: unknown; delayMs?: nu
       message: 'Your card has insufficient funds.',
     }),
   'POST /v1/invoices/in_stolen/pay': () => stripeError(402, { ...STOLEN_CARD_ERROR, charge: 'ch_2' }),
+  // Stripe's bare refusal of a detached card (no code, no param).
+  'POST /v1/invoices/in_detached_card/pay': () =>
+    stripeError(400, {
+      type: 'invalid_request_error',
+      message:
+        'The provided PaymentMethod was previously used with a PaymentIntent without Customer attachment, shared with a connected account without Customer attachment, or was detached from a Customer. It may not be used again. To use a PaymentMethod multiple times, you must attach it to a Customer first.',
+    }),
   'POST /v1/invoices/in_no_card/pay': () =>
     stripeError(400, {
       type: 'invalid_request_error',
@@ -366,6 +373,10 @@ describe('StripeGateway.payInvoice', () => {
 
   it('reports a customer with nothing to charge as a no_payment_method decline, not an error', async () => {
     expect(await gateway.payInvoice('in_no_card', 'k')).toMatchObject({ outcome: 'declined', code: 'no_payment_method' });
+  });
+
+  it('reports a card the customer detached as a payment_method_detached decline, not an error', async () => {
+    expect(await gateway.payInvoice('in_detached_card', 'k')).toMatchObject({ outcome: 'declined', code: 'payment_method_detached' });
   });
 
   it('reports a card error without a decline code', async () => {

@@ -121,6 +121,33 @@ describe('a customer who removes their card mid-sequence', () => {
     expect((await t.stripe.charges.list({ customer: subscriber.customerId })).data.filter((c) => c.payment_method === card)).toHaveLength(0);
   });
 
+  // Events arrive in no guaranteed order: a retry may reach the card before its payment_method.detached.
+  it('blocks a detached card the invoice names when Stripe refuses it before the event arrives, and goes on', async () => {
+    const subscriber = await subscribeWithDecliningCard(t.stripe, 'Detached Unannounced');
+    const card = (await t.stripe.paymentMethods.attach('pm_card_visa', { customer: subscriber.customerId })).id;
+    await t.runtime.sandbox!.idle();
+    t.onStage(subscriber.customerId, async ({ state, error, dunningCase }) => {
+      if (state !== 'Notice1' || error) return;
+      // Its payment_method.detached is never delivered.
+      await withDeliveriesPaused(t.runtime, async () => {
+        await t.stripe.invoices.update(dunningCase.invoiceId, { default_payment_method: card });
+        await t.stripe.paymentMethods.detach(card);
+      });
+    });
+
+    await renew(t.stripe, subscriber);
+    const dunningCase = await closedCase(t.runtime, subscriber.subscriptionId);
+    await t.runtime.stepFunctions.idle();
+
+    expect(dunningCase).toMatchObject({ status: 'terminated', blockedPaymentMethod: { id: card, code: 'payment_method_detached' } });
+    expect(await steps(dunningCase.invoiceId)).toEqual([
+      'retry_declined:Retry1:payment_method_detached',
+      'retry_skipped:Retry2:same card, payment_method_detached',
+      'retry_skipped:Retry3:same card, payment_method_detached',
+    ]);
+    expect(await subjectsTo(t.runtime, subscriber.email)).toEqual([SUBJECTS.notice1, SUBJECTS.notice2, SUBJECTS.notice3, SUBJECTS.ended]);
+  });
+
   // Should Stripe say it with customer.updated instead, the removal is the same.
   it('records a default cleared by customer.updated as a removal, and charges nothing for it', async () => {
     const subscriber = await subscribeWithDecliningCard(t.stripe, 'Clears Default');
