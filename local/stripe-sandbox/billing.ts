@@ -251,9 +251,24 @@ export function attemptInvoicePayment(core: Core, inv: Stripe.Invoice, pmId: str
     return { ok: false, decline: undefined, charge: undefined, paymentIntent: pi, paymentMethod: pm };
   }
   const decline = chargeOutcome(core, pm.id);
+  pi.payment_method = pm.id;
+  if (decline?.requiresAction) {
+    // The bank wants the customer to authenticate (3-D Secure): nothing is charged yet, so there is
+    // no charge and no `charge.failed`; the intent waits in `requires_action` for the customer, who
+    // confirms on the hosted invoice page (docs.stripe.com/billing/subscriptions/overview#requires-action,
+    // docs.stripe.com/billing/subscriptions/webhooks: invoice.payment_failed, invoice.payment_action_required).
+    pi.status = 'requires_action';
+    pi.last_payment_error = null;
+    pi.next_action = {
+      type: 'use_stripe_sdk',
+      use_stripe_sdk: { type: 'three_d_secure_redirect', stripe_js: inv.hosted_invoice_url ?? core.baseUrl, source: pm.id },
+    } as unknown as Stripe.PaymentIntent.NextAction;
+    core.emit('payment_intent.requires_action', pi);
+    recordFailedAttempt(core, inv, decline, kind, pm.id);
+    return { ok: false, decline, charge: undefined, paymentIntent: pi, paymentMethod: pm };
+  }
   const charge = buildCharge({ created: now, paymentIntent: pi, paymentMethod: pm, decline, baseUrl: core.baseUrl });
   core.store.put('charge', charge);
-  pi.payment_method = pm.id;
   pi.latest_charge = charge.id;
   if (!decline) {
     pi.status = 'succeeded';
@@ -278,18 +293,10 @@ export function attemptInvoicePayment(core: Core, inv: Stripe.Invoice, pmId: str
     payment_method: structuredClone(pm),
     type: 'card_error',
   } as Stripe.PaymentIntent.LastPaymentError;
-  if (decline.requiresAction) {
-    pi.status = 'requires_action';
-    pi.next_action = {
-      type: 'use_stripe_sdk',
-      use_stripe_sdk: { type: 'three_d_secure_redirect', stripe_js: inv.hosted_invoice_url ?? core.baseUrl, source: pm.id },
-    } as unknown as Stripe.PaymentIntent.NextAction;
-  } else {
-    pi.status = 'requires_payment_method';
-    pi.next_action = null;
-  }
+  pi.status = 'requires_payment_method';
+  pi.next_action = null;
   core.emit('charge.failed', charge);
-  core.emit(decline.requiresAction ? 'payment_intent.requires_action' : 'payment_intent.payment_failed', pi);
+  core.emit('payment_intent.payment_failed', pi);
   recordFailedAttempt(core, inv, decline, kind, pm.id);
   return { ok: false, decline, charge, paymentIntent: pi, paymentMethod: pm };
 }

@@ -67,6 +67,13 @@ export function noPaymentMethod(): StripeApiError {
   );
 }
 
+/** Charging a card that was detached from its customer: Stripe's message, with no code or param. */
+export function detachedPaymentMethod(): StripeApiError {
+  return invalidRequest(
+    'The provided PaymentMethod was previously used with a PaymentIntent without Customer attachment, shared with a connected account without Customer attachment, or was detached from a Customer. It may not be used again. To use a PaymentMethod multiple times, you must attach it to a Customer first.',
+  );
+}
+
 export function resourceMissing(kind: string, id: string, param = 'id'): StripeApiError {
   return invalidRequest(`No such ${kind}: '${id}'`, { param, code: 'resource_missing', status: 404 });
 }
@@ -118,6 +125,35 @@ export function idempotencyEndpointMismatch(key: string, first: string, now: str
   return new StripeApiError(400, {
     type: 'idempotency_error',
     message: `Keys for idempotent requests can only be used for the same endpoint they were first used for ('${first}' vs '${now}'). Try using a key other than '${key}' if you meant to execute a different request.`,
+  });
+}
+
+/**
+ * `invoices.pay` when the bank wants the customer to authenticate (3-D Secure): a 402 card error with
+ * the code `invoice_payment_intent_requires_action` (docs.stripe.com/error-codes), not a decline, so
+ * no `decline_code`, charge or payment intent in the body; the invoice's payment intent waits in
+ * `requires_action`. Stripe's wording, as its API returns it (stripe/stripe-node#628).
+ */
+export function invoiceRequiresAction(): StripeApiError {
+  const code = 'invoice_payment_intent_requires_action';
+  return new StripeApiError(402, {
+    type: 'card_error',
+    code,
+    doc_url: docUrl(code),
+    message:
+      'This payment requires additional user action before it can be completed successfully. Payment can be completed using the PaymentIntent associated with the invoice. For more details see: https://stripe.com/docs/billing/subscriptions/payment#handling-action-required',
+  });
+}
+
+/** The same when creating a subscription with `payment_behavior=error_if_incomplete`. */
+export function subscriptionRequiresAction(): StripeApiError {
+  const code = 'subscription_payment_intent_requires_action';
+  return new StripeApiError(402, {
+    type: 'card_error',
+    code,
+    doc_url: docUrl(code),
+    message:
+      'Payment for this subscription requires additional user action before it can be completed successfully. Payment can be completed using the PaymentIntent associated with `subscription.latest_invoice`. Additional information is available here: https://stripe.com/docs/billing/subscriptions/overview#requires-action',
   });
 }
 

@@ -3,7 +3,6 @@
 import type Stripe from 'stripe';
 import { testCard, type Decline } from './cards.ts';
 import type { Core } from './core.ts';
-import { previousAttributes } from './core.ts';
 import { invalidRequest, resourceMissing } from './errors.ts';
 import { idOf } from './lookup.ts';
 import { buildCardPaymentMethod } from './objects/paymentMethod.ts';
@@ -71,21 +70,18 @@ export function detach(core: Core, pm: Stripe.PaymentMethod): Stripe.PaymentMeth
     });
   }
   pm.customer = null;
+  // Stripe's only event for this is `payment_method.detached`, naming the customer in
+  // previous_attributes (docs.stripe.com/api/events/types#event_types-payment_method.detached).
   core.emit('payment_method.detached', pm, { customer: customerId });
-  // A detached card can no longer be anyone's default.
+  // A detached card can no longer pay (docs.stripe.com/api/payment_methods/detach), so it is no one's
+  // default any more; Stripe clears those references without a `customer.updated` or
+  // `customer.subscription.updated` of their own (see the README).
   const customer = core.store.get('customer', customerId);
   if (customer && idOf(customer.invoice_settings.default_payment_method) === pm.id) {
-    const before = structuredClone(customer);
     customer.invoice_settings.default_payment_method = null;
-    const prev = previousAttributes(before, customer);
-    if (prev && !core.store.isDeletedCustomer(customerId)) core.emit('customer.updated', customer, prev);
   }
-  for (const sub of core.store.all('subscription')) {
-    if (idOf(sub.default_payment_method) !== pm.id) continue;
-    const before = structuredClone(sub);
-    sub.default_payment_method = null;
-    const prev = previousAttributes(before, sub);
-    if (prev) core.emit('customer.subscription.updated', sub, prev);
+  for (const sub of core.store.where('subscription', 'customer', customerId)) {
+    if (idOf(sub.default_payment_method) === pm.id) sub.default_payment_method = null;
   }
   return pm;
 }

@@ -4,6 +4,7 @@ import Stripe from 'stripe';
 import { StripeRequestError, StripeUnavailableError } from '../domain/errors.ts';
 import {
   NO_PAYMENT_METHOD,
+  PAYMENT_METHOD_DETACHED,
   TIME_ZONE_METADATA_KEY,
   type CustomerContact,
   type CustomerPreferences,
@@ -45,6 +46,9 @@ function apiBaseParts(apiBase: string): { host: string; port: number; protocol: 
   return { host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port, protocol };
 }
 
+/** Stripe's decline code for a payment that needs the customer to authenticate (docs.stripe.com/declines/codes). */
+const AUTHENTICATION_REQUIRED_CODE = 'authentication_required';
+
 type StripeErrorLike = {
   type?: string;
   code?: string;
@@ -81,6 +85,17 @@ function isNoPaymentMethod(e: StripeErrorLike): boolean {
 }
 
 /**
+ * Stripe refuses to charge a card the customer has detached: 400 `invalid_request_error`, "The
+ * provided PaymentMethod was previously used with a PaymentIntent without Customer attachment, shared
+ * with a connected account without Customer attachment, or was detached from a Customer. It may not
+ * be used again…", with no code of its own (docs.stripe.com/api/payment_methods/detach: a detached
+ * card can no longer pay). An invoice may still name it, or its payment_method.detached be on its way.
+ */
+function isDetachedPaymentMethod(e: StripeErrorLike): boolean {
+  return e.type === 'StripeInvalidRequestError' && /detached from a Customer\. It may not be used again/i.test(e.message ?? '');
+}
+
+/**
  * Why the invoice's latest attempt failed: the `last_payment_error` of the payment intent of its
  * default invoice payment (docs.stripe.com/api/invoice-payment/object: the one created when the
  * invoice was finalized, which the renewal's own attempt and every `invoices.pay` charge), with the
@@ -93,6 +108,15 @@ function lastPaymentErrorOf(invoice: Stripe.Invoice): PaymentFailure | undefined
     .filter((pi): pi is Stripe.PaymentIntent => typeof pi === 'object' && pi !== null);
   const intent = intents[0];
   const error = intent?.last_payment_error;
+  // Waiting for the customer to authenticate (3-D Secure): no charge was made, so no error either
+  // (docs.stripe.com/billing/subscriptions/overview#requires-action); the intent's state says why.
+  if (intent?.status === 'requires_action' && !error) {
+    return {
+      code: AUTHENTICATION_REQUIRED_CODE,
+      paymentMethod: idOf(intent.payment_method),
+      message: 'the payment needs the customer to authenticate (3-D Secure)',
+    };
+  }
   if (!intent || !error) return undefined;
   return {
     code: error.code ?? undefined,
@@ -411,6 +435,8 @@ function classify(err: unknown): Classified {
   if (isAlreadyPaid(e)) return { kind: 'already_paid' };
   // The card went between our read and the pay: as a decline, so the sequence goes on asking for one.
   if (isNoPaymentMethod(e)) return { kind: 'declined', outcome: { outcome: 'declined', code: NO_PAYMENT_METHOD, message } };
+  // The card was detached before its event reached us: a decline that blocks it, not an error.
+  if (isDetachedPaymentMethod(e)) return { kind: 'declined', outcome: { outcome: 'declined', code: PAYMENT_METHOD_DETACHED, message } };
   // Invalid request, authentication, permission, idempotency misuse: retrying cannot fix these.
   return { kind: 'error', error: new StripeRequestError(message, e.code, e.statusCode) };
 }

@@ -111,6 +111,8 @@ export type TimelineEntryType =
   | 'card_blocked'
   // Stripe updated a blocked card in place (the bank reissued it): it may be charged again.
   | 'card_unblocked'
+  // The customer removed a card (detached it, or cleared their default): the card in `detail`.
+  | 'card_removed'
   | 'recovered'
   | 'confirmation_sent'
   | 'execution_stopped'

@@ -170,6 +170,13 @@ export interface PaymentFailure {
  */
 export const NO_PAYMENT_METHOD = 'no_payment_method';
 
+/**
+ * The decline code of a charge of a card the customer has detached: it can never pay again
+ * (docs.stripe.com/api/payment_methods/detach). Not a Stripe decline code: Stripe refuses the request
+ * ("…or was detached from a Customer. It may not be used again."), and a case blocks the card under it.
+ */
+export const PAYMENT_METHOD_DETACHED = 'payment_method_detached';
+
 /** Stripe's subscription statuses; an unknown future one is passed through and treated as live. */
 export type SubscriptionStatus =
   | 'active'

@@ -1,7 +1,7 @@
 // Which declines mean "this card will not work again": retrying it only costs the customer's bank's
 // goodwill. Pure data and predicates, after Stripe's decline-code documentation
 // (docs.stripe.com/declines/codes) and its advice codes (docs.stripe.com/declines/card#retrying-issuer-declines).
-import type { PaymentFailure } from '../domain/ports.ts';
+import { PAYMENT_METHOD_DETACHED, type PaymentFailure } from '../domain/ports.ts';
 
 /** Stripe decline codes a retry of the same card cannot fix. */
 export const HARD_DECLINE_CODES: ReadonlySet<string> = new Set([
@@ -20,13 +20,33 @@ export const HARD_DECLINE_CODES: ReadonlySet<string> = new Set([
   'security_violation',
   'stop_payment_order',
   'transaction_not_allowed',
+  // The customer detached the card: it can never pay again.
+  PAYMENT_METHOD_DETACHED,
 ]);
 
-/** The customer must act (3-D Secure): an off-session charge of this card cannot succeed. */
+/**
+ * The customer must act (3-D Secure): an off-session charge of this card cannot succeed. Stripe's
+ * decline code for a bank's request for authentication (docs.stripe.com/declines/codes), and the
+ * code a case's card is blocked under for it.
+ */
 export const AUTHENTICATION_REQUIRED = 'authentication_required';
+
+/**
+ * What `invoices.pay` answers when the bank wants the customer to authenticate: a 402 card error with
+ * this code and no decline code; the invoice's payment intent waits in `requires_action`
+ * (docs.stripe.com/error-codes, docs.stripe.com/billing/subscriptions/overview#requires-action).
+ */
+export const INVOICE_REQUIRES_ACTION = 'invoice_payment_intent_requires_action';
 
 /** The issuer's advice that this card will not be approved however often it is tried. */
 export const DO_NOT_TRY_AGAIN = 'do_not_try_again';
+
+/**
+ * The issuer's advice that the card's details are wrong (an expired card, a wrong CVC): the same
+ * saved card fails until the customer, or the bank's reissue, corrects them
+ * (docs.stripe.com/declines/card#retrying-issuer-declines).
+ */
+export const CONFIRM_CARD_DATA = 'confirm_card_data';
 
 /** True when the same card must not be charged again until the customer changes it. */
 export function blocksCard(code: string | undefined): boolean {
@@ -36,14 +56,16 @@ export function blocksCard(code: string | undefined): boolean {
 /**
  * The code a card is blocked under after this failure, or undefined when it may be tried again. A
  * hard decline or a request for authentication blocks it by its code; so does any decline the issuer
- * advises `do_not_try_again` on (a card network counts retries against that advice), under its own
- * decline code, so a reissue that fixes that reason still lifts it.
+ * advises `do_not_try_again` on (a card network counts retries against that advice) or
+ * `confirm_card_data` on (the same details fail again), under its own decline code, so a reissue
+ * that fixes that reason still lifts it. A payment Radar blocked reached no issuer and carries no
+ * advice: its code (`fraudulent`) blocks it, since Radar would block the same card again.
  */
 export function blockingCode(failure: Pick<PaymentFailure, 'code' | 'declineCode' | 'adviceCode'>): string | undefined {
   const code = failure.declineCode ?? failure.code;
   if (blocksCard(code)) return code;
-  if (failure.code === AUTHENTICATION_REQUIRED) return AUTHENTICATION_REQUIRED;
-  if (failure.adviceCode === DO_NOT_TRY_AGAIN) return code ?? DO_NOT_TRY_AGAIN;
+  if (failure.code === AUTHENTICATION_REQUIRED || failure.code === INVOICE_REQUIRES_ACTION) return AUTHENTICATION_REQUIRED;
+  if (failure.adviceCode === DO_NOT_TRY_AGAIN || failure.adviceCode === CONFIRM_CARD_DATA) return code ?? failure.adviceCode;
   return undefined;
 }
 

@@ -12,6 +12,8 @@ export const HANDLED_EVENT_TYPES = [
   'customer.deleted',
   'customer.updated',
   'payment_method.attached',
+  // A removed card: Stripe's only event for it (it clears the defaults that named it silently).
+  'payment_method.detached',
   'setup_intent.succeeded',
   // Pre-dunning: the heads-up before a renewal the card on file cannot pay, and its cancellation.
   'invoice.upcoming',

@@ -10,7 +10,7 @@ import { renderNotice } from '../notices/render.ts';
 import { ACTION_REQUIRED_STAGE, bannerOf } from './banner.ts';
 import { chargeAfterCardUpdate } from './card-update.ts';
 import { AUTHENTICATION_REQUIRED, blockingCode, describeFailure, reissueClears } from './declines.ts';
-import type { PaymentFailure } from '../domain/ports.ts';
+import { PAYMENT_METHOD_DETACHED, type PaymentFailure } from '../domain/ports.ts';
 import { sendCaseEmail } from './emails.ts';
 import { recoverCase, tellSubscriptionEndedByStripe } from './close.ts';
 import { howPaid } from './paid-by.ts';
@@ -28,6 +28,7 @@ export type IngestResult =
   | { action: 'action_required_notified'; invoiceId: string; notice: 'sent' | 'undeliverable' | 'already_sent' }
   | { action: 'notice_sent'; invoiceId: string; stage: string; outcome: 'sent' | 'undeliverable' | 'already_sent' }
   | { action: 'card_update_retried'; outcomes: Array<{ invoiceId: string; outcome: string }> }
+  | { action: 'card_removed'; paymentMethod: string; invoiceIds: string[] }
   | { action: 'case_closed'; invoiceIds: string[]; reason: string }
   | { action: 'case_opened'; invoiceId: string; executionArn: string }
   | { action: 'case_exists'; invoiceId: string; status: DunningCase['status'] }
@@ -54,6 +55,7 @@ function casesActedOn(result: IngestResult): string[] {
     case 'card_update_retried':
       return result.outcomes.map((o) => o.invoiceId);
     case 'case_closed':
+    case 'card_removed':
       return result.invoiceIds;
     case 'invoice_joined':
     case 'invoice_paid_partially':
@@ -91,6 +93,11 @@ async function route(deps: IngestDeps, event: StripeEventEnvelope): Promise<Inge
       const customer = parseRef(event, 'cus_');
       const before = event.data.previous_attributes?.invoice_settings as Record<string, unknown> | undefined;
       if (!before || !('default_payment_method' in before)) return ignore(deps, event, 'the default payment method did not change');
+      // The default went and none took its place: the customer removed their card. Stripe says so
+      // with payment_method.detached; should a customer.updated come, it is the same removal.
+      const now = (event.data.object as { invoice_settings?: { default_payment_method?: unknown } }).invoice_settings?.default_payment_method;
+      const removed = refId(before.default_payment_method);
+      if ((now === null || now === undefined) && removed) return cardRemoved(deps, event, customer.id, removed, false);
       return cardUpdated(deps, event, customer.id);
     }
     case 'payment_method.attached': {
@@ -99,6 +106,16 @@ async function route(deps: IngestDeps, event: StripeEventEnvelope): Promise<Inge
         throw new InvalidInputError(`event ${event.id}: data.object is not a payment method attached to a customer`);
       }
       return cardUpdated(deps, event, method.customer, method.id);
+    }
+    case 'payment_method.detached': {
+      // The card has left its customer: data.object.customer is null, and the customer it left is in
+      // previous_attributes (docs.stripe.com/api/events/types#event_types-payment_method.detached).
+      const method = event.data.object as { id?: unknown };
+      const customer = event.data.previous_attributes?.customer;
+      if (typeof method.id !== 'string' || typeof customer !== 'string') {
+        throw new InvalidInputError(`event ${event.id}: data is not a payment method detached from a customer`);
+      }
+      return cardRemoved(deps, event, customer, method.id, true);
     }
     case 'setup_intent.succeeded': {
       const intent = event.data.object as { customer?: unknown; payment_method?: unknown };
@@ -423,6 +440,37 @@ async function cardUpdated(deps: IngestDeps, event: StripeEventEnvelope, custome
   const outcomes = await chargeAfterCardUpdate(deps, event, customerId, paymentMethod);
   if (outcomes.length === 0) return ignore(deps, event, 'the customer has no open case');
   return { action: 'card_update_retried', outcomes };
+}
+
+/**
+ * The customer removed a card. Nothing is charged: a removal is no new card. Each unpaid case of the
+ * customer records it, and a detached card, which can never pay again
+ * (docs.stripe.com/api/payment_methods/detach), is blocked on a case that has no other block, so no
+ * charge of the case asks Stripe to take it (an invoice may still name it). The charges that follow
+ * take the card Stripe would charge now, or find none and say so (`no_payment_method`).
+ */
+async function cardRemoved(deps: IngestDeps, event: StripeEventEnvelope, customerId: string, paymentMethod: string, detached: boolean): Promise<IngestResult> {
+  const unpaid = (c: DunningCase | undefined): c is DunningCase => c?.status === 'open' || c?.status === 'needs_attention';
+  const recorded: string[] = [];
+  for (const entry of (await deps.store.listCasesOfCustomer(customerId)).filter(unpaid)) {
+    // The customer index lags writes: only the case as it is now.
+    const c = await deps.store.getCase(entry.invoiceId);
+    if (!unpaid(c)) continue;
+    const at = deps.clock.now().toISOString();
+    // A block on another card stays: that card is still there, and still must not be charged.
+    if (detached && !c.blockedPaymentMethod) await deps.store.blockPaymentMethod(c.invoiceId, { id: paymentMethod, code: PAYMENT_METHOD_DETACHED, at });
+    await deps.store.appendTimeline(c.invoiceId, { at, type: 'card_removed', detail: `${paymentMethod}: ${event.type}` });
+    recorded.push(c.invoiceId);
+  }
+  if (recorded.length === 0) return ignore(deps, event, 'the customer has no open case');
+  deps.log.info('card removed', { eventId: event.id, customerId, invoiceIds: recorded, detached });
+  return { action: 'card_removed', paymentMethod, invoiceIds: recorded };
+}
+
+/** An expandable reference's id. */
+function refId(ref: unknown): string | undefined {
+  if (typeof ref === 'string') return ref;
+  return ref && typeof ref === 'object' && typeof (ref as { id?: unknown }).id === 'string' ? (ref as { id: string }).id : undefined;
 }
 
 /**

@@ -115,6 +115,11 @@ const ROUTES: Record<string, () => { status: number; body: unknown; delayMs?: nu
       },
     }),
   }),
+  // As Stripe leaves a renewal whose bank wants 3-D Secure: no charge, so no error (docs.stripe.com/billing/subscriptions/overview#requires-action).
+  'GET /v1/invoices/in_requires_action': () => ({
+    status: 200,
+    body: withPayments('in_requires_action', { isDefault: true, intent: { id: 'pi_waiting', status: 'requires_action', payment_method: 'pm_3ds', last_payment_error: null } }),
+  }),
   'GET /v1/invoices/in_not_attempted': () => ({
     status: 200,
     body: withPayments('in_not_attempted', { isDefault: true, intent: { id: 'pi_new', payment_method: null, last_payment_error: null } }),
@@ -131,6 +136,13 @@ const ROUTES: Record<string, () => { status: number; body: unknown; delayMs?: nu
       message: 'Your card has insufficient funds.',
     }),
   'POST /v1/invoices/in_stolen/pay': () => stripeError(402, { ...STOLEN_CARD_ERROR, charge: 'ch_2' }),
+  // Stripe's bare refusal of a detached card (no code, no param).
+  'POST /v1/invoices/in_detached_card/pay': () =>
+    stripeError(400, {
+      type: 'invalid_request_error',
+      message:
+        'The provided PaymentMethod was previously used with a PaymentIntent without Customer attachment, shared with a connected account without Customer attachment, or was detached from a Customer. It may not be used again. To use a PaymentMethod multiple times, you must attach it to a Customer first.',
+    }),
   'POST /v1/invoices/in_no_card/pay': () =>
     stripeError(400, {
       type: 'invalid_request_error',
@@ -302,6 +314,12 @@ describe('StripeGateway.getInvoice', () => {
     expect(snapshot.lastPaymentError).toMatchObject({ code: 'authentication_required', paymentMethod: 'pm_3ds' });
   });
 
+  it('reads an intent waiting for 3-D Secure, which has no error, as its card needing authentication', async () => {
+    const snapshot = await gateway.getInvoice('in_requires_action', { withPaymentError: true });
+
+    expect(snapshot.lastPaymentError).toMatchObject({ code: 'authentication_required', paymentMethod: 'pm_3ds' });
+  });
+
   it('has no payment error for an invoice whose payment was never attempted, nor unless asked', async () => {
     expect((await gateway.getInvoice('in_not_attempted', { withPaymentError: true })).lastPaymentError).toBeUndefined();
     expect((await gateway.getInvoice('in_hard_declined')).lastPaymentError).toBeUndefined();
@@ -355,6 +373,10 @@ describe('StripeGateway.payInvoice', () => {
 
   it('reports a customer with nothing to charge as a no_payment_method decline, not an error', async () => {
     expect(await gateway.payInvoice('in_no_card', 'k')).toMatchObject({ outcome: 'declined', code: 'no_payment_method' });
+  });
+
+  it('reports a card the customer detached as a payment_method_detached decline, not an error', async () => {
+    expect(await gateway.payInvoice('in_detached_card', 'k')).toMatchObject({ outcome: 'declined', code: 'payment_method_detached' });
   });
 
   it('reports a card error without a decline code', async () => {

@@ -82,19 +82,29 @@ describe('stripe sandbox customers and payment methods', () => {
     expect(types).toEqual(['payment_method.detached', 'payment_method.attached']);
   });
 
-  it('clears the default when the customer detaches it, says so in customer.updated, and then has nothing to pay with', async () => {
+  // Stripe's event for a removed card is payment_method.detached, naming the customer it left in
+  // previous_attributes (docs.stripe.com/api/events/types#event_types-payment_method.detached). A
+  // detached card can no longer pay (docs.stripe.com/api/payment_methods/detach), so it stops being
+  // anyone's default, without a customer.updated or customer.subscription.updated of its own.
+  it('clears the default when the customer detaches it, says so only in payment_method.detached, and then has nothing to pay with', async () => {
     const customer = await stripe.customers.create({ payment_method: 'pm_card_visa', invoice_settings: { default_payment_method: 'pm_card_visa' } });
     const card = customer.invoice_settings.default_payment_method as string;
+    const price = await stripe.prices.create({ currency: 'usd', unit_amount: 900, recurring: { interval: 'month' }, product_data: { name: 'Seat' } });
+    const subscription = await stripe.subscriptions.create({ customer: customer.id, items: [{ price: price.id }], default_payment_method: card });
     await stripe.invoiceItems.create({ customer: customer.id, amount: 900, currency: 'usd', description: 'Seat' });
     const draft = await stripe.invoices.create({ customer: customer.id, pending_invoice_items_behavior: 'include' });
     const invoice = await stripe.invoices.finalizeInvoice(draft.id);
+    const before = (await stripe.events.list({ limit: 1 })).data[0]!.id;
 
     await stripe.paymentMethods.detach(card);
-    const event = await lastEventFor(stripe, 'customer.updated', customer.id);
+    const after = (await stripe.events.list({ ending_before: before, limit: 100 })).data;
     const err = await catchError(stripe.invoices.pay(invoice.id));
 
-    expect(event.data.previous_attributes).toEqual({ invoice_settings: { default_payment_method: card } });
-    expect((event.data.object as Stripe.Customer).invoice_settings.default_payment_method).toBeNull();
+    expect(after.map((e) => e.type)).toEqual(['payment_method.detached']);
+    expect(after[0]!.data.previous_attributes).toEqual({ customer: customer.id });
+    expect((after[0]!.data.object as Stripe.PaymentMethod).customer).toBeNull();
+    expect(((await stripe.customers.retrieve(customer.id)) as Stripe.Customer).invoice_settings.default_payment_method).toBeNull();
+    expect((await stripe.subscriptions.retrieve(subscription.id)).default_payment_method).toBeNull();
     // Stripe refuses the request (400) rather than declining a charge: there is nothing to charge.
     expect(err).toBeInstanceOf(Stripe.errors.StripeInvalidRequestError);
     expect(err).toMatchObject({ statusCode: 400, code: 'resource_missing', param: undefined });
@@ -102,42 +112,123 @@ describe('stripe sandbox customers and payment methods', () => {
     expect(await stripe.invoices.retrieve(invoice.id)).toMatchObject({ status: 'open', attempt_count: 0 });
   });
 
-  const tokens: Array<[string, string, string | null, string | null]> = [
-    ['pm_card_visa', '4242', null, null],
-    ['pm_card_mastercard', '4444', null, null],
-    ['pm_card_chargeCustomerFail', '0341', 'card_declined', 'generic_decline'],
-    ['pm_card_chargeDeclinedInsufficientFunds', '9995', 'card_declined', 'insufficient_funds'],
-    ['pm_card_chargeDeclinedExpiredCard', '0069', 'expired_card', 'expired_card'],
-    ['pm_card_visa_chargeDeclinedLostCard', '9987', 'card_declined', 'lost_card'],
-    ['pm_card_chargeDeclinedLostCard', '9987', 'card_declined', 'lost_card'],
-    ['pm_card_visa_chargeDeclinedStolenCard', '9979', 'card_declined', 'stolen_card'],
-    ['pm_card_chargeDeclinedStolenCard', '9979', 'card_declined', 'stolen_card'],
-    ['pm_card_chargeDeclinedFraudulent', '0019', 'card_declined', 'fraudulent'],
-    ['pm_card_authenticationRequired', '3184', 'authentication_required', 'authentication_required'],
+  it('refuses to pay with a detached card that an invoice still names', async () => {
+    const customer = await stripe.customers.create({ payment_method: 'pm_card_visa', invoice_settings: { default_payment_method: 'pm_card_visa' } });
+    const card = customer.invoice_settings.default_payment_method as string;
+    await stripe.invoiceItems.create({ customer: customer.id, amount: 900, currency: 'usd' });
+    const draft = await stripe.invoices.create({ customer: customer.id, pending_invoice_items_behavior: 'include', default_payment_method: card });
+    const invoice = await stripe.invoices.finalizeInvoice(draft.id);
+
+    await stripe.paymentMethods.detach(card);
+    const err = await catchError(stripe.invoices.pay(invoice.id));
+
+    expect(err).toBeInstanceOf(Stripe.errors.StripeInvalidRequestError);
+    expect(err).toMatchObject({ statusCode: 400, code: undefined, param: undefined });
+    expect(err.message).toMatch(/or was detached from a Customer\. It may not be used again\./);
+    expect((await stripe.charges.list({ customer: customer.id })).data).toHaveLength(0);
+  });
+
+  // The tokens of docs.stripe.com/testing (#declined-payments, #fraud-prevention) and the other
+  // spellings Stripe accepts: [token, last4, code, decline_code, advice_code, network_decline_code,
+  // outcome.type, outcome.seller_message]. The advice is the one each reason calls for
+  // (docs.stripe.com/declines/card#retrying-issuer-declines); the network codes are Visa's
+  // (docs.stripe.com/declines/network-codes). A Radar block never reached the bank: no advice, no
+  // network code (docs.stripe.com/declines/how-declines-work#blocked-payments).
+  const bank = (code: string) => `The bank returned the decline code \`${code}\`.`;
+  const NO_DETAILS = 'The bank did not return any further details with this decline.';
+  const declines: Array<[string, string, string, string, string | undefined, string | undefined, string, string]> = [
+    ['pm_card_chargeCustomerFail', '0341', 'card_declined', 'generic_decline', 'try_again_later', '05', 'issuer_declined', NO_DETAILS],
+    ['pm_card_visa_chargeDeclined', '0002', 'card_declined', 'generic_decline', 'try_again_later', '05', 'issuer_declined', NO_DETAILS],
+    ['pm_card_visa_chargeDeclinedInsufficientFunds', '9995', 'card_declined', 'insufficient_funds', 'try_again_later', '51', 'issuer_declined', bank('insufficient_funds')],
+    ['pm_card_chargeDeclinedInsufficientFunds', '9995', 'card_declined', 'insufficient_funds', 'try_again_later', '51', 'issuer_declined', bank('insufficient_funds')],
+    ['pm_card_chargeDeclinedExpiredCard', '0069', 'expired_card', 'expired_card', 'confirm_card_data', '54', 'issuer_declined', bank('expired_card')],
+    ['pm_card_visa_chargeDeclinedExpiredCard', '0069', 'expired_card', 'expired_card', 'confirm_card_data', '54', 'issuer_declined', bank('expired_card')],
+    ['pm_card_chargeDeclinedIncorrectCvc', '0127', 'incorrect_cvc', 'incorrect_cvc', 'confirm_card_data', 'N7', 'issuer_declined', bank('incorrect_cvc')],
+    ['pm_card_visa_chargeDeclinedIncorrectCvc', '0127', 'incorrect_cvc', 'incorrect_cvc', 'confirm_card_data', 'N7', 'issuer_declined', bank('incorrect_cvc')],
+    ['pm_card_chargeDeclinedProcessingError', '0119', 'processing_error', 'processing_error', 'try_again_later', '96', 'issuer_declined', bank('processing_error')],
+    ['pm_card_visa_chargeDeclinedProcessingError', '0119', 'processing_error', 'processing_error', 'try_again_later', '96', 'issuer_declined', bank('processing_error')],
+    ['pm_card_visa_chargeDeclinedVelocityLimitExceeded', '6975', 'card_declined', 'card_velocity_exceeded', 'try_again_later', '61', 'issuer_declined', bank('card_velocity_exceeded')],
+    ['pm_card_visa_chargeDeclinedLostCard', '9987', 'card_declined', 'lost_card', 'do_not_try_again', '41', 'issuer_declined', bank('lost_card')],
+    ['pm_card_chargeDeclinedLostCard', '9987', 'card_declined', 'lost_card', 'do_not_try_again', '41', 'issuer_declined', bank('lost_card')],
+    ['pm_card_visa_chargeDeclinedStolenCard', '9979', 'card_declined', 'stolen_card', 'do_not_try_again', '43', 'issuer_declined', bank('stolen_card')],
+    ['pm_card_chargeDeclinedStolenCard', '9979', 'card_declined', 'stolen_card', 'do_not_try_again', '43', 'issuer_declined', bank('stolen_card')],
+    ['pm_card_radarBlock', '0019', 'card_declined', 'fraudulent', undefined, undefined, 'blocked', 'Stripe blocked this payment as too risky.'],
+    ['pm_card_chargeDeclinedFraudulent', '0019', 'card_declined', 'fraudulent', undefined, undefined, 'blocked', 'Stripe blocked this payment as too risky.'],
   ];
 
-  it.each(tokens)('attaches %s (last4 %s) and charging it gives %s / %s', async (token, last4, code, declineCode) => {
+  async function openInvoiceWith(token: string, last4: string) {
     const customer = await stripe.customers.create({});
     const pm = await stripe.paymentMethods.attach(token, { customer: customer.id });
     expect(pm.card?.last4).toBe(last4);
     await stripe.invoiceItems.create({ customer: customer.id, amount: 1200, currency: 'usd', description: 'Setup fee' });
     const invoice = await stripe.invoices.create({ customer: customer.id, pending_invoice_items_behavior: 'include' });
     expect(invoice.amount_due).toBe(1200);
-    if (code === null) {
-      const paid = await stripe.invoices.pay(invoice.id, { payment_method: pm.id });
-      expect(paid.status).toBe('paid');
-      expect(paid.amount_paid).toBe(1200);
-      return;
-    }
+    return { customer, pm, invoice };
+  }
+
+  it.each([
+    ['pm_card_visa', '4242'],
+    ['pm_card_mastercard', '4444'],
+  ])('attaches %s (last4 %s) and charging it pays', async (token, last4) => {
+    const { pm, invoice } = await openInvoiceWith(token, last4);
+    const paid = await stripe.invoices.pay(invoice.id, { payment_method: pm.id });
+    expect(paid).toMatchObject({ status: 'paid', amount_paid: 1200 });
+  });
+
+  it.each(declines)(
+    'attaches %s (last4 %s), and charging it gives %s / %s, advice %s, network %s, outcome %s',
+    async (token, last4, code, declineCode, advice, network, type, sellerMessage) => {
+      const { customer, pm, invoice } = await openInvoiceWith(token, last4);
+      const err = await catchError(stripe.invoices.pay(invoice.id, { payment_method: pm.id }));
+      const charge = await stripe.charges.retrieve(err.charge as string);
+
+      expect(err).toBeInstanceOf(Stripe.errors.StripeCardError);
+      expect(err).toMatchObject({ statusCode: 402, code, decline_code: declineCode });
+      const raw = err.raw as { advice_code?: string; network_decline_code?: string };
+      expect([raw.advice_code, raw.network_decline_code]).toEqual([advice, network]);
+      expect(err.payment_intent?.status).toBe('requires_payment_method');
+      const lastError = err.payment_intent?.last_payment_error;
+      expect(lastError).toMatchObject({ code, decline_code: declineCode });
+      expect([lastError?.advice_code, lastError?.network_decline_code]).toEqual([advice, network]);
+      expect(charge).toMatchObject({ status: 'failed', failure_code: code, customer: customer.id });
+      expect(charge.outcome).toMatchObject({
+        type,
+        advice_code: advice ?? null,
+        network_decline_code: network ?? null,
+        network_status: type === 'blocked' ? 'not_sent_to_network' : 'declined_by_network',
+        seller_message: sellerMessage,
+      });
+      const after = await stripe.invoices.retrieve(invoice.id);
+      expect(after).toMatchObject({ status: 'open', attempted: true, attempt_count: 1 });
+    },
+  );
+
+  // docs.stripe.com/testing#authentication-and-setup: 4000002760003184 needs authentication on every
+  // charge. invoices.pay answers 402 `invoice_payment_intent_requires_action` (docs.stripe.com/error-codes;
+  // stripe/stripe-node#628), not a decline: nothing was charged, and the invoice's payment intent waits
+  // in requires_action. Stripe sends invoice.payment_failed and invoice.payment_action_required
+  // (docs.stripe.com/billing/subscriptions/webhooks) and payment_intent.requires_action, and no charge.failed.
+  it('answers invoice_payment_intent_requires_action for a card that needs 3-D Secure, charges nothing and says so in events', async () => {
+    const { pm, invoice } = await openInvoiceWith('pm_card_authenticationRequired', '3184');
+    await stripe.invoices.finalizeInvoice(invoice.id);
+    const before = (await stripe.events.list({ limit: 1 })).data[0]!.id;
+
     const err = await catchError(stripe.invoices.pay(invoice.id, { payment_method: pm.id }));
+    const types = (await stripe.events.list({ ending_before: before, limit: 100 })).data.map((e) => e.type).reverse();
+    const after = await stripe.invoices.retrieve(invoice.id, { expand: ['payments.data.payment.payment_intent'] });
+    const intent = after.payments?.data[0]?.payment.payment_intent as Stripe.PaymentIntent;
+
     expect(err).toBeInstanceOf(Stripe.errors.StripeCardError);
-    expect(err.statusCode).toBe(402);
-    expect(err.code).toBe(code);
-    expect(err.decline_code).toBe(declineCode);
-    expect(err.payment_intent?.status).toBe(code === 'authentication_required' ? 'requires_action' : 'requires_payment_method');
-    expect(err.charge).toMatch(/^ch_/);
-    const after = await stripe.invoices.retrieve(invoice.id);
-    expect(after).toMatchObject({ status: 'open', attempted: true, attempt_count: 1 });
+    expect(err).toMatchObject({ statusCode: 402, type: 'StripeCardError', code: 'invoice_payment_intent_requires_action' });
+    expect(err.raw).not.toHaveProperty('decline_code');
+    expect(err.raw).not.toHaveProperty('payment_intent');
+    expect(err.message).toMatch(/^This payment requires additional user action before it can be completed successfully\. Payment can be completed using the PaymentIntent associated with the invoice\./);
+    expect(err.charge).toBeUndefined();
+    expect(types).toEqual(['payment_intent.requires_action', 'invoice.payment_failed', 'invoice.payment_action_required']);
+    expect(intent).toMatchObject({ status: 'requires_action', latest_charge: null, last_payment_error: null, payment_method: pm.id });
+    expect(intent.next_action?.type).toBe('use_stripe_sdk');
+    expect((await stripe.charges.list({ payment_intent: intent.id })).data).toHaveLength(0);
+    expect(after).toMatchObject({ status: 'open', attempted: true });
   });
 
   it('uses the real decline messages', async () => {

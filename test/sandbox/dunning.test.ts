@@ -184,15 +184,21 @@ describe('stripe sandbox dunning flow', () => {
       code: 'card_declined',
       decline_code: 'stolen_card',
       advice_code: 'do_not_try_again',
+      network_decline_code: '43',
       charge: pi.latest_charge,
       payment_method: { id: stolen.id, object: 'payment_method' },
     });
     // Stripe leaves out what a decline has no value for.
-    expect(pi.last_payment_error).not.toHaveProperty('network_decline_code');
-    expect(retry).toMatchObject({ type: 'StripeCardError', code: 'card_declined', decline_code: 'stolen_card', advice_code: 'do_not_try_again' });
+    expect(pi.last_payment_error).not.toHaveProperty('network_advice_code');
+    expect(retry).toMatchObject({ type: 'StripeCardError', code: 'card_declined', decline_code: 'stolen_card', advice_code: 'do_not_try_again', network_decline_code: '43' });
   });
 
-  it('emits invoice.payment_action_required when a renewal needs authentication', async () => {
+  // The renewal's own off-session attempt on a card that needs 3-D Secure on every charge
+  // (docs.stripe.com/testing#authentication-and-setup): the intent waits in requires_action for the
+  // customer, with no charge and no error of its own (docs.stripe.com/billing/subscriptions/overview#requires-action);
+  // Stripe sends invoice.payment_failed and invoice.payment_action_required
+  // (docs.stripe.com/billing/subscriptions/webhooks), and no charge.failed.
+  it('leaves a renewal that needs authentication in requires_action, with no charge, and emits invoice.payment_action_required', async () => {
     const { clock, customer, subscription } = await subscribedCustomer(stripe, 'pm_card_visa');
     const pm = await stripe.paymentMethods.attach('pm_card_authenticationRequired', { customer: customer.id });
     await stripe.subscriptions.update(subscription.id, { default_payment_method: pm.id });
@@ -201,15 +207,15 @@ describe('stripe sandbox dunning flow', () => {
     expect(sub.status).toBe('past_due');
     const payments = await stripe.invoicePayments.list({ invoice: sub.latest_invoice as string });
     const pi = await stripe.paymentIntents.retrieve(payments.data[0]!.payment.payment_intent as string);
-    expect(pi.status).toBe('requires_action');
-    expect(pi.last_payment_error?.code).toBe('authentication_required');
+    expect(pi).toMatchObject({ status: 'requires_action', last_payment_error: null, latest_charge: null, payment_method: pm.id });
+    expect((await stripe.charges.list({ payment_intent: pi.id })).data).toHaveLength(0);
     await h.sandbox.idle();
-    const types = h.receiver.deliveries
-      .map((d) => d.event)
-      .filter((e) => (e.data.object as { id?: string }).id === sub.latest_invoice)
-      .map((e) => e.type);
+    const events = h.receiver.deliveries.map((d) => d.event);
+    const types = events.filter((e) => (e.data.object as { id?: string }).id === sub.latest_invoice).map((e) => e.type);
     expect(types).toContain('invoice.payment_failed');
     expect(types.at(-1)).toBe('invoice.payment_action_required');
+    expect(events.filter((e) => (e.data.object as { id?: string }).id === pi.id).map((e) => e.type)).toContain('payment_intent.requires_action');
+    expect(events.filter((e) => e.type === 'charge.failed' && (e.data.object as Stripe.Charge).payment_intent === pi.id)).toHaveLength(0);
   });
 
   it('voids an open invoice and marks another uncollectible, returning the subscription to active', async () => {

@@ -58,7 +58,7 @@ describe('stripe sandbox hosted pages', () => {
     expect(page.headers.get('content-type')).toMatch(/^text\/html/);
     const html = await page.text();
     expect(html).toContain('Update your payment method');
-    for (const card of ['pm_card_visa', 'pm_card_mastercard', 'pm_card_chargeDeclinedInsufficientFunds', 'pm_card_authenticationRequired']) {
+    for (const card of ['pm_card_visa', 'pm_card_mastercard', 'pm_card_visa_chargeDeclinedInsufficientFunds', 'pm_card_authenticationRequired']) {
       expect(html).toContain(`value="${card}"`);
     }
     expect(html).toContain('insufficient funds');

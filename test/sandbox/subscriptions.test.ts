@@ -95,8 +95,8 @@ describe('stripe sandbox subscriptions', () => {
 
   it('refuses to start a subscription with error_if_incomplete when the card declines', async () => {
     const clockless = await stripe.customers.create({
-      payment_method: 'pm_card_chargeDeclinedFraudulent',
-      invoice_settings: { default_payment_method: 'pm_card_chargeDeclinedFraudulent' },
+      payment_method: 'pm_card_radarBlock',
+      invoice_settings: { default_payment_method: 'pm_card_radarBlock' },
     });
     const price = await stripe.prices.create({ currency: 'usd', unit_amount: 100, recurring: { interval: 'week' }, product_data: { name: 'Weekly' } });
     const err = await catchError(
@@ -104,6 +104,23 @@ describe('stripe sandbox subscriptions', () => {
     );
     expect(err).toBeInstanceOf(Stripe.errors.StripeCardError);
     expect(err.decline_code).toBe('fraudulent');
+    expect((await stripe.subscriptions.list({ customer: clockless.id, status: 'all' })).data).toHaveLength(0);
+  });
+
+  // Stripe's code for a first payment that needs 3-D Secure under error_if_incomplete
+  // (docs.stripe.com/error-codes; docs.stripe.com/billing/subscriptions/overview#requires-action).
+  it('refuses to start a subscription with error_if_incomplete when the card needs 3-D Secure', async () => {
+    const clockless = await stripe.customers.create({
+      payment_method: 'pm_card_authenticationRequired',
+      invoice_settings: { default_payment_method: 'pm_card_authenticationRequired' },
+    });
+    const price = await stripe.prices.create({ currency: 'usd', unit_amount: 100, recurring: { interval: 'week' }, product_data: { name: 'Weekly' } });
+    const err = await catchError(
+      stripe.subscriptions.create({ customer: clockless.id, items: [{ price: price.id }], payment_behavior: 'error_if_incomplete' }),
+    );
+    expect(err).toBeInstanceOf(Stripe.errors.StripeCardError);
+    expect(err).toMatchObject({ statusCode: 402, code: 'subscription_payment_intent_requires_action' });
+    expect(err.message).toMatch(/^Payment for this subscription requires additional user action before it can be completed successfully\./);
     expect((await stripe.subscriptions.list({ customer: clockless.id, status: 'all' })).data).toHaveLength(0);
   });
 

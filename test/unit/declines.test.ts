@@ -9,6 +9,8 @@ describe('blockingCode', () => {
     [{ code: 'authentication_required', declineCode: 'authentication_required' }, 'authentication_required'],
     // 3-D Secure comes back with the error code alone as often as with a decline code.
     [{ code: 'authentication_required', declineCode: 'generic_decline' }, 'authentication_required'],
+    // What invoices.pay answers when the bank wants 3-D Secure: no decline code (docs.stripe.com/error-codes).
+    [{ code: 'invoice_payment_intent_requires_action' }, 'authentication_required'],
   ])('blocks a card that hard-declined or needs authentication: %o', (failure, code) => {
     expect(blockingCode(failure)).toBe(code);
   });
@@ -18,10 +20,16 @@ describe('blockingCode', () => {
     expect(blockingCode({ code: 'expired_card', adviceCode: 'do_not_try_again' })).toBe('expired_card');
   });
 
+  it('blocks a card whose details the issuer asks to confirm, under its own code, until they change', () => {
+    expect(blockingCode({ code: 'expired_card', declineCode: 'expired_card', adviceCode: 'confirm_card_data' })).toBe('expired_card');
+    expect(blockingCode({ code: 'incorrect_cvc', adviceCode: 'confirm_card_data' })).toBe('incorrect_cvc');
+    expect(reissueClears(blockingCode({ code: 'expired_card', adviceCode: 'confirm_card_data' }))).toBe(true);
+  });
+
   it.each([
     [{ code: 'card_declined', declineCode: 'insufficient_funds', adviceCode: 'try_again_later' }],
     [{ code: 'card_declined', declineCode: 'generic_decline' }],
-    [{ code: 'expired_card', adviceCode: 'confirm_card_data' }],
+    [{ code: 'processing_error', declineCode: 'processing_error', adviceCode: 'try_again_later' }],
     [{ code: 'no_payment_method' }],
     [{}],
   ])('lets a card be tried again otherwise: %o', (failure) => {

@@ -32,11 +32,14 @@ const defaultCard = async (customerId: string) =>
   (await t.stripe.customers.retrieve(customerId)) as { invoice_settings: { default_payment_method: string } };
 
 describe("a card that hard-declines on the renewal's own attempt", () => {
+  // [token, decline code, why, as the case's timeline says it]. Radar's block never reached the bank,
+  // so it carries no advice: its decline code alone blocks the card, for Radar would block it again
+  // (docs.stripe.com/declines/how-declines-work#blocked-payments).
   it.each([
-    ['pm_card_visa_chargeDeclinedLostCard', 'lost_card'],
-    ['pm_card_visa_chargeDeclinedStolenCard', 'stolen_card'],
-    ['pm_card_chargeDeclinedFraudulent', 'fraudulent'],
-  ])('is blocked when the case opens (%s): no retry charges it, and every notice still asks for a new card', async (token, code) => {
+    ['pm_card_visa_chargeDeclinedLostCard', 'lost_card', 'card_declined: lost_card, advice do_not_try_again, network 41'],
+    ['pm_card_visa_chargeDeclinedStolenCard', 'stolen_card', 'card_declined: stolen_card, advice do_not_try_again, network 43'],
+    ['pm_card_radarBlock', 'fraudulent', 'card_declined: fraudulent'],
+  ])('is blocked when the case opens (%s): no retry charges it, and every notice still asks for a new card', async (token, code, why) => {
     const subscriber = await subscribeWithDecliningCard(t.stripe, `Hard ${code}`, token);
     const card = (await defaultCard(subscriber.customerId)).invoice_settings.default_payment_method;
 
@@ -56,10 +59,8 @@ describe("a card that hard-declines on the renewal's own attempt", () => {
     expect(await chargesOn(subscriber.customerId, card)).toHaveLength(1);
     expect(dunningCase).toMatchObject({ status: 'terminated', blockedPaymentMethod: { id: card, code } });
     // Why no retry charged, for the operator reading the case.
-    expect(timeline.find((e) => e.type === 'case_opened')?.detail).toBe(`attempt 1 failed (card_declined: ${code}, advice do_not_try_again); policy default`);
-    expect(timeline.filter((e) => e.type === 'card_blocked').map((e) => e.detail)).toEqual([
-      `${card}: card_declined: ${code}, advice do_not_try_again on the renewal's own attempt`,
-    ]);
+    expect(timeline.find((e) => e.type === 'case_opened')?.detail).toBe(`attempt 1 failed (${why}); policy default`);
+    expect(timeline.filter((e) => e.type === 'card_blocked').map((e) => e.detail)).toEqual([`${card}: ${why} on the renewal's own attempt`]);
     expect(await subjectsTo(t.runtime, subscriber.email)).toEqual([SUBJECTS.notice1, SUBJECTS.notice2, SUBJECTS.notice3, SUBJECTS.ended]);
   });
 
@@ -85,6 +86,31 @@ describe("a card that hard-declines on the renewal's own attempt", () => {
   });
 });
 
+// The issuer's advice confirm_card_data (docs.stripe.com/declines/card#retrying-issuer-declines):
+// the same saved details fail again, so the card waits for new ones.
+describe('a card whose details the bank asks to confirm (an expired card)', () => {
+  it('is blocked when the case opens: no retry charges it again', async () => {
+    const subscriber = await subscribeWithDecliningCard(t.stripe, 'Expired Card', 'pm_card_chargeDeclinedExpiredCard');
+    const card = (await defaultCard(subscriber.customerId)).invoice_settings.default_payment_method;
+
+    await renew(t.stripe, subscriber);
+    const dunningCase = await closedCase(t.runtime, subscriber.subscriptionId);
+    await t.runtime.stepFunctions.idle();
+    const timeline = await t.runtime.store.listTimeline(dunningCase.invoiceId);
+
+    expect(await steps(dunningCase.invoiceId)).toEqual([
+      'retry_skipped:Retry1:same card, expired_card',
+      'retry_skipped:Retry2:same card, expired_card',
+      'retry_skipped:Retry3:same card, expired_card',
+    ]);
+    expect(timeline.filter((e) => e.type === 'card_blocked').map((e) => e.detail)).toEqual([
+      `${card}: expired_card: advice confirm_card_data, network 54 on the renewal's own attempt`,
+    ]);
+    expect(await chargesOn(subscriber.customerId, card)).toHaveLength(1);
+    expect(dunningCase).toMatchObject({ status: 'terminated', blockedPaymentMethod: { id: card, code: 'expired_card' } });
+  });
+});
+
 describe('a new card that hard-declines when we charge it', () => {
   it('is blocked from then on: the retries skip it and the notices go on', async () => {
     const subscriber = await subscribeWithDecliningCard(t.stripe, 'New Card Stolen');
@@ -107,7 +133,7 @@ describe('a new card that hard-declines when we charge it', () => {
       'retry_skipped:Retry3:same card, stolen_card',
     ]);
     expect(timeline.filter((e) => e.type === 'card_blocked').map((e) => e.detail)).toEqual([
-      `${stolen}: card_declined: stolen_card, advice do_not_try_again`,
+      `${stolen}: card_declined: stolen_card, advice do_not_try_again, network 43`,
     ]);
     expect(await chargesOn(subscriber.customerId, stolen)).toHaveLength(1);
     expect(dunningCase.status).toBe('terminated');
@@ -135,6 +161,38 @@ describe('a payment the bank wants the customer to authenticate', () => {
       'retry_skipped:Retry3:same card, authentication_required',
     ]);
     expect(invoice.attempt_count).toBe(1);
+  });
+
+  // Stripe answers invoices.pay on such a card with 402 invoice_payment_intent_requires_action, no
+  // decline code (docs.stripe.com/error-codes), and sends invoice.payment_action_required.
+  it('blocks a card put in during the case that needs 3-D Secure after its one charge, and asks the customer to confirm', async () => {
+    const subscriber = await subscribeWithDecliningCard(t.stripe, 'New Card 3DS');
+    let card = '';
+    t.onStage(subscriber.customerId, async ({ state, error }) => {
+      if (state === 'Notice1' && !error) card = await putInWorkingCard(t.stripe, subscriber.customerId, 'pm_card_authenticationRequired');
+    });
+
+    await renew(t.stripe, subscriber);
+    const dunningCase = await closedCase(t.runtime, subscriber.subscriptionId);
+    await t.runtime.stepFunctions.idle();
+    const invoice = await t.stripe.invoices.retrieve(dunningCase.invoiceId);
+    const timeline = await t.runtime.store.listTimeline(dunningCase.invoiceId);
+    const { readSesInbox } = await import('#local/ses.ts');
+    const emails = (await readSesInbox(t.runtime.urls.ses)).filter((m) => m.to.includes(subscriber.email));
+
+    // Its own event charged it once; every charge after that finds it blocked.
+    expect(await steps(dunningCase.invoiceId)).toEqual([
+      'retry_declined:CardUpdated:invoice_payment_intent_requires_action',
+      'retry_skipped:CardUpdated:same card, authentication_required',
+      'retry_skipped:Retry1:same card, authentication_required',
+      'retry_skipped:Retry2:same card, authentication_required',
+      'retry_skipped:Retry3:same card, authentication_required',
+    ]);
+    expect(timeline.filter((e) => e.type === 'card_blocked').map((e) => e.detail)).toEqual([`${card}: invoice_payment_intent_requires_action`]);
+    expect(dunningCase).toMatchObject({ status: 'terminated', blockedPaymentMethod: { id: card, code: 'authentication_required' } });
+    const actionRequired = emails.filter((m) => m.subject === SUBJECTS.actionRequired);
+    expect(actionRequired).toHaveLength(1);
+    expect(actionRequired[0]?.html).toContain(`href="${invoice.hosted_invoice_url}"`);
   });
 
   it('recovers when the customer confirms the payment on the invoice page', async () => {

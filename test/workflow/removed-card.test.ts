@@ -39,11 +39,17 @@ afterAll(async () => {
 const operator = () => ({ store: t.runtime.store, clock: systemClock, log: silentLog, metrics: noMetrics });
 const executionArn = (invoiceId: string) => executionArnFor(LOCAL_STATE_MACHINE_ARN, invoiceId);
 
-/** What the customer does in the portal: detaches their default card, leaving none. */
-async function removeCard(customerId: string): Promise<void> {
+/** What the customer does in the portal: detaches their default card, leaving none. Returns the card. */
+async function removeCard(customerId: string): Promise<string> {
   const customer = (await t.stripe.customers.retrieve(customerId)) as Stripe.Customer;
-  await t.stripe.paymentMethods.detach(customer.invoice_settings.default_payment_method as string);
+  const card = customer.invoice_settings.default_payment_method as string;
+  await t.stripe.paymentMethods.detach(card);
+  return card;
 }
+
+/** The timeline's record of each removal. */
+const removals = async (invoiceId: string) =>
+  (await t.runtime.store.listTimeline(invoiceId)).filter((e) => e.type === 'card_removed').map((e) => e.detail);
 
 const steps = (invoiceId: string) => retrySteps(t.runtime, invoiceId);
 
@@ -55,25 +61,28 @@ const executionEnd = (invoiceId: string) =>
   }, 20_000, 'the execution to end');
 
 describe('a customer who removes their card mid-sequence', () => {
-  it('gets every notice and the end: each charge is a no_payment_method decline, and the webhook answers 200', async () => {
+  // Stripe says so with payment_method.detached alone, naming the customer in previous_attributes
+  // (docs.stripe.com/api/events/types#event_types-payment_method.detached).
+  it('gets every notice and the end: the removal is recorded, each charge is a no_payment_method decline, and the webhook answers 200', async () => {
     const subscriber = await subscribeWithDecliningCard(t.stripe, 'Removes Card');
     let removal: Awaited<ReturnType<typeof deliver>> | undefined;
+    let card = '';
     t.onStage(subscriber.customerId, async ({ state, error }) => {
       if (state !== 'Notice1' || error) return;
       // Knowing there is no card, nothing asks Stripe to pay: were it asked, it would fail.
       t.runtime.sandbox!.injectFault({ method: 'POST', path: /^\/v1\/invoices\/[^/]+\/pay$/, status: 500, count: 1000 });
-      // Delivered by hand, so the test reads the webhook's own answer to the customer.updated.
-      await withDeliveriesPaused(t.runtime, () => removeCard(subscriber.customerId));
-      removal = await deliver(t.runtime, await latestEvent(t.stripe, 'customer.updated', subscriber.customerId));
+      // Delivered by hand, so the test reads the webhook's own answer to the payment_method.detached.
+      card = await withDeliveriesPaused(t.runtime, () => removeCard(subscriber.customerId));
+      removal = await deliver(t.runtime, await latestEvent(t.stripe, 'payment_method.detached', card));
     });
 
     await renew(t.stripe, subscriber);
     const dunningCase = await closedCase(t.runtime, subscriber.subscriptionId).finally(() => t.runtime.sandbox!.clearFaults());
     await t.runtime.stepFunctions.idle();
 
-    expect(removal).toMatchObject({ status: 200, body: { action: 'card_update_retried', outcomes: [{ outcome: 'declined' }] } });
+    expect(removal).toMatchObject({ status: 200, body: { action: 'card_removed', paymentMethod: card, invoiceIds: [dunningCase.invoiceId] } });
+    expect(await removals(dunningCase.invoiceId)).toEqual([`${card}: payment_method.detached`]);
     expect(await steps(dunningCase.invoiceId)).toEqual([
-      'retry_declined:CardUpdated:no_payment_method',
       'retry_declined:Retry1:no_payment_method',
       'retry_declined:Retry2:no_payment_method',
       'retry_declined:Retry3:no_payment_method',
@@ -82,6 +91,90 @@ describe('a customer who removes their card mid-sequence', () => {
     expect(await subjectsTo(t.runtime, subscriber.email)).toEqual([SUBJECTS.notice1, SUBJECTS.notice2, SUBJECTS.notice3, SUBJECTS.ended]);
     // Only the renewal's own attempt reached a card: nothing was sent to Stripe that it could only refuse.
     expect((await t.stripe.invoices.retrieve(dunningCase.invoiceId)).attempt_count).toBe(1);
+  });
+
+  it('never charges a detached card that the invoice still names', async () => {
+    const subscriber = await subscribeWithDecliningCard(t.stripe, 'Removes Invoice Card');
+    // A spare card saved before the renewal (no case yet, so its attach charges nothing).
+    const card = (await t.stripe.paymentMethods.attach('pm_card_visa', { customer: subscriber.customerId })).id;
+    await t.runtime.sandbox!.idle();
+    t.onStage(subscriber.customerId, async ({ state, error, dunningCase }) => {
+      if (state !== 'Notice1' || error) return;
+      await withDeliveriesPaused(t.runtime, async () => {
+        await t.stripe.invoices.update(dunningCase.invoiceId, { default_payment_method: card });
+        await t.stripe.paymentMethods.detach(card);
+      });
+      await deliver(t.runtime, await latestEvent(t.stripe, 'payment_method.detached', card));
+    });
+
+    await renew(t.stripe, subscriber);
+    const dunningCase = await closedCase(t.runtime, subscriber.subscriptionId);
+    await t.runtime.stepFunctions.idle();
+
+    expect(await removals(dunningCase.invoiceId)).toEqual([`${card}: payment_method.detached`]);
+    expect(dunningCase).toMatchObject({ status: 'terminated', blockedPaymentMethod: { id: card, code: 'payment_method_detached' } });
+    expect(await steps(dunningCase.invoiceId)).toEqual([
+      'retry_skipped:Retry1:same card, payment_method_detached',
+      'retry_skipped:Retry2:same card, payment_method_detached',
+      'retry_skipped:Retry3:same card, payment_method_detached',
+    ]);
+    expect((await t.stripe.charges.list({ customer: subscriber.customerId })).data.filter((c) => c.payment_method === card)).toHaveLength(0);
+  });
+
+  // Events arrive in no guaranteed order: a retry may reach the card before its payment_method.detached.
+  it('blocks a detached card the invoice names when Stripe refuses it before the event arrives, and goes on', async () => {
+    const subscriber = await subscribeWithDecliningCard(t.stripe, 'Detached Unannounced');
+    const card = (await t.stripe.paymentMethods.attach('pm_card_visa', { customer: subscriber.customerId })).id;
+    await t.runtime.sandbox!.idle();
+    t.onStage(subscriber.customerId, async ({ state, error, dunningCase }) => {
+      if (state !== 'Notice1' || error) return;
+      // Its payment_method.detached is never delivered.
+      await withDeliveriesPaused(t.runtime, async () => {
+        await t.stripe.invoices.update(dunningCase.invoiceId, { default_payment_method: card });
+        await t.stripe.paymentMethods.detach(card);
+      });
+    });
+
+    await renew(t.stripe, subscriber);
+    const dunningCase = await closedCase(t.runtime, subscriber.subscriptionId);
+    await t.runtime.stepFunctions.idle();
+
+    expect(dunningCase).toMatchObject({ status: 'terminated', blockedPaymentMethod: { id: card, code: 'payment_method_detached' } });
+    expect(await steps(dunningCase.invoiceId)).toEqual([
+      'retry_declined:Retry1:payment_method_detached',
+      'retry_skipped:Retry2:same card, payment_method_detached',
+      'retry_skipped:Retry3:same card, payment_method_detached',
+    ]);
+    expect(await subjectsTo(t.runtime, subscriber.email)).toEqual([SUBJECTS.notice1, SUBJECTS.notice2, SUBJECTS.notice3, SUBJECTS.ended]);
+  });
+
+  // Should Stripe say it with customer.updated instead, the removal is the same.
+  it('records a default cleared by customer.updated as a removal, and charges nothing for it', async () => {
+    const subscriber = await subscribeWithDecliningCard(t.stripe, 'Clears Default');
+    let removal: Awaited<ReturnType<typeof deliver>> | undefined;
+    let card = '';
+    t.onStage(subscriber.customerId, async ({ state, error }) => {
+      if (state !== 'Notice1' || error) return;
+      await withDeliveriesPaused(t.runtime, async () => {
+        card = ((await t.stripe.customers.retrieve(subscriber.customerId)) as Stripe.Customer).invoice_settings.default_payment_method as string;
+        await t.stripe.customers.update(subscriber.customerId, { invoice_settings: { default_payment_method: '' } });
+      });
+      removal = await deliver(t.runtime, await latestEvent(t.stripe, 'customer.updated', subscriber.customerId));
+    });
+
+    await renew(t.stripe, subscriber);
+    const dunningCase = await closedCase(t.runtime, subscriber.subscriptionId);
+    await t.runtime.stepFunctions.idle();
+
+    expect(removal).toMatchObject({ status: 200, body: { action: 'card_removed', paymentMethod: card } });
+    expect(await removals(dunningCase.invoiceId)).toEqual([`${card}: customer.updated`]);
+    // Still the customer's card, so not blocked; with no default left, nothing to charge.
+    expect(dunningCase.blockedPaymentMethod).toBeUndefined();
+    expect(await steps(dunningCase.invoiceId)).toEqual([
+      'retry_declined:Retry1:no_payment_method',
+      'retry_declined:Retry2:no_payment_method',
+      'retry_declined:Retry3:no_payment_method',
+    ]);
   });
 
   it('has a card put in later charged at once, and the case recovers', async () => {
@@ -97,7 +190,6 @@ describe('a customer who removes their card mid-sequence', () => {
 
     expect(dunningCase).toMatchObject({ status: 'recovered', recoveredBy: 'card_updated' });
     expect(await steps(dunningCase.invoiceId)).toEqual([
-      'retry_declined:CardUpdated:no_payment_method',
       'retry_declined:Retry1:no_payment_method',
       'retry_paid:CardUpdated:payment_method.attached',
     ]);

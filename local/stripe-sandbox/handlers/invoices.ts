@@ -16,7 +16,7 @@ import {
 } from '../billing.ts';
 import { render } from '../expand.ts';
 import { fixture } from '../fixtures.ts';
-import { cardError, invalidRequest, missingParam, noPaymentMethod } from '../errors.ts';
+import { cardError, detachedPaymentMethod, invalidRequest, invoiceRequiresAction, missingParam, noPaymentMethod } from '../errors.ts';
 import { createdFilter, paginate } from '../list.ts';
 import { idOf, liveCustomer, mustGet } from '../lookup.ts';
 import { buildInvoiceItem } from '../objects/invoice.ts';
@@ -146,10 +146,15 @@ function pay({ core, args, params: p }: Ctx): unknown {
     markInvoicePaid(core, inv, { charged: false, outOfBand: true });
     return render(core, inv, p.expand());
   }
+  // A detached card can no longer pay (docs.stripe.com/api/payment_methods/detach), even if the
+  // invoice still names it: Stripe's bare refusal, without a code or param.
+  const charged = pmId ? core.store.get('payment_method', pmId) : undefined;
+  if (charged && idOf(charged.customer) === null) throw detachedPaymentMethod();
   const result = attemptInvoicePayment(core, inv, pmId, 'manual');
+  if (!result.ok && result.decline?.requiresAction) throw invoiceRequiresAction();
   if (!result.ok) {
     const pi = paymentIntentOf(core, inv);
-    const decline = result.decline ?? { code: 'card_declined', decline_code: 'generic_decline', message: 'Your card was declined.' };
+    const decline = result.decline ?? { code: 'card_declined', decline_code: 'generic_decline', message: 'Your card was declined.', outcome: 'issuer_declined' };
     throw cardError({
       message: decline.message,
       code: decline.code,

@@ -3,7 +3,7 @@
 import type Stripe from 'stripe';
 import { cancelSubscription, change, createSubscription, type PaymentBehavior } from '../billing.ts';
 import { render } from '../expand.ts';
-import { cardError, invalidRequest, missingParam, noPaymentMethod } from '../errors.ts';
+import { cardError, invalidRequest, missingParam, noPaymentMethod, subscriptionRequiresAction } from '../errors.ts';
 import { createdFilter, paginate } from '../list.ts';
 import { idOf, liveCustomer, mustGet } from '../lookup.ts';
 import { buildPrice, planFromPrice } from '../objects/catalog.ts';
@@ -99,6 +99,7 @@ function createSub(ctx: Ctx): unknown {
     const pmId = dpm ?? idOf(customer.invoice_settings.default_payment_method);
     if (!pmId) throw noPaymentMethod();
     const decline = chargeOutcome(core, pmId);
+    if (decline?.requiresAction && behaviour === 'error_if_incomplete') throw subscriptionRequiresAction();
     if (decline && behaviour === 'error_if_incomplete') {
       // error_if_incomplete: a failed first payment means no subscription at all.
       throw cardError({ ...decline, payment_method: structuredClone(core.store.get('payment_method', pmId)) });

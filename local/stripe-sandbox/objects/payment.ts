@@ -1,7 +1,7 @@
 // Builds the payment side of an invoice: its `payment_intent`, each attempt's `charge`, and the
 // `invoice_payment` that links invoice and PaymentIntent in the current API.
 import type Stripe from 'stripe';
-import type { Decline } from '../cards.ts';
+import { sellerMessage, type Decline } from '../cards.ts';
 import { fixture } from '../fixtures.ts';
 import { newId, randomAlnum } from '../ids.ts';
 
@@ -95,20 +95,19 @@ export function buildCharge(f: {
   ch.livemode = false;
   ch.metadata = {};
   ch.on_behalf_of = null;
+  // Stripe's outcome of the charge (docs.stripe.com/api/charges/object#charge_object-outcome): a
+  // Radar block never reached the network; an issuer decline carries the bank's advice and code.
+  const blocked = f.decline?.outcome === 'blocked';
   ch.outcome = {
-    advice_code: f.decline ? (f.decline.decline_code === 'generic_decline' || f.decline.decline_code === 'insufficient_funds' ? 'try_again_later' : 'do_not_try_again') : null,
+    advice_code: f.decline?.advice_code ?? null,
     network_advice_code: null,
-    network_decline_code: null,
-    network_status: ok ? 'approved_by_network' : 'declined_by_network',
-    reason: f.decline ? f.decline.decline_code : null,
-    risk_level: 'normal',
-    risk_score: 32,
-    seller_message: ok
-      ? 'Payment complete.'
-      : f.decline?.requiresAction
-        ? 'The bank returned the decline code `authentication_required`.'
-        : 'The bank did not return any further details with this decline.',
-    type: ok ? 'authorized' : 'issuer_declined',
+    network_decline_code: f.decline?.network_decline_code ?? null,
+    network_status: ok ? 'approved_by_network' : blocked ? 'not_sent_to_network' : 'declined_by_network',
+    reason: f.decline ? (blocked ? 'highest_risk_level' : f.decline.decline_code) : null,
+    risk_level: blocked ? 'highest' : 'normal',
+    risk_score: blocked ? 95 : 32,
+    seller_message: f.decline ? sellerMessage(f.decline) : 'Payment complete.',
+    type: ok ? 'authorized' : blocked ? 'blocked' : 'issuer_declined',
   } as Stripe.Charge.Outcome;
   ch.paid = ok;
   ch.payment_intent = pi.id;
