@@ -8,10 +8,10 @@ import { createRequestHandler, Faults, type FaultSpec } from './server.ts';
 import { Store } from './store.ts';
 import { realNow } from './time.ts';
 import { updateCardAutomatically } from './wallet.ts';
-import { DEFAULT_RETRY, WebhookDispatcher, type RetryPolicy, type WebhookTarget } from './webhooks.ts';
+import { DEFAULT_DELIVERY, DEFAULT_RETRY, WebhookDispatcher, type DeliveryOptions, type RetryPolicy, type WebhookTarget } from './webhooks.ts';
 
 export { TEST_CARDS } from './cards.ts';
-export { signPayload, type WebhookTarget } from './webhooks.ts';
+export { signPayload, SANDBOX_RETRY_HOURS, type DeliveryMode, type DeliveryOptions, type WebhookTarget } from './webhooks.ts';
 export { API_VERSION } from './core.ts';
 
 export interface StripeSandboxOptions {
@@ -20,7 +20,13 @@ export interface StripeSandboxOptions {
   webhook?: WebhookTarget; // where to POST signed events (and which types); can also be set later
   dataDir?: string; // if set, state is loaded from / saved to <dataDir>/stripe-sandbox.json
   log?: (line: string) => void; // optional, for diagnostics
-  /** Webhook redelivery: attempts per event (default 5) and first backoff (default 100 ms, doubling). */
+  /**
+   * How events are delivered. Default: as Stripe delivers (`mode: 'stripe'`): in no guaranteed
+   * order, some twice, a failed delivery retried 1, 2 and 3 Stripe hours later (`hourMs`, default a
+   * real hour). `mode: 'ordered'`: one at a time in creation order, never twice (`webhookRetry`).
+   */
+  delivery?: Partial<DeliveryOptions>;
+  /** Redelivery in `ordered` mode: attempts per event (default 5) and first backoff (default 100 ms, doubling). */
   webhookRetry?: Partial<RetryPolicy>;
   /**
    * Days before each renewal that `invoice.upcoming` is sent, as Stripe's subscription settings
@@ -38,7 +44,7 @@ export interface StripeSandbox {
   readonly url: string; // e.g. http://127.0.0.1:12111
   readonly port: number;
   setWebhook(target: WebhookTarget | undefined): void;
-  /** Resolves when every event created so far has been delivered (or has given up). */
+  /** Resolves when every event created so far has been delivered (or has given up): nothing queued or scheduled for a retry. */
   idle(): Promise<void>;
   /** Makes the next `count` API requests matching method+path regex fail with Stripe's error for `status` (429 → rate_limit error, 500/502/503 → api_error) */
   injectFault(fault: { method?: string; path: RegExp | string; status: 429 | 500 | 502 | 503; count: number }): void;
@@ -85,6 +91,7 @@ export async function startStripeSandbox(options: StripeSandboxOptions = {}): Pr
       },
       log,
       retry: { ...DEFAULT_RETRY, ...options.webhookRetry },
+      delivery: { ...DEFAULT_DELIVERY, ...options.delivery },
     },
     options.webhook,
   );
