@@ -3,7 +3,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { processDue } from './billing.ts';
-import { Core } from './core.ts';
+import { API_VERSION, Core, KNOWN_API_VERSIONS } from './core.ts';
 import { createRequestHandler, Faults, type FaultSpec } from './server.ts';
 import { Store } from './store.ts';
 import { realNow } from './time.ts';
@@ -12,7 +12,7 @@ import { DEFAULT_DELIVERY, DEFAULT_RETRY, WebhookDispatcher, type DeliveryOption
 
 export { TEST_CARDS } from './cards.ts';
 export { signPayload, SANDBOX_RETRY_HOURS, type DeliveryMode, type DeliveryOptions, type WebhookTarget } from './webhooks.ts';
-export { API_VERSION } from './core.ts';
+export { API_VERSION, KNOWN_API_VERSIONS } from './core.ts';
 
 export interface StripeSandboxOptions {
   port?: number; // 0 or undefined = pick a free port
@@ -38,6 +38,11 @@ export interface StripeSandboxOptions {
    * (e.g. [1, 3, 5]). Default: off, as the product's `retries: "workflow"` policy asks.
    */
   automaticRetryDays?: number[];
+  /**
+   * The account's default API version (default: the SDK's, `API_VERSION`), for requests without
+   * `Stripe-Version` and webhook endpoints without an `apiVersion`. Must be one of `KNOWN_API_VERSIONS`.
+   */
+  defaultApiVersion?: string;
 }
 
 export interface StripeSandbox {
@@ -98,6 +103,13 @@ export async function startStripeSandbox(options: StripeSandboxOptions = {}): Pr
   const core = new Core(store, webhooks, log);
   core.settings.automaticRetryDays = [...(options.automaticRetryDays ?? [])];
   core.settings.upcomingInvoiceDays = options.upcomingInvoiceDays ?? 3;
+  for (const version of [options.defaultApiVersion, options.webhook?.apiVersion]) {
+    if (version !== undefined && !KNOWN_API_VERSIONS.has(version)) {
+      server.close();
+      throw new Error(`Invalid Stripe API version: ${version} (known: ${[...KNOWN_API_VERSIONS].join(', ')})`);
+    }
+  }
+  core.settings.defaultApiVersion = options.defaultApiVersion ?? API_VERSION;
   const faults = new Faults();
   server.on('request', createRequestHandler(core, faults));
 
@@ -114,7 +126,12 @@ export async function startStripeSandbox(options: StripeSandboxOptions = {}): Pr
   return {
     url,
     port,
-    setWebhook: (target) => webhooks.setTarget(target),
+    setWebhook: (target) => {
+      if (target?.apiVersion !== undefined && !KNOWN_API_VERSIONS.has(target.apiVersion)) {
+        throw new Error(`Invalid Stripe API version: ${target.apiVersion}`);
+      }
+      webhooks.setTarget(target);
+    },
     idle: () => webhooks.idle(),
     injectFault: (fault: FaultSpec) => faults.add(fault),
     clearFaults: () => faults.clear(),

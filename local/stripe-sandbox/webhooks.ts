@@ -14,6 +14,11 @@ export interface WebhookTarget {
    * (every event is still recorded and listed by /v1/events). Omitted or `['*']`: every type.
    */
   enabledEvents?: readonly string[];
+  /**
+   * The endpoint's `api_version`: the version its events are rendered at. Omitted: the account's
+   * default version (https://docs.stripe.com/webhooks/versioning).
+   */
+  apiVersion?: string;
 }
 
 /** Redelivery in `ordered` mode: attempts per event and a doubling backoff, in wall-clock ms. */
@@ -71,7 +76,7 @@ export const DEFAULT_DELIVERY: DeliveryOptions = {
   retryAfterHours: SANDBOX_RETRY_HOURS,
   duplicateRate: 0.1,
   maxLatencyMs: 20,
-  concurrency: 4,
+  concurrency: 2,
 };
 
 const REQUEST_TIMEOUT_MS = 10_000;
@@ -136,6 +141,11 @@ export class WebhookDispatcher {
 
   get mode(): DeliveryMode {
     return this.opts.delivery.mode;
+  }
+
+  /** The endpoint's own API version, if it has one. */
+  get apiVersion(): string | undefined {
+    return this.hasTarget ? this.target?.apiVersion : undefined;
   }
 
   get hasTarget(): boolean {
@@ -309,10 +319,15 @@ export class WebhookDispatcher {
           timeout: REQUEST_TIMEOUT_MS,
         },
         (res) => {
-          res.resume();
+          // Like the Dashboard's delivery log: the status, and the start of what the endpoint said.
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => {
+            if (body.length < 200) body += chunk;
+          });
           res.on('end', () => {
             const status = res.statusCode ?? 0;
-            resolve(status >= 200 && status < 300 ? 'ok' : `HTTP ${status}`);
+            resolve(status >= 200 && status < 300 ? 'ok' : `HTTP ${status} ${body.slice(0, 200)}`.trim());
           });
           res.on('error', (err) => resolve(err.message));
         },
