@@ -53,6 +53,18 @@ export const LocalConfigSchema = z.object({
       }
       return days;
     }),
+  /**
+   * How the sandbox delivers webhooks: `stripe` (default) as Stripe does, in no guaranteed order,
+   * some twice, a failed delivery retried hours later in policy time; `ordered` one at a time.
+   */
+  stripeDelivery: z.enum(['stripe', 'ordered']).default('stripe'),
+  /** Seeds the sandbox's shuffled and duplicated delivery, so a run can be replayed; printed at start. */
+  stripeDeliverySeed: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 32 - 1)
+    .default(() => Math.floor(Math.random() * 2 ** 32)),
 });
 export type LocalConfig = z.infer<typeof LocalConfigSchema>;
 
@@ -74,6 +86,8 @@ const VARS: Record<keyof LocalConfig, string> = {
   demo: 'DUNNING_DEMO',
   tableName: 'DUNNING_TABLE_NAME',
   stripeRetryDays: 'STRIPE_SANDBOX_RETRY_DAYS',
+  stripeDelivery: 'STRIPE_SANDBOX_DELIVERY',
+  stripeDeliverySeed: 'STRIPE_SANDBOX_DELIVERY_SEED',
 };
 
 export function readLocalConfig(env: NodeJS.ProcessEnv, argv: readonly string[] = []): LocalConfig {

@@ -142,6 +142,9 @@ export async function startRuntime(config: LocalConfig, events: RuntimeEvents = 
         host: config.host,
         dataDir: config.dataDir,
         automaticRetryDays: config.stripeRetryDays,
+        // Stripe retries a failed delivery hours later: an hour of policy time here, but never
+        // sooner than a cold function can answer (a second), as Stripe's real hours never are.
+        delivery: { mode: config.stripeDelivery, seed: config.stripeDeliverySeed, hourMs: config.dayMs / 24, minRetryMs: 1000 },
       });
       closers.push(() => sandbox!.close());
     }

@@ -54,6 +54,12 @@ export interface DeliveryOptions {
   hourMs: number;
   /** Hours after each failed attempt that the event is sent again; after the last, Stripe gives up. */
   retryAfterHours: readonly number[];
+  /**
+   * The least wall-clock ms before a retry. Stripe's hours dwarf any endpoint's answer time; once
+   * hours are compressed to milliseconds they no longer do, and an endpoint still starting up (a
+   * cold Lambda) would see all of Stripe's retries at once. The local runtime sets a floor.
+   */
+  minRetryMs: number;
   /** Chance that a delivered event is delivered a second time. */
   duplicateRate: number;
   /** Most wall-clock ms an event waits before it is sent: the window in which events overtake each other. */
@@ -63,8 +69,8 @@ export interface DeliveryOptions {
 }
 
 /**
- * Stripe says a sandbox retries "three times over a few hours" (live mode: "for up to three days
- * with an exponential back off"), without publishing the intervals: 1, 2 and 3 hours after each
+ * Stripe retries a sandbox's failed delivery three times over a few hours (live mode: up to three
+ * days, with exponential backoff) without publishing the intervals: 1, 2 and 3 hours after each
  * failure (the last try 6 hours after the first) is the sandbox's reading of it.
  */
 export const SANDBOX_RETRY_HOURS: readonly number[] = [1, 2, 3];
@@ -74,6 +80,7 @@ export const DEFAULT_DELIVERY: DeliveryOptions = {
   seed: 1,
   hourMs: 3_600_000,
   retryAfterHours: SANDBOX_RETRY_HOURS,
+  minRetryMs: 0,
   duplicateRate: 0.1,
   maxLatencyMs: 20,
   concurrency: 2,
@@ -245,7 +252,7 @@ export class WebhookDispatcher {
       this.opts.onDelivered(delivery.id);
       return;
     }
-    const { retryAfterHours, hourMs } = this.opts.delivery;
+    const { retryAfterHours, hourMs, minRetryMs } = this.opts.delivery;
     const attempts = retryAfterHours.length + 1;
     this.opts.log(`webhook ${event.type} ${delivery.id} attempt ${delivery.attempt}/${attempts} failed: ${outcome}`);
     const hours = retryAfterHours[delivery.attempt - 1];
@@ -254,7 +261,7 @@ export class WebhookDispatcher {
       return;
     }
     if (this.closed || !this.target) return;
-    this.later({ id: delivery.id, attempt: delivery.attempt + 1 }, hours * hourMs);
+    this.later({ id: delivery.id, attempt: delivery.attempt + 1 }, Math.max(hours * hourMs, minRetryMs));
   }
 
   private async pumpOrdered(): Promise<void> {

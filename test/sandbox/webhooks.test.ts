@@ -132,11 +132,10 @@ describe('stripe sandbox webhook delivery', () => {
   });
 });
 
-// Stripe's webhook docs (https://docs.stripe.com/webhooks): "Stripe doesn't guarantee delivery of
-// events in the order in which they're generated" (#event-ordering); endpoints "might occasionally
-// receive the same event more than once" (#handle-duplicate-events); failed deliveries are retried
-// "for up to three days with an exponential back off" in live mode and "three times over a few
-// hours" in a sandbox (#automatic-retries).
+// Stripe's webhook docs (https://docs.stripe.com/webhooks): events may arrive out of the order
+// they were created in (#event-ordering); an endpoint may receive the same event more than once
+// (#handle-duplicate-events); a failed delivery is retried with exponential backoff for up to three
+// days in live mode and three times over a few hours in a sandbox (#automatic-retries).
 describe('stripe sandbox webhook delivery as Stripe delivers (the default)', () => {
   const cleanups: Array<() => Promise<void>> = [];
   afterEach(async () => {
