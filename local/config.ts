@@ -59,6 +59,18 @@ export const LocalConfigSchema = z.object({
    * merchant to set it; `cancel` is Stripe's own default, `unpaid` the third choice.
    */
   stripeEndOfRetries: z.enum(['cancel', 'unpaid', 'past_due']).default('past_due'),
+  /**
+   * How the sandbox delivers webhooks: `stripe` (default) as Stripe does, in no guaranteed order,
+   * some twice, a failed delivery retried hours later in policy time; `ordered` one at a time.
+   */
+  stripeDelivery: z.enum(['stripe', 'ordered']).default('stripe'),
+  /** Seeds the sandbox's shuffled and duplicated delivery, so a run can be replayed; printed at start. */
+  stripeDeliverySeed: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 32 - 1)
+    .default(() => Math.floor(Math.random() * 2 ** 32)),
 });
 export type LocalConfig = z.infer<typeof LocalConfigSchema>;
 
@@ -81,6 +93,8 @@ const VARS: Record<keyof LocalConfig, string> = {
   tableName: 'DUNNING_TABLE_NAME',
   stripeRetryDays: 'STRIPE_SANDBOX_RETRY_DAYS',
   stripeEndOfRetries: 'STRIPE_SANDBOX_END_OF_RETRIES',
+  stripeDelivery: 'STRIPE_SANDBOX_DELIVERY',
+  stripeDeliverySeed: 'STRIPE_SANDBOX_DELIVERY_SEED',
 };
 
 export function readLocalConfig(env: NodeJS.ProcessEnv, argv: readonly string[] = []): LocalConfig {

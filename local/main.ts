@@ -45,6 +45,10 @@ async function main(): Promise<void> {
   print(`  emails (SES inbox)      ${runtime.urls.ses}`);
   print(`  notice previews         ${runtime.urls.previews} (every notice in every locale; npm run preview)`);
   print(`  Stripe API              ${runtime.urls.stripe}${runtime.sandbox ? ' (sandbox)' : ' (test mode)'}`);
+  if (runtime.sandbox) {
+    const delivery = config.stripeDelivery === 'ordered' ? 'ordered, one at a time' : `as Stripe delivers (shuffled, some twice), seed ${config.stripeDeliverySeed}`;
+    print(`  webhook delivery        ${delivery}`);
+  }
   print(`  DynamoDB                ${runtime.urls.dynamodb}`);
   print(`  webhook signing secret  ${config.webhookSecret}`);
   print(`  one policy day          ${config.dayMs} ms${config.dataDir ? `; state in ${config.dataDir}` : '; state in memory'}`);

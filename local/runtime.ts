@@ -145,6 +145,17 @@ export async function startRuntime(config: LocalConfig, events: RuntimeEvents = 
         // for), and the subscription left past due after the retries (unless asked otherwise).
         automaticRetryDays: config.stripeRetryDays,
         subscriptionAfterRetries: config.stripeEndOfRetries,
+        // Stripe retries a failed delivery hours later: an hour of policy time here, but never
+        // sooner than a cold function can answer (a second), as Stripe's real hours never are.
+        // One delivery in flight: a second would start a second cold webhook function, seconds
+        // that are days of compressed policy time; the latency window still shuffles the order.
+        delivery: {
+          mode: config.stripeDelivery,
+          seed: config.stripeDeliverySeed,
+          hourMs: config.dayMs / 24,
+          minRetryMs: 1000,
+          concurrency: 1,
+        },
       });
       closers.push(() => sandbox!.close());
     }

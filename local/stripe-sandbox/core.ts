@@ -10,6 +10,25 @@ import type { WebhookDispatcher } from './webhooks.ts';
 /** The API version stamped on events and responses: the one the installed SDK is typed for. */
 export const API_VERSION: string = Stripe.API_VERSION;
 
+/**
+ * API versions a request's `Stripe-Version` (or a webhook endpoint's `api_version`) may name: the
+ * SDK's, and published ones from Stripe's changelog (https://docs.stripe.com/changelog, and
+ * https://docs.stripe.com/webhooks/versioning for 2024-09-30.acacia). Anything else is refused as
+ * Stripe refuses it. The sandbox renders one shape, the SDK's, whatever version is named.
+ */
+export const KNOWN_API_VERSIONS: ReadonlySet<string> = new Set([
+  API_VERSION,
+  '2025-03-31.basil',
+  '2024-09-30.acacia',
+  '2024-06-20',
+  '2023-10-16',
+  '2022-11-15',
+  '2022-08-01',
+  '2020-08-27',
+  '2019-12-03',
+  '2019-02-19',
+]);
+
 export interface RequestInfo {
   id: string | null;
   idempotencyKey: string | null;
@@ -36,6 +55,11 @@ export interface AccountSettings {
   subscriptionAfterRetries: SubscriptionAfterRetries;
   /** "Manage failed payments" → Invoice status, if all retries fail: leave it past due (default) or mark it uncollectible. */
   invoiceAfterRetries: InvoiceAfterRetries;
+  /**
+   * The account's default API version (Workbench → Overview): used by requests without
+   * `Stripe-Version` and by webhook endpoints without an `api_version` of their own.
+   */
+  defaultApiVersion: string;
 }
 
 export type SubscriptionAfterRetries = 'cancel' | 'unpaid' | 'past_due';
@@ -43,7 +67,13 @@ export type InvoiceAfterRetries = 'past_due' | 'uncollectible';
 
 export class Core {
   readonly store: Store;
-  settings: AccountSettings = { automaticRetryDays: [], upcomingInvoiceDays: 3, subscriptionAfterRetries: 'cancel', invoiceAfterRetries: 'past_due' };
+  settings: AccountSettings = {
+    automaticRetryDays: [],
+    upcomingInvoiceDays: 3,
+    subscriptionAfterRetries: 'cancel',
+    invoiceAfterRetries: 'past_due',
+    defaultApiVersion: API_VERSION,
+  };
   readonly webhooks: WebhookDispatcher;
   readonly log: (line: string) => void;
   /** The API request being handled; events it causes name it in `request`. */
@@ -93,7 +123,8 @@ export class Core {
     const snapshot = object as Record<string, unknown>;
     const event = fixture<SandboxEvent>('event');
     event.id = newId('evt');
-    event.api_version = API_VERSION;
+    // Rendered at the endpoint's version, or the account's default (https://docs.stripe.com/webhooks/versioning).
+    event.api_version = this.webhooks.apiVersion ?? this.settings.defaultApiVersion;
     event.created = this.clockTime(this.clockOfObject(snapshot));
     event.data = previous ? { object: snapshot, previous_attributes: previous } : { object: snapshot };
     event.livemode = false;

@@ -47,6 +47,14 @@ export function invalidRequest(message: string, extra: { param?: string; code?: 
   return new StripeApiError(extra.status ?? 400, body);
 }
 
+/**
+ * An unknown `Stripe-Version`: a 400 invalid_request_error without a code, as Stripe answers it
+ * (e.g. stripe-samples/link#58, beam-community/stripity-stripe#613: "Invalid Stripe API version: …").
+ */
+export function invalidApiVersion(version: string): StripeApiError {
+  return invalidRequest(`Invalid Stripe API version: ${version}`);
+}
+
 export function missingParam(param: string): StripeApiError {
   return invalidRequest(`Missing required param: ${param}.`, { param, code: 'parameter_missing' });
 }

@@ -3,16 +3,16 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { processDue } from './billing.ts';
-import { Core, type InvoiceAfterRetries, type SubscriptionAfterRetries } from './core.ts';
+import { API_VERSION, Core, KNOWN_API_VERSIONS, type InvoiceAfterRetries, type SubscriptionAfterRetries } from './core.ts';
 import { createRequestHandler, Faults, type FaultSpec } from './server.ts';
 import { Store } from './store.ts';
 import { realNow } from './time.ts';
 import { updateCardAutomatically } from './wallet.ts';
-import { DEFAULT_RETRY, WebhookDispatcher, type RetryPolicy, type WebhookTarget } from './webhooks.ts';
+import { DEFAULT_DELIVERY, DEFAULT_RETRY, WebhookDispatcher, type DeliveryOptions, type RetryPolicy, type WebhookTarget } from './webhooks.ts';
 
 export { TEST_CARDS } from './cards.ts';
-export { signPayload, type WebhookTarget } from './webhooks.ts';
-export { API_VERSION, type InvoiceAfterRetries, type SubscriptionAfterRetries } from './core.ts';
+export { signPayload, SANDBOX_RETRY_HOURS, type DeliveryMode, type DeliveryOptions, type WebhookTarget } from './webhooks.ts';
+export { API_VERSION, KNOWN_API_VERSIONS, type InvoiceAfterRetries, type SubscriptionAfterRetries } from './core.ts';
 
 export interface StripeSandboxOptions {
   port?: number; // 0 or undefined = pick a free port
@@ -20,7 +20,13 @@ export interface StripeSandboxOptions {
   webhook?: WebhookTarget; // where to POST signed events (and which types); can also be set later
   dataDir?: string; // if set, state is loaded from / saved to <dataDir>/stripe-sandbox.json
   log?: (line: string) => void; // optional, for diagnostics
-  /** Webhook redelivery: attempts per event (default 5) and first backoff (default 100 ms, doubling). */
+  /**
+   * How events are delivered. Default: as Stripe delivers (`mode: 'stripe'`): in no guaranteed
+   * order, some twice, a failed delivery retried 1, 2 and 3 Stripe hours later (`hourMs`, default a
+   * real hour). `mode: 'ordered'`: one at a time in creation order, never twice (`webhookRetry`).
+   */
+  delivery?: Partial<DeliveryOptions>;
+  /** Redelivery in `ordered` mode: attempts per event (default 5) and first backoff (default 100 ms, doubling). */
   webhookRetry?: Partial<RetryPolicy>;
   /**
    * Days before each renewal that `invoice.upcoming` is sent, as Stripe's subscription settings
@@ -40,13 +46,18 @@ export interface StripeSandboxOptions {
   subscriptionAfterRetries?: SubscriptionAfterRetries;
   /** The same setting's Invoice status: `past_due` (leave it, the default) or `uncollectible`. */
   invoiceAfterRetries?: InvoiceAfterRetries;
+  /**
+   * The account's default API version (default: the SDK's, `API_VERSION`), for requests without
+   * `Stripe-Version` and webhook endpoints without an `apiVersion`. Must be one of `KNOWN_API_VERSIONS`.
+   */
+  defaultApiVersion?: string;
 }
 
 export interface StripeSandbox {
   readonly url: string; // e.g. http://127.0.0.1:12111
   readonly port: number;
   setWebhook(target: WebhookTarget | undefined): void;
-  /** Resolves when every event created so far has been delivered (or has given up). */
+  /** Resolves when every event created so far has been delivered (or has given up): nothing queued or scheduled for a retry. */
   idle(): Promise<void>;
   /** Makes the next `count` API requests matching method+path regex fail with Stripe's error for `status` (429 → rate_limit error, 500/502/503 → api_error) */
   injectFault(fault: { method?: string; path: RegExp | string; status: 429 | 500 | 502 | 503; count: number }): void;
@@ -93,6 +104,7 @@ export async function startStripeSandbox(options: StripeSandboxOptions = {}): Pr
       },
       log,
       retry: { ...DEFAULT_RETRY, ...options.webhookRetry },
+      delivery: { ...DEFAULT_DELIVERY, ...options.delivery },
     },
     options.webhook,
   );
@@ -101,6 +113,13 @@ export async function startStripeSandbox(options: StripeSandboxOptions = {}): Pr
   core.settings.upcomingInvoiceDays = options.upcomingInvoiceDays ?? 3;
   core.settings.subscriptionAfterRetries = options.subscriptionAfterRetries ?? 'cancel';
   core.settings.invoiceAfterRetries = options.invoiceAfterRetries ?? 'past_due';
+  for (const version of [options.defaultApiVersion, options.webhook?.apiVersion]) {
+    if (version !== undefined && !KNOWN_API_VERSIONS.has(version)) {
+      server.close();
+      throw new Error(`Invalid Stripe API version: ${version} (known: ${[...KNOWN_API_VERSIONS].join(', ')})`);
+    }
+  }
+  core.settings.defaultApiVersion = options.defaultApiVersion ?? API_VERSION;
   const faults = new Faults();
   server.on('request', createRequestHandler(core, faults));
 
@@ -117,7 +136,12 @@ export async function startStripeSandbox(options: StripeSandboxOptions = {}): Pr
   return {
     url,
     port,
-    setWebhook: (target) => webhooks.setTarget(target),
+    setWebhook: (target) => {
+      if (target?.apiVersion !== undefined && !KNOWN_API_VERSIONS.has(target.apiVersion)) {
+        throw new Error(`Invalid Stripe API version: ${target.apiVersion}`);
+      }
+      webhooks.setTarget(target);
+    },
     idle: () => webhooks.idle(),
     injectFault: (fault: FaultSpec) => faults.add(fault),
     clearFaults: () => faults.clear(),

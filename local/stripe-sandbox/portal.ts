@@ -8,6 +8,7 @@ import { newId } from './ids.ts';
 import { idOf } from './lookup.ts';
 import { formatAmount } from './objects/invoice.ts';
 import { attach, createFromToken } from './wallet.ts';
+import { OPENED_PORTAL_SESSION_TTL_MS } from './handlers/billingPortal.ts';
 
 export interface PageReply {
   status: number;
@@ -105,7 +106,7 @@ function portalPage(core: Core, session: Stripe.BillingPortal.Session, expired: 
     return page(
       410,
       'Session expired',
-      `<h1>This session has expired</h1><p>Billing portal links are valid for 5 minutes. Ask for a new link.</p>${back}`,
+      `<h1>This session has expired</h1><p>Billing portal links are valid for 5 minutes until opened. Ask for a new link.</p>${back}`,
     );
   }
   const customer = core.store.get('customer', session.customer);
@@ -217,6 +218,11 @@ export function handlePage(core: Core, method: string, path: string, form: URLSe
     const session = core.store.get('portal_session', decodeURIComponent(m[1]!));
     if (!session) return notFound();
     const expired = Date.now() > (core.store.state.portalExpiresAtMs[session.id] ?? 0);
+    if (!expired) {
+      // Visiting the URL keeps the session alive (the five minutes only bound an unopened link).
+      core.store.state.portalExpiresAtMs[session.id] = Date.now() + OPENED_PORTAL_SESSION_TTL_MS;
+      core.store.scheduleSave();
+    }
     if (method === 'GET') return portalPage(core, session, expired);
     if (method === 'POST') return expired ? portalPage(core, session, true) : updateFromPortal(core, session, form.get('card') ?? undefined);
     return notFound();

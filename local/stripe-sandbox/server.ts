@@ -3,8 +3,8 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { API_VERSION, type Core } from './core.ts';
-import { authenticationError, faultError, idempotencyEndpointMismatch, idempotencyMismatch, StripeApiError, unrecognizedUrl } from './errors.ts';
+import { KNOWN_API_VERSIONS, type Core } from './core.ts';
+import { authenticationError, faultError, invalidApiVersion, idempotencyEndpointMismatch, idempotencyMismatch, StripeApiError, unrecognizedUrl } from './errors.ts';
 import { decodeForm, type FormValue } from './form.ts';
 import { customerRoutes } from './handlers/customers.ts';
 import { catalogRoutes } from './handlers/catalog.ts';
@@ -220,7 +220,8 @@ function control(core: Core, faults: Faults, method: string, path: string, raw: 
 
 function api(core: Core, faults: Faults, req: IncomingMessage, res: ServerResponse, method: string, path: string, encoded: string): void {
   const requestId = newId('req');
-  const version = typeof req.headers['stripe-version'] === 'string' ? req.headers['stripe-version'] : API_VERSION;
+  const asked = typeof req.headers['stripe-version'] === 'string' ? req.headers['stripe-version'] : undefined;
+  const version = asked ?? core.settings.defaultApiVersion;
   const headers: Record<string, string> = {
     'Content-Type': 'application/json',
     'Request-Id': requestId,
@@ -239,6 +240,10 @@ function api(core: Core, faults: Faults, req: IncomingMessage, res: ServerRespon
   if (key === null || !/^(sk|rk)_test_/.test(key)) {
     const e = replyError(authenticationError(key));
     return send(res, e.status, headers, e.text);
+  }
+  if (asked !== undefined && !KNOWN_API_VERSIONS.has(asked)) {
+    const e = replyError(invalidApiVersion(asked));
+    return send(res, e.status, { ...headers, 'Stripe-Version': core.settings.defaultApiVersion }, e.text);
   }
   // The rate limiter answers before any endpoint runs, so its 429 is never saved under a key.
   const rateLimited = faults.take(method, path, 'rate_limit');

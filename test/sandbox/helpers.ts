@@ -16,6 +16,8 @@ export interface Delivery {
   body: string;
   event: Stripe.Event;
   status: number;
+  /** When it arrived (Date.now()). */
+  at: number;
 }
 
 export interface Receiver {
@@ -49,7 +51,7 @@ export async function startReceiver(secret = WEBHOOK_SECRET): Promise<Receiver> 
       }
       const status = failures > 0 ? 500 : 200;
       if (failures > 0) failures -= 1;
-      const delivery = { headers: req.headers, body, event, status };
+      const delivery = { headers: req.headers, body, event, status, at: Date.now() };
       attempts.push(delivery);
       if (status === 200) deliveries.push(delivery);
       res.writeHead(status, { 'Content-Type': 'application/json' }).end('{}');
@@ -80,12 +82,17 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-/** A sandbox delivering to a fresh receiver, with a client that never retries on its own. */
+/**
+ * A sandbox delivering to a fresh receiver, with a client that never retries on its own. Delivery is
+ * `ordered`: these tests read the receiver's deliveries as the log of what Stripe created, in order;
+ * delivery as Stripe delivers it (shuffled, twice, retried hours later) is webhooks.test.ts's subject.
+ */
 export async function startHarness(options: StripeSandboxOptions = {}): Promise<Harness> {
   const receiver = await startReceiver();
   const sandbox = await startStripeSandbox({
     webhook: { url: receiver.url, secret: WEBHOOK_SECRET },
     webhookRetry: { initialDelayMs: 10 },
+    delivery: { mode: 'ordered' },
     ...options,
   });
   const stripe = stripeFor(sandbox, { maxNetworkRetries: 0 });

@@ -103,6 +103,29 @@ describe('stripe sandbox hosted pages', () => {
     expect(unchanged.invoice_settings.default_payment_method).toBeNull();
   });
 
+  // Stripe's sessions "are short-lived and will expire if the customer does not visit the URL"
+  // (https://docs.stripe.com/api/customer_portal/sessions/object): the five minutes bound an
+  // unopened link, not a customer at work in the portal (an hour after their last page, here).
+  it('keeps an opened session usable past five minutes, and expires it an hour after the last page', async () => {
+    const customer = await stripe.customers.create({});
+    const session = await stripe.billingPortal.sessions.create({ customer: customer.id, return_url: 'https://app.example.com/' });
+    const start = Date.now();
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(start + 4 * 60 * 1000);
+      expect((await fetch(session.url)).status).toBe(200);
+      vi.setSystemTime(start + 30 * 60 * 1000);
+      const posted = await fetch(session.url, form('pm_card_visa'));
+      expect(posted.status).toBe(303); // back to return_url, the card saved
+      vi.setSystemTime(start + 30 * 60 * 1000 + 60 * 60 * 1000 + 1000);
+      expect((await fetch(session.url)).status).toBe(410);
+    } finally {
+      vi.useRealTimers();
+    }
+    const updated = (await stripe.customers.retrieve(customer.id)) as Stripe.Customer;
+    expect(updated.invoice_settings.default_payment_method).not.toBeNull();
+  });
+
   it('serves the hosted invoice page and pays it with the chosen test card', async () => {
     const { invoice } = await failingInvoice();
     expect(invoice.hosted_invoice_url).toBe(`${h.sandbox.url}/i/${invoice.id}`);

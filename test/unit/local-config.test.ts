@@ -1,6 +1,7 @@
-// The local runtime's account settings for the sandbox: configured as the README's deploy step 3
-// tells a merchant (retries off, the subscription left past due after them), with env vars to try
-// Stripe's own defaults.
+// The local runtime's sandbox account and webhook delivery: the account configured as the README's
+// deploy step 3 tells a merchant (retries off, the subscription left past due after them), Stripe's
+// delivery by default with a replayable seed, env vars to try Stripe's own defaults or ordered
+// delivery, and a bad value named by its variable.
 import { describe, expect, it } from 'vitest';
 import { readLocalConfig } from '../../local/config.ts';
 
@@ -19,5 +20,25 @@ describe('the local runtime sandbox account', () => {
 
   it('refuses another value, naming the variable', () => {
     expect(() => readLocalConfig({ STRIPE_SANDBOX_END_OF_RETRIES: 'delete' })).toThrow(/STRIPE_SANDBOX_END_OF_RETRIES="delete"/);
+  });
+});
+
+describe('readLocalConfig, webhook delivery', () => {
+  it('delivers as Stripe does by default, with a seed of its own', () => {
+    const config = readLocalConfig({});
+
+    expect(config.stripeDelivery).toBe('stripe');
+    expect(Number.isInteger(config.stripeDeliverySeed)).toBe(true);
+  });
+
+  it('takes ordered delivery and a seed from the environment', () => {
+    const config = readLocalConfig({ STRIPE_SANDBOX_DELIVERY: 'ordered', STRIPE_SANDBOX_DELIVERY_SEED: '42' });
+
+    expect(config).toMatchObject({ stripeDelivery: 'ordered', stripeDeliverySeed: 42 });
+  });
+
+  it('names the variable of a bad value', () => {
+    expect(() => readLocalConfig({ STRIPE_SANDBOX_DELIVERY: 'sometimes' })).toThrow(/STRIPE_SANDBOX_DELIVERY="sometimes"/);
+    expect(() => readLocalConfig({ STRIPE_SANDBOX_DELIVERY_SEED: 'x' })).toThrow(/STRIPE_SANDBOX_DELIVERY_SEED="x"/);
   });
 });

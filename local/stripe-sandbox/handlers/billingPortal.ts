@@ -8,8 +8,18 @@ import type { Params } from '../params.ts';
 import { route, type Ctx, type Route } from '../router.ts';
 import { realNow } from '../time.ts';
 
-/** Stripe's portal sessions expire five minutes after creation. */
+/**
+ * An unopened portal session expires five minutes after creation: Stripe's sessions "are
+ * short-lived and will expire if the customer does not visit the URL"
+ * (https://docs.stripe.com/api/customer_portal/sessions/object).
+ */
 export const PORTAL_SESSION_TTL_MS = 5 * 60 * 1000;
+
+/**
+ * Once opened, a session lives on while the customer uses it. Stripe publishes no figure for
+ * this; the sandbox keeps an opened session an hour after the customer's last page.
+ */
+export const OPENED_PORTAL_SESSION_TTL_MS = 60 * 60 * 1000;
 
 function readFlow(p: Params): Stripe.BillingPortal.Session.Flow | null {
   const flow = p.object('flow_data');
