@@ -15,7 +15,8 @@ export async function startBenchRuntime(
 ): Promise<{ runtime: Runtime; stripe: Stripe }> {
   // Warnings of expected faults would swamp the output and cost time the product does not spend in AWS.
   process.env.POWERTOOLS_LOG_LEVEL = 'ERROR';
-  const config = LocalConfigSchema.parse({ port: 0, dynamoDbPort: 0, sesPort: 0, stripePort: 0, dayMs, demo: false });
+  // Stripe's delivery (shuffled, some twice), with a fixed seed so two runs deliver alike and their figures compare.
+  const config = LocalConfigSchema.parse({ port: 0, dynamoDbPort: 0, sesPort: 0, stripePort: 0, dayMs, demo: false, stripeDeliverySeed: 1 });
   const runtime = await startRuntime(config, events, options);
   // The SDK retries 429s and connection resets; a bench wants a loaded sandbox to be waited for, not to fail.
   const stripe = createStripeClient({ apiKey: runtime.stripeApiKey, apiBase: runtime.urls.stripe });
