@@ -3,6 +3,7 @@
 import { SendEmailCommand, type MessageTag, type SESv2Client } from '@aws-sdk/client-sesv2';
 import { EmailRejectedError, EmailThrottledError } from '../domain/errors.ts';
 import type { EmailMessage, Mailer } from '../domain/ports.ts';
+import { maskEmailAddresses } from '../domain/mask-email.ts';
 import { errorName, httpStatusOf, isTransientAwsError, messageOf } from './aws-errors.ts';
 
 export interface SesMailerOptions {
@@ -30,13 +31,6 @@ const TAG_MAX = 256;
 export function sanitizeTag(value: string): string {
   const clean = value.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, TAG_MAX);
   return clean === '' ? '_' : clean;
-}
-
-/** SES echoes addresses in some messages; those end up in logs and the case, so mask them. */
-export function maskEmails(text: string): string {
-  return text.replace(/([^\s@<>"'(),;:]+)@([^\s@<>"'(),;:]+)/g, (_, local: string, domain: string) => {
-    return `${local.slice(0, 1)}***@${domain}`;
-  });
 }
 
 export class SesMailer implements Mailer {
@@ -79,7 +73,7 @@ export class SesMailer implements Mailer {
 function toMailerError(err: unknown): unknown {
   if (err instanceof EmailThrottledError || err instanceof EmailRejectedError) return err;
   const name = errorName(err);
-  const detail = `SES ${name || 'error'}${httpStatusOf(err) ? ` (${httpStatusOf(err)})` : ''}: ${maskEmails(messageOf(err))}`;
+  const detail = `SES ${name || 'error'}${httpStatusOf(err) ? ` (${httpStatusOf(err)})` : ''}: ${maskEmailAddresses(messageOf(err))}`;
   // No `cause`: the SDK error's message may hold the recipient's address, and loggers print causes.
   if (REJECTED.has(name)) return new EmailRejectedError(detail);
   if (isTransientAwsError(err)) return new EmailThrottledError(detail);

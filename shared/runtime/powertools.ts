@@ -4,18 +4,8 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { Tracer } from '@aws-lambda-powertools/tracer';
 import type { Context } from 'aws-lambda';
 import { CaseClosedError, CasePausedError } from '../domain/errors.ts';
+import { maskEmailAddresses } from '../domain/mask-email.ts';
 import { DUNNING_METRICS, METRICS_NAMESPACE, METRICS_SERVICE, metricDatum, type MetricsSink } from '../dunning/metrics.ts';
-
-/**
- * An email address as it appears in a message: a domain with a dotted name. Stricter than SES's
- * own masking, so a stack trace's `node_modules/@scope/pkg` or a `pkg@1.2.3` is left readable.
- */
-const EMAIL = /[A-Za-z0-9._%+-]+@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})/g;
-
-/** `jane.doe@acme.com` becomes `j***@acme.com`: enough to tell customers apart, not to write to them. */
-export function maskEmailAddresses(text: string): string {
-  return text.replace(EMAIL, (address: string, domain: string) => `${address.slice(0, 1)}***@${domain}`);
-}
 
 /**
  * The logger's JSON replacer: masks every email address in a log line, whatever key, message or

@@ -1,7 +1,8 @@
 import type { SESv2Client } from '@aws-sdk/client-sesv2';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createSesClient } from '#shared/adapters/aws-clients.ts';
-import { maskEmails, sanitizeTag, SesMailer } from '#shared/adapters/ses-mailer.ts';
+import { sanitizeTag, SesMailer } from '#shared/adapters/ses-mailer.ts';
+import { maskEmailAddresses } from '#shared/domain/mask-email.ts';
 import { EmailRejectedError, EmailThrottledError } from '#shared/domain/errors.ts';
 import type { EmailMessage } from '#shared/domain/ports.ts';
 import { clearSesInbox, readSesInbox, startSesLocal } from '#local/ses.ts';
@@ -152,8 +153,8 @@ describe('sanitizeTag', () => {
   });
 });
 
-describe('maskEmails', () => {
+describe('maskEmailAddresses, as SES errors are recorded', () => {
   it('keeps the first character and the domain of each address', () => {
-    expect(maskEmails('failed for <jane.doe@example.com> and bob@x.io')).toBe('failed for <j***@example.com> and b***@x.io');
+    expect(maskEmailAddresses('failed for <jane.doe@example.com> and bob@x.io')).toBe('failed for <j***@example.com> and b***@x.io');
   });
 });
