@@ -203,10 +203,6 @@ export function testCard(token: string): TestCard | undefined {
   return TEST_CARDS.find((c) => c.token === token || c.aliases?.includes(token));
 }
 
-export function isTestToken(value: string): boolean {
-  return testCard(value) !== undefined;
-}
-
 /**
  * Decline codes after which Stripe's automatic retries do not charge the same payment method again
  * ("Stripe doesn't retry payments if … the issuer returned a hard decline code",

@@ -1,8 +1,7 @@
 // The policy file CDK bundled into a function's code (esbuild define), validated at cold start.
 import { ENV } from '../config.ts';
 import { parsePolicySet } from '../policy/load.ts';
-import type { Policy } from '../policy/schema.ts';
-import { DEFAULT_POLICY_NAME, type PolicySet } from '../policy/segments.ts';
+import type { PolicySet } from '../policy/segments.ts';
 
 /**
  * The policy file CDK bundled into the code (esbuild define), or the one the environment provides:
@@ -13,9 +12,4 @@ export function policiesFromEnvironment(): PolicySet {
   const json = process.env.DUNNING_POLICY_JSON;
   if (!json) throw new Error(`${ENV.policyJson} is not set: the policy must be bundled or provided`);
   return parsePolicySet(JSON.parse(json), ENV.policyJson);
-}
-
-/** The `default` policy of the bundled file. */
-export function policyFromEnvironment(): Policy {
-  return policiesFromEnvironment().policies[DEFAULT_POLICY_NAME]!;
 }

@@ -5,7 +5,7 @@ import type { Policy, Stage } from '../policy/schema.ts';
 import { PAUSE_CAP_DAYS, PAUSE_POLL_SECONDS } from '../dunning/pause.ts';
 import { DEFAULT_POLICY_NAME, longestEndDay, policyNames, singlePolicySet, type PolicySet } from '../policy/segments.ts';
 import type { RecoveredBy } from '../domain/case.ts';
-import { STAND_DOWN_RETURN, type StandDown, type StandDownContract } from './stand-down.ts';
+import { STAND_DOWN_RETURN, type StandDown } from './stand-down.ts';
 
 /** The three stage Lambdas a definition invokes, by ARN (CDK tokens in AWS, fixed strings locally). */
 export interface StageFunctionArns {
@@ -25,19 +25,6 @@ export const STATE = {
 } as const;
 
 export const SECONDS_PER_DAY = 86_400;
-
-/**
- * Payloads the stage Lambdas receive. Each carries the stage so one function serves many states.
- * `standDown: "return"`: this definition branches on the stage's result, so a stage that must not act
- * (the case is paused, or closed while it ran) returns a StandDown instead of throwing. Tasks of an
- * earlier definition lack it and get the errors they retry and catch. RecoverCase gets the paid
- * retry's result (`retry`), to record how the invoice was paid; without it, `workflow_retry`.
- */
-export type StageTaskInput =
-  | { action: 'notice'; invoiceId: string; stage: string; policy?: string; standDown?: StandDownContract }
-  | { action: 'retry'; invoiceId: string; stage: string; policy?: string; standDown?: StandDownContract }
-  | { action: 'recover'; invoiceId: string; policy?: string; retry?: { recoveredBy?: RecoveredBy } }
-  | { action: 'terminate'; invoiceId: string; policy?: string; standDown?: StandDownContract };
 
 /**
  * What a retry stage returns; the `<retryId>Paid` Choice after it reads `$.retry.outcome`. `paid`

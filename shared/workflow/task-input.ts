@@ -18,6 +18,10 @@ const standDown = z.optional(z.literal(STAND_DOWN_RETURN));
 /** RecoverCase's copy of the retry's result: how the invoice was paid. Absent before it was passed. */
 const retry = z.optional(z.object({ recoveredBy: z.optional(z.enum(RECOVERY_ROUTES)) }));
 
+/**
+ * What the state machine passes a stage function; each carries its stage, so one function serves
+ * many states. RecoverCase gets the paid retry's result (`retry`), to record how the invoice was paid.
+ */
 export const StageTaskInputSchema = z.discriminatedUnion('action', [
   z.object({ action: z.literal('notice'), invoiceId, stage, policy, standDown }),
   z.object({ action: z.literal('retry'), invoiceId, stage, policy, standDown }),
