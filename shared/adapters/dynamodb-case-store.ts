@@ -419,73 +419,50 @@ export class DynamoCaseStore implements CaseStore {
   }
 
   async listTimeline(invoiceId: string): Promise<TimelineEntry[]> {
-    const entries: TimelineEntry[] = [];
-    let startKey: Item | undefined;
-    do {
-      const out = await this.call(() => this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-          ExpressionAttributeValues: { ':pk': keys.case(invoiceId).pk, ':prefix': keys.timelinePrefix },
-          ScanIndexForward: true,
-          ConsistentRead: true,
-          ExclusiveStartKey: startKey,
-        }),
-      ));
-      for (const item of out.Items ?? []) {
-        entries.push(
-          defined({ at: item.at, type: item.type, stage: item.stage, detail: item.detail, messageId: item.messageId, eventId: item.eventId }) as unknown as TimelineEntry,
-        );
-      }
-      startKey = out.LastEvaluatedKey;
-    } while (startKey);
-    return entries;
+    const items = await this.allPages((startKey) => this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        ExpressionAttributeValues: { ':pk': keys.case(invoiceId).pk, ':prefix': keys.timelinePrefix },
+        ScanIndexForward: true,
+        ConsistentRead: true,
+        ExclusiveStartKey: startKey,
+      }),
+    ));
+    return items.map(
+      (item) => defined({ at: item.at, type: item.type, stage: item.stage, detail: item.detail, messageId: item.messageId, eventId: item.eventId }) as unknown as TimelineEntry,
+    );
   }
 
   /** A full-table scan: fine for the local runtime and a demo dashboard, not for a large table. */
   async listCases(): Promise<DunningCase[]> {
-    const cases: DunningCase[] = [];
-    let startKey: Item | undefined;
-    do {
-      const out = await this.call(() => this.client.send(
-        new ScanCommand({
-          TableName: this.tableName,
-          FilterExpression: 'sk = :case',
-          ExpressionAttributeValues: { ':case': keys.case('').sk },
-          ConsistentRead: true,
-          ExclusiveStartKey: startKey,
-        }),
-      ));
-      for (const item of out.Items ?? []) cases.push(withoutStoreAttrs<DunningCase>(item));
-      startKey = out.LastEvaluatedKey;
-    } while (startKey);
-    return cases;
+    const items = await this.allPages((startKey) => this.client.send(
+      new ScanCommand({
+        TableName: this.tableName,
+        FilterExpression: 'sk = :case',
+        ExpressionAttributeValues: { ':case': keys.case('').sk },
+        ConsistentRead: true,
+        ExclusiveStartKey: startKey,
+      }),
+    ));
+    return items.map((item) => withoutStoreAttrs<DunningCase>(item));
   }
 
   /** The open cases, newest first, from the sparse open-cases index: never a scan of closed ones. */
   async listOpenCases(): Promise<DunningCase[]> {
-    const cases: DunningCase[] = [];
-    let startKey: Item | undefined;
-    do {
-      const out = await this.call(() => this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: OPEN_CASES.indexName,
-          KeyConditionExpression: '#open = :open',
-          ExpressionAttributeNames: { '#open': OPEN_CASES.partitionKey },
-          ExpressionAttributeValues: { ':open': OPEN_CASES.value },
-          ScanIndexForward: false,
-          ExclusiveStartKey: startKey,
-        }),
-      ));
-      // An index is eventually consistent: a case that closed a moment ago may still be listed.
-      for (const item of out.Items ?? []) {
-        const c = withoutStoreAttrs<DunningCase>(item);
-        if (c.status === 'open') cases.push(c);
-      }
-      startKey = out.LastEvaluatedKey;
-    } while (startKey);
-    return cases;
+    const items = await this.allPages((startKey) => this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: OPEN_CASES.indexName,
+        KeyConditionExpression: '#open = :open',
+        ExpressionAttributeNames: { '#open': OPEN_CASES.partitionKey },
+        ExpressionAttributeValues: { ':open': OPEN_CASES.value },
+        ScanIndexForward: false,
+        ExclusiveStartKey: startKey,
+      }),
+    ));
+    // An index is eventually consistent: a case that closed a moment ago may still be listed.
+    return items.map((item) => withoutStoreAttrs<DunningCase>(item)).filter((c) => c.status === 'open');
   }
 
   async acquirePayLock(invoiceId: string, holder: string, now: Date, ttlMs: number): Promise<boolean> {
@@ -518,24 +495,18 @@ export class DynamoCaseStore implements CaseStore {
   }
 
   async listCasesOfCustomer(customerId: string): Promise<DunningCase[]> {
-    const cases: DunningCase[] = [];
-    let startKey: Item | undefined;
-    do {
-      const out = await this.call(() => this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: CASES_BY_CUSTOMER.indexName,
-          KeyConditionExpression: '#customer = :customer',
-          ExpressionAttributeNames: { '#customer': CASES_BY_CUSTOMER.partitionKey },
-          ExpressionAttributeValues: { ':customer': customerId },
-          ScanIndexForward: false,
-          ExclusiveStartKey: startKey,
-        }),
-      ));
-      for (const item of out.Items ?? []) cases.push(withoutStoreAttrs<DunningCase>(item));
-      startKey = out.LastEvaluatedKey;
-    } while (startKey);
-    return cases;
+    const items = await this.allPages((startKey) => this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: CASES_BY_CUSTOMER.indexName,
+        KeyConditionExpression: '#customer = :customer',
+        ExpressionAttributeNames: { '#customer': CASES_BY_CUSTOMER.partitionKey },
+        ExpressionAttributeValues: { ':customer': customerId },
+        ScanIndexForward: false,
+        ExclusiveStartKey: startKey,
+      }),
+    ));
+    return items.map((item) => withoutStoreAttrs<DunningCase>(item));
   }
 
   async putNotice(notice: InAppNotice): Promise<void> {
@@ -749,6 +720,22 @@ export class DynamoCaseStore implements CaseStore {
       if (isConditionFailed(err)) return false;
       throw err;
     }
+  }
+
+  /**
+   * Every item a Query or Scan finds, following LastEvaluatedKey page by page (DynamoDB stops a page
+   * at 1 MB). Each page goes through `call`, so a transient failure is the store's own error. Written
+   * here rather than with lib-dynamodb's paginators so every page keeps that mapping.
+   */
+  private async allPages(page: (startKey: Item | undefined) => Promise<{ Items?: Item[]; LastEvaluatedKey?: Item }>): Promise<Item[]> {
+    const items: Item[] = [];
+    let startKey: Item | undefined;
+    do {
+      const out = await this.call(() => page(startKey));
+      items.push(...(out.Items ?? []));
+      startKey = out.LastEvaluatedKey;
+    } while (startKey);
+    return items;
   }
 
   private async call<T>(send: () => Promise<T>): Promise<T> {
