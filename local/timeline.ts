@@ -1,5 +1,6 @@
 // Prints what the runtime does as one readable line per step: day, customer, stage, email, case status.
 import type { DunningCase } from '#shared/domain/case.ts';
+import { CaseClosedError } from '#shared/domain/errors.ts';
 import { executionArnFor } from '#shared/adapters/sfn-workflow.ts';
 import { LOCAL_STATE_MACHINE_ARN, type Runtime, type RuntimeEvents } from './runtime.ts';
 
@@ -33,7 +34,7 @@ export function timelinePrinter(print: Print, holder: { runtime?: Runtime }): Ru
         const stageDay = state === 'terminate' ? policy.end.day : policy.stages.find((s) => s.id === state)?.day;
         const day = stageDay !== undefined ? stageDay.toFixed(1) : dayOf(invoiceId);
         if (error) {
-          const what = error.name === 'CaseClosedError' ? 'stands down: the case is closed' : `failed: ${error.name}: ${error.message}`;
+          const what = error.name === CaseClosedError.name ? 'stands down: the case is closed' : `failed: ${error.name}: ${error.message}`;
           return line(day, c, state, what);
         }
         const result = output as { outcome?: string; code?: string; status?: string; recoveredBy?: string };

@@ -90,15 +90,22 @@ export class InvalidInputError extends Error {
 }
 
 /** Errors worth retrying with backoff, by name; the state machine's first retrier lists these. */
-export const TRANSIENT_ERRORS = [
-  'StripeUnavailableError',
-  'EmailThrottledError',
-  'StoreUnavailableError',
-  'PaymentInProgressError',
-] as const;
+export const TRANSIENT_ERRORS: readonly string[] = [
+  StripeUnavailableError.name,
+  EmailThrottledError.name,
+  StoreUnavailableError.name,
+  PaymentInProgressError.name,
+];
 
 /** Errors that retrying cannot fix: the state machine fails the execution at once, at that stage. */
-export const PERMANENT_ERRORS = ['CaseNotFoundError', 'StripeRequestError', 'InvalidInputError'] as const;
+export const PERMANENT_ERRORS: readonly string[] = [CaseNotFoundError.name, StripeRequestError.name, InvalidInputError.name];
+
+/**
+ * The name of Powertools' IdempotencyAlreadyInProgressError: another delivery of the same event is
+ * being processed. Named here, not imported, so the event routers stay free of Powertools; a unit
+ * test holds it to the class's own name.
+ */
+export const IDEMPOTENCY_IN_PROGRESS_ERROR = 'IdempotencyAlreadyInProgressError';
 
 /** Step Functions will not redrive this execution (running, succeeded, or past its 14 days). */
 export class ExecutionNotRedrivableError extends Error {

@@ -1,6 +1,7 @@
 // Receives one Stripe event from Stripe's Amazon EventBridge destination and routes it through the
 // webhook's dedupe and router. No signature is checked: only Stripe's partner event source can put
 // events on its partner event bus, so the bus is the trust boundary.
+import { IDEMPOTENCY_IN_PROGRESS_ERROR, InvalidInputError } from '../domain/errors.ts';
 import * as z from '../zod.ts';
 import type { IngestResult } from './ingest.ts';
 import { StripeEventSchema } from './invoice-event.ts';
@@ -59,9 +60,9 @@ export async function receiveEventBridgeEvent(deps: EventBridgeDeps, envelope: u
     return await deps.processOnce(event);
   } catch (error) {
     const name = (error as Error).name;
-    if (name === 'InvalidInputError') return unusable(deps, envelope, (error as Error).message);
+    if (name === InvalidInputError.name) return unusable(deps, envelope, (error as Error).message);
     deps.log.warn(
-      name === 'IdempotencyAlreadyInProgressError'
+      name === IDEMPOTENCY_IN_PROGRESS_ERROR
         ? 'this event is already being processed; failing the invocation so it is retried later'
         : 'event processing failed; failing the invocation so it is retried',
       { ...idsOf(envelope), reason: (error as Error).message },

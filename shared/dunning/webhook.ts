@@ -1,5 +1,6 @@
 // Receives one Stripe webhook delivery: verify the signature on the raw body, validate, process each
 // event id once, answer in a way that makes Stripe retry exactly when something may have been lost.
+import { IDEMPOTENCY_IN_PROGRESS_ERROR, InvalidInputError } from '../domain/errors.ts';
 import type { Log, MetricsSink } from './deps.ts';
 import type { WebhookRejectionReason } from './metrics.ts';
 import type { IngestResult } from './ingest.ts';
@@ -67,11 +68,11 @@ export async function receiveWebhook(deps: WebhookDeps, request: WebhookRequest)
     return { statusCode: 200, body: { received: true, id: event.id, ...result } };
   } catch (error) {
     const name = (error as Error).name;
-    if (name === 'IdempotencyAlreadyInProgressError') {
+    if (name === IDEMPOTENCY_IN_PROGRESS_ERROR) {
       // Another delivery of this event is being processed; make Stripe come back rather than drop it.
       return reject('in_progress', { statusCode: 409, body: { error: 'this event is already being processed; retry later', id: event.id } });
     }
-    if (name === 'InvalidInputError') {
+    if (name === InvalidInputError.name) {
       // Signed by Stripe but missing what we need (an API-version mismatch): redelivering cannot fix
       // it, so acknowledge it rather than loop Stripe's retries, and make it loud.
       deps.log.error('signed event is unusable; acknowledged without processing', { eventId: event.id, type: event.type, reason: (error as Error).message });

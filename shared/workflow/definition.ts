@@ -1,6 +1,6 @@
 // Generates the Amazon States Language definition of one dunning execution from the policy.
 // CDK deploys it and the local runtime runs it in aws-local-stepfunctions: one source, no AWS imports.
-import { PERMANENT_ERRORS, TRANSIENT_ERRORS } from '../domain/errors.ts';
+import { CaseClosedError, CasePausedError, PERMANENT_ERRORS, TRANSIENT_ERRORS } from '../domain/errors.ts';
 import type { Policy, Stage } from '../policy/schema.ts';
 import { PAUSE_CAP_DAYS, PAUSE_POLL_SECONDS } from '../dunning/pause.ts';
 import { DEFAULT_POLICY_NAME, longestEndDay, policyNames, singlePolicySet, type PolicySet } from '../policy/segments.ts';
@@ -286,7 +286,7 @@ export function buildDefinition(
       Retry: [transientRetrier(retry), permanentRetrier(), pausedRetrier(), crashRetrier()],
       // Only the closed case is caught (this version's stages return it; the catch is a backstop):
       // any other failure after the retries fails the execution here, where a redrive picks it up.
-      Catch: [{ ErrorEquals: ['CaseClosedError'], ResultPath: null, Next: STATE.caseClosed }],
+      Catch: [{ ErrorEquals: [CaseClosedError.name], ResultPath: null, Next: STATE.caseClosed }],
       ...rest,
     };
   }
@@ -312,7 +312,7 @@ function transientRetrier(retry: RetrySettings): Json {
 
 /** Errors retrying cannot fix, and the closed case, are never retried (matched before States.ALL). */
 function permanentRetrier(): Json {
-  return { ErrorEquals: ['CaseClosedError', ...PERMANENT_ERRORS], MaxAttempts: 0 };
+  return { ErrorEquals: [CaseClosedError.name, ...PERMANENT_ERRORS], MaxAttempts: 0 };
 }
 
 /**
@@ -323,7 +323,7 @@ function permanentRetrier(): Json {
  */
 function pausedRetrier(): Json {
   return {
-    ErrorEquals: ['CasePausedError'],
+    ErrorEquals: [CasePausedError.name],
     IntervalSeconds: PAUSE_POLL_SECONDS,
     MaxAttempts: ((PAUSE_CAP_DAYS + 1) * SECONDS_PER_DAY) / PAUSE_POLL_SECONDS,
     BackoffRate: 1,
