@@ -5,13 +5,14 @@ import { IdempotencyAlreadyInProgressError } from '@aws-lambda-powertools/idempo
 import { describe, expect, it } from 'vitest';
 import * as errors from '#shared/domain/errors.ts';
 
-const errorClasses = Object.entries(errors).filter(
-  (entry): entry is [string, new (...args: never[]) => Error] => typeof entry[1] === 'function' && entry[1].prototype instanceof Error,
+type ErrorClass = new (...args: string[]) => Error;
+const errorClasses = (Object.entries(errors) as Array<[string, unknown]>).filter(
+  (entry): entry is [string, ErrorClass] => typeof entry[1] === 'function' && (entry[1] as ErrorClass).prototype instanceof Error,
 );
 
 describe('error names', () => {
   it.each(errorClasses)('%s reports its own class name as its name', (exported, ErrorClass) => {
-    const instance = new (ErrorClass as unknown as new (...args: string[]) => Error)('in_1', 'paid');
+    const instance = new ErrorClass('in_1', 'paid');
     expect(ErrorClass.name).toBe(exported);
     expect(instance.name).toBe(exported);
   });
