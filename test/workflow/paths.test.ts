@@ -7,6 +7,7 @@ import {
   closedCase,
   putInWorkingCard,
   renew,
+  settled,
   startTestRuntime,
   subjectsOnceThanked,
   subjectsTo,
@@ -45,6 +46,10 @@ describe('a failed renewal whose card starts working without us hearing of it', 
     await t.runtime.stepFunctions.idle();
 
     expect(dunningCase).toMatchObject({ status: 'recovered', recoveredBy: 'workflow_retry', stage: recoveringRetry });
+    // The case closes before its thank-you goes out, and when invoice.paid wins, the webhook sends it,
+    // which the execution's end does not wait for: wait for it, then for everything to settle.
+    expect(await subjectsOnceThanked(t.runtime, subscriber.email)).toEqual(expected);
+    await settled(t.runtime);
     expect(await subjectsTo(t.runtime, subscriber.email)).toEqual(expected);
     expect((await t.stripe.subscriptions.retrieve(subscriber.subscriptionId)).status).toBe('active');
     expect((await t.stripe.invoices.retrieve(dunningCase.invoiceId)).status).toBe('paid');
