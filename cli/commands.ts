@@ -9,7 +9,7 @@ import { closeByOperator, redriveByOperator, retryNow } from '#shared/dunning/op
 import { PAUSE_CAP_DAYS, pauseCase, pausedUntil, resumeCase } from '#shared/dunning/pause.ts';
 import { recoveryReport } from '#shared/dunning/report.ts';
 import { liftSuppression } from '#shared/dunning/suppression.ts';
-import { formatMoney } from '#shared/notices/format.ts';
+import { formatMoney } from '#shared/domain/format.ts';
 import { singlePolicySet } from '#shared/policy/segments.ts';
 import type { OperatorDeps } from './deps.ts';
 import { CliError } from './errors.ts';

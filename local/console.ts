@@ -7,7 +7,7 @@ import type { DunningCase, InAppNotice, TimelineEntry } from '#shared/domain/cas
 import type { CaseStore } from '#shared/domain/ports.ts';
 import { countOpenCases, type OpenCasesCount } from '#shared/dunning/open-cases.ts';
 import type { PolicySet } from '#shared/policy/segments.ts';
-import { formatMoney } from '#shared/notices/format.ts';
+import { formatMoney } from '#shared/domain/format.ts';
 
 export const CONSOLE_PATH = '/console';
 

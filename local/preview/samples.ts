@@ -2,7 +2,7 @@
 // `npm run preview` writes out, and what the email-hygiene tests check. Pure.
 import type { DunningCase } from '#shared/domain/case.ts';
 import { CATALOG_LANGUAGES } from '#shared/notices/catalog.ts';
-import { addDays } from '#shared/notices/format.ts';
+import { addDays } from '#shared/domain/format.ts';
 import { renderNotice, type RenderedNotice } from '#shared/notices/render.ts';
 import type { NoticeSpec, Policy } from '#shared/policy/schema.ts';
 

@@ -16,7 +16,7 @@ import {
   type RenewalCard,
   type SubscriptionStatus,
 } from '../domain/ports.ts';
-import { isTimeZone } from '../notices/format.ts';
+import { isTimeZone } from '../domain/format.ts';
 import type { InvoicePlan } from '../policy/segments.ts';
 
 export interface StripeClientOptions {

@@ -3,7 +3,7 @@
 import type { DunningCase } from '../domain/case.ts';
 import { EmailRejectedError } from '../domain/errors.ts';
 import { escapeHtml } from '../notices/layout.ts';
-import { formatMoney } from '../notices/format.ts';
+import { formatMoney } from '../domain/format.ts';
 import { alsoNotifyFor, type PolicySet } from '../policy/segments.ts';
 import type { DunningDeps } from './deps.ts';
 

@@ -3,7 +3,7 @@
 // ended outside is closed. The types handled are HANDLED_EVENT_TYPES (handled-events.ts); everything
 // else is acknowledged and ignored.
 import type { DunningCase } from '../domain/case.ts';
-import { addDays } from '../notices/format.ts';
+import { addDays } from '../domain/format.ts';
 import { CaseClosedError, CasePausedError, InvalidInputError } from '../domain/errors.ts';
 import { pausedUntil } from './pause.ts';
 import { renderNotice } from '../notices/render.ts';

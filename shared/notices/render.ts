@@ -4,7 +4,7 @@ import type { DunningCase } from '../domain/case.ts';
 import type { NoticeCopy, NoticeSpec, Placeholder, Policy } from '../policy/schema.ts';
 import { LINK_PATTERN, PLACEHOLDERS, URL_PLACEHOLDERS } from '../policy/schema.ts';
 import { CATALOGS, catalogFor, languageOf, MESSAGE_LINKS, REFERENCE_LANGUAGE, type BannerCopy, type Catalog } from './catalog.ts';
-import { formatDate, formatMoney, isTimeZone, safeLocale } from './format.ts';
+import { formatDate, formatMoney, isTimeZone, safeLocale } from '../domain/format.ts';
 import { emailHtml, emailText, escapeHtml } from './layout.ts';
 
 export interface RenderedNotice {

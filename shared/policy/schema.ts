@@ -2,7 +2,7 @@
 // when every retry has failed. The state machine is generated from it (shared/workflow/definition.ts).
 import * as z from '../zod.ts';
 import { CATALOG_LANGUAGES, languageOf, MESSAGE_KINDS } from '../notices/catalog.ts';
-import { isTimeZone } from '../notices/format.ts';
+import { isTimeZone } from '../domain/format.ts';
 
 /** Placeholders a notice may use; anything else in braces is rejected at load time. */
 export const PLACEHOLDERS = [

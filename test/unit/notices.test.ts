@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { DunningCase } from '#shared/domain/case.ts';
-import { addDays, formatDate, formatMoney } from '#shared/notices/format.ts';
+import { addDays, formatDate, formatMoney } from '#shared/domain/format.ts';
 import { renderNotice } from '#shared/notices/render.ts';
 import type { NoticeSpec } from '#shared/policy/schema.ts';
 import { defaultPolicy, policyWith } from '../fixtures/policies.ts';

@@ -2,7 +2,7 @@
 // alsoNotify, run end to end with the real handlers against dynalite, SES and the Stripe sandbox.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alsoNotifyOnOpen } from '#shared/dunning/also-notify.ts';
-import { addDays } from '#shared/notices/format.ts';
+import { addDays } from '#shared/domain/format.ts';
 import { readSesInbox } from '#local/ses.ts';
 import { annualPolicyFile, writePolicyFile } from '../fixtures/policies.ts';
 import {

@@ -1,5 +1,5 @@
 // Money and dates as a customer reads them, through Intl in the customer's locale and time zone.
-import type { Money } from '../domain/case.ts';
+import type { Money } from './case.ts';
 
 /**
  * Currencies whose Stripe amounts are whole units (https://docs.stripe.com/currencies#zero-decimal).
