@@ -3,6 +3,7 @@
 import Stripe from 'stripe';
 import { StripeRequestError, StripeUnavailableError } from '../domain/errors.ts';
 import {
+  AUTHENTICATION_REQUIRED,
   NO_PAYMENT_METHOD,
   PAYMENT_METHOD_DETACHED,
   TIME_ZONE_METADATA_KEY,
@@ -45,9 +46,6 @@ function apiBaseParts(apiBase: string): { host: string; port: number; protocol: 
   // URL keeps IPv6 literals bracketed; the SDK hands `host` to node:http, which wants them bare.
   return { host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port, protocol };
 }
-
-/** Stripe's decline code for a payment that needs the customer to authenticate (docs.stripe.com/declines/codes). */
-const AUTHENTICATION_REQUIRED_CODE = 'authentication_required';
 
 type StripeErrorLike = {
   type?: string;
@@ -112,7 +110,7 @@ function lastPaymentErrorOf(invoice: Stripe.Invoice): PaymentFailure | undefined
   // (docs.stripe.com/billing/subscriptions/overview#requires-action); the intent's state says why.
   if (intent?.status === 'requires_action' && !error) {
     return {
-      code: AUTHENTICATION_REQUIRED_CODE,
+      code: AUTHENTICATION_REQUIRED,
       paymentMethod: idOf(intent.payment_method),
       message: 'the payment needs the customer to authenticate (3-D Secure)',
     };

@@ -171,6 +171,12 @@ export interface PaymentFailure {
 export const NO_PAYMENT_METHOD = 'no_payment_method';
 
 /**
+ * Stripe's decline code for a bank's request that the customer authenticate (3-D Secure)
+ * (docs.stripe.com/declines/codes): an off-session charge of the card cannot succeed.
+ */
+export const AUTHENTICATION_REQUIRED = 'authentication_required';
+
+/**
  * The decline code of a charge of a card the customer has detached: it can never pay again
  * (docs.stripe.com/api/payment_methods/detach). Not a Stripe decline code: Stripe refuses the request
  * ("…or was detached from a Customer. It may not be used again."), and a case blocks the card under it.

@@ -1,7 +1,7 @@
 // Which declines mean "this card will not work again": retrying it only costs the customer's bank's
 // goodwill. Pure data and predicates, after Stripe's decline-code documentation
 // (docs.stripe.com/declines/codes) and its advice codes (docs.stripe.com/declines/card#retrying-issuer-declines).
-import { PAYMENT_METHOD_DETACHED, type PaymentFailure } from '../domain/ports.ts';
+import { AUTHENTICATION_REQUIRED, PAYMENT_METHOD_DETACHED, type PaymentFailure } from '../domain/ports.ts';
 
 /** Stripe decline codes a retry of the same card cannot fix. */
 export const HARD_DECLINE_CODES: ReadonlySet<string> = new Set([
@@ -24,12 +24,8 @@ export const HARD_DECLINE_CODES: ReadonlySet<string> = new Set([
   PAYMENT_METHOD_DETACHED,
 ]);
 
-/**
- * The customer must act (3-D Secure): an off-session charge of this card cannot succeed. Stripe's
- * decline code for a bank's request for authentication (docs.stripe.com/declines/codes), and the
- * code a case's card is blocked under for it.
- */
-export const AUTHENTICATION_REQUIRED = 'authentication_required';
+/** The customer must act (3-D Secure); the code a case's card is blocked under for it. */
+export { AUTHENTICATION_REQUIRED };
 
 /**
  * What `invoices.pay` answers when the bank wants the customer to authenticate: a 402 card error with
