@@ -1,6 +1,6 @@
 // Policies per plan: one state machine, the router choosing each case's policy from its plan, and
 // alsoNotify, run end to end with the real handlers against dynalite, SES and the Stripe sandbox.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { alsoNotifyOnOpen } from '#shared/dunning/also-notify.ts';
 import { addDays } from '#shared/domain/format.ts';
 import { readSesInbox } from '#local/ses.ts';
@@ -130,6 +130,14 @@ describe('alsoNotify', () => {
   it('emails the internal address once when a case opens above the threshold, and not for smaller ones', async () => {
     const big = await subscribeWithDecliningCard(t.stripe, 'Big Spender', undefined, { unitAmount: 120000 });
     const small = await subscribeWithDecliningCard(t.stripe, 'Small Spender', undefined, { unitAmount: 99999 });
+    // The big case is held after Notice1 until the end of the test: at 100 ms a policy day, a slow
+    // machine could otherwise end the whole policy before the redelivery, and a closed case claims nothing.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    onTestFinished(() => release());
+    t.onStage(big.customerId, async ({ state }) => {
+      if (state === 'Notice1') await held;
+    });
 
     await Promise.all([renew(t.stripe, big), renew(t.stripe, small)]);
     const bigCase = await waitFor(async () => (await t.runtime.store.listCases()).find((c) => c.subscriptionId === big.subscriptionId && c.executionArn), 10_000, 'the case to open');
