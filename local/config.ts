@@ -55,7 +55,7 @@ export const LocalConfigSchema = z.object({
     }),
   /**
    * What the sandbox account does to a subscription when Stripe's retries are over ("Manage failed
-   * payments" → Subscription status). `past_due` by default, as the README's deploy step 3 tells a
+   * payments" → Subscription status). `past_due` by default, as the README's deploy step 4 tells a
    * merchant to set it; `cancel` is Stripe's own default, `unpaid` the third choice.
    */
   stripeEndOfRetries: z.enum(['cancel', 'unpaid', 'past_due']).default('past_due'),

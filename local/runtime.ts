@@ -141,7 +141,7 @@ export async function startRuntime(config: LocalConfig, events: RuntimeEvents = 
         port: config.stripePort,
         host: config.host,
         dataDir: config.dataDir,
-        // The account as the README's deploy step 3 sets it up: no Smart Retries (unless asked
+        // The account as the README's deploy step 4 sets it up: no Smart Retries (unless asked
         // for), and the subscription left past due after the retries (unless asked otherwise).
         automaticRetryDays: config.stripeRetryDays,
         subscriptionAfterRetries: config.stripeEndOfRetries,

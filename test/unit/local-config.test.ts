@@ -1,12 +1,12 @@
 // The local runtime's sandbox account and webhook delivery: the account configured as the README's
-// deploy step 3 tells a merchant (retries off, the subscription left past due after them), Stripe's
+// deploy step 4 tells a merchant (retries off, the subscription left past due after them), Stripe's
 // delivery by default with a replayable seed, env vars to try Stripe's own defaults or ordered
 // delivery, and a bad value named by its variable.
 import { describe, expect, it } from 'vitest';
 import { readLocalConfig } from '../../local/config.ts';
 
 describe('the local runtime sandbox account', () => {
-  it('leaves the subscription past due after the retries, as deploy step 3 asks, with retries off', () => {
+  it('leaves the subscription past due after the retries, as deploy step 4 asks, with retries off', () => {
     expect(readLocalConfig({})).toMatchObject({ stripeRetryDays: [], stripeEndOfRetries: 'past_due' });
   });
 
