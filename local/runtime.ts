@@ -38,6 +38,7 @@ import { startStripeSandbox, type StripeSandbox, type WebhookTarget } from './st
 import { PREVIEW_PATH, servePreviews } from './preview/serve.ts';
 import { DISCOVERY_PATH, type LocalDiscovery } from './discovery.ts';
 import { CONSOLE_PATH, serveConsole } from './console.ts';
+import { atLocalOrigin } from './local-origin.ts';
 
 const REGION = LOCAL_REGION;
 const ACCOUNT = LOCAL_ACCOUNT;
@@ -86,7 +87,10 @@ export interface Runtime {
   config: LocalConfig;
   /** The `default` policy. */
   policy: Policy;
-  /** Every policy of DUNNING_POLICY_FILE, with its segments and alsoNotify. */
+  /**
+   * Every policy of DUNNING_POLICY_FILE, with its segments and alsoNotify, as the functions run it:
+   * URLs at the default local origin (http://127.0.0.1:3000) moved to `urls.app`.
+   */
   policies: PolicySet;
   /** The state machine's definition, exactly as the synthesized template deploys it. */
   definition: StateMachineDefinition;
@@ -117,8 +121,7 @@ export interface Runtime {
 }
 
 export async function startRuntime(config: LocalConfig, events: RuntimeEvents = {}, options: RuntimeOptions = {}): Promise<Runtime> {
-  const policies = loadPolicySetFile(config.policyFile ?? DEFAULT_POLICY_FILE);
-  const policy = policies.policies[DEFAULT_POLICY_NAME]!;
+  const policyFile = loadPolicySetFile(config.policyFile ?? DEFAULT_POLICY_FILE);
   const closers: Array<() => Promise<void>> = [];
   const close = async () => {
     for (const closer of closers.reverse()) await closer().catch(() => undefined);
@@ -188,9 +191,13 @@ export async function startRuntime(config: LocalConfig, events: RuntimeEvents = 
     const appService = serviceOf(server);
     closers.push(appService.close);
     const app = appService.endpoint;
+    // The policy as this runtime runs it: its local URLs (the default's My Account) lead here.
+    const policies = atLocalOrigin(policyFile, app);
+    const policy = policies.policies[DEFAULT_POLICY_NAME]!;
 
     const deployment = await describeDeployment({
-      policies,
+      policies: policyFile,
+      localOrigin: app,
       sender: config.sender,
       replyTo: config.replyTo?.split(',').map((a) => a.trim()).filter(Boolean),
       tableName: config.tableName,
