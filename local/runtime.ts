@@ -39,6 +39,7 @@ import { PREVIEW_PATH, servePreviews } from './preview/serve.ts';
 import { DISCOVERY_PATH, type LocalDiscovery } from './discovery.ts';
 import { CONSOLE_PATH, serveConsole } from './console.ts';
 import { atLocalOrigin } from './local-origin.ts';
+import { ACCOUNT_PATH, isAccountPath, serveAccount } from './account.ts';
 
 const REGION = LOCAL_REGION;
 const ACCOUNT = LOCAL_ACCOUNT;
@@ -104,7 +105,7 @@ export interface Runtime {
   alarms(): AlarmState[];
   /** Every AWS call the functions made that IAM allowed or refused. */
   iamUsage: IamUsage;
-  urls: { app: string; webhook: string; ses: string; dynamodb: string; stripe: string; stepFunctions: string; secretsManager: string; previews: string; console: string };
+  urls: { app: string; webhook: string; ses: string; dynamodb: string; stripe: string; stepFunctions: string; secretsManager: string; previews: string; console: string; account: string };
   stripeApiKey: string;
   sandbox?: StripeSandbox;
   /**
@@ -401,6 +402,7 @@ export async function startRuntime(config: LocalConfig, events: RuntimeEvents = 
         secretsManager: secretsManager.endpoint,
         previews: `${app}${PREVIEW_PATH}`,
         console: `${app}${CONSOLE_PATH}`,
+        account: `${app}${ACCOUNT_PATH}`,
       },
       stripeApiKey,
       sandbox,
@@ -518,6 +520,12 @@ async function route(req: IncomingMessage, res: ServerResponse, routes: Routes |
     return serveConsole(url, res, { store: routes.store, sesInbox: routes.sesInbox, policies: routes.policies });
   }
   if ((url.pathname + '/').startsWith(PREVIEW_PATH) && req.method === 'GET') return servePreviews(url.pathname, res);
+  if (isAccountPath(url.pathname) && req.method === 'GET') {
+    // The local My Account page's backend holds the banner API's credentials, as a merchant's does.
+    const notice = (customerId: string) =>
+      invokeUrl(routes.lambda, 'get-notice', functionUrlEvent(req, new URL(`/customers/${customerId}/notice`, routes.self), Buffer.alloc(0)));
+    return serveAccount(url, res, { store: routes.store, notice });
+  }
   if (url.pathname === '/webhook') {
     const result = await invokeUrl(routes.lambda, 'handle-webhook', functionUrlEvent(req, url, body));
     if (routes.onWebhook) routes.onWebhook({ status: result.statusCode ?? 200, body: JSON.parse(String(result.body ?? '{}')) });
@@ -560,7 +568,14 @@ async function route(req: IncomingMessage, res: ServerResponse, routes: Routes |
  */
 function isLocalOnly(path: string, method: string | undefined): 'read' | 'write' | undefined {
   if (path === '/ses/events') return 'write';
-  if (path === DISCOVERY_PATH || path === '/cases' || path.startsWith('/cases/') || path === CONSOLE_PATH || path.startsWith(`${CONSOLE_PATH}/`)) {
+  if (
+    path === DISCOVERY_PATH ||
+    path === '/cases' ||
+    path.startsWith('/cases/') ||
+    path === CONSOLE_PATH ||
+    path.startsWith(`${CONSOLE_PATH}/`) ||
+    isAccountPath(path)
+  ) {
     return method === 'GET' || method === 'HEAD' ? 'read' : 'write';
   }
   return undefined;
