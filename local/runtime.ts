@@ -517,7 +517,7 @@ async function route(req: IncomingMessage, res: ServerResponse, routes: Routes |
   }
   if (url.pathname === DISCOVERY_PATH && req.method === 'GET') return send(res, 200, routes.discovery);
   if ((url.pathname === CONSOLE_PATH || url.pathname.startsWith(`${CONSOLE_PATH}/`)) && req.method === 'GET') {
-    return serveConsole(url, res, { store: routes.store, sesInbox: routes.sesInbox, policies: routes.policies });
+    return serveConsole(url, res, { store: routes.store, sesInbox: routes.sesInbox, policies: routes.policies, origin: routes.self });
   }
   if ((url.pathname + '/').startsWith(PREVIEW_PATH) && req.method === 'GET') return servePreviews(url.pathname, res);
   if (isAccountPath(url.pathname) && req.method === 'GET') {
