@@ -11,12 +11,19 @@ export const LOCAL_LINK_SIGNING_KEY = 'dev-only-link-signing-key-not-for-product
  * for the SigV4 (AWS_IAM) signature the Function URL requires in AWS. Printed at start.
  */
 export const LOCAL_BANNER_TOKEN = 'dev-banner-token';
+/**
+ * Where `npm start` answers unless DUNNING_HOST or DUNNING_PORT move it. The bundled default policy
+ * names it (its My Account page), and the runtime moves such URLs to where it really answers.
+ */
+export const DEFAULT_LOCAL_HOST = '127.0.0.1';
+export const DEFAULT_LOCAL_PORT = 3000;
+export const DEFAULT_LOCAL_ORIGIN = `http://${DEFAULT_LOCAL_HOST}:${DEFAULT_LOCAL_PORT}`;
 
 const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
 
 export const LocalConfigSchema = z.object({
-  host: z.string().default('127.0.0.1'),
-  port: port(3000),
+  host: z.string().default(DEFAULT_LOCAL_HOST),
+  port: port(DEFAULT_LOCAL_PORT),
   dynamoDbPort: port(8000),
   sesPort: port(8005),
   stripePort: port(12111),

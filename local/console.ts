@@ -1,5 +1,5 @@
 // The local console (`GET /console`): every case with its timeline, the customer's current My
-// Account banner and a link to each email in the SES inbox. The page polls `GET /console/data`, so
+// Account banner and a link to each email as the customer sees it (local/console-email.ts). The page polls `GET /console/data`, so
 // it follows the demo as it plays. All text is put in with textContent: names and subjects come
 // from Stripe and are never markup.
 import type { ServerResponse } from 'node:http';
@@ -8,6 +8,7 @@ import type { CaseStore } from '#shared/domain/ports.ts';
 import { countOpenCases, type OpenCasesCount } from '#shared/dunning/open-cases.ts';
 import type { PolicySet } from '#shared/policy/segments.ts';
 import { formatMoney } from '#shared/domain/format.ts';
+import { consoleEmailPath, serveConsoleEmail } from './console-email.ts';
 
 export const CONSOLE_PATH = '/console';
 
@@ -18,6 +19,7 @@ export interface ConsoleCase {
   timeline: TimelineEntry[];
   /** The customer's banner as My Account would show it now; null when none. */
   banner: InAppNotice | null;
+  /** `url` opens the email as the customer sees it (its HTML part, with a link to its text part). */
   emails: Array<{ stage?: string; subject?: string; messageId: string; at: string; url: string }>;
 }
 
@@ -29,7 +31,8 @@ export interface ConsoleData {
   openCases: OpenCasesCount;
 }
 
-export async function consoleData(store: CaseStore, sesInbox: string, policies: PolicySet): Promise<ConsoleData> {
+/** `origin` is the runtime's own, which serves each email's page. */
+export async function consoleData(store: CaseStore, sesInbox: string, policies: PolicySet, origin: string): Promise<ConsoleData> {
   const now = new Date();
   const openCases = countOpenCases(policies, await store.listOpenCases(), now);
   const cases = (await store.listCases()).sort((a, b) => b.createdAt.localeCompare(a.createdAt));
@@ -45,27 +48,21 @@ export async function consoleData(store: CaseStore, sesInbox: string, policies: 
       banner: banners.get(c.customerId) ?? null,
       emails: timeline
         .filter((e) => e.type === 'notice_sent' && e.messageId)
-        .map((e) => ({ stage: e.stage, subject: e.detail, messageId: e.messageId!, at: e.at, url: sesEmailUrl(sesInbox, e.messageId!) })),
+        .map((e) => ({ stage: e.stage, subject: e.detail, messageId: e.messageId!, at: e.at, url: `${origin}${consoleEmailPath(e.messageId!)}` })),
     });
   }
   return { generatedAt: now.toISOString(), sesInbox, cases: rows, openCases };
 }
 
-/** aws-ses-v2-local serves each stored email as an .eml by its message id. */
-export function sesEmailUrl(sesInbox: string, messageId: string): string {
-  const url = new URL('/get-emlContent', sesInbox);
-  url.searchParams.set('messageId', messageId);
-  return url.toString();
-}
-
 export async function serveConsole(
   url: URL,
   res: ServerResponse,
-  deps: { store: CaseStore; sesInbox: string; policies: PolicySet },
+  deps: { store: CaseStore; sesInbox: string; policies: PolicySet; origin: string },
 ): Promise<void> {
+  if (await serveConsoleEmail(url.pathname, res, deps.sesInbox)) return;
   if (url.pathname === `${CONSOLE_PATH}/data`) {
     res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-    res.end(JSON.stringify(await consoleData(deps.store, deps.sesInbox, deps.policies)));
+    res.end(JSON.stringify(await consoleData(deps.store, deps.sesInbox, deps.policies, deps.origin)));
     return;
   }
   res.writeHead(200, {

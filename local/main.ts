@@ -39,6 +39,7 @@ async function main(): Promise<void> {
   print(`  webhook receiver   POST ${runtime.urls.webhook}`);
   print(`  My Account banner  GET  ${runtime.urls.app}/customers/{customerId}/notice  (Authorization: Bearer ${config.bannerToken})`);
   print(`  update-card links  GET  ${runtime.urls.app}/u/{token}  (in every notice)`);
+  print(`  My Account (local)      ${runtime.urls.account}  (every notice's My Account link; the banner and update link per customer)`);
   print(`  cases (local only) GET  ${runtime.urls.app}/cases`);
   print(`  console                 ${runtime.urls.console}  (cases, timelines, banners, emails; live)`);
   print(`  operator CLI            npx dunning --local ${runtime.urls.app} cases`);

@@ -38,6 +38,8 @@ import { startStripeSandbox, type StripeSandbox, type WebhookTarget } from './st
 import { PREVIEW_PATH, servePreviews } from './preview/serve.ts';
 import { DISCOVERY_PATH, type LocalDiscovery } from './discovery.ts';
 import { CONSOLE_PATH, serveConsole } from './console.ts';
+import { atLocalOrigin } from './local-origin.ts';
+import { ACCOUNT_PATH, isAccountPath, serveAccount } from './account.ts';
 
 const REGION = LOCAL_REGION;
 const ACCOUNT = LOCAL_ACCOUNT;
@@ -86,7 +88,10 @@ export interface Runtime {
   config: LocalConfig;
   /** The `default` policy. */
   policy: Policy;
-  /** Every policy of DUNNING_POLICY_FILE, with its segments and alsoNotify. */
+  /**
+   * Every policy of DUNNING_POLICY_FILE, with its segments and alsoNotify, as the functions run it:
+   * URLs at the default local origin (http://127.0.0.1:3000) moved to `urls.app`.
+   */
   policies: PolicySet;
   /** The state machine's definition, exactly as the synthesized template deploys it. */
   definition: StateMachineDefinition;
@@ -100,7 +105,7 @@ export interface Runtime {
   alarms(): AlarmState[];
   /** Every AWS call the functions made that IAM allowed or refused. */
   iamUsage: IamUsage;
-  urls: { app: string; webhook: string; ses: string; dynamodb: string; stripe: string; stepFunctions: string; secretsManager: string; previews: string; console: string };
+  urls: { app: string; webhook: string; ses: string; dynamodb: string; stripe: string; stepFunctions: string; secretsManager: string; previews: string; console: string; account: string };
   stripeApiKey: string;
   sandbox?: StripeSandbox;
   /**
@@ -117,8 +122,7 @@ export interface Runtime {
 }
 
 export async function startRuntime(config: LocalConfig, events: RuntimeEvents = {}, options: RuntimeOptions = {}): Promise<Runtime> {
-  const policies = loadPolicySetFile(config.policyFile ?? DEFAULT_POLICY_FILE);
-  const policy = policies.policies[DEFAULT_POLICY_NAME]!;
+  const policyFile = loadPolicySetFile(config.policyFile ?? DEFAULT_POLICY_FILE);
   const closers: Array<() => Promise<void>> = [];
   const close = async () => {
     for (const closer of closers.reverse()) await closer().catch(() => undefined);
@@ -188,9 +192,13 @@ export async function startRuntime(config: LocalConfig, events: RuntimeEvents = 
     const appService = serviceOf(server);
     closers.push(appService.close);
     const app = appService.endpoint;
+    // The policy as this runtime runs it: its local URLs (the default's My Account) lead here.
+    const policies = atLocalOrigin(policyFile, app);
+    const policy = policies.policies[DEFAULT_POLICY_NAME]!;
 
     const deployment = await describeDeployment({
-      policies,
+      policies: policyFile,
+      localOrigin: app,
       sender: config.sender,
       replyTo: config.replyTo?.split(',').map((a) => a.trim()).filter(Boolean),
       tableName: config.tableName,
@@ -394,6 +402,7 @@ export async function startRuntime(config: LocalConfig, events: RuntimeEvents = 
         secretsManager: secretsManager.endpoint,
         previews: `${app}${PREVIEW_PATH}`,
         console: `${app}${CONSOLE_PATH}`,
+        account: `${app}${ACCOUNT_PATH}`,
       },
       stripeApiKey,
       sandbox,
@@ -508,9 +517,15 @@ async function route(req: IncomingMessage, res: ServerResponse, routes: Routes |
   }
   if (url.pathname === DISCOVERY_PATH && req.method === 'GET') return send(res, 200, routes.discovery);
   if ((url.pathname === CONSOLE_PATH || url.pathname.startsWith(`${CONSOLE_PATH}/`)) && req.method === 'GET') {
-    return serveConsole(url, res, { store: routes.store, sesInbox: routes.sesInbox, policies: routes.policies });
+    return serveConsole(url, res, { store: routes.store, sesInbox: routes.sesInbox, policies: routes.policies, origin: routes.self });
   }
   if ((url.pathname + '/').startsWith(PREVIEW_PATH) && req.method === 'GET') return servePreviews(url.pathname, res);
+  if (isAccountPath(url.pathname) && req.method === 'GET') {
+    // The local My Account page's backend holds the banner API's credentials, as a merchant's does.
+    const notice = (customerId: string) =>
+      invokeUrl(routes.lambda, 'get-notice', functionUrlEvent(req, new URL(`/customers/${customerId}/notice`, routes.self), Buffer.alloc(0)));
+    return serveAccount(url, res, { store: routes.store, notice });
+  }
   if (url.pathname === '/webhook') {
     const result = await invokeUrl(routes.lambda, 'handle-webhook', functionUrlEvent(req, url, body));
     if (routes.onWebhook) routes.onWebhook({ status: result.statusCode ?? 200, body: JSON.parse(String(result.body ?? '{}')) });
@@ -553,7 +568,14 @@ async function route(req: IncomingMessage, res: ServerResponse, routes: Routes |
  */
 function isLocalOnly(path: string, method: string | undefined): 'read' | 'write' | undefined {
   if (path === '/ses/events') return 'write';
-  if (path === DISCOVERY_PATH || path === '/cases' || path.startsWith('/cases/') || path === CONSOLE_PATH || path.startsWith(`${CONSOLE_PATH}/`)) {
+  if (
+    path === DISCOVERY_PATH ||
+    path === '/cases' ||
+    path.startsWith('/cases/') ||
+    path === CONSOLE_PATH ||
+    path.startsWith(`${CONSOLE_PATH}/`) ||
+    isAccountPath(path)
+  ) {
     return method === 'GET' || method === 'HEAD' ? 'read' : 'write';
   }
   return undefined;

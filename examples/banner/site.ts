@@ -3,6 +3,10 @@
 //   npm start                                  # in one terminal
 //   npx tsx examples/banner/site.ts            # in another, then open the URL it prints
 //
+// It finds the runtime as `npm start` does: DUNNING_HOST and DUNNING_PORT (127.0.0.1:3000 unless
+// set), and DUNNING_BANNER_TOKEN; DUNNING_NOTICE_API_URL names another notice API outright. PORT
+// moves the site itself (4000). A banner fetch that fails is logged with its status and reason.
+//
 // It serves a "My Account" page with the framework-free banner and the React one, and the backend
 // route they call, /account/dunning-notice, which forwards to the notice API with the credentials
 // only the server holds: a bearer token locally; in AWS, sign the request with SigV4 for service
@@ -25,6 +29,8 @@ export interface ExampleSiteOptions {
   bearerToken: string;
   port?: number;
   host?: string;
+  /** Where a failed banner fetch is told (status and reason); stderr unless given. */
+  log?: (line: string) => void;
 }
 
 export interface ExampleSite {
@@ -54,6 +60,7 @@ export async function startExampleSite(options: ExampleSiteOptions): Promise<Exa
   const css = readFileSync(`${HERE}banner.css`, 'utf8');
   const react = await bundleReactBanner();
   const api = options.noticeApiUrl.replace(/\/+$/, '');
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
 
   const server: Server = createServer((req, res) => {
     void (async () => {
@@ -68,9 +75,23 @@ export async function startExampleSite(options: ExampleSiteOptions): Promise<Exa
       if (url.pathname === '/account/dunning-notice') {
         // Your backend: who is signed in decides the customer id (see the DEMO SHORTCUT above).
         if (!/^cus_[A-Za-z0-9]+$/.test(customer)) return void res.writeHead(204).end();
-        const upstream = await fetch(`${api}/customers/${customer}/notice`, { headers: { authorization: `Bearer ${options.bearerToken}` } });
+        // A failure is logged, with the notice API's own words: the banner then shows nothing, and
+        // an empty banner says nothing about why.
+        const noticeUrl = `${api}/customers/${customer}/notice`;
+        let upstream: Response;
+        try {
+          upstream = await fetch(noticeUrl, { headers: { authorization: `Bearer ${options.bearerToken}` } });
+        } catch (error) {
+          const reason = ((error as Error).cause as Error | undefined)?.message ?? (error as Error).message;
+          log(`banner: could not reach the notice API at ${noticeUrl}: ${reason} (is npm start running there? DUNNING_HOST/DUNNING_PORT move it)`);
+          return void res.writeHead(502, { 'content-type': 'application/json' }).end('{"error":"notice API unavailable"}');
+        }
         if (upstream.status === 204) return void res.writeHead(204, { 'cache-control': 'no-store' }).end();
-        if (!upstream.ok) return void res.writeHead(502, { 'content-type': 'application/json' }).end('{"error":"notice API unavailable"}');
+        if (!upstream.ok) {
+          const reason = (await upstream.text()).slice(0, 500);
+          log(`banner: the notice API answered ${upstream.status} ${upstream.statusText} for ${noticeUrl}: ${reason}`);
+          return void res.writeHead(502, { 'content-type': 'application/json' }).end('{"error":"notice API unavailable"}');
+        }
         res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
         res.end(await upstream.text());
         return;
@@ -108,11 +129,22 @@ function accountPage(endpoint: string): string {
 </body></html>`;
 }
 
+/**
+ * The notice API this example calls: DUNNING_NOTICE_API_URL when set, else the local runtime where
+ * `npm start` listens (DUNNING_HOST, DUNNING_PORT; 127.0.0.1:3000 unless set).
+ */
+export function noticeApiUrlOf(env: NodeJS.ProcessEnv): string {
+  if (env.DUNNING_NOTICE_API_URL) return env.DUNNING_NOTICE_API_URL;
+  const host = env.DUNNING_HOST || '127.0.0.1';
+  return `http://${host.includes(':') ? `[${host}]` : host}:${env.DUNNING_PORT || '3000'}`;
+}
+
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const noticeApiUrl = noticeApiUrlOf(process.env);
   const site = await startExampleSite({
-    noticeApiUrl: process.env.DUNNING_NOTICE_API_URL ?? 'http://127.0.0.1:3000',
-    bearerToken: process.env.DUNNING_BANNER_TOKEN ?? 'dev-banner-token',
-    port: Number(process.env.PORT ?? 4000),
+    noticeApiUrl,
+    bearerToken: process.env.DUNNING_BANNER_TOKEN || 'dev-banner-token',
+    port: Number(process.env.PORT || 4000),
   });
-  process.stdout.write(`My Account example: ${site.url}/account?customer=cus_…\n`);
+  process.stdout.write(`My Account example: ${site.url}/account?customer=cus_…  (notice API ${noticeApiUrl})\n`);
 }

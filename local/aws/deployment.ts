@@ -14,6 +14,7 @@ import type { DunningFunctionName } from '#infra/constructs/dunning-function.ts'
 import { LOCAL_REGION } from '#shared/adapters/aws-clients.ts';
 import type { PolicySet } from '#shared/policy/segments.ts';
 import type { StateMachineDefinition } from '#shared/workflow/definition.ts';
+import { atLocalOrigin } from '../local-origin.ts';
 import { Intrinsics, UnresolvableError, type LocalResource, type Template } from './intrinsics.ts';
 
 const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -104,6 +105,12 @@ export interface LocalDeploymentOptions {
   stateMachineName: string;
   /** Where the runtime serves every Function URL (they share one local port). */
   functionUrlBase: string;
+  /**
+   * Where the runtime answers, when it is not the default local origin: the policy each function
+   * bundles has its local URLs moved there (see atLocalOrigin). Only the bundled copy changes, after
+   * the synthesis: the template does not depend on it, so a runtime on a free port reuses the cache.
+   */
+  localOrigin?: string;
   /** Deploy the EventBridge ingest too (handle-eventbridge). */
   eventBridgeBusName?: string;
   /**
@@ -282,7 +289,7 @@ function read(synthesis: Synthesis, template: Template, options: LocalDeployment
       timeoutSeconds: Number(properties.Timeout ?? 3),
       memorySize: Number(properties.MemorySize ?? 128),
       role: roleSpec(template, intrinsics, roleIdOf(properties.Role, `${fn.name}: Role`)),
-      bundledPolicyJson: fn.bundledPolicyJson,
+      bundledPolicyJson: bundledPolicyAt(fn.bundledPolicyJson, options.localOrigin),
       url: urls.has(id) ? { authType: urls.get(id)! } : undefined,
       // Lambda's default for asynchronous invocations: two retries, then the event is dropped.
       asyncInvoke: asyncConfigs.get(id) ?? { retryAttempts: 2 },
@@ -434,4 +441,10 @@ function alarmSpecs(synthesis: Synthesis, template: Template, intrinsics: Intrin
       },
     ];
   });
+}
+
+/** The policy a function bundles, with its local URLs at the runtime's origin. */
+function bundledPolicyAt(json: string | undefined, origin: string | undefined): string | undefined {
+  if (json === undefined || origin === undefined) return json;
+  return JSON.stringify(atLocalOrigin(JSON.parse(json) as PolicySet, origin));
 }

@@ -56,8 +56,17 @@ describeInChromium('the local console', () => {
     expect(await rowsOf(invoiceId)).toEqual(expect.arrayContaining(['event_received', 'case_opened', 'execution_started', 'notice_sent']));
     const [email] = (await readSesInbox(t.runtime.urls.ses)).filter((m) => m.to.includes(subscriber.email));
     const href = await page.getAttribute(`${section} a[data-email="${email!.messageId}"]`, 'href');
-    const eml = await (await fetch(href!)).text();
-    expect(eml).toContain(SUBJECTS.notice1);
+    // The link opens the email as the customer sees it, under its subject, with its text part a click away.
+    const emailPage = await browser.newPage({ viewport: { width: 800, height: 900 } });
+    await emailPage.goto(href!);
+    expect(await emailPage.textContent('#email-subject')).toBe(SUBJECTS.notice1);
+    expect(await emailPage.getAttribute('a:text-is("My Account")', 'href')).toBe(t.runtime.urls.account);
+    expect(await emailPage.$('body img[src="x"]')).toBeNull();
+    await emailPage.screenshot({ path: join(SCREENSHOTS, 'console-email-notice1.png'), fullPage: true });
+    await emailPage.click('#text-part');
+    expect(emailPage.url()).toBe(`${href}/text`);
+    expect(await emailPage.textContent('body')).toContain(email!.text!.trim());
+    await emailPage.close();
     await page.screenshot({ path: join(SCREENSHOTS, 'console-notice1.png'), fullPage: true });
 
     // Day 3: Retry1 declines and Notice2 goes out; the page follows by itself.

@@ -23,7 +23,8 @@ import { EmailThrottledError } from '#shared/domain/errors.ts';
 import type { Mailer } from '#shared/domain/ports.ts';
 
 const FINANCE = 'finance@acme.test';
-const ANNUAL_MY_ACCOUNT = 'http://127.0.0.1:3000/annual/account';
+// The merchant's own page, not the local runtime's (which the runtime would move to its own port).
+const ANNUAL_MY_ACCOUNT = 'https://annual.acme.test/account';
 const LINK = /https?:\/\/[^\s"<>]+\/u\/[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+/;
 
 let t: TestRuntime;
