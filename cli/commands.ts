@@ -5,7 +5,7 @@ import type { CaseStatus, DunningCase } from '#shared/domain/case.ts';
 import { CaseClosedError } from '#shared/domain/errors.ts';
 import { ingestStripeEvent } from '#shared/dunning/ingest.ts';
 import { StripeEventSchema, type StripeEventEnvelope } from '#shared/dunning/invoice-event.ts';
-import { closeByOperator, redriveByOperator, retryNow } from '#shared/dunning/operator.ts';
+import { closeByOperator, redriveByOperator, retryNow, type RetryNowResult } from '#shared/dunning/operator.ts';
 import { PAUSE_CAP_DAYS, pauseCase, pausedUntil, resumeCase } from '#shared/dunning/pause.ts';
 import { recoveryReport } from '#shared/dunning/report.ts';
 import { liftSuppression } from '#shared/dunning/suppression.ts';
@@ -77,28 +77,39 @@ export async function showCase(deps: OperatorDeps, print: Print, invoiceId: stri
 
 export async function retryCaseNow(deps: OperatorDeps, print: Print, invoiceId: string): Promise<void> {
   const c = await caseOf(deps, invoiceId);
-  let result: Awaited<ReturnType<typeof retryNow>>;
+  let result: RetryNowResult;
   try {
     result = await retryNow(deps, c);
   } catch (error) {
     if (error instanceof CaseClosedError) throw new CliError(`${invoiceId}: ${error.message}`);
     throw error;
   }
+  const said = retryNowMessage(invoiceId, c.amountDue, result);
+  if (said.failed) throw new CliError(said.text);
+  print(said.text);
+}
+
+/** Ends a text as a sentence: Stripe's messages come with a full stop or without one. */
+const sentence = (text: string) => (/[.!?]$/.test(text.trim()) ? text.trim() : `${text.trim()}.`);
+
+/**
+ * What `retry-now` says for each outcome: the invoice, what happened, then what follows, each a
+ * sentence of its own. `failed` when nothing was paid (the command exits non-zero).
+ */
+export function retryNowMessage(invoiceId: string, amount: DunningCase['amountDue'], result: RetryNowResult): { text: string; failed: boolean } {
   switch (result.outcome) {
     case 'paid':
-      print(`${invoiceId}: paid ${money(c.amountDue)}; case ${result.recovered ? 'recovered, customer thanked' : 'still open (another invoice of it is unpaid)'}`);
-      return;
+      return { failed: false, text: `${invoiceId}: paid ${money(amount)}. ${result.recovered ? 'The case is recovered and the customer thanked.' : 'The case stays open: another invoice of it is unpaid.'}` };
     case 'already_paid':
-      print(`${invoiceId}: already paid in Stripe; case ${result.recovered ? 'recovered' : 'still open'}`);
-      return;
+      return { failed: false, text: `${invoiceId}: already paid in Stripe. ${result.recovered ? 'The case is recovered.' : 'The case stays open: another invoice of it is unpaid.'}` };
     case 'declined':
-      throw new CliError(`${invoiceId}: declined (${result.code}): ${result.message}; the sequence goes on`);
+      return { failed: true, text: `${invoiceId}: declined (${result.code}): ${sentence(result.message)} The sequence goes on.` };
     case 'skipped':
-      throw new CliError(`${invoiceId}: not charged: the card on file hard-declined before (${result.code}); the customer must put in a new card`);
+      return { failed: true, text: `${invoiceId}: not charged: the card on file hard-declined before (${result.code}). The customer must put in a new card.` };
     case 'busy':
-      throw new CliError(`${invoiceId}: another charge of this invoice is in flight; try again in a minute`);
+      return { failed: true, text: `${invoiceId}: another charge of this invoice is in flight. Try again in a minute.` };
     case 'not_open':
-      throw new CliError(`${invoiceId}: the case is ${result.status}; there is nothing to charge`);
+      return { failed: true, text: `${invoiceId}: the case is ${result.status}. There is nothing to charge.` };
   }
 }
 

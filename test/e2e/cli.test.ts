@@ -104,7 +104,7 @@ describe('the operator CLI against the local runtime', () => {
     await withDeliveriesPaused(t.runtime, () => putInWorkingCard(t.stripe, subscriber.customerId));
     const retried = await dunning([...local, 'retry-now', id]);
     expect(retried).toMatchObject({ code: 0, stderr: '' });
-    expect(retried.stdout).toBe(`${id}: paid £15.00; case recovered, customer thanked\n`);
+    expect(retried.stdout).toBe(`${id}: paid £15.00. The case is recovered and the customer thanked.\n`);
     expect(await t.runtime.store.getCase(id)).toMatchObject({ status: 'recovered', recoveredBy: 'workflow_retry' });
     await waitFor(
       async () => t.runtime.stepFunctions.executions.get(executionArnFor(LOCAL_STATE_MACHINE_ARN, id))?.status !== 'RUNNING',
@@ -126,7 +126,7 @@ describe('the operator CLI against the local runtime', () => {
 
     const again = await dunning([...local, 'retry-now', id]);
     expect(again).toMatchObject({ code: 1, stdout: '' });
-    expect(again.stderr).toBe(`dunning: ${id}: the case is recovered; there is nothing to charge\n`);
+    expect(again.stderr).toBe(`dunning: ${id}: the case is recovered. There is nothing to charge.\n`);
   });
 
   it('closes a case with the operator\'s reason and stops its execution', async () => {
