@@ -170,7 +170,7 @@ export async function replay(deps: OperatorDeps, print: Print, source: string): 
   const event: StripeEventEnvelope = parsed.data;
   // Without the dedupe: a replay is on purpose. The router decides by Stripe's current state, so an
   // old event changes nothing that has moved on.
-  const result = await ingestStripeEvent(deps, event);
+  const result = await ingestStripeEvent(deps, event, { replayedBy: 'operator' });
   const { action, ...rest } = result;
   const details = Object.entries(rest).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
   print(`${event.id} (${event.type}): ${action}${details.length ? ` ${details.join(' ')}` : ''}`);

@@ -181,6 +181,10 @@ describe('the operator CLI against the local runtime', () => {
     expect(byId).toMatchObject({ code: 0, stderr: '' });
     expect(byId.stdout).toBe(`${paid.id} (invoice.paid): case_recovered invoiceId=${invoiceId}\n`);
     expect(await t.runtime.store.getCase(invoiceId)).toMatchObject({ status: 'recovered', recoveredBy: 'customer_payment' });
+    // The timeline tells the operator's replay apart from a delivery by Stripe.
+    const replayed = (await t.runtime.store.listTimeline(invoiceId)).filter((e) => e.eventId === paid.id);
+    expect(replayed).toEqual([expect.objectContaining({ type: 'event_replayed', detail: 'invoice.paid (replayed by operator)' })]);
+    expect((await dunning([...local, 'case', invoiceId])).stdout).toMatch(new RegExp(`event_replayed\\s+invoice\\.paid \\(replayed by operator\\)\\s+${paid.id}`));
     // The same event again, from a file: no dedupe, and the router changes nothing that has moved on.
     const file = join(await mkdtemp(join(tmpdir(), 'dunning-cli-')), 'event.json');
     await writeFile(file, await latestEvent(t.stripe, 'invoice.paid', invoiceId));
