@@ -88,6 +88,8 @@ export interface Runtime {
   policy: Policy;
   /** Every policy of DUNNING_POLICY_FILE, with its segments and alsoNotify. */
   policies: PolicySet;
+  /** The policy file loaded: DUNNING_POLICY_FILE, or the shipped default. */
+  policyFile: string;
   /** The state machine's definition, exactly as the synthesized template deploys it. */
   definition: StateMachineDefinition;
   /** The stack as synthesized: each function's environment, timeout, memory and IAM policy. */
@@ -117,7 +119,8 @@ export interface Runtime {
 }
 
 export async function startRuntime(config: LocalConfig, events: RuntimeEvents = {}, options: RuntimeOptions = {}): Promise<Runtime> {
-  const policies = loadPolicySetFile(config.policyFile ?? DEFAULT_POLICY_FILE);
+  const policyFile = config.policyFile ?? DEFAULT_POLICY_FILE;
+  const policies = loadPolicySetFile(policyFile);
   const policy = policies.policies[DEFAULT_POLICY_NAME]!;
   const closers: Array<() => Promise<void>> = [];
   const close = async () => {
@@ -377,6 +380,7 @@ export async function startRuntime(config: LocalConfig, events: RuntimeEvents = 
       config,
       policy,
       policies,
+      policyFile,
       definition,
       deployment,
       lambda,
