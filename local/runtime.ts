@@ -14,6 +14,8 @@ import { ENV } from '#shared/config.ts';
 import { createDynamoDocumentClient } from '#shared/adapters/aws-clients.ts';
 import { DynamoCaseStore } from '#shared/adapters/dynamodb-case-store.ts';
 import type { CaseStore } from '#shared/domain/ports.ts';
+import type { TimelineEntry, TimelineEntryType } from '#shared/domain/case.ts';
+import { keys } from '#shared/adapters/table.ts';
 import { FLAGGED_STATUSES } from '#shared/dunning/failed-execution.ts';
 import { HANDLED_EVENT_TYPES } from '#shared/dunning/handled-events.ts';
 import { DEFAULT_POLICY_FILE, loadPolicySetFile } from '#shared/policy/load.ts';
@@ -65,6 +67,12 @@ export interface RuntimeEvents {
   onExecutionEnd?: (execution: LocalExecution) => void;
   /** A line a function logged (stdout or stderr), as its log group would hold it. */
   onFunctionLog?: (line: FunctionLogLine) => void;
+  /**
+   * A timeline entry the operator wrote (the CLI's pause, close, replay…, signed with the operator's
+   * own key rather than a function's role): those acts run in the CLI's process, so no task or
+   * webhook of this runtime sees them.
+   */
+  onOperatorEntry?: (event: { invoiceId: string; entry: TimelineEntry }) => void;
 }
 
 /** How the stack is deployed locally, beyond the settings of `LocalConfig`. */
@@ -128,10 +136,19 @@ export async function startRuntime(config: LocalConfig, events: RuntimeEvents = 
   };
   try {
     if (config.dataDir) mkdirSync(config.dataDir, { recursive: true });
+    // Filled in once the functions have role credentials: a write signed with none of them is the operator's.
+    const credentials = new Map<string, RoleCredentials>();
     const dynamo = await startDynamoDb({
       port: config.dynamoDbPort,
       host: config.host,
       dataDir: config.dataDir ? join(config.dataDir, 'dynamodb') : undefined,
+      onPut: events.onOperatorEntry
+        ? (stored) => {
+            const byFunction = [...credentials.values()].some((role) => role.accessKeyId === stored.accessKeyId);
+            const entry = !byFunction && stored.tableName === config.tableName ? timelineEntryOf(stored.item) : undefined;
+            if (entry) events.onOperatorEntry!(entry);
+          }
+        : undefined,
     });
     closers.push(dynamo.close);
     const ses = await startSesLocal({ port: config.sesPort, host: config.host });
@@ -284,7 +301,6 @@ export async function startRuntime(config: LocalConfig, events: RuntimeEvents = 
     });
     closers.push(gateway.close);
 
-    const credentials = new Map<string, RoleCredentials>();
     const principalOf = (spec: FunctionSpec): IamPrincipal => ({
       name: spec.name,
       sessionArn: `arn:aws:sts::${ACCOUNT}:assumed-role/${spec.role.logicalId}/${spec.functionName}`,
@@ -410,6 +426,14 @@ export async function startRuntime(config: LocalConfig, events: RuntimeEvents = 
     await close();
     throw error;
   }
+}
+
+/** A timeline item of the table as the entry it holds, with its case; undefined for any other item. */
+function timelineEntryOf(item: Record<string, string>): { invoiceId: string; entry: TimelineEntry } | undefined {
+  const { pk, sk, at, type, stage, detail, messageId, eventId } = item;
+  if (!pk?.startsWith('CASE#') || !sk?.startsWith(keys.timelinePrefix) || !at || !type) return undefined;
+  const entry = { at, type: type as TimelineEntryType, stage, detail, messageId, eventId };
+  return { invoiceId: pk.slice('CASE#'.length), entry: Object.fromEntries(Object.entries(entry).filter(([, v]) => v !== undefined)) as unknown as TimelineEntry };
 }
 
 /** The CloudWatch metric AWS/States publishes for an execution that ended so. */
