@@ -378,6 +378,7 @@ export async function startRuntime(config: LocalConfig, events: RuntimeEvents = 
       sender: config.sender,
       replyTo: config.replyTo,
       policies,
+      dayMs: config.dayMs,
       sesInbox: ses.endpoint,
       console: `${app}${CONSOLE_PATH}`,
     };
