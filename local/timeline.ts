@@ -102,13 +102,15 @@ export function timelinePrinter(print: Print, holder: { runtime?: Runtime }): Ru
 
 /** What an operator's timeline entry says on the live timeline: the act, then its detail. Pure. */
 export function operatorWhat(entry: TimelineEntry): string {
+  // Times to the minute, so a pause's date and its clock fit the column.
+  const detail = entry.detail?.replace(/(\d{4}-\d\d-\d\d)T(\d\d:\d\d):\d\d(\.\d+)?Z/g, '$1 $2Z');
   switch (entry.type) {
     case 'paused':
     case 'resumed':
-      return `${entry.type} ${entry.detail ?? 'by operator'}`;
+      return `${entry.type} ${detail ?? 'by operator'}`;
     case 'closed':
-      return entry.detail ?? 'closed by operator';
+      return detail ?? 'closed by operator';
     default:
-      return `${entry.type}${entry.detail ? `: ${entry.detail}` : ''}`;
+      return `${entry.type}${detail ? `: ${detail}` : ''}`;
   }
 }

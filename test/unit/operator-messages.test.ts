@@ -1,7 +1,8 @@
-// What the operator CLI says after acting: each answer reads as sentences, whatever Stripe's own
+// What the operator CLI says after acting, and what npm start's live timeline says of it: each answer reads as sentences, whatever Stripe's own
 // message looks like, so an operator can paste it into a ticket as it is.
 import { describe, expect, it } from 'vitest';
 import { retryNowMessage } from '#cli/commands.ts';
+import { operatorWhat } from '#local/timeline.ts';
 
 const GBP15 = { amount: 1500, currency: 'gbp' };
 
@@ -49,5 +50,18 @@ describe('retryNowMessage', () => {
     expect(retryNowMessage('in_1', GBP15, { outcome: 'paid', recovered: true }).failed).toBe(false);
     expect(retryNowMessage('in_1', GBP15, { outcome: 'already_paid', recovered: false }).failed).toBe(false);
     expect(retryNowMessage('in_1', GBP15, { outcome: 'busy' }).failed).toBe(true);
+  });
+});
+
+describe('operatorWhat', () => {
+  it('says what the operator did, with a pause\'s date and clock short enough for the timeline\'s column', () => {
+    const paused = operatorWhat({ at: '2026-12-07T00:00:00.000Z', type: 'paused', detail: 'by operator until 2027-01-09T10:00:00.000Z (test clock)' });
+    expect(paused).toBe('paused by operator until 2027-01-09 10:00Z (test clock)');
+    expect(paused.length).toBeLessThanOrEqual(58);
+  });
+
+  it('gives a close its reason and a replay its event', () => {
+    expect(operatorWhat({ at: '', type: 'closed', detail: 'closed by operator: refunded' })).toBe('closed by operator: refunded');
+    expect(operatorWhat({ at: '', type: 'event_replayed', detail: 'invoice.paid (replayed by operator)' })).toBe('event_replayed: invoice.paid (replayed by operator)');
   });
 });
