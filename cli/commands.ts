@@ -5,11 +5,12 @@ import type { CaseStatus, DunningCase } from '#shared/domain/case.ts';
 import { CaseClosedError } from '#shared/domain/errors.ts';
 import { ingestStripeEvent } from '#shared/dunning/ingest.ts';
 import { StripeEventSchema, type StripeEventEnvelope } from '#shared/dunning/invoice-event.ts';
-import { closeByOperator, redriveByOperator, retryNow } from '#shared/dunning/operator.ts';
+import { closeByOperator, redriveByOperator, retryNow, type RetryNowResult } from '#shared/dunning/operator.ts';
 import { PAUSE_CAP_DAYS, pauseCase, pausedUntil, resumeCase } from '#shared/dunning/pause.ts';
 import { recoveryReport } from '#shared/dunning/report.ts';
 import { liftSuppression } from '#shared/dunning/suppression.ts';
 import { formatMoney } from '#shared/domain/format.ts';
+import { compressedCaseClock, WALL_CLOCK, type CaseClock } from '#shared/domain/case-clock.ts';
 import { singlePolicySet } from '#shared/policy/segments.ts';
 import type { OperatorDeps } from './deps.ts';
 import { CliError } from './errors.ts';
@@ -23,6 +24,33 @@ export const STATUSES: readonly CaseStatus[] = ['open', 'recovered', 'terminated
 const money = (m: DunningCase['amountDue']) => formatMoney(m, 'en-GB');
 const shortTime = (iso: string | undefined) => (iso ? iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '');
 
+/**
+ * The clock a case's times are shown and taken in: the wall clock for a stack, where nothing
+ * changes; locally the case's own (see shared/domain/case-clock.ts), named after its customer's
+ * Stripe test clock when `withTestClock` asks for the look-up.
+ */
+async function clockOf(deps: OperatorDeps, c: DunningCase, withTestClock = false): Promise<CaseClock> {
+  if (!deps.policyDayMs) return WALL_CLOCK;
+  return compressedCaseClock(c, deps.policyDayMs, withTestClock ? await testClockOf(deps, c.customerId) : undefined);
+}
+
+async function testClockOf(deps: OperatorDeps, customerId: string): Promise<string | undefined> {
+  try {
+    const customer = await deps.stripeClient.customers.retrieve(customerId);
+    const clock = customer.deleted ? undefined : customer.test_clock;
+    return typeof clock === 'string' ? clock : (clock?.id ?? undefined);
+  } catch {
+    // A customer Stripe no longer has: the times read the same, only the clock goes unnamed.
+    return undefined;
+  }
+}
+
+/** The clock of a case in a list: no Stripe call per row. */
+const clockOfList = (deps: OperatorDeps, c: DunningCase): CaseClock => (deps.policyDayMs ? compressedCaseClock(c, deps.policyDayMs) : WALL_CLOCK);
+
+/** A stored time as `clock` reads it, short. */
+const timeIn = (clock: CaseClock, iso: string | undefined) => (iso ? shortTime(clock.show(new Date(iso)).toISOString()) : '');
+
 export async function listCases(deps: OperatorDeps, print: Print, status?: CaseStatus): Promise<void> {
   const now = deps.clock.now();
   // Open cases come from their own index; any other status needs the whole table.
@@ -33,6 +61,9 @@ export async function listCases(deps: OperatorDeps, print: Print, status?: CaseS
     print(status ? `no ${status} cases` : 'no cases');
     return;
   }
+  if (deps.policyDayMs) {
+    print(`times are in each case's own clock: from its failure in Stripe's clock (its test clock's, for a test-clock customer), one policy day per ${deps.policyDayMs} ms here`);
+  }
   print(table(
     ['invoice', 'customer', 'status', 'stage', 'amount', 'opened', 'notices'],
     cases.map((c) => [
@@ -41,7 +72,7 @@ export async function listCases(deps: OperatorDeps, print: Print, status?: CaseS
       pausedUntil(c, now) ? `${c.status} (paused)` : c.status,
       c.stage,
       money(c.amountDue),
-      shortTime(c.createdAt),
+      timeIn(clockOfList(deps, c), c.createdAt),
       (c.noticesSent ?? []).join(' '),
     ]),
   ));
@@ -49,16 +80,21 @@ export async function listCases(deps: OperatorDeps, print: Print, status?: CaseS
 
 export async function showCase(deps: OperatorDeps, print: Print, invoiceId: string): Promise<void> {
   const c = await caseOf(deps, invoiceId);
+  const clock = await clockOf(deps, c, true);
+  // failedAt and terminatesAt are the case's business dates, already in its clock; the rest is stored
+  // in the wall clock and shown in the case's.
   const paused = pausedUntil(c, deps.clock.now());
+  if (clock.description) print(`times are in ${clock.description}`);
   const facts: Array<[string, string | undefined]> = [
     ['invoice', c.invoiceId + (c.extraInvoiceIds?.length ? ` (+ ${c.extraInvoiceIds.join(', ')})` : '')],
     ['customer', c.customerName ? `${c.customerName} (${c.customerId})` : c.customerId],
     ['subscription', c.subscriptionId],
-    ['status', c.status + (paused ? `, paused until ${paused}` : '')],
+    ['status', c.status + (paused ? `, paused until ${timeIn(clock, paused)}` : '')],
     ['stage', c.stage],
     ['amount due', money(c.amountDue)],
-    ['failed at', c.failedAt],
-    ['terminates at', c.terminatesAt],
+    ['opened', timeIn(clock, c.createdAt)],
+    ['failed at', shortTime(c.failedAt)],
+    ['terminates at', shortTime(c.terminatesAt)],
     ['execution', c.executionArn ?? c.executionName],
     ['recovered by', c.recoveredBy],
     ['closed', c.closedReason],
@@ -71,34 +107,45 @@ export async function showCase(deps: OperatorDeps, print: Print, invoiceId: stri
   const timeline = await deps.store.listTimeline(c.invoiceId);
   print(table(
     ['at', 'what', 'stage', 'detail', 'id'],
-    timeline.map((e) => [shortTime(e.at), e.type, e.stage, e.detail, e.messageId ?? e.eventId]),
+    timeline.map((e) => [timeIn(clock, e.at), e.type, e.stage, e.detail, e.messageId ?? e.eventId]),
   ));
 }
 
 export async function retryCaseNow(deps: OperatorDeps, print: Print, invoiceId: string): Promise<void> {
   const c = await caseOf(deps, invoiceId);
-  let result: Awaited<ReturnType<typeof retryNow>>;
+  let result: RetryNowResult;
   try {
     result = await retryNow(deps, c);
   } catch (error) {
     if (error instanceof CaseClosedError) throw new CliError(`${invoiceId}: ${error.message}`);
     throw error;
   }
+  const said = retryNowMessage(invoiceId, c.amountDue, result);
+  if (said.failed) throw new CliError(said.text);
+  print(said.text);
+}
+
+/** Ends a text as a sentence: Stripe's messages come with a full stop or without one. */
+const sentence = (text: string) => (/[.!?]$/.test(text.trim()) ? text.trim() : `${text.trim()}.`);
+
+/**
+ * What `retry-now` says for each outcome: the invoice, what happened, then what follows, each a
+ * sentence of its own. `failed` when nothing was paid (the command exits non-zero).
+ */
+export function retryNowMessage(invoiceId: string, amount: DunningCase['amountDue'], result: RetryNowResult): { text: string; failed: boolean } {
   switch (result.outcome) {
     case 'paid':
-      print(`${invoiceId}: paid ${money(c.amountDue)}; case ${result.recovered ? 'recovered, customer thanked' : 'still open (another invoice of it is unpaid)'}`);
-      return;
+      return { failed: false, text: `${invoiceId}: paid ${money(amount)}. ${result.recovered ? 'The case is recovered and the customer thanked.' : 'The case stays open: another invoice of it is unpaid.'}` };
     case 'already_paid':
-      print(`${invoiceId}: already paid in Stripe; case ${result.recovered ? 'recovered' : 'still open'}`);
-      return;
+      return { failed: false, text: `${invoiceId}: already paid in Stripe. ${result.recovered ? 'The case is recovered.' : 'The case stays open: another invoice of it is unpaid.'}` };
     case 'declined':
-      throw new CliError(`${invoiceId}: declined (${result.code}): ${result.message}; the sequence goes on`);
+      return { failed: true, text: `${invoiceId}: declined (${result.code}): ${sentence(result.message)} The sequence goes on.` };
     case 'skipped':
-      throw new CliError(`${invoiceId}: not charged: the card on file hard-declined before (${result.code}); the customer must put in a new card`);
+      return { failed: true, text: `${invoiceId}: not charged: the card on file hard-declined before (${result.code}). The customer must put in a new card.` };
     case 'busy':
-      throw new CliError(`${invoiceId}: another charge of this invoice is in flight; try again in a minute`);
+      return { failed: true, text: `${invoiceId}: another charge of this invoice is in flight. Try again in a minute.` };
     case 'not_open':
-      throw new CliError(`${invoiceId}: the case is ${result.status}; there is nothing to charge`);
+      return { failed: true, text: `${invoiceId}: the case is ${result.status}. There is nothing to charge.` };
   }
 }
 
@@ -109,10 +156,13 @@ export async function pause(deps: OperatorDeps, print: Print, invoiceId: string,
     if (Number.isNaN(date.getTime())) throw new CliError(`--until ${until}: not a date (use ISO 8601, e.g. 2026-03-01 or 2026-03-01T09:00:00Z)`, 2);
   }
   const c = await openCaseOf(deps, invoiceId);
+  // --until is read in the case's clock, the one `case` shows its dates in.
+  const clock = await clockOf(deps, c, true);
   try {
-    const result = await pauseCase(deps, c, date);
+    const result = await pauseCase(deps, c, date, clock);
     const why = !until ? ` (until resumed, at most ${PAUSE_CAP_DAYS} days after the case opened)` : result.capped ? ` (capped: at most ${PAUSE_CAP_DAYS} days after the case opened)` : '';
     print(`${invoiceId}: paused until ${result.pausedUntil}${why}; nothing is sent or charged until then. A payment still recovers it.`);
+    if (clock.description) print(`times are in ${clock.description}`);
   } catch (error) {
     if (error instanceof RangeError) throw new CliError(`${invoiceId}: ${error.message}`, 2);
     throw notOpen(invoiceId, error);
@@ -159,7 +209,7 @@ export async function replay(deps: OperatorDeps, print: Print, source: string): 
   const event: StripeEventEnvelope = parsed.data;
   // Without the dedupe: a replay is on purpose. The router decides by Stripe's current state, so an
   // old event changes nothing that has moved on.
-  const result = await ingestStripeEvent(deps, event);
+  const result = await ingestStripeEvent(deps, event, { replayedBy: 'operator' });
   const { action, ...rest } = result;
   const details = Object.entries(rest).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
   print(`${event.id} (${event.type}): ${action}${details.length ? ` ${details.join(' ')}` : ''}`);
@@ -205,7 +255,9 @@ export async function report(deps: OperatorDeps, print: Print, since?: string): 
     sinceDate = new Date(since);
     if (Number.isNaN(sinceDate.getTime())) throw new CliError(`--since ${since}: not a date (use ISO 8601, e.g. 2026-03-01)`, 2);
   }
-  const r = recoveryReport(deps.policies ?? singlePolicySet(deps.policy), await deps.store.listCases(), sinceDate);
+  // --since is read in the cases' own clocks, as `cases` shows when each opened.
+  const cases = (await deps.store.listCases()).map((c) => ({ ...c, createdAt: clockOfList(deps, c).show(new Date(c.createdAt)).toISOString() }));
+  const r = recoveryReport(deps.policies ?? singlePolicySet(deps.policy), cases, sinceDate);
   const pct = (n: number) => (r.opened ? `${((100 * n) / r.opened).toFixed(1)}%` : '');
   print(`Cases opened ${r.since ? `since ${r.since}` : 'ever'}: ${r.opened}`);
   print('');

@@ -21,6 +21,8 @@ export interface OperatorDeps extends IngestDeps {
   stripeClient: Stripe;
   /** What the command counted; flushed to CloudWatch once it is done (see main). */
   metrics: BufferedMetricsSink;
+  /** Locally, how long a policy day lasts (see Target); absent for a stack. */
+  policyDayMs?: number;
 }
 
 const NO_METRICS: BufferedMetricsSink = { ...noMetrics, flush: async () => {} };
@@ -45,6 +47,7 @@ export async function operatorDeps(target: Target, log: Log = silentLog): Promis
     clock: systemClock,
     log,
     metrics: target.metrics === 'cloudwatch' ? new CloudWatchMetricsSink(createCloudWatchClient()) : NO_METRICS,
+    ...(target.policyDayMs ? { policyDayMs: target.policyDayMs } : {}),
   };
 }
 

@@ -13,7 +13,8 @@ commands:
   cases [--status open|recovered|terminated|needs_attention|closed]   list cases
   case <invoiceId>                          a case and its full timeline
   retry-now <invoiceId>                     charge the customer's card now
-  pause <invoiceId> [--until DATE]          send and charge nothing until DATE (or until resumed)
+  pause <invoiceId> [--until DATE]          send and charge nothing until DATE (or until resumed); with
+                                            --local, DATE is in the case's clock, as \`case\` shows it
   resume <invoiceId>                        lift a pause
   close <invoiceId> --reason TEXT           close the case ("closed by operator: TEXT")
   replay <event.json | evt_…>               run one Stripe event through the router again

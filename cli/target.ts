@@ -23,6 +23,11 @@ export interface Target {
   /** The local SES inbox web page, when there is one. */
   sesInbox?: string;
   /**
+   * Locally, how long a policy day lasts: a case's times are then shown and taken in its own clock
+   * (shared/domain/case-clock.ts). Absent for a stack, which runs on the wall clock.
+   */
+  policyDayMs?: number;
+  /**
    * Where the business metrics of an action go (a retry-now that recovers a case counts in the
    * dashboard like any other recovery): CloudWatch for a stack; nowhere locally, where the
    * functions emit none either.
@@ -50,6 +55,7 @@ export async function localTarget(baseUrl: string, env: NodeJS.ProcessEnv = proc
     metrics: 'none',
     policies: parsePolicySet(discovery.policies, `${url}`),
     sesInbox: discovery.sesInbox,
+    ...(discovery.dayMs ? { policyDayMs: discovery.dayMs } : {}),
     env: {
       AWS_REGION: discovery.region,
       // The loopback services check no credentials; these stand in for the real ones.

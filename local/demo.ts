@@ -1,29 +1,50 @@
 // The demo: three customers on one monthly plan whose renewals fail. One fixes their card after
-// notice 1, one after notice 3, one never does. Driven through the Stripe API with the real SDK.
+// the policy's first notice, one after its last, one never does. Driven through the Stripe API with
+// the real SDK, under the policy the router gives the demo's plan.
 import Stripe from 'stripe';
 import type { CaseStore } from '#shared/domain/ports.ts';
 import type { DunningCase } from '#shared/domain/case.ts';
 import { createStripeClient } from '#shared/adapters/stripe-gateway.ts';
+import type { Policy } from '#shared/policy/schema.ts';
+import { choosePolicy, type InvoicePlan, type PolicySet } from '#shared/policy/segments.ts';
 import type { Print } from './timeline.ts';
 
 export interface DemoCustomer {
   name: string;
   email: string;
-  /** The notice after which this customer puts in a working card, or never. */
+  /** The stage (a notice, or a retry in a policy without notices) after which this customer puts in a working card, or never. */
   fixesAfter?: string;
 }
 
-export const DEMO_CUSTOMERS: DemoCustomer[] = [
-  { name: 'Ada Lovelace', email: 'ada@example.com', fixesAfter: 'Notice1' },
-  { name: 'Grace Hopper', email: 'grace@example.com', fixesAfter: 'Notice3' },
-  { name: 'Alan Turing', email: 'alan@example.com' },
-];
+/**
+ * Who the demo's customers are under `policy`: Ada fixes her card after its first notice, Grace
+ * after its last, Alan never. Read from the policy, so every notice a policy has is seen, and a
+ * policy of two notices still shows a recovery at its last one. Pure.
+ */
+export function demoCustomers(policy: Policy): DemoCustomer[] {
+  const notices = policy.stages.filter((s) => s.type === 'notice');
+  // A policy may have no notice stage at all: then the customers act after its retries.
+  const steps = notices.length > 0 ? notices : policy.stages;
+  return [
+    { name: 'Ada Lovelace', email: 'ada@example.com', fixesAfter: steps[0]?.id },
+    { name: 'Grace Hopper', email: 'grace@example.com', fixesAfter: steps[steps.length - 1]?.id },
+    { name: 'Alan Turing', email: 'alan@example.com' },
+  ];
+}
+
+/** What the router knows of a renewal on the demo's price: the plan its segments are matched against. */
+export function demoPlan(price: { id: string; product: string }): InvoicePlan {
+  return { priceIds: [price.id], productIds: [price.product], intervals: ['month'], subscriptionMetadata: {}, priceMetadata: {} };
+}
 
 export interface DemoOptions {
   apiKey: string;
   apiBase?: string;
   store: CaseStore;
   print: Print;
+  /** The runtime's policy file: the demo's customers follow the policy its plan is routed to. */
+  policies: PolicySet;
+  /** Who plays, instead of demoCustomers of the routed policy. */
   customers?: DemoCustomer[];
   /** How long to wait for every case to close before giving up. */
   timeoutMs: number;
@@ -42,10 +63,16 @@ export interface DemoOutcome {
 export async function runDemo(options: DemoOptions): Promise<DemoOutcome[]> {
   const stripe = createStripeClient({ apiKey: options.apiKey, apiBase: options.apiBase });
   const { print, store } = options;
-  const customers = options.customers ?? DEMO_CUSTOMERS;
 
   const product = await stripe.products.create({ name: 'Acme Pro' });
   const price = await stripe.prices.create({ product: product.id, unit_amount: 1500, currency: 'gbp', recurring: { interval: 'month' } });
+  // The cases will run the policy the router chooses for this plan, so the customers follow that one.
+  const policyName = choosePolicy(options.policies, demoPlan({ id: price.id, product: product.id }));
+  const policy = options.policies.policies[policyName]!;
+  const customers = options.customers ?? demoCustomers(policy);
+  const noticeIds = new Set(policy.stages.filter((s) => s.type === 'notice').map((s) => s.id));
+  // A notice has passed once it is claimed; a retry (in a policy without notices), once it has run.
+  const passed = (c: DunningCase, stageId: string) => c.noticesSent.includes(stageId) || (!noticeIds.has(stageId) && c.stage === stageId);
 
   const started = await Promise.all(
     customers.map(async (customer) => {
@@ -65,6 +92,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoOutcome[]> {
     }),
   );
   print(`demo: ${customers.length} customers subscribed to Acme Pro (£15.00/month); their cards now decline`);
+  const plans = customers.map((c, i) => `${c.name.split(' ')[0]}${i === 0 ? ' fixes their card' : ''} ${c.fixesAfter ? `after ${c.fixesAfter}` : 'never'}`);
+  print(`demo: under policy "${policyName}", ${plans.join(', ')}`);
 
   await Promise.all(
     started.map(({ clock, subscription }) => {
@@ -85,7 +114,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoOutcome[]> {
       const dunningCase = await caseOf(store, s.subscription.id);
       if (!dunningCase) continue;
       const fixesAfter = s.customer.fixesAfter;
-      if (fixesAfter && !fixed.has(s.customerId) && dunningCase.noticesSent.includes(fixesAfter)) {
+      if (fixesAfter && !fixed.has(s.customerId) && passed(dunningCase, fixesAfter)) {
         fixed.add(s.customerId);
         const card = await stripe.paymentMethods.attach('pm_card_visa', { customer: s.customerId });
         await stripe.customers.update(s.customerId, { invoice_settings: { default_payment_method: card.id } });

@@ -27,6 +27,11 @@ export interface LocalDiscovery {
   replyTo?: string;
   /** The policy file the runtime runs: every policy, the segments and alsoNotify. */
   policies: PolicySet;
+  /**
+   * How long one policy day lasts here (DUNNING_DAY_MS): the CLI shows and takes a case's times in
+   * the case's own clock with it. Absent from runtimes older than it.
+   */
+  dayMs?: number;
   /** Where people read things: the SES inbox web page and the console. */
   sesInbox: string;
   console: string;

@@ -2,7 +2,7 @@
 // and the dunning table created with the same layout CDK deploys (shared/adapters/table.ts).
 import { listen, serviceOf, type LocalService } from './http-service.ts';
 import { createRequire } from 'node:module';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import {
   CreateTableCommand,
   DescribeTableCommand,
@@ -24,21 +24,58 @@ interface DynaliteOptions {
 const dynalite = createRequire(import.meta.url)('dynalite') as (options: DynaliteOptions) => Server;
 
 
+/**
+ * An item dynalite stored with PutItem: its string attributes, and the access key that signed the
+ * request (a function's role session, or the operator's own key), which says who wrote it.
+ */
+export interface StoredItem {
+  accessKeyId?: string;
+  tableName: string;
+  /** The item's string (`S`) attributes; others are left out. */
+  item: Record<string, string>;
+}
+
 /** Starts dynalite; port 0 picks a free port (read it from `endpoint`). */
 export async function startDynamoDb({
   port,
   host = '127.0.0.1',
   dataDir,
+  onPut,
 }: {
   port: number;
   host?: string;
   dataDir?: string;
+  /** Told of every PutItem that succeeded, as DynamoDB Streams would tell of a new image. */
+  onPut?: (stored: StoredItem) => void;
 }): Promise<LocalService> {
   // Table state changes are instant, so ensureTable never waits on a simulated CREATING phase.
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, path: dataDir });
+  if (onPut) server.on('request', (req: IncomingMessage, res: ServerResponse) => observePut(req, res, onPut));
   await listen(server, port, host, 'DUNNING_DYNAMODB_PORT');
   // dynalite's close waits for the HTTP server, then closes LevelDB.
   return serviceOf(server);
+}
+
+/**
+ * Reads a PutItem's body beside dynalite (which reads it in the same tick, so both see every chunk)
+ * and reports the item once dynalite has answered 200.
+ */
+function observePut(req: IncomingMessage, res: ServerResponse, onPut: (stored: StoredItem) => void): void {
+  if (!String(req.headers['x-amz-target'] ?? '').endsWith('.PutItem')) return;
+  const chunks: Buffer[] = [];
+  req.on('data', (chunk: Buffer) => chunks.push(chunk));
+  res.on('finish', () => {
+    if (res.statusCode !== 200) return;
+    try {
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { TableName?: string; Item?: Record<string, { S?: string }> };
+      const item: Record<string, string> = {};
+      for (const [name, value] of Object.entries(body.Item ?? {})) if (typeof value?.S === 'string') item[name] = value.S;
+      const accessKeyId = /Credential=([^/,\s]+)\//.exec(String(req.headers.authorization ?? ''))?.[1];
+      onPut({ accessKeyId, tableName: body.TableName ?? '', item });
+    } catch {
+      // Not JSON: dynalite answered it with an error already.
+    }
+  });
 }
 
 /** Creates the dunning table (PAY_PER_REQUEST) unless it exists, and waits until it is ACTIVE. */

@@ -52,6 +52,7 @@ async function main(): Promise<void> {
   }
   print(`  DynamoDB                ${runtime.urls.dynamodb}`);
   print(`  webhook signing secret  ${config.webhookSecret}`);
+  print(`  policy file             ${runtime.policyFile}${config.policyFile ? ' (DUNNING_POLICY_FILE)' : ' (the default; DUNNING_POLICY_FILE names another)'}`);
   print(`  one policy day          ${config.dayMs} ms${config.dataDir ? `; state in ${config.dataDir}` : '; state in memory'}`);
   if (runtime.resumed) print(`  resumed ${runtime.resumed} open case(s) from ${config.dataDir}`);
   print('ready');
@@ -64,6 +65,7 @@ async function main(): Promise<void> {
       apiKey: runtime.stripeApiKey,
       apiBase: runtime.sandbox?.url,
       store: runtime.store,
+      policies: runtime.policies,
       print,
       timeoutMs: (longestEndDay(runtime.policies) + 5) * config.dayMs + 60_000,
       signal: demoAbort.signal,

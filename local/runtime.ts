@@ -14,6 +14,8 @@ import { ENV } from '#shared/config.ts';
 import { createDynamoDocumentClient } from '#shared/adapters/aws-clients.ts';
 import { DynamoCaseStore } from '#shared/adapters/dynamodb-case-store.ts';
 import type { CaseStore } from '#shared/domain/ports.ts';
+import type { TimelineEntry, TimelineEntryType } from '#shared/domain/case.ts';
+import { keys } from '#shared/adapters/table.ts';
 import { FLAGGED_STATUSES } from '#shared/dunning/failed-execution.ts';
 import { HANDLED_EVENT_TYPES } from '#shared/dunning/handled-events.ts';
 import { DEFAULT_POLICY_FILE, loadPolicySetFile } from '#shared/policy/load.ts';
@@ -67,6 +69,12 @@ export interface RuntimeEvents {
   onExecutionEnd?: (execution: LocalExecution) => void;
   /** A line a function logged (stdout or stderr), as its log group would hold it. */
   onFunctionLog?: (line: FunctionLogLine) => void;
+  /**
+   * A timeline entry the operator wrote (the CLI's pause, close, replay…, signed with the operator's
+   * own key rather than a function's role): those acts run in the CLI's process, so no task or
+   * webhook of this runtime sees them.
+   */
+  onOperatorEntry?: (event: { invoiceId: string; entry: TimelineEntry }) => void;
 }
 
 /** How the stack is deployed locally, beyond the settings of `LocalConfig`. */
@@ -93,6 +101,8 @@ export interface Runtime {
    * URLs at the default local origin (http://127.0.0.1:3000) moved to `urls.app`.
    */
   policies: PolicySet;
+  /** The policy file loaded: DUNNING_POLICY_FILE, or the shipped default. */
+  policyFile: string;
   /** The state machine's definition, exactly as the synthesized template deploys it. */
   definition: StateMachineDefinition;
   /** The stack as synthesized: each function's environment, timeout, memory and IAM policy. */
@@ -122,17 +132,28 @@ export interface Runtime {
 }
 
 export async function startRuntime(config: LocalConfig, events: RuntimeEvents = {}, options: RuntimeOptions = {}): Promise<Runtime> {
-  const policyFile = loadPolicySetFile(config.policyFile ?? DEFAULT_POLICY_FILE);
+  const policyFile = config.policyFile ?? DEFAULT_POLICY_FILE;
+  /** The policy file as written; the functions run it with its local URLs moved (below). */
+  const written = loadPolicySetFile(policyFile);
   const closers: Array<() => Promise<void>> = [];
   const close = async () => {
     for (const closer of closers.reverse()) await closer().catch(() => undefined);
   };
   try {
     if (config.dataDir) mkdirSync(config.dataDir, { recursive: true });
+    // Filled in once the functions have role credentials: a write signed with none of them is the operator's.
+    const credentials = new Map<string, RoleCredentials>();
     const dynamo = await startDynamoDb({
       port: config.dynamoDbPort,
       host: config.host,
       dataDir: config.dataDir ? join(config.dataDir, 'dynamodb') : undefined,
+      onPut: events.onOperatorEntry
+        ? (stored) => {
+            const byFunction = [...credentials.values()].some((role) => role.accessKeyId === stored.accessKeyId);
+            const entry = !byFunction && stored.tableName === config.tableName ? timelineEntryOf(stored.item) : undefined;
+            if (entry) events.onOperatorEntry!(entry);
+          }
+        : undefined,
     });
     closers.push(dynamo.close);
     const ses = await startSesLocal({ port: config.sesPort, host: config.host });
@@ -193,11 +214,11 @@ export async function startRuntime(config: LocalConfig, events: RuntimeEvents = 
     closers.push(appService.close);
     const app = appService.endpoint;
     // The policy as this runtime runs it: its local URLs (the default's My Account) lead here.
-    const policies = atLocalOrigin(policyFile, app);
+    const policies = atLocalOrigin(written, app);
     const policy = policies.policies[DEFAULT_POLICY_NAME]!;
 
     const deployment = await describeDeployment({
-      policies: policyFile,
+      policies: written,
       localOrigin: app,
       sender: config.sender,
       replyTo: config.replyTo?.split(',').map((a) => a.trim()).filter(Boolean),
@@ -289,7 +310,6 @@ export async function startRuntime(config: LocalConfig, events: RuntimeEvents = 
     });
     closers.push(gateway.close);
 
-    const credentials = new Map<string, RoleCredentials>();
     const principalOf = (spec: FunctionSpec): IamPrincipal => ({
       name: spec.name,
       sessionArn: `arn:aws:sts::${ACCOUNT}:assumed-role/${spec.role.logicalId}/${spec.functionName}`,
@@ -367,6 +387,7 @@ export async function startRuntime(config: LocalConfig, events: RuntimeEvents = 
       sender: config.sender,
       replyTo: config.replyTo,
       policies,
+      dayMs: config.dayMs,
       sesInbox: ses.endpoint,
       console: `${app}${CONSOLE_PATH}`,
     };
@@ -385,6 +406,7 @@ export async function startRuntime(config: LocalConfig, events: RuntimeEvents = 
       config,
       policy,
       policies,
+      policyFile,
       definition,
       deployment,
       lambda,
@@ -415,6 +437,14 @@ export async function startRuntime(config: LocalConfig, events: RuntimeEvents = 
     await close();
     throw error;
   }
+}
+
+/** A timeline item of the table as the entry it holds, with its case; undefined for any other item. */
+function timelineEntryOf(item: Record<string, string>): { invoiceId: string; entry: TimelineEntry } | undefined {
+  const { pk, sk, at, type, stage, detail, messageId, eventId } = item;
+  if (!pk?.startsWith('CASE#') || !sk?.startsWith(keys.timelinePrefix) || !at || !type) return undefined;
+  const entry = { at, type: type as TimelineEntryType, stage, detail, messageId, eventId };
+  return { invoiceId: pk.slice('CASE#'.length), entry: Object.fromEntries(Object.entries(entry).filter(([, v]) => v !== undefined)) as unknown as TimelineEntry };
 }
 
 /** The CloudWatch metric AWS/States publishes for an execution that ended so. */

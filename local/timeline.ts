@@ -1,5 +1,6 @@
 // Prints what the runtime does as one readable line per step: day, customer, stage, email, case status.
-import type { DunningCase } from '#shared/domain/case.ts';
+import type { DunningCase, TimelineEntry } from '#shared/domain/case.ts';
+import { OPERATOR_STAGE } from '#shared/dunning/operator.ts';
 import { CaseClosedError } from '#shared/domain/errors.ts';
 import { executionArnFor } from '#shared/adapters/sfn-workflow.ts';
 import { LOCAL_STATE_MACHINE_ARN, type Runtime, type RuntimeEvents } from './runtime.ts';
@@ -59,6 +60,12 @@ export function timelinePrinter(print: Print, holder: { runtime?: Runtime }): Ru
         return line(day, c, state, String(result.outcome ?? result.status ?? 'done'));
       })().catch((e: unknown) => print(`(timeline: ${(e as Error).message})`));
     },
+    onOperatorEntry: ({ invoiceId, entry }) => {
+      void holder.runtime?.store
+        .getCase(invoiceId)
+        .then((c) => line(dayOf(invoiceId), c, OPERATOR_STAGE, operatorWhat(entry)))
+        .catch((e: unknown) => print(`(timeline: ${(e as Error).message})`));
+    },
     onWebhook: ({ status, body }) => {
       const action = body.action as string | undefined;
       if (action === 'card_update_retried') {
@@ -91,4 +98,19 @@ export function timelinePrinter(print: Print, holder: { runtime?: Runtime }): Ru
       })().catch((e: unknown) => print(`(timeline: ${(e as Error).message})`));
     },
   };
+}
+
+/** What an operator's timeline entry says on the live timeline: the act, then its detail. Pure. */
+export function operatorWhat(entry: TimelineEntry): string {
+  // Times to the minute, so a pause's date and its clock fit the column.
+  const detail = entry.detail?.replace(/(\d{4}-\d\d-\d\d)T(\d\d:\d\d):\d\d(\.\d+)?Z/g, '$1 $2Z');
+  switch (entry.type) {
+    case 'paused':
+    case 'resumed':
+      return `${entry.type} ${detail ?? 'by operator'}`;
+    case 'closed':
+      return detail ?? 'closed by operator';
+    default:
+      return `${entry.type}${detail ? `: ${detail}` : ''}`;
+  }
 }

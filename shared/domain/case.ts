@@ -124,6 +124,8 @@ export type TimelineEntryType =
   | 'redriven'
   // A Stripe event the router acted on for this case (its type in `detail`, its id in `eventId`).
   | 'event_received'
+  // The same, for an event an operator ran through the router again (the CLI's `replay`).
+  | 'event_replayed'
   // An operator's hand on the case (the operator CLI).
   | 'paused'
   | 'resumed'
@@ -148,7 +150,7 @@ export interface TimelineEntry {
   detail?: string;
   /** The SES message id of the email this entry records (`notice_sent`). */
   messageId?: string;
-  /** The Stripe event this entry records (`event_received`). */
+  /** The Stripe event this entry records (`event_received`, `event_replayed`). */
   eventId?: string;
 }
 

@@ -36,13 +36,22 @@ export type IngestResult =
   | { action: 'ignored'; reason: string }
   | Exclude<PreDunningResult, { action: 'ignored' }>;
 
-export async function ingestStripeEvent(deps: IngestDeps, event: StripeEventEnvelope): Promise<IngestResult> {
+export interface IngestOptions {
+  /** Who sent the event again on purpose (the operator CLI's `replay`), rather than Stripe delivering it. */
+  replayedBy?: 'operator';
+}
+
+export async function ingestStripeEvent(deps: IngestDeps, event: StripeEventEnvelope, options: IngestOptions = {}): Promise<IngestResult> {
   const receivedAt = deps.clock.now().toISOString();
   const result = await route(deps, event);
   // On each case the event acted on, a line saying which event it was: the operator's `case` view
-  // shows what came in from Stripe beside what the product did about it.
+  // shows what came in from Stripe beside what the product did about it. A replay is told apart, so
+  // an event seen twice reads as an operator's act, not as Stripe delivering it again.
+  const entry = options.replayedBy
+    ? { type: 'event_replayed' as const, detail: `${event.type} (replayed by ${options.replayedBy})` }
+    : { type: 'event_received' as const, detail: event.type };
   for (const invoiceId of casesActedOn(result)) {
-    await deps.store.appendTimeline(invoiceId, { at: receivedAt, type: 'event_received', detail: event.type, eventId: event.id });
+    await deps.store.appendTimeline(invoiceId, { at: receivedAt, ...entry, eventId: event.id });
   }
   return result;
 }

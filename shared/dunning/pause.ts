@@ -2,6 +2,7 @@
 // (they stand down as `paused`, and the state machine runs them again an hour later) and the
 // router's immediate actions stand down. A payment still recovers a paused case.
 import type { DunningCase } from '../domain/case.ts';
+import { WALL_CLOCK, type CaseClock } from '../domain/case-clock.ts';
 import { CasePausedError } from '../domain/errors.ts';
 import type { DunningDeps } from './deps.ts';
 
@@ -29,32 +30,43 @@ export function assertNotPaused(dunningCase: DunningCase, now: Date): void {
   if (until) throw new CasePausedError(dunningCase.invoiceId, until);
 }
 
-/** The latest a case may be paused until: PAUSE_CAP_DAYS after it opened. */
-export function pauseCap(dunningCase: Pick<DunningCase, 'createdAt'>): Date {
-  return new Date(Date.parse(dunningCase.createdAt) + PAUSE_CAP_DAYS * DAY_MS);
+/** The latest a case may be paused until: PAUSE_CAP_DAYS after it opened, in `clock`. */
+export function pauseCap(dunningCase: Pick<DunningCase, 'createdAt'>, clock: CaseClock = WALL_CLOCK): Date {
+  return new Date(clock.show(new Date(dunningCase.createdAt)).getTime() + PAUSE_CAP_DAYS * DAY_MS);
 }
 
 export interface PauseResult {
+  /** Until when, in the clock the pause was given in. */
   pausedUntil: string;
   /** True when the requested date was later than the cap (or none was given) and the cap applies. */
   capped: boolean;
 }
 
-/** Pauses an open case until `until`, or for as long as allowed when no date is given. */
-export async function pauseCase(deps: Pick<DunningDeps, 'store' | 'clock' | 'log'>, dunningCase: DunningCase, until?: Date): Promise<PauseResult> {
-  const now = deps.clock.now();
-  const cap = pauseCap(dunningCase);
-  if (until && until.getTime() <= now.getTime()) throw new RangeError(`--until ${until.toISOString()} is not in the future`);
+/**
+ * Pauses an open case until `until`, or for as long as allowed when no date is given. `until` and
+ * the result are in `clock` (the wall clock in AWS; locally the case's own); the case stores the
+ * wall-clock instant its stages compare with.
+ */
+export async function pauseCase(
+  deps: Pick<DunningDeps, 'store' | 'clock' | 'log'>,
+  dunningCase: DunningCase,
+  until?: Date,
+  clock: CaseClock = WALL_CLOCK,
+): Promise<PauseResult> {
+  const stamp = deps.clock.now();
+  const now = clock.show(stamp);
+  const cap = pauseCap(dunningCase, clock);
+  if (until && until.getTime() <= now.getTime()) throw new RangeError(`--until ${until.toISOString()} is not in the future${clock.name ? ` (in the ${clock.name}: it is ${now.toISOString()})` : ''}`);
   if (cap.getTime() <= now.getTime()) {
     throw new RangeError(`case ${dunningCase.invoiceId} opened more than ${PAUSE_CAP_DAYS} days ago; it cannot be paused`);
   }
   const capped = !until || until.getTime() > cap.getTime();
   const effective = (capped ? cap : until).toISOString();
-  await deps.store.setPause(dunningCase.invoiceId, effective, now.toISOString());
+  await deps.store.setPause(dunningCase.invoiceId, clock.store(new Date(effective)).toISOString(), stamp.toISOString());
   await deps.store.appendTimeline(dunningCase.invoiceId, {
-    at: now.toISOString(),
+    at: stamp.toISOString(),
     type: 'paused',
-    detail: `by operator until ${effective}${capped && until ? ` (capped at ${PAUSE_CAP_DAYS} days after the case opened)` : ''}`,
+    detail: `by operator until ${effective}${clock.name ? ` (${clock.name})` : ''}${capped && until ? ` (capped at ${PAUSE_CAP_DAYS} days after the case opened)` : ''}`,
   });
   deps.log.info('case paused by operator', { invoiceId: dunningCase.invoiceId, pausedUntil: effective });
   return { pausedUntil: effective, capped };

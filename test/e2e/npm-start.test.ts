@@ -7,6 +7,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createStripeClient } from '#shared/adapters/stripe-gateway.ts';
 import { readSesInbox } from '#local/ses.ts';
 import { LOCAL_BANNER_TOKEN, LOCAL_STRIPE_KEY } from '#local/config.ts';
+import { DEFAULT_POLICY_FILE } from '#shared/policy/load.ts';
+import { shortPolicy, writePolicyFile } from '../fixtures/policies.ts';
 import { startProduct, type StartedProcess } from '../fixtures/process.ts';
 import { putInWorkingCard, renew, subscribeWithDecliningCard, SUBJECTS, waitFor } from '../fixtures/scenario.ts';
 
@@ -110,6 +112,18 @@ describe('npm start', () => {
     // The SES inbox is in memory, so it holds only what the second run sent.
     expect(sent).toEqual([SUBJECTS.notice2]);
     rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('names the policy file it loaded: the shipped default, or the one DUNNING_POLICY_FILE gives', async () => {
+    product = await startProduct({ DUNNING_DAY_MS: '200' }, ['--no-demo']);
+    await product.waitForLine(/^ready$/, 30_000);
+    expect(product.output()).toContain(`  policy file             ${DEFAULT_POLICY_FILE} (the default; DUNNING_POLICY_FILE names another)`);
+    await product.stop('SIGKILL');
+
+    const file = writePolicyFile(shortPolicy());
+    product = await startProduct({ DUNNING_DAY_MS: '200', DUNNING_POLICY_FILE: file }, ['--no-demo']);
+    await product.waitForLine(/^ready$/, 30_000);
+    expect(product.output()).toContain(`  policy file             ${file} (DUNNING_POLICY_FILE)`);
   });
 
   it('refuses a bad setting with a message that names the variable', async () => {

@@ -4,6 +4,7 @@ import type { DunningCase } from '#shared/domain/case.ts';
 import { CasePausedError } from '#shared/domain/errors.ts';
 import { silentLog } from '#shared/dunning/deps.ts';
 import { assertNotPaused, pauseCase, pausedUntil } from '#shared/dunning/pause.ts';
+import { compressedCaseClock, WALL_CLOCK } from '#shared/domain/case-clock.ts';
 import { recoveryReport } from '#shared/dunning/report.ts';
 import { singlePolicySet } from '#shared/policy/segments.ts';
 import { defaultPolicy } from '../fixtures/policies.ts';
@@ -79,10 +80,49 @@ describe('pauseCase', () => {
     await expect(pauseCase(deps('2026-03-10T00:00:00.000Z'), c, new Date('2026-03-09T00:00:00Z'))).rejects.toThrow(/not in the future/);
   });
 
+  it('takes a date in the case\'s own clock locally, and stores the wall-clock instant the stages compare with', async () => {
+    // Created on the wall clock's 1 March; failed on the test clock's 1 April; a policy day is 1 s.
+    const c = aCase({ createdAt: '2026-03-01T00:00:00.000Z', failedAt: '2026-04-01T00:00:00.000Z' });
+    const clock = compressedCaseClock(c, 1000, 'clock_1');
+    writes.length = 0;
+
+    // Half a policy day after opening, two days ahead in the case's clock.
+    const result = await pauseCase(deps('2026-03-01T00:00:00.500Z'), c, new Date('2026-04-03T00:00:00Z'), clock);
+
+    expect(result).toEqual({ pausedUntil: '2026-04-03T00:00:00.000Z', capped: false });
+    expect(writes).toEqual([{ until: '2026-03-01T00:00:02.000Z' }]);
+    // The cap too is 30 days of the case's clock.
+    expect(await pauseCase(deps('2026-03-01T00:00:00.500Z'), c, undefined, clock)).toEqual({ pausedUntil: '2026-05-01T00:00:00.000Z', capped: true });
+    await expect(pauseCase(deps('2026-03-01T00:00:31.000Z'), c, undefined, clock)).rejects.toThrow(/opened more than 30 days ago/);
+  });
+
   it('stops a stage only while the pause lasts and the case is open', () => {
     const paused = aCase({ pausedUntil: new Date(Date.parse('2026-03-02T00:00:00Z') + DAY).toISOString() });
     expect(() => assertNotPaused(paused, new Date('2026-03-02T00:00:00Z'))).toThrow(CasePausedError);
     expect(() => assertNotPaused(paused, new Date('2026-03-04T00:00:00Z'))).not.toThrow();
     expect(pausedUntil({ ...paused, status: 'recovered' }, new Date('2026-03-02T00:00:00Z'))).toBeUndefined();
+  });
+});
+
+describe('compressedCaseClock', () => {
+  const c = aCase({ createdAt: '2026-03-01T00:00:00.000Z', failedAt: '2026-04-01T12:00:00.000Z' });
+
+  it('reads the moment the case was created as its failure, and a policy day of wall time as a day', () => {
+    const clock = compressedCaseClock(c, 2000, 'clock_1');
+    expect(clock.show(new Date('2026-03-01T00:00:00.000Z')).toISOString()).toBe('2026-04-01T12:00:00.000Z');
+    expect(clock.show(new Date('2026-03-01T00:00:06.000Z')).toISOString()).toBe('2026-04-04T12:00:00.000Z');
+    expect(clock.store(new Date('2026-04-04T12:00:00.000Z')).toISOString()).toBe('2026-03-01T00:00:06.000Z');
+  });
+
+  it('names the test clock when the customer has one, and says the day length either way', () => {
+    expect(compressedCaseClock(c, 2000, 'clock_1')).toMatchObject({ name: 'test clock', description: 'the test clock of the case (clock_1), one policy day per 2000 ms here' });
+    expect(compressedCaseClock(c, 2000)).toMatchObject({ name: 'policy time' });
+  });
+
+  it('leaves every time as stored on the wall clock, as in AWS, and says nothing about it', () => {
+    const at = new Date('2026-03-01T00:00:06.000Z');
+    expect(WALL_CLOCK.show(at)).toBe(at);
+    expect(WALL_CLOCK.store(at)).toBe(at);
+    expect(WALL_CLOCK.description).toBeUndefined();
   });
 });
