@@ -8,12 +8,15 @@ export class SettingsError extends Error {
   override name = 'SettingsError' as const;
 }
 
-export type FlagSpec = Record<string, { type: 'boolean' | 'string'; short?: string }>;
+/** Each flag's type, and for a string flag the word the valid-flags list shows for its value. */
+export type FlagSpec = Record<string, { type: 'boolean' } | { type: 'string'; value: string }>;
 
 /** The stack goes with the report only under `--verbose` or a non-empty DEBUG. */
 export function wantsStack(argv: readonly string[], env: NodeJS.ProcessEnv): boolean {
   return argv.includes('--verbose') || Boolean(env.DEBUG);
 }
+
+type FlagValues<F extends FlagSpec> = { [K in keyof F]?: F[K]['type'] extends 'string' ? string : boolean };
 
 /**
  * Parses `argv` against `flags` and refuses anything else: a misspelt `--no-dmeo` that were ignored
@@ -21,7 +24,8 @@ export function wantsStack(argv: readonly string[], env: NodeJS.ProcessEnv): boo
  */
 export function parseFlags<F extends FlagSpec>(argv: readonly string[], flags: F) {
   try {
-    return parseArgs({ args: [...argv], options: flags, strict: true, allowPositionals: false }).values;
+    const options = Object.fromEntries(Object.entries(flags).map(([name, { type }]) => [name, { type }]));
+    return parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }).values as FlagValues<F>;
   } catch (error) {
     throw new SettingsError(flagProblem(error as Error & { code?: string }, argv, flags));
   }
@@ -29,7 +33,7 @@ export function parseFlags<F extends FlagSpec>(argv: readonly string[], flags: F
 
 function flagProblem(error: Error & { code?: string }, argv: readonly string[], flags: FlagSpec): string {
   const valid = `valid flags: ${Object.entries(flags)
-    .map(([name, spec]) => `--${name}${spec.type === 'string' ? ` ${name.toUpperCase()}` : ''}`)
+    .map(([name, spec]) => `--${name}${spec.type === 'string' ? ` ${spec.value}` : ''}`)
     .join(', ')}`;
   if (error.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
     const given = /'([^']+)'/.exec(error.message)?.[1] ?? argv.find((a) => a.startsWith('-')) ?? '?';
