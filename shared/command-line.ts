@@ -31,7 +31,8 @@ export function parseFlags<F extends FlagSpec>(argv: readonly string[], flags: F
   }
 }
 
-function flagProblem(error: Error & { code?: string }, argv: readonly string[], flags: FlagSpec): string {
+/** parseArgs' complaint as one line, with the valid flags (and the nearest one to a misspelling). */
+export function flagProblem(error: Error & { code?: string }, argv: readonly string[], flags: FlagSpec): string {
   const valid = `valid flags: ${Object.entries(flags)
     .map(([name, spec]) => `--${name}${spec.type === 'string' ? ` ${spec.value}` : ''}`)
     .join(', ')}`;
@@ -46,6 +47,11 @@ function flagProblem(error: Error & { code?: string }, argv: readonly string[], 
     return `unexpected argument "${given}"; ${valid}`;
   }
   // A string flag without its value, or a value given to a boolean one.
+  const missing = /^Option '(?:-\w, )?--([\w-]+) <value>' argument missing/.exec(error.message)?.[1];
+  const spec = missing ? flags[missing] : undefined;
+  if (missing && spec?.type === 'string') return `--${missing} needs a value: --${missing} ${spec.value}`;
+  const unwanted = /^Option '(?:-\w, )?--([\w-]+)' does not take an argument/.exec(error.message)?.[1];
+  if (unwanted) return `--${unwanted} takes no value; give it alone`;
   return `${error.message.split('\n')[0]}; ${valid}`;
 }
 
