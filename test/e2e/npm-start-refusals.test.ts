@@ -1,6 +1,7 @@
 // What a newcomer sees when `npm start` cannot start: one line on stderr that names the fix, no
-// stack, and a non-zero exit; and a misspelt flag is refused rather than ignored.
-import { execFile } from 'node:child_process';
+// stack, and a non-zero exit; a misspelt flag is refused rather than ignored; and `npm start | head`
+// ends quietly.
+import { execFile, spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -79,5 +80,25 @@ describe('npm start refuses, in one line', () => {
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/^Invalid local configuration: DUNNING_DAY_MS="soon": .*number.*\n/);
     expect(run.stderr).toMatch(/\n {4}at readLocalConfig /);
+  }, 70_000);
+});
+
+describe('npm start piped into a reader that stops reading', () => {
+  it('ends quietly with 0 when the reader has gone (npm start | head), rather than crash on EPIPE', async () => {
+    const ports = { DUNNING_PORT: await freePort(), DUNNING_DYNAMODB_PORT: await freePort(), DUNNING_SES_PORT: await freePort(), DUNNING_STRIPE_PORT: await freePort() };
+    const child = spawn(process.execPath, ['--import', 'tsx', 'local/main.ts', '--no-demo'], {
+      cwd: ROOT,
+      env: { ...process.env, DEBUG: '', ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    // Closed before the first line, so the start banner meets a closed pipe.
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+    clearTimeout(timer);
+
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
   }, 70_000);
 });
