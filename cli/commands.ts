@@ -149,12 +149,25 @@ export function retryNowMessage(invoiceId: string, amount: DunningCase['amountDu
   }
 }
 
-export async function pause(deps: OperatorDeps, print: Print, invoiceId: string, until?: string): Promise<void> {
-  let date: Date | undefined;
-  if (until) {
-    date = new Date(until);
-    if (Number.isNaN(date.getTime())) throw new CliError(`--until ${until}: not a date (use ISO 8601, e.g. 2026-03-01 or 2026-03-01T09:00:00Z)`, 2);
+const ISO_8601 = /^(\d{4})-(\d{2})-(\d{2})(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,3})?)?(?:Z|[+-]\d{2}:\d{2}))?$/;
+
+/**
+ * A date flag's value: ISO 8601, a date or a date-time with its zone. Checked against the calendar,
+ * since Date would read 2026-02-30 as 2 March, "1" as 2001, and a time without zone in the
+ * operator's own zone.
+ */
+export function dateOption(flag: 'until' | 'since', value: string): Date {
+  const match = ISO_8601.exec(value);
+  const date = new Date(value);
+  const day = match ? `${match[1]}-${match[2]}-${match[3]}` : undefined;
+  if (!day || Number.isNaN(date.getTime()) || new Date(`${day}T00:00:00Z`).toISOString().slice(0, 10) !== day) {
+    throw new CliError(`--${flag} ${value}: not a date; use ISO 8601, e.g. 2026-03-01 or 2026-03-01T09:00:00Z (a time needs its zone)`, 2);
   }
+  return date;
+}
+
+export async function pause(deps: OperatorDeps, print: Print, invoiceId: string, until?: string): Promise<void> {
+  const date = until !== undefined ? dateOption('until', until) : undefined;
   const c = await openCaseOf(deps, invoiceId);
   // --until is read in the case's clock, the one `case` shows its dates in.
   const clock = await clockOf(deps, c, true);
@@ -250,11 +263,7 @@ export async function unsuppress(deps: OperatorDeps, print: Print, address: stri
 }
 
 export async function report(deps: OperatorDeps, print: Print, since?: string): Promise<void> {
-  let sinceDate: Date | undefined;
-  if (since) {
-    sinceDate = new Date(since);
-    if (Number.isNaN(sinceDate.getTime())) throw new CliError(`--since ${since}: not a date (use ISO 8601, e.g. 2026-03-01)`, 2);
-  }
+  const sinceDate = since !== undefined ? dateOption('since', since) : undefined;
   // --since is read in the cases' own clocks, as `cases` shows when each opened.
   const cases = (await deps.store.listCases()).map((c) => ({ ...c, createdAt: clockOfList(deps, c).show(new Date(c.createdAt)).toISOString() }));
   const r = recoveryReport(deps.policies ?? singlePolicySet(deps.policy), cases, sinceDate);

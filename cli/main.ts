@@ -1,8 +1,9 @@
 // `npx dunning …`: the operator CLI. Finds its target (a deployed stack through CloudFormation, or
 // the local runtime with --local), builds the same adapters the functions use, and runs a command.
 import { parseArgs } from 'node:util';
+import { exitQuietlyOnClosedPipe, flagProblem, type FlagSpec } from '#shared/command-line.ts';
 import type { CaseStatus } from '#shared/domain/case.ts';
-import { close, listCases, pause, redrive, replay, report, resume, retryCaseNow, showCase, STATUSES, unsuppress, type Print } from './commands.ts';
+import { close, dateOption, listCases, pause, redrive, replay, report, resume, retryCaseNow, showCase, STATUSES, unsuppress, type Print } from './commands.ts';
 import { operatorDeps, stderrLog, type OperatorDeps } from './deps.ts';
 import { CliError } from './errors.ts';
 import { DEFAULT_LOCAL_URL, DEFAULT_STACK, localTarget, stackTarget } from './target.ts';
@@ -29,6 +30,25 @@ target:
                    DUNNING_POLICY_FILE must be the policy you deployed with
   --stack NAME     another stack name
   --local [URL]    the local runtime of \`npm start\` (default ${DEFAULT_LOCAL_URL})`;
+
+const FLAGS = {
+  local: { type: 'string', value: '[URL]' },
+  stack: { type: 'string', value: 'NAME' },
+  status: { type: 'string', value: 'STATUS' },
+  until: { type: 'string', value: 'DATE' },
+  reason: { type: 'string', value: 'TEXT' },
+  since: { type: 'string', value: 'DATE' },
+  verbose: { type: 'boolean' },
+  help: { type: 'boolean' },
+} as const satisfies FlagSpec;
+
+const COMMANDS = ['cases', 'case', 'retry-now', 'pause', 'resume', 'close', 'replay', 'unsuppress', 'redrive', 'report'];
+
+/** A command's line of the usage, e.g. "case <invoiceId>", for an error that should show how to call it. */
+function signatureOf(command: string): string {
+  const line = USAGE.split('\n').find((l) => l.startsWith(`  ${command} `));
+  return `dunning ${line?.trim().split(/\s{2,}/)[0] ?? command}`;
+}
 
 /** `--local` takes an optional URL, which parseArgs cannot express: give it its default here. */
 export function normaliseArgs(argv: readonly string[]): string[] {
@@ -61,18 +81,12 @@ export async function run(argv: readonly string[], print: Print): Promise<void> 
       args: normaliseArgs(argv),
       allowPositionals: true,
       options: {
-        local: { type: 'string' },
-        stack: { type: 'string' },
-        status: { type: 'string' },
-        until: { type: 'string' },
-        reason: { type: 'string' },
-        since: { type: 'string' },
-        verbose: { type: 'boolean', default: false },
+        ...Object.fromEntries(Object.entries(FLAGS).map(([name, { type }]) => [name, { type }])),
         help: { type: 'boolean', short: 'h', default: false },
       },
-    });
+    }) as { values: ParsedValues & { local?: string; stack?: string; verbose?: boolean; help?: boolean }; positionals: string[] };
   } catch (error) {
-    throw new CliError(`${(error as Error).message}\n${USAGE}`, 2);
+    throw new CliError(flagProblem(error as Error & { code?: string }, argv, FLAGS), 2);
   }
   const { values, positionals } = parsed;
   const [command, arg, ...extra] = positionals;
@@ -82,8 +96,8 @@ export async function run(argv: readonly string[], print: Print): Promise<void> 
     return;
   }
   const needsArg = ['case', 'retry-now', 'pause', 'resume', 'close', 'replay', 'redrive', 'unsuppress'];
-  if (!['cases', 'report', ...needsArg].includes(command)) throw new CliError(`unknown command "${command}"\n${USAGE}`, 2);
-  if (needsArg.includes(command) && !arg) throw new CliError(`${command} needs an argument\n${USAGE}`, 2);
+  if (!COMMANDS.includes(command)) throw new CliError(`unknown command "${command}"; commands: ${COMMANDS.join(', ')} (dunning --help for usage)`, 2);
+  if (needsArg.includes(command) && !arg) throw new CliError(`${command} needs an argument: ${signatureOf(command)}`, 2);
   if (extra.length > 0 || (!needsArg.includes(command) && arg)) throw new CliError(`${command}: unexpected argument "${extra[0] ?? arg}"`, 2);
   if (values.status !== undefined && !STATUSES.includes(values.status as CaseStatus)) {
     throw new CliError(`--status ${values.status}: must be one of ${STATUSES.join(', ')}`, 2);
@@ -93,6 +107,9 @@ export async function run(argv: readonly string[], print: Print): Promise<void> 
     throw new CliError('unsuppress needs --reason TEXT (it is recorded on the cases): why may this address be emailed again?', 2);
   }
   if (values.local !== undefined && values.stack !== undefined) throw new CliError('give --local or --stack, not both', 2);
+  // Checked before the target is looked for: a typo in a date is the thing to hear about first.
+  if (values.until !== undefined) dateOption('until', values.until);
+  if (values.since !== undefined) dateOption('since', values.since);
 
   const target = values.local !== undefined ? await localTarget(values.local) : await stackTarget(values.stack ?? DEFAULT_STACK);
   const deps = await operatorDeps(target, values.verbose ? stderrLog : undefined);
@@ -134,6 +151,8 @@ async function act(command: string, arg: string | undefined, values: ParsedValue
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
+  // `dunning case in_… | head -3`: the reader had what it wanted; that is not a failure.
+  exitQuietlyOnClosedPipe();
   try {
     await run(argv, (text) => process.stdout.write(`${text}\n`));
     return 0;
@@ -145,7 +164,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     const e = error as Error;
     // An AWS or Stripe failure after discovery: one line, and the stack only when asked for.
     process.stderr.write(`dunning: ${e.name && e.name !== 'Error' ? `${e.name}: ` : ''}${e.message}\n`);
-    if (argv.includes('--verbose')) process.stderr.write(`${e.stack ?? ''}\n`);
+    if (argv.includes('--verbose') || process.env.DEBUG) process.stderr.write(`${e.stack ?? ''}\n`);
     return 1;
   }
 }

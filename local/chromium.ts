@@ -1,6 +1,7 @@
 // Where Chromium is on this machine, for `npm run preview` and the browser tests. Both drive it
 // through playwright-core, which never downloads a browser, so they use one already installed.
 import { existsSync } from 'node:fs';
+import { SettingsError } from '#shared/command-line.ts';
 import type { Browser } from 'playwright-core';
 
 /** Where Chromium or Chrome usually is, tried in order after `CHROMIUM_PATH`. */
@@ -45,7 +46,7 @@ export function findChromium({ env = process.env, exists = existsSync }: Chromiu
   if (chosen === NO_CHROMIUM) return undefined;
   if (chosen) {
     if (!exists(chosen)) {
-      throw new Error(`CHROMIUM_PATH=${chosen}: no such file; point it at a Chrome or Chromium binary, or unset it to look in the usual places`);
+      throw new SettingsError(`CHROMIUM_PATH=${chosen}: no such file; point it at a Chrome or Chromium binary, or unset it to look in the usual places`);
     }
     return chosen;
   }

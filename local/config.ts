@@ -1,5 +1,6 @@
 // The embedded runtime's settings, from the environment, validated so a bad value names itself.
 import { z } from 'zod';
+import { parseFlags, SettingsError } from '#shared/command-line.ts';
 
 /** Fixed so `stripe listen` users and the sandbox agree without setup; printed at start. */
 export const LOCAL_WEBHOOK_SECRET = 'whsec_local_dunning_sandbox_secret_0000000000';
@@ -104,6 +105,12 @@ const VARS: Record<keyof LocalConfig, string> = {
   stripeDeliverySeed: 'STRIPE_SANDBOX_DELIVERY_SEED',
 };
 
+/** `npm start -- <flags>`: everything else is a variable, so these are all there is. */
+export const LOCAL_FLAGS = {
+  'no-demo': { type: 'boolean' },
+  verbose: { type: 'boolean' },
+} as const;
+
 export function readLocalConfig(env: NodeJS.ProcessEnv, argv: readonly string[] = []): LocalConfig {
   const raw: Record<string, unknown> = {};
   for (const [field, name] of Object.entries(VARS)) {
@@ -111,12 +118,12 @@ export function readLocalConfig(env: NodeJS.ProcessEnv, argv: readonly string[] 
     if (value !== undefined && value !== '') raw[field] = value;
   }
   if (raw.demo !== undefined) raw.demo = !['0', 'false', 'no', 'off'].includes(String(raw.demo).toLowerCase());
-  if (argv.includes('--no-demo')) raw.demo = false;
+  if (parseFlags(argv, LOCAL_FLAGS)['no-demo']) raw.demo = false;
   const result = LocalConfigSchema.safeParse(raw);
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => {
     const field = String(issue.path[0]) as keyof LocalConfig;
     return `${VARS[field] ?? field}=${JSON.stringify(raw[field])}: ${issue.message}`;
   });
-  throw new Error(`Invalid local configuration:\n  ${problems.join('\n  ')}`);
+  throw new SettingsError(problems.map((problem) => `Invalid local configuration: ${problem}`).join('\n'));
 }

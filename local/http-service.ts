@@ -2,6 +2,7 @@
 // without waiting on idle keep-alive sockets held by SDK clients.
 import type { IncomingMessage, Server } from 'node:http';
 import { isIP, type AddressInfo } from 'node:net';
+import { SettingsError } from '#shared/command-line.ts';
 
 /** How long requests in flight get to finish when a service closes. */
 const DRAIN_MS = 2_000;
@@ -18,7 +19,7 @@ export function listen(server: Server, port: number, host: string, envName?: str
     const onError = (error: NodeJS.ErrnoException) =>
       reject(
         error.code === 'EADDRINUSE'
-          ? new Error(`${host}:${port} is in use${envName ? `: set ${envName} to a free port` : ''}`)
+          ? new SettingsError(`${host}:${port} is in use${envName ? `: set ${envName} to a free port` : ''}`)
           : error,
       );
     server.once('error', onError);

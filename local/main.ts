@@ -1,5 +1,6 @@
 // `npm start`: the whole product on this machine, then (unless --no-demo) the three-customer demo.
 import './untraced.ts';
+import { errorReport, exitCodeOf, exitQuietlyOnClosedPipe, wantsStack } from '#shared/command-line.ts';
 import { longestEndDay } from '#shared/policy/segments.ts';
 import { readLocalConfig } from './config.ts';
 import { runDemo } from './demo.ts';
@@ -9,13 +10,9 @@ import { timelineHeader, timelinePrinter } from './timeline.ts';
 const print = (line: string) => process.stdout.write(`${line}\n`);
 
 async function main(): Promise<void> {
-  let config;
-  try {
-    config = readLocalConfig(process.env, process.argv.slice(2));
-  } catch (error) {
-    process.stderr.write(`${(error as Error).message}\n`);
-    process.exit(2);
-  }
+  // `npm start | head` is a reader that had enough, not a failure.
+  exitQuietlyOnClosedPipe();
+  const config = readLocalConfig(process.env, process.argv.slice(2));
 
   const holder: { runtime?: Runtime } = {};
   const runtime = await startRuntime(config, timelinePrinter(print, holder));
@@ -91,6 +88,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
-  process.exit(1);
+  // A bad policy, setting, flag or a busy port is one line naming the fix; the stack only when asked.
+  process.stderr.write(`${errorReport(error, wantsStack(process.argv.slice(2), process.env))}\n`);
+  process.exit(exitCodeOf(error));
 });

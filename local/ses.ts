@@ -3,6 +3,7 @@
 // it never answers SES v1 actions it lacks, so a v1 client would hang. It accepts
 // ConfigurationSetName and EmailTags (schema-checked only) but neither stores nor publishes them:
 // no event destinations locally. Its 400s carry no error type, so the SDK names them `Unknown`.
+import { SettingsError } from '#shared/command-line.ts';
 import { serviceOf, type LocalService } from './http-service.ts';
 import { createRequire } from 'node:module';
 import type { Server } from 'node:http';
@@ -31,7 +32,7 @@ export interface InboxEmail {
 export async function startSesLocal({ port, host = '127.0.0.1' }: { port: number; host?: string }): Promise<LocalService> {
   const server = await sesLocal.default({ port, host });
   // Its listen callback also fires on a listen error (EADDRINUSE) and resolves regardless.
-  if (!server.listening) throw new Error(`aws-ses-v2-local could not listen on ${host}:${port}`);
+  if (!server.listening) throw new SettingsError(`${host}:${port} is in use: set DUNNING_SES_PORT to a free port`);
   return serviceOf(server);
 }
 

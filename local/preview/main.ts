@@ -3,6 +3,7 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { errorReport, exitCodeOf, exitQuietlyOnClosedPipe, parseFlags, SettingsError, wantsStack } from '#shared/command-line.ts';
 import { DEFAULT_POLICY_FILE, loadPolicySetFile } from '#shared/policy/load.ts';
 import { DEFAULT_POLICY_NAME } from '#shared/policy/segments.ts';
 import type { Policy } from '#shared/policy/schema.ts';
@@ -94,20 +95,27 @@ ${rows.join('\n')}
 `;
 }
 
+/** `npm run preview -- <flags>`. */
+export const PREVIEW_FLAGS = {
+  out: { type: 'string', value: 'DIR' },
+  policy: { type: 'string', value: 'NAME' },
+  'no-screenshots': { type: 'boolean' },
+  verbose: { type: 'boolean' },
+} as const;
+
 async function main(): Promise<void> {
-  const args = process.argv.slice(2);
-  const outIndex = args.indexOf('--out');
-  const outDir = resolve(outIndex >= 0 && args[outIndex + 1] ? args[outIndex + 1]! : DEFAULT_PREVIEW_DIR);
+  exitQuietlyOnClosedPipe();
+  const flags = parseFlags(process.argv.slice(2), PREVIEW_FLAGS);
+  const outDir = resolve(flags.out ?? DEFAULT_PREVIEW_DIR);
   // One policy's notices: `default`, or the one `--policy NAME` names in a file of several.
-  const policyIndex = args.indexOf('--policy');
-  const name = policyIndex >= 0 ? args[policyIndex + 1] : DEFAULT_POLICY_NAME;
+  const name = flags.policy ?? DEFAULT_POLICY_NAME;
   const file = process.env.DUNNING_POLICY_FILE ?? DEFAULT_POLICY_FILE;
   const policies = loadPolicySetFile(file).policies;
-  const policy = name ? policies[name] : undefined;
+  const policy = policies[name];
   if (!policy) {
-    throw new Error(`--policy ${name ?? '(missing)'}: ${file} has no such policy; it has ${Object.keys(policies).map((n) => `"${n}"`).join(', ')}`);
+    throw new SettingsError(`--policy ${name}: ${file} has no such policy; it has ${Object.keys(policies).map((n) => `"${n}"`).join(', ')}`);
   }
-  const wantScreenshots = !args.includes('--no-screenshots');
+  const wantScreenshots = !flags['no-screenshots'];
   const chromium = wantScreenshots ? findChromium() : undefined;
   const result = await writePreview({ policy, outDir, chromium });
   const count = result.files.filter((f) => f.endsWith('.html') && f !== 'index.html').length;
@@ -117,7 +125,7 @@ async function main(): Promise<void> {
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   main().catch((error: unknown) => {
-    process.stderr.write(`${(error as Error).message}\n`);
-    process.exit(1);
+    process.stderr.write(`${errorReport(error, wantsStack(process.argv.slice(2), process.env))}\n`);
+    process.exit(exitCodeOf(error));
   });
 }

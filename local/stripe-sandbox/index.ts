@@ -2,6 +2,7 @@
 // enough that the official `stripe` SDK works against it unchanged.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { listen } from '../http-service.ts';
 import { processDue } from './billing.ts';
 import { API_VERSION, Core, KNOWN_API_VERSIONS, type InvoiceAfterRetries, type SubscriptionAfterRetries } from './core.ts';
 import { createRequestHandler, Faults, type FaultSpec } from './server.ts';
@@ -78,13 +79,7 @@ export async function startStripeSandbox(options: StripeSandboxOptions = {}): Pr
   const host = options.host ?? '127.0.0.1';
   const log = options.log ?? (() => undefined);
   const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  await listen(server, options.port ?? 0, host, 'DUNNING_STRIPE_PORT');
   const port = (server.address() as AddressInfo).port;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 

@@ -1,4 +1,5 @@
-// Parses and validates a policy, turning zod issues into one message that names each field.
+// Parses and validates a policy, turning zod issues into a message of one line per problem, each
+// naming the file and the field.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type * as z from '../zod.ts';
@@ -39,7 +40,8 @@ export function loadPolicySetFile(file: string = DEFAULT_POLICY_FILE): PolicySet
 
 function invalid(zodIssues: z.core.$ZodIssue[], source: string): PolicyError {
   const issues = zodIssues.map((issue) => `${source}: ${formatPath(issue.path)}: ${issue.message}`);
-  return new PolicyError(`Invalid dunning policy:\n  ${issues.join('\n  ')}`, issues);
+  // One line per problem, each complete on its own: a single bad field is a single line.
+  return new PolicyError(issues.map((issue) => `Invalid dunning policy: ${issue}`).join('\n'), issues);
 }
 
 function readJson(file: string): unknown {
@@ -53,9 +55,47 @@ function readJson(file: string): unknown {
   try {
     json = JSON.parse(raw);
   } catch (error) {
-    throw new PolicyError(`Policy file ${file} is not valid JSON: ${(error as Error).message}`, []);
+    throw new PolicyError(`Policy file ${file} is not valid JSON: ${jsonProblem(raw, (error as Error).message)}`, []);
   }
   return json;
+}
+
+/**
+ * JSON.parse's complaint with its place as an editor shows it, line and column (1-based). Node 20
+ * says "at position 167", or for an unexpected token no place at all, so the place is found here:
+ * the longest start of the text that could still become JSON ends where the mistake is.
+ */
+export function jsonProblem(raw: string, message: string): string {
+  const what = message
+    .replace(/, .* is not valid JSON$/s, '')
+    .replace(/\s*\(line \d+ column \d+\)/, '')
+    .replace(/\s+(in JSON )?at position \d+/, '');
+  const offset = mistakeOffset(raw);
+  const before = raw.slice(0, offset);
+  const line = before.split('\n').length;
+  const column = offset - before.lastIndexOf('\n');
+  return `line ${line}, column ${column}: ${what}`;
+}
+
+function mistakeOffset(raw: string): number {
+  const couldContinue = (length: number) => {
+    try {
+      JSON.parse(raw.slice(0, length));
+      return true;
+    } catch (error) {
+      const message = (error as Error).message;
+      return /Unexpected end|Unterminated/.test(message) || message.includes(`position ${length}`);
+    }
+  };
+  // Every start of a start that could continue could continue too, so the boundary is found by halving.
+  let low = 0;
+  let high = raw.length;
+  while (low < high) {
+    const mid = Math.ceil((low + high) / 2);
+    if (couldContinue(mid)) low = mid;
+    else high = mid - 1;
+  }
+  return low;
 }
 
 function formatPath(path: z.core.$ZodIssue['path']): string {

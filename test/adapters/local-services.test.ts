@@ -99,7 +99,7 @@ describe('startSesLocal', () => {
     const ses = await startSesLocal({ port: 0 });
     const port = Number(new URL(ses.endpoint).port);
 
-    await expect(startSesLocal({ port })).rejects.toThrow(/could not listen/);
+    await expect(startSesLocal({ port })).rejects.toThrow(/is in use: set DUNNING_SES_PORT to a free port/);
     await ses.close();
   });
 });

@@ -1,6 +1,6 @@
 // The operator CLI (`bin/dunning.mjs`) as a child process against the local runtime, found through
 // `--local` and its discovery document: every command on real cases, and the one-line errors.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import { writeFile, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -311,6 +311,42 @@ describe('the operator CLI\'s errors', () => {
       stderr: 'dunning: in_nosuchexecution: no such execution of the dunning state machine (or older than Step Functions keeps)\n',
     });
     expect(await dunning([...local, 'redrive', 'not a name'])).toMatchObject({ code: 2, stderr: expect.stringMatching(/^dunning: not a name: not an execution name/) });
+  });
+
+  it('refuses a misspelt flag or an impossible date in one line, with the valid flags or the form of a date', async () => {
+    expect(await dunning([...local, 'cases', '--stauts', 'open'])).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: 'dunning: unknown flag --stauts (did you mean --status?); valid flags: --local [URL], --stack NAME, --status STATUS, --until DATE, --reason TEXT, --since DATE, --verbose, --help\n',
+    });
+    // Date would take 2026-02-30 for 2 March and "1" for 2001: a report from the wrong day, silently.
+    for (const since of ['2026-02-30', '1', 'last week']) {
+      expect(await dunning([...local, 'report', '--since', since])).toEqual({
+        code: 2,
+        stdout: '',
+        stderr: `dunning: --since ${since}: not a date; use ISO 8601, e.g. 2026-03-01 or 2026-03-01T09:00:00Z (a time needs its zone)\n`,
+      });
+    }
+    expect(await dunning([...local, 'pause', 'in_x', '--until', '2026-03-01T09:00'])).toMatchObject({ code: 2, stderr: expect.stringMatching(/^dunning: --until 2026-03-01T09:00: not a date;[^\n]*\n$/) });
+  });
+
+  it('ends quietly with 0 when the reader of its output has gone (dunning case … | head)', async () => {
+    const subscriber = await subscribeWithDecliningCard(t.stripe, 'Piped Petra');
+    await renew(t.stripe, subscriber);
+    const { invoiceId } = await opened(subscriber.subscriptionId);
+
+    const child = spawn(process.execPath, [BIN, ...local, 'case', invoiceId], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // The reader closes before the first line, so every line the case prints meets a closed pipe.
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+    // Settled (closed here, unless its policy ended it already), so the tests that compare two
+    // listings do not see it move between them.
+    await dunning([...local, 'close', invoiceId, '--reason', 'piped test over']);
+    expect((await caseFor(t.runtime, subscriber.subscriptionId))?.status).not.toBe('open');
   });
 
   it('names the flag to fix when the local runtime is not there', async () => {

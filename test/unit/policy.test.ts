@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PolicyError } from '#shared/policy/errors.ts';
 import { loadPolicyFile, parsePolicy } from '#shared/policy/load.ts';
@@ -226,5 +229,26 @@ describe('parsePolicy', () => {
 
   it('says which file it could not read', () => {
     expect(() => loadPolicyFile('/nonexistent/policy.json')).toThrow(/Cannot read policy file \/nonexistent\/policy\.json/);
+  });
+
+  it('reports one bad field as one line, so a start that refuses it prints nothing else', () => {
+    const input = base();
+    input.brand.myAccountUrl = 'account';
+
+    expect(errorOf(input).message).toBe('Invalid dunning policy: policy.json: brand.myAccountUrl: must be an http(s) URL');
+  });
+
+  it('places a JSON mistake by line and column, as an editor shows it, not by character offset', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'dunning-policy-')), 'policy.json');
+    writeFileSync(file, '{\n  "brand": {\n    "productName": "Acme",\n  }\n}\n');
+
+    expect(() => loadPolicyFile(file)).toThrow(`Policy file ${file} is not valid JSON: line 4, column 3: Expected double-quoted property name`);
+  });
+
+  it('places an unexpected token too, which JSON.parse gives no place for', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'dunning-policy-')), 'policy.json');
+    writeFileSync(file, '{\n  "locale": "en-GB",\n  "timeZone": UTC\n}\n');
+
+    expect(() => loadPolicyFile(file)).toThrow(/is not valid JSON: line 3, column 15: Unexpected token 'U'$/);
   });
 });

@@ -27,7 +27,7 @@ describe('npm run preview --policy', () => {
       DUNNING_POLICY_FILE: file,
     });
 
-    expect(run.code).toBe(1);
+    expect(run.code).toBe(2);
     expect(run.stderr).toBe(`--policy anual: ${file} has no such policy; it has "default", "annual"\n`);
   }, 60_000);
 });
@@ -55,7 +55,29 @@ describe('npm run preview without Chromium', () => {
   it('stops with the name of a CHROMIUM_PATH that does not exist, rather than skip the PNGs quietly', async () => {
     const run = await preview(['--out', mkdtempSync(join(tmpdir(), 'dunning-preview-'))], { CHROMIUM_PATH: '/nowhere/chromium' });
 
-    expect(run.code).toBe(1);
+    expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/^CHROMIUM_PATH=\/nowhere\/chromium: no such file/);
+  }, 60_000);
+});
+
+describe('npm run preview, flags', () => {
+  it('refuses an unknown flag, listing the valid ones, rather than write a preview the flag was meant to change', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'dunning-preview-'));
+
+    const run = await preview(['--out', out, '--bogus'], { DEBUG: '' });
+
+    expect(run).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: 'unknown flag --bogus; valid flags: --out DIR, --policy NAME, --no-screenshots, --verbose\n',
+    });
+    expect(existsSync(join(out, 'index.html'))).toBe(false);
+  }, 60_000);
+
+  it('says which flag lacks its value', async () => {
+    const run = await preview(['--no-screenshots', '--policy'], { DEBUG: '' });
+
+    expect(run.code).toBe(2);
+    expect(run.stderr).toBe('--policy needs a value: --policy NAME\n');
   }, 60_000);
 });
