@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeForm } from '../../local/stripe-sandbox/form.ts';
+import { decodeForm } from '../src/form.ts';
 
 describe('stripe form decoding', () => {
   it('nests bracketed keys into objects and indexed keys into arrays', () => {

@@ -6,7 +6,7 @@
 // or the account's default when the endpoint has none, whatever version the request named.
 import { afterEach, describe, expect, it } from 'vitest';
 import Stripe from 'stripe';
-import { KNOWN_API_VERSIONS, startStripeSandbox } from '../../local/stripe-sandbox/index.ts';
+import { KNOWN_API_VERSIONS, startStripeSandbox } from '../src/index.ts';
 import { catchError, startReceiver, stripeFor, WEBHOOK_SECRET } from './helpers.ts';
 
 describe('stripe sandbox API versions', () => {

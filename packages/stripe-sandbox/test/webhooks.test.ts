@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import Stripe from 'stripe';
-import { startStripeSandbox, type DeliveryOptions, type StripeSandbox } from '../../local/stripe-sandbox/index.ts';
+import { startStripeSandbox, type DeliveryOptions, type StripeSandbox } from '../src/index.ts';
 import { startReceiver, stripeFor, T0, WEBHOOK_SECRET, type Receiver } from './helpers.ts';
 
 describe('stripe sandbox webhook delivery', () => {

@@ -24,11 +24,17 @@ type FixtureName =
   | 'subscription_item'
   | 'test_helpers.test_clock';
 
-const resources = (
-  JSON.parse(readFileSync(new URL('./fixtures/stripe-fixtures.json', import.meta.url), 'utf8')) as {
+/**
+ * Stripe's fixture objects as committed, `{ resources: { <object type>: <object> } }`, parsed afresh
+ * on each call: a host's own test data can start from the same objects the sandbox answers with.
+ */
+export function readStripeFixtures(): { resources: Record<string, unknown> } {
+  return JSON.parse(readFileSync(new URL('./fixtures/stripe-fixtures.json', import.meta.url), 'utf8')) as {
     resources: Record<string, unknown>;
-  }
-).resources;
+  };
+}
+
+const { resources } = readStripeFixtures();
 
 export function fixture<T>(name: FixtureName): T {
   const value = resources[name];

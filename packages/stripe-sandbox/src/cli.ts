@@ -1,5 +1,5 @@
 // Runs the Stripe sandbox on its own:
-//   npx tsx local/stripe-sandbox/cli.ts --port 12111 --webhook-url http://127.0.0.1:3000/webhook --webhook-secret whsec_x [--data-dir .dunning-data]
+//   npx stripe-sandbox --port 12111 --webhook-url http://127.0.0.1:3000/webhook --webhook-secret whsec_x [--data-dir .dunning-data]
 //     [--retry-days 1,3,5] [--end-of-retries cancel|unpaid|past_due]
 //     [--delivery stripe|ordered] [--delivery-seed n]
 import { parseArgs } from 'node:util';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import Stripe from 'stripe';
-import { startStripeSandbox } from '../../local/stripe-sandbox/index.ts';
+import { startStripeSandbox } from '../src/index.ts';
 import { advance, DAY, stripeFor, subscribedCustomer, T0 } from './helpers.ts';
 
 describe('stripe sandbox persistence', () => {

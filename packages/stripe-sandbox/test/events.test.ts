@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Stripe from 'stripe';
-import { startStripeSandbox, type StripeSandbox } from '../../local/stripe-sandbox/index.ts';
+import { startStripeSandbox, type StripeSandbox } from '../src/index.ts';
 import { catchError, stripeFor } from './helpers.ts';
 
 describe('stripe sandbox events API', () => {

@@ -3,7 +3,7 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Stripe from 'stripe';
-import { startStripeSandbox, type StripeSandbox, type StripeSandboxOptions } from '../../local/stripe-sandbox/index.ts';
+import { startStripeSandbox, type StripeSandbox, type StripeSandboxOptions } from '../src/index.ts';
 
 export const WEBHOOK_SECRET = 'whsec_sandbox_test_secret';
 

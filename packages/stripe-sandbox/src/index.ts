@@ -1,19 +1,23 @@
-// Public API of the local Stripe sandbox: an HTTP server speaking Stripe's REST API, close
-// enough that the official `stripe` SDK works against it unchanged.
+// Public API of the Stripe sandbox: an HTTP server speaking Stripe's REST API, close enough that
+// the official `stripe` SDK works against it unchanged. Nothing else in src/ is for import.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { listen } from '../http-service.ts';
 import { processDue } from './billing.ts';
 import { API_VERSION, Core, KNOWN_API_VERSIONS, type InvoiceAfterRetries, type SubscriptionAfterRetries } from './core.ts';
+import { listen } from './listen.ts';
 import { createRequestHandler, Faults, type FaultSpec } from './server.ts';
 import { Store } from './store.ts';
 import { realNow } from './time.ts';
 import { updateCardAutomatically } from './wallet.ts';
 import { DEFAULT_DELIVERY, DEFAULT_RETRY, WebhookDispatcher, type DeliveryOptions, type RetryPolicy, type WebhookTarget } from './webhooks.ts';
 
-export { TEST_CARDS } from './cards.ts';
-export { signPayload, SANDBOX_RETRY_HOURS, type DeliveryMode, type DeliveryOptions, type WebhookTarget } from './webhooks.ts';
+// What a host program and its tests use besides the sandbox itself: the API versions it answers,
+// Stripe's signature for a host's own signed test webhooks, Stripe's fixture objects for its own
+// test data, and the error of a port in use.
 export { API_VERSION, KNOWN_API_VERSIONS, type InvoiceAfterRetries, type SubscriptionAfterRetries } from './core.ts';
+export { readStripeFixtures } from './fixtures.ts';
+export { PortInUseError } from './listen.ts';
+export { signPayload, type DeliveryMode, type DeliveryOptions, type WebhookTarget } from './webhooks.ts';
 
 export interface StripeSandboxOptions {
   port?: number; // 0 or undefined = pick a free port
@@ -79,7 +83,7 @@ export async function startStripeSandbox(options: StripeSandboxOptions = {}): Pr
   const host = options.host ?? '127.0.0.1';
   const log = options.log ?? (() => undefined);
   const server = createServer();
-  await listen(server, options.port ?? 0, host, 'DUNNING_STRIPE_PORT');
+  await listen(server, options.port ?? 0, host);
   const port = (server.address() as AddressInfo).port;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 

@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type Stripe from 'stripe';
-import { startStripeSandbox } from '../../local/stripe-sandbox/index.ts';
-import { Store, type IdempotencyRecord } from '../../local/stripe-sandbox/store.ts';
+import { startStripeSandbox } from '../src/index.ts';
+import { Store, type IdempotencyRecord } from '../src/store.ts';
 import { advance, DAY, startHarness, startReceiver, stripeFor, T0, WEBHOOK_SECRET, type Harness } from './helpers.ts';
 
 const record = (createdMs: number, body = '{}'): IdempotencyRecord => ({ method: 'POST', path: '/v1/customers', paramsHash: 'h', status: 200, body, requestId: 'req_1', createdMs });

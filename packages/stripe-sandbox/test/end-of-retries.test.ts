@@ -9,7 +9,7 @@
 // executed if a new payment method is obtained" (https://docs.stripe.com/api/invoices/object#invoice_object-attempt_count).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type Stripe from 'stripe';
-import type { StripeSandboxOptions } from '../../local/stripe-sandbox/index.ts';
+import type { StripeSandboxOptions } from '../src/index.ts';
 import { advance, DAY, startHarness, subscribedCustomer, T0, type Harness } from './helpers.ts';
 
 const PERIOD_END = T0 + 31 * DAY;
