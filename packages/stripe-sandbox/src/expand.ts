@@ -1,7 +1,7 @@
 // `expand[]` on responses: replaces id strings with the objects they name, following dotted
 // paths through nested hashes and list `data`, plus invoices' includable `payments`,
 // `amount_paid_off_stripe` and `confirmation_secret`. Anything else is Stripe's "cannot be expanded" error.
-import { paymentIntentOf } from './billing.ts';
+import { paymentIntentOf } from './billing/state.ts';
 import type { Core } from './core.ts';
 import { invalidRequest } from './errors.ts';
 import { lookupAny } from './lookup.ts';

@@ -2,7 +2,7 @@
 // the official `stripe` SDK works against it unchanged. Nothing else in src/ is for import.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { processDue } from './billing.ts';
+import { processDue } from './billing/clock.ts';
 import { API_VERSION, Core, KNOWN_API_VERSIONS, type InvoiceAfterRetries, type SubscriptionAfterRetries } from './core.ts';
 import { listen } from './listen.ts';
 import { createRequestHandler, Faults, type FaultSpec } from './server.ts';

@@ -1,7 +1,8 @@
 // The customer-facing pages Stripe hosts, served by the sandbox: the hosted invoice page (pay
 // with a test card), the billing portal's "update payment method" page, invoice PDFs, receipts.
 import type Stripe from 'stripe';
-import { attemptInvoicePayment, change } from './billing.ts';
+import { attemptInvoicePayment } from './billing/payments.ts';
+import { change } from './billing/state.ts';
 import { TEST_CARDS, testCard } from './cards.ts';
 import type { Core } from './core.ts';
 import { newId } from './ids.ts';

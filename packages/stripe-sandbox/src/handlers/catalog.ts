@@ -1,5 +1,5 @@
 // /v1/products and /v1/prices: what subscriptions bill for.
-import { change } from '../billing.ts';
+import { change } from '../billing/state.ts';
 import { render } from '../expand.ts';
 import { invalidRequest, missingParam } from '../errors.ts';
 import { createdFilter, paginate } from '../list.ts';

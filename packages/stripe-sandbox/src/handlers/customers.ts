@@ -1,6 +1,6 @@
 // /v1/customers and /v1/payment_methods: customers, their saved cards and default payment method.
 import type Stripe from 'stripe';
-import { cancelSubscription, change } from '../billing.ts';
+import { cancelSubscription, change } from '../billing/state.ts';
 import { render } from '../expand.ts';
 import { invalidRequest, resourceMissing } from '../errors.ts';
 import { createdFilter, paginate } from '../list.ts';

@@ -2,18 +2,16 @@
 // void, mark_uncollectible, and the lists the dunning logic reads.
 import type Stripe from 'stripe';
 import {
-  attemptInvoicePayment,
-  change,
   collectPendingItems,
   createDraftInvoice,
-  defaultPaymentMethodFor,
   finalizeInvoice,
   markInvoicePaid,
   markUncollectible,
-  paymentIntentOf,
   refreshInvoiceItemLines,
   voidInvoice,
-} from '../billing.ts';
+} from '../billing/invoices.ts';
+import { attemptInvoicePayment } from '../billing/payments.ts';
+import { change, defaultPaymentMethodFor, paymentIntentOf } from '../billing/state.ts';
 import { render } from '../expand.ts';
 import { fixture } from '../fixtures.ts';
 import { cardError, detachedPaymentMethod, invalidRequest, invoiceRequiresAction, missingParam, noPaymentMethod } from '../errors.ts';

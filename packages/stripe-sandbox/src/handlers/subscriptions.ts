@@ -1,7 +1,8 @@
 // /v1/subscriptions: create (first invoice charged at once), update (pause_collection,
 // cancel_at_period_end, default payment method, items), cancel, list.
 import type Stripe from 'stripe';
-import { cancelSubscription, change, createSubscription, type PaymentBehavior } from '../billing.ts';
+import { cancelSubscription, change } from '../billing/state.ts';
+import { createSubscription, type PaymentBehavior } from '../billing/subscriptions.ts';
 import { render } from '../expand.ts';
 import { cardError, invalidRequest, missingParam, noPaymentMethod, subscriptionRequiresAction } from '../errors.ts';
 import { createdFilter, paginate } from '../list.ts';

@@ -1,5 +1,6 @@
 // /v1/test_helpers/test_clocks: frozen time for customers, advanced on demand to run renewals.
-import { advanceClock, cancelSubscription } from '../billing.ts';
+import { advanceClock } from '../billing/clock.ts';
+import { cancelSubscription } from '../billing/state.ts';
 import { render } from '../expand.ts';
 import { invalidRequest } from '../errors.ts';
 import { paginate } from '../list.ts';
