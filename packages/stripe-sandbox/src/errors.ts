@@ -143,26 +143,23 @@ export function idempotencyEndpointMismatch(key: string, first: string, now: str
  * `requires_action`. Stripe's wording, as its API returns it (stripe/stripe-node#628).
  */
 export function invoiceRequiresAction(): StripeApiError {
-  const code = 'invoice_payment_intent_requires_action';
-  return new StripeApiError(402, {
-    type: 'card_error',
-    code,
-    doc_url: docUrl(code),
-    message:
-      'This payment requires additional user action before it can be completed successfully. Payment can be completed using the PaymentIntent associated with the invoice. For more details see: https://stripe.com/docs/billing/subscriptions/payment#handling-action-required',
-  });
+  return requiresAction(
+    'invoice_payment_intent_requires_action',
+    'This payment requires additional user action before it can be completed successfully. Payment can be completed using the PaymentIntent associated with the invoice. For more details see: https://stripe.com/docs/billing/subscriptions/payment#handling-action-required',
+  );
 }
 
 /** The same when creating a subscription with `payment_behavior=error_if_incomplete`. */
 export function subscriptionRequiresAction(): StripeApiError {
-  const code = 'subscription_payment_intent_requires_action';
-  return new StripeApiError(402, {
-    type: 'card_error',
-    code,
-    doc_url: docUrl(code),
-    message:
-      'Payment for this subscription requires additional user action before it can be completed successfully. Payment can be completed using the PaymentIntent associated with `subscription.latest_invoice`. Additional information is available here: https://stripe.com/docs/billing/subscriptions/overview#requires-action',
-  });
+  return requiresAction(
+    'subscription_payment_intent_requires_action',
+    'Payment for this subscription requires additional user action before it can be completed successfully. Payment can be completed using the PaymentIntent associated with `subscription.latest_invoice`. Additional information is available here: https://stripe.com/docs/billing/subscriptions/overview#requires-action',
+  );
+}
+
+/** A 402 card error that is not a decline: no `decline_code`, charge or payment intent in the body. */
+function requiresAction(code: string, message: string): StripeApiError {
+  return new StripeApiError(402, { type: 'card_error', code, doc_url: docUrl(code), message });
 }
 
 export function cardError(fields: {

@@ -177,19 +177,25 @@ const cardExpiryBody = z.object({
   reissued_as: z.string().startsWith('pm_card_').optional(),
 });
 
+/** A control request's JSON body checked against `schema`, or what to answer (400) when it is not. */
+function controlBody<S extends z.ZodType>(raw: string, schema: S, shape: string): { success: true; data: z.output<S> } | { success: false; error: string } {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw || '{}');
+  } catch {
+    return { success: false, error: `body must be JSON: ${shape}` };
+  }
+  const result = schema.safeParse(parsed);
+  return result.success ? { success: true, data: result.data } : { success: false, error: result.error.message };
+}
+
 function control(core: Core, faults: Faults, method: string, path: string, raw: string, res: ServerResponse): void {
   const json = (status: number, body: unknown) => send(res, status, { 'Content-Type': 'application/json' }, JSON.stringify(body));
   if (path === '/_sandbox/health' && method === 'GET') return json(200, { status: 'ok' });
   const autoUpdate = /^\/_sandbox\/payment_methods\/([^/]+)\/automatically_update$/.exec(path);
   if (autoUpdate && method === 'POST') {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(raw || '{}');
-    } catch {
-      return json(400, { error: 'body must be JSON: {exp_month, exp_year, reissued_as?}' });
-    }
-    const expiry = cardExpiryBody.safeParse(parsed);
-    if (!expiry.success) return json(400, { error: expiry.error.message });
+    const expiry = controlBody(raw, cardExpiryBody, '{exp_month, exp_year, reissued_as?}');
+    if (!expiry.success) return json(400, { error: expiry.error });
     try {
       const pm = updateCardAutomatically(core, autoUpdate[1]!, expiry.data);
       core.store.scheduleSave();
@@ -200,14 +206,8 @@ function control(core: Core, faults: Faults, method: string, path: string, raw: 
     }
   }
   if (path === '/_sandbox/faults' && method === 'POST') {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(raw || '{}');
-    } catch {
-      return json(400, { error: 'body must be JSON: {method?, path, status, count}' });
-    }
-    const spec = faultBody.safeParse(parsed);
-    if (!spec.success) return json(400, { error: spec.error.message });
+    const spec = controlBody(raw, faultBody, '{method?, path, status, count}');
+    if (!spec.success) return json(400, { error: spec.error });
     faults.add(spec.data);
     return json(200, { ok: true });
   }
