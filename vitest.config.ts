@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
+    include: ['test/**/*.test.ts', 'packages/*/test/**/*.test.ts'],
     setupFiles: ['./local/polyfills.ts'],
     // Says once per run how to turn on tests skipped for want of Chromium or cfn-lint, and ends the
     // run with the least-privilege report of the AWS calls the functions made.

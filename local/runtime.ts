@@ -36,7 +36,7 @@ import { ensureTable, startDynamoDb } from './dynamodb.ts';
 import { startSesLocal } from './ses.ts';
 import { addressedToSelf, listen, serviceOf } from './http-service.ts';
 import { startLocalStepFunctions, statusChangeEvent, type LocalExecution, type LocalStepFunctions, type TaskHandler } from './stepfunctions.ts';
-import { startStripeSandbox, type StripeSandbox, type WebhookTarget } from './stripe-sandbox/index.ts';
+import { startStripeSandbox, type StripeSandbox, type WebhookTarget } from './stripe-sandbox.ts';
 import { PREVIEW_PATH, servePreviews } from './preview/serve.ts';
 import { DISCOVERY_PATH, type LocalDiscovery } from './discovery.ts';
 import { CONSOLE_PATH, serveConsole } from './console.ts';

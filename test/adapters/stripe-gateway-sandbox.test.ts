@@ -2,7 +2,7 @@ import type Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStripeClient, StripeGateway } from '#shared/adapters/stripe-gateway.ts';
 import { StripeRequestError, StripeUnavailableError } from '#shared/domain/errors.ts';
-import { startStripeSandbox, type StripeSandbox } from '#local/stripe-sandbox/index.ts';
+import { startStripeSandbox, type StripeSandbox } from '@stripe-dunning/stripe-sandbox';
 
 // The gateway against the local Stripe sandbox: a whole failed-renewal story through the real SDK,
 // from a declined first invoice to a card update, a paid retry and a cancellation.

@@ -11,7 +11,7 @@ const PARTS: Array<[RegExp, string]> = [
   [/node_modules\/(dynalite|levelup|leveldown|memdown|abstract-leveldown|level-[a-z-]+|encoding-down|deferred-leveldown|subleveldown|lazy|big\.js|lock|once)\//, 'dynalite (DynamoDB)'],
   [/node_modules\/(aws-ses-v2-local|nodemailer|express|body-parser|mailparser|libmime|iconv-lite)\//, 'aws-ses-v2-local (SES)'],
   [/node_modules\/(aws-local-stepfunctions|jsonpath-plus|p-limit|lodash)\//, 'aws-local-stepfunctions (engine)'],
-  [/local\/stripe-sandbox\//, 'Stripe sandbox'],
+  [/packages\/stripe-sandbox\//, 'Stripe sandbox'],
   [/node_modules\/(@aws-sdk|@smithy|fast-xml-parser|@aws-crypto)\//, 'AWS SDK clients'],
   [/node_modules\/stripe\//, 'stripe SDK'],
   [/node_modules\/@aws-lambda-powertools\//, 'Powertools'],
