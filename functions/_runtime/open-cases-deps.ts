@@ -3,7 +3,7 @@
 import { systemClock } from '#shared/domain/ports.ts';
 import type { OpenCasesGaugeDeps } from '#shared/dunning/open-cases.ts';
 import { once } from './lambda-deps.ts';
-import { policiesFromEnvironment } from '#shared/policy/policy-env.ts';
+import { policiesFromEnvironment } from './policy-env.ts';
 import { powertoolsMetrics } from './powertools.ts';
 import { noticeStore } from './table-deps.ts';
 

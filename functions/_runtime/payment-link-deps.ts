@@ -10,7 +10,7 @@ import { policyOf } from '#shared/dunning/deps.ts';
 import type { PaymentLinkDeps } from '#shared/dunning/payment-link.ts';
 import { DEFAULT_POLICY_NAME } from '#shared/policy/segments.ts';
 import { once, SECRET_HOLDER_MAX_AGE_MS, tracedDocumentClient } from './lambda-deps.ts';
-import { policiesFromEnvironment } from '#shared/policy/policy-env.ts';
+import { policiesFromEnvironment } from './policy-env.ts';
 import { logger } from './powertools.ts';
 
 export const paymentLinkDeps = once(async (): Promise<PaymentLinkDeps & { brandName: string }> => {

@@ -11,7 +11,7 @@ import type { DunningDeps } from '#shared/dunning/deps.ts';
 import { createPaymentLinks, noPaymentLinks } from '#shared/links/issuer.ts';
 import { DEFAULT_POLICY_NAME } from '#shared/policy/segments.ts';
 import { once, SECRET_HOLDER_MAX_AGE_MS, tracedDocumentClient } from './lambda-deps.ts';
-import { policiesFromEnvironment } from '#shared/policy/policy-env.ts';
+import { policiesFromEnvironment } from './policy-env.ts';
 import { logger, powertoolsMetrics, tracer } from './powertools.ts';
 
 export const stageDeps = once(async (): Promise<DunningDeps> => {
