@@ -4,7 +4,7 @@ import { de } from './locales/de.ts';
 import { en } from './locales/en.ts';
 import { fr } from './locales/fr.ts';
 import type { CatalogLanguage, MessageKind } from '../policy/messages.ts';
-import type { Catalog } from './catalog-shape.ts';
+import type { Catalog } from './locales/catalog-shape.ts';
 
 /** Where each message's button leads: the card update, or the invoice page (3-D Secure). */
 export const MESSAGE_LINKS: Record<MessageKind, 'update_payment' | 'invoice'> = {

@@ -4,7 +4,7 @@ import type { DunningCase } from '../domain/case.ts';
 import type { NoticeCopy, NoticeSpec, Placeholder, Policy } from '../policy/schema.ts';
 import { LINK_PATTERN, PLACEHOLDERS, URL_PLACEHOLDERS } from '../policy/schema.ts';
 import { CATALOGS, catalogFor, MESSAGE_LINKS, REFERENCE_LANGUAGE } from './catalog.ts';
-import type { BannerCopy, Catalog } from './catalog-shape.ts';
+import type { BannerCopy, Catalog } from './locales/catalog-shape.ts';
 import { languageOf } from '../policy/messages.ts';
 import { isTimeZone } from '../policy/time-zone.ts';
 import { formatDate, formatMoney, safeLocale } from '../domain/format.ts';

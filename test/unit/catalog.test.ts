@@ -2,7 +2,7 @@
 // {terminatesOn} in one language would send a customer a deadline-less final notice.
 import { describe, expect, it } from 'vitest';
 import { CATALOGS, REFERENCE_LANGUAGE } from '#shared/notices/catalog.ts';
-import type { Catalog } from '#shared/notices/catalog-shape.ts';
+import type { Catalog } from '#shared/notices/locales/catalog-shape.ts';
 import { MESSAGE_KINDS } from '#shared/policy/messages.ts';
 import { LINK_PATTERN, templateProblems } from '#shared/policy/schema.ts';
 

@@ -1,6 +1,6 @@
-// The shape of a notice catalog: what each language's file under ./locales/ writes, and what the
-// renderer reads. Kept apart from ./catalog.ts, which imports every catalog, so a catalog imports only this.
-import type { MessageKind } from '../policy/messages.ts';
+// The shape of a notice catalog: what each language's file beside this one writes, and what the
+// renderer reads. Kept apart from ../catalog.ts, which imports every catalog, so a catalog imports only this.
+import type { MessageKind } from '../../policy/messages.ts';
 
 /**
  * One message. Text may use the policy's placeholders ({amount}, {terminatesOn}, …) and one link
