@@ -1,5 +1,5 @@
 // The adapters the CLI acts through, built from the environment the target set, exactly as the
-// functions build theirs (shared/runtime/stage-deps.ts, ingest-deps.ts), but logging to stderr and
+// functions build theirs (functions/_runtime/stage-deps.ts, ingest-deps.ts), but logging to stderr and
 // publishing metrics with PutMetricData at the end (there is no Lambda log stream for EMF to ride on).
 import type Stripe from 'stripe';
 import { CloudWatchMetricsSink, createCloudWatchClient, type BufferedMetricsSink } from '#shared/adapters/cloudwatch-metrics.ts';

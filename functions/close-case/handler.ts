@@ -3,8 +3,8 @@
 // in FlagCase; a failed execution is now flagged by flag-case.)
 import { flagCase, recoverCase, terminateCase } from '#shared/dunning/close.ts';
 import type { DunningDeps } from '#shared/dunning/deps.ts';
-import { stageDeps } from '#shared/runtime/stage-deps.ts';
-import { instrument, logger } from '#shared/runtime/powertools.ts';
+import { stageDeps } from '#functions/_runtime/stage-deps.ts';
+import { instrument, logger } from '#functions/_runtime/powertools.ts';
 import { standDownAs, type StandDown } from '#shared/workflow/stand-down.ts';
 import { describeCaughtError, parseTaskInput } from '#shared/workflow/task-input.ts';
 

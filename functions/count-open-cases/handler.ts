@@ -1,8 +1,8 @@
 // Scheduled (every 5 minutes by the OpenCasesGauge construct): counts the open cases at each stage
 // and emits the `OpenCases` gauge the dashboard graphs. The schedule's payload is ignored.
 import { measureOpenCases, type OpenCasesCount, type OpenCasesGaugeDeps } from '#shared/dunning/open-cases.ts';
-import { openCasesGaugeDeps } from '#shared/runtime/open-cases-deps.ts';
-import { instrument, logger } from '#shared/runtime/powertools.ts';
+import { openCasesGaugeDeps } from '#functions/_runtime/open-cases-deps.ts';
+import { instrument, logger } from '#functions/_runtime/powertools.ts';
 
 export function createHandler(deps: () => Promise<OpenCasesGaugeDeps>) {
   return async (): Promise<OpenCasesCount> => {

@@ -1,8 +1,8 @@
 // Step Functions' "Execution Status Change" (FAILED or TIMED_OUT) for the dunning state machine:
 // flags the execution's case needs_attention, so a person fixes the cause and redrives it.
 import { flagFailedExecution, type FailedExecutionDeps, type FailedExecutionResult } from '#shared/dunning/failed-execution.ts';
-import { flagCaseDeps } from '#shared/runtime/flag-case-deps.ts';
-import { instrument, logger } from '#shared/runtime/powertools.ts';
+import { flagCaseDeps } from '#functions/_runtime/flag-case-deps.ts';
+import { instrument, logger } from '#functions/_runtime/powertools.ts';
 
 export function createHandler(deps: () => Promise<FailedExecutionDeps>) {
   return async (event: unknown): Promise<FailedExecutionResult> => {

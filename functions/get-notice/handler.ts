@@ -1,8 +1,8 @@
 // My Account banner API: GET /customers/{id}/notice answers the customer's current banner, or 204.
 import type { APIGatewayProxyStructuredResultV2 as FunctionUrlResponse, LambdaFunctionURLEvent } from 'aws-lambda';
 import { currentNotice, type BannerReader } from '#shared/dunning/notice-query.ts';
-import { noticeStore } from '#shared/runtime/table-deps.ts';
-import { instrument } from '#shared/runtime/powertools.ts';
+import { noticeStore } from '#functions/_runtime/table-deps.ts';
+import { instrument } from '#functions/_runtime/powertools.ts';
 
 const PATH = /^\/customers\/(cus_[A-Za-z0-9]+)\/notice\/?$/;
 

@@ -2,8 +2,8 @@
 // which is validated and routed once, sharing the webhook's dedupe.
 import type { Context, EventBridgeEvent } from 'aws-lambda';
 import { receiveEventBridgeEvent, type EventBridgeDeps, type EventBridgeResult } from '#shared/dunning/eventbridge.ts';
-import { eventBridgeDeps } from '#shared/runtime/ingest-deps.ts';
-import { instrument } from '#shared/runtime/powertools.ts';
+import { eventBridgeDeps } from '#functions/_runtime/ingest-deps.ts';
+import { instrument } from '#functions/_runtime/powertools.ts';
 
 export function createHandler(deps: () => Promise<EventBridgeDeps>) {
   return async (event: EventBridgeEvent<string, unknown>, context?: Context): Promise<EventBridgeResult> => {

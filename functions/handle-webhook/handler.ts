@@ -2,8 +2,8 @@
 import type { APIGatewayProxyStructuredResultV2 as FunctionUrlResponse, Context, LambdaFunctionURLEvent } from 'aws-lambda';
 import type { WebhookDeps } from '#shared/dunning/webhook.ts';
 import { receiveWebhook } from '#shared/dunning/webhook.ts';
-import { webhookDeps } from '#shared/runtime/ingest-deps.ts';
-import { instrument } from '#shared/runtime/powertools.ts';
+import { webhookDeps } from '#functions/_runtime/ingest-deps.ts';
+import { instrument } from '#functions/_runtime/powertools.ts';
 
 export function createHandler(deps: () => Promise<WebhookDeps>) {
   return async (event: LambdaFunctionURLEvent, context?: Context): Promise<FunctionUrlResponse> => {

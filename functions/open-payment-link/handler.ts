@@ -4,8 +4,8 @@
 import type { APIGatewayProxyStructuredResultV2 as FunctionUrlResponse, LambdaFunctionURLEvent } from 'aws-lambda';
 import { openPaymentLink, type PaymentLinkDeps } from '#shared/dunning/payment-link.ts';
 import { renderLinkPage, type LinkPage } from '#shared/links/pages.ts';
-import { paymentLinkDeps } from '#shared/runtime/payment-link-deps.ts';
-import { instrument, logger } from '#shared/runtime/powertools.ts';
+import { paymentLinkDeps } from '#functions/_runtime/payment-link-deps.ts';
+import { instrument, logger } from '#functions/_runtime/powertools.ts';
 
 const PATH = /^\/u\/([A-Za-z0-9_.-]{1,512})\/?$/;
 

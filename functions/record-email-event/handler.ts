@@ -2,8 +2,8 @@
 // case timeline, and suppresses addresses that hard-bounced or complained.
 import type { SNSEvent } from 'aws-lambda';
 import { recordSnsMessage, type EmailEventDeps, type EmailEventResult } from '#shared/dunning/email-events.ts';
-import { emailEventDeps } from '#shared/runtime/table-deps.ts';
-import { instrument } from '#shared/runtime/powertools.ts';
+import { emailEventDeps } from '#functions/_runtime/table-deps.ts';
+import { instrument } from '#functions/_runtime/powertools.ts';
 
 export function createHandler(deps: () => Promise<EmailEventDeps>) {
   return async (event: SNSEvent): Promise<EmailEventResult[]> => {

@@ -1,8 +1,8 @@
 // Stage function: retries the invoice's payment off-session; the state machine branches on the outcome.
 import type { DunningDeps } from '#shared/dunning/deps.ts';
 import { runRetryStage } from '#shared/dunning/stages.ts';
-import { stageDeps } from '#shared/runtime/stage-deps.ts';
-import { instrument, logger } from '#shared/runtime/powertools.ts';
+import { stageDeps } from '#functions/_runtime/stage-deps.ts';
+import { instrument, logger } from '#functions/_runtime/powertools.ts';
 import type { RetryTaskOutput } from '#shared/workflow/definition.ts';
 import { standDownAs } from '#shared/workflow/stand-down.ts';
 import { parseTaskInput } from '#shared/workflow/task-input.ts';

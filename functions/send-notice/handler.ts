@@ -1,8 +1,8 @@
 // Stage function: sends a policy notice (email + My Account banner) for one case.
 import type { DunningDeps } from '#shared/dunning/deps.ts';
 import { runNoticeStage, type NoticeStageResult } from '#shared/dunning/stages.ts';
-import { stageDeps } from '#shared/runtime/stage-deps.ts';
-import { instrument, logger } from '#shared/runtime/powertools.ts';
+import { stageDeps } from '#functions/_runtime/stage-deps.ts';
+import { instrument, logger } from '#functions/_runtime/powertools.ts';
 import { standDownAs, type StandDown } from '#shared/workflow/stand-down.ts';
 import { parseTaskInput } from '#shared/workflow/task-input.ts';
 

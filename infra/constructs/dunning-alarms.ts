@@ -17,7 +17,8 @@ import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { METRICS_NAMESPACE, METRICS_SERVICE, type DimensionOf, type MetricName } from '#shared/dunning/metrics.ts';
+import { METRICS_NAMESPACE, type DimensionOf, type MetricName } from '#shared/dunning/metrics.ts';
+import { businessMetric } from './business-metric.ts';
 
 /** One evaluation window: dunning runs on day granularity, so five minutes is prompt enough. */
 const PERIOD = Duration.minutes(5);
@@ -170,15 +171,8 @@ export class DunningAlarms extends Construct {
     return created;
   }
 
-  /** A business metric as the functions publish it: with service=dunning and its dimension. */
   private business<N extends MetricName>(name: N, dimensions?: Record<DimensionOf<N>, string>): Metric {
-    return new Metric({
-      namespace: this.namespace,
-      metricName: name,
-      dimensionsMap: { service: METRICS_SERVICE, ...dimensions },
-      period: PERIOD,
-      statistic: 'Sum',
-    });
+    return businessMetric(this.namespace, name, dimensions, { period: PERIOD });
   }
 }
 

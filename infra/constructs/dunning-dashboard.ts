@@ -31,6 +31,7 @@ import {
 import { openCaseStages } from '#shared/dunning/open-cases.ts';
 import type { Policy } from '#shared/policy/schema.ts';
 import { singlePolicySet } from '#shared/policy/segments.ts';
+import { businessMetric } from './business-metric.ts';
 import { SES_BOUNCE_RATE_THRESHOLD, SES_COMPLAINT_RATE_THRESHOLD, sesReputation } from './dunning-alarms.ts';
 
 const DAY = Duration.days(1);
@@ -254,16 +255,8 @@ export class DunningDashboard extends Construct {
     for (const row of rows) this.dashboard.addWidgets(...row);
   }
 
-  /** A business metric as the functions publish it: with service=dunning and its dimension. */
   private business<N extends MetricName>(name: N, dimensions: Record<DimensionOf<N>, string> | undefined, label: string, period = DAY): Metric {
-    return new Metric({
-      namespace: this.namespace,
-      metricName: name,
-      dimensionsMap: { service: METRICS_SERVICE, ...dimensions },
-      statistic: 'Sum',
-      period,
-      label,
-    });
+    return businessMetric(this.namespace, name, dimensions, { period, label });
   }
 
   private recoveredByRoute(period = DAY): Metric[] {

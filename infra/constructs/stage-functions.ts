@@ -8,7 +8,7 @@ import { Construct } from 'constructs';
 import { ENV } from '#shared/config.ts';
 import type { PolicySet } from '#shared/policy/segments.ts';
 import type { StageFunctionArns } from '#shared/workflow/definition.ts';
-import { DunningFunction, TABLE_ITEM_ACCESS } from './dunning-function.ts';
+import { DunningFunction, TABLE_ITEM_ACCESS, type DunningFunctionName } from './dunning-function.ts';
 import type { NoticeEmail } from './notice-email.ts';
 
 export interface StageFunctionsProps {
@@ -36,33 +36,15 @@ export class StageFunctions extends Construct {
 
   constructor(scope: Construct, id: string, props: StageFunctionsProps) {
     super(scope, id);
-    const common = { policies: props.policies, logRetention: props.logRetention, logRemovalPolicy: props.logRemovalPolicy };
+    /** Every stage bundles the policy and reads and writes its case and the invoice in Stripe. */
+    const stage = (id: string, name: DunningFunctionName, description: string) =>
+      new DunningFunction(this, id, { name, description, policies: props.policies, logRetention: props.logRetention, logRemovalPolicy: props.logRemovalPolicy })
+        .bindTable(props.table, TABLE_ITEM_ACCESS)
+        .bindSecret(ENV.stripeApiKeySecretArn, props.stripeApiKey);
 
-    this.sendNotice = new DunningFunction(this, 'SendNotice', {
-      ...common,
-      name: 'send-notice',
-      description: 'Dunning stage: sends a notice email and writes the My Account banner',
-    })
-      .bindTable(props.table, TABLE_ITEM_ACCESS)
-      .bindSecret(ENV.stripeApiKeySecretArn, props.stripeApiKey)
-      .bindEmail(props.email);
-
-    this.retryPayment = new DunningFunction(this, 'RetryPayment', {
-      ...common,
-      name: 'retry-payment',
-      description: "Dunning stage: retries the invoice's payment in Stripe",
-    })
-      .bindTable(props.table, TABLE_ITEM_ACCESS)
-      .bindSecret(ENV.stripeApiKeySecretArn, props.stripeApiKey);
-
-    this.closeCase = new DunningFunction(this, 'CloseCase', {
-      ...common,
-      name: 'close-case',
-      description: 'Dunning stage: recovers, terminates (cancels and emails) or flags a case',
-    })
-      .bindTable(props.table, TABLE_ITEM_ACCESS)
-      .bindSecret(ENV.stripeApiKeySecretArn, props.stripeApiKey)
-      .bindEmail(props.email);
+    this.sendNotice = stage('SendNotice', 'send-notice', 'Dunning stage: sends a notice email and writes the My Account banner').bindEmail(props.email);
+    this.retryPayment = stage('RetryPayment', 'retry-payment', "Dunning stage: retries the invoice's payment in Stripe");
+    this.closeCase = stage('CloseCase', 'close-case', 'Dunning stage: recovers, terminates (cancels and emails) or flags a case').bindEmail(props.email);
   }
 
   /** The ARNs `buildDefinition` puts in the Task states. */

@@ -7,8 +7,6 @@
 // means a grant or a variable a construct forgets is missing locally too: the local runtime cannot
 // be kinder than AWS about configuration, because it has no configuration of its own.
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DunningFunctionName } from '#infra/constructs/dunning-function.ts';
 import { LOCAL_REGION } from '#shared/adapters/aws-clients.ts';
@@ -16,14 +14,13 @@ import type { PolicySet } from '#shared/policy/segments.ts';
 import type { StateMachineDefinition } from '#shared/workflow/definition.ts';
 import { atLocalOrigin } from '../local-origin.ts';
 import { Intrinsics, UnresolvableError, type LocalResource, type Template } from './intrinsics.ts';
+import { cachedSynthesis, STACK_NAME, type Synthesis } from './synthesis.ts';
 
 const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /** The region the local services answer in (the SDK clients' own default for loopback). */
 export { LOCAL_REGION };
 export const LOCAL_ACCOUNT = '000000000000';
-/** The stack's name locally, as `cdk deploy` names it (infra/app.ts). */
-const STACK_NAME = 'Dunning';
 
 /** An IAM policy document as it appears in the template, resolved. */
 export interface PolicyDocument {
@@ -120,120 +117,12 @@ export interface LocalDeploymentOptions {
   transformTemplate?: (template: Template) => void;
 }
 
-/**
- * What the local runtime takes from a synthesis, before anything is resolved to local names: the
- * template, and what only the constructs know (which function runs which handler, the policy each
- * bundles, which secret is which, each alarm's construct id).
- */
-interface Synthesis {
-  template: Template;
-  functions: Array<{ logicalId: string; name: DunningFunctionName; bundledPolicyJson?: string }>;
-  stateMachineId: string;
-  /** Each secret's ARN as the template spells it (a `Ref`). */
-  secrets: { stripeApiKey: unknown; webhookSigningSecret: unknown; linkSigningKey: unknown };
-  alarms: Array<{ id: string; logicalId: string }>;
-}
-
 /** Synthesizes the stack (or reuses an identical synthesis) and reads what the local runtime needs from it. */
 export async function describeDeployment(options: LocalDeploymentOptions): Promise<LocalDeployment> {
   const synthesis = await cachedSynthesis(options);
   const template = structuredClone(synthesis.template);
   options.transformTemplate?.(template);
   return read(synthesis, template, options);
-}
-
-async function synthesize(options: LocalDeploymentOptions): Promise<Synthesis> {
-  // Imported here, not above: a synthesis found in the cache needs none of CDK (a second or two).
-  const [{ App }, { DunningFunction }, { DunningStack }] = await Promise.all([
-    import('aws-cdk-lib'),
-    import('#infra/constructs/dunning-function.ts'),
-    import('#infra/stacks/dunning-stack.ts'),
-  ]);
-  // Bundling off: the local runtime runs the sources, and the template is the same either way.
-  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-  const stack = new DunningStack(app, STACK_NAME, {
-    dunning: {
-      policy: options.policies,
-      email: { sender: options.sender, replyTo: options.replyTo?.length ? [...options.replyTo] : undefined },
-      ...(options.eventBridgeBusName ? { ingest: { eventBridge: { eventBusName: options.eventBridgeBusName } } } : {}),
-    },
-  });
-  const template = app.synth().getStackByName(stack.stackName).template as Template;
-  const logicalId = (construct: { node: { defaultChild?: unknown } }) => stack.getLogicalId(construct.node.defaultChild as never);
-  const workflow = stack.dunning;
-  const functions: Synthesis['functions'] = [];
-  for (const construct of stack.node.findAll()) {
-    if (!(construct instanceof DunningFunction)) continue;
-    functions.push({
-      logicalId: logicalId(construct),
-      name: construct.name,
-      bundledPolicyJson: construct.bundledPolicies ? JSON.stringify(construct.bundledPolicies) : undefined,
-    });
-  }
-  return {
-    template,
-    functions,
-    stateMachineId: logicalId(workflow.stateMachine),
-    secrets: {
-      stripeApiKey: stack.resolve(workflow.secrets.apiKey.secretArn),
-      webhookSigningSecret: stack.resolve(workflow.secrets.webhookSigningSecret.secretArn),
-      linkSigningKey: stack.resolve(workflow.updatePaymentLink.signingKey.secretArn),
-    },
-    alarms: workflow.alarms.all.map((alarm) => ({ id: alarm.node.id, logicalId: logicalId(alarm) })),
-  };
-}
-
-/** Where syntheses are kept between runs (gitignored with node_modules). */
-const CACHE_DIR = join(PROJECT_ROOT, 'node_modules/.cache/dunning-synthesis');
-
-/**
- * A synthesis depends only on its inputs and on the code that builds the stack: the same policy,
- * sender and ingest under the same infra/, shared/ and installed packages give the same template.
- * The key hashes all of those, so an edit to a construct (or an upgrade of aws-cdk-lib) synthesizes
- * afresh, and each test file that starts a runtime skips CDK otherwise.
- */
-async function cachedSynthesis(options: LocalDeploymentOptions): Promise<Synthesis> {
-  const key = createHash('sha256')
-    .update(JSON.stringify([options.policies, options.sender, options.replyTo ?? [], options.eventBridgeBusName ?? null]))
-    .update(sourceDigest())
-    .digest('hex')
-    .slice(0, 32);
-  const file = join(CACHE_DIR, `${key}.json`);
-  try {
-    return JSON.parse(readFileSync(file, 'utf8')) as Synthesis;
-  } catch {
-    // Not synthesized yet, or an unreadable entry: synthesize and keep it.
-  }
-  const synthesis = await synthesize(options);
-  try {
-    mkdirSync(CACHE_DIR, { recursive: true });
-    // Written whole, then renamed: a test process starting at the same moment never reads half of it.
-    const partial = `${file}.${process.pid}.${Date.now()}.tmp`;
-    writeFileSync(partial, JSON.stringify(synthesis));
-    renameSync(partial, file);
-  } catch {
-    // A read-only checkout still runs: it synthesizes every time.
-  }
-  return synthesis;
-}
-
-let digest: string | undefined;
-
-/** The content of everything a synthesis is built from: the stack's code and the installed packages. */
-function sourceDigest(): string {
-  if (digest) return digest;
-  const hash = createHash('sha256');
-  const walk = (dir: string) => {
-    for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) walk(path);
-      else if (/\.(ts|json|mjs)$/.test(entry.name)) hash.update(path).update(readFileSync(path));
-    }
-  };
-  for (const dir of ['infra', 'shared', 'local/aws']) walk(join(PROJECT_ROOT, dir));
-  hash.update(readFileSync(join(PROJECT_ROOT, 'package-lock.json')));
-  digest = hash.digest('hex');
-  return digest;
 }
 
 function read(synthesis: Synthesis, template: Template, options: LocalDeploymentOptions): LocalDeployment {

@@ -1,7 +1,7 @@
 // Every notice a policy can send, rendered for a sample customer in every catalog language: what
 // `npm run preview` writes out, and what the email-hygiene tests check. Pure.
 import type { DunningCase } from '#shared/domain/case.ts';
-import { CATALOG_LANGUAGES } from '#shared/notices/catalog.ts';
+import { CATALOG_LANGUAGES } from '#shared/policy/messages.ts';
 import { addDays } from '#shared/domain/format.ts';
 import { renderNotice, type RenderedNotice } from '#shared/notices/render.ts';
 import type { NoticeSpec, Policy } from '#shared/policy/schema.ts';

@@ -14,6 +14,19 @@ export type CaseStatus = 'open' | 'recovered' | 'terminated' | 'closed' | 'needs
  */
 export type RecoveredBy = 'workflow_retry' | 'card_updated' | 'stripe_retry' | 'customer_payment' | 'out_of_band' | 'invoice_paid';
 
+/** Every `RecoveredBy` value, for the dashboard and the recovery-rate math (which cannot SEARCH). */
+export const RECOVERY_ROUTES = [
+  'workflow_retry',
+  'card_updated',
+  'stripe_retry',
+  'customer_payment',
+  'out_of_band',
+  'invoice_paid',
+] as const satisfies readonly RecoveredBy[];
+// Fails to compile when a route is added to RecoveredBy and not here.
+const everyRoute: Exclude<RecoveredBy, (typeof RECOVERY_ROUTES)[number]> extends never ? true : false = true;
+void everyRoute;
+
 export interface Money {
   /** Integer amount in the currency's smallest unit (cents, pence, yen). */
   amount: number;

@@ -64,13 +64,5 @@ export function safeLocale(locale: string | undefined, fallback = 'en-GB'): stri
   }
 }
 
-/** True for an IANA time zone Intl can render in, e.g. "Europe/Paris". */
-export function isTimeZone(timeZone: string | undefined): timeZone is string {
-  if (!timeZone || timeZone.length > 64) return false;
-  try {
-    new Intl.DateTimeFormat('en', { timeZone });
-    return true;
-  } catch {
-    return false;
-  }
-}
+/** Lives with the policy (shared/policy/time-zone.ts); offered here too for the adapters that check a customer's. */
+export { isTimeZone } from '../policy/time-zone.ts';

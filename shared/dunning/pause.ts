@@ -4,17 +4,8 @@
 import type { DunningCase } from '../domain/case.ts';
 import { WALL_CLOCK, type CaseClock } from '../domain/case-clock.ts';
 import { CasePausedError } from '../domain/errors.ts';
+import { PAUSE_CAP_DAYS } from '../domain/pause-limits.ts';
 import type { DunningDeps } from './deps.ts';
-
-/**
- * The longest a case can be paused, counted from when it opened. The state machine's timeout (and
- * the earlier definition's pause retrier) allow the policy plus this much, so a pause can never time
- * the execution out. (Counting from the case's start rather than from each pause keeps that true
- * however many times a case is paused.)
- */
-export const PAUSE_CAP_DAYS = 30;
-/** How often a paused stage looks again, in policy time: the `<stage>Paused` Wait. */
-export const PAUSE_POLL_SECONDS = 3600;
 
 const DAY_MS = 86_400_000;
 

@@ -3,8 +3,11 @@
 import type { DunningCase } from '../domain/case.ts';
 import type { NoticeCopy, NoticeSpec, Placeholder, Policy } from '../policy/schema.ts';
 import { LINK_PATTERN, PLACEHOLDERS, URL_PLACEHOLDERS } from '../policy/schema.ts';
-import { CATALOGS, catalogFor, languageOf, MESSAGE_LINKS, REFERENCE_LANGUAGE, type BannerCopy, type Catalog } from './catalog.ts';
-import { formatDate, formatMoney, isTimeZone, safeLocale } from '../domain/format.ts';
+import { CATALOGS, catalogFor, MESSAGE_LINKS, REFERENCE_LANGUAGE } from './catalog.ts';
+import type { BannerCopy, Catalog } from './locales/catalog-shape.ts';
+import { languageOf } from '../policy/messages.ts';
+import { isTimeZone } from '../policy/time-zone.ts';
+import { formatDate, formatMoney, safeLocale } from '../domain/format.ts';
 import { emailHtml, emailText, escapeHtml } from './layout.ts';
 
 export interface RenderedNotice {

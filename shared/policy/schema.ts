@@ -1,8 +1,8 @@
 // The dunning policy: which stages run on which day, what each notice says, and what happens
 // when every retry has failed. The state machine is generated from it (shared/workflow/definition.ts).
 import * as z from '../zod.ts';
-import { CATALOG_LANGUAGES, languageOf, MESSAGE_KINDS } from '../notices/catalog.ts';
-import { isTimeZone } from '../domain/format.ts';
+import { CATALOG_LANGUAGES, languageOf, MESSAGE_KINDS } from './messages.ts';
+import { isTimeZone } from './time-zone.ts';
 
 /** Placeholders a notice may use; anything else in braces is rejected at load time. */
 export const PLACEHOLDERS = [

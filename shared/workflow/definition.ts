@@ -2,7 +2,7 @@
 // CDK deploys it and the local runtime runs it in aws-local-stepfunctions: one source, no AWS imports.
 import { CaseClosedError, CasePausedError, PERMANENT_ERRORS, TRANSIENT_ERRORS } from '../domain/errors.ts';
 import type { Policy, Stage } from '../policy/schema.ts';
-import { PAUSE_CAP_DAYS, PAUSE_POLL_SECONDS } from '../dunning/pause.ts';
+import { PAUSE_CAP_DAYS, PAUSE_POLL_SECONDS } from '../domain/pause-limits.ts';
 import { DEFAULT_POLICY_NAME, longestEndDay, policyNames, singlePolicySet, type PolicySet } from '../policy/segments.ts';
 import type { RecoveredBy } from '../domain/case.ts';
 import { STAND_DOWN_RETURN, type StandDown } from './stand-down.ts';

@@ -2,7 +2,6 @@
 // terminated, closed elsewhere) while the stage ran. Neither is a failure, so under a definition that
 // branches on the stage's result it is that result, never a Lambda error that every alarm counts.
 import { CaseClosedError, CasePausedError } from '../domain/errors.ts';
-import type { Log } from '../dunning/deps.ts';
 
 /**
  * The Task input of a definition that branches on results (`standDown: "return"`). An execution
@@ -15,11 +14,16 @@ export type StandDownContract = typeof STAND_DOWN_RETURN;
 /** What a stage that stood down returns. The state machine reads `outcome`; the rest is for people. */
 export type StandDown = { outcome: 'paused'; pausedUntil: string } | { outcome: 'closed'; status: string };
 
+/** All a stand-down asks of the logger, so this contract needs nothing from the use cases (their Log fits). */
+interface InfoLog {
+  info(message: string, fields: Record<string, string>): void;
+}
+
 /**
  * Runs a stage. When its Task passed `standDown: "return"`, a pause or a closed case comes back as a
  * StandDown result, logged at INFO; otherwise the error is thrown as before.
  */
-export async function standDownAs<R>(contract: StandDownContract | undefined, log: Pick<Log, 'info'>, run: () => Promise<R>): Promise<R | StandDown> {
+export async function standDownAs<R>(contract: StandDownContract | undefined, log: InfoLog, run: () => Promise<R>): Promise<R | StandDown> {
   try {
     return await run();
   } catch (error) {

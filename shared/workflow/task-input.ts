@@ -3,7 +3,7 @@
 import * as z from '../zod.ts';
 import { InvalidInputError } from '../domain/errors.ts';
 import { PolicyNameSchema } from '../policy/segments.ts';
-import { RECOVERY_ROUTES } from '../dunning/metrics.ts';
+import { RECOVERY_ROUTES } from '../domain/case.ts';
 import { STAND_DOWN_RETURN } from './stand-down.ts';
 
 const invoiceId = z.string().check(z.startsWith('in_'));

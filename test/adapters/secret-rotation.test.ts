@@ -6,7 +6,7 @@
 import Stripe from 'stripe';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ENV, SECRET_MAX_AGE_SECONDS } from '#shared/config.ts';
-import { once } from '#shared/runtime/lambda-deps.ts';
+import { once } from '#functions/_runtime/lambda-deps.ts';
 import { defaultPolicy } from '../fixtures/policies.ts';
 import { startFakeSecretsManager, type FakeSecretsManager } from './helpers.ts';
 
@@ -60,7 +60,7 @@ describe('once with maxAgeMs', () => {
 describe('the webhook after the signing secret is rolled', () => {
   it('accepts deliveries signed with the new secret once the old dependencies age out', async () => {
     vi.useFakeTimers({ toFake: ['Date'], now: new Date('2026-03-01T12:00:00.000Z') });
-    const { webhookDeps } = await import('#shared/runtime/ingest-deps.ts');
+    const { webhookDeps } = await import('#functions/_runtime/ingest-deps.ts');
     const payload = JSON.stringify({ id: 'evt_1', object: 'event' });
 
     const first = await webhookDeps();

@@ -10,8 +10,8 @@ import { TABLE_NAME, startLocalTable, type LocalTable } from './helpers.ts';
 
 let table: LocalTable;
 let stripeApi: Server;
-let runtime: typeof import('#shared/runtime/lambda-deps.ts');
-let powertools: typeof import('#shared/runtime/powertools.ts');
+let runtime: typeof import('#functions/_runtime/lambda-deps.ts');
+let powertools: typeof import('#functions/_runtime/powertools.ts');
 let stripeGateway: typeof import('#shared/adapters/stripe-gateway.ts');
 
 beforeAll(async () => {
@@ -29,8 +29,8 @@ beforeAll(async () => {
     AWS_SECRET_ACCESS_KEY: 'local',
     AWS_ENDPOINT_URL_DYNAMODB: table.endpoint,
   });
-  powertools = await import('#shared/runtime/powertools.ts');
-  runtime = await import('#shared/runtime/lambda-deps.ts');
+  powertools = await import('#functions/_runtime/powertools.ts');
+  runtime = await import('#functions/_runtime/lambda-deps.ts');
   stripeGateway = await import('#shared/adapters/stripe-gateway.ts');
 });
 afterAll(async () => {

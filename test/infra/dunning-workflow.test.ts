@@ -10,7 +10,7 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { describe, expect, it } from 'vitest';
 import { DunningWorkflow, type DunningWorkflowProps } from '#infra/index.ts';
 import { ENV } from '#shared/config.ts';
-import { PAUSE_CAP_DAYS } from '#shared/dunning/pause.ts';
+import { PAUSE_CAP_DAYS } from '#shared/domain/pause-limits.ts';
 import { loadPolicyFile } from '#shared/policy/load.ts';
 import type { Policy } from '#shared/policy/schema.ts';
 import type { PolicySetInput } from '#shared/policy/segments.ts';

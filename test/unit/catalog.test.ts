@@ -1,7 +1,9 @@
 // Every locale must say everything English says, with the same placeholders and links: a missing
 // {terminatesOn} in one language would send a customer a deadline-less final notice.
 import { describe, expect, it } from 'vitest';
-import { CATALOGS, MESSAGE_KINDS, REFERENCE_LANGUAGE, type Catalog } from '#shared/notices/catalog.ts';
+import { CATALOGS, REFERENCE_LANGUAGE } from '#shared/notices/catalog.ts';
+import type { Catalog } from '#shared/notices/locales/catalog-shape.ts';
+import { MESSAGE_KINDS } from '#shared/policy/messages.ts';
 import { LINK_PATTERN, templateProblems } from '#shared/policy/schema.ts';
 
 const reference = CATALOGS[REFERENCE_LANGUAGE]!;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PAUSE_CAP_DAYS, PAUSE_POLL_SECONDS } from '#shared/dunning/pause.ts';
+import { PAUSE_CAP_DAYS, PAUSE_POLL_SECONDS } from '#shared/domain/pause-limits.ts';
 import {
   buildDefinition,
   CHOOSE_POLICY,

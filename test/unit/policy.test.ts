@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { PolicyError } from '#shared/policy/errors.ts';
 import { loadPolicyFile, parsePolicy } from '#shared/policy/load.ts';
 import { renderNotice } from '#shared/notices/render.ts';
-import { MESSAGE_KINDS } from '#shared/notices/catalog.ts';
+import { MESSAGE_KINDS } from '#shared/policy/messages.ts';
 import type { DunningCase } from '#shared/domain/case.ts';
 import { defaultPolicy } from '../fixtures/policies.ts';
 

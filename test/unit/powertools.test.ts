@@ -1,7 +1,7 @@
 // What Lambda writes to CloudWatch: the JSON log lines (keys, masked addresses) and the EMF blobs of
 // the business metrics, read back from stdout as CloudWatch would read them.
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import type * as Powertools from '#shared/runtime/powertools.ts';
+import type * as Powertools from '#functions/_runtime/powertools.ts';
 import { CaseClosedError, CasePausedError } from '#shared/domain/errors.ts';
 import { standDownAs } from '#shared/workflow/stand-down.ts';
 
@@ -11,7 +11,7 @@ beforeAll(async () => {
   Object.assign(process.env, { POWERTOOLS_SERVICE_NAME: 'send-notice', POWERTOOLS_METRICS_NAMESPACE: 'Dunning', POWERTOOLS_LOG_LEVEL: 'INFO' });
   delete process.env.POWERTOOLS_METRICS_DISABLED;
   delete process.env.POWERTOOLS_DEV;
-  pt = await import('#shared/runtime/powertools.ts');
+  pt = await import('#functions/_runtime/powertools.ts');
 });
 afterEach(() => {
   vi.restoreAllMocks();

@@ -1,6 +1,6 @@
 // Deutsch: Sie-Form, freundlich und klar. „Abonnement bei {productName}“ statt Bindestrich-Komposita,
 // damit jeder Produktname passt.
-import type { Catalog } from '../catalog.ts';
+import type { Catalog } from './catalog-shape.ts';
 
 export const de: Catalog = {
   language: 'de',

@@ -1,5 +1,5 @@
 // English: the reference catalog. Every other locale must have every message and placeholder here.
-import type { Catalog } from '../catalog.ts';
+import type { Catalog } from './catalog-shape.ts';
 
 export const en = {
   language: 'en',

@@ -1,5 +1,5 @@
 // Français : vouvoiement, ton cordial et direct. Espace insécable (\u00a0) avant « : ! ? ».
-import type { Catalog } from '../catalog.ts';
+import type { Catalog } from './catalog-shape.ts';
 
 export const fr: Catalog = {
   language: 'fr',

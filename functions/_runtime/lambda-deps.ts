@@ -3,8 +3,8 @@
 // (stage-deps, ingest-deps, table-deps, payment-link-deps, open-cases-deps, flag-case-deps), so that a function's bundle holds only
 // the clients and code it uses: esbuild keeps every module a handler imports, used or not.
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { createDynamoDocumentClient } from '../adapters/aws-clients.ts';
-import { SECRET_MAX_AGE_SECONDS } from '../config.ts';
+import { createDynamoDocumentClient } from '#shared/adapters/aws-clients.ts';
+import { SECRET_MAX_AGE_SECONDS } from '#shared/config.ts';
 import { tracer } from './powertools.ts';
 
 /**

@@ -2,14 +2,14 @@
 // machine to start and the dedupe of Stripe event ids.
 import { makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import type { Context } from 'aws-lambda';
-import { createDynamoDocumentClient, createSfnClient } from '../adapters/aws-clients.ts';
-import { createEventDedupe } from '../adapters/processed-events.ts';
-import { resolveSecret } from '../adapters/secrets.ts';
-import { StepFunctionsWorkflow } from '../adapters/sfn-workflow.ts';
-import { createStripeClient } from '../adapters/stripe-gateway.ts';
-import { IngestConfigSchema, readConfig, WebhookConfigSchema } from '../config.ts';
-import { ingestStripeEvent } from '../dunning/ingest.ts';
-import type { WebhookDeps } from '../dunning/webhook.ts';
+import { createDynamoDocumentClient, createSfnClient } from '#shared/adapters/aws-clients.ts';
+import { createEventDedupe } from '#shared/adapters/processed-events.ts';
+import { resolveSecret } from '#shared/adapters/secrets.ts';
+import { StepFunctionsWorkflow } from '#shared/adapters/sfn-workflow.ts';
+import { createStripeClient } from '#shared/adapters/stripe-gateway.ts';
+import { IngestConfigSchema, readConfig, WebhookConfigSchema } from '#shared/config.ts';
+import { ingestStripeEvent } from '#shared/dunning/ingest.ts';
+import type { WebhookDeps } from '#shared/dunning/webhook.ts';
 import { once, SECRET_HOLDER_MAX_AGE_MS } from './lambda-deps.ts';
 import { logger, powertoolsMetrics, tracer } from './powertools.ts';
 import { stageDeps } from './stage-deps.ts';

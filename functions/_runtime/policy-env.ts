@@ -1,7 +1,7 @@
 // The policy file CDK bundled into a function's code (esbuild define), validated at cold start.
-import { ENV } from '../config.ts';
-import { parsePolicySet } from '../policy/load.ts';
-import type { PolicySet } from '../policy/segments.ts';
+import { ENV } from '#shared/config.ts';
+import { parsePolicySet } from '#shared/policy/load.ts';
+import type { PolicySet } from '#shared/policy/segments.ts';
 
 /**
  * The policy file CDK bundled into the code (esbuild define), or the one the environment provides:

@@ -1,14 +1,14 @@
 // The one-click link endpoint's dependencies (open-payment-link): the table (case and rate limit),
 // Stripe, and the link signing key. No SES, no state machine.
-import { DynamoCaseStore } from '../adapters/dynamodb-case-store.ts';
-import { DynamoRateLimiter } from '../adapters/dynamodb-rate-limiter.ts';
-import { resolveSecret } from '../adapters/secrets.ts';
-import { createStripeClient, StripeGateway } from '../adapters/stripe-gateway.ts';
-import { PaymentLinkConfigSchema, readConfig } from '../config.ts';
-import { systemClock } from '../domain/ports.ts';
-import { policyOf } from '../dunning/deps.ts';
-import type { PaymentLinkDeps } from '../dunning/payment-link.ts';
-import { DEFAULT_POLICY_NAME } from '../policy/segments.ts';
+import { DynamoCaseStore } from '#shared/adapters/dynamodb-case-store.ts';
+import { DynamoRateLimiter } from '#shared/adapters/dynamodb-rate-limiter.ts';
+import { resolveSecret } from '#shared/adapters/secrets.ts';
+import { createStripeClient, StripeGateway } from '#shared/adapters/stripe-gateway.ts';
+import { PaymentLinkConfigSchema, readConfig } from '#shared/config.ts';
+import { systemClock } from '#shared/domain/ports.ts';
+import { policyOf } from '#shared/dunning/deps.ts';
+import type { PaymentLinkDeps } from '#shared/dunning/payment-link.ts';
+import { DEFAULT_POLICY_NAME } from '#shared/policy/segments.ts';
 import { once, SECRET_HOLDER_MAX_AGE_MS, tracedDocumentClient } from './lambda-deps.ts';
 import { policiesFromEnvironment } from './policy-env.ts';
 import { logger } from './powertools.ts';

@@ -1,10 +1,10 @@
 // The flagger of failed executions (flag-case): the table, and Step Functions to read the execution
 // back (describe, history). No Stripe, no SES, no policy.
-import { createSfnClient } from '../adapters/aws-clients.ts';
-import { StepFunctionsWorkflow } from '../adapters/sfn-workflow.ts';
-import { FlagCaseConfigSchema, readConfig } from '../config.ts';
-import { systemClock } from '../domain/ports.ts';
-import type { FailedExecutionDeps } from '../dunning/failed-execution.ts';
+import { createSfnClient } from '#shared/adapters/aws-clients.ts';
+import { StepFunctionsWorkflow } from '#shared/adapters/sfn-workflow.ts';
+import { FlagCaseConfigSchema, readConfig } from '#shared/config.ts';
+import { systemClock } from '#shared/domain/ports.ts';
+import type { FailedExecutionDeps } from '#shared/dunning/failed-execution.ts';
 import { once } from './lambda-deps.ts';
 import { logger, powertoolsMetrics, tracer } from './powertools.ts';
 import { noticeStore } from './table-deps.ts';

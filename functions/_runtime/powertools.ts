@@ -3,9 +3,9 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { Tracer } from '@aws-lambda-powertools/tracer';
 import type { Context } from 'aws-lambda';
-import { CaseClosedError, CasePausedError } from '../domain/errors.ts';
-import { maskEmailAddresses } from '../domain/mask-email.ts';
-import { DUNNING_METRICS, METRICS_NAMESPACE, METRICS_SERVICE, metricDatum, type MetricsSink } from '../dunning/metrics.ts';
+import { CaseClosedError, CasePausedError } from '#shared/domain/errors.ts';
+import { maskEmailAddresses } from '#shared/domain/mask-email.ts';
+import { DUNNING_METRICS, METRICS_NAMESPACE, METRICS_SERVICE, metricDatum, type MetricsSink } from '#shared/dunning/metrics.ts';
 
 /**
  * The logger's JSON replacer: masks every email address in a log line, whatever key, message or

@@ -1,9 +1,9 @@
 // The functions that only read or write the table: the banner API (get-notice) and the SES event
 // recorder (record-email-event). No Stripe, no SES, no policy.
-import { DynamoCaseStore } from '../adapters/dynamodb-case-store.ts';
-import { readConfig, TableConfigSchema } from '../config.ts';
-import { systemClock } from '../domain/ports.ts';
-import type { EmailEventDeps } from '../dunning/email-events.ts';
+import { DynamoCaseStore } from '#shared/adapters/dynamodb-case-store.ts';
+import { readConfig, TableConfigSchema } from '#shared/config.ts';
+import { systemClock } from '#shared/domain/ports.ts';
+import type { EmailEventDeps } from '#shared/dunning/email-events.ts';
 import { once, tracedDocumentClient } from './lambda-deps.ts';
 import { logger, powertoolsMetrics } from './powertools.ts';
 

@@ -1,7 +1,7 @@
 // The open-cases gauge's dependencies (count-open-cases): the table's open-cases index and the
 // policies, whose stages it counts. No Stripe, no SES.
-import { systemClock } from '../domain/ports.ts';
-import type { OpenCasesGaugeDeps } from '../dunning/open-cases.ts';
+import { systemClock } from '#shared/domain/ports.ts';
+import type { OpenCasesGaugeDeps } from '#shared/dunning/open-cases.ts';
 import { once } from './lambda-deps.ts';
 import { policiesFromEnvironment } from './policy-env.ts';
 import { powertoolsMetrics } from './powertools.ts';

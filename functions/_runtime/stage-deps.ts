@@ -1,15 +1,15 @@
 // The stage functions' dependencies (send-notice, retry-payment, close-case), which the ingest
 // functions build on: the table, Stripe, SES when the function has a sender, links when it makes them.
-import { createSesClient } from '../adapters/aws-clients.ts';
-import { DynamoCaseStore } from '../adapters/dynamodb-case-store.ts';
-import { resolveSecret } from '../adapters/secrets.ts';
-import { SesMailer } from '../adapters/ses-mailer.ts';
-import { createStripeClient, StripeGateway } from '../adapters/stripe-gateway.ts';
-import { ENV, OptionalLinkConfigSchema, OptionalMailConfigSchema, readConfig, StageConfigSchema } from '../config.ts';
-import { systemClock } from '../domain/ports.ts';
-import type { DunningDeps } from '../dunning/deps.ts';
-import { createPaymentLinks, noPaymentLinks } from '../links/issuer.ts';
-import { DEFAULT_POLICY_NAME } from '../policy/segments.ts';
+import { createSesClient } from '#shared/adapters/aws-clients.ts';
+import { DynamoCaseStore } from '#shared/adapters/dynamodb-case-store.ts';
+import { resolveSecret } from '#shared/adapters/secrets.ts';
+import { SesMailer } from '#shared/adapters/ses-mailer.ts';
+import { createStripeClient, StripeGateway } from '#shared/adapters/stripe-gateway.ts';
+import { ENV, OptionalLinkConfigSchema, OptionalMailConfigSchema, readConfig, StageConfigSchema } from '#shared/config.ts';
+import { systemClock } from '#shared/domain/ports.ts';
+import type { DunningDeps } from '#shared/dunning/deps.ts';
+import { createPaymentLinks, noPaymentLinks } from '#shared/links/issuer.ts';
+import { DEFAULT_POLICY_NAME } from '#shared/policy/segments.ts';
 import { once, SECRET_HOLDER_MAX_AGE_MS, tracedDocumentClient } from './lambda-deps.ts';
 import { policiesFromEnvironment } from './policy-env.ts';
 import { logger, powertoolsMetrics, tracer } from './powertools.ts';
