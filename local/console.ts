@@ -3,7 +3,7 @@
 // it follows the demo as it plays. All text is put in with textContent: names and subjects come
 // from Stripe and are never markup.
 import type { ServerResponse } from 'node:http';
-import type { DunningCase, InAppNotice, TimelineEntry } from '#shared/domain/case.ts';
+import type { DunningCase, Banner, TimelineEntry } from '#shared/domain/case.ts';
 import type { CaseStore } from '#shared/domain/ports.ts';
 import { countOpenCases, type OpenCasesCount } from '#shared/dunning/open-cases.ts';
 import type { PolicySet } from '#shared/policy/segments.ts';
@@ -18,7 +18,7 @@ export interface ConsoleCase {
   amount: string;
   timeline: TimelineEntry[];
   /** The customer's banner as My Account would show it now; null when none. */
-  banner: InAppNotice | null;
+  banner: Banner | null;
   /** `url` opens the email as the customer sees it (its HTML part, with a link to its text part). */
   emails: Array<{ stage?: string; subject?: string; messageId: string; at: string; url: string }>;
 }
@@ -36,10 +36,10 @@ export async function consoleData(store: CaseStore, sesInbox: string, policies: 
   const now = new Date();
   const openCases = countOpenCases(policies, await store.listOpenCases(), now);
   const cases = (await store.listCases()).sort((a, b) => b.createdAt.localeCompare(a.createdAt));
-  const banners = new Map<string, InAppNotice | null>();
+  const banners = new Map<string, Banner | null>();
   const rows: ConsoleCase[] = [];
   for (const c of cases) {
-    if (!banners.has(c.customerId)) banners.set(c.customerId, (await store.getNotice(c.customerId)) ?? null);
+    if (!banners.has(c.customerId)) banners.set(c.customerId, (await store.getBanner(c.customerId)) ?? null);
     const timeline = await store.listTimeline(c.invoiceId);
     rows.push({
       case: c,

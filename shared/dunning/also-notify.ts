@@ -21,7 +21,7 @@ export async function alsoNotifyOnOpen(deps: DunningDeps, set: PolicySet, dunnin
   for (const { index, rule } of alsoNotifyFor(set, dunningCase.amountDue)) {
     const claim = alsoNotifyClaim(index);
     const now = deps.clock.now().toISOString();
-    if (!(await deps.store.claimNotice(dunningCase.invoiceId, claim, now))) continue;
+    if (!(await deps.store.claimStageEmail(dunningCase.invoiceId, claim, now))) continue;
     const message = internalEmail(dunningCase);
     try {
       await deps.mailer.send({ to: rule.email, ...message, tags: { stage: claim, invoice: dunningCase.invoiceId } });
@@ -31,7 +31,7 @@ export async function alsoNotifyOnOpen(deps: DunningDeps, set: PolicySet, dunnin
         deps.log.warn('internal notice rejected', { invoiceId: dunningCase.invoiceId, stage: claim });
         continue;
       }
-      await deps.store.releaseNotice(dunningCase.invoiceId, claim, now);
+      await deps.store.releaseStageEmail(dunningCase.invoiceId, claim, now);
       throw error;
     }
     // The timeline never holds an address: the rule's number says who was told.

@@ -63,7 +63,7 @@ export async function recoverCase(deps: DunningDeps, invoiceId: string, recovere
     deps.log.info('case recovered', { invoiceId, customerId: dunningCase.customerId, recoveredBy, amount, currency });
   }
   // Unconditional: a retry after a crash between the close and this line still clears it.
-  await deps.store.clearNotice(dunningCase.customerId, invoiceId);
+  await deps.store.clearBanner(dunningCase.customerId, invoiceId);
   if (options.confirm !== false) await sendClosingEmail(deps, dunningCase, 'confirmation', policyOf(deps, dunningCase).recovered.notice, 'Recovered');
   return { recovered: true, closedNow: closed !== undefined, status: 'recovered' };
 }
@@ -110,7 +110,7 @@ export async function terminateCase(deps: DunningDeps, invoiceId: string): Promi
   }
   const current = closed ?? (await deps.store.getCase(invoiceId));
   if (current?.status !== 'terminated') throw new CaseClosedError(invoiceId, current?.status ?? 'missing');
-  await deps.store.clearNotice(current.customerId, invoiceId);
+  await deps.store.clearBanner(current.customerId, invoiceId);
   await sendClosingEmail(deps, current, 'termination', policyOf(deps, current).end.notice, 'Terminate');
 }
 

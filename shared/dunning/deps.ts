@@ -1,27 +1,14 @@
 // What the dunning use cases need from the outside world, injected so Lambda and the local
 // runtime run the same code against different endpoints.
-import type { CaseStore, Clock, Mailer, PaymentGateway, PaymentLinks, Workflow } from '../domain/ports.ts';
+import type { CaseStore, Clock, Log, Mailer, MetricsSink, PaymentGateway, PaymentLinks, Workflow } from '../domain/ports.ts';
 import type { DunningCase } from '../domain/case.ts';
 import { InvalidInputError } from '../domain/errors.ts';
 import type { Policy } from '../policy/schema.ts';
 import { DEFAULT_POLICY_NAME, type PolicySet } from '../policy/segments.ts';
-import { noMetrics, type MetricsSink } from './metrics.ts';
+import { noMetrics } from './metrics.ts';
 
-/** A structured logger; Powertools Logger satisfies it. Extra objects become JSON keys. */
-export interface Log {
-  debug(message: string, ...extra: LogFields[]): void;
-  info(message: string, ...extra: LogFields[]): void;
-  warn(message: string, ...extra: LogFields[]): void;
-  error(message: string, ...extra: LogFields[]): void;
-}
-
-/**
- * Keys for one log line. The ids go by these names everywhere: invoiceId, customerId, eventId (the
- * Stripe event), executionName, stage; then reason, outcome… Never an address (the logger masks any).
- */
-export type LogFields = Record<string, string | number | boolean | undefined | null | object>;
-
-export type { MetricName, MetricsSink } from './metrics.ts';
+export type { Log, LogFields, MetricsSink } from '../domain/ports.ts';
+export type { MetricName } from '../domain/metrics.ts';
 
 export interface DunningDeps {
   /** The `default` policy: for what belongs to no case (pre-dunning), and cases without a policy. */

@@ -285,7 +285,7 @@ async function followStripeAttempt(deps: IngestDeps, dunningCase: DunningCase, i
   const claim = stripeAttemptClaim(dunningCase, invoiceId, attempt);
   let claimed: boolean;
   try {
-    claimed = await deps.store.claimNotice(dunningCase.invoiceId, claim, now);
+    claimed = await deps.store.claimStageEmail(dunningCase.invoiceId, claim, now);
   } catch (error) {
     if (error instanceof CaseClosedError) return { action: 'case_exists', invoiceId: dunningCase.invoiceId, status: error.status as DunningCase['status'] };
     throw error;
@@ -299,7 +299,7 @@ async function followStripeAttempt(deps: IngestDeps, dunningCase: DunningCase, i
   try {
     return await noticeAfterStripeAttempt(deps, dunningCase, attempt);
   } catch (error) {
-    await deps.store.releaseNotice(dunningCase.invoiceId, claim, now);
+    await deps.store.releaseStageEmail(dunningCase.invoiceId, claim, now);
     throw error;
   }
 }
@@ -364,13 +364,13 @@ async function askForAuthentication(deps: IngestDeps, event: StripeEventEnvelope
   }
   const policy = policyOf(deps, dunningCase);
   const rendered = renderNotice(policy.actionRequired.notice, { policy, dunningCase });
-  if (!(await deps.store.claimNotice(invoice.id, 'ActionRequired', now))) {
+  if (!(await deps.store.claimStageEmail(invoice.id, 'ActionRequired', now))) {
     return { action: 'action_required_notified', invoiceId: invoice.id, notice: 'already_sent' };
   }
   const banner = bannerOf(policy, dunningCase, ACTION_REQUIRED_STAGE, rendered, dunningCase.hostedInvoiceUrl ?? policy.brand.myAccountUrl, now);
-  if (banner) await deps.store.putNotice(banner);
+  if (banner) await deps.store.putBanner(banner);
   const notice = await sendCaseEmail(deps, dunningCase, 'ActionRequired', rendered, () =>
-    deps.store.releaseNotice(invoice.id, 'ActionRequired', now),
+    deps.store.releaseStageEmail(invoice.id, 'ActionRequired', now),
   );
   return { action: 'action_required_notified', invoiceId: invoice.id, notice };
 }
@@ -444,8 +444,8 @@ async function subscriptionUpdated(deps: IngestDeps, event: StripeEventEnvelope)
 
 async function cardUpdated(deps: IngestDeps, event: StripeEventEnvelope, customerId: string, paymentMethod?: string): Promise<IngestResult> {
   // A new card answers a pre-dunning heads-up: its banner has said what it had to.
-  const banner = await deps.store.getNotice(customerId);
-  if (banner?.stage === PRE_DUNNING_STAGE) await deps.store.clearNotice(customerId, banner.invoiceId);
+  const banner = await deps.store.getBanner(customerId);
+  if (banner?.stage === PRE_DUNNING_STAGE) await deps.store.clearBanner(customerId, banner.invoiceId);
   const outcomes = await chargeAfterCardUpdate(deps, event, customerId, paymentMethod);
   if (outcomes.length === 0) return ignore(deps, event, 'the customer has no open case');
   return { action: 'card_update_retried', outcomes };

@@ -19,7 +19,7 @@ export async function closeFromOutside(
   const closed = await deps.store.closeCase(dunningCase.invoiceId, 'closed', { now, reason, from: ['open', 'needs_attention'] });
   if (!closed) return false;
   await deps.store.appendTimeline(dunningCase.invoiceId, { at: now, type: 'closed', detail: reason });
-  await deps.store.clearNotice(dunningCase.customerId, dunningCase.invoiceId);
+  await deps.store.clearBanner(dunningCase.customerId, dunningCase.invoiceId);
   if (deps.workflow && dunningCase.executionArn) await deps.workflow.stop(dunningCase.executionArn, reason);
   deps.metrics.count('CaseClosedOutside');
   deps.log.info('case closed from outside', { invoiceId: dunningCase.invoiceId, reason });

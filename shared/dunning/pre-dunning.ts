@@ -124,9 +124,9 @@ export async function cancelHeadsUp(deps: IngestDeps, event: StripeEventEnvelope
   const wasSent = (before?.claims.length ?? 0) > 0;
   let bannerCleared = false;
   if (wasSent && before?.bannerId) {
-    const banner = await deps.store.getNotice(method.customer);
+    const banner = await deps.store.getBanner(method.customer);
     if (banner?.invoiceId === before.bannerId) {
-      await deps.store.clearNotice(method.customer, before.bannerId);
+      await deps.store.clearBanner(method.customer, before.bannerId);
       bannerCleared = true;
     }
   }
@@ -198,7 +198,7 @@ async function sendHeadsUp(deps: IngestDeps, event: StripeEventEnvelope, headsUp
   if (rendered.banner) {
     // No case yet: the banner's "by when" (terminatesAt) is the renewal the card cannot pay.
     const banner = bannerOf(policy, { customerId, invoiceId: bannerId, terminatesAt: renewsOn }, PRE_DUNNING_STAGE, rendered, updatePaymentUrl, now);
-    await deps.store.putNotice({ ...banner!, expiresAt: renewsOn });
+    await deps.store.putBanner({ ...banner!, expiresAt: renewsOn });
     await deps.store.setHeadsUpBanner(customerId, card.id, bannerId);
   }
 
@@ -214,7 +214,7 @@ async function sendHeadsUp(deps: IngestDeps, event: StripeEventEnvelope, headsUp
   // The card account updater may have run while this was being prepared: then say nothing.
   const latest = await deps.store.getHeadsUp(customerId, card.id);
   if (latest?.updatedExpiry && latest.updatedExpiry > expiryKey(card)) {
-    if (rendered.banner) await deps.store.clearNotice(customerId, bannerId);
+    if (rendered.banner) await deps.store.clearBanner(customerId, bannerId);
     return ignore(deps, event, 'Stripe updated the card while the heads-up was prepared');
   }
   try {

@@ -47,14 +47,14 @@ export async function runNoticeStage(deps: DunningDeps, invoiceId: string, stage
   const updatePaymentUrl = await deps.links.updatePaymentUrl(dunningCase);
   const rendered = renderNotice(stage.notice, { policy, dunningCase: current, updatePaymentUrl });
 
-  if (!(await deps.store.claimNotice(invoiceId, stage.id, now))) {
+  if (!(await deps.store.claimStageEmail(invoiceId, stage.id, now))) {
     deps.log.info('notice already sent for this stage; not sending again', { invoiceId, stage: stage.id });
     return { outcome: 'already_sent' };
   }
   const banner = bannerOf(policy, current, stage.id, rendered, updatePaymentUrl, now);
-  if (banner) await deps.store.putNotice(banner);
+  if (banner) await deps.store.putBanner(banner);
   const outcome = await sendCaseEmail(deps, dunningCase, stage.id, rendered, () =>
-    deps.store.releaseNotice(invoiceId, stage.id, now),
+    deps.store.releaseStageEmail(invoiceId, stage.id, now),
   );
   return { outcome };
 }
