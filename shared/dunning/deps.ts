@@ -18,7 +18,9 @@ export interface DunningDeps {
    * Read a case's policy with `policyOf`, never `policy`.
    */
   policies?: PolicySet;
+  /** Every store port; each use case names the ones it calls (see `Uses`). */
   store: CaseStore;
+  /** Every Stripe port; each use case names the ones it calls. */
   stripe: PaymentGateway;
   mailer: Mailer;
   /** Makes the signed one-click "update payment details" links the notices carry. */
@@ -34,6 +36,19 @@ export interface IngestDeps extends DunningDeps {
   livemode: boolean;
 }
 
+/** What a use case may take besides the store and Stripe. */
+type Services = Omit<IngestDeps, 'store' | 'stripe'>;
+
+/**
+ * A use case's dependencies, typed by what it touches: the services it names, then the store ports
+ * (`store`) and the Stripe ports (`stripe`) it calls, e.g. `Uses<'clock' | 'log', Cases & Timeline>`.
+ * The wiring passes the whole DunningDeps; a signature shows what the flow reaches, and a test's fake
+ * needs only those members.
+ */
+export type Uses<K extends keyof Services, Store = never, Gateway = never> = Pick<Services, K> &
+  ([Store] extends [never] ? unknown : { store: Store }) &
+  ([Gateway] extends [never] ? unknown : { stripe: Gateway });
+
 export const silentLog: Log = { debug() {}, info() {}, warn() {}, error() {} };
 export { noMetrics };
 
@@ -43,11 +58,11 @@ export { noMetrics };
  * has is an error (the stage fails, and the case is flagged for a person), never a silent fallback:
  * another policy's emails would be wrong.
  */
-export function policyOf(deps: Pick<DunningDeps, 'policy' | 'policies'>, dunningCase: Pick<DunningCase, 'policy' | 'invoiceId'> | undefined): Policy {
+export function policyOf(deps: Uses<'policy' | 'policies'>, dunningCase: Pick<DunningCase, 'policy' | 'invoiceId'> | undefined): Policy {
   return policyNamed(deps, dunningCase?.policy, dunningCase?.invoiceId);
 }
 
-export function policyNamed(deps: Pick<DunningDeps, 'policy' | 'policies'>, name: string | undefined, invoiceId?: string): Policy {
+export function policyNamed(deps: Uses<'policy' | 'policies'>, name: string | undefined, invoiceId?: string): Policy {
   if (name === undefined || name === DEFAULT_POLICY_NAME) return deps.policy;
   const policy = deps.policies?.policies[name];
   if (!policy) {

@@ -2,7 +2,7 @@
 // themselves (the sparse open-cases index), so unlike a sum of opened-minus-closed counters it
 // cannot drift when a metric is lost, and it shows where the open cases are waiting.
 import type { DunningCase } from '../domain/case.ts';
-import type { CaseStore } from '../domain/ports.ts';
+import type { CaseQueries } from '../domain/ports.ts';
 import { DEFAULT_POLICY_NAME, policyNames, type PolicySet } from '../policy/segments.ts';
 import { policyStateName } from '../workflow/definition.ts';
 import type { MetricsSink } from './metrics.ts';
@@ -55,7 +55,7 @@ export function countOpenCases(policies: PolicySet, open: readonly DunningCase[]
 }
 
 export interface OpenCasesGaugeDeps {
-  store: Pick<CaseStore, 'listOpenCases'>;
+  store: Pick<CaseQueries, 'listOpenCases'>;
   policies: PolicySet;
   metrics: MetricsSink;
   clock: { now(): Date };

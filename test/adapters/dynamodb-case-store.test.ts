@@ -420,7 +420,7 @@ describe('DynamoCaseStore.listCases', () => {
   it('lists cases, not timeline entries or notices', async () => {
     const c = await openCase();
     await store.appendTimeline(c.invoiceId, { at: NOW, type: 'case_opened' });
-    await store.putBanner(aNotice({ customerId: 'cus_list', invoiceId: c.invoiceId }));
+    await store.putBanner(aBanner({ customerId: 'cus_list', invoiceId: c.invoiceId }));
 
     const cases = await store.listCases();
 
@@ -439,7 +439,7 @@ describe('DynamoCaseStore.listCases', () => {
   });
 });
 
-function aNotice(overrides: Partial<Banner> = {}): Banner {
+function aBanner(overrides: Partial<Banner> = {}): Banner {
   return {
     customerId: 'cus_notice',
     invoiceId: 'in_notice',
@@ -454,19 +454,19 @@ function aNotice(overrides: Partial<Banner> = {}): Banner {
   };
 }
 
-describe('DynamoCaseStore notices', () => {
+describe('DynamoCaseStore banners', () => {
   it('stores a banner per customer and reads it back', async () => {
-    const notice = aNotice({ customerId: 'cus_put' });
+    const banner = aBanner({ customerId: 'cus_put' });
 
-    await store.putBanner(notice);
+    await store.putBanner(banner);
 
-    expect(await store.getBanner('cus_put')).toEqual(notice);
+    expect(await store.getBanner('cus_put')).toEqual(banner);
   });
 
   it('replaces a customer’s banner with the newer one', async () => {
-    await store.putBanner(aNotice({ customerId: 'cus_replace', stage: 'day0' }));
+    await store.putBanner(aBanner({ customerId: 'cus_replace', stage: 'day0' }));
 
-    await store.putBanner(aNotice({ customerId: 'cus_replace', stage: 'day3' }));
+    await store.putBanner(aBanner({ customerId: 'cus_replace', stage: 'day3' }));
 
     expect((await store.getBanner('cus_replace'))?.stage).toBe('day3');
   });
@@ -476,7 +476,7 @@ describe('DynamoCaseStore notices', () => {
   });
 
   it('clears the banner of the case being closed', async () => {
-    await store.putBanner(aNotice({ customerId: 'cus_clear', invoiceId: 'in_1' }));
+    await store.putBanner(aBanner({ customerId: 'cus_clear', invoiceId: 'in_1' }));
 
     await store.clearBanner('cus_clear', 'in_1');
 
@@ -484,7 +484,7 @@ describe('DynamoCaseStore notices', () => {
   });
 
   it('does not clear a newer case’s banner', async () => {
-    await store.putBanner(aNotice({ customerId: 'cus_newer', invoiceId: 'in_new' }));
+    await store.putBanner(aBanner({ customerId: 'cus_newer', invoiceId: 'in_new' }));
 
     await store.clearBanner('cus_newer', 'in_old');
 
