@@ -3,10 +3,9 @@
 // in AWS, the local engine's end locally); the execution stays failed at that stage, so an operator
 // can fix the cause and redrive it (shared/dunning/operator.ts).
 import * as z from '../zod.ts';
-import type { Cases, Clock, Timeline, Workflow } from '../domain/ports.ts';
+import type { Cases, Clock, Log, MetricsSink, Timeline, Workflow } from '../domain/ports.ts';
 import { InvalidInputError } from '../domain/errors.ts';
 import { flagCase } from './close.ts';
-import type { Log, MetricsSink } from './deps.ts';
 
 export const EXECUTION_STATUS_CHANGE = 'Step Functions Execution Status Change';
 
