@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import type { APIGatewayProxyStructuredResultV2 as FunctionUrlResponse } from 'aws-lambda';
 import type { DunningCase } from '#shared/domain/case.ts';
-import type { CaseStore } from '#shared/domain/ports.ts';
+import type { CaseQueries } from '#shared/domain/ports.ts';
 
 export const ACCOUNT_PATH = '/account';
 export const ACCOUNT_NOTICE_PATH = `${ACCOUNT_PATH}/notice`;
@@ -24,7 +24,7 @@ const ASSETS: Record<string, { file: string; type: string }> = {
 
 export interface AccountDeps {
   /** Who has a case, for the picker. */
-  store: Pick<CaseStore, 'listCases'>;
+  store: Pick<CaseQueries, 'listCases'>;
   /** The banner API's answer for this customer: the get-notice function, as `GET /customers/{id}/notice`. */
   notice(customerId: string): Promise<FunctionUrlResponse>;
 }

@@ -3,12 +3,15 @@
 // it follows the demo as it plays. All text is put in with textContent: names and subjects come
 // from Stripe and are never markup.
 import type { ServerResponse } from 'node:http';
-import type { DunningCase, InAppNotice, TimelineEntry } from '#shared/domain/case.ts';
-import type { CaseStore } from '#shared/domain/ports.ts';
+import type { Banner, DunningCase, TimelineEntry } from '#shared/domain/case.ts';
+import type { Banners, CaseQueries, Timeline } from '#shared/domain/ports.ts';
 import { countOpenCases, type OpenCasesCount } from '#shared/dunning/open-cases.ts';
 import type { PolicySet } from '#shared/policy/segments.ts';
 import { formatMoney } from '#shared/domain/format.ts';
 import { consoleEmailPath, serveConsoleEmail } from './console-email.ts';
+
+/** What the console reads: the cases, their banners and their timelines. */
+type ConsoleStore = Pick<CaseQueries, 'listCases' | 'listOpenCases'> & Pick<Banners, 'getBanner'> & Pick<Timeline, 'listTimeline'>;
 
 export const CONSOLE_PATH = '/console';
 
@@ -18,7 +21,7 @@ export interface ConsoleCase {
   amount: string;
   timeline: TimelineEntry[];
   /** The customer's banner as My Account would show it now; null when none. */
-  banner: InAppNotice | null;
+  banner: Banner | null;
   /** `url` opens the email as the customer sees it (its HTML part, with a link to its text part). */
   emails: Array<{ stage?: string; subject?: string; messageId: string; at: string; url: string }>;
 }
@@ -32,14 +35,14 @@ export interface ConsoleData {
 }
 
 /** `origin` is the runtime's own, which serves each email's page. */
-export async function consoleData(store: CaseStore, sesInbox: string, policies: PolicySet, origin: string): Promise<ConsoleData> {
+export async function consoleData(store: ConsoleStore, sesInbox: string, policies: PolicySet, origin: string): Promise<ConsoleData> {
   const now = new Date();
   const openCases = countOpenCases(policies, await store.listOpenCases(), now);
   const cases = (await store.listCases()).sort((a, b) => b.createdAt.localeCompare(a.createdAt));
-  const banners = new Map<string, InAppNotice | null>();
+  const banners = new Map<string, Banner | null>();
   const rows: ConsoleCase[] = [];
   for (const c of cases) {
-    if (!banners.has(c.customerId)) banners.set(c.customerId, (await store.getNotice(c.customerId)) ?? null);
+    if (!banners.has(c.customerId)) banners.set(c.customerId, (await store.getBanner(c.customerId)) ?? null);
     const timeline = await store.listTimeline(c.invoiceId);
     rows.push({
       case: c,
@@ -57,7 +60,7 @@ export async function consoleData(store: CaseStore, sesInbox: string, policies: 
 export async function serveConsole(
   url: URL,
   res: ServerResponse,
-  deps: { store: CaseStore; sesInbox: string; policies: PolicySet; origin: string },
+  deps: { store: ConsoleStore; sesInbox: string; policies: PolicySet; origin: string },
 ): Promise<void> {
   if (await serveConsoleEmail(url.pathname, res, deps.sesInbox)) return;
   if (url.pathname === `${CONSOLE_PATH}/data`) {

@@ -7,14 +7,14 @@ import { systemClock } from '#shared/domain/ports.ts';
 import type { FailedExecutionDeps } from '#shared/dunning/failed-execution.ts';
 import { once } from './lambda-deps.ts';
 import { logger, powertoolsMetrics, tracer } from './powertools.ts';
-import { noticeStore } from './table-deps.ts';
+import { tableStore } from './table-deps.ts';
 
 export const flagCaseDeps = once(async (): Promise<FailedExecutionDeps> => {
   const config = readConfig(FlagCaseConfigSchema);
   const sfn = createSfnClient();
   tracer.captureAWSv3Client(sfn);
   return {
-    store: await noticeStore(),
+    store: await tableStore(),
     workflow: new StepFunctionsWorkflow(sfn, config.stateMachineArn),
     clock: systemClock,
     log: logger,

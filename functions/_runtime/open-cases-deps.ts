@@ -5,11 +5,11 @@ import type { OpenCasesGaugeDeps } from '#shared/dunning/open-cases.ts';
 import { once } from './lambda-deps.ts';
 import { policiesFromEnvironment } from './policy-env.ts';
 import { powertoolsMetrics } from './powertools.ts';
-import { noticeStore } from './table-deps.ts';
+import { tableStore } from './table-deps.ts';
 
 /** The open-cases gauge reads the open-cases index and emits one metric per stage. */
 export const openCasesGaugeDeps = once(async (): Promise<OpenCasesGaugeDeps> => ({
-  store: await noticeStore(),
+  store: await tableStore(),
   policies: policiesFromEnvironment(),
   clock: systemClock,
   metrics: powertoolsMetrics,

@@ -1,7 +1,7 @@
 // My Account banner API: GET /customers/{id}/notice answers the customer's current banner, or 204.
 import type { APIGatewayProxyStructuredResultV2 as FunctionUrlResponse, LambdaFunctionURLEvent } from 'aws-lambda';
-import { currentNotice, type BannerReader } from '#shared/dunning/notice-query.ts';
-import { noticeStore } from '#functions/_runtime/table-deps.ts';
+import { currentBanner, type BannerReader } from '#shared/dunning/current-banner.ts';
+import { bannerReader } from '#functions/_runtime/table-deps.ts';
 import { instrument } from '#functions/_runtime/powertools.ts';
 
 const PATH = /^\/customers\/(cus_[A-Za-z0-9]+)\/notice\/?$/;
@@ -12,7 +12,7 @@ export function createHandler(store: () => Promise<BannerReader>) {
     if (method !== 'GET') return json(405, { error: 'use GET' });
     const customerId = PATH.exec(event.rawPath ?? '')?.[1];
     if (!customerId) return json(404, { error: 'expected /customers/{cus_…}/notice' });
-    const notice = await currentNotice(await store(), customerId);
+    const notice = await currentBanner(await store(), customerId);
     if (!notice) return { statusCode: 204, headers: { 'cache-control': 'no-store' }, body: '' };
     return json(200, notice);
   };
@@ -22,4 +22,4 @@ function json(statusCode: number, body: unknown): FunctionUrlResponse {
   return { statusCode, headers: { 'content-type': 'application/json', 'cache-control': 'no-store' }, body: JSON.stringify(body) };
 }
 
-export const handler = instrument('get-notice', createHandler(noticeStore));
+export const handler = instrument('get-notice', createHandler(bannerReader));

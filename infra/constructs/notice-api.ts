@@ -32,7 +32,7 @@ export class NoticeApi extends Construct {
       logRetention: props.logRetention,
       logRemovalPolicy: props.logRemovalPolicy,
     })
-      // The banner and its case, by key: read-only (shared/dunning/notice-query.ts never writes).
+      // The banner and its case, by key: read-only (shared/dunning/current-banner.ts never writes).
       .bindTable(props.table, ['dynamodb:GetItem']);
 
     this.functionUrl = this.handler.addFunctionUrl({ authType: FunctionUrlAuthType.AWS_IAM });

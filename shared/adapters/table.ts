@@ -43,7 +43,8 @@ export const keys = {
   case: (invoiceId: string) => ({ pk: `CASE#${invoiceId}`, sk: 'CASE' }),
   timeline: (invoiceId: string, at: string, seq: string) => ({ pk: `CASE#${invoiceId}`, sk: `TIMELINE#${at}#${seq}` }),
   timelinePrefix: 'TIMELINE#',
-  notice: (customerId: string) => ({ pk: `CUSTOMER#${customerId}`, sk: 'NOTICE' }),
+  /** The customer's My Account banner. Its sort key says NOTICE: deployed tables hold it so. */
+  banner: (customerId: string) => ({ pk: `CUSTOMER#${customerId}`, sk: 'NOTICE' }),
   /** An invoice that failed while its subscription already had an open case, and joined it. */
   joined: (invoiceId: string) => ({ pk: `CASE#${invoiceId}`, sk: 'JOINED' }),
   /**

@@ -194,7 +194,7 @@ export type BannerSeverity = 'info' | 'warning' | 'critical';
 export const PRE_DUNNING_STAGE = 'PreDunning';
 
 /** The banner a customer sees in My Account while a case is open, as the stage that wrote it rendered it. */
-export interface InAppNotice {
+export interface Banner {
   customerId: string;
   invoiceId: string;
   /** The policy stage id (Notice1…) or ActionRequired. */

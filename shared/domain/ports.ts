@@ -1,9 +1,13 @@
-// The small interfaces the dunning logic talks through. AWS and the local runtime provide the same
-// adapters (DynamoDB, SES v2, Stripe); only endpoints differ. Step Functions is behind `Workflow`.
+// The small interfaces the dunning logic talks through, one per role, so a use case's signature
+// names what it touches. AWS and the local runtime provide the same adapters (DynamoDB, SES v2,
+// Stripe); only endpoints differ. Step Functions is behind `Workflow`. Each interface stays at 12
+// members or fewer (test/unit/ports.test.ts).
 import type { InvoicePlan } from '../policy/segments.ts';
-import type { CaseStatus, DunningCase, EmailSuppression, HeadsUpRecord, InAppNotice, Money, RecoveredBy, TimelineEntry } from './case.ts';
+import type { Banner, CaseStatus, DunningCase, EmailSuppression, HeadsUpRecord, Money, RecoveredBy, TimelineEntry } from './case.ts';
+import type { MetricArgs, MetricName } from './metrics.ts';
 
-export interface CaseStore {
+/** A case's lifecycle: open it, read it, follow its stages, close it. */
+export interface Cases {
   /** Creates the case unless one exists for the invoice; never overwrites. */
   createCase(c: DunningCase): Promise<{ created: boolean; case: DunningCase }>;
   getCase(invoiceId: string): Promise<DunningCase | undefined>;
@@ -17,29 +21,12 @@ export interface CaseStore {
   /** Sets what is still owed on the case, after part of it was paid. */
   setAmountDue(invoiceId: string, amount: number, now: string): Promise<void>;
   setExecutionArn(invoiceId: string, executionArn: string, now: string): Promise<void>;
-  /** Records a card that must not be charged again for this case. */
-  blockPaymentMethod(invoiceId: string, block: { id: string; code: string; at: string }): Promise<void>;
-  /** Lifts the block on that card (only if it is still the blocked one); false if it was not blocked. */
-  unblockPaymentMethod(invoiceId: string, paymentMethodId: string, now: string): Promise<boolean>;
   /**
    * Records that `stage` is acting, only while the case is open, and counts the run (stageRuns).
    * Returns the updated case, or throws CaseClosedError when it is not open (CaseNotFoundError
    * when there is no case).
    */
   beginStage(invoiceId: string, stage: string, now: string): Promise<DunningCase>;
-  /**
-   * Claims the right to send the notice of `stage`: succeeds once per stage and only while the case
-   * is open. Returns false if it was already claimed; throws CaseClosedError when not open.
-   */
-  claimNotice(invoiceId: string, stage: string, now: string): Promise<boolean>;
-  /**
-   * Takes the right to charge this case's invoice for `ttlMs`, so a retry stage and a card-update
-   * retry never charge at the same moment. False if another holder has it and it has not expired.
-   */
-  acquirePayLock(invoiceId: string, holder: string, now: Date, ttlMs: number): Promise<boolean>;
-  releasePayLock(invoiceId: string, holder: string): Promise<void>;
-  /** Gives a claim back after a send failed in a way worth retrying. */
-  releaseNotice(invoiceId: string, stage: string, now: string): Promise<void>;
   /**
    * Moves a case from one of the `from` statuses (default: open) to `status`. Returns the case if
    * this call moved it, or undefined if it was not in a `from` status (so only one caller sends the
@@ -67,27 +54,62 @@ export interface CaseStore {
    */
   refineRecoveredBy(invoiceId: string, recoveredBy: RecoveredBy, now: string): Promise<boolean>;
   /**
-   * Claims a one-off email that follows a close (confirmation, termination): true exactly once.
-   */
-  claimClosingEmail(invoiceId: string, kind: 'confirmation' | 'termination', now: string): Promise<boolean>;
-  releaseClosingEmail(invoiceId: string, kind: 'confirmation' | 'termination'): Promise<void>;
-  /**
    * Sets (or, with undefined, lifts) an operator's pause, only while the case is open. Returns the
    * updated case; throws CaseClosedError when it is not open, CaseNotFoundError when there is none.
    */
   setPause(invoiceId: string, pausedUntil: string | undefined, now: string): Promise<DunningCase>;
-  appendTimeline(invoiceId: string, entry: TimelineEntry): Promise<void>;
-  listTimeline(invoiceId: string): Promise<TimelineEntry[]>;
+}
+
+/** Lists of cases: for the console, the CLI, the open-cases gauge, and events that name a customer. */
+export interface CaseQueries {
+  /** Every case (a full-table scan: for the local runtime and a demo dashboard). */
   listCases(): Promise<DunningCase[]>;
   /** The open cases, newest first, without reading the closed ones. */
   listOpenCases(): Promise<DunningCase[]>;
   /** The customer's cases, newest first (an eventually consistent index). */
   listCasesOfCustomer(customerId: string): Promise<DunningCase[]>;
-  putNotice(notice: InAppNotice): Promise<void>;
-  getNotice(customerId: string): Promise<InAppNotice | undefined>;
-  /** Clears the customer's banner if it belongs to this invoice's case. */
-  clearNotice(customerId: string, invoiceId: string): Promise<void>;
+}
 
+/** Cards a case must not charge again. */
+export interface CardBlocks {
+  /** Records a card that must not be charged again for this case. */
+  blockPaymentMethod(invoiceId: string, block: { id: string; code: string; at: string }): Promise<void>;
+  /** Lifts the block on that card (only if it is still the blocked one); false if it was not blocked. */
+  unblockPaymentMethod(invoiceId: string, paymentMethodId: string, now: string): Promise<boolean>;
+}
+
+/** The once-only rights on a case: each stage email, each closing email, and the pay lock. */
+export interface CaseClaims {
+  /**
+   * Claims the right to send the email of `stage`: succeeds once per stage and only while the case
+   * is open. Returns false if it was already claimed; throws CaseClosedError when not open.
+   */
+  claimStageEmail(invoiceId: string, stage: string, now: string): Promise<boolean>;
+  /** Gives a stage email's claim back after a send failed in a way worth retrying. */
+  releaseStageEmail(invoiceId: string, stage: string, now: string): Promise<void>;
+  /**
+   * Claims a one-off email that follows a close (confirmation, termination): true exactly once.
+   */
+  claimClosingEmail(invoiceId: string, kind: 'confirmation' | 'termination', now: string): Promise<boolean>;
+  releaseClosingEmail(invoiceId: string, kind: 'confirmation' | 'termination'): Promise<void>;
+  /**
+   * Takes the right to charge this case's invoice for `ttlMs`, so a retry stage and a card-update
+   * retry never charge at the same moment. False if another holder has it and it has not expired.
+   */
+  acquirePayLock(invoiceId: string, holder: string, now: Date, ttlMs: number): Promise<boolean>;
+  releasePayLock(invoiceId: string, holder: string): Promise<void>;
+}
+
+/** The My Account banner: one per customer, written by the stage (or heads-up) that rendered it. */
+export interface Banners {
+  putBanner(banner: Banner): Promise<void>;
+  getBanner(customerId: string): Promise<Banner | undefined>;
+  /** Clears the customer's banner if it belongs to this invoice's case. */
+  clearBanner(customerId: string, invoiceId: string): Promise<void>;
+}
+
+/** Addresses that get no more email, and the case flag that says a case's address is one. */
+export interface Suppressions {
   /** Stops email to an address (by its key, a hash). Keeps the first record if there is one. */
   suppressEmail(addressKey: string, suppression: EmailSuppression): Promise<void>;
   getEmailSuppression(addressKey: string): Promise<EmailSuppression | undefined>;
@@ -97,10 +119,17 @@ export interface CaseStore {
   liftEmailSuppression(addressKey: string): Promise<EmailSuppression | undefined>;
   /** Removes a case's emailSuppressed flag (so a new bounce can flag it again); false if it had none. */
   clearEmailSuppressed(invoiceId: string, now: string): Promise<boolean>;
-  /** Claims one SES event notification (SNS delivers at least once): true exactly once per key. */
+}
+
+/** SES event notifications already handled: SNS delivers at least once. */
+export interface EmailEventClaims {
+  /** Claims one SES event notification: true exactly once per key. */
   claimEmailEvent(eventKey: string, now: Date): Promise<boolean>;
   releaseEmailEvent(eventKey: string): Promise<void>;
+}
 
+/** The pre-dunning heads-ups sent about a customer's cards. */
+export interface HeadsUps {
   /**
    * Claims the pre-dunning heads-up for one renewal of one card (`claim` names the renewal), read
    * with expiry `expiry` (`YYYY-MM`). `already_claimed`: it was sent for this renewal. `card_updated`:
@@ -118,6 +147,18 @@ export interface CaseStore {
   cancelHeadsUp(customerId: string, cardId: string, expiry: string, now: string): Promise<HeadsUpRecord | undefined>;
   getHeadsUp(customerId: string, cardId: string): Promise<HeadsUpRecord | undefined>;
 }
+
+/** What happened to a case, in order: what the console, the CLI and the operator read. */
+export interface Timeline {
+  appendTimeline(invoiceId: string, entry: TimelineEntry): Promise<void>;
+  listTimeline(invoiceId: string): Promise<TimelineEntry[]>;
+}
+
+/**
+ * Every store port at once, as the one DynamoDB table provides them: for wiring only. A use case
+ * names the ports it uses instead (e.g. `store: Cases & Timeline`).
+ */
+export type CaseStore = Cases & CaseQueries & CardBlocks & CaseClaims & Banners & Suppressions & EmailEventClaims & HeadsUps & Timeline;
 
 /** What the product needs to know about a Stripe invoice, read fresh from Stripe. */
 export interface InvoiceSnapshot {
@@ -209,7 +250,8 @@ export interface CustomerPreferences {
   timeZone?: string;
 }
 
-export interface PaymentGateway {
+/** Stripe's invoices: read one, pay it, give up on it, and what its lines bought. */
+export interface Invoices {
   /**
    * With `expectPaid` (the caller has Stripe's word that it is paid, e.g. `invoice.paid`), how it was
    * paid is read in the same request instead of a second one. With `withPaymentError`, why its
@@ -221,16 +263,33 @@ export interface PaymentGateway {
    * Idempotent per key.
    */
   payInvoice(invoiceId: string, idempotencyKey: string, paymentMethod?: string): Promise<PayOutcome>;
+  markInvoiceUncollectible(invoiceId: string, idempotencyKey: string): Promise<void>;
+  /**
+   * What a segment of the policy file can match on: the invoice's prices and products, their
+   * recurring intervals and metadata, and the subscription's metadata.
+   */
+  getInvoicePlan(invoiceId: string, subscriptionId: string): Promise<InvoicePlan>;
+}
+
+/** Stripe's subscriptions: their status and plan, and the end actions. */
+export interface Subscriptions {
   cancelSubscription(subscriptionId: string, idempotencyKey: string): Promise<void>;
   /** Sets cancel_at_period_end on the subscription. */
   cancelSubscriptionAtPeriodEnd(subscriptionId: string, idempotencyKey: string): Promise<void>;
   /** Pauses collection: new invoices stay drafts until collection is resumed. */
   pauseCollection(subscriptionId: string, idempotencyKey: string): Promise<void>;
-  markInvoiceUncollectible(invoiceId: string, idempotencyKey: string): Promise<void>;
   /** The subscription's status as Stripe holds it now (an event's copy may be stale). */
   getSubscriptionStatus(subscriptionId: string): Promise<SubscriptionStatus>;
+  /** The same as `Invoices.getInvoicePlan`, before there is an invoice (pre-dunning): from the subscription's items and their prices. */
+  getSubscriptionPlan(subscriptionId: string): Promise<InvoicePlan>;
+}
+
+/** Stripe's customers: who they are, their cards, and their renewals. */
+export interface Customers {
   /** The customer's preferred locale and time zone, as far as Stripe knows them. */
   getCustomerPreferences(customerId: string): Promise<CustomerPreferences>;
+  /** Who to write to; undefined for a deleted customer. */
+  getCustomerContact(customerId: string): Promise<CustomerContact | undefined>;
   /**
    * The payment method Stripe charges for the subscription's invoices when none is named: the
    * subscription's default, else the customer's invoice default, else the customer's default source.
@@ -238,27 +297,21 @@ export interface PaymentGateway {
    */
   getDefaultPaymentMethod(customerId: string, subscriptionId?: string): Promise<string | undefined>;
   /**
-   * A fresh billing portal session on the payment-method-update flow, which returns to `returnUrl`
-   * once the card is saved. Its URL lives minutes: open it at once, never put it in an email.
-   */
-  createPaymentUpdateUrl(customerId: string, returnUrl: string): Promise<string>;
-  /**
    * The card a renewal will charge, as Stripe picks it: the subscription's default payment method,
    * else the customer's, else the customer's default source. Undefined when none is a card.
    */
   getRenewalCard(customerId: string, subscriptionId?: string): Promise<RenewalCard | undefined>;
   /**
-   * What a segment of the policy file can match on: the invoice's prices and products, their
-   * recurring intervals and metadata, and the subscription's metadata.
+   * A fresh billing portal session on the payment-method-update flow, which returns to `returnUrl`
+   * once the card is saved. Its URL lives minutes: open it at once, never put it in an email.
    */
-  getInvoicePlan(invoiceId: string, subscriptionId: string): Promise<InvoicePlan>;
-  /** The same, before there is an invoice (pre-dunning): from the subscription's items and their prices. */
-  getSubscriptionPlan(subscriptionId: string): Promise<InvoicePlan>;
-  /** Who to write to; undefined for a deleted customer. */
-  getCustomerContact(customerId: string): Promise<CustomerContact | undefined>;
+  createPaymentUpdateUrl(customerId: string, returnUrl: string): Promise<string>;
   /** The customer's subscriptions that renew with an automatic charge: when, and for how much. */
   listRenewals(customerId: string): Promise<Renewal[]>;
 }
+
+/** Every Stripe port at once, as the Stripe adapter provides them: for wiring only. */
+export type PaymentGateway = Invoices & Subscriptions & Customers;
 
 export interface RenewalCard {
   /** pm_… or, for a legacy source, card_… */
@@ -355,6 +408,26 @@ export interface PaymentLinks {
    * (`renewsAt`, unix seconds, Stripe's clock) it warns about, and it lives until that renewal.
    */
   headsUpUrl(renewal: { customerId: string; subscriptionId: string; renewsAt: number }): Promise<string>;
+}
+
+/** A structured logger; Powertools Logger satisfies it. Extra objects become JSON keys. */
+export interface Log {
+  debug(message: string, ...extra: LogFields[]): void;
+  info(message: string, ...extra: LogFields[]): void;
+  warn(message: string, ...extra: LogFields[]): void;
+  error(message: string, ...extra: LogFields[]): void;
+}
+
+/**
+ * Keys for one log line. The ids go by these names everywhere: invoiceId, customerId, eventId (the
+ * Stripe event), executionName, stage; then reason, outcome… Never an address (the logger masks any).
+ */
+export type LogFields = Record<string, string | number | boolean | undefined | null | object>;
+
+/** Business metrics. In Lambda they go to CloudWatch through Powertools Metrics (EMF). */
+export interface MetricsSink {
+  /** Adds `value` (1 by default) to metric `name`, under its dimension when it has one. */
+  count<N extends MetricName>(name: N, ...args: MetricArgs<N>): void;
 }
 
 export interface Clock {

@@ -1,11 +1,12 @@
 // The policy file's `alsoNotify`: when a case opens for an amount at or above a threshold in its
 // currency, an internal address (finance, an account manager) gets one plain email about it.
+import type { CaseClaims, Timeline } from '../domain/ports.ts';
 import type { DunningCase } from '../domain/case.ts';
 import { EmailRejectedError } from '../domain/errors.ts';
 import { escapeHtml } from '../notices/layout.ts';
 import { formatMoney } from '../domain/format.ts';
 import { alsoNotifyFor, type PolicySet } from '../policy/segments.ts';
-import type { DunningDeps } from './deps.ts';
+import type { Uses } from './deps.ts';
 
 /** The claim (in the case's noticesSent) of alsoNotify rule `index`: `AlsoNotify`, `AlsoNotify2`, … */
 export function alsoNotifyClaim(index: number): string {
@@ -17,11 +18,11 @@ export function alsoNotifyClaim(index: number): string {
  * retried Lambda sends nothing twice. A throttle gives the claim back and is rethrown (the event is
  * redelivered); a rejected address is recorded and does not hold up the case.
  */
-export async function alsoNotifyOnOpen(deps: DunningDeps, set: PolicySet, dunningCase: DunningCase): Promise<void> {
+export async function alsoNotifyOnOpen(deps: Uses<'mailer' | 'clock' | 'log', CaseClaims & Timeline>, set: PolicySet, dunningCase: DunningCase): Promise<void> {
   for (const { index, rule } of alsoNotifyFor(set, dunningCase.amountDue)) {
     const claim = alsoNotifyClaim(index);
     const now = deps.clock.now().toISOString();
-    if (!(await deps.store.claimNotice(dunningCase.invoiceId, claim, now))) continue;
+    if (!(await deps.store.claimStageEmail(dunningCase.invoiceId, claim, now))) continue;
     const message = internalEmail(dunningCase);
     try {
       await deps.mailer.send({ to: rule.email, ...message, tags: { stage: claim, invoice: dunningCase.invoiceId } });
@@ -31,7 +32,7 @@ export async function alsoNotifyOnOpen(deps: DunningDeps, set: PolicySet, dunnin
         deps.log.warn('internal notice rejected', { invoiceId: dunningCase.invoiceId, stage: claim });
         continue;
       }
-      await deps.store.releaseNotice(dunningCase.invoiceId, claim, now);
+      await deps.store.releaseStageEmail(dunningCase.invoiceId, claim, now);
       throw error;
     }
     // The timeline never holds an address: the rule's number says who was told.

@@ -1,5 +1,5 @@
 // The My Account banner: what a notice stage stores for the site to show, and how urgent it is. Pure.
-import type { BannerSeverity, DunningCase, InAppNotice } from '../domain/case.ts';
+import type { BannerSeverity, DunningCase, Banner } from '../domain/case.ts';
 import type { RenderedNotice } from '../notices/render.ts';
 import type { Policy } from '../policy/schema.ts';
 
@@ -36,7 +36,7 @@ export function bannerOf(
   rendered: Pick<RenderedNotice, 'banner' | 'action'>,
   fallbackUrl: string,
   now: string,
-): InAppNotice | undefined {
+): Banner | undefined {
   if (!rendered.banner) return undefined;
   return {
     customerId: dunningCase.customerId,

@@ -1,17 +1,21 @@
 // A new card (a changed default, an attached card, a completed setup, or a card Stripe's account
 // updater renewed) is charged at once for each unpaid case of the customer (open, or flagged
 // needs_attention), instead of waiting for the next retry stage.
+import type { Banners, CardBlocks, CaseClaims, CaseQueries, Cases, Customers, Invoices, Suppressions, Timeline } from '../domain/ports.ts';
 import type { DunningCase } from '../domain/case.ts';
 import { CaseClosedError } from '../domain/errors.ts';
 import { chargeCase } from './charge.ts';
 import { howPaid } from './paid-by.ts';
 import { recoverCase } from './close.ts';
 import { pausedUntil } from './pause.ts';
-import type { IngestDeps } from './deps.ts';
+import type { Uses } from './deps.ts';
 import type { StripeEventEnvelope } from './invoice-event.ts';
 
 /** The stage that runs the policy's end action (see close.ts, terminateCase). */
 const TERMINATE_STAGE = 'Terminate';
+
+/** What chargeAfterCardUpdate touches. */
+export type ChargeAfterCardUpdateDeps = Uses<'policy' | 'policies' | 'mailer' | 'clock' | 'log' | 'metrics' | 'workflow', Cases & CaseQueries & CardBlocks & CaseClaims & Banners & Suppressions & Timeline, Invoices & Customers>;
 
 /**
  * A new card is the best moment to retry: charge each unpaid case of the customer now instead of at
@@ -21,7 +25,7 @@ const TERMINATE_STAGE = 'Terminate';
  * while its end action ran (the subscription may already be cancelled), nor a closed one.
  */
 export async function chargeAfterCardUpdate(
-  deps: IngestDeps,
+  deps: ChargeAfterCardUpdateDeps,
   event: StripeEventEnvelope,
   customerId: string,
   paymentMethod?: string,

@@ -1,9 +1,10 @@
 // Charging a case's invoice, from a retry stage or a card update: one charge at a time per
 // invoice, and never a charge of an invoice Stripe already holds as paid.
+import type { Banners, CardBlocks, CaseClaims, Cases, Customers, Invoices, Timeline } from '../domain/ports.ts';
 import type { DunningCase } from '../domain/case.ts';
 import { CaseClosedError } from '../domain/errors.ts';
 import { NO_PAYMENT_METHOD, type InvoiceSnapshot, type PayOutcome } from '../domain/ports.ts';
-import { policyOf, type DunningDeps } from './deps.ts';
+import { policyOf, type Uses } from './deps.ts';
 import { blockingCode, describeFailure } from './declines.ts';
 import { standDownIfEndedInStripe } from './outside.ts';
 
@@ -36,7 +37,10 @@ export interface ChargeRequest {
 
 const DAY_SECONDS = 86_400;
 
-export async function chargeCase(deps: DunningDeps, dunningCase: DunningCase, request: ChargeRequest): Promise<ChargeResult> {
+/** What chargeCase touches. */
+export type ChargeCaseDeps = Uses<'policy' | 'policies' | 'clock' | 'log' | 'metrics', Cases & CardBlocks & CaseClaims & Banners & Timeline, Invoices & Customers>;
+
+export async function chargeCase(deps: ChargeCaseDeps, dunningCase: DunningCase, request: ChargeRequest): Promise<ChargeResult> {
   const { invoiceId } = dunningCase;
   if (!(await deps.store.acquirePayLock(invoiceId, request.holder, deps.clock.now(), PAY_LOCK_MS))) return { outcome: 'busy' };
   try {
@@ -98,7 +102,7 @@ export async function chargeCase(deps: DunningDeps, dunningCase: DunningCase, re
 }
 
 /** The invoices of the case (its own and those that joined it) that Stripe still holds as open. */
-export async function openInvoicesOf(deps: DunningDeps, dunningCase: DunningCase, primary?: InvoiceSnapshot): Promise<InvoiceSnapshot[]> {
+export async function openInvoicesOf(deps: Uses<never, never, Invoices>, dunningCase: DunningCase, primary?: InvoiceSnapshot): Promise<InvoiceSnapshot[]> {
   const invoices = await Promise.all([
     primary ?? deps.stripe.getInvoice(dunningCase.invoiceId),
     ...(dunningCase.extraInvoiceIds ?? []).map((id) => deps.stripe.getInvoice(id)),

@@ -1,10 +1,11 @@
 // Ending a case: recovered (paid by any route), terminated (every retry failed) or flagged for a
 // person. Each close is one conditional write, so exactly one caller sends the closing email.
+import type { Banners, CaseClaims, Cases, Invoices, Subscriptions, Suppressions, Timeline } from '../domain/ports.ts';
 import type { DunningCase, RecoveredBy } from '../domain/case.ts';
 import { CaseClosedError, CaseNotFoundError, PaymentInProgressError } from '../domain/errors.ts';
 import type { NoticeSpec } from '../policy/schema.ts';
 import { renderNotice } from '../notices/render.ts';
-import { policyOf, type DunningDeps } from './deps.ts';
+import { policyOf, type Uses } from './deps.ts';
 import { howPaid } from './paid-by.ts';
 import { openInvoicesOf, PAY_LOCK_MS } from './charge.ts';
 import { stripeKey } from './stripe-keys.ts';
@@ -27,12 +28,15 @@ export interface RecoverOptions {
   confirm?: boolean;
 }
 
+/** What recoverCase touches. */
+export type RecoverCaseDeps = Uses<'policy' | 'policies' | 'mailer' | 'clock' | 'log' | 'metrics', Cases & CaseClaims & Banners & Suppressions & Timeline, Invoices>;
+
 /**
  * Marks the case recovered, clears the banner and sends one confirmation. Safe to call from the
  * webhook and the state machine at once, and again after a crash: the close and the confirmation
  * are each claimed once. The first call to close the case records `recoveredBy`.
  */
-export async function recoverCase(deps: DunningDeps, invoiceId: string, recoveredBy: RecoveredBy, options: RecoverOptions = {}): Promise<RecoverResult> {
+export async function recoverCase(deps: RecoverCaseDeps, invoiceId: string, recoveredBy: RecoveredBy, options: RecoverOptions = {}): Promise<RecoverResult> {
   const now = deps.clock.now().toISOString();
   // A case that other invoices of the subscription joined recovers only when all of them are paid.
   const before = await deps.store.getCase(invoiceId);
@@ -63,13 +67,16 @@ export async function recoverCase(deps: DunningDeps, invoiceId: string, recovere
     deps.log.info('case recovered', { invoiceId, customerId: dunningCase.customerId, recoveredBy, amount, currency });
   }
   // Unconditional: a retry after a crash between the close and this line still clears it.
-  await deps.store.clearNotice(dunningCase.customerId, invoiceId);
+  await deps.store.clearBanner(dunningCase.customerId, invoiceId);
   if (options.confirm !== false) await sendClosingEmail(deps, dunningCase, 'confirmation', policyOf(deps, dunningCase).recovered.notice, 'Recovered');
   return { recovered: true, closedNow: closed !== undefined, status: 'recovered' };
 }
 
+/** What terminateCase touches. */
+export type TerminateCaseDeps = Uses<'policy' | 'policies' | 'mailer' | 'clock' | 'log' | 'metrics', Cases & CaseClaims & Banners & Suppressions & Timeline, Invoices & Subscriptions>;
+
 /** Runs the policy's end action, then tells the customer their subscription has ended. */
-export async function terminateCase(deps: DunningDeps, invoiceId: string): Promise<void> {
+export async function terminateCase(deps: TerminateCaseDeps, invoiceId: string): Promise<void> {
   const now = deps.clock.now().toISOString();
   let dunningCase: DunningCase;
   try {
@@ -110,9 +117,12 @@ export async function terminateCase(deps: DunningDeps, invoiceId: string): Promi
   }
   const current = closed ?? (await deps.store.getCase(invoiceId));
   if (current?.status !== 'terminated') throw new CaseClosedError(invoiceId, current?.status ?? 'missing');
-  await deps.store.clearNotice(current.customerId, invoiceId);
+  await deps.store.clearBanner(current.customerId, invoiceId);
   await sendClosingEmail(deps, current, 'termination', policyOf(deps, current).end.notice, 'Terminate');
 }
+
+/** What tellSubscriptionEndedByStripe touches. */
+export type TellSubscriptionEndedByStripeDeps = Uses<'policy' | 'policies' | 'mailer' | 'clock' | 'log' | 'metrics', CaseClaims & Suppressions & Timeline>;
 
 /**
  * Stripe cancelled the subscription itself because its own retries failed (an account left on
@@ -120,15 +130,18 @@ export async function terminateCase(deps: DunningDeps, invoiceId: string): Promi
  * who has been told their subscription is at risk, is told it has ended, today. Claimed like
  * Terminate's email, so it goes out once, whichever closed the case.
  */
-export async function tellSubscriptionEndedByStripe(deps: DunningDeps, dunningCase: DunningCase, endedAt: string): Promise<void> {
+export async function tellSubscriptionEndedByStripe(deps: TellSubscriptionEndedByStripeDeps, dunningCase: DunningCase, endedAt: string): Promise<void> {
   await sendClosingEmail(deps, { ...dunningCase, terminatesAt: endedAt }, 'termination', policyOf(deps, dunningCase).end.notice, 'Terminate');
 }
+
+/** What endSubscription touches. */
+type EndSubscriptionDeps = Uses<'policy' | 'policies' | 'mailer' | 'clock' | 'log' | 'metrics', Cases & CaseClaims & Banners & Suppressions & Timeline, Invoices & Subscriptions>;
 
 /**
  * Under the pay lock: asks Stripe whether the invoice was paid after all (a payment whose webhook is
  * late must not cost a subscription), then runs the policy's end action.
  */
-async function endSubscription(deps: DunningDeps, dunningCase: DunningCase, now: string): Promise<string> {
+async function endSubscription(deps: EndSubscriptionDeps, dunningCase: DunningCase, now: string): Promise<string> {
   const { invoiceId } = dunningCase;
   const invoice = await deps.stripe.getInvoice(invoiceId);
   if (invoice.status === 'paid' && (await recoverCase(deps, invoiceId, howPaid(invoice))).recovered) {
@@ -169,7 +182,7 @@ async function endSubscription(deps: DunningDeps, dunningCase: DunningCase, now:
  * open case is flagged, once (true for the call that flagged it); `state` is the state that failed.
  */
 export async function flagCase(
-  deps: Pick<DunningDeps, 'store' | 'clock' | 'log' | 'metrics'>,
+  deps: Uses<'clock' | 'log' | 'metrics', Cases & Timeline>,
   invoiceId: string,
   error: { name: string; message: string },
   state?: string,
@@ -194,7 +207,7 @@ export async function flagCase(
 }
 
 async function sendClosingEmail(
-  deps: DunningDeps,
+  deps: Uses<'policy' | 'policies' | 'mailer' | 'clock' | 'log' | 'metrics', CaseClaims & Suppressions & Timeline>,
   dunningCase: DunningCase,
   kind: 'confirmation' | 'termination',
   copy: NoticeSpec,

@@ -1,27 +1,14 @@
 // What the dunning use cases need from the outside world, injected so Lambda and the local
 // runtime run the same code against different endpoints.
-import type { CaseStore, Clock, Mailer, PaymentGateway, PaymentLinks, Workflow } from '../domain/ports.ts';
+import type { CaseStore, Clock, Log, Mailer, MetricsSink, PaymentGateway, PaymentLinks, Workflow } from '../domain/ports.ts';
 import type { DunningCase } from '../domain/case.ts';
 import { InvalidInputError } from '../domain/errors.ts';
 import type { Policy } from '../policy/schema.ts';
 import { DEFAULT_POLICY_NAME, type PolicySet } from '../policy/segments.ts';
-import { noMetrics, type MetricsSink } from './metrics.ts';
+import { noMetrics } from './metrics.ts';
 
-/** A structured logger; Powertools Logger satisfies it. Extra objects become JSON keys. */
-export interface Log {
-  debug(message: string, ...extra: LogFields[]): void;
-  info(message: string, ...extra: LogFields[]): void;
-  warn(message: string, ...extra: LogFields[]): void;
-  error(message: string, ...extra: LogFields[]): void;
-}
-
-/**
- * Keys for one log line. The ids go by these names everywhere: invoiceId, customerId, eventId (the
- * Stripe event), executionName, stage; then reason, outcome… Never an address (the logger masks any).
- */
-export type LogFields = Record<string, string | number | boolean | undefined | null | object>;
-
-export type { MetricName, MetricsSink } from './metrics.ts';
+export type { Log, LogFields, MetricsSink } from '../domain/ports.ts';
+export type { MetricName } from '../domain/metrics.ts';
 
 export interface DunningDeps {
   /** The `default` policy: for what belongs to no case (pre-dunning), and cases without a policy. */
@@ -31,7 +18,9 @@ export interface DunningDeps {
    * Read a case's policy with `policyOf`, never `policy`.
    */
   policies?: PolicySet;
+  /** Every store port; each use case names the ones it calls (see `Uses`). */
   store: CaseStore;
+  /** Every Stripe port; each use case names the ones it calls. */
   stripe: PaymentGateway;
   mailer: Mailer;
   /** Makes the signed one-click "update payment details" links the notices carry. */
@@ -47,6 +36,19 @@ export interface IngestDeps extends DunningDeps {
   livemode: boolean;
 }
 
+/** What a use case may take besides the store and Stripe. */
+type Services = Omit<IngestDeps, 'store' | 'stripe'>;
+
+/**
+ * A use case's dependencies, typed by what it touches: the services it names, then the store ports
+ * (`store`) and the Stripe ports (`stripe`) it calls, e.g. `Uses<'clock' | 'log', Cases & Timeline>`.
+ * The wiring passes the whole DunningDeps; a signature shows what the flow reaches, and a test's fake
+ * needs only those members.
+ */
+export type Uses<K extends keyof Services, Store = never, Gateway = never> = Pick<Services, K> &
+  ([Store] extends [never] ? unknown : { store: Store }) &
+  ([Gateway] extends [never] ? unknown : { stripe: Gateway });
+
 export const silentLog: Log = { debug() {}, info() {}, warn() {}, error() {} };
 export { noMetrics };
 
@@ -56,11 +58,11 @@ export { noMetrics };
  * has is an error (the stage fails, and the case is flagged for a person), never a silent fallback:
  * another policy's emails would be wrong.
  */
-export function policyOf(deps: Pick<DunningDeps, 'policy' | 'policies'>, dunningCase: Pick<DunningCase, 'policy' | 'invoiceId'> | undefined): Policy {
+export function policyOf(deps: Uses<'policy' | 'policies'>, dunningCase: Pick<DunningCase, 'policy' | 'invoiceId'> | undefined): Policy {
   return policyNamed(deps, dunningCase?.policy, dunningCase?.invoiceId);
 }
 
-export function policyNamed(deps: Pick<DunningDeps, 'policy' | 'policies'>, name: string | undefined, invoiceId?: string): Policy {
+export function policyNamed(deps: Uses<'policy' | 'policies'>, name: string | undefined, invoiceId?: string): Policy {
   if (name === undefined || name === DEFAULT_POLICY_NAME) return deps.policy;
   const policy = deps.policies?.policies[name];
   if (!policy) {

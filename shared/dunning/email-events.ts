@@ -4,10 +4,12 @@
 // suppresses the address and flags the case; the case stays open, with its banner and retries.
 import * as z from '../zod.ts';
 import type { SuppressionReason, TimelineEntryType } from '../domain/case.ts';
-import type { MetricName } from './deps.ts';
-import { addressKey, flagCaseSuppressed, type SuppressionDeps } from './suppression.ts';
+import type { Cases, EmailEventClaims, Suppressions, Timeline } from '../domain/ports.ts';
+import type { MetricName, Uses } from './deps.ts';
+import { addressKey, flagCaseSuppressed } from './suppression.ts';
 
-export type EmailEventDeps = SuppressionDeps;
+/** What the SES event recorder touches: the case it leads back to, the suppressions, the event claims and the timeline. */
+export type EmailEventDeps = Uses<'clock' | 'log' | 'metrics', Cases & Suppressions & EmailEventClaims & Timeline>;
 
 const TagsSchema = z.optional(z.record(z.string(), z.array(z.string())));
 

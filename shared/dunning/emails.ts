@@ -2,10 +2,11 @@
 // the case's timeline. Throttles are rethrown for the state machine to retry; a permanent rejection
 // (SES's account-level suppression list included) or an address we suppressed after a hard bounce
 // or complaint is recorded as undeliverable and the sequence goes on.
+import type { Suppressions, Timeline } from '../domain/ports.ts';
 import type { DunningCase } from '../domain/case.ts';
 import { EmailRejectedError } from '../domain/errors.ts';
 import type { RenderedNotice } from '../notices/render.ts';
-import type { DunningDeps } from './deps.ts';
+import type { Uses } from './deps.ts';
 import { describeSuppression, flagCaseSuppressed, suppressionOf } from './suppression.ts';
 
 export type SendOutcome = 'sent' | 'undeliverable';
@@ -16,7 +17,7 @@ export type SendOutcome = 'sent' | 'undeliverable';
  * a retried stage then finds it taken and sends nothing twice.
  */
 export async function sendCaseEmail(
-  deps: DunningDeps,
+  deps: Uses<'mailer' | 'clock' | 'log' | 'metrics', Suppressions & Timeline>,
   dunningCase: DunningCase,
   stage: string,
   notice: RenderedNotice,
@@ -61,7 +62,7 @@ export async function sendCaseEmail(
   return 'sent';
 }
 
-async function undeliverable(deps: DunningDeps, dunningCase: DunningCase, stage: string, detail: string): Promise<void> {
+async function undeliverable(deps: Uses<'clock' | 'metrics', Timeline>, dunningCase: DunningCase, stage: string, detail: string): Promise<void> {
   await deps.store.appendTimeline(dunningCase.invoiceId, {
     at: deps.clock.now().toISOString(),
     type: 'notice_undeliverable',

@@ -3,10 +3,9 @@
 // in AWS, the local engine's end locally); the execution stays failed at that stage, so an operator
 // can fix the cause and redrive it (shared/dunning/operator.ts).
 import * as z from '../zod.ts';
-import type { Clock, CaseStore, Workflow } from '../domain/ports.ts';
+import type { Cases, Clock, Log, MetricsSink, Timeline, Workflow } from '../domain/ports.ts';
 import { InvalidInputError } from '../domain/errors.ts';
 import { flagCase } from './close.ts';
-import type { Log, MetricsSink } from './deps.ts';
 
 export const EXECUTION_STATUS_CHANGE = 'Step Functions Execution Status Change';
 
@@ -67,7 +66,7 @@ const EventSchema = z.object({
 const InputSchema = z.object({ invoiceId: z.string().check(z.startsWith('in_')) });
 
 export interface FailedExecutionDeps {
-  store: CaseStore;
+  store: Cases & Timeline;
   workflow: Workflow;
   clock: Clock;
   log: Log;

@@ -2,6 +2,7 @@
 // invoice closes its case at once and stops the execution; a new card is charged at once; a case
 // ended outside is closed. The types handled are HANDLED_EVENT_TYPES (handled-events.ts); everything
 // else is acknowledged and ignored.
+import type { Banners, CardBlocks, CaseClaims, CaseQueries, Cases, Customers, HeadsUps, Invoices, Subscriptions, Suppressions, Timeline } from '../domain/ports.ts';
 import type { DunningCase } from '../domain/case.ts';
 import { addDays } from '../domain/format.ts';
 import { CaseClosedError, CasePausedError, InvalidInputError } from '../domain/errors.ts';
@@ -17,7 +18,7 @@ import { howPaid } from './paid-by.ts';
 import { closeFromOutside } from './outside.ts';
 import { cancelHeadsUp, headsUpForExpiringSource, headsUpForUpcomingInvoice, PRE_DUNNING_STAGE, type PreDunningResult } from './pre-dunning.ts';
 import { runNoticeStage } from './stages.ts';
-import { policyNamed, policyOf, type IngestDeps } from './deps.ts';
+import { policyNamed, policyOf, type Uses } from './deps.ts';
 import { alsoNotifyOnOpen } from './also-notify.ts';
 import { choosePolicy, DEFAULT_POLICY_NAME, hasSegments } from '../policy/segments.ts';
 import { dunningEligibility, parseInvoice, type StripeEventEnvelope } from './invoice-event.ts';
@@ -41,7 +42,10 @@ export interface IngestOptions {
   replayedBy?: 'operator';
 }
 
-export async function ingestStripeEvent(deps: IngestDeps, event: StripeEventEnvelope, options: IngestOptions = {}): Promise<IngestResult> {
+/** What ingestStripeEvent touches. */
+export type IngestStripeEventDeps = Uses<'policy' | 'policies' | 'mailer' | 'links' | 'clock' | 'log' | 'metrics' | 'workflow' | 'livemode', Cases & CaseQueries & CardBlocks & CaseClaims & Banners & Suppressions & HeadsUps & Timeline, Invoices & Subscriptions & Customers>;
+
+export async function ingestStripeEvent(deps: IngestStripeEventDeps, event: StripeEventEnvelope, options: IngestOptions = {}): Promise<IngestResult> {
   const receivedAt = deps.clock.now().toISOString();
   const result = await route(deps, event);
   // On each case the event acted on, a line saying which event it was: the operator's `case` view
@@ -74,7 +78,10 @@ function casesActedOn(result: IngestResult): string[] {
   }
 }
 
-async function route(deps: IngestDeps, event: StripeEventEnvelope): Promise<IngestResult> {
+/** What route touches. */
+type RouteDeps = Uses<'policy' | 'policies' | 'mailer' | 'links' | 'clock' | 'log' | 'metrics' | 'workflow' | 'livemode', Cases & CaseQueries & CardBlocks & CaseClaims & Banners & Suppressions & HeadsUps & Timeline, Invoices & Subscriptions & Customers>;
+
+async function route(deps: RouteDeps, event: StripeEventEnvelope): Promise<IngestResult> {
   if (event.livemode !== deps.livemode) {
     // A test-mode event must never dun a live customer, nor the reverse.
     return ignore(deps, event, `livemode ${event.livemode} does not match this deployment's ${deps.livemode ? 'live' : 'test'} key`);
@@ -150,7 +157,10 @@ async function route(deps: IngestDeps, event: StripeEventEnvelope): Promise<Inge
   }
 }
 
-async function openCase(deps: IngestDeps, event: StripeEventEnvelope): Promise<IngestResult> {
+/** What openCase touches. */
+type OpenCaseDeps = Uses<'policy' | 'policies' | 'mailer' | 'links' | 'clock' | 'log' | 'metrics' | 'workflow', Cases & CaseQueries & CardBlocks & CaseClaims & Banners & Suppressions & Timeline, Invoices & Customers>;
+
+async function openCase(deps: OpenCaseDeps, event: StripeEventEnvelope): Promise<IngestResult> {
   const invoice = parseInvoice(event.data.object, event.id);
   const eligibility = dunningEligibility(invoice);
   if (!eligibility.eligible) return ignore(deps, event, eligibility.reason, invoice.id);
@@ -259,7 +269,7 @@ async function openCase(deps: IngestDeps, event: StripeEventEnvelope): Promise<I
  * fraudulent…), that needs the customer to authenticate, or that the issuer advised not to try
  * again, is blocked as the case opens, so no retry stage charges it. A new card is still charged.
  */
-async function blockOpeningCard(deps: IngestDeps, dunningCase: DunningCase, failure: PaymentFailure | undefined, now: string): Promise<DunningCase> {
+async function blockOpeningCard(deps: Uses<'log', CardBlocks & Timeline>, dunningCase: DunningCase, failure: PaymentFailure | undefined, now: string): Promise<DunningCase> {
   const code = failure && blockingCode(failure);
   const card = failure?.paymentMethod;
   if (!code || !card || dunningCase.blockedPaymentMethod || dunningCase.status !== 'open') return dunningCase;
@@ -274,18 +284,21 @@ async function blockOpeningCard(deps: IngestDeps, dunningCase: DunningCase, fail
   return { ...dunningCase, blockedPaymentMethod: block };
 }
 
+/** What followStripeAttempt touches. */
+type FollowStripeAttemptDeps = Uses<'policy' | 'policies' | 'mailer' | 'links' | 'clock' | 'log' | 'metrics', Cases & CaseClaims & Banners & Suppressions & Timeline, Invoices>;
+
 /**
  * Stripe's own attempt `attempt` at `invoiceId` failed: recorded on the case once per attempt number
  * (a claim among the case's `noticesSent`, like an `alsoNotify` rule's), however many deliveries of it
  * arrive, and under `retries: "stripe"` followed by its notice. A notice that could not be sent gives
  * the claim back, so the redelivered event tries again.
  */
-async function followStripeAttempt(deps: IngestDeps, dunningCase: DunningCase, invoiceId: string, attempt: number): Promise<IngestResult | undefined> {
+async function followStripeAttempt(deps: FollowStripeAttemptDeps, dunningCase: DunningCase, invoiceId: string, attempt: number): Promise<IngestResult | undefined> {
   const now = deps.clock.now().toISOString();
   const claim = stripeAttemptClaim(dunningCase, invoiceId, attempt);
   let claimed: boolean;
   try {
-    claimed = await deps.store.claimNotice(dunningCase.invoiceId, claim, now);
+    claimed = await deps.store.claimStageEmail(dunningCase.invoiceId, claim, now);
   } catch (error) {
     if (error instanceof CaseClosedError) return { action: 'case_exists', invoiceId: dunningCase.invoiceId, status: error.status as DunningCase['status'] };
     throw error;
@@ -299,7 +312,7 @@ async function followStripeAttempt(deps: IngestDeps, dunningCase: DunningCase, i
   try {
     return await noticeAfterStripeAttempt(deps, dunningCase, attempt);
   } catch (error) {
-    await deps.store.releaseNotice(dunningCase.invoiceId, claim, now);
+    await deps.store.releaseStageEmail(dunningCase.invoiceId, claim, now);
     throw error;
   }
 }
@@ -309,13 +322,16 @@ function stripeAttemptClaim(dunningCase: DunningCase, invoiceId: string, attempt
   return invoiceId === dunningCase.invoiceId ? `StripeAttempt${attempt}` : `StripeAttempt${attempt}:${invoiceId}`;
 }
 
+/** What noticeAfterStripeAttempt touches. */
+type NoticeAfterStripeAttemptDeps = Uses<'policy' | 'policies' | 'mailer' | 'links' | 'clock' | 'log' | 'metrics', Cases & CaseClaims & Banners & Suppressions & Timeline, Invoices>;
+
 /**
  * With `retries: "stripe"` the notices follow Stripe's attempts: the failure of Stripe's attempt n
  * sends the earliest notice stage among the first n that has not gone out, at once, rather than on
  * its policy day (which stays the latest it goes). A replayed or late event of attempt n can never
  * reach past notice n, and the stage's claim keeps the scheduled run from sending it again.
  */
-async function noticeAfterStripeAttempt(deps: IngestDeps, dunningCase: DunningCase, attempt: number): Promise<IngestResult | undefined> {
+async function noticeAfterStripeAttempt(deps: NoticeAfterStripeAttemptDeps, dunningCase: DunningCase, attempt: number): Promise<IngestResult | undefined> {
   const due = policyOf(deps, dunningCase).stages
     .filter((stage) => stage.type === 'notice')
     .slice(0, attempt)
@@ -340,12 +356,15 @@ async function noticeAfterStripeAttempt(deps: IngestDeps, dunningCase: DunningCa
   }
 }
 
+/** What askForAuthentication touches. */
+type AskForAuthenticationDeps = Uses<'policy' | 'policies' | 'mailer' | 'links' | 'clock' | 'log' | 'metrics' | 'workflow', Cases & CaseQueries & CardBlocks & CaseClaims & Banners & Suppressions & Timeline, Invoices & Customers>;
+
 /**
  * The bank wants the customer to authenticate (3-D Secure). Off-session retries of that card cannot
  * succeed, so it is blocked, and the customer is sent, once, a notice linking the invoice's hosted
  * page, where they can confirm the payment.
  */
-async function askForAuthentication(deps: IngestDeps, event: StripeEventEnvelope): Promise<IngestResult> {
+async function askForAuthentication(deps: AskForAuthenticationDeps, event: StripeEventEnvelope): Promise<IngestResult> {
   const opened = await openCase(deps, event);
   if (opened.action === 'ignored') return opened;
   const invoice = parseInvoice(event.data.object, event.id);
@@ -364,18 +383,21 @@ async function askForAuthentication(deps: IngestDeps, event: StripeEventEnvelope
   }
   const policy = policyOf(deps, dunningCase);
   const rendered = renderNotice(policy.actionRequired.notice, { policy, dunningCase });
-  if (!(await deps.store.claimNotice(invoice.id, 'ActionRequired', now))) {
+  if (!(await deps.store.claimStageEmail(invoice.id, 'ActionRequired', now))) {
     return { action: 'action_required_notified', invoiceId: invoice.id, notice: 'already_sent' };
   }
   const banner = bannerOf(policy, dunningCase, ACTION_REQUIRED_STAGE, rendered, dunningCase.hostedInvoiceUrl ?? policy.brand.myAccountUrl, now);
-  if (banner) await deps.store.putNotice(banner);
+  if (banner) await deps.store.putBanner(banner);
   const notice = await sendCaseEmail(deps, dunningCase, 'ActionRequired', rendered, () =>
-    deps.store.releaseNotice(invoice.id, 'ActionRequired', now),
+    deps.store.releaseStageEmail(invoice.id, 'ActionRequired', now),
   );
   return { action: 'action_required_notified', invoiceId: invoice.id, notice };
 }
 
-async function closePaidCase(deps: IngestDeps, event: StripeEventEnvelope): Promise<IngestResult> {
+/** What closePaidCase touches. */
+type ClosePaidCaseDeps = Uses<'policy' | 'policies' | 'mailer' | 'clock' | 'log' | 'metrics' | 'workflow', Cases & CaseClaims & Banners & Suppressions & Timeline, Invoices>;
+
+async function closePaidCase(deps: ClosePaidCaseDeps, event: StripeEventEnvelope): Promise<IngestResult> {
   const invoice = parseInvoice(event.data.object, event.id);
   const existing = await deps.store.findCaseOfInvoice(invoice.id);
   if (!existing) return ignore(deps, event, 'no dunning case for this invoice', invoice.id);
@@ -403,11 +425,14 @@ async function closePaidCase(deps: IngestDeps, event: StripeEventEnvelope): Prom
   return { action: 'case_recovered', invoiceId: caseInvoiceId };
 }
 
-async function stopExecution(deps: IngestDeps, dunningCase: DunningCase, cause: string, eventType: string): Promise<void> {
+async function stopExecution(deps: Uses<'clock' | 'workflow', Timeline>, dunningCase: DunningCase, cause: string, eventType: string): Promise<void> {
   if (!dunningCase.executionArn) return;
   await deps.workflow.stop(dunningCase.executionArn, cause);
   await deps.store.appendTimeline(dunningCase.invoiceId, { at: deps.clock.now().toISOString(), type: 'execution_stopped', detail: eventType });
 }
+
+/** What subscriptionUpdated touches. */
+type SubscriptionUpdatedDeps = Uses<'policy' | 'policies' | 'mailer' | 'clock' | 'log' | 'metrics' | 'workflow', Cases & CaseQueries & CaseClaims & Banners & Suppressions & Timeline, Invoices & Subscriptions>;
 
 /**
  * Subscription updates arrive in any order, and a late one carries a stale status: so the event only
@@ -415,7 +440,7 @@ async function stopExecution(deps: IngestDeps, dunningCase: DunningCase, cause: 
  * own `customer.subscription.deleted` may be lost); a case whose invoice Stripe holds as paid is
  * recovered (its `invoice.paid` may be late); anything else changes nothing.
  */
-async function subscriptionUpdated(deps: IngestDeps, event: StripeEventEnvelope): Promise<IngestResult> {
+async function subscriptionUpdated(deps: SubscriptionUpdatedDeps, event: StripeEventEnvelope): Promise<IngestResult> {
   const subscription = parseRef(event, 'sub_');
   const cases = (await deps.store.listCasesOfCustomer(subscription.customer)).filter(
     (c) => c.subscriptionId === subscription.id && (c.status === 'open' || c.status === 'needs_attention'),
@@ -442,14 +467,20 @@ async function subscriptionUpdated(deps: IngestDeps, event: StripeEventEnvelope)
   return ignore(deps, event, `subscription is ${status} in Stripe; its case goes on`);
 }
 
-async function cardUpdated(deps: IngestDeps, event: StripeEventEnvelope, customerId: string, paymentMethod?: string): Promise<IngestResult> {
+/** What cardUpdated touches. */
+type CardUpdatedDeps = Uses<'policy' | 'policies' | 'mailer' | 'clock' | 'log' | 'metrics' | 'workflow', Cases & CaseQueries & CardBlocks & CaseClaims & Banners & Suppressions & Timeline, Invoices & Customers>;
+
+async function cardUpdated(deps: CardUpdatedDeps, event: StripeEventEnvelope, customerId: string, paymentMethod?: string): Promise<IngestResult> {
   // A new card answers a pre-dunning heads-up: its banner has said what it had to.
-  const banner = await deps.store.getNotice(customerId);
-  if (banner?.stage === PRE_DUNNING_STAGE) await deps.store.clearNotice(customerId, banner.invoiceId);
+  const banner = await deps.store.getBanner(customerId);
+  if (banner?.stage === PRE_DUNNING_STAGE) await deps.store.clearBanner(customerId, banner.invoiceId);
   const outcomes = await chargeAfterCardUpdate(deps, event, customerId, paymentMethod);
   if (outcomes.length === 0) return ignore(deps, event, 'the customer has no open case');
   return { action: 'card_update_retried', outcomes };
 }
+
+/** What cardRemoved touches. */
+type CardRemovedDeps = Uses<'clock' | 'log' | 'metrics', Cases & CaseQueries & CardBlocks & Timeline>;
 
 /**
  * The customer removed a card. Nothing is charged: a removal is no new card. Each unpaid case of the
@@ -458,7 +489,7 @@ async function cardUpdated(deps: IngestDeps, event: StripeEventEnvelope, custome
  * charge of the case asks Stripe to take it (an invoice may still name it). The charges that follow
  * take the card Stripe would charge now, or find none and say so (`no_payment_method`).
  */
-async function cardRemoved(deps: IngestDeps, event: StripeEventEnvelope, customerId: string, paymentMethod: string, detached: boolean): Promise<IngestResult> {
+async function cardRemoved(deps: CardRemovedDeps, event: StripeEventEnvelope, customerId: string, paymentMethod: string, detached: boolean): Promise<IngestResult> {
   const unpaid = (c: DunningCase | undefined): c is DunningCase => c?.status === 'open' || c?.status === 'needs_attention';
   const recorded: string[] = [];
   for (const entry of (await deps.store.listCasesOfCustomer(customerId)).filter(unpaid)) {
@@ -482,11 +513,14 @@ function refId(ref: unknown): string | undefined {
   return ref && typeof ref === 'object' && typeof (ref as { id?: unknown }).id === 'string' ? (ref as { id: string }).id : undefined;
 }
 
+/** What cardRenewedByStripe touches. */
+type CardRenewedByStripeDeps = Uses<'policy' | 'policies' | 'mailer' | 'clock' | 'log' | 'metrics' | 'workflow', Cases & CaseQueries & CardBlocks & CaseClaims & Banners & Suppressions & HeadsUps & Timeline, Invoices & Customers>;
+
 /**
  * Stripe's card account updater renewed a card in place. Before a failure it answers the heads-up;
  * with a case open, a renewed card the case is charged with is as good as a new one: retry at once.
  */
-async function cardRenewedByStripe(deps: IngestDeps, event: StripeEventEnvelope): Promise<IngestResult> {
+async function cardRenewedByStripe(deps: CardRenewedByStripeDeps, event: StripeEventEnvelope): Promise<IngestResult> {
   const cancelled = await cancelHeadsUp(deps, event);
   if (cancelled.action !== 'heads_up_cancelled') return cancelled;
   const { customerId, cardId } = cancelled;
@@ -498,13 +532,13 @@ async function cardRenewedByStripe(deps: IngestDeps, event: StripeEventEnvelope)
   return { action: 'card_update_retried', outcomes };
 }
 
-async function closeInvoiceCase(deps: IngestDeps, event: StripeEventEnvelope, reason: string): Promise<IngestResult> {
+async function closeInvoiceCase(deps: Uses<'clock' | 'log' | 'metrics', Cases & Banners & Timeline>, event: StripeEventEnvelope, reason: string): Promise<IngestResult> {
   const invoice = parseInvoice(event.data.object, event.id);
   const existing = await deps.store.getCase(invoice.id);
   return closeCases(deps, event, existing ? [existing] : [], reason);
 }
 
-async function closeCases(deps: IngestDeps, event: StripeEventEnvelope, cases: DunningCase[], reason: string): Promise<IngestResult> {
+async function closeCases(deps: Uses<'clock' | 'log' | 'metrics', Cases & Banners & Timeline>, event: StripeEventEnvelope, cases: DunningCase[], reason: string): Promise<IngestResult> {
   const closed: string[] = [];
   for (const c of cases) {
     if (await closeFromOutside(deps, c, reason)) closed.push(c.invoiceId);
@@ -527,6 +561,9 @@ function canceledForFailedPayment(event: StripeEventEnvelope): boolean {
   return details?.reason === 'payment_failed';
 }
 
+/** What closeCasesEndedByStripe touches. */
+type CloseCasesEndedByStripeDeps = Uses<'policy' | 'policies' | 'mailer' | 'clock' | 'log' | 'metrics', Cases & CaseClaims & Banners & Suppressions & Timeline>;
+
 /**
  * Stripe ended the subscription mid-policy for the same failed payment the case is about. The case
  * closes as any case ended outside does (no more notices, no charge), and the customer, told so far
@@ -534,7 +571,7 @@ function canceledForFailedPayment(event: StripeEventEnvelope): boolean {
  * already closed because the subscription was seen canceled (a `customer.subscription.updated` read
  * first) is told too, and a redelivery after a failed send tries again.
  */
-async function closeCasesEndedByStripe(deps: IngestDeps, event: StripeEventEnvelope, cases: DunningCase[]): Promise<IngestResult> {
+async function closeCasesEndedByStripe(deps: CloseCasesEndedByStripeDeps, event: StripeEventEnvelope, cases: DunningCase[]): Promise<IngestResult> {
   const closed: string[] = [];
   const told: string[] = [];
   const endedAt = new Date(event.created * 1000).toISOString();
@@ -562,7 +599,7 @@ function parseRef(event: StripeEventEnvelope, prefix: 'sub_' | 'cus_'): { id: st
   return { id, customer };
 }
 
-function ignore(deps: IngestDeps, event: StripeEventEnvelope, reason: string, invoiceId?: string): IngestResult {
+function ignore(deps: Uses<'log' | 'metrics'>, event: StripeEventEnvelope, reason: string, invoiceId?: string): IngestResult {
   deps.log.info('event ignored', { eventId: event.id, type: event.type, invoiceId, reason });
   deps.metrics.count('EventIgnored');
   return { action: 'ignored', reason };

@@ -2,10 +2,9 @@
 // themselves (the sparse open-cases index), so unlike a sum of opened-minus-closed counters it
 // cannot drift when a metric is lost, and it shows where the open cases are waiting.
 import type { DunningCase } from '../domain/case.ts';
-import type { CaseStore } from '../domain/ports.ts';
+import type { CaseQueries, MetricsSink } from '../domain/ports.ts';
 import { DEFAULT_POLICY_NAME, policyNames, type PolicySet } from '../policy/segments.ts';
 import { policyStateName } from '../workflow/definition.ts';
-import type { MetricsSink } from './metrics.ts';
 
 /** The Stage of an open case that no stage has acted on yet (its first stage is about to run). */
 export const NOT_STARTED_STAGE = 'Opened';
@@ -55,7 +54,7 @@ export function countOpenCases(policies: PolicySet, open: readonly DunningCase[]
 }
 
 export interface OpenCasesGaugeDeps {
-  store: Pick<CaseStore, 'listOpenCases'>;
+  store: Pick<CaseQueries, 'listOpenCases'>;
   policies: PolicySet;
   metrics: MetricsSink;
   clock: { now(): Date };

@@ -4,10 +4,10 @@
 // close is a close from outside.
 import type { DunningCase } from '../domain/case.ts';
 import { CaseClosedError, ExecutionNotRedrivableError } from '../domain/errors.ts';
-import type { ExecutionStatus } from '../domain/ports.ts';
+import type { Banners, CardBlocks, CaseClaims, Cases, Customers, ExecutionStatus, Invoices, Suppressions, Timeline } from '../domain/ports.ts';
 import { chargeCase } from './charge.ts';
 import { recoverCase } from './close.ts';
-import type { IngestDeps } from './deps.ts';
+import type { Uses } from './deps.ts';
 import { closeFromOutside } from './outside.ts';
 import { howPaid } from './paid-by.ts';
 
@@ -22,12 +22,15 @@ export type RetryNowResult =
   | { outcome: 'busy' }
   | { outcome: 'not_open'; status: DunningCase['status'] };
 
+/** What retryNow touches. */
+export type RetryNowDeps = Uses<'policy' | 'policies' | 'mailer' | 'clock' | 'log' | 'metrics' | 'workflow', Cases & CardBlocks & CaseClaims & Banners & Suppressions & Timeline, Invoices & Customers>;
+
 /**
  * Charges the case's open invoices now with the customer's default card, as a card update does, and
  * recovers the case if that pays. A decline changes nothing else: the sequence goes on. An operator
  * may charge a paused or flagged case: it is an explicit act, and a payment is always welcome.
  */
-export async function retryNow(deps: IngestDeps, dunningCase: DunningCase): Promise<RetryNowResult> {
+export async function retryNow(deps: RetryNowDeps, dunningCase: DunningCase): Promise<RetryNowResult> {
   if (dunningCase.status !== 'open' && dunningCase.status !== 'needs_attention') return { outcome: 'not_open', status: dunningCase.status };
   const now = deps.clock.now();
   const at = now.toISOString();
@@ -68,7 +71,7 @@ export async function retryNow(deps: IngestDeps, dunningCase: DunningCase): Prom
 }
 
 /** Closes the case from outside with the operator's reason; its execution is stopped. */
-export async function closeByOperator(deps: IngestDeps, dunningCase: DunningCase, reason: string): Promise<boolean> {
+export async function closeByOperator(deps: Uses<'clock' | 'log' | 'metrics', Cases & Banners & Timeline>, dunningCase: DunningCase, reason: string): Promise<boolean> {
   return closeFromOutside(deps, dunningCase, `closed by operator: ${reason}`);
 }
 
@@ -91,7 +94,7 @@ const REDRIVABLE_STATUSES: readonly ExecutionStatus[] = ['FAILED', 'TIMED_OUT', 
  * is reopened first (a stage acts only on an open case), then Step Functions redrives the execution.
  * A case that ended meanwhile (paid, terminated, closed) is never reopened.
  */
-export async function redriveByOperator(deps: IngestDeps, executionName: string): Promise<RedriveResult> {
+export async function redriveByOperator(deps: Uses<'clock' | 'log' | 'workflow', Cases & Timeline>, executionName: string): Promise<RedriveResult> {
   const executionArn = deps.workflow.executionArn(executionName);
   const execution = await deps.workflow.describe(executionArn);
   if (!execution) return { outcome: 'no_execution' };

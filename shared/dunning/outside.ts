@@ -3,12 +3,12 @@
 // cleared, the execution is stopped, and nothing more is sent.
 import type { DunningCase } from '../domain/case.ts';
 import { CaseClosedError } from '../domain/errors.ts';
-import type { InvoiceSnapshot } from '../domain/ports.ts';
-import type { DunningDeps, IngestDeps } from './deps.ts';
+import type { Banners, Cases, InvoiceSnapshot, Timeline } from '../domain/ports.ts';
+import type { Uses } from './deps.ts';
 
 /** Closes one case from outside; true if this call closed it. */
 export async function closeFromOutside(
-  deps: DunningDeps & Partial<Pick<IngestDeps, 'workflow'>>,
+  deps: Uses<'clock' | 'log' | 'metrics', Cases & Banners & Timeline> & Partial<Uses<'workflow'>>,
   dunningCase: DunningCase,
   reason: string,
 ): Promise<boolean> {
@@ -19,7 +19,7 @@ export async function closeFromOutside(
   const closed = await deps.store.closeCase(dunningCase.invoiceId, 'closed', { now, reason, from: ['open', 'needs_attention'] });
   if (!closed) return false;
   await deps.store.appendTimeline(dunningCase.invoiceId, { at: now, type: 'closed', detail: reason });
-  await deps.store.clearNotice(dunningCase.customerId, dunningCase.invoiceId);
+  await deps.store.clearBanner(dunningCase.customerId, dunningCase.invoiceId);
   if (deps.workflow && dunningCase.executionArn) await deps.workflow.stop(dunningCase.executionArn, reason);
   deps.metrics.count('CaseClosedOutside');
   deps.log.info('case closed from outside', { invoiceId: dunningCase.invoiceId, reason });
@@ -30,7 +30,7 @@ export async function closeFromOutside(
  * For a stage that has just read the invoice: if Stripe has ended it (voided, uncollectible), close
  * the case and stand the stage down, even if the webhook saying so never arrived.
  */
-export async function standDownIfEndedInStripe(deps: DunningDeps, dunningCase: DunningCase, invoice: InvoiceSnapshot): Promise<void> {
+export async function standDownIfEndedInStripe(deps: Uses<'clock' | 'log' | 'metrics', Cases & Banners & Timeline>, dunningCase: DunningCase, invoice: InvoiceSnapshot): Promise<void> {
   if (invoice.status !== 'void' && invoice.status !== 'uncollectible') return;
   const reason = invoice.status === 'void' ? 'invoice voided in Stripe' : 'invoice marked uncollectible in Stripe';
   await closeFromOutside(deps, dunningCase, reason);

@@ -1,11 +1,12 @@
 // An operator's pause on one case: until it ends or is lifted, the stages send and charge nothing
 // (they stand down as `paused`, and the state machine runs them again an hour later) and the
 // router's immediate actions stand down. A payment still recovers a paused case.
+import type { Cases, Timeline } from '../domain/ports.ts';
 import type { DunningCase } from '../domain/case.ts';
 import { WALL_CLOCK, type CaseClock } from '../domain/case-clock.ts';
 import { CasePausedError } from '../domain/errors.ts';
 import { PAUSE_CAP_DAYS } from '../domain/pause-limits.ts';
-import type { DunningDeps } from './deps.ts';
+import type { Uses } from './deps.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -39,7 +40,7 @@ export interface PauseResult {
  * wall-clock instant its stages compare with.
  */
 export async function pauseCase(
-  deps: Pick<DunningDeps, 'store' | 'clock' | 'log'>,
+  deps: Uses<'clock' | 'log', Cases & Timeline>,
   dunningCase: DunningCase,
   until?: Date,
   clock: CaseClock = WALL_CLOCK,
@@ -64,7 +65,7 @@ export async function pauseCase(
 }
 
 /** Lifts the pause: the waiting stage runs at its next look (within the poll interval). */
-export async function resumeCase(deps: Pick<DunningDeps, 'store' | 'clock' | 'log'>, dunningCase: DunningCase): Promise<void> {
+export async function resumeCase(deps: Uses<'clock' | 'log', Cases & Timeline>, dunningCase: DunningCase): Promise<void> {
   const now = deps.clock.now().toISOString();
   await deps.store.setPause(dunningCase.invoiceId, undefined, now);
   await deps.store.appendTimeline(dunningCase.invoiceId, { at: now, type: 'resumed', detail: 'by operator' });

@@ -4,17 +4,16 @@
 // an email.
 import { createHash } from 'node:crypto';
 import type { DunningCase } from '../domain/case.ts';
-import type { CaseStore, Clock, PaymentGateway, RateLimiter } from '../domain/ports.ts';
+import type { CaseQueries, Cases, Clock, Customers, Invoices, Log, RateLimiter, Subscriptions } from '../domain/ports.ts';
 import type { LinkPage } from '../links/pages.ts';
 import { verifyLinkToken, type HeadsUpLinkClaims } from '../links/token.ts';
-import type { Log } from './deps.ts';
 
 /** Each token may open the portal this many times per window: plenty for a person, little for a script. */
 export const LINK_RATE_LIMIT = { limit: 10, windowMs: 10 * 60 * 1000 } as const;
 
 export interface PaymentLinkDeps {
-  store: CaseStore;
-  stripe: PaymentGateway;
+  store: Pick<Cases, 'getCase'> & Pick<CaseQueries, 'listCasesOfCustomer'>;
+  stripe: Pick<Invoices, 'getInvoice'> & Pick<Subscriptions, 'getSubscriptionStatus'> & Pick<Customers, 'createPaymentUpdateUrl'>;
   limiter: RateLimiter;
   /** The key the notices' links were signed with. */
   signingKey: string;

@@ -5,12 +5,12 @@
 import * as z from '../zod.ts';
 import { PRE_DUNNING_STAGE, type DunningCase } from '../domain/case.ts';
 import { EmailRejectedError, InvalidInputError } from '../domain/errors.ts';
-import type { RenewalCard } from '../domain/ports.ts';
+import type { Banners, CaseQueries, Customers, HeadsUps, RenewalCard, Subscriptions, Suppressions } from '../domain/ports.ts';
 import { bannerOf } from './banner.ts';
 import { renderNotice } from '../notices/render.ts';
 import type { Policy } from '../policy/schema.ts';
 import { choosePolicy, hasSegments } from '../policy/segments.ts';
-import { policyNamed, type IngestDeps } from './deps.ts';
+import { policyNamed, type Uses } from './deps.ts';
 import type { StripeEventEnvelope } from './invoice-event.ts';
 import { describeSuppression, suppressionOf } from './suppression.ts';
 
@@ -69,8 +69,11 @@ export function cardExpiresBefore(card: Pick<RenewalCard, 'expMonth' | 'expYear'
 
 const expiryKey = (card: Pick<RenewalCard, 'expMonth' | 'expYear'>) => `${card.expYear}-${String(card.expMonth).padStart(2, '0')}`;
 
+/** What headsUpForUpcomingInvoice touches. */
+export type HeadsUpForUpcomingInvoiceDeps = Uses<'policy' | 'policies' | 'mailer' | 'links' | 'clock' | 'log' | 'metrics', CaseQueries & Banners & Suppressions & HeadsUps, Subscriptions & Customers>;
+
 /** `invoice.upcoming`: the renewal is days away; warn if the card it will charge expires first. */
-export async function headsUpForUpcomingInvoice(deps: IngestDeps, event: StripeEventEnvelope): Promise<PreDunningResult> {
+export async function headsUpForUpcomingInvoice(deps: HeadsUpForUpcomingInvoiceDeps, event: StripeEventEnvelope): Promise<PreDunningResult> {
   const invoice = parse(UpcomingInvoiceSchema, event, 'an upcoming invoice');
   const subscriptionId = invoice.parent?.subscription_details?.subscription ?? invoice.subscription ?? undefined;
   if (!subscriptionId) return ignore(deps, event, 'the upcoming invoice has no subscription');
@@ -93,11 +96,14 @@ export async function headsUpForUpcomingInvoice(deps: IngestDeps, event: StripeE
   });
 }
 
+/** What headsUpForExpiringSource touches. */
+export type HeadsUpForExpiringSourceDeps = Uses<'policy' | 'policies' | 'mailer' | 'links' | 'clock' | 'log' | 'metrics', CaseQueries & Banners & Suppressions & HeadsUps, Subscriptions & Customers>;
+
 /**
  * Legacy `customer.source.expiring`: a card source expires at the end of the month. Each renewal it
  * would pay after that gets the heads-up, if the source is still what the renewal charges.
  */
-export async function headsUpForExpiringSource(deps: IngestDeps, event: StripeEventEnvelope): Promise<PreDunningResult> {
+export async function headsUpForExpiringSource(deps: HeadsUpForExpiringSourceDeps, event: StripeEventEnvelope): Promise<PreDunningResult> {
   const source = parse(ExpiringCardSchema, event, 'a card source');
   if (!anyPreDunning(deps)) return ignore(deps, event, 'pre-dunning is off in the policy');
   const card: RenewalCard = { id: source.id, expMonth: source.exp_month, expYear: source.exp_year };
@@ -115,7 +121,7 @@ export async function headsUpForExpiringSource(deps: IngestDeps, event: StripeEv
  * A heads-up not sent yet will not go (its claim is refused for the old expiry); one that went has
  * its banner cleared, and the record keeps when the card was updated.
  */
-export async function cancelHeadsUp(deps: IngestDeps, event: StripeEventEnvelope): Promise<PreDunningResult> {
+export async function cancelHeadsUp(deps: Uses<'clock' | 'log' | 'metrics', Banners & HeadsUps>, event: StripeEventEnvelope): Promise<PreDunningResult> {
   const method = parse(UpdatedPaymentMethodSchema, event, 'a payment method');
   if (!method.customer) return ignore(deps, event, 'the payment method belongs to no customer');
   if (!method.card) return ignore(deps, event, 'not a card');
@@ -124,9 +130,9 @@ export async function cancelHeadsUp(deps: IngestDeps, event: StripeEventEnvelope
   const wasSent = (before?.claims.length ?? 0) > 0;
   let bannerCleared = false;
   if (wasSent && before?.bannerId) {
-    const banner = await deps.store.getNotice(method.customer);
+    const banner = await deps.store.getBanner(method.customer);
     if (banner?.invoiceId === before.bannerId) {
-      await deps.store.clearNotice(method.customer, before.bannerId);
+      await deps.store.clearBanner(method.customer, before.bannerId);
       bannerCleared = true;
     }
   }
@@ -154,7 +160,7 @@ interface HeadsUp {
 }
 
 /** Whether any policy of the file sends the heads-up: if none does, Stripe need not be asked. */
-function anyPreDunning(deps: IngestDeps): boolean {
+function anyPreDunning(deps: Uses<'policy' | 'policies'>): boolean {
   return Object.values(deps.policies?.policies ?? { default: deps.policy }).some((policy) => policy.preDunning.enabled);
 }
 
@@ -162,12 +168,15 @@ function anyPreDunning(deps: IngestDeps): boolean {
  * The policy the subscription's failed renewal would run (its segment, as the router would choose
  * it): its brand, wording and pre-dunning setting are the heads-up's too.
  */
-async function policyOfSubscription(deps: IngestDeps, subscriptionId: string): Promise<Policy> {
+async function policyOfSubscription(deps: Uses<'policy' | 'policies', never, Subscriptions>, subscriptionId: string): Promise<Policy> {
   if (!deps.policies || !hasSegments(deps.policies)) return deps.policy;
   return policyNamed(deps, choosePolicy(deps.policies, await deps.stripe.getSubscriptionPlan(subscriptionId)));
 }
 
-async function sendHeadsUp(deps: IngestDeps, event: StripeEventEnvelope, headsUp: HeadsUp): Promise<PreDunningResult> {
+/** What sendHeadsUp touches. */
+type SendHeadsUpDeps = Uses<'policy' | 'policies' | 'mailer' | 'links' | 'clock' | 'log' | 'metrics', CaseQueries & Banners & Suppressions & HeadsUps, Subscriptions & Customers>;
+
+async function sendHeadsUp(deps: SendHeadsUpDeps, event: StripeEventEnvelope, headsUp: HeadsUp): Promise<PreDunningResult> {
   const { customerId, subscriptionId, card } = headsUp;
   if (!cardExpiresBefore(card, headsUp.renewsAt)) return ignore(deps, event, 'the card is still valid at the renewal');
   const policy = await policyOfSubscription(deps, subscriptionId);
@@ -198,7 +207,7 @@ async function sendHeadsUp(deps: IngestDeps, event: StripeEventEnvelope, headsUp
   if (rendered.banner) {
     // No case yet: the banner's "by when" (terminatesAt) is the renewal the card cannot pay.
     const banner = bannerOf(policy, { customerId, invoiceId: bannerId, terminatesAt: renewsOn }, PRE_DUNNING_STAGE, rendered, updatePaymentUrl, now);
-    await deps.store.putNotice({ ...banner!, expiresAt: renewsOn });
+    await deps.store.putBanner({ ...banner!, expiresAt: renewsOn });
     await deps.store.setHeadsUpBanner(customerId, card.id, bannerId);
   }
 
@@ -214,7 +223,7 @@ async function sendHeadsUp(deps: IngestDeps, event: StripeEventEnvelope, headsUp
   // The card account updater may have run while this was being prepared: then say nothing.
   const latest = await deps.store.getHeadsUp(customerId, card.id);
   if (latest?.updatedExpiry && latest.updatedExpiry > expiryKey(card)) {
-    if (rendered.banner) await deps.store.clearNotice(customerId, bannerId);
+    if (rendered.banner) await deps.store.clearBanner(customerId, bannerId);
     return ignore(deps, event, 'Stripe updated the card while the heads-up was prepared');
   }
   try {
@@ -266,7 +275,7 @@ function headsUpContext(
   };
 }
 
-function ignore(deps: IngestDeps, event: StripeEventEnvelope, reason: string): PreDunningResult {
+function ignore(deps: Uses<'log' | 'metrics'>, event: StripeEventEnvelope, reason: string): PreDunningResult {
   deps.log.info('event ignored', { stripeEventId: event.id, type: event.type, reason });
   deps.metrics.count('EventIgnored');
   return { action: 'ignored', reason };

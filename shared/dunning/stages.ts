@@ -1,5 +1,6 @@
 // The two kinds of policy stage the state machine invokes: send a notice, retry the payment.
 // Both check the case first: a stop can race a stage that is already running.
+import type { Banners, CardBlocks, CaseClaims, Cases, Customers, Invoices, Suppressions, Timeline } from '../domain/ports.ts';
 import { CaseClosedError, InvalidInputError, PaymentInProgressError } from '../domain/errors.ts';
 import type { NoticeStage, RetryStage } from '../policy/schema.ts';
 import type { Policy } from '../policy/schema.ts';
@@ -7,7 +8,7 @@ import { renderNotice } from '../notices/render.ts';
 import type { RetryTaskOutput } from '../workflow/definition.ts';
 import { bannerOf } from './banner.ts';
 import { recoverCase } from './close.ts';
-import { policyNamed, policyOf, type DunningDeps } from './deps.ts';
+import { policyNamed, policyOf, type Uses } from './deps.ts';
 import type { DunningCase } from '../domain/case.ts';
 import { DEFAULT_POLICY_NAME } from '../policy/segments.ts';
 import { howPaid } from './paid-by.ts';
@@ -22,11 +23,14 @@ export interface NoticeStageResult {
   outcome: 'sent' | 'undeliverable' | 'already_sent';
 }
 
+/** What runNoticeStage touches. */
+export type RunNoticeStageDeps = Uses<'policy' | 'policies' | 'mailer' | 'links' | 'clock' | 'log' | 'metrics', Cases & CaseClaims & Banners & Suppressions & Timeline, Invoices>;
+
 /**
  * `policyName` is the policy whose state invoked the stage (a definition of several policies passes
  * it); without it, the case's own.
  */
-export async function runNoticeStage(deps: DunningDeps, invoiceId: string, stageId: string, policyName?: string): Promise<NoticeStageResult> {
+export async function runNoticeStage(deps: RunNoticeStageDeps, invoiceId: string, stageId: string, policyName?: string): Promise<NoticeStageResult> {
   const policy = await stagePolicy(deps, invoiceId, policyName);
   const stage = findStage(policy, stageId, 'notice');
   const now = deps.clock.now().toISOString();
@@ -47,14 +51,14 @@ export async function runNoticeStage(deps: DunningDeps, invoiceId: string, stage
   const updatePaymentUrl = await deps.links.updatePaymentUrl(dunningCase);
   const rendered = renderNotice(stage.notice, { policy, dunningCase: current, updatePaymentUrl });
 
-  if (!(await deps.store.claimNotice(invoiceId, stage.id, now))) {
+  if (!(await deps.store.claimStageEmail(invoiceId, stage.id, now))) {
     deps.log.info('notice already sent for this stage; not sending again', { invoiceId, stage: stage.id });
     return { outcome: 'already_sent' };
   }
   const banner = bannerOf(policy, current, stage.id, rendered, updatePaymentUrl, now);
-  if (banner) await deps.store.putNotice(banner);
+  if (banner) await deps.store.putBanner(banner);
   const outcome = await sendCaseEmail(deps, dunningCase, stage.id, rendered, () =>
-    deps.store.releaseNotice(invoiceId, stage.id, now),
+    deps.store.releaseStageEmail(invoiceId, stage.id, now),
   );
   return { outcome };
 }
@@ -67,12 +71,15 @@ export interface RetryStageOptions {
   standDown?: StandDownContract;
 }
 
+/** What runRetryStage touches. */
+export type RunRetryStageDeps = Uses<'policy' | 'policies' | 'mailer' | 'clock' | 'log' | 'metrics', Cases & CardBlocks & CaseClaims & Banners & Suppressions & Timeline, Invoices & Customers>;
+
 /**
  * Charges the case. Sends no email (retry-payment has no sender): when the invoice turns out paid
  * already, RecoverCase, which follows a `paid`, recovers the case and thanks the customer.
  */
 export async function runRetryStage(
-  deps: DunningDeps,
+  deps: RunRetryStageDeps,
   invoiceId: string,
   stageId: string,
   policyName?: string,
@@ -117,7 +124,7 @@ export async function runRetryStage(
 }
 
 /** The stage's policy: the one its state names, else the case's (read only when the file has several). */
-async function stagePolicy(deps: DunningDeps, invoiceId: string, policyName: string | undefined): Promise<Policy> {
+async function stagePolicy(deps: Uses<'policy' | 'policies', Cases>, invoiceId: string, policyName: string | undefined): Promise<Policy> {
   if (policyName !== undefined) return policyNamed(deps, policyName, invoiceId);
   if (!deps.policies || Object.keys(deps.policies.policies).length <= 1) return deps.policy;
   return policyOf(deps, await deps.store.getCase(invoiceId));

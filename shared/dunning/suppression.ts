@@ -1,23 +1,22 @@
 // Addresses that get no more email: a hard bounce or a complaint puts one here, and every send
 // checks here first. The table holds a hash of the address, never the address itself.
+import type { CaseQueries, Suppressions, Timeline } from '../domain/ports.ts';
 import { createHash } from 'node:crypto';
 import type { DunningCase, EmailSuppression, SuppressionReason } from '../domain/case.ts';
-import type { DunningDeps } from './deps.ts';
+import type { Uses } from './deps.ts';
 
 /** The key an address is suppressed under: SHA-256 of the trimmed, lower-cased address. */
 export function addressKey(address: string): string {
   return createHash('sha256').update(address.trim().toLowerCase()).digest('hex');
 }
 
-export type SuppressionDeps = Pick<DunningDeps, 'store' | 'clock' | 'log' | 'metrics'>;
-
-export async function suppressionOf(deps: Pick<DunningDeps, 'store'>, address: string): Promise<EmailSuppression | undefined> {
+export async function suppressionOf(deps: Uses<never, Suppressions>, address: string): Promise<EmailSuppression | undefined> {
   return deps.store.getEmailSuppression(addressKey(address));
 }
 
 /** Flags the case (once) and records why its emails stopped; the case itself stays as it is. */
 export async function flagCaseSuppressed(
-  deps: SuppressionDeps,
+  deps: Uses<'clock' | 'log', Suppressions & Timeline>,
   dunningCase: Pick<DunningCase, 'invoiceId'>,
   reason: SuppressionReason,
   detail: string,
@@ -49,7 +48,7 @@ export interface LiftedSuppression {
  * address was not suppressed. SES's own account-level list is separate and not touched here.
  */
 export async function liftSuppression(
-  deps: Pick<DunningDeps, 'store' | 'clock' | 'log'>,
+  deps: Uses<'clock' | 'log', CaseQueries & Suppressions & Timeline>,
   address: string,
   reason: string,
 ): Promise<LiftedSuppression | undefined> {

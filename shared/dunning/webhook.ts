@@ -1,7 +1,7 @@
 // Receives one Stripe webhook delivery: verify the signature on the raw body, validate, process each
 // event id once, answer in a way that makes Stripe retry exactly when something may have been lost.
 import { IDEMPOTENCY_IN_PROGRESS_ERROR, InvalidInputError } from '../domain/errors.ts';
-import type { Log, MetricsSink } from './deps.ts';
+import type { Log, MetricsSink } from '../domain/ports.ts';
 import type { WebhookRejectionReason } from './metrics.ts';
 import type { IngestResult } from './ingest.ts';
 import { StripeEventSchema, type StripeEventEnvelope } from './invoice-event.ts';

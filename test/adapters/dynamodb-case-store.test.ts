@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoCaseStore } from '#shared/adapters/dynamodb-case-store.ts';
 import { keys } from '#shared/adapters/table.ts';
 import { CaseClosedError, CaseNotFoundError, StoreUnavailableError } from '#shared/domain/errors.ts';
-import type { InAppNotice } from '#shared/domain/case.ts';
+import type { Banner } from '#shared/domain/case.ts';
 import { aCase, sdkError, startLocalTable, TABLE_NAME, uniqueInvoiceId, type LocalTable } from './helpers.ts';
 
 const NOW = '2026-01-03T09:00:00.000Z';
@@ -132,12 +132,12 @@ describe('DynamoCaseStore.beginStage', () => {
   });
 });
 
-describe('DynamoCaseStore.claimNotice', () => {
+describe('DynamoCaseStore.claimStageEmail', () => {
   it('claims a stage once and refuses a second claim of the same stage', async () => {
     const c = await openCase();
 
-    const first = await store.claimNotice(c.invoiceId, 'day0', NOW);
-    const second = await store.claimNotice(c.invoiceId, 'day0', NOW);
+    const first = await store.claimStageEmail(c.invoiceId, 'day0', NOW);
+    const second = await store.claimStageEmail(c.invoiceId, 'day0', NOW);
 
     expect([first, second]).toEqual([true, false]);
     expect((await store.getCase(c.invoiceId))?.noticesSent).toEqual(['day0']);
@@ -146,8 +146,8 @@ describe('DynamoCaseStore.claimNotice', () => {
   it('claims different stages independently, in order', async () => {
     const c = await openCase();
 
-    await store.claimNotice(c.invoiceId, 'day0', NOW);
-    await store.claimNotice(c.invoiceId, 'day3', NOW);
+    await store.claimStageEmail(c.invoiceId, 'day0', NOW);
+    await store.claimStageEmail(c.invoiceId, 'day3', NOW);
 
     expect((await store.getCase(c.invoiceId))?.noticesSent).toEqual(['day0', 'day3']);
   });
@@ -155,7 +155,7 @@ describe('DynamoCaseStore.claimNotice', () => {
   it('lets exactly one of concurrent claims of a stage succeed', async () => {
     const c = await openCase();
 
-    const results = await Promise.all(Array.from({ length: 10 }, () => store.claimNotice(c.invoiceId, 'day3', NOW)));
+    const results = await Promise.all(Array.from({ length: 10 }, () => store.claimStageEmail(c.invoiceId, 'day3', NOW)));
 
     expect(results.filter(Boolean)).toHaveLength(1);
     expect((await store.getCase(c.invoiceId))?.noticesSent).toEqual(['day3']);
@@ -165,22 +165,22 @@ describe('DynamoCaseStore.claimNotice', () => {
     const c = await openCase();
     await store.closeCase(c.invoiceId, 'recovered', { now: NOW, recoveredBy: 'workflow_retry' });
 
-    await expect(store.claimNotice(c.invoiceId, 'day7', NOW)).rejects.toBeInstanceOf(CaseClosedError);
+    await expect(store.claimStageEmail(c.invoiceId, 'day7', NOW)).rejects.toBeInstanceOf(CaseClosedError);
   });
 
   it('reports a closed case even when the stage was already claimed', async () => {
     const c = await openCase();
-    await store.claimNotice(c.invoiceId, 'day0', NOW);
+    await store.claimStageEmail(c.invoiceId, 'day0', NOW);
     await store.closeCase(c.invoiceId, 'terminated', { now: NOW });
 
-    await expect(store.claimNotice(c.invoiceId, 'day0', NOW)).rejects.toMatchObject({
+    await expect(store.claimStageEmail(c.invoiceId, 'day0', NOW)).rejects.toMatchObject({
       name: 'CaseClosedError',
       status: 'terminated',
     });
   });
 
   it('throws CaseNotFoundError when there is no case', async () => {
-    await expect(store.claimNotice(uniqueInvoiceId(), 'day0', NOW)).rejects.toBeInstanceOf(CaseNotFoundError);
+    await expect(store.claimStageEmail(uniqueInvoiceId(), 'day0', NOW)).rejects.toBeInstanceOf(CaseNotFoundError);
   });
 
   it('claims on a case item written without a noticesSent list', async () => {
@@ -189,51 +189,51 @@ describe('DynamoCaseStore.claimNotice', () => {
       new UpdateCommand({ TableName: TABLE_NAME, Key: keys.case(c.invoiceId), UpdateExpression: 'REMOVE noticesSent' }),
     );
 
-    expect(await store.claimNotice(c.invoiceId, 'day0', NOW)).toBe(true);
+    expect(await store.claimStageEmail(c.invoiceId, 'day0', NOW)).toBe(true);
     expect((await store.getCase(c.invoiceId))?.noticesSent).toEqual(['day0']);
   });
 });
 
-describe('DynamoCaseStore.releaseNotice', () => {
+describe('DynamoCaseStore.releaseStageEmail', () => {
   it('gives a claim back so the stage can be claimed again', async () => {
     const c = await openCase();
-    await store.claimNotice(c.invoiceId, 'day3', NOW);
+    await store.claimStageEmail(c.invoiceId, 'day3', NOW);
 
-    await store.releaseNotice(c.invoiceId, 'day3', NOW);
+    await store.releaseStageEmail(c.invoiceId, 'day3', NOW);
 
     expect((await store.getCase(c.invoiceId))?.noticesSent).toEqual([]);
-    expect(await store.claimNotice(c.invoiceId, 'day3', NOW)).toBe(true);
+    expect(await store.claimStageEmail(c.invoiceId, 'day3', NOW)).toBe(true);
   });
 
   it('removes only the released stage and keeps the others in order', async () => {
     const c = await openCase();
-    for (const stage of ['day0', 'day3', 'day7']) await store.claimNotice(c.invoiceId, stage, NOW);
+    for (const stage of ['day0', 'day3', 'day7']) await store.claimStageEmail(c.invoiceId, stage, NOW);
 
-    await store.releaseNotice(c.invoiceId, 'day3', NOW);
+    await store.releaseStageEmail(c.invoiceId, 'day3', NOW);
 
     expect((await store.getCase(c.invoiceId))?.noticesSent).toEqual(['day0', 'day7']);
   });
 
   it('does nothing when the stage was never claimed', async () => {
     const c = await openCase();
-    await store.claimNotice(c.invoiceId, 'day0', NOW);
+    await store.claimStageEmail(c.invoiceId, 'day0', NOW);
 
-    await store.releaseNotice(c.invoiceId, 'day3', NOW);
+    await store.releaseStageEmail(c.invoiceId, 'day3', NOW);
 
     expect((await store.getCase(c.invoiceId))?.noticesSent).toEqual(['day0']);
   });
 
   it('releases the right stages when releases race each other', async () => {
     const c = await openCase();
-    for (const stage of ['day0', 'day3', 'day7', 'day14']) await store.claimNotice(c.invoiceId, stage, NOW);
+    for (const stage of ['day0', 'day3', 'day7', 'day14']) await store.claimStageEmail(c.invoiceId, stage, NOW);
 
-    await Promise.all([store.releaseNotice(c.invoiceId, 'day0', NOW), store.releaseNotice(c.invoiceId, 'day7', NOW)]);
+    await Promise.all([store.releaseStageEmail(c.invoiceId, 'day0', NOW), store.releaseStageEmail(c.invoiceId, 'day7', NOW)]);
 
     expect((await store.getCase(c.invoiceId))?.noticesSent).toEqual(['day3', 'day14']);
   });
 
   it('throws CaseNotFoundError when there is no case', async () => {
-    await expect(store.releaseNotice(uniqueInvoiceId(), 'day0', NOW)).rejects.toBeInstanceOf(CaseNotFoundError);
+    await expect(store.releaseStageEmail(uniqueInvoiceId(), 'day0', NOW)).rejects.toBeInstanceOf(CaseNotFoundError);
   });
 });
 
@@ -420,7 +420,7 @@ describe('DynamoCaseStore.listCases', () => {
   it('lists cases, not timeline entries or notices', async () => {
     const c = await openCase();
     await store.appendTimeline(c.invoiceId, { at: NOW, type: 'case_opened' });
-    await store.putNotice(aNotice({ customerId: 'cus_list', invoiceId: c.invoiceId }));
+    await store.putBanner(aBanner({ customerId: 'cus_list', invoiceId: c.invoiceId }));
 
     const cases = await store.listCases();
 
@@ -439,7 +439,7 @@ describe('DynamoCaseStore.listCases', () => {
   });
 });
 
-function aNotice(overrides: Partial<InAppNotice> = {}): InAppNotice {
+function aBanner(overrides: Partial<Banner> = {}): Banner {
   return {
     customerId: 'cus_notice',
     invoiceId: 'in_notice',
@@ -454,45 +454,45 @@ function aNotice(overrides: Partial<InAppNotice> = {}): InAppNotice {
   };
 }
 
-describe('DynamoCaseStore notices', () => {
+describe('DynamoCaseStore banners', () => {
   it('stores a banner per customer and reads it back', async () => {
-    const notice = aNotice({ customerId: 'cus_put' });
+    const banner = aBanner({ customerId: 'cus_put' });
 
-    await store.putNotice(notice);
+    await store.putBanner(banner);
 
-    expect(await store.getNotice('cus_put')).toEqual(notice);
+    expect(await store.getBanner('cus_put')).toEqual(banner);
   });
 
   it('replaces a customer’s banner with the newer one', async () => {
-    await store.putNotice(aNotice({ customerId: 'cus_replace', stage: 'day0' }));
+    await store.putBanner(aBanner({ customerId: 'cus_replace', stage: 'day0' }));
 
-    await store.putNotice(aNotice({ customerId: 'cus_replace', stage: 'day3' }));
+    await store.putBanner(aBanner({ customerId: 'cus_replace', stage: 'day3' }));
 
-    expect((await store.getNotice('cus_replace'))?.stage).toBe('day3');
+    expect((await store.getBanner('cus_replace'))?.stage).toBe('day3');
   });
 
   it('returns undefined when the customer has no banner', async () => {
-    expect(await store.getNotice('cus_none')).toBeUndefined();
+    expect(await store.getBanner('cus_none')).toBeUndefined();
   });
 
   it('clears the banner of the case being closed', async () => {
-    await store.putNotice(aNotice({ customerId: 'cus_clear', invoiceId: 'in_1' }));
+    await store.putBanner(aBanner({ customerId: 'cus_clear', invoiceId: 'in_1' }));
 
-    await store.clearNotice('cus_clear', 'in_1');
+    await store.clearBanner('cus_clear', 'in_1');
 
-    expect(await store.getNotice('cus_clear')).toBeUndefined();
+    expect(await store.getBanner('cus_clear')).toBeUndefined();
   });
 
   it('does not clear a newer case’s banner', async () => {
-    await store.putNotice(aNotice({ customerId: 'cus_newer', invoiceId: 'in_new' }));
+    await store.putBanner(aBanner({ customerId: 'cus_newer', invoiceId: 'in_new' }));
 
-    await store.clearNotice('cus_newer', 'in_old');
+    await store.clearBanner('cus_newer', 'in_old');
 
-    expect((await store.getNotice('cus_newer'))?.invoiceId).toBe('in_new');
+    expect((await store.getBanner('cus_newer'))?.invoiceId).toBe('in_new');
   });
 
   it('does nothing when there is no banner to clear', async () => {
-    await expect(store.clearNotice('cus_nobanner', 'in_1')).resolves.toBeUndefined();
+    await expect(store.clearBanner('cus_nobanner', 'in_1')).resolves.toBeUndefined();
   });
 });
 
@@ -514,7 +514,7 @@ describe('DynamoCaseStore faults', () => {
 
     await expect(failing.getCase('in_x')).rejects.toBeInstanceOf(StoreUnavailableError);
     await expect(failing.closeCase('in_x', 'terminated', { now: NOW })).rejects.toBeInstanceOf(StoreUnavailableError);
-    await expect(failing.claimNotice('in_x', 'day0', NOW)).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(failing.claimStageEmail('in_x', 'day0', NOW)).rejects.toBeInstanceOf(StoreUnavailableError);
   });
 
   it('maps a network failure to StoreUnavailableError', async () => {

@@ -163,7 +163,7 @@ describeInChromium('the banner examples in Chromium', () => {
   it('render hostile text as text, and drop a button that is not an http(s) link', async () => {
     const dunningCase = await openCaseQuietly(t, 'Hostile Copy');
     const hostile = '<img src=x onerror="window.pwned=1">Pay <b>now</b>';
-    await t.runtime.store.putNotice({
+    await t.runtime.store.putBanner({
       customerId: dunningCase.customerId,
       invoiceId: dunningCase.invoiceId,
       stage: 'Notice1',

@@ -76,14 +76,14 @@ describe('GET /customers/{id}/notice', () => {
   it('is not shown for a case closed while its banner was being written', async () => {
     const { subscriber, dunningCase } = await dunnedCustomer('Banner Race');
     // The close happened, but the banner write of a stage that was already running landed after it.
-    const banner = (await t.runtime.store.getNotice(subscriber.customerId))!;
+    const banner = (await t.runtime.store.getBanner(subscriber.customerId))!;
     await t.runtime.store.closeCase(dunningCase.invoiceId, 'closed', { now: new Date().toISOString(), reason: 'test' });
-    await t.runtime.store.putNotice(banner);
+    await t.runtime.store.putBanner(banner);
 
     expect((await bannerOf(subscriber.customerId, auth())).status).toBe(204);
     // Skipped, not deleted: the banner API may only read the table (get-notice's role), so the
     // stale record stays until a closer or the customer's next banner replaces it.
-    expect(await t.runtime.store.getNotice(subscriber.customerId)).toMatchObject({ invoiceId: dunningCase.invoiceId });
+    expect(await t.runtime.store.getBanner(subscriber.customerId)).toMatchObject({ invoiceId: dunningCase.invoiceId });
     expect(t.runtime.iamUsage.snapshot.denied['get-notice']).toBeUndefined();
   });
 });

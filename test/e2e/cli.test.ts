@@ -140,7 +140,7 @@ describe('the operator CLI against the local runtime', () => {
     expect(closed).toMatchObject({ code: 0, stderr: '' });
     expect(await t.runtime.store.getCase(invoiceId)).toMatchObject({ status: 'closed', closedReason: 'closed by operator: refunded by support' });
     expect(t.runtime.stepFunctions.executions.get(executionArnFor(LOCAL_STATE_MACHINE_ARN, invoiceId))?.status).toBe('ABORTED');
-    expect(await t.runtime.store.getNotice(subscriber.customerId)).toBeUndefined();
+    expect(await t.runtime.store.getBanner(subscriber.customerId)).toBeUndefined();
     const noReason = await dunning([...local, 'close', invoiceId]);
     expect(noReason.code).toBe(2);
     expect(noReason.stderr).toMatch(/^dunning: close needs --reason TEXT/);

@@ -8,12 +8,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDynamoDocumentClient } from '#shared/adapters/aws-clients.ts';
 import { SesMailer } from '#shared/adapters/ses-mailer.ts';
 import { keys } from '#shared/adapters/table.ts';
-import type { BannerView } from '#shared/dunning/notice-query.ts';
+import type { BannerView } from '#shared/dunning/current-banner.ts';
 import { StoreUnavailableError } from '#shared/domain/errors.ts';
 import type { MetricName } from '#shared/dunning/deps.ts';
 import { recordingMetrics } from '../fixtures/metrics.ts';
 import { recordEmailEvent, recordSnsMessage } from '#shared/dunning/email-events.ts';
-import { currentNotice } from '#shared/dunning/notice-query.ts';
+import { currentBanner } from '#shared/dunning/current-banner.ts';
 import { runNoticeStage } from '#shared/dunning/stages.ts';
 import { addressKey } from '#shared/dunning/suppression.ts';
 import { createHandler as createRecordEmailEvent } from '#functions/record-email-event/handler.ts';
@@ -72,7 +72,7 @@ describe('a hard bounce during a running case', () => {
         seen.bounceResult = answer.body.results?.[0]?.action;
         seen.statusAfterBounce = (await t.runtime.store.getCase(dunningCase.invoiceId))?.status;
       }
-      if (state === 'Notice2') seen.bannerAtNotice2 = await currentNotice(t.runtime.store, subscriber.customerId);
+      if (state === 'Notice2') seen.bannerAtNotice2 = await currentBanner(t.runtime.store, subscriber.customerId);
     });
 
     await renew(t.stripe, subscriber);

@@ -150,14 +150,14 @@ describe('a case closed from outside during a wait', () => {
     await renew(t.stripe, subscriber);
     const open = await waitFor(async () => {
       const c = (await t.runtime.store.listCases()).find((x) => x.subscriptionId === subscriber.subscriptionId);
-      return c?.noticesSent.includes('Notice1') && (await t.runtime.store.getNotice(subscriber.customerId)) ? c : undefined;
+      return c?.noticesSent.includes('Notice1') && (await t.runtime.store.getBanner(subscriber.customerId)) ? c : undefined;
     }, 5000, 'notice 1 and its banner');
 
     await act(subscriber as never, open.invoiceId);
     const closed = await closedCase(t.runtime, subscriber.subscriptionId, 5000);
 
     // The banner goes right after the close is written (the notice API hides it from that moment).
-    await waitFor(async () => (await t.runtime.store.getNotice(subscriber.customerId)) === undefined, 2000, 'the banner to clear');
+    await waitFor(async () => (await t.runtime.store.getBanner(subscriber.customerId)) === undefined, 2000, 'the banner to clear');
 
     expect(closed).toMatchObject({ status: 'closed', closedReason: expect.stringMatching(reason) });
     // The router writes the close, then stops the execution: the stop follows by a moment.

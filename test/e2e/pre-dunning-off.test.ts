@@ -1,7 +1,7 @@
 // Pre-dunning is a policy stage: with `preDunning.enabled: false` an expiring card gets no heads-up.
 // Its own file: the handlers cache their dependencies per process, so one runtime per file.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { currentNotice } from '#shared/dunning/notice-query.ts';
+import { currentBanner } from '#shared/dunning/current-banner.ts';
 import { policyWith, writePolicyFile } from '../fixtures/policies.ts';
 import { nearRenewal, subscribe } from '../fixtures/renewals.ts';
 import { latestEvent, startTestRuntime, subjectsTo, type TestRuntime } from '../fixtures/scenario.ts';
@@ -24,6 +24,6 @@ describe('with preDunning disabled in the policy', () => {
     expect(t.runtime.policy.preDunning.enabled).toBe(false);
     expect(await latestEvent(t.stripe, 'invoice.upcoming', r.customerId)).toBeTruthy();
     expect(await subjectsTo(t.runtime, r.email)).toEqual([]);
-    expect(await currentNotice(t.runtime.store, r.customerId)).toBeUndefined();
+    expect(await currentBanner(t.runtime.store, r.customerId)).toBeUndefined();
   });
 });

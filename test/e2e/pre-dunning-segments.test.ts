@@ -3,7 +3,7 @@
 // Its own file: the handlers cache their dependencies per process, so one runtime per file.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSesInbox } from '#local/ses.ts';
-import { currentNotice } from '#shared/dunning/notice-query.ts';
+import { currentBanner } from '#shared/dunning/current-banner.ts';
 import { annualPolicyFile, writePolicyFile } from '../fixtures/policies.ts';
 import { nearRenewal, subscribe } from '../fixtures/renewals.ts';
 import { latestEvent, startTestRuntime, subjectsTo, waitFor, type TestRuntime } from '../fixtures/scenario.ts';
@@ -53,6 +53,6 @@ describe('pre-dunning with policies per segment', () => {
     expect(t.runtime.policies.policies.default!.preDunning.enabled).toBe(true);
     expect(await latestEvent(t.stripe, 'invoice.upcoming', r.customerId)).toBeTruthy();
     expect(await subjectsTo(t.runtime, r.email)).toEqual([]);
-    expect(await currentNotice(t.runtime.store, r.customerId)).toBeUndefined();
+    expect(await currentBanner(t.runtime.store, r.customerId)).toBeUndefined();
   });
 });

@@ -11,7 +11,7 @@ import { readSesInbox } from '#local/ses.ts';
 import { createDynamoDocumentClient } from '#shared/adapters/aws-clients.ts';
 import { DynamoRateLimiter } from '#shared/adapters/dynamodb-rate-limiter.ts';
 import { silentLog } from '#shared/dunning/deps.ts';
-import { currentNotice } from '#shared/dunning/notice-query.ts';
+import { currentBanner } from '#shared/dunning/current-banner.ts';
 import { ingestStripeEvent } from '#shared/dunning/ingest.ts';
 import type { IngestDeps } from '#shared/dunning/deps.ts';
 import type { StripeEventEnvelope } from '#shared/dunning/invoice-event.ts';
@@ -86,7 +86,7 @@ describe('a card that expires before the renewal', () => {
     const r = await subscribe(t.stripe, 'Expiring Soon', { expiring: true });
 
     await nearRenewal(t, r);
-    const banner = await currentNotice(t.runtime.store, r.customerId);
+    const banner = await currentBanner(t.runtime.store, r.customerId);
 
     expect(await subjectsTo(t.runtime, r.email)).toEqual([HEADS_UP]);
     expect(banner).toMatchObject({ stage: 'PreDunning', severity: 'info', action: { url: expect.stringContaining('/u/') } });
@@ -98,7 +98,7 @@ describe('a card that expires before the renewal', () => {
     const r = await subscribe(t.stripe, 'Short Link', { expiring: true });
     await nearRenewal(t, r);
     const { link, text, html } = await headsUpEmail(t, r.email);
-    const banner = await currentNotice(t.runtime.store, r.customerId);
+    const banner = await currentBanner(t.runtime.store, r.customerId);
 
     const first = await open(link);
     const second = await open(link);
@@ -190,7 +190,7 @@ describe('a card that is still valid at the renewal', () => {
 
     expect(await latestEvent(t.stripe, 'invoice.upcoming', r.customerId)).toBeTruthy();
     expect(await subjectsTo(t.runtime, r.email)).toEqual([]);
-    expect(await currentNotice(t.runtime.store, r.customerId)).toBeUndefined();
+    expect(await currentBanner(t.runtime.store, r.customerId)).toBeUndefined();
   });
 });
 
@@ -233,12 +233,12 @@ describe('payment_method.automatically_updated', () => {
   it('after the heads-up: its banner is cleared and the update recorded', async () => {
     const r = await subscribe(t.stripe, 'Updated After', { expiring: true });
     await nearRenewal(t, r);
-    const bannerBefore = await currentNotice(t.runtime.store, r.customerId);
+    const bannerBefore = await currentBanner(t.runtime.store, r.customerId);
 
     await autoUpdate(t, r.cardId);
 
     expect(bannerBefore?.stage).toBe('PreDunning');
-    expect(await currentNotice(t.runtime.store, r.customerId)).toBeUndefined();
+    expect(await currentBanner(t.runtime.store, r.customerId)).toBeUndefined();
     expect(await t.runtime.store.getHeadsUp(r.customerId, r.cardId)).toMatchObject({ cardUpdatedAt: expect.any(String), claims: [expect.any(String)] });
     expect(await subjectsTo(t.runtime, r.email)).toEqual([HEADS_UP]);
   });

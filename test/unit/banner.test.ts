@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { sampleCase } from '#local/preview/samples.ts';
 import { bannerOf, bannerSeverity } from '#shared/dunning/banner.ts';
-import type { InAppNotice } from '#shared/domain/case.ts';
+import type { Banner } from '#shared/domain/case.ts';
 import { renderLinkPage, type LinkPage } from '#shared/links/pages.ts';
 import { renderNotice } from '#shared/notices/render.ts';
 import { loadPolicyFile } from '#shared/policy/load.ts';
@@ -13,7 +13,7 @@ import type { NoticeSpec } from '#shared/policy/schema.ts';
 const policy = loadPolicyFile();
 
 /** The banner a stage of `policy` leaves for a customer of `language`, as the stage stores it. */
-function bannerAt(stage: string, language: string, notice?: NoticeSpec, forPolicy = policy): InAppNotice | undefined {
+function bannerAt(stage: string, language: string, notice?: NoticeSpec, forPolicy = policy): Banner | undefined {
   const found = forPolicy.stages.find((s) => s.id === stage);
   if (found?.type !== 'notice') throw new Error(`no notice stage ${stage}`);
   const dunningCase = sampleCase(language, forPolicy);

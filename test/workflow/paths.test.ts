@@ -53,7 +53,7 @@ describe('a failed renewal whose card starts working without us hearing of it', 
     expect(await subjectsTo(t.runtime, subscriber.email)).toEqual(expected);
     expect((await t.stripe.subscriptions.retrieve(subscriber.subscriptionId)).status).toBe('active');
     expect((await t.stripe.invoices.retrieve(dunningCase.invoiceId)).status).toBe('paid');
-    expect(await t.runtime.store.getNotice(subscriber.customerId)).toBeUndefined();
+    expect(await t.runtime.store.getBanner(subscriber.customerId)).toBeUndefined();
     // RecoverCase ends it (SUCCEEDED), unless the payment's invoice.paid reached the webhook first,
     // which closes the case and stops the execution (ABORTED): in AWS either can win, and both are right.
     expect(['SUCCEEDED', 'ABORTED']).toContain(t.runtime.stepFunctions.executions.get(executionArn(dunningCase.invoiceId))?.status);

@@ -41,7 +41,7 @@ async function openCase(name: string): Promise<{ subscriber: Subscriber; dunning
   await renew(t.stripe, subscriber);
   await waitFor(async () => (await subjectsTo(t.runtime, subscriber.email)).includes(SUBJECTS.notice1), 10_000, 'notice 1');
   const dunningCase = (await caseFor(t.runtime, subscriber.subscriptionId))!;
-  expect(await t.runtime.store.getNotice(subscriber.customerId)).toBeDefined();
+  expect(await t.runtime.store.getBanner(subscriber.customerId)).toBeDefined();
   return { subscriber, dunningCase };
 }
 
@@ -58,7 +58,7 @@ async function expectRecovered(subscriber: Subscriber, recoveredBy: RecoveredBy)
 
   expect(dunningCase).toMatchObject({ status: 'recovered', recoveredBy });
   expect(await subjectsTo(t.runtime, subscriber.email)).toEqual([SUBJECTS.notice1, SUBJECTS.recovered]);
-  expect(await t.runtime.store.getNotice(subscriber.customerId)).toBeUndefined();
+  expect(await t.runtime.store.getBanner(subscriber.customerId)).toBeUndefined();
 }
 
 /** What the customer's browser does on the hosted invoice page: pay with a test card. */
@@ -144,6 +144,6 @@ describe('a retry stage that finds the invoice paid already', () => {
     }
     expect(await t.runtime.store.getCase(dunningCase.invoiceId)).toMatchObject({ status: 'recovered', recoveredBy });
     expect(await subjectsTo(t.runtime, dunningCase.customerEmail!)).toEqual([SUBJECTS.recovered]);
-    expect(await t.runtime.store.getNotice(dunningCase.customerId)).toBeUndefined();
+    expect(await t.runtime.store.getBanner(dunningCase.customerId)).toBeUndefined();
   });
 });

@@ -56,7 +56,7 @@ describe("an account that cancels on its own at the end of Stripe's retries", ()
     expect(invoice).toMatchObject({ status: 'open', attempt_count: 2, next_payment_attempt: null });
     // The execution was stopped at its first wait: no later stage ran.
     expect(s.tasks.filter((task) => task.invoiceId === invoiceId).map((task) => task.state)).toEqual(['Notice1']);
-    const banner = await s.runtime.store.getNotice(subscriber.customerId);
+    const banner = await s.runtime.store.getBanner(subscriber.customerId);
     expect(banner).toBeUndefined();
   });
 });

@@ -1,0 +1,99 @@
+// The table I/O every DynamoDB adapter shares: one client and table name, the mapping of transient
+// failures to StoreUnavailableError, conditional writes, pagination, and the attributes a store keeps
+// on an item that are not part of the domain object. The item layout itself is in ../table.ts.
+import { GetCommand, type DeleteCommand, type DynamoDBDocumentClient, type PutCommand, type UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { DunningCase } from '../../domain/case.ts';
+import { CaseClosedError, CaseNotFoundError, StoreUnavailableError } from '../../domain/errors.ts';
+import { errorName, isTransientAwsError, messageOf } from '../aws-errors.ts';
+import { CASES_BY_CUSTOMER, keys, OPEN_CASES } from '../table.ts';
+
+export type Item = Record<string, unknown>;
+
+export type ClosingEmailKind = 'confirmation' | 'termination';
+
+/** The attribute that claims a closing email of `kind` on the case item. */
+export const claimAttr = (kind: ClosingEmailKind) => `${kind}EmailClaimedAt` as const;
+
+/** Attributes the store keeps on an item that are not part of the domain object it holds. */
+const STORE_ONLY_ATTRS = ['pk', 'sk', 'payLock', 'payLockUntil', CASES_BY_CUSTOMER.partitionKey, OPEN_CASES.partitionKey, claimAttr('confirmation'), claimAttr('termination')];
+
+/** Attempts for the read-then-write paths that can lose a race to a concurrent writer. */
+export const RACE_ATTEMPTS = 3;
+
+export function withoutStoreAttrs<T>(item: Item): T {
+  const copy: Item = { ...item };
+  for (const attr of STORE_ONLY_ATTRS) delete copy[attr];
+  return copy as T;
+}
+
+/** DynamoDB rejects undefined values; the client may not be configured to drop them. */
+export function defined(obj: object): Item {
+  return Object.fromEntries(Object.entries(obj).filter(([, v]) => v !== undefined));
+}
+
+export function isConditionFailed(err: unknown): boolean {
+  return errorName(err) === 'ConditionalCheckFailedException';
+}
+
+export class TableIO {
+  constructor(
+    readonly client: DynamoDBDocumentClient,
+    readonly name: string,
+  ) {}
+
+  /** Sends a conditional write: true if it was written, false if its condition did not hold. */
+  async written(command: PutCommand | UpdateCommand | DeleteCommand): Promise<boolean> {
+    try {
+      await this.call(() => this.client.send(command as UpdateCommand));
+      return true;
+    } catch (err) {
+      if (isConditionFailed(err)) return false;
+      throw err;
+    }
+  }
+
+  /**
+   * Every item a Query or Scan finds, following LastEvaluatedKey page by page (DynamoDB stops a page
+   * at 1 MB). Each page goes through `call`, so a transient failure is the store's own error. Written
+   * here rather than with lib-dynamodb's paginators so every page keeps that mapping.
+   */
+  async allPages(page: (startKey: Item | undefined) => Promise<{ Items?: Item[]; LastEvaluatedKey?: Item }>): Promise<Item[]> {
+    const items: Item[] = [];
+    let startKey: Item | undefined;
+    do {
+      const out = await this.call(() => page(startKey));
+      items.push(...(out.Items ?? []));
+      startKey = out.LastEvaluatedKey;
+    } while (startKey);
+    return items;
+  }
+
+  /** Runs one call, turning throttling, 5xx and network failures into StoreUnavailableError. */
+  async call<T>(send: () => Promise<T>): Promise<T> {
+    try {
+      return await send();
+    } catch (err) {
+      if (isTransientAwsError(err)) {
+        throw new StoreUnavailableError(`DynamoDB unavailable (${errorName(err) || 'network'}): ${messageOf(err)}`, {
+          cause: err,
+        });
+      }
+      throw err;
+    }
+  }
+}
+
+/** The case item, read consistently; every port that keeps state on the case item reads it so. */
+export async function readCase(table: TableIO, invoiceId: string): Promise<DunningCase | undefined> {
+  const out = await table.call(() => table.client.send(
+    new GetCommand({ TableName: table.name, Key: keys.case(invoiceId), ConsistentRead: true }),
+  ));
+  return out.Item ? withoutStoreAttrs<DunningCase>(out.Item) : undefined;
+}
+
+/** After a write conditioned on an open case failed: the error that says why. */
+export async function whyNotOpen(table: TableIO, invoiceId: string): Promise<Error> {
+  const current = await readCase(table, invoiceId);
+  if (!current) return new CaseNotFoundError(invoiceId);
+  return new CaseClosedError(invoiceId, current.status);
+}
