@@ -30,6 +30,20 @@ function localLinks(markdown: string): string[] {
   return [...withoutCode.matchAll(/\]\(([^)\s]+)\)/g)].map((m) => m[1]!).filter((t) => !/^(https?:|mailto:)/.test(t));
 }
 
+describe('docs/ARCHITECTURE.md', () => {
+  const page = readFileSync(`${ROOT}docs/ARCHITECTURE.md`, 'utf8');
+
+  it('is linked from the README', () => {
+    expect(localLinks(readme)).toContain('docs/ARCHITECTURE.md');
+  });
+
+  it('names only paths that exist', () => {
+    const named = [...page.matchAll(/`((?:shared|functions|infra|cli|local|packages|test)\/[^`\s<>…]*)`/g)].map((m) => m[1]!);
+    expect(named.length).toBeGreaterThan(20);
+    expect(named.filter((path) => !existsSync(join(ROOT, path)))).toEqual([]);
+  });
+});
+
 describe('README', () => {
   it('shows a screenshot of the banner and of each email', () => {
     for (const name of ['PreDunning', 'Notice1', 'Notice2', 'Notice3', 'ActionRequired', 'Recovered', 'Terminate']) {
