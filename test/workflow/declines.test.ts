@@ -180,9 +180,11 @@ describe('a payment the bank wants the customer to authenticate', () => {
     const { readSesInbox } = await import('#local/ses.ts');
     const emails = (await readSesInbox(t.runtime.urls.ses)).filter((m) => m.to.includes(subscriber.email));
 
-    // Its own event charged it once; every charge after that finds it blocked.
-    expect(await steps(dunningCase.invoiceId)).toEqual([
-      'retry_declined:CardUpdated:invoice_payment_intent_requires_action',
+    // Its own event charged it once; every charge after that finds it blocked. (The card's second
+    // event, the default changing, may reach the router before or after Retry1 on a slow machine.)
+    const [first, ...after] = await steps(dunningCase.invoiceId);
+    expect(first).toBe('retry_declined:CardUpdated:invoice_payment_intent_requires_action');
+    expect(after.sort()).toEqual([
       'retry_skipped:CardUpdated:same card, authentication_required',
       'retry_skipped:Retry1:same card, authentication_required',
       'retry_skipped:Retry2:same card, authentication_required',
