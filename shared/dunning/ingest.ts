@@ -16,6 +16,7 @@ import { headsUpForExpiringSource, headsUpForUpcomingInvoice } from './pre-dunni
 import { paymentMethodDetached } from './removed-card.ts';
 import { cardRenewedByStripe } from './renewed-card.ts';
 import { subscriptionUpdated } from './subscription-update.ts';
+import { record } from './timeline.ts';
 
 export type { IngestResult } from './ingest-result.ts';
 
@@ -66,7 +67,7 @@ export async function ingestStripeEvent(deps: IngestStripeEventDeps, event: Stri
     ? { type: 'event_replayed' as const, detail: `${event.type} (replayed by ${options.replayedBy})` }
     : { type: 'event_received' as const, detail: event.type };
   for (const invoiceId of casesActedOn(result)) {
-    await deps.store.appendTimeline(invoiceId, { at: receivedAt, ...entry, eventId: event.id });
+    await record(deps, invoiceId, entry.type, { at: receivedAt, detail: entry.detail, eventId: event.id });
   }
   return result;
 }

@@ -7,6 +7,7 @@ import type { Uses } from './deps.ts';
 import { ignore, type IngestResult } from './ingest-result.ts';
 import { parseInvoice, type StripeEventEnvelope } from './invoice-event.ts';
 import { howPaid } from './paid-by.ts';
+import { record } from './timeline.ts';
 
 /** What closePaidCase touches. */
 export type ClosePaidCaseDeps = Uses<'policy' | 'policies' | 'mailer' | 'clock' | 'log' | 'metrics' | 'workflow', Cases & CaseClaims & Banners & Suppressions & Timeline, Invoices>;
@@ -43,5 +44,5 @@ export async function closePaidCase(deps: ClosePaidCaseDeps, event: StripeEventE
 export async function stopExecution(deps: Uses<'clock' | 'workflow', Timeline>, dunningCase: DunningCase, cause: string, eventType: string): Promise<void> {
   if (!dunningCase.executionArn) return;
   await deps.workflow.stop(dunningCase.executionArn, cause);
-  await deps.store.appendTimeline(dunningCase.invoiceId, { at: deps.clock.now().toISOString(), type: 'execution_stopped', detail: eventType });
+  await record(deps, dunningCase.invoiceId, 'execution_stopped', { detail: eventType });
 }

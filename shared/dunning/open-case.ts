@@ -12,6 +12,7 @@ import { policyNamed, type Uses } from './deps.ts';
 import { ignore, type IngestResult } from './ingest-result.ts';
 import { dunningEligibility, parseInvoice, type StripeEventEnvelope, type StripeInvoice } from './invoice-event.ts';
 import { followStripeAttempt } from './stripe-attempt.ts';
+import { record } from './timeline.ts';
 
 /** What openCase touches. */
 export type OpenCaseDeps = Uses<'policy' | 'policies' | 'mailer' | 'links' | 'clock' | 'log' | 'metrics' | 'workflow', Cases & CaseQueries & CardBlocks & CaseClaims & Banners & Suppressions & Timeline, Invoices & Customers>;
@@ -80,7 +81,7 @@ async function joinSiblingCase(
     (c) => c.subscriptionId === subscriptionId && c.status === 'open' && c.invoiceId !== invoice.id,
   );
   if (!sibling || !(await deps.store.joinInvoice(sibling.invoiceId, invoice.id, current.amountRemaining, now))) return undefined;
-  await deps.store.appendTimeline(sibling.invoiceId, { at: now, type: 'invoice_joined', detail: invoice.id });
+  await record(deps, sibling.invoiceId, 'invoice_joined', { at: now, detail: invoice.id });
   deps.log.info('invoice joined the open case of its subscription', { invoiceId: invoice.id, caseInvoiceId: sibling.invoiceId, eventId: event.id });
   return { action: 'invoice_joined', invoiceId: invoice.id, caseInvoiceId: sibling.invoiceId };
 }
@@ -100,9 +101,8 @@ async function createCase(
   const created = await deps.store.createCase(buildCase(event, invoice, subscriptionId, current, preferences, policyName, policy, now));
   if (created.created) {
     const failure = current.lastPaymentError;
-    await deps.store.appendTimeline(invoice.id, {
+    await record(deps, invoice.id, 'case_opened', {
       at: now,
-      type: 'case_opened',
       detail: `attempt ${invoice.attempt_count ?? 1} failed${failure ? ` (${describeFailure(failure)})` : ''}; policy ${policyName}`,
     });
     deps.metrics.count('CaseOpened');
@@ -163,9 +163,8 @@ async function blockOpeningCard(deps: Uses<'log', CardBlocks & Timeline>, dunnin
   if (!code || !card || dunningCase.blockedPaymentMethod || dunningCase.status !== 'open') return dunningCase;
   const block = { id: card, code, at: now };
   await deps.store.blockPaymentMethod(dunningCase.invoiceId, block);
-  await deps.store.appendTimeline(dunningCase.invoiceId, {
+  await record(deps, dunningCase.invoiceId, 'card_blocked', {
     at: now,
-    type: 'card_blocked',
     detail: `${card}: ${describeFailure(failure)} on the renewal's own attempt`,
   });
   deps.log.info('card blocked by the decline that opened the case', { invoiceId: dunningCase.invoiceId, code });
@@ -182,7 +181,7 @@ async function startExecution(deps: Uses<'log' | 'workflow', Cases & Timeline>, 
     policy: dunningCase.policy ?? DEFAULT_POLICY_NAME,
   });
   await deps.store.setExecutionArn(invoiceId, executionArn, now);
-  await deps.store.appendTimeline(invoiceId, { at: now, type: 'execution_started', detail: dunningCase.executionName });
+  await record(deps, invoiceId, 'execution_started', { at: now, detail: dunningCase.executionName });
   deps.log.info('case opened', { invoiceId, eventId: event.id, executionName: dunningCase.executionName });
   return { action: 'case_opened', invoiceId, executionArn };
 }

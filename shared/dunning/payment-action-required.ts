@@ -10,6 +10,7 @@ import type { IngestResult } from './ingest-result.ts';
 import { parseInvoice, type StripeEventEnvelope } from './invoice-event.ts';
 import { openCase } from './open-case.ts';
 import { pausedUntil } from './pause.ts';
+import { record } from './timeline.ts';
 
 /** What askForAuthentication touches. */
 export type AskForAuthenticationDeps = Uses<'policy' | 'policies' | 'mailer' | 'links' | 'clock' | 'log' | 'metrics' | 'workflow', Cases & CaseQueries & CardBlocks & CaseClaims & Banners & Suppressions & Timeline, Invoices & Customers>;
@@ -33,7 +34,7 @@ export async function askForAuthentication(deps: AskForAuthenticationDeps, event
   }
   if (pausedUntil(dunningCase, deps.clock.now())) {
     // The card is blocked all the same; the invoice page stays where the customer can confirm.
-    await deps.store.appendTimeline(invoice.id, { at: now, type: 'notice_undeliverable', stage: 'ActionRequired', detail: 'not sent: case paused by operator' });
+    await record(deps, invoice.id, 'notice_undeliverable', { at: now, stage: 'ActionRequired', detail: 'not sent: case paused by operator' });
     return { action: 'case_exists', invoiceId: invoice.id, status: dunningCase.status };
   }
   const policy = policyOf(deps, dunningCase);

@@ -6,6 +6,7 @@ import { InvalidInputError } from '../domain/errors.ts';
 import type { Uses } from './deps.ts';
 import { ignore, type IngestResult } from './ingest-result.ts';
 import type { StripeEventEnvelope } from './invoice-event.ts';
+import { record } from './timeline.ts';
 
 /** What cardRemoved touches. */
 export type CardRemovedDeps = Uses<'clock' | 'log' | 'metrics', Cases & CaseQueries & CardBlocks & Timeline>;
@@ -39,7 +40,7 @@ export async function cardRemoved(deps: CardRemovedDeps, event: StripeEventEnvel
     const at = deps.clock.now().toISOString();
     // A block on another card stays: that card is still there, and still must not be charged.
     if (detached && !c.blockedPaymentMethod) await deps.store.blockPaymentMethod(c.invoiceId, { id: paymentMethod, code: PAYMENT_METHOD_DETACHED, at });
-    await deps.store.appendTimeline(c.invoiceId, { at, type: 'card_removed', detail: `${paymentMethod}: ${event.type}` });
+    await record(deps, c.invoiceId, 'card_removed', { at, detail: `${paymentMethod}: ${event.type}` });
     recorded.push(c.invoiceId);
   }
   if (recorded.length === 0) return ignore(deps, event, 'the customer has no open case');

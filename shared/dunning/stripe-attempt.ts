@@ -7,6 +7,7 @@ import { DEFAULT_POLICY_NAME } from '../policy/segments.ts';
 import { policyOf, type Uses } from './deps.ts';
 import type { IngestResult } from './ingest-result.ts';
 import { runNoticeStage } from './stages.ts';
+import { record } from './timeline.ts';
 
 /** What followStripeAttempt touches. */
 export type FollowStripeAttemptDeps = Uses<'policy' | 'policies' | 'mailer' | 'links' | 'clock' | 'log' | 'metrics', Cases & CaseClaims & Banners & Suppressions & Timeline, Invoices>;
@@ -31,7 +32,7 @@ export async function followStripeAttempt(deps: FollowStripeAttemptDeps, dunning
     deps.log.info("Stripe's attempt already followed", { invoiceId: dunningCase.invoiceId, attempt });
     return undefined;
   }
-  await deps.store.appendTimeline(dunningCase.invoiceId, { at: now, type: 'stripe_attempt_failed', detail: `${invoiceId} attempt ${attempt}` });
+  await record(deps, dunningCase.invoiceId, 'stripe_attempt_failed', { at: now, detail: `${invoiceId} attempt ${attempt}` });
   if (policyOf(deps, dunningCase).retries !== 'stripe') return undefined;
   try {
     return await noticeAfterStripeAttempt(deps, dunningCase, attempt);
