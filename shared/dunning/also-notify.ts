@@ -7,6 +7,7 @@ import { escapeHtml } from '../notices/layout.ts';
 import { formatMoney } from '../domain/format.ts';
 import { alsoNotifyFor, type PolicySet } from '../policy/segments.ts';
 import type { Uses } from './deps.ts';
+import { record } from './timeline.ts';
 
 /** The claim (in the case's noticesSent) of alsoNotify rule `index`: `AlsoNotify`, `AlsoNotify2`, … */
 export function alsoNotifyClaim(index: number): string {
@@ -28,7 +29,7 @@ export async function alsoNotifyOnOpen(deps: Uses<'mailer' | 'clock' | 'log', Ca
       await deps.mailer.send({ to: rule.email, ...message, tags: { stage: claim, invoice: dunningCase.invoiceId } });
     } catch (error) {
       if (error instanceof EmailRejectedError) {
-        await deps.store.appendTimeline(dunningCase.invoiceId, { at: now, type: 'notice_undeliverable', stage: claim, detail: error.message.slice(0, 200) });
+        await record(deps, dunningCase.invoiceId, 'notice_undeliverable', { at: now, stage: claim, detail: error.message.slice(0, 200) });
         deps.log.warn('internal notice rejected', { invoiceId: dunningCase.invoiceId, stage: claim });
         continue;
       }
@@ -36,7 +37,7 @@ export async function alsoNotifyOnOpen(deps: Uses<'mailer' | 'clock' | 'log', Ca
       throw error;
     }
     // The timeline never holds an address: the rule's number says who was told.
-    await deps.store.appendTimeline(dunningCase.invoiceId, { at: now, type: 'also_notified', stage: claim, detail: `alsoNotify[${index}]: ${message.subject}` });
+    await record(deps, dunningCase.invoiceId, 'also_notified', { at: now, stage: claim, detail: `alsoNotify[${index}]: ${message.subject}` });
     deps.log.info('internal notice sent', { invoiceId: dunningCase.invoiceId, stage: claim });
   }
 }

@@ -10,6 +10,7 @@ import { recoverCase } from './close.ts';
 import { pausedUntil } from './pause.ts';
 import type { Uses } from './deps.ts';
 import type { StripeEventEnvelope } from './invoice-event.ts';
+import { record } from './timeline.ts';
 
 /** The stage that runs the policy's end action (see close.ts, terminateCase). */
 const TERMINATE_STAGE = 'Terminate';
@@ -49,14 +50,14 @@ export async function chargeAfterCardUpdate(
     if (c.status === 'needs_attention' && c.stage === TERMINATE_STAGE) {
       // Flagged while the end action ran: it may have cancelled the subscription already, and
       // charging for a cancelled subscription is worse than not charging. An operator settles it.
-      await deps.store.appendTimeline(c.invoiceId, { at, type: 'retry_skipped', stage: 'CardUpdated', detail: 'case flagged at Terminate' });
+      await record(deps, c.invoiceId, 'retry_skipped', { at, stage: 'CardUpdated', detail: 'case flagged at Terminate' });
       outcomes.push({ invoiceId: c.invoiceId, outcome: 'flagged_at_end' });
       continue;
     }
     const block = c.blockedPaymentMethod;
     if (reissued && paymentMethod && block?.id === paymentMethod && reissued(block)) {
       if (await deps.store.unblockPaymentMethod(c.invoiceId, paymentMethod, at)) {
-        await deps.store.appendTimeline(c.invoiceId, { at, type: 'card_unblocked', stage: 'CardUpdated', detail: `${event.type}: reissued after ${block.code}` });
+        await record(deps, c.invoiceId, 'card_unblocked', { at, stage: 'CardUpdated', detail: `${event.type}: reissued after ${block.code}` });
       }
       c = { ...c, blockedPaymentMethod: undefined };
     }
@@ -64,7 +65,7 @@ export async function chargeAfterCardUpdate(
     if (pausedUntil({ ...c, status: 'open' }, deps.clock.now())) {
       // An operator paused the case: nothing is charged until they lift it. The retry stages after
       // the pause charge the customer's default card.
-      await deps.store.appendTimeline(c.invoiceId, { at, type: 'retry_skipped', stage: 'CardUpdated', detail: 'case paused by operator' });
+      await record(deps, c.invoiceId, 'retry_skipped', { at, stage: 'CardUpdated', detail: 'case paused by operator' });
       outcomes.push({ invoiceId: c.invoiceId, outcome: 'paused' });
       continue;
     }
@@ -84,15 +85,15 @@ export async function chargeAfterCardUpdate(
     }
     if (result.outcome === 'paid' || result.outcome === 'already_paid') {
       if (result.outcome === 'paid') {
-        await deps.store.appendTimeline(c.invoiceId, { at, type: 'retry_paid', stage: 'CardUpdated', detail: event.type });
+        await record(deps, c.invoiceId, 'retry_paid', { at, stage: 'CardUpdated', detail: event.type });
       }
       const recovered = await recoverCase(deps, c.invoiceId, result.outcome === 'paid' ? 'card_updated' : howPaid(result.invoice));
       if (recovered.closedNow && c.executionArn) await deps.workflow.stop(c.executionArn, `paid after ${event.type} (${event.id})`);
     } else if (result.outcome === 'skipped') {
-      await deps.store.appendTimeline(c.invoiceId, { at, type: 'retry_skipped', stage: 'CardUpdated', detail: `same card, ${result.code}` });
+      await record(deps, c.invoiceId, 'retry_skipped', { at, stage: 'CardUpdated', detail: `same card, ${result.code}` });
     } else if (result.outcome === 'declined') {
       const code = result.declineCode ?? result.code;
-      await deps.store.appendTimeline(c.invoiceId, { at, type: 'retry_declined', stage: 'CardUpdated', detail: code });
+      await record(deps, c.invoiceId, 'retry_declined', { at, stage: 'CardUpdated', detail: code });
     }
     deps.log.info('retried after a card update', { invoiceId: c.invoiceId, customerId, eventId: event.id, outcome: result.outcome });
     outcomes.push({ invoiceId: c.invoiceId, outcome: result.outcome });

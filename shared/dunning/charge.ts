@@ -7,6 +7,7 @@ import { NO_PAYMENT_METHOD, type InvoiceSnapshot, type PayOutcome } from '../dom
 import { policyOf, type Uses } from './deps.ts';
 import { blockingCode, describeFailure } from './declines.ts';
 import { standDownIfEndedInStripe } from './outside.ts';
+import { record } from './timeline.ts';
 
 /** Longer than a pay call can take (the SDK's timeout and one network retry), so a lock outlives it. */
 export const PAY_LOCK_MS = 60_000;
@@ -93,7 +94,7 @@ export async function chargeCase(deps: ChargeCaseDeps, dunningCase: DunningCase,
     if (block) {
       const at = deps.clock.now().toISOString();
       await deps.store.blockPaymentMethod(invoiceId, { id: card, code: block, at });
-      await deps.store.appendTimeline(invoiceId, { at, type: 'card_blocked', detail: `${card}: ${describeFailure(declined)}` });
+      await record(deps, invoiceId, 'card_blocked', { at, detail: `${card}: ${describeFailure(declined)}` });
     }
     return declined;
   } finally {

@@ -11,6 +11,7 @@ import { openInvoicesOf, PAY_LOCK_MS } from './charge.ts';
 import { stripeKey } from './stripe-keys.ts';
 import { sendCaseEmail } from './emails.ts';
 import { assertNotPaused } from './pause.ts';
+import { record } from './timeline.ts';
 
 export interface RecoverResult {
   /** True when the case is recovered (by this call or an earlier one). */
@@ -49,7 +50,7 @@ export async function recoverCase(deps: RecoverCaseDeps, invoiceId: string, reco
       // (Two concurrent calls in this branch could both count it: rare, and only on multi-invoice cases.)
       const paid = before.amountDue.amount - owed;
       if (paid > 0) deps.metrics.count('RecoveredAmount', { Currency: before.amountDue.currency.toUpperCase() }, paid);
-      await deps.store.appendTimeline(invoiceId, { at: now, type: 'invoice_paid', detail: `${stillOpen.length} invoice(s) still open` });
+      await record(deps, invoiceId, 'invoice_paid', { at: now, detail: `${stillOpen.length} invoice(s) still open` });
       return { recovered: false, closedNow: false, status: before.status };
     }
   }
@@ -60,7 +61,7 @@ export async function recoverCase(deps: RecoverCaseDeps, invoiceId: string, reco
   if (dunningCase.status !== 'recovered') return { recovered: false, closedNow: false, status: dunningCase.status };
 
   if (closed) {
-    await deps.store.appendTimeline(invoiceId, { at: now, type: 'recovered', detail: `paid: ${recoveredBy}` });
+    await record(deps, invoiceId, 'recovered', { at: now, detail: `paid: ${recoveredBy}` });
     deps.metrics.count('CaseRecovered', { RecoveredBy: recoveredBy });
     const { amount, currency } = dunningCase.amountDue;
     if (amount > 0) deps.metrics.count('RecoveredAmount', { Currency: currency.toUpperCase() }, amount);
@@ -111,7 +112,7 @@ export async function terminateCase(deps: TerminateCaseDeps, invoiceId: string):
     await deps.store.releasePayLock(invoiceId, holder);
   }
   if (closed) {
-    await deps.store.appendTimeline(invoiceId, { at: now, type: 'terminated', detail: action });
+    await record(deps, invoiceId, 'terminated', { at: now, detail: action });
     deps.metrics.count('CaseTerminated');
     deps.log.info('case terminated', { invoiceId, customerId: dunningCase.customerId, action });
   }
@@ -169,9 +170,8 @@ async function endSubscription(deps: EndSubscriptionDeps, dunningCase: DunningCa
       await deps.stripe.markInvoiceUncollectible(open.id, `${key}:uncollectible:${open.id}`);
     }
   }
-  await deps.store.appendTimeline(invoiceId, {
+  await record(deps, invoiceId, 'end_action', {
     at: now,
-    type: 'end_action',
     detail: `${action}${markUncollectible ? ' + invoice marked uncollectible' : ''} (${dunningCase.subscriptionId})`,
   });
   return action;
@@ -195,9 +195,8 @@ export async function flagCase(
     deps.log.info('case already closed; not flagged', { invoiceId, status: existing.status });
     return false;
   }
-  await deps.store.appendTimeline(invoiceId, {
+  await record(deps, invoiceId, 'flagged', {
     at: now,
-    type: 'flagged',
     ...(state ? { stage: state } : {}),
     detail: `${state ? `${state} failed: ` : ''}${error.name}: ${error.message}`.slice(0, 500),
   });
@@ -222,6 +221,6 @@ async function sendClosingEmail(
     deps.store.releaseClosingEmail(dunningCase.invoiceId, kind),
   );
   if (outcome === 'sent' && kind === 'confirmation') {
-    await deps.store.appendTimeline(dunningCase.invoiceId, { at: now, type: 'confirmation_sent', stage });
+    await record(deps, dunningCase.invoiceId, 'confirmation_sent', { at: now, stage });
   }
 }

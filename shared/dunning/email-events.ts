@@ -7,6 +7,7 @@ import type { SuppressionReason, TimelineEntryType } from '../domain/case.ts';
 import type { Cases, EmailEventClaims, Suppressions, Timeline } from '../domain/ports.ts';
 import type { MetricName, Uses } from './deps.ts';
 import { addressKey, flagCaseSuppressed } from './suppression.ts';
+import { record } from './timeline.ts';
 
 /** What the SES event recorder touches: the case it leads back to, the suppressions, the event claims and the timeline. */
 export type EmailEventDeps = Uses<'clock' | 'log' | 'metrics', Cases & Suppressions & EmailEventClaims & Timeline>;
@@ -130,7 +131,7 @@ async function apply(
   }
 
   if (dunningCase) {
-    await deps.store.appendTimeline(dunningCase.invoiceId, { at: now, type: kind.timeline, stage, detail: detailOf(event) });
+    await record(deps, dunningCase.invoiceId, kind.timeline, { at: now, stage, detail: detailOf(event) });
     if (suppress && suppress.addresses.length > 0) await flagCaseSuppressed(deps, dunningCase, suppress.reason, suppress.detail);
   }
   if (kind.metric) deps.metrics.count(kind.metric);

@@ -8,6 +8,7 @@ import { EmailRejectedError } from '../domain/errors.ts';
 import type { RenderedNotice } from '../notices/render.ts';
 import type { Uses } from './deps.ts';
 import { describeSuppression, flagCaseSuppressed, suppressionOf } from './suppression.ts';
+import { record } from './timeline.ts';
 
 export type SendOutcome = 'sent' | 'undeliverable';
 
@@ -57,17 +58,12 @@ export async function sendCaseEmail(
   }
   // Counted as soon as SES has it: a crash before the timeline write must not lose the count.
   deps.metrics.count('NoticeSent', { Stage: stage });
-  await deps.store.appendTimeline(dunningCase.invoiceId, { at: now, type: 'notice_sent', stage, detail: notice.subject, messageId });
+  await record(deps, dunningCase.invoiceId, 'notice_sent', { at: now, stage, detail: notice.subject, messageId });
   deps.log.info('notice sent', { invoiceId: dunningCase.invoiceId, customerId: dunningCase.customerId, stage, subject: notice.subject });
   return 'sent';
 }
 
 async function undeliverable(deps: Uses<'clock' | 'metrics', Timeline>, dunningCase: DunningCase, stage: string, detail: string): Promise<void> {
-  await deps.store.appendTimeline(dunningCase.invoiceId, {
-    at: deps.clock.now().toISOString(),
-    type: 'notice_undeliverable',
-    stage,
-    detail,
-  });
+  await record(deps, dunningCase.invoiceId, 'notice_undeliverable', { stage, detail });
   deps.metrics.count('NoticeUndeliverable');
 }

@@ -1,6 +1,6 @@
-// The Stripe event types the router (ingest.ts) acts on. Every other type is acknowledged and
-// ignored, so this list is what to subscribe to: the webhook endpoint's events in the Stripe
-// dashboard, and the EventBridge rule's detail-type filter, which CDK builds from it.
+// The Stripe event types the router acts on: each has its line in ROUTES (ingest.ts). Every other
+// type is acknowledged and ignored, so this list is what to subscribe to: the webhook endpoint's
+// events in the Stripe dashboard, and the EventBridge rule's detail-type filter, which CDK builds from it.
 export const HANDLED_EVENT_TYPES = [
   'invoice.payment_failed',
   'invoice.payment_action_required',

@@ -1,5 +1,5 @@
-// Parses the parts of a Stripe invoice event the product relies on, and decides (purely) whether
-// a failed invoice should open a dunning case.
+// Parses the parts of a Stripe event the product relies on (an invoice, or a subscription's or
+// customer's id), and decides (purely) whether a failed invoice should open a dunning case.
 import * as z from '../zod.ts';
 import { InvalidInputError } from '../domain/errors.ts';
 
@@ -57,6 +57,15 @@ export function parseInvoice(object: unknown, eventId: string): StripeInvoice {
     );
   }
   return result.data;
+}
+
+/** The id (and customer, for a subscription) of an event's object, validated. */
+export function parseRef(event: StripeEventEnvelope, prefix: 'sub_' | 'cus_'): { id: string; customer: string } {
+  const object = event.data.object as { id?: unknown; customer?: unknown };
+  const id = typeof object.id === 'string' && object.id.startsWith(prefix) ? object.id : undefined;
+  const customer = prefix === 'cus_' ? id : typeof object.customer === 'string' ? object.customer : (object.customer as { id?: string } | null)?.id;
+  if (!id || !customer) throw new InvalidInputError(`event ${event.id}: data.object is not a ${prefix === 'sub_' ? 'subscription' : 'customer'} with an id`);
+  return { id, customer };
 }
 
 export function subscriptionOf(invoice: StripeInvoice): string | undefined {

@@ -10,6 +10,7 @@ import { recoverCase } from './close.ts';
 import type { Uses } from './deps.ts';
 import { closeFromOutside } from './outside.ts';
 import { howPaid } from './paid-by.ts';
+import { record } from './timeline.ts';
 
 /** The timeline's stage name for what an operator did. */
 export const OPERATOR_STAGE = 'Operator';
@@ -49,18 +50,18 @@ export async function retryNow(deps: RetryNowDeps, dunningCase: DunningCase): Pr
   switch (result.outcome) {
     case 'paid':
     case 'already_paid': {
-      if (result.outcome === 'paid') await deps.store.appendTimeline(dunningCase.invoiceId, { at, type: 'retry_paid', stage: OPERATOR_STAGE });
+      if (result.outcome === 'paid') await record(deps, dunningCase.invoiceId, 'retry_paid', { at, stage: OPERATOR_STAGE });
       const recovered = await recoverCase(deps, dunningCase.invoiceId, result.outcome === 'paid' ? 'workflow_retry' : howPaid(result.invoice));
       if (recovered.closedNow && dunningCase.executionArn) await deps.workflow.stop(dunningCase.executionArn, 'paid by an operator retry');
       return { outcome: result.outcome, recovered: recovered.recovered };
     }
     case 'declined': {
       const code = result.declineCode ?? result.code;
-      await deps.store.appendTimeline(dunningCase.invoiceId, { at, type: 'retry_declined', stage: OPERATOR_STAGE, detail: code });
+      await record(deps, dunningCase.invoiceId, 'retry_declined', { at, stage: OPERATOR_STAGE, detail: code });
       return { outcome: 'declined', code, message: result.message };
     }
     case 'skipped':
-      await deps.store.appendTimeline(dunningCase.invoiceId, { at, type: 'retry_skipped', stage: OPERATOR_STAGE, detail: `same card, ${result.code}` });
+      await record(deps, dunningCase.invoiceId, 'retry_skipped', { at, stage: OPERATOR_STAGE, detail: `same card, ${result.code}` });
       return { outcome: 'skipped', code: result.code };
     case 'busy':
       return { outcome: 'busy' };
@@ -120,9 +121,8 @@ export async function redriveByOperator(deps: Uses<'clock' | 'log' | 'workflow',
     const now = await deps.store.getCase(dunningCase.invoiceId);
     return { outcome: 'case_closed', invoiceId: dunningCase.invoiceId, status: now?.status ?? 'closed' };
   }
-  await deps.store.appendTimeline(dunningCase.invoiceId, {
+  await record(deps, dunningCase.invoiceId, 'redriven', {
     at,
-    type: 'redriven',
     stage: OPERATOR_STAGE,
     detail: `redriven by operator${state ? ` from ${state}` : ''}`,
   });
@@ -133,7 +133,7 @@ export async function redriveByOperator(deps: Uses<'clock' | 'log' | 'workflow',
     if (reopened) {
       const back = dunningCase.error ?? { name: 'RedriveRefused', message: (error as Error).message };
       await deps.store.closeCase(dunningCase.invoiceId, 'needs_attention', { now: deps.clock.now().toISOString(), error: back });
-      await deps.store.appendTimeline(dunningCase.invoiceId, { at: deps.clock.now().toISOString(), type: 'flagged', stage: OPERATOR_STAGE, detail: `redrive refused: ${(error as Error).message}`.slice(0, 500) });
+      await record(deps, dunningCase.invoiceId, 'flagged', { stage: OPERATOR_STAGE, detail: `redrive refused: ${(error as Error).message}`.slice(0, 500) });
     }
     if (error instanceof ExecutionNotRedrivableError) return { outcome: 'refused', invoiceId: dunningCase.invoiceId, reason: error.message };
     throw error;

@@ -5,6 +5,7 @@ import type { DunningCase } from '../domain/case.ts';
 import { CaseClosedError } from '../domain/errors.ts';
 import type { Banners, Cases, InvoiceSnapshot, Timeline } from '../domain/ports.ts';
 import type { Uses } from './deps.ts';
+import { record } from './timeline.ts';
 
 /** Closes one case from outside; true if this call closed it. */
 export async function closeFromOutside(
@@ -18,7 +19,7 @@ export async function closeFromOutside(
   const now = deps.clock.now().toISOString();
   const closed = await deps.store.closeCase(dunningCase.invoiceId, 'closed', { now, reason, from: ['open', 'needs_attention'] });
   if (!closed) return false;
-  await deps.store.appendTimeline(dunningCase.invoiceId, { at: now, type: 'closed', detail: reason });
+  await record(deps, dunningCase.invoiceId, 'closed', { at: now, detail: reason });
   await deps.store.clearBanner(dunningCase.customerId, dunningCase.invoiceId);
   if (deps.workflow && dunningCase.executionArn) await deps.workflow.stop(dunningCase.executionArn, reason);
   deps.metrics.count('CaseClosedOutside');

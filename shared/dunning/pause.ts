@@ -7,6 +7,7 @@ import { WALL_CLOCK, type CaseClock } from '../domain/case-clock.ts';
 import { CasePausedError } from '../domain/errors.ts';
 import { PAUSE_CAP_DAYS } from '../domain/pause-limits.ts';
 import type { Uses } from './deps.ts';
+import { record } from './timeline.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -55,9 +56,8 @@ export async function pauseCase(
   const capped = !until || until.getTime() > cap.getTime();
   const effective = (capped ? cap : until).toISOString();
   await deps.store.setPause(dunningCase.invoiceId, clock.store(new Date(effective)).toISOString(), stamp.toISOString());
-  await deps.store.appendTimeline(dunningCase.invoiceId, {
+  await record(deps, dunningCase.invoiceId, 'paused', {
     at: stamp.toISOString(),
-    type: 'paused',
     detail: `by operator until ${effective}${clock.name ? ` (${clock.name})` : ''}${capped && until ? ` (capped at ${PAUSE_CAP_DAYS} days after the case opened)` : ''}`,
   });
   deps.log.info('case paused by operator', { invoiceId: dunningCase.invoiceId, pausedUntil: effective });
@@ -68,6 +68,6 @@ export async function pauseCase(
 export async function resumeCase(deps: Uses<'clock' | 'log', Cases & Timeline>, dunningCase: DunningCase): Promise<void> {
   const now = deps.clock.now().toISOString();
   await deps.store.setPause(dunningCase.invoiceId, undefined, now);
-  await deps.store.appendTimeline(dunningCase.invoiceId, { at: now, type: 'resumed', detail: 'by operator' });
+  await record(deps, dunningCase.invoiceId, 'resumed', { at: now, detail: 'by operator' });
   deps.log.info('case resumed by operator', { invoiceId: dunningCase.invoiceId });
 }

@@ -18,6 +18,7 @@ import { standDownIfEndedInStripe } from './outside.ts';
 import { stripeKey } from './stripe-keys.ts';
 import { assertNotPaused } from './pause.ts';
 import { STAND_DOWN_RETURN, type StandDownContract } from '../workflow/stand-down.ts';
+import { record } from './timeline.ts';
 
 export interface NoticeStageResult {
   outcome: 'sent' | 'undeliverable' | 'already_sent';
@@ -94,11 +95,11 @@ export async function runRetryStage(
   const result = await chargeCase(deps, dunningCase, { holder: stage.id, idempotencyKey: stripeKey(dunningCase, stage.id), scheduled: true });
   if (result.outcome === 'busy') throw new PaymentInProgressError(`another charge of ${invoiceId} is under way`);
   if (result.outcome === 'left_to_stripe') {
-    await deps.store.appendTimeline(invoiceId, { at: now, type: 'retry_skipped', stage: stage.id, detail: result.reason });
+    await record(deps, invoiceId, 'retry_skipped', { at: now, stage: stage.id, detail: result.reason });
     return { outcome: 'declined', code: 'left_to_stripe' };
   }
   if (result.outcome === 'skipped') {
-    await deps.store.appendTimeline(invoiceId, { at: now, type: 'retry_skipped', stage: stage.id, detail: `same card, ${result.code}` });
+    await record(deps, invoiceId, 'retry_skipped', { at: now, stage: stage.id, detail: `same card, ${result.code}` });
     deps.log.info('retry skipped: the card on file cannot succeed', { invoiceId, stage: stage.id, code: result.code });
     return { outcome: 'declined', code: result.code };
   }
@@ -113,12 +114,12 @@ export async function runRetryStage(
     return { outcome: 'declined', code: 'still_open' };
   }
   if (result.outcome === 'paid') {
-    await deps.store.appendTimeline(invoiceId, { at: now, type: 'retry_paid', stage: stage.id });
+    await record(deps, invoiceId, 'retry_paid', { at: now, stage: stage.id });
     deps.log.info('retry paid the invoice', { invoiceId, stage: stage.id });
     return { outcome: 'paid', recoveredBy: 'workflow_retry' };
   }
   const code = result.declineCode ?? result.code;
-  await deps.store.appendTimeline(invoiceId, { at: now, type: 'retry_declined', stage: stage.id, detail: code });
+  await record(deps, invoiceId, 'retry_declined', { at: now, stage: stage.id, detail: code });
   deps.log.info('retry declined', { invoiceId, stage: stage.id, code });
   return { outcome: 'declined', code };
 }

@@ -4,6 +4,7 @@ import type { CaseQueries, Suppressions, Timeline } from '../domain/ports.ts';
 import { createHash } from 'node:crypto';
 import type { DunningCase, EmailSuppression, SuppressionReason } from '../domain/case.ts';
 import type { Uses } from './deps.ts';
+import { record } from './timeline.ts';
 
 /** The key an address is suppressed under: SHA-256 of the trimmed, lower-cased address. */
 export function addressKey(address: string): string {
@@ -23,7 +24,7 @@ export async function flagCaseSuppressed(
 ): Promise<void> {
   const at = deps.clock.now().toISOString();
   if (await deps.store.flagEmailSuppressed(dunningCase.invoiceId, { reason, at })) {
-    await deps.store.appendTimeline(dunningCase.invoiceId, { at, type: 'email_suppressed', detail: `${reason}: ${detail}` });
+    await record(deps, dunningCase.invoiceId, 'email_suppressed', { at, detail: `${reason}: ${detail}` });
     deps.log.warn('the case email address is suppressed; notices stop, the banner and retries go on', {
       invoiceId: dunningCase.invoiceId,
       reason,
@@ -62,7 +63,7 @@ export async function liftSuppression(
   for (const invoiceId of invoiceIds) {
     if (!(await deps.store.clearEmailSuppressed(invoiceId, at))) continue;
     cleared.push(invoiceId);
-    await deps.store.appendTimeline(invoiceId, { at, type: 'email_unsuppressed', detail: `by operator: ${reason} (was: ${suppression.reason})` });
+    await record(deps, invoiceId, 'email_unsuppressed', { at, detail: `by operator: ${reason} (was: ${suppression.reason})` });
   }
   deps.log.info('email suppression lifted by operator', { reason, suppressedFor: suppression.reason, cases: cleared });
   return { suppression, cases: cleared };
