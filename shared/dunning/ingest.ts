@@ -10,7 +10,7 @@ import { ignore, type IngestResult } from './ingest-result.ts';
 import { closePaidCase } from './invoice-paid.ts';
 import type { StripeEventEnvelope } from './invoice-event.ts';
 import { customerUpdated, paymentMethodAttached, setupIntentSucceeded } from './new-card.ts';
-import { openCase } from './open-case.ts';
+import { openCase } from './failed-renewal.ts';
 import { askForAuthentication } from './payment-action-required.ts';
 import { headsUpForExpiringSource, headsUpForUpcomingInvoice } from './pre-dunning.ts';
 import { paymentMethodDetached } from './removed-card.ts';

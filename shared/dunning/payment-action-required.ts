@@ -8,7 +8,7 @@ import { policyOf, type Uses } from './deps.ts';
 import { sendCaseEmail } from './emails.ts';
 import type { IngestResult } from './ingest-result.ts';
 import { parseInvoice, type StripeEventEnvelope } from './invoice-event.ts';
-import { openCase } from './open-case.ts';
+import { openCase } from './failed-renewal.ts';
 import { pausedUntil } from './pause.ts';
 import { record } from './timeline.ts';
 
