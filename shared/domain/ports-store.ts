@@ -28,17 +28,7 @@ export interface Cases {
    * this call moved it, or undefined if it was not in a `from` status (so only one caller sends the
    * closing email).
    */
-  closeCase(
-    invoiceId: string,
-    status: Exclude<CaseStatus, 'open'>,
-    details: {
-      now: string;
-      recoveredBy?: RecoveredBy;
-      error?: { name: string; message: string };
-      reason?: string;
-      from?: readonly CaseStatus[];
-    },
-  ): Promise<DunningCase | undefined>;
+  closeCase(invoiceId: string, status: Exclude<CaseStatus, 'open'>, details: ClosingDetails): Promise<DunningCase | undefined>;
   /**
    * Puts a needs_attention case back to open (for a redrive of its execution), clearing its error
    * and recording `reopenedAt`. Returns the case if this call reopened it, undefined otherwise.
@@ -54,6 +44,15 @@ export interface Cases {
    * updated case; throws CaseClosedError when it is not open, CaseNotFoundError when there is none.
    */
   setPause(invoiceId: string, pausedUntil: string | undefined, now: string): Promise<DunningCase>;
+}
+
+/** What a close records on the case, and the statuses it may close from. */
+export interface ClosingDetails {
+  now: string;
+  recoveredBy?: RecoveredBy;
+  error?: { name: string; message: string };
+  reason?: string;
+  from?: readonly CaseStatus[];
 }
 
 /** Lists of cases: for the console, the CLI, the open-cases gauge, and events that name a customer. */

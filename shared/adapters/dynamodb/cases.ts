@@ -2,7 +2,7 @@
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { CaseStatus, DunningCase, RecoveredBy } from '../../domain/case.ts';
 import { StoreUnavailableError } from '../../domain/errors.ts';
-import type { Cases } from '../../domain/ports.ts';
+import type { Cases, ClosingDetails } from '../../domain/ports.ts';
 import { CASES_BY_CUSTOMER, keys, OPEN_CASES } from '../table.ts';
 import { defined, type Item, RACE_ATTEMPTS, readCase, updateCaseIf, updateExistingCase, whyNotOpen, type TableIO } from './table-io.ts';
 
@@ -83,17 +83,7 @@ export class DynamoCases implements Cases {
     throw await whyNotOpen(this.table, invoiceId);
   }
 
-  async closeCase(
-    invoiceId: string,
-    status: Exclude<CaseStatus, 'open'>,
-    details: {
-      now: string;
-      recoveredBy?: RecoveredBy;
-      error?: { name: string; message: string };
-      reason?: string;
-      from?: readonly CaseStatus[];
-    },
-  ): Promise<DunningCase | undefined> {
+  async closeCase(invoiceId: string, status: Exclude<CaseStatus, 'open'>, details: ClosingDetails): Promise<DunningCase | undefined> {
     const sets = ['#status = :status', 'closedAt = :now', 'updatedAt = :now'];
     const from = details.from ?? ['open'];
     const values: Item = { ':status': status, ':now': details.now };
