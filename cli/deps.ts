@@ -4,7 +4,7 @@
 import type Stripe from 'stripe';
 import { CloudWatchMetricsSink, createCloudWatchClient, type BufferedMetricsSink } from '#shared/adapters/cloudwatch-metrics.ts';
 import { createDynamoDocumentClient, createSesClient, createSfnClient } from '#shared/adapters/aws-clients.ts';
-import { DynamoCaseStore } from '#shared/adapters/dynamodb-case-store.ts';
+import { DynamoCaseStore } from '#shared/adapters/dynamodb/case-store.ts';
 import { resolveSecret } from '#shared/adapters/secrets.ts';
 import { SesMailer } from '#shared/adapters/ses-mailer.ts';
 import { StepFunctionsWorkflow } from '#shared/adapters/sfn-workflow.ts';

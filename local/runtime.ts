@@ -8,7 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { createDynamoDocumentClient } from '#shared/adapters/aws-clients.ts';
-import { DynamoCaseStore } from '#shared/adapters/dynamodb-case-store.ts';
+import { DynamoCaseStore } from '#shared/adapters/dynamodb/case-store.ts';
 import { keys } from '#shared/adapters/table.ts';
 import type { TimelineEntry, TimelineEntryType } from '#shared/domain/case.ts';
 import type { CaseStore } from '#shared/domain/ports.ts';

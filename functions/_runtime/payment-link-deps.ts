@@ -1,6 +1,6 @@
 // The one-click link endpoint's dependencies (open-payment-link): the table (case and rate limit),
 // Stripe, and the link signing key. No SES, no state machine.
-import { DynamoCaseStore } from '#shared/adapters/dynamodb-case-store.ts';
+import { DynamoCaseStore } from '#shared/adapters/dynamodb/case-store.ts';
 import { DynamoRateLimiter } from '#shared/adapters/dynamodb-rate-limiter.ts';
 import { resolveSecret } from '#shared/adapters/secrets.ts';
 import { createStripeClient, StripeGateway } from '#shared/adapters/stripe-gateway.ts';

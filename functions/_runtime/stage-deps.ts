@@ -1,7 +1,7 @@
 // The stage functions' dependencies (send-notice, retry-payment, close-case), which the ingest
 // functions build on: the table, Stripe, SES when the function has a sender, links when it makes them.
 import { createSesClient } from '#shared/adapters/aws-clients.ts';
-import { DynamoCaseStore } from '#shared/adapters/dynamodb-case-store.ts';
+import { DynamoCaseStore } from '#shared/adapters/dynamodb/case-store.ts';
 import { resolveSecret } from '#shared/adapters/secrets.ts';
 import { SesMailer } from '#shared/adapters/ses-mailer.ts';
 import { createStripeClient, StripeGateway } from '#shared/adapters/stripe-gateway.ts';

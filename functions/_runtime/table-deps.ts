@@ -1,6 +1,6 @@
 // The functions that only read or write the table: the banner API (get-notice) and the SES event
 // recorder (record-email-event). No Stripe, no SES, no policy.
-import { DynamoCaseStore } from '#shared/adapters/dynamodb-case-store.ts';
+import { DynamoCaseStore } from '#shared/adapters/dynamodb/case-store.ts';
 import { readConfig, TableConfigSchema } from '#shared/config.ts';
 import { systemClock } from '#shared/domain/ports.ts';
 import type { BannerReader } from '#shared/dunning/current-banner.ts';

@@ -43,7 +43,7 @@ export type SecretArnVariable =
 export type TableAccess = readonly `dynamodb:${string}`[];
 
 /**
- * What the case store does to an item (shared/adapters/dynamodb-case-store.ts): get, put,
+ * What the case store does to an item (shared/adapters/dynamodb/case-store.ts): get, put,
  * conditional update, delete. No batch, scan or stream action: no function needs one. Reading a
  * customer's cases or the open cases is a Query on an index, granted on that index alone.
  */

@@ -1,6 +1,6 @@
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoCaseStore } from '#shared/adapters/dynamodb-case-store.ts';
+import { DynamoCaseStore } from '#shared/adapters/dynamodb/case-store.ts';
 import { keys } from '#shared/adapters/table.ts';
 import { CaseClosedError, CaseNotFoundError, StoreUnavailableError } from '#shared/domain/errors.ts';
 import type { Banner } from '#shared/domain/case.ts';

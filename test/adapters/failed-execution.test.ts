@@ -2,7 +2,7 @@
 // the product's definition (stage handlers that succeed, or fail as the test says) and dynalite.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createSfnClient } from '#shared/adapters/aws-clients.ts';
-import { DynamoCaseStore } from '#shared/adapters/dynamodb-case-store.ts';
+import { DynamoCaseStore } from '#shared/adapters/dynamodb/case-store.ts';
 import { executionArnFor, StepFunctionsWorkflow } from '#shared/adapters/sfn-workflow.ts';
 import { ExecutionNotFoundError, ExecutionNotRedrivableError, StripeRequestError } from '#shared/domain/errors.ts';
 import { systemClock } from '#shared/domain/ports.ts';

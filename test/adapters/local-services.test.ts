@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDynamoClient, createDynamoDocumentClient, createSesClient } from '#shared/adapters/aws-clients.ts';
-import { DynamoCaseStore } from '#shared/adapters/dynamodb-case-store.ts';
+import { DynamoCaseStore } from '#shared/adapters/dynamodb/case-store.ts';
 import { SesMailer } from '#shared/adapters/ses-mailer.ts';
 import { ensureTable, startDynamoDb } from '#local/dynamodb.ts';
 import { clearSesInbox, readSesInbox, startSesLocal } from '#local/ses.ts';

@@ -2,7 +2,7 @@
 // count-open-cases function reads it through the real store and emits the gauge from it.
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoCaseStore } from '#shared/adapters/dynamodb-case-store.ts';
+import { DynamoCaseStore } from '#shared/adapters/dynamodb/case-store.ts';
 import { OPEN_CASES } from '#shared/adapters/table.ts';
 import { parsePolicySet } from '#shared/policy/load.ts';
 import { createHandler } from '#functions/count-open-cases/handler.ts';

@@ -1,18 +1,18 @@
-// Every store port on the one DynamoDB table, for wiring: each port's adapter is in dynamodb/, over
-// the shared table I/O (dynamodb/table-io.ts) and the key layout (table.ts). Every state change is a
+// Every store port on the one DynamoDB table, for wiring: each port's adapter is a file of this
+// folder, over the shared table I/O (table-io.ts) and the key layout (../table.ts). Every state change is a
 // single conditional write, never a transaction, so the same code runs on dynalite, which has none.
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { CaseStore } from '../domain/ports.ts';
-import { DynamoCases } from './dynamodb/cases.ts';
-import { DynamoCaseQueries } from './dynamodb/case-queries.ts';
-import { DynamoCardBlocks } from './dynamodb/card-blocks.ts';
-import { DynamoCaseClaims } from './dynamodb/case-claims.ts';
-import { DynamoBanners } from './dynamodb/banners.ts';
-import { DynamoSuppressions } from './dynamodb/suppressions.ts';
-import { DynamoEmailEventClaims } from './dynamodb/email-event-claims.ts';
-import { DynamoHeadsUps } from './dynamodb/heads-ups.ts';
-import { DynamoTimeline } from './dynamodb/timeline.ts';
-import { TableIO } from './dynamodb/table-io.ts';
+import type { CaseStore } from '../../domain/ports.ts';
+import { DynamoCases } from './cases.ts';
+import { DynamoCaseQueries } from './case-queries.ts';
+import { DynamoCardBlocks } from './card-blocks.ts';
+import { DynamoCaseClaims } from './case-claims.ts';
+import { DynamoBanners } from './banners.ts';
+import { DynamoSuppressions } from './suppressions.ts';
+import { DynamoEmailEventClaims } from './email-event-claims.ts';
+import { DynamoHeadsUps } from './heads-ups.ts';
+import { DynamoTimeline } from './timeline.ts';
+import { TableIO } from './table-io.ts';
 
 /** All the ports at once; a use case's deps name only the ones it uses. */
 export class DynamoCaseStore implements CaseStore {
