@@ -1,6 +1,6 @@
 // The business metrics' names and dimensions, in one place: the code emits exactly these, and the
 // CDK dashboard and alarms read this same constant, so a renamed metric or dimension breaks the
-// build instead of a graph. Pure data, so the MetricsSink port (ports.ts) can be typed by it.
+// build instead of a graph. Pure data, so the MetricsSink port (ports-observability.ts) can be typed by it.
 
 export interface MetricSpec {
   /** `Count`, or `None` for an amount (minor units of a currency). */

@@ -24,29 +24,24 @@ export class DynamoCaseQueries implements CaseQueries {
 
   /** The open cases, newest first, from the sparse open-cases index: never a scan of closed ones. */
   async listOpenCases(): Promise<DunningCase[]> {
-    const items = await this.table.allPages((startKey) => this.table.client.send(
-      new QueryCommand({
-        TableName: this.table.name,
-        IndexName: OPEN_CASES.indexName,
-        KeyConditionExpression: '#open = :open',
-        ExpressionAttributeNames: { '#open': OPEN_CASES.partitionKey },
-        ExpressionAttributeValues: { ':open': OPEN_CASES.value },
-        ScanIndexForward: false,
-        ExclusiveStartKey: startKey,
-      }),
-    ));
+    const cases = await this.newestFirst(OPEN_CASES, OPEN_CASES.value);
     // An index is eventually consistent: a case that closed a moment ago may still be listed.
-    return items.map((item) => withoutStoreAttrs<DunningCase>(item)).filter((c) => c.status === 'open');
+    return cases.filter((c) => c.status === 'open');
   }
 
-  async listCasesOfCustomer(customerId: string): Promise<DunningCase[]> {
+  listCasesOfCustomer(customerId: string): Promise<DunningCase[]> {
+    return this.newestFirst(CASES_BY_CUSTOMER, customerId);
+  }
+
+  /** The cases under one partition key value of an index whose sort key is createdAt: newest first. */
+  private async newestFirst(index: { indexName: string; partitionKey: string }, value: string): Promise<DunningCase[]> {
     const items = await this.table.allPages((startKey) => this.table.client.send(
       new QueryCommand({
         TableName: this.table.name,
-        IndexName: CASES_BY_CUSTOMER.indexName,
-        KeyConditionExpression: '#customer = :customer',
-        ExpressionAttributeNames: { '#customer': CASES_BY_CUSTOMER.partitionKey },
-        ExpressionAttributeValues: { ':customer': customerId },
+        IndexName: index.indexName,
+        KeyConditionExpression: '#pk = :pk',
+        ExpressionAttributeNames: { '#pk': index.partitionKey },
+        ExpressionAttributeValues: { ':pk': value },
         ScanIndexForward: false,
         ExclusiveStartKey: startKey,
       }),

@@ -1,5 +1,5 @@
-// Every store port on the one DynamoDB table, for wiring: each port's adapter is in dynamodb/, over
-// the shared table I/O (dynamodb/table-io.ts) and the key layout (table.ts). Every state change is a
+// Every store port on the one DynamoDB table, for wiring: each port's adapter is a file of this
+// folder, over the shared table I/O (table-io.ts) and the key layout (../table.ts). Every state change is a
 // single conditional write, never a transaction, so the same code runs on dynalite, which has none.
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { CaseStore } from '../../domain/ports.ts';

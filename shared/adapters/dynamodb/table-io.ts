@@ -1,13 +1,27 @@
 // The table I/O every DynamoDB adapter shares: one client and table name, the mapping of transient
 // failures to StoreUnavailableError, conditional writes, pagination, and the attributes a store keeps
 // on an item that are not part of the domain object. The item layout itself is in ../table.ts.
-import { GetCommand, type DeleteCommand, type DynamoDBDocumentClient, type PutCommand, type UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  GetCommand,
+  PutCommand,
+  UpdateCommand,
+  type DeleteCommand,
+  type DynamoDBDocumentClient,
+  type UpdateCommandInput,
+  type UpdateCommandOutput,
+} from '@aws-sdk/lib-dynamodb';
 import type { DunningCase } from '../../domain/case.ts';
 import { CaseClosedError, CaseNotFoundError, StoreUnavailableError } from '../../domain/errors.ts';
 import { errorName, isTransientAwsError, messageOf } from '../aws-errors.ts';
 import { CASES_BY_CUSTOMER, keys, OPEN_CASES } from '../table.ts';
 
 export type Item = Record<string, unknown>;
+
+/** An item's key, as table.ts's `keys` make it. */
+export type Key = NonNullable<UpdateCommandInput['Key']>;
+
+/** What an update says, without the table and key that TableIO supplies. */
+export type Update = Omit<UpdateCommandInput, 'TableName' | 'Key'>;
 
 export type ClosingEmailKind = 'confirmation' | 'termination';
 
@@ -52,6 +66,27 @@ export class TableIO {
     }
   }
 
+  /** Reads an item consistently: a write just made is always seen. */
+  async get(key: Key): Promise<Item | undefined> {
+    const out = await this.call(() => this.client.send(new GetCommand({ TableName: this.name, Key: key, ConsistentRead: true })));
+    return out.Item;
+  }
+
+  /** Writes a whole item, unconditionally. */
+  async put(item: Item): Promise<void> {
+    await this.call(() => this.client.send(new PutCommand({ TableName: this.name, Item: item })));
+  }
+
+  /** Updates the item at `key`; a failed condition, if it has one, is thrown as DynamoDB's own error. */
+  update(key: Key, update: Update): Promise<UpdateCommandOutput> {
+    return this.call(() => this.client.send(new UpdateCommand({ TableName: this.name, Key: key, ...update })));
+  }
+
+  /** A conditional update: true if it was written, false if its condition did not hold. */
+  updated(key: Key, update: Update): Promise<boolean> {
+    return this.written(new UpdateCommand({ TableName: this.name, Key: key, ...update }));
+  }
+
   /**
    * Every item a Query or Scan finds, following LastEvaluatedKey page by page (DynamoDB stops a page
    * at 1 MB). Each page goes through `call`, so a transient failure is the store's own error. Written
@@ -85,10 +120,39 @@ export class TableIO {
 
 /** The case item, read consistently; every port that keeps state on the case item reads it so. */
 export async function readCase(table: TableIO, invoiceId: string): Promise<DunningCase | undefined> {
-  const out = await table.call(() => table.client.send(
-    new GetCommand({ TableName: table.name, Key: keys.case(invoiceId), ConsistentRead: true }),
-  ));
-  return out.Item ? withoutStoreAttrs<DunningCase>(out.Item) : undefined;
+  const item = await table.get(keys.case(invoiceId));
+  return item ? withoutStoreAttrs<DunningCase>(item) : undefined;
+}
+
+/**
+ * Updates the case item on the update's condition and returns the case as it is now, or undefined
+ * when the condition did not hold (so the caller decides what that means).
+ */
+export async function updateCaseIf(table: TableIO, invoiceId: string, update: Update): Promise<DunningCase | undefined> {
+  try {
+    const out = await table.update(keys.case(invoiceId), { ...update, ReturnValues: 'ALL_NEW' });
+    return withoutStoreAttrs<DunningCase>(out.Attributes ?? {});
+  } catch (err) {
+    if (isConditionFailed(err)) return undefined;
+    throw err;
+  }
+}
+
+/** Updates a case item that must exist: CaseNotFoundError when there is no case. */
+export async function updateExistingCase(table: TableIO, invoiceId: string, update: Omit<Update, 'ConditionExpression'>): Promise<void> {
+  if (!(await table.updated(keys.case(invoiceId), { ...update, ConditionExpression: 'attribute_exists(pk)' }))) {
+    throw new CaseNotFoundError(invoiceId);
+  }
+}
+
+/**
+ * A once-only write on the case item, whose condition includes `attribute_exists(pk)`: true for the
+ * call that wrote it, false once it is done; CaseNotFoundError when there is no case.
+ */
+export async function claimOnCase(table: TableIO, invoiceId: string, update: Update): Promise<boolean> {
+  if (await table.updated(keys.case(invoiceId), update)) return true;
+  if (!(await readCase(table, invoiceId))) throw new CaseNotFoundError(invoiceId);
+  return false;
 }
 
 /** After a write conditioned on an open case failed: the error that says why. */

@@ -1,5 +1,5 @@
 // A case's timeline: one item per entry, in the case's partition so it reads in one query.
-import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { TimelineEntry } from '../../domain/case.ts';
 import type { Timeline } from '../../domain/ports.ts';
 import { keys } from '../table.ts';
@@ -24,12 +24,7 @@ export class DynamoTimeline implements Timeline {
 
   async appendTimeline(invoiceId: string, entry: TimelineEntry): Promise<void> {
     const item: TimelineEntry = { at: entry.at, type: entry.type, stage: entry.stage, detail: entry.detail, messageId: entry.messageId, eventId: entry.eventId };
-    await this.table.call(() => this.table.client.send(
-      new PutCommand({
-        TableName: this.table.name,
-        Item: { ...defined(item), ...keys.timeline(invoiceId, entry.at, timelineSeq()) },
-      }),
-    ));
+    await this.table.put({ ...defined(item), ...keys.timeline(invoiceId, entry.at, timelineSeq()) });
   }
 
   async listTimeline(invoiceId: string): Promise<TimelineEntry[]> {
