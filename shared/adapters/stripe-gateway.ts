@@ -18,7 +18,7 @@ import {
   type RenewalCard,
   type SubscriptionStatus,
 } from '../domain/ports.ts';
-import { isTimeZone } from '../domain/format.ts';
+import { isTimeZone } from '../policy/time-zone.ts';
 import type { InvoicePlan } from '../policy/segments.ts';
 import { asStripeError, classify } from './stripe-errors.ts';
 

@@ -63,6 +63,3 @@ export function safeLocale(locale: string | undefined, fallback = 'en-GB'): stri
     return fallback;
   }
 }
-
-/** Lives with the policy (shared/policy/time-zone.ts); offered here too for the adapters that check a customer's. */
-export { isTimeZone } from '../policy/time-zone.ts';
