@@ -43,6 +43,22 @@ export interface PaymentFailure {
   adviceCode?: string;
   /** The card network's own decline code, when the network declined it. */
   networkDeclineCode?: string;
+  /**
+   * The card network's advice, two digits (`network_advice_code`): Mastercard's merchant advice codes
+   * ("01" new account information, "02" try again later, "03" do not try again, "21" payment
+   * cancelled, "24"–"30" retry after a set time).
+   */
+  networkAdviceCode?: string;
+  /** The brand of the card charged (`visa`, `mastercard`, `amex`…), when Stripe said. */
+  cardBrand?: string;
+  /**
+   * The charge's `outcome`, when Stripe returned the charge: `type` (`issuer_declined`, `blocked`,
+   * `invalid`), `reason` (e.g. `highest_risk_level`) and `network_status` (`declined_by_network`,
+   * `not_sent_to_network`).
+   */
+  outcomeType?: string;
+  outcomeReason?: string;
+  networkStatus?: string;
   /** The payment method the attempt charged. */
   paymentMethod?: string;
   message?: string;
