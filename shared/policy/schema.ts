@@ -3,6 +3,7 @@
 import * as z from '../zod.ts';
 import { CATALOG_LANGUAGES, languageOf, MESSAGE_KINDS } from './messages.ts';
 import { isTimeZone } from './time-zone.ts';
+import { RetryTimingSchema } from './retry-timing.ts';
 
 /** Placeholders a notice may use; anything else in braces is rejected at load time. */
 export const PLACEHOLDERS = [
@@ -221,6 +222,11 @@ const PolicyObjectSchema = z
      * the next notice at once (its policy day is the latest it goes).
      */
     retries: z._default(z.enum(['workflow', 'stripe']), 'workflow'),
+    /**
+     * When a `retries: "workflow"` retry may charge: the customer's business hours, paydays, back-off
+     * and the card networks' caps (shared/policy/retry-timing.ts). Each knob has a default.
+     */
+    retryTiming: z._default(RetryTimingSchema, () => RetryTimingSchema.parse({})),
     stages: z.array(StageSchema).check(z.minLength(1)),
     end: z.strictObject({
       /** Days after the failure on which the subscription ends; shown as {terminatesOn}. */

@@ -1,0 +1,136 @@
+// The policy's steps on a case's clock: when each notice and the end fall, the bounds each retry
+// moves in, and the whole planned sequence for a failure (what `dunning simulate` prints). Pure.
+import type { Policy } from '../policy/schema.ts';
+import { DAY_MS, formatLocal, type CustomerZones } from './calendar.ts';
+import type { Classification } from './classify.ts';
+import { planRetry, type ChargeAttempt, type RetryBounds, type RetryDecision } from './plan.ts';
+
+/** The end's step id: the Terminate state. */
+export const END_STEP = 'Terminate';
+
+export interface PolicyStep {
+  id: string;
+  kind: 'notice' | 'retry' | 'end';
+  day: number;
+}
+
+/** The policy's stages and its end, in the order the state machine runs them. */
+export function policySteps(policy: Pick<Policy, 'stages' | 'end'>): PolicyStep[] {
+  return [
+    ...policy.stages.map((s) => ({ id: s.id, kind: s.type, day: s.day }) as PolicyStep),
+    { id: END_STEP, kind: 'end', day: policy.end.day },
+  ];
+}
+
+/** The step after `id`, or undefined after the end. */
+export function stepAfter(policy: Pick<Policy, 'stages' | 'end'>, id: string): PolicyStep | undefined {
+  const steps = policySteps(policy);
+  const index = steps.findIndex((s) => s.id === id);
+  if (index < 0) throw new Error(`the policy has no stage "${id}"`);
+  return steps[index + 1];
+}
+
+/** A step's moment by the policy: `anchor` (the failure, in the case's clock) + its day. */
+export function momentOf(anchor: Date, day: number): Date {
+  return new Date(anchor.getTime() + day * DAY_MS);
+}
+
+/**
+ * Where a retry may move. Not before its day; not past the next stage's moment (a notice on a later
+ * day keeps it); when a notice follows on the same day, not past that policy day (the notice, sent
+ * right after, keeps its day); never after the end. A retry on the end's own day runs before the end:
+ * within the day before it.
+ */
+export function retryBounds(policy: Pick<Policy, 'stages' | 'end'>, retryId: string, anchor: Date): RetryBounds {
+  const steps = policySteps(policy);
+  const index = steps.findIndex((s) => s.id === retryId);
+  const step = steps[index];
+  if (!step || step.kind !== 'retry') throw new Error(`the policy has no retry stage "${retryId}"`);
+  const nominal = momentOf(anchor, step.day);
+  const end = momentOf(anchor, policy.end.day);
+  const next = steps[index + 1]!;
+  let latest: Date;
+  let latestIs: string;
+  if (next.kind === 'end' || next.day > step.day) {
+    latest = momentOf(anchor, next.day);
+    latestIs = next.kind === 'end' ? 'the end' : next.id;
+  } else {
+    latest = momentOf(anchor, step.day + 1);
+    latestIs = `the end of day ${step.day} (${next.id} follows)`;
+  }
+  if (latest > end) {
+    latest = end;
+    latestIs = 'the end';
+  }
+  let earliest = nominal;
+  if (earliest >= latest) {
+    const previous = steps[index - 1];
+    const floor = previous ? momentOf(anchor, previous.day).getTime() : anchor.getTime();
+    earliest = new Date(Math.max(floor, latest.getTime() - DAY_MS));
+  }
+  // The retry itself must precede what follows it, by a margin for the stage to run.
+  return { nominal, earliest, latest: new Date(latest.getTime() - 60_000), latestIs };
+}
+
+export interface SimulatedStep {
+  kind: 'notice' | 'retry' | 'end';
+  stage: string;
+  /** ISO 8601 with the customer's offset. */
+  at: string;
+  reason: string;
+}
+
+export interface Simulation {
+  steps: SimulatedStep[];
+  /** Retries the rules leave out, and why. */
+  skipped: Array<{ stage: string; reason: string }>;
+}
+
+/**
+ * The sequence the policy plans for a failure at `failedAt`, if every retry fails the same way: the
+ * notices on their days, each retry when the rules put it (or skipped, and why), the end.
+ */
+export function simulateSequence(options: {
+  policy: Policy;
+  zones: CustomerZones;
+  failedAt: Date;
+  failure: Classification;
+  card: { id: string; brand?: string };
+}): Simulation {
+  const { policy, zones, failedAt, failure, card } = options;
+  const attempts: ChargeAttempt[] = [
+    { at: failedAt.toISOString(), by: 'stripe', outcome: 'declined', card: card.id, brand: card.brand, failure },
+  ];
+  const steps: SimulatedStep[] = [];
+  const skipped: Simulation['skipped'] = [];
+  let now = failedAt;
+  for (const step of policySteps(policy)) {
+    if (step.kind !== 'retry') {
+      const at = new Date(Math.max(momentOf(failedAt, step.day).getTime(), now.getTime()));
+      steps.push({
+        kind: step.kind,
+        stage: step.id,
+        at: formatLocal(at, zones.primary),
+        reason: step.kind === 'end' ? `the policy's end (day ${step.day}): ${policy.end.action}` : `the policy's day ${step.day}`,
+      });
+      now = at;
+      continue;
+    }
+    const decision: RetryDecision = planRetry({
+      timing: policy.retryTiming,
+      zones,
+      now,
+      bounds: retryBounds(policy, step.id, failedAt),
+      card,
+      attempts,
+    });
+    if (decision.kind === 'skip') {
+      skipped.push({ stage: step.id, reason: decision.reason });
+      continue;
+    }
+    steps.push({ kind: 'retry', stage: step.id, at: formatLocal(decision.at, zones.primary), reason: decision.reason });
+    attempts.push({ at: decision.at.toISOString(), by: 'workflow', outcome: 'declined', card: card.id, brand: card.brand, failure, plannedFor: decision.at.toISOString() });
+    now = decision.at;
+  }
+  return { steps, skipped };
+}
