@@ -1,4 +1,5 @@
 // A dunning case: one failed invoice, from the first failure until it is recovered or ends.
+import type { ChargeAttempt, RetryReasonClass } from './retry-records.ts';
 /**
  * open: being dunned. recovered: paid. terminated: every retry failed and the end action ran.
  * closed: ended from outside (subscription canceled, invoice voided, customer deleted).
@@ -63,6 +64,15 @@ export interface DunningCase {
    * Intl knows. Stripe customers have no time-zone field; without one, dates use the policy's zone.
    */
   customerTimeZone?: string;
+  /** The country of the customer's address (ISO 3166-1 alpha-2), for their time zone when they gave none. */
+  customerCountry?: string;
+  /**
+   * Every charge of the case's invoices the product knows of: the renewal's own attempt, Stripe's
+   * later ones, our retries, the charge of a new card. The network caps and the back-off count them.
+   */
+  chargeAttempts?: ChargeAttempt[];
+  /** The next retry as last planned: when (in the case's business clock), or why there is none. */
+  nextRetry?: NextRetry;
   livemode: boolean;
   /** When the payment failed, in Stripe's clock (ISO 8601). Business dates count from here. */
   failedAt: string;
@@ -109,6 +119,17 @@ export interface DunningCase {
   updatedAt: string;
 }
 
+/** The plan for a case's next retry stage, for people to read (`dunning case`, the console). */
+export interface NextRetry {
+  stage: string;
+  /** When it will charge (ISO 8601, the case's business clock); absent when it is skipped. */
+  at?: string;
+  reason: string;
+  reasonClass: RetryReasonClass;
+  /** When it was planned (ISO 8601, the case's business clock). */
+  plannedAt: string;
+}
+
 export type TimelineEntryType =
   | 'case_opened'
   | 'invoice_joined'
@@ -120,6 +141,8 @@ export type TimelineEntryType =
   | 'retry_paid'
   | 'retry_declined'
   | 'retry_skipped'
+  // When the next retry will charge and why (the customer's window, a payday, a back-off, a cap).
+  | 'retry_scheduled'
   // A card that hard-declined or needs authentication is not charged again (the why in `detail`).
   | 'card_blocked'
   // Stripe updated a blocked card in place (the bank reissued it): it may be charged again.

@@ -1,6 +1,7 @@
 // The store's ports, one per role, as the one DynamoDB table provides them (shared/adapters/dynamodb/
 // holds an adapter per port). A use case names the few it uses, e.g. `store: Cases & Timeline`.
-import type { Banner, CaseStatus, DunningCase, EmailSuppression, HeadsUpRecord, RecoveredBy, TimelineEntry } from './case.ts';
+import type { Banner, CaseStatus, DunningCase, EmailSuppression, HeadsUpRecord, NextRetry, RecoveredBy, TimelineEntry } from './case.ts';
+import type { ChargeAttempt } from './retry-records.ts';
 
 /** A case's lifecycle: open it, read it, follow its stages, close it. */
 export interface Cases {
@@ -71,6 +72,14 @@ export interface CardBlocks {
   blockPaymentMethod(invoiceId: string, block: { id: string; code: string; at: string }): Promise<void>;
   /** Lifts the block on that card (only if it is still the blocked one); false if it was not blocked. */
   unblockPaymentMethod(invoiceId: string, paymentMethodId: string, now: string): Promise<boolean>;
+}
+
+/** What a case remembers of its charges, and of its next retry's plan. */
+export interface RetryLedger {
+  /** Appends a charge attempt (ours, Stripe's, a new card's) to the case. */
+  recordChargeAttempt(invoiceId: string, attempt: ChargeAttempt, now: string): Promise<void>;
+  /** Records the plan for the next retry (or clears it). */
+  setNextRetry(invoiceId: string, plan: NextRetry | undefined, now: string): Promise<void>;
 }
 
 /** The once-only rights on a case: each stage email, each closing email, and the pay lock. */
@@ -153,4 +162,4 @@ export interface Timeline {
  * Every store port at once, as the one DynamoDB table provides them: for wiring only. A use case
  * names the ports it uses instead (e.g. `store: Cases & Timeline`).
  */
-export type CaseStore = Cases & CaseQueries & CardBlocks & CaseClaims & Banners & Suppressions & EmailEventClaims & HeadsUps & Timeline;
+export type CaseStore = Cases & CaseQueries & CardBlocks & RetryLedger & CaseClaims & Banners & Suppressions & EmailEventClaims & HeadsUps & Timeline;

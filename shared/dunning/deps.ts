@@ -2,6 +2,7 @@
 // runtime run the same code against different endpoints.
 import type { CaseStore, Clock, Log, Mailer, MetricsSink, PaymentGateway, PaymentLinks, Workflow } from '../domain/ports.ts';
 import type { DunningCase } from '../domain/case.ts';
+import type { CaseClock } from '../domain/case-clock.ts';
 import { InvalidInputError } from '../domain/errors.ts';
 import type { Policy } from '../policy/schema.ts';
 import { DEFAULT_POLICY_NAME, type PolicySet } from '../policy/segments.ts';
@@ -26,6 +27,11 @@ export interface DunningDeps {
   /** Makes the signed one-click "update payment details" links the notices carry. */
   links: PaymentLinks;
   clock: Clock;
+  /**
+   * A case's business clock: the times its retries are planned in and its Waits are set from. The
+   * wall clock in AWS (the default); locally the compressed one, a policy day per DUNNING_DAY_MS.
+   */
+  caseClock?: (dunningCase: Pick<DunningCase, 'createdAt' | 'failedAt'>) => CaseClock;
   log: Log;
   metrics: MetricsSink;
 }

@@ -4,27 +4,10 @@
 import type { RetryCap, RetryTiming } from '../policy/retry-timing.ts';
 import { DEFAULT_RETRY_CAPS } from '../policy/retry-timing.ts';
 import { DAY_MS, firstPaydayMoment, firstPlannable, formatLocal, GRID_MS, HOUR_MS, inWindow, lastPlannable, type CustomerZones } from './calendar.ts';
-import type { Classification, DeclineClass } from './classify.ts';
+import type { ChargeAttempt, DeclineClass, RetryReasonClass } from '../domain/retry-records.ts';
+
+export type { ChargeAttempt, RetryReasonClass } from '../domain/retry-records.ts';
 import { describeHours } from './classify.ts';
-
-/** A charge of a case's invoice, by anyone: the record the caps and the back-off count. */
-export interface ChargeAttempt {
-  /** When, in the case's business clock (ISO 8601). */
-  at: string;
-  /** Who charged: our retry stage, Stripe's own attempt, our charge of a new card, an operator's retry-now. */
-  by: 'workflow' | 'stripe' | 'card_update' | 'operator';
-  outcome: 'paid' | 'declined';
-  /** The payment method charged, when known. */
-  card?: string;
-  brand?: string;
-  /** For a decline: how it was classified. */
-  failure?: Classification;
-  /** For a planned retry: the moment it was planned for. */
-  plannedFor?: string;
-}
-
-/** The reason class of a decision: a dimension of the RetryScheduled metric. */
-export type RetryReasonClass = 'standard' | 'payday' | 'backoff' | 'after' | 'hard' | 'needs_customer' | 'no_payment_method' | 'cap' | 'no_window';
 
 export type RetryDecision =
   /** `notBefore`: what holds it back (back-off, cap, payday, the policy's day), before the window is applied. */
@@ -48,7 +31,7 @@ export interface PlanInput {
   /** Now, in the case's business clock. */
   now: Date;
   bounds: RetryBounds;
-  /** The card the retry would charge (undefined: no card on file). */
+  /** The card the retry would charge, as far as it is known (its attempts count; others' do not). */
   card?: { id?: string; brand?: string };
   /** Every attempt of the case, oldest first. */
   attempts: readonly ChargeAttempt[];
@@ -110,14 +93,13 @@ const STOP_CLASS: Partial<Record<DeclineClass, RetryReasonClass>> = { hard: 'har
  */
 export function planRetry(input: PlanInput): RetryDecision {
   const { timing, zones, bounds } = input;
-  if (!input.card) return { kind: 'skip', reason: 'no card on file; waiting for a new card', reasonClass: 'no_payment_method' };
-  const attempts = attemptsOfCard(input.attempts, input.card.id);
+  const attempts = attemptsOfCard(input.attempts, input.card?.id);
   const last = [...attempts].reverse().find((a) => a.outcome === 'declined');
   const failure = last?.failure;
   if (failure?.stopsCard) {
     return { kind: 'skip', reason: `${failure.reason}; waiting for ${failure.class === 'needs_customer' ? 'the customer' : 'a new card'}`, reasonClass: STOP_CLASS[failure.class] ?? 'hard' };
   }
-  const brand = input.card.brand ?? last?.brand;
+  const brand = input.card?.brand ?? last?.brand;
   const cap = capFor(timing, brand);
   let earliest = new Date(Math.max(bounds.earliest.getTime(), input.now.getTime()));
   const notes: string[] = [];

@@ -2,7 +2,7 @@
 // moves in, and the whole planned sequence for a failure (what `dunning simulate` prints). Pure.
 import type { Policy } from '../policy/schema.ts';
 import { DAY_MS, formatLocal, type CustomerZones } from './calendar.ts';
-import type { Classification } from './classify.ts';
+import type { Classification } from '../domain/retry-records.ts';
 import { planRetry, type ChargeAttempt, type RetryBounds, type RetryDecision } from './plan.ts';
 
 /** The end's step id: the Terminate state. */

@@ -6,6 +6,7 @@ import type { CaseStore } from '../../domain/ports.ts';
 import { DynamoCases } from './cases.ts';
 import { DynamoCaseQueries } from './case-queries.ts';
 import { DynamoCardBlocks } from './card-blocks.ts';
+import { DynamoRetryLedger } from './retry-ledger.ts';
 import { DynamoCaseClaims } from './case-claims.ts';
 import { DynamoBanners } from './banners.ts';
 import { DynamoSuppressions } from './suppressions.ts';
@@ -19,6 +20,7 @@ export class DynamoCaseStore implements CaseStore {
   readonly cases: DynamoCases;
   readonly caseQueries: DynamoCaseQueries;
   readonly cardBlocks: DynamoCardBlocks;
+  readonly retryLedger: DynamoRetryLedger;
   readonly claims: DynamoCaseClaims;
   readonly banners: DynamoBanners;
   readonly suppressions: DynamoSuppressions;
@@ -31,6 +33,7 @@ export class DynamoCaseStore implements CaseStore {
     this.cases = new DynamoCases(table);
     this.caseQueries = new DynamoCaseQueries(table);
     this.cardBlocks = new DynamoCardBlocks(table);
+    this.retryLedger = new DynamoRetryLedger(table);
     this.claims = new DynamoCaseClaims(table);
     this.banners = new DynamoBanners(table);
     this.suppressions = new DynamoSuppressions(table);
@@ -72,6 +75,14 @@ export class DynamoCaseStore implements CaseStore {
   }
   setPause(...args: Parameters<DynamoCases['setPause']>) {
     return this.cases.setPause(...args);
+  }
+
+  // RetryLedger
+  recordChargeAttempt(...args: Parameters<DynamoRetryLedger['recordChargeAttempt']>) {
+    return this.retryLedger.recordChargeAttempt(...args);
+  }
+  setNextRetry(...args: Parameters<DynamoRetryLedger['setNextRetry']>) {
+    return this.retryLedger.setNextRetry(...args);
   }
 
   // CaseQueries
