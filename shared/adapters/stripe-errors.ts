@@ -3,17 +3,54 @@
 // permanent error.
 import Stripe from 'stripe';
 import { StripeRequestError, StripeUnavailableError } from '../domain/errors.ts';
-import { NO_PAYMENT_METHOD, PAYMENT_METHOD_DETACHED, type PayOutcome } from '../domain/ports.ts';
+import { NO_PAYMENT_METHOD, PAYMENT_METHOD_DETACHED, type PaymentFailure, type PayOutcome } from '../domain/ports.ts';
 
 export type StripeErrorLike = {
   type?: string;
   code?: string;
   decline_code?: string;
   advice_code?: string;
+  network_advice_code?: string;
   network_decline_code?: string;
+  /** The PaymentMethod the attempt charged (docs.stripe.com/api/errors#errors-payment_method). */
+  payment_method?: unknown;
+  /** The PaymentIntent, for an error on a request that involved one (docs.stripe.com/api/errors#errors-payment_intent). */
+  payment_intent?: unknown;
   statusCode?: number;
   message?: string;
 };
+
+/** What a decline says beyond its codes, for the retry rules. */
+export type DeclineDetails = Pick<PaymentFailure, 'networkAdviceCode' | 'cardBrand' | 'outcomeType' | 'outcomeReason' | 'networkStatus'>;
+
+type ChargeLike = {
+  outcome?: { type?: string | null; reason?: string | null; network_status?: string | null; network_advice_code?: string | null } | null;
+  payment_method_details?: { card?: { brand?: string | null } | null } | null;
+};
+
+/**
+ * The network's advice, the card's brand and the charge's outcome of a failed attempt, from a card
+ * error or a `last_payment_error` (both carry `network_advice_code` and the `payment_method` object,
+ * docs.stripe.com/api/errors) and the intent's `latest_charge`. The charge's outcome is read only
+ * when that charge came expanded: an id alone would cost a request, and these are read without one.
+ */
+export function declineDetails(error: { network_advice_code?: string | null; payment_method?: unknown }, latestCharge: unknown): DeclineDetails {
+  const charge = typeof latestCharge === 'object' && latestCharge !== null ? (latestCharge as ChargeLike) : undefined;
+  const outcome = charge?.outcome ?? undefined;
+  const card = (error.payment_method as { card?: { brand?: string | null } | null } | null | undefined)?.card;
+  return {
+    networkAdviceCode: error.network_advice_code || outcome?.network_advice_code || undefined,
+    cardBrand: card?.brand || charge?.payment_method_details?.card?.brand || undefined,
+    outcomeType: outcome?.type || undefined,
+    outcomeReason: outcome?.reason || undefined,
+    networkStatus: outcome?.network_status || undefined,
+  };
+}
+
+/** The `latest_charge` of the payment intent a card error carries, if it carries one. */
+function latestChargeOf(paymentIntent: unknown): unknown {
+  return typeof paymentIntent === 'object' && paymentIntent !== null ? (paymentIntent as { latest_charge?: unknown }).latest_charge : undefined;
+}
 
 export function asStripeError(err: unknown): StripeErrorLike | undefined {
   return err instanceof Stripe.errors.StripeError ? (err as StripeErrorLike) : undefined;
@@ -68,6 +105,7 @@ export function classify(err: unknown): Classified {
           declineCode: e.decline_code || undefined,
           adviceCode: e.advice_code || undefined,
           networkDeclineCode: e.network_decline_code || undefined,
+          ...declineDetails(e, latestChargeOf(e.payment_intent)),
           message,
         },
       };

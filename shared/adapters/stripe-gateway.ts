@@ -20,7 +20,7 @@ import {
 } from '../domain/ports.ts';
 import { isTimeZone } from '../policy/time-zone.ts';
 import type { InvoicePlan } from '../policy/segments.ts';
-import { asStripeError, classify } from './stripe-errors.ts';
+import { asStripeError, classify, declineDetails } from './stripe-errors.ts';
 
 export interface StripeClientOptions {
   apiKey: string;
@@ -58,7 +58,8 @@ function idOf(ref: string | { id: string } | null | undefined): string | undefin
  * Why the invoice's latest attempt failed: the `last_payment_error` of the payment intent of its
  * default invoice payment (docs.stripe.com/api/invoice-payment/object: the one created when the
  * invoice was finalized, which the renewal's own attempt and every `invoices.pay` charge), with the
- * payment method it charged: the error's own, else the intent's.
+ * payment method it charged: the error's own, else the intent's; the network's advice and the card's
+ * brand from the error; the charge's outcome when the intent's `latest_charge` came expanded.
  */
 function lastPaymentErrorOf(invoice: Stripe.Invoice): PaymentFailure | undefined {
   const payments = invoice.payments?.data ?? [];
@@ -82,6 +83,7 @@ function lastPaymentErrorOf(invoice: Stripe.Invoice): PaymentFailure | undefined
     declineCode: error.decline_code || undefined,
     adviceCode: error.advice_code || undefined,
     networkDeclineCode: error.network_decline_code || undefined,
+    ...declineDetails(error, intent.latest_charge),
     paymentMethod: error.payment_method?.id ?? idOf(intent.payment_method),
     message: error.message ?? undefined,
   };
@@ -117,7 +119,9 @@ export class StripeGateway implements Invoices, Subscriptions, Customers {
     const expand = [
       ...(options.expectPaid ? ['payments', 'amount_paid_off_stripe'] : []),
       // The invoice reaches its payment intent through its invoice payments (API 2025-03-31 on): four
-      // levels, the deepest expansion Stripe allows (docs.stripe.com/api/expanding_objects).
+      // levels, the deepest expansion Stripe allows (docs.stripe.com/api/expanding_objects). So the
+      // intent's `latest_charge` cannot be expanded too: its outcome would cost a second request, and
+      // the error's own fields (advice, network advice and code, payment method) say the rest.
       ...(options.withPaymentError ? ['payments.data.payment.payment_intent'] : []),
     ];
     const invoice = await this.call(() => this.stripe.invoices.retrieve(invoiceId, expand.length > 0 ? { expand } : {}));

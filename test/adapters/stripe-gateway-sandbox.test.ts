@@ -97,6 +97,21 @@ describe('StripeGateway against the Stripe sandbox', () => {
     }
   });
 
+  // The sandbox's Mastercard for merchant advice code 03: the network says never again, though the
+  // decline code alone (do_not_honor) would read as worth another try.
+  it("reports the network's advice and the card's brand, from a pay and from the invoice's payment error", async () => {
+    const { customer, invoiceId } = await failedSubscription();
+    const card = await stripe.paymentMethods.attach('pm_card_mastercard_chargeDeclinedDoNotTryAgain', { customer: customer.id });
+    await stripe.customers.update(customer.id, { invoice_settings: { default_payment_method: card.id } });
+
+    const declined = await gateway.payInvoice(invoiceId, `${invoiceId}-mac-03`);
+    const snapshot = await gateway.getInvoice(invoiceId, { withPaymentError: true });
+
+    const expected = { declineCode: 'do_not_honor', adviceCode: 'do_not_try_again', networkAdviceCode: '03', networkDeclineCode: '05', cardBrand: 'mastercard' };
+    expect(declined).toMatchObject({ outcome: 'declined', code: 'card_declined', ...expected });
+    expect(snapshot.lastPaymentError).toMatchObject({ code: 'card_declined', ...expected, paymentMethod: card.id });
+  });
+
   it('finds nothing to charge once the customer removed their card, and a pay is a no_payment_method decline', async () => {
     const { customer, subscription, invoiceId } = await failedSubscription();
     await stripe.paymentMethods.detach(customer.invoice_settings.default_payment_method as string);

@@ -70,6 +70,39 @@ const STOLEN_CARD_ERROR = {
   message: 'Your card was declined.',
 };
 
+/**
+ * A Mastercard declined with merchant advice code 03 ("do not try again"), though its decline code is
+ * only do_not_honor: the error carries the network's advice and the PaymentMethod (docs.stripe.com/api/errors).
+ */
+const MAC_03_ERROR = {
+  type: 'card_error',
+  code: 'card_declined',
+  decline_code: 'do_not_honor',
+  advice_code: 'do_not_try_again',
+  network_advice_code: '03',
+  network_decline_code: '05',
+  message: 'Your card was declined.',
+  charge: 'ch_mac',
+  payment_method: { id: 'pm_mc', object: 'payment_method', type: 'card', card: { brand: 'mastercard', last4: '0033' } },
+};
+
+/** The charge of that decline, as an expanded `latest_charge` shows it (docs.stripe.com/api/charges/object#charge_object-outcome). */
+const MAC_03_CHARGE = {
+  id: 'ch_mac',
+  object: 'charge',
+  status: 'failed',
+  outcome: {
+    type: 'issuer_declined',
+    reason: 'do_not_honor',
+    network_status: 'declined_by_network',
+    advice_code: 'do_not_try_again',
+    network_advice_code: '03',
+    network_decline_code: '05',
+    risk_level: 'normal',
+    seller_message: 'The bank returned the decline code `do_not_honor`.',
+  },
+};
+
 const ROUTES: Record<string, () => { status: number; body: unknown; delayMs?: number }> = {
   'GET /v1/invoices/in_current': () => ({ status: 200, body: invoice('in_current') }),
   'GET /v1/invoices/in_legacy': () => ({
@@ -102,6 +135,21 @@ const ROUTES: Record<string, () => { status: number; body: unknown; delayMs?: nu
         },
       },
     ),
+  }),
+  // As Stripe answers the four-level expansion: the intent's latest_charge is an id.
+  'GET /v1/invoices/in_mac_declined': () => ({
+    status: 200,
+    body: withPayments('in_mac_declined', {
+      isDefault: true,
+      intent: { id: 'pi_mac', status: 'requires_payment_method', payment_method: 'pm_mc', latest_charge: 'ch_mac', last_payment_error: MAC_03_ERROR },
+    }),
+  }),
+  'GET /v1/invoices/in_mac_charge_expanded': () => ({
+    status: 200,
+    body: withPayments('in_mac_charge_expanded', {
+      isDefault: true,
+      intent: { id: 'pi_mac', status: 'requires_payment_method', payment_method: 'pm_mc', latest_charge: MAC_03_CHARGE, last_payment_error: MAC_03_ERROR },
+    }),
   }),
   'GET /v1/invoices/in_needs_3ds': () => ({
     status: 200,
@@ -136,6 +184,25 @@ const ROUTES: Record<string, () => { status: number; body: unknown; delayMs?: nu
       message: 'Your card has insufficient funds.',
     }),
   'POST /v1/invoices/in_stolen/pay': () => stripeError(402, { ...STOLEN_CARD_ERROR, charge: 'ch_2' }),
+  // The card error carries the payment intent, whose latest_charge is an id unless expanded.
+  'POST /v1/invoices/in_mac/pay': () =>
+    stripeError(402, { ...MAC_03_ERROR, payment_intent: { id: 'pi_mac', object: 'payment_intent', latest_charge: 'ch_mac' } }),
+  'POST /v1/invoices/in_mac_charge_expanded/pay': () =>
+    stripeError(402, { ...MAC_03_ERROR, payment_intent: { id: 'pi_mac', object: 'payment_intent', latest_charge: MAC_03_CHARGE } }),
+  // A Radar block: the charge never reached the network (docs.stripe.com/declines/how-declines-work#blocked-payments).
+  'POST /v1/invoices/in_blocked/pay': () =>
+    stripeError(402, {
+      type: 'card_error',
+      code: 'card_declined',
+      decline_code: 'fraudulent',
+      message: 'Your card was declined.',
+      payment_method: { id: 'pm_radar', object: 'payment_method', card: { brand: 'visa' } },
+      payment_intent: {
+        id: 'pi_radar',
+        object: 'payment_intent',
+        latest_charge: { id: 'ch_radar', object: 'charge', outcome: { type: 'blocked', reason: 'highest_risk_level', network_status: 'not_sent_to_network', risk_level: 'highest' } },
+      },
+    }),
   // Stripe's bare refusal of a detached card (no code, no param).
   'POST /v1/invoices/in_detached_card/pay': () =>
     stripeError(400, {
@@ -308,6 +375,35 @@ describe('StripeGateway.getInvoice', () => {
     });
   });
 
+  it("reads the network's advice and the card's brand from the error, with no outcome while the charge is only an id", async () => {
+    const snapshot = await gateway.getInvoice('in_mac_declined', { withPaymentError: true });
+
+    expect(requests).toHaveLength(1);
+    expect(snapshot.lastPaymentError).toEqual({
+      code: 'card_declined',
+      declineCode: 'do_not_honor',
+      adviceCode: 'do_not_try_again',
+      networkDeclineCode: '05',
+      networkAdviceCode: '03',
+      cardBrand: 'mastercard',
+      paymentMethod: 'pm_mc',
+      message: 'Your card was declined.',
+    });
+  });
+
+  it("reads the charge's outcome when the intent's latest_charge comes expanded", async () => {
+    const snapshot = await gateway.getInvoice('in_mac_charge_expanded', { withPaymentError: true });
+
+    expect(requests).toHaveLength(1);
+    expect(snapshot.lastPaymentError).toMatchObject({
+      networkAdviceCode: '03',
+      cardBrand: 'mastercard',
+      outcomeType: 'issuer_declined',
+      outcomeReason: 'do_not_honor',
+      networkStatus: 'declined_by_network',
+    });
+  });
+
   it("takes the payment intent's card when the error does not name one", async () => {
     const snapshot = await gateway.getInvoice('in_needs_3ds', { withPaymentError: true });
 
@@ -367,6 +463,45 @@ describe('StripeGateway.payInvoice', () => {
       declineCode: 'stolen_card',
       adviceCode: 'do_not_try_again',
       networkDeclineCode: '43',
+      message: 'Your card was declined.',
+    });
+  });
+
+  it("reports the network's advice and the card's brand with a decline, and no outcome while the charge is only an id", async () => {
+    expect(await gateway.payInvoice('in_mac', 'k')).toEqual({
+      outcome: 'declined',
+      code: 'card_declined',
+      declineCode: 'do_not_honor',
+      adviceCode: 'do_not_try_again',
+      networkDeclineCode: '05',
+      networkAdviceCode: '03',
+      cardBrand: 'mastercard',
+      message: 'Your card was declined.',
+    });
+    expect(requests).toHaveLength(1);
+  });
+
+  it("reports the charge's outcome when the error's payment intent carries its charge expanded, without another request", async () => {
+    expect(await gateway.payInvoice('in_mac_charge_expanded', 'k')).toMatchObject({
+      outcome: 'declined',
+      networkAdviceCode: '03',
+      cardBrand: 'mastercard',
+      outcomeType: 'issuer_declined',
+      outcomeReason: 'do_not_honor',
+      networkStatus: 'declined_by_network',
+    });
+    expect(requests).toHaveLength(1);
+  });
+
+  it('reports a Radar block as blocked and never sent to the network', async () => {
+    expect(await gateway.payInvoice('in_blocked', 'k')).toEqual({
+      outcome: 'declined',
+      code: 'card_declined',
+      declineCode: 'fraudulent',
+      cardBrand: 'visa',
+      outcomeType: 'blocked',
+      outcomeReason: 'highest_risk_level',
+      networkStatus: 'not_sent_to_network',
       message: 'Your card was declined.',
     });
   });

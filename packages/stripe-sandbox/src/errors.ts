@@ -20,6 +20,7 @@ export interface StripeErrorBody {
   payment_intent?: unknown;
   payment_method?: unknown;
   advice_code?: string;
+  network_advice_code?: string;
   network_decline_code?: string;
 }
 
@@ -167,6 +168,7 @@ export function cardError(fields: {
   code: string;
   decline_code: string;
   advice_code?: string | null;
+  network_advice_code?: string | null;
   network_decline_code?: string | null;
   charge?: string;
   payment_intent?: unknown;
@@ -180,8 +182,10 @@ export function cardError(fields: {
     doc_url: docUrl(fields.code),
     message: fields.message,
   };
-  // The issuer's advice and the network's code, when the decline carries them (as the charge's outcome does).
+  // The issuer's advice, the network's advice and its code, when the decline carries them (as the
+  // charge's outcome does); Stripe leaves out what a decline has no value for.
   if (fields.advice_code) body.advice_code = fields.advice_code;
+  if (fields.network_advice_code) body.network_advice_code = fields.network_advice_code;
   if (fields.network_decline_code) body.network_decline_code = fields.network_decline_code;
   if (fields.charge) body.charge = fields.charge;
   if (fields.param) body.param = fields.param;

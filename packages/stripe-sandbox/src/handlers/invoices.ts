@@ -158,6 +158,7 @@ function pay({ core, args, params: p }: Ctx): unknown {
       code: decline.code,
       decline_code: decline.decline_code,
       advice_code: result.charge?.outcome?.advice_code,
+      network_advice_code: result.charge?.outcome?.network_advice_code,
       network_decline_code: result.charge?.outcome?.network_decline_code,
       charge: result.charge?.id,
       payment_intent: pi ? structuredClone(pi) : undefined,

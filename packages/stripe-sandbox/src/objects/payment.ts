@@ -96,18 +96,20 @@ export function buildCharge(f: {
   ch.metadata = {};
   ch.on_behalf_of = null;
   // Stripe's outcome of the charge (docs.stripe.com/api/charges/object#charge_object-outcome): a
-  // Radar block never reached the network; an issuer decline carries the bank's advice and code.
-  const blocked = f.decline?.outcome === 'blocked';
+  // Radar block or card data Stripe refused never reached the network; an issuer decline carries the
+  // bank's advice and code, and the network's advice (Mastercard's merchant advice code).
+  const type = ok ? 'authorized' : f.decline!.outcome;
+  const blocked = type === 'blocked';
   ch.outcome = {
     advice_code: f.decline?.advice_code ?? null,
-    network_advice_code: null,
+    network_advice_code: f.decline?.network_advice_code ?? null,
     network_decline_code: f.decline?.network_decline_code ?? null,
-    network_status: ok ? 'approved_by_network' : blocked ? 'not_sent_to_network' : 'declined_by_network',
+    network_status: ok ? 'approved_by_network' : type === 'issuer_declined' ? 'declined_by_network' : 'not_sent_to_network',
     reason: f.decline ? (blocked ? 'highest_risk_level' : f.decline.decline_code) : null,
     risk_level: blocked ? 'highest' : 'normal',
     risk_score: blocked ? 95 : 32,
     seller_message: f.decline ? sellerMessage(f.decline) : 'Payment complete.',
-    type: ok ? 'authorized' : blocked ? 'blocked' : 'issuer_declined',
+    type,
   } as Stripe.Charge.Outcome;
   ch.paid = ok;
   ch.payment_intent = pi.id;
