@@ -235,6 +235,7 @@ export class StripeGateway implements Invoices, Subscriptions, Customers {
       locale: customer.preferred_locales?.[0] ?? undefined,
       // Metadata is free text anyone with dashboard access can type: only a zone Intl knows counts.
       timeZone: isTimeZone(timeZone) ? timeZone : undefined,
+      country: customer.address?.country ?? undefined,
     };
   }
 

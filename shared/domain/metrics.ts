@@ -17,6 +17,15 @@ export const DUNNING_METRICS = {
   RetryAttempted: { unit: 'Count', description: 'A payment was attempted: a retry stage, or a new card' },
   RetrySucceeded: { unit: 'Count', description: 'A payment attempt paid the case' },
   RetryDeclined: { unit: 'Count', description: 'A payment attempt was declined' },
+  RetryScheduled: {
+    unit: 'Count',
+    dimension: 'Reason',
+    description: 'A retry was planned (standard, payday, backoff, after) or skipped (hard, needs_customer, no_payment_method, cap, no_window)',
+  },
+  WastedAttempt: {
+    unit: 'Count',
+    description: 'A charge made against the retry rules (a stopped card, past a network cap, outside business hours): must stay 0',
+  },
   CaseRecovered: { unit: 'Count', dimension: 'RecoveredBy', description: 'A case was paid, and by which route' },
   RecoveredAmount: { unit: 'None', dimension: 'Currency', description: 'Money recovered, in minor units of the currency' },
   CaseTerminated: { unit: 'Count', description: 'Every retry failed; the end action ran' },

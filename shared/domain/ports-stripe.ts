@@ -107,6 +107,8 @@ export interface CustomerPreferences {
   locale?: string;
   /** `metadata.time_zone`, only if Intl knows the zone. */
   timeZone?: string;
+  /** The country of the customer's address (ISO 3166-1 alpha-2), for their zone when they gave none. */
+  country?: string;
 }
 
 /** Stripe's invoices: read one, pay it, give up on it, and what its lines bought. */

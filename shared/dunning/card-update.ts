@@ -1,7 +1,7 @@
 // A new card (a changed default, an attached card, a completed setup, or a card Stripe's account
 // updater renewed) is charged at once for each unpaid case of the customer (open, or flagged
 // needs_attention), instead of waiting for the next retry stage.
-import type { Banners, CardBlocks, CaseClaims, CaseQueries, Cases, Customers, Invoices, Suppressions, Timeline } from '../domain/ports.ts';
+import type { Banners, CardBlocks, RetryLedger, CaseClaims, CaseQueries, Cases, Customers, Invoices, Suppressions, Timeline } from '../domain/ports.ts';
 import type { DunningCase } from '../domain/case.ts';
 import { CaseClosedError } from '../domain/errors.ts';
 import { chargeCase } from './charge.ts';
@@ -16,7 +16,7 @@ import { record } from './timeline.ts';
 const TERMINATE_STAGE = 'Terminate';
 
 /** What chargeAfterCardUpdate touches. */
-export type ChargeAfterCardUpdateDeps = Uses<'policy' | 'policies' | 'mailer' | 'clock' | 'log' | 'metrics' | 'workflow', Cases & CaseQueries & CardBlocks & CaseClaims & Banners & Suppressions & Timeline, Invoices & Customers>;
+export type ChargeAfterCardUpdateDeps = Uses<'policy' | 'policies' | 'mailer' | 'clock' | 'caseClock' | 'log' | 'metrics' | 'workflow', Cases & CaseQueries & CardBlocks & RetryLedger & CaseClaims & Banners & Suppressions & Timeline, Invoices & Customers>;
 
 /**
  * A new card is the best moment to retry: charge each unpaid case of the customer now instead of at
@@ -75,6 +75,7 @@ export async function chargeAfterCardUpdate(
         holder: `event:${event.id}`,
         idempotencyKey: `dunning:${c.executionName}:card-updated:${event.id}`,
         paymentMethod,
+        by: 'card_update',
       });
     } catch (error) {
       if (error instanceof CaseClosedError) {

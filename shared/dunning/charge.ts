@@ -1,6 +1,11 @@
 // Charging a case's invoice, from a retry stage or a card update: one charge at a time per
 // invoice, and never a charge of an invoice Stripe already holds as paid.
-import type { Banners, CardBlocks, CaseClaims, Cases, Customers, Invoices, Timeline } from '../domain/ports.ts';
+import type { Banners, CardBlocks, CaseClaims, Cases, Customers, Invoices, RetryLedger, Timeline } from '../domain/ports.ts';
+import type { ChargeAttempt } from '../domain/retry-records.ts';
+import { classifyFailure } from '../retries/classify.ts';
+import { ruleBreaches } from '../retries/audit.ts';
+import type { RetryDecision } from '../retries/plan.ts';
+import { businessNow, zonesOfCase } from './retry-plan.ts';
 import type { DunningCase } from '../domain/case.ts';
 import { CaseClosedError } from '../domain/errors.ts';
 import { NO_PAYMENT_METHOD, type InvoiceSnapshot, type PayOutcome } from '../domain/ports.ts';
@@ -21,7 +26,9 @@ export type ChargeResult =
   /** `invoice`: the case's own invoice as Stripe holds it, to tell how it was paid. */
   | { outcome: 'already_paid'; invoice: InvoiceSnapshot }
   /** Not charged: the card hard-declined or needs authentication, and the customer has not changed it. */
-  | { outcome: 'skipped'; code: string };
+  | { outcome: 'skipped'; code: string }
+  /** Not charged now: the retry rules (the gate) put it later, or skip it. */
+  | { outcome: 'held'; decision: RetryDecision };
 
 export interface ChargeRequest {
   /** Who charges, for the lock: the stage id, or the Stripe event that asked for it. */
@@ -34,12 +41,21 @@ export interface ChargeRequest {
    * retries, so a card is never charged by two schedulers on the same day.
    */
   scheduled?: boolean;
+  /** Who charges, for the case's record of attempts. */
+  by: ChargeAttempt['by'];
+  /**
+   * The retry rules for this card, asked once the card to charge is known: a decision that is not
+   * due holds the charge (a scheduled retry's; shared/retries/plan.ts `decideAtWake`).
+   */
+  gate?: (card: { id: string; brand?: string }) => RetryDecision & { due?: boolean };
+  /** For a planned retry: the moment it was planned for, kept with the attempt. */
+  plannedFor?: string;
 }
 
 const DAY_SECONDS = 86_400;
 
 /** What chargeCase touches. */
-export type ChargeCaseDeps = Uses<'policy' | 'policies' | 'clock' | 'log' | 'metrics', Cases & CardBlocks & CaseClaims & Banners & Timeline, Invoices & Customers>;
+export type ChargeCaseDeps = Uses<'policy' | 'policies' | 'clock' | 'caseClock' | 'log' | 'metrics', Cases & CardBlocks & RetryLedger & CaseClaims & Banners & Timeline, Invoices & Customers>;
 
 export async function chargeCase(deps: ChargeCaseDeps, dunningCase: DunningCase, request: ChargeRequest): Promise<ChargeResult> {
   const { invoiceId } = dunningCase;
@@ -72,6 +88,12 @@ export async function chargeCase(deps: ChargeCaseDeps, dunningCase: DunningCase,
     if (!card) return { outcome: 'declined', code: NO_PAYMENT_METHOD, message: 'the customer has no payment method to charge' };
     const blocked = dunningCase.blockedPaymentMethod;
     if (blocked && card === blocked.id) return { outcome: 'skipped', code: blocked.code };
+    const attempts = current.chargeAttempts ?? [];
+    const brand = [...attempts].reverse().find((a) => a.card === card && a.brand)?.brand;
+    if (request.gate) {
+      const decision = request.gate({ id: card, ...(brand ? { brand } : {}) });
+      if (decision.kind === 'skip' || !decision.due) return { outcome: 'held', decision };
+    }
 
     // Every open invoice of the case, oldest first; the first decline is the answer.
     let declined: Extract<PayOutcome, { outcome: 'declined' }> | undefined;
@@ -85,6 +107,16 @@ export async function chargeCase(deps: ChargeCaseDeps, dunningCase: DunningCase,
     }
     // One attempt per charge of the case, however many of its invoices it paid.
     deps.metrics.count('RetryAttempted');
+    const attempt: ChargeAttempt = {
+      at: businessNow(deps, current).toISOString(),
+      by: request.by,
+      outcome: declined ? 'declined' : 'paid',
+      card,
+      ...((declined?.cardBrand ?? brand) ? { brand: declined?.cardBrand ?? brand } : {}),
+      ...(declined ? { failure: classifyFailure(declined) } : {}),
+      ...(request.plannedFor ? { plannedFor: request.plannedFor } : {}),
+    };
+    await auditAndRecord(deps, current, attempt);
     if (!declined) {
       deps.metrics.count('RetrySucceeded');
       return { outcome: 'paid' };
@@ -109,4 +141,22 @@ export async function openInvoicesOf(deps: Uses<never, never, Invoices>, dunning
     ...(dunningCase.extraInvoiceIds ?? []).map((id) => deps.stripe.getInvoice(id)),
   ]);
   return invoices.filter((invoice) => invoice.status === 'open').sort((a, b) => a.created - b.created);
+}
+
+/**
+ * Records a charge on the case and checks it against the retry rules, independently of the planner
+ * that allowed it: a charge that broke one counts as a WastedAttempt (an alarm; it must stay 0).
+ */
+export async function auditAndRecord(
+  deps: Uses<'policy' | 'policies' | 'clock' | 'log' | 'metrics', RetryLedger>,
+  dunningCase: DunningCase,
+  attempt: ChargeAttempt,
+): Promise<void> {
+  const policy = policyOf(deps, dunningCase);
+  const breaches = ruleBreaches(attempt, dunningCase.chargeAttempts ?? [], policy.retryTiming, zonesOfCase(policy, dunningCase).zones);
+  if (breaches.length > 0) {
+    deps.metrics.count('WastedAttempt');
+    deps.log.warn('a charge broke the retry rules', { invoiceId: dunningCase.invoiceId, by: attempt.by, breaches });
+  }
+  await deps.store.recordChargeAttempt(dunningCase.invoiceId, attempt, deps.clock.now().toISOString());
 }

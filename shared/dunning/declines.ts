@@ -1,7 +1,8 @@
 // Which declines mean "this card will not work again": retrying it only costs the customer's bank's
 // goodwill. Pure data and predicates, after Stripe's decline-code documentation
 // (docs.stripe.com/declines/codes) and its advice codes (docs.stripe.com/declines/card#retrying-issuer-declines).
-import { AUTHENTICATION_REQUIRED, PAYMENT_METHOD_DETACHED, type PaymentFailure } from '../domain/ports.ts';
+import { AUTHENTICATION_REQUIRED, NO_PAYMENT_METHOD, PAYMENT_METHOD_DETACHED, type PaymentFailure } from '../domain/ports.ts';
+import { classifyFailure } from '../retries/classify.ts';
 
 /** Stripe decline codes a retry of the same card cannot fix. */
 export const HARD_DECLINE_CODES: ReadonlySet<string> = new Set([
@@ -50,19 +51,20 @@ export function blocksCard(code: string | undefined): boolean {
 }
 
 /**
- * The code a card is blocked under after this failure, or undefined when it may be tried again. A
- * hard decline or a request for authentication blocks it by its code; so does any decline the issuer
- * advises `do_not_try_again` on (a card network counts retries against that advice) or
- * `confirm_card_data` on (the same details fail again), under its own decline code, so a reissue
- * that fixes that reason still lifts it. A payment Radar blocked reached no issuer and carries no
- * advice: its code (`fraudulent`) blocks it, since Radar would block the same card again.
+ * The code a card is blocked under after this failure, or undefined when it may be tried again: any
+ * failure the retry rules say stops the card (shared/retries/classify.ts: a hard decline, the
+ * issuer's `do_not_try_again` or `confirm_card_data`, Mastercard's advice 03 or 21, Visa's "never
+ * approve" codes, a Radar block, data only the customer can correct, a request to authenticate).
+ * Blocked under its own decline code, so a reissue that fixes that reason still lifts it; a request
+ * for authentication under AUTHENTICATION_REQUIRED. A failure with no card to block (none on file)
+ * blocks nothing.
  */
-export function blockingCode(failure: Pick<PaymentFailure, 'code' | 'declineCode' | 'adviceCode'>): string | undefined {
-  const code = failure.declineCode ?? failure.code;
-  if (blocksCard(code)) return code;
-  if (failure.code === AUTHENTICATION_REQUIRED || failure.code === INVOICE_REQUIRES_ACTION) return AUTHENTICATION_REQUIRED;
-  if (failure.adviceCode === DO_NOT_TRY_AGAIN || failure.adviceCode === CONFIRM_CARD_DATA) return code ?? failure.adviceCode;
-  return undefined;
+export function blockingCode(failure: Omit<PaymentFailure, 'message' | 'paymentMethod'>): string | undefined {
+  if (failure.code === NO_PAYMENT_METHOD) return undefined;
+  const classified = classifyFailure(failure);
+  if (!classified.stopsCard) return undefined;
+  if (failure.code === AUTHENTICATION_REQUIRED || failure.code === INVOICE_REQUIRES_ACTION || failure.declineCode === AUTHENTICATION_REQUIRED) return AUTHENTICATION_REQUIRED;
+  return failure.declineCode ?? failure.code ?? failure.adviceCode;
 }
 
 /** One line for the case's timeline, e.g. "card_declined: stolen_card, advice do_not_try_again, network 43". */

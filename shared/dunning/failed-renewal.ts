@@ -1,7 +1,7 @@
 // invoice.payment_failed: a failed renewal opens a case and starts its execution, or joins the open
 // case of its subscription; a failure of an invoice whose case already runs is Stripe's own attempt
 // (stripe-attempt.ts) or a duplicate.
-import type { Banners, CardBlocks, CaseClaims, CaseQueries, Cases, CustomerPreferences, Customers, Invoices, InvoiceSnapshot, PaymentFailure, Suppressions, Timeline } from '../domain/ports.ts';
+import type { Banners, CardBlocks, RetryLedger, CaseClaims, CaseQueries, Cases, CustomerPreferences, Customers, Invoices, InvoiceSnapshot, PaymentFailure, Suppressions, Timeline } from '../domain/ports.ts';
 import type { DunningCase } from '../domain/case.ts';
 import { addDays } from '../domain/format.ts';
 import type { Policy } from '../policy/schema.ts';
@@ -13,9 +13,12 @@ import { ignore, type IngestResult } from './ingest-result.ts';
 import { dunningEligibility, parseInvoice, type StripeEventEnvelope, type StripeInvoice } from './invoice-event.ts';
 import { followStripeAttempt } from './stripe-attempt.ts';
 import { record } from './timeline.ts';
+import type { ChargeAttempt } from '../domain/retry-records.ts';
+import { classifyFailure } from '../retries/classify.ts';
+import { businessNow, withAttempt } from './retry-plan.ts';
 
 /** What openCase touches. */
-export type OpenCaseDeps = Uses<'policy' | 'policies' | 'mailer' | 'links' | 'clock' | 'log' | 'metrics' | 'workflow', Cases & CaseQueries & CardBlocks & CaseClaims & Banners & Suppressions & Timeline, Invoices & Customers>;
+export type OpenCaseDeps = Uses<'policy' | 'policies' | 'mailer' | 'links' | 'clock' | 'caseClock' | 'log' | 'metrics' | 'workflow', Cases & CaseQueries & CardBlocks & RetryLedger & CaseClaims & Banners & Suppressions & Timeline, Invoices & Customers>;
 
 export async function openCase(deps: OpenCaseDeps, event: StripeEventEnvelope): Promise<IngestResult> {
   const invoice = parseInvoice(event.data.object, event.id);
@@ -44,6 +47,7 @@ export async function openCase(deps: OpenCaseDeps, event: StripeEventEnvelope): 
   let dunningCase = existing ?? (await createCase(deps, event, invoice, subscriptionId, current, now));
   // Also on a redelivery after a crash here: the block is a plain write.
   dunningCase = await blockOpeningCard(deps, dunningCase, current.lastPaymentError, now);
+  dunningCase = await recordOpeningAttempt(deps, dunningCase, current.lastPaymentError);
   // Before the start: a redelivery after a failed send finds no execution yet and gets here again.
   if (deps.policies) await alsoNotifyOnOpen(deps, deps.policies, dunningCase);
   return startExecution(deps, event, invoice.id, dunningCase, now);
@@ -136,6 +140,7 @@ function buildCase(
     customerName: invoice.customer_name ?? undefined,
     customerLocale: preferences.locale,
     customerTimeZone: preferences.timeZone,
+    ...(preferences.country ? { customerCountry: preferences.country } : {}),
     livemode: invoice.livemode,
     failedAt,
     terminatesAt: addDays(failedAt, policy.end.day),
@@ -157,7 +162,7 @@ async function choosePolicyName(deps: Uses<'policies', never, Invoices>, invoice
  * fraudulent…), that needs the customer to authenticate, or that the issuer advised not to try
  * again, is blocked as the case opens, so no retry stage charges it. A new card is still charged.
  */
-async function blockOpeningCard(deps: Uses<'log', CardBlocks & Timeline>, dunningCase: DunningCase, failure: PaymentFailure | undefined, now: string): Promise<DunningCase> {
+async function blockOpeningCard(deps: Uses<'log', CardBlocks & RetryLedger & Timeline>, dunningCase: DunningCase, failure: PaymentFailure | undefined, now: string): Promise<DunningCase> {
   const code = failure && blockingCode(failure);
   const card = failure?.paymentMethod;
   if (!code || !card || dunningCase.blockedPaymentMethod || dunningCase.status !== 'open') return dunningCase;
@@ -169,6 +174,24 @@ async function blockOpeningCard(deps: Uses<'log', CardBlocks & Timeline>, dunnin
   });
   deps.log.info('card blocked by the decline that opened the case', { invoiceId: dunningCase.invoiceId, code });
   return { ...dunningCase, blockedPaymentMethod: block };
+}
+
+/**
+ * The renewal's own attempt is the first of the card's attempts: the network caps count from it,
+ * and its decline decides when the first retry charges. Once, however often the event comes.
+ */
+async function recordOpeningAttempt(deps: OpenCaseDeps, dunningCase: DunningCase, failure: PaymentFailure | undefined): Promise<DunningCase> {
+  if ((dunningCase.chargeAttempts ?? []).length > 0 || dunningCase.status !== 'open') return dunningCase;
+  const attempt: ChargeAttempt = {
+    at: businessNow(deps, dunningCase).toISOString(),
+    by: 'stripe',
+    outcome: 'declined',
+    ...(failure?.paymentMethod ? { card: failure.paymentMethod } : {}),
+    ...(failure?.cardBrand ? { brand: failure.cardBrand } : {}),
+    ...(failure ? { failure: classifyFailure(failure) } : {}),
+  };
+  await deps.store.recordChargeAttempt(dunningCase.invoiceId, attempt, deps.clock.now().toISOString());
+  return withAttempt(dunningCase, attempt);
 }
 
 /**

@@ -1,7 +1,7 @@
 // A new card for the customer (payment_method.attached, setup_intent.succeeded, or a changed
 // default on customer.updated) answers a pre-dunning heads-up and is charged at once for each unpaid
 // case (card-update.ts). A default cleared with none in its place is a removal (removed-card.ts).
-import type { Banners, CardBlocks, CaseClaims, CaseQueries, Cases, Customers, Invoices, Suppressions, Timeline } from '../domain/ports.ts';
+import type { Banners, CardBlocks, RetryLedger, CaseClaims, CaseQueries, Cases, Customers, Invoices, Suppressions, Timeline } from '../domain/ports.ts';
 import { PRE_DUNNING_STAGE } from '../domain/case.ts';
 import { InvalidInputError } from '../domain/errors.ts';
 import { chargeAfterCardUpdate } from './card-update.ts';
@@ -11,7 +11,7 @@ import { parseRef, type StripeEventEnvelope } from './invoice-event.ts';
 import { cardRemoved } from './removed-card.ts';
 
 /** What cardUpdated touches. */
-export type CardUpdatedDeps = Uses<'policy' | 'policies' | 'mailer' | 'clock' | 'log' | 'metrics' | 'workflow', Cases & CaseQueries & CardBlocks & CaseClaims & Banners & Suppressions & Timeline, Invoices & Customers>;
+export type CardUpdatedDeps = Uses<'policy' | 'policies' | 'mailer' | 'clock' | 'caseClock' | 'log' | 'metrics' | 'workflow', Cases & CaseQueries & CardBlocks & RetryLedger & CaseClaims & Banners & Suppressions & Timeline, Invoices & Customers>;
 
 export async function cardUpdated(deps: CardUpdatedDeps, event: StripeEventEnvelope, customerId: string, paymentMethod?: string): Promise<IngestResult> {
   // A new card answers a pre-dunning heads-up: its banner has said what it had to.

@@ -4,7 +4,7 @@
 // close is a close from outside.
 import type { DunningCase } from '../domain/case.ts';
 import { CaseClosedError, ExecutionNotRedrivableError } from '../domain/errors.ts';
-import type { Banners, CardBlocks, CaseClaims, Cases, Customers, ExecutionStatus, Invoices, Suppressions, Timeline } from '../domain/ports.ts';
+import type { Banners, CardBlocks, RetryLedger, CaseClaims, Cases, Customers, ExecutionStatus, Invoices, Suppressions, Timeline } from '../domain/ports.ts';
 import { chargeCase } from './charge.ts';
 import { recoverCase } from './close.ts';
 import type { Uses } from './deps.ts';
@@ -24,7 +24,7 @@ export type RetryNowResult =
   | { outcome: 'not_open'; status: DunningCase['status'] };
 
 /** What retryNow touches. */
-export type RetryNowDeps = Uses<'policy' | 'policies' | 'mailer' | 'clock' | 'log' | 'metrics' | 'workflow', Cases & CardBlocks & CaseClaims & Banners & Suppressions & Timeline, Invoices & Customers>;
+export type RetryNowDeps = Uses<'policy' | 'policies' | 'mailer' | 'clock' | 'caseClock' | 'log' | 'metrics' | 'workflow', Cases & CardBlocks & RetryLedger & CaseClaims & Banners & Suppressions & Timeline, Invoices & Customers>;
 
 /**
  * Charges the case's open invoices now with the customer's default card, as a card update does, and
@@ -41,6 +41,7 @@ export async function retryNow(deps: RetryNowDeps, dunningCase: DunningCase): Pr
       holder: OPERATOR_STAGE.toLowerCase(),
       // Unique per request: each operator retry is a new attempt, never a replay of an earlier one.
       idempotencyKey: `dunning:${dunningCase.executionName}:operator:${now.getTime()}`,
+      by: 'operator',
     });
   } catch (error) {
     // It ended (terminated, paid) between the operator's read and the charge.
@@ -66,7 +67,8 @@ export async function retryNow(deps: RetryNowDeps, dunningCase: DunningCase): Pr
     case 'busy':
       return { outcome: 'busy' };
     case 'left_to_stripe':
-      // Only scheduled retries defer to Stripe; an operator's never does.
+    case 'held':
+      // Only scheduled retries defer to Stripe or to the retry rules; an operator's never does.
       throw new Error(`unexpected charge outcome ${result.outcome}`);
   }
 }

@@ -1,6 +1,6 @@
 // payment_method.automatically_updated: Stripe's card account updater renewed a card in place.
 // Before a failure it answers the heads-up; with a case open, the renewed card is charged at once.
-import type { Banners, CardBlocks, CaseClaims, CaseQueries, Cases, Customers, HeadsUps, Invoices, Suppressions, Timeline } from '../domain/ports.ts';
+import type { Banners, CardBlocks, RetryLedger, CaseClaims, CaseQueries, Cases, Customers, HeadsUps, Invoices, Suppressions, Timeline } from '../domain/ports.ts';
 import type { DunningCase } from '../domain/case.ts';
 import { chargeAfterCardUpdate } from './card-update.ts';
 import { reissueClears } from './declines.ts';
@@ -10,7 +10,7 @@ import type { StripeEventEnvelope } from './invoice-event.ts';
 import { cancelHeadsUp } from './pre-dunning.ts';
 
 /** What cardRenewedByStripe touches. */
-export type CardRenewedByStripeDeps = Uses<'policy' | 'policies' | 'mailer' | 'clock' | 'log' | 'metrics' | 'workflow', Cases & CaseQueries & CardBlocks & CaseClaims & Banners & Suppressions & HeadsUps & Timeline, Invoices & Customers>;
+export type CardRenewedByStripeDeps = Uses<'policy' | 'policies' | 'mailer' | 'clock' | 'caseClock' | 'log' | 'metrics' | 'workflow', Cases & CaseQueries & CardBlocks & RetryLedger & CaseClaims & Banners & Suppressions & HeadsUps & Timeline, Invoices & Customers>;
 
 /**
  * Stripe's card account updater renewed a card in place. Before a failure it answers the heads-up;

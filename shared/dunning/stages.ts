@@ -1,6 +1,6 @@
 // The two kinds of policy stage the state machine invokes: send a notice, retry the payment.
 // Both check the case first: a stop can race a stage that is already running.
-import type { Banners, CardBlocks, CaseClaims, Cases, Customers, Invoices, Suppressions, Timeline } from '../domain/ports.ts';
+import type { Banners, CardBlocks, RetryLedger, CaseClaims, Cases, Customers, Invoices, Suppressions, Timeline } from '../domain/ports.ts';
 import { CaseClosedError, InvalidInputError, PaymentInProgressError } from '../domain/errors.ts';
 import type { NoticeStage, RetryStage } from '../policy/schema.ts';
 import type { Policy } from '../policy/schema.ts';
@@ -19,13 +19,18 @@ import { stripeKey } from './stripe-keys.ts';
 import { assertNotPaused } from './pause.ts';
 import { STAND_DOWN_RETURN, type StandDownContract } from '../workflow/stand-down.ts';
 import { record } from './timeline.ts';
+import { decideAtWake } from '../retries/plan.ts';
+import { businessClock, planInput, recordDecision, waitUntilAfter } from './retry-plan.ts';
+import { describeFailure } from './declines.ts';
 
 export interface NoticeStageResult {
   outcome: 'sent' | 'undeliverable' | 'already_sent';
+  /** When the next step is due (ISO 8601): the Wait after this stage waits until it. */
+  waitUntil: string;
 }
 
 /** What runNoticeStage touches. */
-export type RunNoticeStageDeps = Uses<'policy' | 'policies' | 'mailer' | 'links' | 'clock' | 'log' | 'metrics', Cases & CaseClaims & Banners & Suppressions & Timeline, Invoices>;
+export type RunNoticeStageDeps = Uses<'policy' | 'policies' | 'mailer' | 'links' | 'clock' | 'caseClock' | 'log' | 'metrics', Cases & CaseClaims & Banners & Suppressions & RetryLedger & Timeline, Invoices>;
 
 /**
  * `policyName` is the policy whose state invoked the stage (a definition of several policies passes
@@ -54,14 +59,14 @@ export async function runNoticeStage(deps: RunNoticeStageDeps, invoiceId: string
 
   if (!(await deps.store.claimStageEmail(invoiceId, stage.id, now))) {
     deps.log.info('notice already sent for this stage; not sending again', { invoiceId, stage: stage.id });
-    return { outcome: 'already_sent' };
+    return { outcome: 'already_sent', waitUntil: await waitUntilAfter(deps, policy, current, stage.id) };
   }
   const banner = bannerOf(policy, current, stage.id, rendered, updatePaymentUrl, now);
   if (banner) await deps.store.putBanner(banner);
   const outcome = await sendCaseEmail(deps, dunningCase, stage.id, rendered, () =>
     deps.store.releaseStageEmail(invoiceId, stage.id, now),
   );
-  return { outcome };
+  return { outcome, waitUntil: await waitUntilAfter(deps, policy, current, stage.id) };
 }
 
 export interface RetryStageOptions {
@@ -73,7 +78,7 @@ export interface RetryStageOptions {
 }
 
 /** What runRetryStage touches. */
-export type RunRetryStageDeps = Uses<'policy' | 'policies' | 'mailer' | 'clock' | 'log' | 'metrics', Cases & CardBlocks & CaseClaims & Banners & Suppressions & Timeline, Invoices & Customers>;
+export type RunRetryStageDeps = Uses<'policy' | 'policies' | 'mailer' | 'clock' | 'caseClock' | 'log' | 'metrics', Cases & CardBlocks & RetryLedger & CaseClaims & Banners & Suppressions & Timeline, Invoices & Customers>;
 
 /**
  * Charges the case. Sends no email (retry-payment has no sender): when the invoice turns out paid
@@ -86,22 +91,41 @@ export async function runRetryStage(
   policyName?: string,
   options: RetryStageOptions = {},
 ): Promise<RetryTaskOutput> {
-  const stage = findStage(await stagePolicy(deps, invoiceId, policyName), stageId, 'retry');
+  const policy = await stagePolicy(deps, invoiceId, policyName);
+  const stage = findStage(policy, stageId, 'retry');
   const now = deps.clock.now().toISOString();
   const dunningCase = await deps.store.beginStage(invoiceId, stage.id, now);
   checkPolicy(dunningCase, policyName);
   assertNotPaused(dunningCase, deps.clock.now());
+  const next = async () => waitUntilAfter(deps, policy, (await deps.store.getCase(invoiceId)) ?? dunningCase, stage.id);
 
-  const result = await chargeCase(deps, dunningCase, { holder: stage.id, idempotencyKey: stripeKey(dunningCase, stage.id), scheduled: true });
+  // The retry rules decide once the card is known (a stopped card, a cap, a back-off, the window).
+  const gate = policy.retries === 'workflow' ? (card: { id: string; brand?: string }) => decideAtWake(planInput(deps, policy, dunningCase, stage.id, card)) : undefined;
+  const result = await chargeCase(deps, dunningCase, {
+    holder: stage.id,
+    idempotencyKey: stripeKey(dunningCase, stage.id),
+    scheduled: true,
+    by: 'workflow',
+    gate,
+    ...(dunningCase.nextRetry?.stage === stage.id && dunningCase.nextRetry.at ? { plannedFor: dunningCase.nextRetry.at } : {}),
+  });
   if (result.outcome === 'busy') throw new PaymentInProgressError(`another charge of ${invoiceId} is under way`);
+  if (result.outcome === 'held') {
+    await recordDecision(deps, policy, dunningCase, stage.id, result.decision);
+    if (result.decision.kind === 'retry') {
+      // Not yet: the state machine waits in `<stage>Later` until then, and runs this stage again.
+      return { outcome: 'later', waitUntil: businessClockStore(deps, dunningCase, result.decision.at) };
+    }
+    return { outcome: 'declined', code: `skipped_${result.decision.reasonClass}`, waitUntil: await next() };
+  }
   if (result.outcome === 'left_to_stripe') {
     await record(deps, invoiceId, 'retry_skipped', { at: now, stage: stage.id, detail: result.reason });
-    return { outcome: 'declined', code: 'left_to_stripe' };
+    return { outcome: 'declined', code: 'left_to_stripe', waitUntil: await next() };
   }
   if (result.outcome === 'skipped') {
     await record(deps, invoiceId, 'retry_skipped', { at: now, stage: stage.id, detail: `same card, ${result.code}` });
     deps.log.info('retry skipped: the card on file cannot succeed', { invoiceId, stage: stage.id, code: result.code });
-    return { outcome: 'declined', code: result.code };
+    return { outcome: 'declined', code: result.code, waitUntil: await next() };
   }
   if (result.outcome === 'already_paid') {
     // Paid by someone else (the customer, Stripe) and its webhook not processed yet: credit them.
@@ -111,7 +135,7 @@ export async function runRetryStage(
     // An earlier definition's RecoverCase would record workflow_retry: record how it was paid here,
     // and leave the thank-you to that RecoverCase, which a `paid` leads to.
     if ((await recoverCase(deps, invoiceId, recoveredBy, { confirm: false })).recovered) return { outcome: 'paid', recoveredBy };
-    return { outcome: 'declined', code: 'still_open' };
+    return { outcome: 'declined', code: 'still_open', waitUntil: await next() };
   }
   if (result.outcome === 'paid') {
     await record(deps, invoiceId, 'retry_paid', { at: now, stage: stage.id });
@@ -119,9 +143,14 @@ export async function runRetryStage(
     return { outcome: 'paid', recoveredBy: 'workflow_retry' };
   }
   const code = result.declineCode ?? result.code;
-  await record(deps, invoiceId, 'retry_declined', { at: now, stage: stage.id, detail: code });
+  await record(deps, invoiceId, 'retry_declined', { at: now, stage: stage.id, detail: describeFailure(result) });
   deps.log.info('retry declined', { invoiceId, stage: stage.id, code });
-  return { outcome: 'declined', code };
+  return { outcome: 'declined', code, waitUntil: await next() };
+}
+
+function businessClockStore(deps: Uses<'clock' | 'caseClock'>, dunningCase: DunningCase, at: Date): string {
+  const stored = businessClock(deps, dunningCase).store(at);
+  return new Date(Math.max(stored.getTime(), deps.clock.now().getTime())).toISOString();
 }
 
 /** The stage's policy: the one its state names, else the case's (read only when the file has several). */

@@ -1,6 +1,9 @@
 // Stripe's own retry of an invoice whose case already runs (Smart Retries, a custom schedule)
 // failed: recorded on the case, and under `retries: "stripe"` followed by the notice it makes due.
-import type { Banners, CaseClaims, Cases, Invoices, Suppressions, Timeline } from '../domain/ports.ts';
+import type { Banners, CaseClaims, Cases, Invoices, RetryLedger, Suppressions, Timeline } from '../domain/ports.ts';
+import { classifyFailure } from '../retries/classify.ts';
+import { auditAndRecord } from './charge.ts';
+import { businessNow } from './retry-plan.ts';
 import type { DunningCase } from '../domain/case.ts';
 import { CaseClosedError, CasePausedError } from '../domain/errors.ts';
 import { DEFAULT_POLICY_NAME } from '../policy/segments.ts';
@@ -10,7 +13,7 @@ import { runNoticeStage } from './stages.ts';
 import { record } from './timeline.ts';
 
 /** What followStripeAttempt touches. */
-export type FollowStripeAttemptDeps = Uses<'policy' | 'policies' | 'mailer' | 'links' | 'clock' | 'log' | 'metrics', Cases & CaseClaims & Banners & Suppressions & Timeline, Invoices>;
+export type FollowStripeAttemptDeps = Uses<'policy' | 'policies' | 'mailer' | 'links' | 'clock' | 'caseClock' | 'log' | 'metrics', Cases & CaseClaims & Banners & Suppressions & RetryLedger & Timeline, Invoices>;
 
 /**
  * Stripe's own attempt `attempt` at `invoiceId` failed: recorded on the case once per attempt number
@@ -33,6 +36,7 @@ export async function followStripeAttempt(deps: FollowStripeAttemptDeps, dunning
     return undefined;
   }
   await record(deps, dunningCase.invoiceId, 'stripe_attempt_failed', { at: now, detail: `${invoiceId} attempt ${attempt}` });
+  await recordStripeAttempt(deps, dunningCase, invoiceId);
   if (policyOf(deps, dunningCase).retries !== 'stripe') return undefined;
   try {
     return await noticeAfterStripeAttempt(deps, dunningCase, attempt);
@@ -42,13 +46,32 @@ export async function followStripeAttempt(deps: FollowStripeAttemptDeps, dunning
   }
 }
 
+/**
+ * Stripe's attempt counts toward the card's network cap like ours, and its decline decides the next
+ * retry as ours would: read why it failed (one request) and add it to the case's attempts. Under
+ * `retries: "workflow"` Stripe's own retries should be off; one that broke the rules counts as a
+ * WastedAttempt, which the alarm shows.
+ */
+async function recordStripeAttempt(deps: FollowStripeAttemptDeps, dunningCase: DunningCase, invoiceId: string): Promise<void> {
+  const invoice = await deps.stripe.getInvoice(invoiceId, { withPaymentError: true });
+  const failure = invoice.lastPaymentError;
+  await auditAndRecord(deps, dunningCase, {
+    at: businessNow(deps, dunningCase).toISOString(),
+    by: 'stripe',
+    outcome: 'declined',
+    ...(failure?.paymentMethod ? { card: failure.paymentMethod } : {}),
+    ...(failure?.cardBrand ? { brand: failure.cardBrand } : {}),
+    ...(failure ? { failure: classifyFailure(failure) } : {}),
+  });
+}
+
 /** `StripeAttempt2`, or `StripeAttempt2:in_…` for a later invoice that joined the case. */
 function stripeAttemptClaim(dunningCase: DunningCase, invoiceId: string, attempt: number): string {
   return invoiceId === dunningCase.invoiceId ? `StripeAttempt${attempt}` : `StripeAttempt${attempt}:${invoiceId}`;
 }
 
 /** What noticeAfterStripeAttempt touches. */
-type NoticeAfterStripeAttemptDeps = Uses<'policy' | 'policies' | 'mailer' | 'links' | 'clock' | 'log' | 'metrics', Cases & CaseClaims & Banners & Suppressions & Timeline, Invoices>;
+type NoticeAfterStripeAttemptDeps = Uses<'policy' | 'policies' | 'mailer' | 'links' | 'clock' | 'caseClock' | 'log' | 'metrics', Cases & CaseClaims & Banners & Suppressions & RetryLedger & Timeline, Invoices>;
 
 /**
  * With `retries: "stripe"` the notices follow Stripe's attempts: the failure of Stripe's attempt n

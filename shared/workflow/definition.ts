@@ -31,7 +31,13 @@ export const SECONDS_PER_DAY = 86_400;
  * says how (`workflow_retry` for our own charge; how Stripe says it was paid when someone else paid
  * first), for RecoverCase to record.
  */
-export type RetryTaskOutput = { outcome: 'paid'; recoveredBy: RecoveredBy } | { outcome: 'declined'; code?: string } | StandDown;
+export type RetryTaskOutput =
+  | { outcome: 'paid'; recoveredBy: RecoveredBy }
+  /** `waitUntil`: when the next step is due (the Wait after the stage reads it). */
+  | { outcome: 'declined'; code?: string; waitUntil: string }
+  /** The retry rules put the charge later: the stage runs again at `waitUntil` (`<retryId>Later`). */
+  | { outcome: 'later'; waitUntil: string }
+  | StandDown;
 
 export interface RetrySettings {
   /** First backoff interval for transient errors (seconds). */

@@ -145,7 +145,7 @@ describe('Terminate and a card put in at the last minute', () => {
     await terminateCase(deps, c.invoiceId);
     const card = await withDeliveriesPaused(t.runtime, () => putInWorkingCard(t.stripe, c.customerId));
 
-    await expect(chargeCase(deps, { ...c }, { holder: 'event:evt_late', idempotencyKey: 'late', paymentMethod: card })).rejects.toMatchObject({
+    await expect(chargeCase(deps, { ...c }, { holder: 'event:evt_late', idempotencyKey: 'late', paymentMethod: card, by: 'card_update' })).rejects.toMatchObject({
       name: 'CaseClosedError',
       status: 'terminated',
     });
