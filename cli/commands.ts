@@ -157,7 +157,7 @@ const ISO_8601 = /^(\d{4})-(\d{2})-(\d{2})(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,3})?
  * since Date would read 2026-02-30 as 2 March, "1" as 2001, and a time without zone in the
  * operator's own zone.
  */
-export function dateOption(flag: 'until' | 'since', value: string): Date {
+export function dateOption(flag: 'until' | 'since' | 'failed-at', value: string): Date {
   const match = ISO_8601.exec(value);
   const date = new Date(value);
   const day = match ? `${match[1]}-${match[2]}-${match[3]}` : undefined;

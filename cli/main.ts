@@ -6,7 +6,8 @@ import type { CaseStatus } from '#shared/domain/case.ts';
 import { close, dateOption, listCases, pause, redrive, replay, report, resume, retryCaseNow, showCase, STATUSES, unsuppress, type Print } from './commands.ts';
 import { operatorDeps, stderrLog, type OperatorDeps } from './deps.ts';
 import { CliError } from './errors.ts';
-import { DEFAULT_LOCAL_URL, DEFAULT_STACK, localTarget, stackTarget } from './target.ts';
+import { checkSimulateFlags, readPolicyFile, SIMULATE_FLAGS, simulateFailure, simulateInvoice, type SimulateFlags } from './simulate.ts';
+import { DEFAULT_LOCAL_URL, DEFAULT_STACK, localTarget, policyFileOf, stackTarget, type Target } from './target.ts';
 
 const USAGE = `usage: dunning [--local [URL] | --stack NAME] [--verbose] <command>
 
@@ -23,6 +24,14 @@ commands:
   redrive <executionName>                   after fixing what failed: reopen a needs_attention case and
                                             re-run its execution from the stage that failed
   report [--since DATE]                     the funnel, recovery rate and recovered revenue
+  simulate --decline-code CODE | --invoice in_… [--advice-code CODE] [--network-advice-code NN]
+           [--brand BRAND] [--time-zone ZONE | --country CC] [--failed-at DATE]
+           [--policy FILE] [--policy-name NAME] [--json]
+                                            a dry run: the notices, retries and end the policy plans
+                                            after that failure, in the customer's time; nothing is
+                                            charged or sent. With flags it needs no target; the
+                                            policy is --policy, else DUNNING_POLICY_FILE, else the
+                                            default (or the target's with --local/--stack)
 
 target:
   (default)        the deployed stack "${DEFAULT_STACK}", found with the standard AWS configuration
@@ -38,11 +47,31 @@ const FLAGS = {
   until: { type: 'string', value: 'DATE' },
   reason: { type: 'string', value: 'TEXT' },
   since: { type: 'string', value: 'DATE' },
+  'decline-code': { type: 'string', value: 'CODE' },
+  'advice-code': { type: 'string', value: 'CODE' },
+  'network-advice-code': { type: 'string', value: 'NN' },
+  brand: { type: 'string', value: 'BRAND' },
+  'time-zone': { type: 'string', value: 'ZONE' },
+  country: { type: 'string', value: 'CC' },
+  'failed-at': { type: 'string', value: 'DATE' },
+  policy: { type: 'string', value: 'FILE' },
+  'policy-name': { type: 'string', value: 'NAME' },
+  invoice: { type: 'string', value: 'in_…' },
+  json: { type: 'boolean' },
   verbose: { type: 'boolean' },
   help: { type: 'boolean' },
 } as const satisfies FlagSpec;
 
-const COMMANDS = ['cases', 'case', 'retry-now', 'pause', 'resume', 'close', 'replay', 'unsuppress', 'redrive', 'report'];
+/** The flags only some commands take; any other command refuses them rather than ignore them. */
+const COMMAND_FLAGS: Record<string, readonly string[]> = {
+  status: ['cases'],
+  until: ['pause'],
+  reason: ['close', 'unsuppress'],
+  since: ['report'],
+  ...Object.fromEntries(SIMULATE_FLAGS.map((flag) => [flag, ['simulate']])),
+};
+
+const COMMANDS = ['cases', 'case', 'retry-now', 'pause', 'resume', 'close', 'replay', 'unsuppress', 'redrive', 'report', 'simulate'];
 
 /** A command's line of the usage, e.g. "case <invoiceId>", for an error that should show how to call it. */
 function signatureOf(command: string): string {
@@ -67,7 +96,7 @@ export function normaliseArgs(argv: readonly string[]): string[] {
 }
 
 /** The options `act` reads, as parseArgs gives them. */
-interface ParsedValues {
+interface ParsedValues extends SimulateFlags {
   status?: string;
   until?: string;
   reason?: string;
@@ -99,6 +128,8 @@ export async function run(argv: readonly string[], print: Print): Promise<void> 
   if (!COMMANDS.includes(command)) throw new CliError(`unknown command "${command}"; commands: ${COMMANDS.join(', ')} (dunning --help for usage)`, 2);
   if (needsArg.includes(command) && !arg) throw new CliError(`${command} needs an argument: ${signatureOf(command)}`, 2);
   if (extra.length > 0 || (!needsArg.includes(command) && arg)) throw new CliError(`${command}: unexpected argument "${extra[0] ?? arg}"`, 2);
+  const misplaced = Object.entries(COMMAND_FLAGS).find(([flag, commands]) => values[flag as keyof ParsedValues] !== undefined && !commands.includes(command));
+  if (misplaced) throw new CliError(`--${misplaced[0]} is not a flag of ${command}; it goes with ${misplaced[1].join(', ')}`, 2);
   if (values.status !== undefined && !STATUSES.includes(values.status as CaseStatus)) {
     throw new CliError(`--status ${values.status}: must be one of ${STATUSES.join(', ')}`, 2);
   }
@@ -110,8 +141,17 @@ export async function run(argv: readonly string[], print: Print): Promise<void> 
   // Checked before the target is looked for: a typo in a date is the thing to hear about first.
   if (values.until !== undefined) dateOption('until', values.until);
   if (values.since !== undefined) dateOption('since', values.since);
+  if (command === 'simulate') checkSimulateFlags(values, signatureOf('simulate'));
 
-  const target = values.local !== undefined ? await localTarget(values.local) : await stackTarget(values.stack ?? DEFAULT_STACK);
+  const wantsTarget = values.local !== undefined || values.stack !== undefined;
+  if (command === 'simulate' && values.invoice === undefined) {
+    // A made-up failure needs no stack or runtime: only a policy, the target's when one is named.
+    const target: Target | undefined = wantsTarget ? await findTarget(values) : undefined;
+    const policies = values.policy !== undefined ? readPolicyFile(values.policy) : (target?.policies ?? readPolicyFile(policyFileOf()));
+    simulateFailure(values, policies, print, new Date());
+    return;
+  }
+  const target = await findTarget(values);
   const deps = await operatorDeps(target, values.verbose ? stderrLog : undefined);
   try {
     await act(command, arg, values, deps, print);
@@ -123,6 +163,10 @@ export async function run(argv: readonly string[], print: Print): Promise<void> 
       );
     });
   }
+}
+
+function findTarget(values: { local?: string; stack?: string }): Promise<Target> {
+  return values.local !== undefined ? localTarget(values.local) : stackTarget(values.stack ?? DEFAULT_STACK);
 }
 
 async function act(command: string, arg: string | undefined, values: ParsedValues, deps: OperatorDeps, print: Print): Promise<void> {
@@ -147,6 +191,8 @@ async function act(command: string, arg: string | undefined, values: ParsedValue
       return unsuppress(deps, print, arg!, values.reason!.trim());
     case 'report':
       return report(deps, print, values.since);
+    case 'simulate':
+      return simulateInvoice(deps, { ...values, invoice: values.invoice! }, print, values.policy !== undefined ? readPolicyFile(values.policy) : undefined);
   }
 }
 

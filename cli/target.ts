@@ -77,6 +77,11 @@ export async function localTarget(baseUrl: string, env: NodeJS.ProcessEnv = proc
   };
 }
 
+/** The policy file the operator names (DUNNING_POLICY_FILE), else the bundled default. */
+export function policyFileOf(env: NodeJS.ProcessEnv = process.env): string {
+  return env.DUNNING_POLICY_FILE ?? DEFAULT_POLICY_FILE;
+}
+
 /**
  * A deployed stack, found by name in the region the standard AWS configuration gives (AWS_REGION,
  * AWS_PROFILE, ~/.aws/config); the credentials come from the same chain.
@@ -105,7 +110,7 @@ export async function stackTarget(stackName: string, env: NodeJS.ProcessEnv = pr
     }
     return value;
   };
-  const policyFile = env.DUNNING_POLICY_FILE ?? DEFAULT_POLICY_FILE;
+  const policyFile = policyFileOf(env);
   const policies = loadPolicySetFile(policyFile);
   if (policyDigest(policies) !== need('policySha256')) {
     throw new CliError(
