@@ -33,6 +33,8 @@ export interface FunctionHostOptions {
   maxContainers?: number;
   /** The Stripe sandbox's URL, when the functions call it instead of Stripe. */
   stripeApiBase?: string;
+  /** How long a policy day lasts here (DUNNING_DAY_MS): the functions' case clock is compressed to it. */
+  dayMs?: number;
   onFunctionLog?: (line: FunctionLogLine) => void;
 }
 
@@ -66,7 +68,7 @@ export function hostFunctions(options: FunctionHostOptions): LocalLambda {
         role = gateway.credentialsFor(principalOf(spec));
         credentials.set(spec.name, role);
       }
-      return lambdaEnvironment(spec, role, gateway.endpoint, options.stripeApiBase);
+      return lambdaEnvironment(spec, role, gateway.endpoint, options.stripeApiBase, options.dayMs);
     },
     mayWriteLogs: (spec, stream) => {
       const streamArn = `${spec.logGroup.arn}:log-stream:${stream}`;
@@ -149,7 +151,7 @@ export function stateMachineTasks(
  * region, the function's name, memory and log group, its role's session credentials), and the
  * loopback endpoints: every AWS service through the IAM check, Stripe through the sandbox.
  */
-function lambdaEnvironment(spec: FunctionSpec, role: RoleCredentials, awsEndpoint: string, stripeApiBase: string | undefined): Record<string, string> {
+function lambdaEnvironment(spec: FunctionSpec, role: RoleCredentials, awsEndpoint: string, stripeApiBase: string | undefined, dayMs: number | undefined): Record<string, string> {
   return {
     AWS_REGION: LOCAL_REGION,
     AWS_DEFAULT_REGION: LOCAL_REGION,
@@ -166,6 +168,7 @@ function lambdaEnvironment(spec: FunctionSpec, role: RoleCredentials, awsEndpoin
     AWS_ENDPOINT_URL_SFN: awsEndpoint,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: awsEndpoint,
     ...(stripeApiBase ? { [ENV.stripeApiBase]: stripeApiBase } : {}),
+    ...(dayMs ? { [ENV.localDayMs]: String(dayMs) } : {}),
     // No X-Ray daemon locally: the X-Ray SDK's manual mode skips its per-promise async hook.
     AWS_XRAY_MANUAL_MODE: 'true',
     // Node 20 runs the functions locally on purpose (Lambda runs 22 or later); the SDK's warning is noise.

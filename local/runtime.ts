@@ -287,6 +287,7 @@ export async function startRuntime(config: LocalConfig, events: RuntimeEvents = 
       metrics,
       maxContainers: options.maxContainers,
       stripeApiBase: sandbox?.url,
+      dayMs: config.dayMs,
       onFunctionLog: events.onFunctionLog,
     });
     holder.lambda = lambda;

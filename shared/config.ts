@@ -29,6 +29,11 @@ export const ENV = {
   linkSigningKeySecretArn: 'DUNNING_LINK_SIGNING_KEY_SECRET_ARN',
   /** Local only: the link signing key itself. */
   linkSigningKey: 'DUNNING_LINK_SIGNING_KEY',
+  /**
+   * Local only: how many milliseconds a policy day lasts. The stages plan retries and set Waits on a
+   * case clock compressed to it. Never set in AWS, where a day is a day.
+   */
+  localDayMs: 'DUNNING_LOCAL_DAY_MS',
 } as const;
 
 /**

@@ -7,6 +7,7 @@ import { SesMailer } from '#shared/adapters/ses-mailer.ts';
 import { createStripeClient, StripeGateway } from '#shared/adapters/stripe-gateway.ts';
 import { ENV, OptionalLinkConfigSchema, OptionalMailConfigSchema, readConfig, StageConfigSchema } from '#shared/config.ts';
 import { systemClock } from '#shared/domain/ports.ts';
+import { compressedCaseClock } from '#shared/domain/case-clock.ts';
 import type { DunningDeps } from '#shared/dunning/deps.ts';
 import { createPaymentLinks, noPaymentLinks } from '#shared/links/issuer.ts';
 import { DEFAULT_POLICY_NAME } from '#shared/policy/segments.ts';
@@ -20,6 +21,8 @@ export const stageDeps = once(async (): Promise<DunningDeps> => {
   const stripe = createStripeClient({ apiKey: await resolveSecret(config.stripeApiKey), apiBase: config.stripeApiBase });
   const link = readConfig(OptionalLinkConfigSchema);
   const policies = policiesFromEnvironment();
+  // Locally a policy day is DUNNING_LOCAL_DAY_MS: the case's business clock runs that fast. In AWS, unset: the wall clock.
+  const localDayMs = Number(process.env[ENV.localDayMs]);
   return {
     policy: policies.policies[DEFAULT_POLICY_NAME]!,
     policies,
@@ -35,6 +38,7 @@ export const stageDeps = once(async (): Promise<DunningDeps> => {
         ? createPaymentLinks({ baseUrl: link.linkBaseUrl, signingKey: () => resolveSecret(link.linkSigningKey!), clock: systemClock })
         : noPaymentLinks(`${ENV.linkBaseUrl} or the link signing key is not set for this function`),
     clock: systemClock,
+    ...(localDayMs > 0 ? { caseClock: (c) => compressedCaseClock(c, localDayMs) } : {}),
     log: logger,
     metrics: powertoolsMetrics,
   };

@@ -73,6 +73,11 @@ export interface DunningCase {
   chargeAttempts?: ChargeAttempt[];
   /** The next retry as last planned: when (in the case's business clock), or why there is none. */
   nextRetry?: NextRetry;
+  /**
+   * Local runtime only (a compressed clock): the wall instant the last stage started and the
+   * business moment it was due, which the case's clock counts from (shared/domain/case-clock.ts).
+   */
+  clockAnchor?: { wall: string; business: string };
   livemode: boolean;
   /** When the payment failed, in Stripe's clock (ISO 8601). Business dates count from here. */
   failedAt: string;

@@ -80,6 +80,8 @@ export interface RetryLedger {
   recordChargeAttempt(invoiceId: string, attempt: ChargeAttempt, now: string): Promise<void>;
   /** Records the plan for the next retry (or clears it). */
   setNextRetry(invoiceId: string, plan: NextRetry | undefined, now: string): Promise<void>;
+  /** Local runtime only: where the case's compressed clock counts from (`clockAnchor`). */
+  setClockAnchor(invoiceId: string, anchor: NonNullable<DunningCase['clockAnchor']>): Promise<void>;
 }
 
 /** The once-only rights on a case: each stage email, each closing email, and the pay lock. */

@@ -31,7 +31,7 @@ export interface DunningDeps {
    * A case's business clock: the times its retries are planned in and its Waits are set from. The
    * wall clock in AWS (the default); locally the compressed one, a policy day per DUNNING_DAY_MS.
    */
-  caseClock?: (dunningCase: Pick<DunningCase, 'createdAt' | 'failedAt'>) => CaseClock;
+  caseClock?: (dunningCase: Pick<DunningCase, 'createdAt' | 'failedAt' | 'clockAnchor'>) => CaseClock;
   log: Log;
   metrics: MetricsSink;
 }

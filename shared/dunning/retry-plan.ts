@@ -8,11 +8,11 @@ import type { ChargeAttempt } from '../domain/retry-records.ts';
 import type { Policy } from '../policy/schema.ts';
 import { customerZones, type CustomerZones } from '../retries/calendar.ts';
 import { describeDecision, planRetry, type PlanInput, type RetryDecision } from '../retries/plan.ts';
-import { momentOf, retryBounds, stepAfter } from '../retries/schedule.ts';
+import { momentOf, policySteps, retryBounds, stepAfter } from '../retries/schedule.ts';
 import type { Uses } from './deps.ts';
 import { record } from './timeline.ts';
 
-type CaseTimes = Pick<DunningCase, 'createdAt' | 'failedAt'>;
+type CaseTimes = Pick<DunningCase, 'createdAt' | 'failedAt' | 'clockAnchor'>;
 
 /** The case's business clock: the wall clock in AWS, the compressed one locally. */
 export function businessClock(deps: Uses<'caseClock'>, dunningCase: CaseTimes): CaseClock {
@@ -29,7 +29,30 @@ export function businessNow(deps: Uses<'clock' | 'caseClock'>, dunningCase: Case
  * started then, and the policy's days count from it, as they always have).
  */
 export function scheduleAnchor(deps: Uses<'caseClock'>, dunningCase: CaseTimes): Date {
-  return businessClock(deps, dunningCase).show(new Date(dunningCase.createdAt));
+  return businessClock(deps, dunningCase).scheduleStart ?? new Date(dunningCase.createdAt);
+}
+
+/**
+ * A stage starts: on a compressed clock (locally), the case's clock is anchored at the moment the
+ * stage was due, so a function that started late acts on time and the next Wait keeps its gap. The
+ * wall clock of AWS needs nothing. Returns the case as its clock now reads.
+ */
+export async function startStageClock(
+  deps: Uses<'clock' | 'caseClock', RetryLedger>,
+  dunningCase: DunningCase,
+  due: (anchor: Date) => Date,
+): Promise<DunningCase> {
+  const clock = businessClock(deps, dunningCase);
+  if (!clock.name) return dunningCase;
+  const anchor = { wall: deps.clock.now().toISOString(), business: due(scheduleAnchor(deps, dunningCase)).toISOString() };
+  await deps.store.setClockAnchor(dunningCase.invoiceId, anchor);
+  return { ...dunningCase, clockAnchor: anchor };
+}
+
+/** When a stage of the policy is due, by its day: a notice or the end. */
+export function dueByDay(policy: Policy, stageId: string): (anchor: Date) => Date {
+  const step = policySteps(policy).find((s) => s.id === stageId);
+  return (anchor) => momentOf(anchor, step?.day ?? 0);
 }
 
 export function zonesOfCase(policy: Policy, dunningCase: Pick<DunningCase, 'customerTimeZone' | 'customerCountry'>): CustomerZones {

@@ -20,7 +20,7 @@ import { assertNotPaused } from './pause.ts';
 import { STAND_DOWN_RETURN, type StandDownContract } from '../workflow/stand-down.ts';
 import { record } from './timeline.ts';
 import { decideAtWake } from '../retries/plan.ts';
-import { businessClock, planInput, recordDecision, waitUntilAfter } from './retry-plan.ts';
+import { businessClock, dueByDay, planInput, recordDecision, startStageClock, waitUntilAfter } from './retry-plan.ts';
 import { describeFailure } from './declines.ts';
 
 export interface NoticeStageResult {
@@ -40,9 +40,10 @@ export async function runNoticeStage(deps: RunNoticeStageDeps, invoiceId: string
   const policy = await stagePolicy(deps, invoiceId, policyName);
   const stage = findStage(policy, stageId, 'notice');
   const now = deps.clock.now().toISOString();
-  const dunningCase = await deps.store.beginStage(invoiceId, stage.id, now);
-  checkPolicy(dunningCase, policyName);
-  assertNotPaused(dunningCase, deps.clock.now());
+  const begun = await deps.store.beginStage(invoiceId, stage.id, now);
+  checkPolicy(begun, policyName);
+  assertNotPaused(begun, deps.clock.now());
+  const dunningCase = await startStageClock(deps, begun, dueByDay(policy, stage.id));
 
   // Never nag a customer who has paid: Stripe is the truth even if its invoice.paid is late or lost.
   const invoice = await deps.stripe.getInvoice(invoiceId);
@@ -94,20 +95,36 @@ export async function runRetryStage(
   const policy = await stagePolicy(deps, invoiceId, policyName);
   const stage = findStage(policy, stageId, 'retry');
   const now = deps.clock.now().toISOString();
-  const dunningCase = await deps.store.beginStage(invoiceId, stage.id, now);
-  checkPolicy(dunningCase, policyName);
-  assertNotPaused(dunningCase, deps.clock.now());
-  const next = async () => waitUntilAfter(deps, policy, (await deps.store.getCase(invoiceId)) ?? dunningCase, stage.id);
+  const begun = await deps.store.beginStage(invoiceId, stage.id, now);
+  checkPolicy(begun, policyName);
+  assertNotPaused(begun, deps.clock.now());
+  const planFor = begun.nextRetry?.stage === stage.id && begun.nextRetry.at ? begun.nextRetry.at : undefined;
+  const dunningCase = await startStageClock(deps, begun, (anchor) => (planFor ? new Date(planFor) : dueByDay(policy, stage.id)(anchor)));
+  const next = async () => {
+    // This retry is done with: the plan it ran by is no longer the next one.
+    if (dunningCase.nextRetry?.stage === stage.id) await deps.store.setNextRetry(invoiceId, undefined, deps.clock.now().toISOString());
+    return waitUntilAfter(deps, policy, (await deps.store.getCase(invoiceId)) ?? dunningCase, stage.id);
+  };
 
   // The retry rules decide once the card is known (a stopped card, a cap, a back-off, the window).
-  const gate = policy.retries === 'workflow' ? (card: { id: string; brand?: string }) => decideAtWake(planInput(deps, policy, dunningCase, stage.id, card)) : undefined;
+  const planned = dunningCase.nextRetry?.stage === stage.id && dunningCase.nextRetry.at ? dunningCase.nextRetry : undefined;
+  const standing = planned && {
+    at: new Date(planned.at!),
+    plannedAt: new Date(planned.plannedAt),
+    reason: planned.reason,
+    reasonClass: planned.reasonClass,
+  };
+  const gate =
+    policy.retries === 'workflow'
+      ? (card: { id: string; brand?: string }) => decideAtWake(planInput(deps, policy, dunningCase, stage.id, card), standing)
+      : undefined;
   const result = await chargeCase(deps, dunningCase, {
     holder: stage.id,
     idempotencyKey: stripeKey(dunningCase, stage.id),
     scheduled: true,
     by: 'workflow',
     gate,
-    ...(dunningCase.nextRetry?.stage === stage.id && dunningCase.nextRetry.at ? { plannedFor: dunningCase.nextRetry.at } : {}),
+    ...(planned ? { plannedFor: planned.at } : {}),
   });
   if (result.outcome === 'busy') throw new PaymentInProgressError(`another charge of ${invoiceId} is under way`);
   if (result.outcome === 'held') {

@@ -23,6 +23,13 @@ export interface RetryBounds {
   latest: Date;
   /** What bounds it, for the reason: "Notice2", "the end". */
   latestIs: string;
+  /**
+   * The end of the retry's own policy day, when a notice follows it that day (else `latest`): a
+   * payday is looked for only before it, so the notice keeps its day.
+   */
+  dayEnd?: Date;
+  /** The notice that follows the retry on its day, if any. */
+  followedBy?: string;
 }
 
 export interface PlanInput {
@@ -125,29 +132,51 @@ export function planRetry(input: PlanInput): RetryDecision {
   const explain = (...parts: string[]) => [why, ...notes, ...parts].join('; ');
 
   if (failure?.timing === 'payday') {
-    const payday = firstPaydayMoment(earliest, bounds.latest, timing.paydays, timing.window, zones.zones, zones.primary);
+    const paydayUntil = bounds.dayEnd ?? bounds.latest;
+    const payday = firstPaydayMoment(earliest, paydayUntil, timing.paydays, timing.window, zones.zones, zones.primary);
     if (payday) return { kind: 'retry', at: payday.at, notBefore: payday.at, reason: explain(`next payday (${payday.payday}) inside business hours`), reasonClass: 'payday' };
-    notes.push(`no payday before ${bounds.latestIs}`);
+    notes.push(`no payday before ${bounds.followedBy ? `${bounds.followedBy} is due` : bounds.latestIs}`);
   }
   const target = new Date(Math.max(earliest.getTime(), bounds.nominal.getTime()));
   const at = firstPlannable(target, bounds.latest, timing.window, zones.zones) ?? lastPlannable(earliest, bounds.latest, timing.window, zones.zones);
   if (!at) {
     return { kind: 'skip', reason: explain(`no business hours before ${bounds.latestIs}`), reasonClass: 'no_window' };
   }
-  const moved = at.getTime() === bounds.nominal.getTime() ? 'on the policy\'s day' : at < bounds.nominal ? `the last business hours before ${bounds.latestIs}` : 'inside business hours';
+  const moved =
+    at.getTime() === bounds.nominal.getTime()
+      ? 'on the policy\'s day'
+      : at < bounds.nominal
+        ? `the last business hours before ${bounds.latestIs}`
+        : bounds.dayEnd && at > bounds.dayEnd
+          ? `the next business hours; ${bounds.followedBy ?? 'the next notice'} follows it`
+          : 'inside business hours';
   return { kind: 'retry', at, notBefore: target, reason: explain(moved), reasonClass };
+}
+
+/** The plan a retry stage was woken for: its moment, and when it was made (both in the case's business clock). */
+export interface StandingPlan {
+  at: Date;
+  plannedAt: Date;
+  reason: string;
+  reasonClass: RetryReasonClass;
 }
 
 /**
  * For a retry stage that has woken: charge now, or the later moment the rules now give, or skip.
- * Due when the plan's moment is this quarter hour, or when nothing holds it back any more (back-off,
- * cap, payday, the policy's day) and the customer's window is open: a start that ran late still
- * charges while the window is open.
+ * Due when the plan it was woken for still stands (it is due, and no charge of the case came after
+ * it was made: the moment was inside the window when chosen, and a start that runs late keeps it),
+ * or when the plan's moment is this quarter hour, or when nothing holds it back any more (back-off,
+ * cap, payday, the policy's day) and the customer's window is open.
  */
-export function decideAtWake(input: PlanInput): RetryDecision & { due?: boolean } {
+export function decideAtWake(input: PlanInput, standing?: StandingPlan): RetryDecision & { due?: boolean } {
   const plan = planRetry(input);
   if (plan.kind === 'skip') return plan;
   const now = input.now.getTime();
+  const stands =
+    standing !== undefined &&
+    standing.at.getTime() <= now + GRID_MS &&
+    !input.attempts.some((a) => Date.parse(a.at) > standing.plannedAt.getTime());
+  if (stands) return { kind: 'retry', at: input.now, notBefore: standing.at, reason: standing.reason, reasonClass: standing.reasonClass, due: true };
   const due = plan.at.getTime() <= now + GRID_MS || (plan.notBefore.getTime() <= now && inWindow(input.now, input.timing.window, input.zones.zones));
   return due ? { ...plan, at: input.now, due: true } : plan;
 }

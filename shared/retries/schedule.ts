@@ -36,10 +36,11 @@ export function momentOf(anchor: Date, day: number): Date {
 }
 
 /**
- * Where a retry may move. Not before its day; not past the next stage's moment (a notice on a later
- * day keeps it); when a notice follows on the same day, not past that policy day (the notice, sent
- * right after, keeps its day); never after the end. A retry on the end's own day runs before the end:
- * within the day before it.
+ * Where a retry may move. Not before its day, and never after the end. Up to the next stage on a
+ * later day; a notice on the retry's own day follows it at once, so a payday is looked for only
+ * within the retry's policy day (the notice keeps its day), and only a day with no business hours
+ * left (a weekend, an evening) carries both to the next business morning. A retry on the end's own
+ * day runs in the last business hours before the end, from the stage before it on.
  */
 export function retryBounds(policy: Pick<Policy, 'stages' | 'end'>, retryId: string, anchor: Date): RetryBounds {
   const steps = policySteps(policy);
@@ -48,28 +49,31 @@ export function retryBounds(policy: Pick<Policy, 'stages' | 'end'>, retryId: str
   if (!step || step.kind !== 'retry') throw new Error(`the policy has no retry stage "${retryId}"`);
   const nominal = momentOf(anchor, step.day);
   const end = momentOf(anchor, policy.end.day);
-  const next = steps[index + 1]!;
-  let latest: Date;
-  let latestIs: string;
-  if (next.kind === 'end' || next.day > step.day) {
-    latest = momentOf(anchor, next.day);
-    latestIs = next.kind === 'end' ? 'the end' : next.id;
-  } else {
-    latest = momentOf(anchor, step.day + 1);
-    latestIs = `the end of day ${step.day} (${next.id} follows)`;
-  }
+  const later = steps.slice(index + 1).find((s) => s.day > step.day || s.kind === 'end')!;
+  let latest = momentOf(anchor, later.day);
+  let latestIs = later.kind === 'end' ? 'the end' : later.id;
   if (latest > end) {
     latest = end;
     latestIs = 'the end';
   }
+  const sameDay = steps.slice(index + 1).find((s) => s.day === step.day && s.kind === 'notice');
+  const dayEnd = sameDay ? new Date(Math.min(momentOf(anchor, step.day + 1).getTime(), latest.getTime())) : latest;
   let earliest = nominal;
   if (earliest >= latest) {
+    // On the end's own day: before the end, from the stage before it on.
     const previous = steps[index - 1];
-    const floor = previous ? momentOf(anchor, previous.day).getTime() : anchor.getTime();
-    earliest = new Date(Math.max(floor, latest.getTime() - DAY_MS));
+    earliest = previous ? momentOf(anchor, previous.day) : anchor;
   }
   // The retry itself must precede what follows it, by a margin for the stage to run.
-  return { nominal, earliest, latest: new Date(latest.getTime() - 60_000), latestIs };
+  const margin = 60_000;
+  return {
+    nominal,
+    earliest,
+    latest: new Date(latest.getTime() - margin),
+    latestIs,
+    dayEnd: new Date(dayEnd.getTime() - margin),
+    ...(sameDay ? { followedBy: sameDay.id } : {}),
+  };
 }
 
 export interface SimulatedStep {

@@ -75,6 +75,11 @@ export function paidChoiceName(stageId: string): string {
   return `${stageId}Paid`;
 }
 
+/** The Wait a retry stage loops through when the retry rules put its charge later. */
+export function laterWaitName(stageId: string): string {
+  return `${stageId}Later`;
+}
+
 /** The Choice state that follows a notice stage and Terminate: stood down, or on. */
 export function stoodDownChoiceName(stageId: string): string {
   return `${stageId}StoodDown`;
@@ -204,6 +209,11 @@ export function buildDefinition(
     });
 
     let day = 0;
+    // Where each step's Task puts its result; the Wait after it reads `waitUntil` from there.
+    const resultPathOf = (id: string): string => {
+      if (id === STATE.terminate) return '$.terminate';
+      return policy.stages.find((s) => s.id === id)?.type === 'retry' ? '$.retry' : '$.notice';
+    };
     const dayBefore = (index: number): number => (index === 0 ? 0 : (steps[index - 1]?.day ?? 0));
     const entryOf = (index: number): string => {
       const step = steps[index];
@@ -213,12 +223,24 @@ export function buildDefinition(
 
     steps.forEach((step, index) => {
       if (step.day > day) {
-        add(named(waitStateName(step.id)), {
-          Type: 'Wait',
-          Comment: `Until day ${step.day} after the failure`,
-          Seconds: (step.day - day) * SECONDS_PER_DAY,
-          Next: named(step.id),
-        });
+        const previous = steps[index - 1];
+        add(named(waitStateName(step.id)), previous
+          ? {
+              // The stage before says when: a notice or the end on its policy day, a retry when the
+              // retry rules put it (the customer's hours, a payday, a back-off; shared/retries/).
+              Type: 'Wait',
+              Comment: `Until ${step.id} is due (day ${step.day} after the failure, or when the retry rules put it)`,
+              TimestampPath: `${resultPathOf(previous.id)}.waitUntil`,
+              Next: named(step.id),
+            }
+          : {
+              // Nothing ran before it: the policy's days count from the execution's start. A retry
+              // here that finds itself outside the customer's hours waits in `<retry>Later`.
+              Type: 'Wait',
+              Comment: `Until day ${step.day} after the failure`,
+              Seconds: (step.day - day) * SECONDS_PER_DAY,
+              Next: named(step.id),
+            });
         day = step.day;
       }
       const next = index + 1 < steps.length ? entryOf(index + 1) : STATE.terminated;
@@ -248,10 +270,22 @@ export function buildDefinition(
         tagged({ action: 'retry', 'invoiceId.$': '$.invoiceId', stage: stage.id, standDown: STAND_DOWN_RETURN }),
         { ResultPath: '$.retry', Next: named(paidChoiceName(stage.id)) },
       ));
+      // The retry rules put the charge later (a new decline since it was planned, a start that
+      // missed the customer's hours): wait until then and run the stage again.
+      add(named(laterWaitName(stage.id)), {
+        Type: 'Wait',
+        Comment: `The retry rules put ${stage.id} later: run it again then`,
+        TimestampPath: '$.retry.waitUntil',
+        Next: named(stage.id),
+      });
       // The paid rule stays first: the bench walks a recovered path through Choices[0].
       add(named(paidChoiceName(stage.id)), {
         Type: 'Choice',
-        Choices: [{ Variable: '$.retry.outcome', StringEquals: 'paid', Next: recoverCase }, ...standDownRules(stage.id, '$.retry')],
+        Choices: [
+          { Variable: '$.retry.outcome', StringEquals: 'paid', Next: recoverCase },
+          ...standDownRules(stage.id, '$.retry'),
+          { And: [{ Variable: '$.retry.outcome', IsPresent: true }, { Variable: '$.retry.outcome', StringEquals: 'later' }], Next: named(laterWaitName(stage.id)) },
+        ],
         Default: next,
       });
     }
@@ -348,9 +382,13 @@ export function taskStates(definition: StateMachineDefinition): Array<{ name: st
     .map(([name, state]) => ({ name, resource: String(state.Resource) }));
 }
 
-/** Every Wait state with its duration in policy days; the local runtime compresses them. */
+/**
+ * Every Wait state of a fixed duration, in policy days; the local runtime compresses them. A Wait
+ * until a timestamp (`TimestampPath`) needs nothing: its stage already gave the time on the case's
+ * business clock, compressed locally.
+ */
 export function waitStates(definition: StateMachineDefinition): Array<{ name: string; days: number }> {
   return Object.entries(definition.States)
-    .filter(([, state]) => state.Type === 'Wait')
+    .filter(([, state]) => state.Type === 'Wait' && state.Seconds !== undefined)
     .map(([name, state]) => ({ name, days: Number(state.Seconds) / SECONDS_PER_DAY }));
 }

@@ -53,14 +53,46 @@ describe('buildDefinition', () => {
     ]);
   });
 
-  it('waits the number of days between stages, never across a same-day retry and notice', () => {
-    const waits = waitStates(buildDefinition(defaultPolicy(), ARNS)).filter((wait) => wait.days >= 1);
+  it('waits until the moment the stage before it gives, never across a same-day retry and notice', () => {
+    const definition = buildDefinition(defaultPolicy(), ARNS);
+    const waits = Object.entries(definition.States).filter(([name, state]) => state.Type === 'Wait' && name.startsWith('WaitBefore'));
 
-    expect(waits).toEqual([
-      { name: 'WaitBeforeRetry1', days: 3 },
-      { name: 'WaitBeforeRetry2', days: 4 },
-      { name: 'WaitBeforeRetry3', days: 7 },
-    ]);
+    // The stage before each Wait returns when the next step is due (a retry when the retry rules put it).
+    expect(Object.fromEntries(waits)).toEqual({
+      WaitBeforeRetry1: expect.objectContaining({ TimestampPath: '$.notice.waitUntil', Next: 'Retry1' }),
+      WaitBeforeRetry2: expect.objectContaining({ TimestampPath: '$.notice.waitUntil', Next: 'Retry2' }),
+      WaitBeforeRetry3: expect.objectContaining({ TimestampPath: '$.notice.waitUntil', Next: 'Retry3' }),
+    });
+    // Nothing for the local engine to compress but the paused polls: the stages give compressed times.
+    expect(waitStates(definition).filter((wait) => wait.days >= 1)).toEqual([]);
+  });
+
+  it('reads a wait after a retry from the retry, and after a notice from the notice', () => {
+    const policy = defaultPolicy();
+    // Retry2 on its own day between Notice2 (day 3) and Notice3 (day 7).
+    policy.stages = policy.stages.map((stage) => (stage.id === 'Retry2' ? { ...stage, day: 5 } : stage));
+
+    const definition = buildDefinition(policy, ARNS);
+
+    expect(definition.States.WaitBeforeRetry2).toMatchObject({ TimestampPath: '$.notice.waitUntil', Next: 'Retry2' });
+    expect(definition.States.WaitBeforeNotice3).toMatchObject({ TimestampPath: '$.retry.waitUntil', Next: 'Notice3' });
+  });
+
+  it('loops a retry the rules put later through its own Wait, off the path of a retry that runs when planned', () => {
+    const definition = buildDefinition(defaultPolicy(), ARNS);
+
+    expect(definition.States.Retry1Later).toEqual({
+      Type: 'Wait',
+      Comment: expect.any(String),
+      TimestampPath: '$.retry.waitUntil',
+      Next: 'Retry1',
+    });
+    expect(definition.States.Retry1Paid!.Choices).toContainEqual({
+      And: [{ Variable: '$.retry.outcome', IsPresent: true }, { Variable: '$.retry.outcome', StringEquals: 'later' }],
+      Next: 'Retry1Later',
+    });
+    // A declined retry takes as many transitions as before the retry rules: Task, Choice, on.
+    expect(happyPath(definition, 'Notice1')).toHaveLength(18);
   });
 
   it('sends a paid retry to RecoverCase, one that stood down out of the sequence, and a declined one on to the next stage', () => {
@@ -72,6 +104,7 @@ describe('buildDefinition', () => {
         { Variable: '$.retry.outcome', StringEquals: 'paid', Next: STATE.recoverCase },
         { And: [{ Variable: '$.retry.outcome', IsPresent: true }, { Variable: '$.retry.outcome', StringEquals: 'closed' }], Next: STATE.caseClosed },
         { And: [{ Variable: '$.retry.outcome', IsPresent: true }, { Variable: '$.retry.outcome', StringEquals: 'paused' }], Next: 'Retry2Paused' },
+        { And: [{ Variable: '$.retry.outcome', IsPresent: true }, { Variable: '$.retry.outcome', StringEquals: 'later' }], Next: 'Retry2Later' },
       ],
       Default: 'Notice3',
     });
@@ -197,8 +230,10 @@ describe('buildDefinition', () => {
     const definition = buildDefinition(policy, ARNS);
 
     expect(definition.StartAt).toBe('WaitBeforeNotice1');
+    // Nothing runs before the first Wait: it counts from the execution's start.
     expect(definition.States.WaitBeforeNotice1).toMatchObject({ Seconds: SECONDS_PER_DAY, Next: 'Notice1' });
-    expect(definition.States.WaitBeforeTerminate).toMatchObject({ Seconds: 7 * SECONDS_PER_DAY, Next: 'Terminate' });
+    // Retry3 says when the end is due.
+    expect(definition.States.WaitBeforeTerminate).toMatchObject({ TimestampPath: '$.retry.waitUntil', Next: 'Terminate' });
   });
 
   it('is plain JSON that survives a round trip', () => {
@@ -239,7 +274,7 @@ describe('buildDefinition with several policies', () => {
       'annual.Notice2StoodDown', 'annual.WaitBeforeRetry2', 'annual.Retry2', 'annual.Retry2Paid', 'annual.Notice3', 'annual.Notice3StoodDown',
       'annual.WaitBeforeRetry3', 'annual.Retry3', 'annual.Retry3Paid', 'annual.Terminate', 'annual.TerminateStoodDown', 'Terminated',
     ]);
-    expect(definition.States['annual.WaitBeforeRetry3']).toMatchObject({ Seconds: 10 * SECONDS_PER_DAY });
+    expect(definition.States['annual.WaitBeforeRetry3']).toMatchObject({ TimestampPath: '$.notice.waitUntil', Next: 'annual.Retry3' });
     expect(definition.States['annual.Retry1Paid']!.Choices).toContainEqual(expect.objectContaining({ Next: 'annual.RecoverCase' }));
     expect(definition.States['annual.RecoverCase']).toMatchObject({ Next: STATE.recovered });
   });
@@ -253,7 +288,7 @@ describe('buildDefinition with several policies', () => {
       Default: 'annual.WaitBeforeRetry2',
     });
     expect(definition.States['annual.Retry1Paid']).toMatchObject({
-      Choices: [{ Next: 'annual.RecoverCase' }, { Next: STATE.caseClosed }, { Next: 'annual.Retry1Paused' }],
+      Choices: [{ Next: 'annual.RecoverCase' }, { Next: STATE.caseClosed }, { Next: 'annual.Retry1Paused' }, { Next: 'annual.Retry1Later' }],
     });
     expect(definition.States['annual.TerminateStoodDown']).toMatchObject({ Default: STATE.terminated });
     expect(definition.States['annual.Retry2']).toMatchObject({ Parameters: { standDown: 'return', policy: 'annual' } });
@@ -282,9 +317,9 @@ describe('buildDefinition with several policies', () => {
     for (const name of Object.keys(definition.States)) expect(name.length).toBeLessThanOrEqual(80);
   });
 
-  it('lists every wait for the local engine to compress, by its prefixed name', () => {
-    expect(waitStates(definition)).toContainEqual({ name: 'annual.WaitBeforeRetry1', days: 10 });
-    expect(waitStates(definition)).toContainEqual({ name: 'WaitBeforeRetry1', days: 3 });
+  it('lists every wait of a fixed length for the local engine to compress, by its prefixed name', () => {
+    expect(waitStates(definition)).toContainEqual({ name: 'annual.Retry1Paused', days: PAUSE_POLL_SECONDS / SECONDS_PER_DAY });
+    expect(waitStates(definition).map((wait) => wait.name)).not.toContain('annual.WaitBeforeRetry1');
   });
 
   it('generates exactly the single-policy definition from a file of one policy', () => {

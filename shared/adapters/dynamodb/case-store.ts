@@ -84,6 +84,9 @@ export class DynamoCaseStore implements CaseStore {
   setNextRetry(...args: Parameters<DynamoRetryLedger['setNextRetry']>) {
     return this.retryLedger.setNextRetry(...args);
   }
+  setClockAnchor(...args: Parameters<DynamoRetryLedger['setClockAnchor']>) {
+    return this.retryLedger.setClockAnchor(...args);
+  }
 
   // CaseQueries
   listCases(...args: Parameters<DynamoCaseQueries['listCases']>) {

@@ -1,5 +1,5 @@
 // A case's charges and its next retry's plan, kept on the case item (chargeAttempts, nextRetry).
-import type { NextRetry } from '../../domain/case.ts';
+import type { DunningCase, NextRetry } from '../../domain/case.ts';
 import type { RetryLedger } from '../../domain/ports.ts';
 import type { ChargeAttempt } from '../../domain/retry-records.ts';
 import { updateExistingCase, type TableIO } from './table-io.ts';
@@ -19,5 +19,12 @@ export class DynamoRetryLedger implements RetryLedger {
     await updateExistingCase(this.table, invoiceId, plan
       ? { UpdateExpression: 'SET nextRetry = :plan, updatedAt = :at', ExpressionAttributeValues: { ':plan': plan, ':at': now } }
       : { UpdateExpression: 'REMOVE nextRetry SET updatedAt = :at', ExpressionAttributeValues: { ':at': now } });
+  }
+
+  async setClockAnchor(invoiceId: string, anchor: NonNullable<DunningCase['clockAnchor']>): Promise<void> {
+    await updateExistingCase(this.table, invoiceId, {
+      UpdateExpression: 'SET clockAnchor = :anchor',
+      ExpressionAttributeValues: { ':anchor': anchor },
+    });
   }
 }
