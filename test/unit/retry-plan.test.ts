@@ -363,6 +363,18 @@ describe('never after the end', () => {
     }
   });
 
+  it('keeps a retry on the end day before the end, even when a notice follows it that day', () => {
+    const lastDay = policyWith((p) => {
+      const [notice1, , notice2] = p.stages;
+      p.stages = [notice1!, { id: 'Retry1', type: 'retry', day: 14 }, { ...notice2!, day: 14 }];
+    });
+    const failures = moments('2026-11-02T00:00Z', 24);
+    const planned = failures.map((failedAt) => [failedAt, planStage(lastDay, 'Retry1', failedAt, GENERIC, paris)] as const);
+
+    expect(planned.filter(([, d]) => d.kind === 'retry').length).toBeGreaterThan(failures.length / 2);
+    for (const [failedAt, d] of planned) if (d.kind === 'retry') expect(d.at.getTime(), d.at.toISOString()).toBeLessThan(endOf(failedAt).getTime());
+  });
+
   it('keeps a retry followed by a same-day notice within that policy day', () => {
     const sameDay = policyWith((p) => {
       const [notice1, , notice2] = p.stages;
