@@ -115,6 +115,12 @@ export function planRetry(input: PlanInput): RetryDecision {
     earliest = backoff.until;
     notes.push(`${failure?.timing === 'after' ? 'the network asked for' : 'backing off'} ${describeHours(backoff.hours)}`);
   }
+  // A wait that outlasts the bounds (or a wake after them) leaves no moment: say which, rather than
+  // let the cap check below report it as the card's cap being reached.
+  if (earliest > bounds.latest) {
+    const heldBy: RetryReasonClass = notes.length === 0 ? 'no_window' : failure?.timing === 'after' ? 'after' : 'backoff';
+    return { kind: 'skip', reason: [failure ? failure.code : 'the policy\'s day', ...notes, `no time left before ${bounds.latestIs}`].join('; '), reasonClass: heldBy };
+  }
   const capped = capAllowsFrom(attempts, cap, earliest);
   if (!capped || capped > bounds.latest) {
     return {
