@@ -4,12 +4,13 @@ import type { DunningCase } from '../domain/case.ts';
 import type { Uses } from './deps.ts';
 import type { StripeEventEnvelope } from './invoice-event.ts';
 import type { PreDunningResult } from './pre-dunning.ts';
+import type { NoticeStageResult } from './stages.ts';
 
 export type IngestResult =
   | { action: 'invoice_joined'; invoiceId: string; caseInvoiceId: string }
   | { action: 'invoice_paid_partially'; invoiceId: string; caseInvoiceId: string }
   | { action: 'action_required_notified'; invoiceId: string; notice: 'sent' | 'undeliverable' | 'already_sent' }
-  | { action: 'notice_sent'; invoiceId: string; stage: string; outcome: 'sent' | 'undeliverable' | 'already_sent' }
+  | { action: 'notice_sent'; invoiceId: string; stage: string; outcome: Exclude<NoticeStageResult['outcome'], 'early'> }
   | { action: 'card_update_retried'; outcomes: Array<{ invoiceId: string; outcome: string }> }
   | { action: 'card_removed'; paymentMethod: string; invoiceIds: string[] }
   | { action: 'case_closed'; invoiceIds: string[]; reason: string }

@@ -20,12 +20,20 @@ import { assertNotPaused } from './pause.ts';
 import { STAND_DOWN_RETURN, type StandDownContract } from '../workflow/stand-down.ts';
 import { record } from './timeline.ts';
 import { decideAtWake } from '../retries/plan.ts';
-import { businessClock, dueByDay, planInput, recordDecision, startStageClock, waitUntilAfter } from './retry-plan.ts';
+import { noticeMayBeEarly } from '../retries/schedule.ts';
+import { businessClock, businessNow, dueByDay, planInput, recordDecision, scheduleAnchor, startStageClock, waitUntilAfter } from './retry-plan.ts';
+
+/** A notice that starts this close to its moment is on time (a Wait wakes a little early or late). */
+const EARLY_TOLERANCE_MS = 60_000;
 import { describeFailure } from './declines.ts';
 
 export interface NoticeStageResult {
-  outcome: 'sent' | 'undeliverable' | 'already_sent';
-  /** When the next step is due (ISO 8601): the Wait after this stage waits until it. */
+  /** `early`: it started before its policy day (the retry before it moved earlier); nothing was done. */
+  outcome: 'sent' | 'undeliverable' | 'already_sent' | 'early';
+  /**
+   * When the next step is due (ISO 8601): the Wait after this stage waits until it. For `early`,
+   * when this notice is due: the state machine waits in `<notice>Later` and runs it again.
+   */
   waitUntil: string;
 }
 
@@ -36,14 +44,27 @@ export type RunNoticeStageDeps = Uses<'policy' | 'policies' | 'mailer' | 'links'
  * `policyName` is the policy whose state invoked the stage (a definition of several policies passes
  * it); without it, the case's own.
  */
-export async function runNoticeStage(deps: RunNoticeStageDeps, invoiceId: string, stageId: string, policyName?: string): Promise<NoticeStageResult> {
+export async function runNoticeStage(
+  deps: RunNoticeStageDeps,
+  invoiceId: string,
+  stageId: string,
+  policyName?: string,
+  /** `ahead`: sent before its day on purpose (Stripe's own attempt failed, under `retries: "stripe"`). */
+  options: { ahead?: boolean } = {},
+): Promise<NoticeStageResult> {
   const policy = await stagePolicy(deps, invoiceId, policyName);
   const stage = findStage(policy, stageId, 'notice');
   const now = deps.clock.now().toISOString();
   const begun = await deps.store.beginStage(invoiceId, stage.id, now);
   checkPolicy(begun, policyName);
   assertNotPaused(begun, deps.clock.now());
-  const dunningCase = await startStageClock(deps, begun, dueByDay(policy, stage.id));
+  // Notices keep their days: one that follows a retry moved to an earlier day waits for its own.
+  const due = dueByDay(policy, stage.id)(scheduleAnchor(deps, begun));
+  if (!options.ahead && noticeMayBeEarly(policy, stage.id) && businessNow(deps, begun).getTime() < due.getTime() - EARLY_TOLERANCE_MS) {
+    deps.log.info('notice started before its day; waiting for it', { invoiceId, stage: stage.id, due: due.toISOString() });
+    return { outcome: 'early', waitUntil: businessClock(deps, begun).store(due).toISOString() };
+  }
+  const dunningCase = await startStageClock(deps, begun, () => due);
 
   // Never nag a customer who has paid: Stripe is the truth even if its invoice.paid is late or lost.
   const invoice = await deps.stripe.getInvoice(invoiceId);

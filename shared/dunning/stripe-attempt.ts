@@ -86,7 +86,8 @@ async function noticeAfterStripeAttempt(deps: NoticeAfterStripeAttemptDeps, dunn
     .find((stage) => !dunningCase.noticesSent.includes(stage.id));
   if (!due) return undefined;
   try {
-    const { outcome } = await runNoticeStage(deps, dunningCase.invoiceId, due.id, dunningCase.policy ?? DEFAULT_POLICY_NAME);
+    const { outcome } = await runNoticeStage(deps, dunningCase.invoiceId, due.id, dunningCase.policy ?? DEFAULT_POLICY_NAME, { ahead: true });
+    if (outcome === 'early') throw new Error('a notice sent ahead of its day cannot be early');
     deps.log.info("notice sent after Stripe's attempt failed", { invoiceId: dunningCase.invoiceId, stage: due.id, attempt, outcome });
     return { action: 'notice_sent', invoiceId: dunningCase.invoiceId, stage: due.id, outcome };
   } catch (error) {

@@ -15,19 +15,14 @@ export type RetryDecision =
   | { kind: 'skip'; reason: string; reasonClass: RetryReasonClass };
 
 export interface RetryBounds {
-  /** The policy's moment for the retry: failure + its day. */
+  /** The policy's moment for the retry: failure + its day. Preferred, unless a payday or no business hours move it. */
   nominal: Date;
-  /** The earliest it may run. */
+  /** The earliest it may run: the stage before it. */
   earliest: Date;
   /** The latest: before the next stage's day, and never after the end. */
   latest: Date;
   /** What bounds it, for the reason: "Notice2", "the end". */
   latestIs: string;
-  /**
-   * The end of the retry's own policy day, when a notice follows it that day (else `latest`): a
-   * payday is looked for only before it, so the notice keeps its day.
-   */
-  dayEnd?: Date;
   /** The notice that follows the retry on its day, if any. */
   followedBy?: string;
 }
@@ -138,10 +133,9 @@ export function planRetry(input: PlanInput): RetryDecision {
   const explain = (...parts: string[]) => [why, ...notes, ...parts].join('; ');
 
   if (failure?.timing === 'payday') {
-    const paydayUntil = bounds.dayEnd ?? bounds.latest;
-    const payday = firstPaydayMoment(earliest, paydayUntil, timing.paydays, timing.window, zones.zones, zones.primary);
+    const payday = firstPaydayMoment(earliest, bounds.latest, timing.paydays, timing.window, zones.zones, zones.primary);
     if (payday) return { kind: 'retry', at: payday.at, notBefore: payday.at, reason: explain(`next payday (${payday.payday}) inside business hours`), reasonClass: 'payday' };
-    notes.push(`no payday before ${bounds.followedBy ? `${bounds.followedBy} is due` : bounds.latestIs}`);
+    notes.push(`no payday before ${bounds.latestIs}`);
   }
   const target = new Date(Math.max(earliest.getTime(), bounds.nominal.getTime()));
   const at = firstPlannable(target, bounds.latest, timing.window, zones.zones) ?? lastPlannable(earliest, bounds.latest, timing.window, zones.zones);
@@ -152,10 +146,8 @@ export function planRetry(input: PlanInput): RetryDecision {
     at.getTime() === bounds.nominal.getTime()
       ? 'on the policy\'s day'
       : at < bounds.nominal
-        ? `the last business hours before ${bounds.latestIs}`
-        : bounds.dayEnd && at > bounds.dayEnd
-          ? `the next business hours; ${bounds.followedBy ?? 'the next notice'} follows it`
-          : 'inside business hours';
+        ? (bounds.latest.getTime() - bounds.nominal.getTime() < 0 ? `the last business hours before ${bounds.latestIs}` : 'no business hours left on its day: the last ones before it')
+        : 'inside business hours';
   return { kind: 'retry', at, notBefore: target, reason: explain(moved), reasonClass };
 }
 

@@ -30,17 +30,29 @@ export function stepAfter(policy: Pick<Policy, 'stages' | 'end'>, id: string): P
   return steps[index + 1];
 }
 
+/**
+ * A notice right after a retry on the same day: the retry may have moved to an earlier day, so the
+ * notice checks it is not early, and the state machine has a Wait for it to wait for its day.
+ */
+export function noticeMayBeEarly(policy: Pick<Policy, 'stages'>, noticeId: string): boolean {
+  const index = policy.stages.findIndex((s) => s.id === noticeId);
+  const stage = policy.stages[index];
+  const previous = policy.stages[index - 1];
+  return stage?.type === 'notice' && previous?.type === 'retry' && previous.day === stage.day;
+}
+
 /** A step's moment by the policy: `anchor` (the failure, in the case's clock) + its day. */
 export function momentOf(anchor: Date, day: number): Date {
   return new Date(anchor.getTime() + day * DAY_MS);
 }
 
 /**
- * Where a retry may move. Not before its day, and never after the end. Up to the next stage on a
- * later day; a notice on the retry's own day follows it at once, so a payday is looked for only
- * within the retry's policy day (the notice keeps its day), and only a day with no business hours
- * left (a weekend, an evening) carries both to the next business morning. A retry on the end's own
- * day runs in the last business hours before the end, from the stage before it on.
+ * Where a retry may move: anywhere after the stage before it, up to the next stage on a later day,
+ * and never after the end. When a notice follows it on its own day, no later than that policy day,
+ * so the notice, sent right after it, keeps its day (a retry moved to an earlier day leaves the
+ * notice to wait for its own: the notice stage waits when it starts early). The planner prefers the
+ * retry's own day (`nominal`), and moves it earlier only for a payday or when its day has no
+ * business hours left.
  */
 export function retryBounds(policy: Pick<Policy, 'stages' | 'end'>, retryId: string, anchor: Date): RetryBounds {
   const steps = policySteps(policy);
@@ -49,31 +61,20 @@ export function retryBounds(policy: Pick<Policy, 'stages' | 'end'>, retryId: str
   if (!step || step.kind !== 'retry') throw new Error(`the policy has no retry stage "${retryId}"`);
   const nominal = momentOf(anchor, step.day);
   const end = momentOf(anchor, policy.end.day);
-  const later = steps.slice(index + 1).find((s) => s.day > step.day || s.kind === 'end')!;
-  let latest = momentOf(anchor, later.day);
-  let latestIs = later.kind === 'end' ? 'the end' : later.id;
+  const following = steps.slice(index + 1);
+  const sameDayNotice = following.find((s) => s.day === step.day && s.kind === 'notice');
+  const later = following.find((s) => s.day > step.day || s.kind === 'end')!;
+  let latest = sameDayNotice ? momentOf(anchor, step.day + 1) : momentOf(anchor, later.day);
+  let latestIs = sameDayNotice ? `the end of day ${step.day} (${sameDayNotice.id} follows)` : later.kind === 'end' ? 'the end' : later.id;
   if (latest > end) {
     latest = end;
     latestIs = 'the end';
   }
-  const sameDay = steps.slice(index + 1).find((s) => s.day === step.day && s.kind === 'notice');
-  const dayEnd = sameDay ? new Date(Math.min(momentOf(anchor, step.day + 1).getTime(), latest.getTime())) : latest;
-  let earliest = nominal;
-  if (earliest >= latest) {
-    // On the end's own day: before the end, from the stage before it on.
-    const previous = steps[index - 1];
-    earliest = previous ? momentOf(anchor, previous.day) : anchor;
-  }
+  const previous = steps[index - 1];
+  const earliest = previous ? momentOf(anchor, previous.day) : anchor;
   // The retry itself must precede what follows it, by a margin for the stage to run.
   const margin = 60_000;
-  return {
-    nominal,
-    earliest,
-    latest: new Date(latest.getTime() - margin),
-    latestIs,
-    dayEnd: new Date(dayEnd.getTime() - margin),
-    ...(sameDay ? { followedBy: sameDay.id } : {}),
-  };
+  return { nominal, earliest, latest: new Date(latest.getTime() - margin), latestIs, ...(sameDayNotice ? { followedBy: sameDayNotice.id } : {}) };
 }
 
 export interface SimulatedStep {

@@ -6,6 +6,7 @@ import { PAUSE_CAP_DAYS, PAUSE_POLL_SECONDS } from '../domain/pause-limits.ts';
 import { DEFAULT_POLICY_NAME, longestEndDay, policyNames, singlePolicySet, type PolicySet } from '../policy/segments.ts';
 import type { RecoveredBy } from '../domain/case.ts';
 import { STAND_DOWN_RETURN, type StandDown } from './stand-down.ts';
+import { noticeMayBeEarly } from '../retries/schedule.ts';
 
 /** The three stage Lambdas a definition invokes, by ARN (CDK tokens in AWS, fixed strings locally). */
 export interface StageFunctionArns {
@@ -75,7 +76,10 @@ export function paidChoiceName(stageId: string): string {
   return `${stageId}Paid`;
 }
 
-/** The Wait a retry stage loops through when the retry rules put its charge later. */
+/**
+ * The Wait a retry stage loops through when the retry rules put its charge later; and a notice that
+ * follows a retry on its day, when that retry ran on an earlier day, until the notice's own day.
+ */
 export function laterWaitName(stageId: string): string {
   return `${stageId}Later`;
 }
@@ -262,7 +266,19 @@ export function buildDefinition(
           tagged({ action: 'notice', 'invoiceId.$': '$.invoiceId', stage: stage.id, standDown: STAND_DOWN_RETURN }),
           { ResultPath: '$.notice', Next: named(stoodDownChoiceName(stage.id)) },
         ));
-        add(named(stoodDownChoiceName(stage.id)), { Type: 'Choice', Choices: standDownRules(stage.id, '$.notice'), Default: next });
+        const rules = standDownRules(stage.id, '$.notice');
+        // A retry just before it on the same day may have run on an earlier day (a payday, a day with
+        // no business hours left): the notice then says it is early, and waits for its own day.
+        if (noticeMayBeEarly(policy, stage.id)) {
+          add(named(laterWaitName(stage.id)), {
+            Type: 'Wait',
+            Comment: `${stage.id} started before its day (the retry before it moved earlier): wait for its day`,
+            TimestampPath: '$.notice.waitUntil',
+            Next: named(stage.id),
+          });
+          rules.push({ And: [{ Variable: '$.notice.outcome', IsPresent: true }, { Variable: '$.notice.outcome', StringEquals: 'early' }], Next: named(laterWaitName(stage.id)) });
+        }
+        add(named(stoodDownChoiceName(stage.id)), { Type: 'Choice', Choices: rules, Default: next });
         return;
       }
       add(named(stage.id), task(

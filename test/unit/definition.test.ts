@@ -119,6 +119,8 @@ describe('buildDefinition', () => {
       Choices: [
         { And: [{ Variable: '$.notice.outcome', IsPresent: true }, { Variable: '$.notice.outcome', StringEquals: 'closed' }], Next: STATE.caseClosed },
         { And: [{ Variable: '$.notice.outcome', IsPresent: true }, { Variable: '$.notice.outcome', StringEquals: 'paused' }], Next: 'Notice2Paused' },
+        // Retry1, just before it on day 3, may have run on an earlier day: then Notice2 waits for its own.
+        { And: [{ Variable: '$.notice.outcome', IsPresent: true }, { Variable: '$.notice.outcome', StringEquals: 'early' }], Next: 'Notice2Later' },
       ],
       Default: 'WaitBeforeRetry2',
     });
@@ -284,7 +286,7 @@ describe('buildDefinition with several policies', () => {
     expect(definition.States['annual.Retry1Paused']).toMatchObject({ Type: 'Wait', Next: 'annual.Retry1' });
     expect(definition.States['annual.TerminatePaused']).toMatchObject({ Type: 'Wait', Next: 'annual.Terminate' });
     expect(definition.States['annual.Notice2StoodDown']).toMatchObject({
-      Choices: [{ Next: STATE.caseClosed }, { Next: 'annual.Notice2Paused' }],
+      Choices: [{ Next: STATE.caseClosed }, { Next: 'annual.Notice2Paused' }, { Next: 'annual.Notice2Later' }],
       Default: 'annual.WaitBeforeRetry2',
     });
     expect(definition.States['annual.Retry1Paid']).toMatchObject({

@@ -339,10 +339,11 @@ describe('never after the end', () => {
     },
   );
 
-  it('lets a payday inside the last day before the end take short funds there instead', () => {
+  it('lets a payday between the stage before it and the end take short funds there instead', () => {
+    // Notice3 on the 9th, the end on the 16th at noon: the 15th is a payday, first thing in the window.
     const decision = planStage(policy, 'Retry3', new Date('2026-12-02T12:00+01:00'), FUNDS, paris);
 
-    expect(decision).toMatchObject({ kind: 'retry', at: new Date('2026-12-15T12:00+01:00'), reasonClass: 'payday' });
+    expect(decision).toMatchObject({ kind: 'retry', at: new Date('2026-12-15T09:00+01:00'), reasonClass: 'payday' });
   });
 
   it('runs it in the last business hours before an end at 07:00 local', () => {
@@ -375,7 +376,7 @@ describe('never after the end', () => {
     for (const [failedAt, d] of planned) if (d.kind === 'retry') expect(d.at.getTime(), d.at.toISOString()).toBeLessThan(endOf(failedAt).getTime());
   });
 
-  it('keeps a retry followed by a same-day notice within that policy day', () => {
+  it('keeps a retry followed by a same-day notice no later than that policy day, and after the stage before it', () => {
     const sameDay = policyWith((p) => {
       const [notice1, , notice2] = p.stages;
       p.stages = [notice1!, { id: 'Retry1', type: 'retry', day: 5 }, { ...notice2!, day: 5 }, { id: 'Retry2', type: 'retry', day: 9 }];
@@ -386,8 +387,12 @@ describe('never after the end', () => {
         const { steps } = simulateSequence({ policy: sameDay, zones: paris, failedAt, failure: classifyFailure(failure), card: CARD });
         const dayStart = failedAt.getTime() + 5 * DAY;
 
-        for (const step of steps.filter((s) => s.stage === 'Retry1' || s.stage === 'Notice2')) {
+        for (const step of steps.filter((s) => s.stage === 'Notice2')) {
           expect(Date.parse(step.at), `${step.stage} ${step.at}`).toBeGreaterThanOrEqual(dayStart);
+          expect(Date.parse(step.at), `${step.stage} ${step.at}`).toBeLessThan(dayStart + DAY);
+        }
+        for (const step of steps.filter((s) => s.stage === 'Retry1')) {
+          expect(Date.parse(step.at), `${step.stage} ${step.at}`).toBeGreaterThanOrEqual(failedAt.getTime());
           expect(Date.parse(step.at), `${step.stage} ${step.at}`).toBeLessThan(dayStart + DAY);
         }
       }
