@@ -5,7 +5,7 @@ import type { ChargeAttempt } from '../domain/retry-records.ts';
 import { classifyFailure } from '../retries/classify.ts';
 import { ruleBreaches } from '../retries/audit.ts';
 import type { RetryDecision } from '../retries/plan.ts';
-import { businessNow, zonesOfCase } from './retry-plan.ts';
+import { businessNow, stageNow, zonesOfCase } from './retry-plan.ts';
 import type { DunningCase } from '../domain/case.ts';
 import { CaseClosedError } from '../domain/errors.ts';
 import { NO_PAYMENT_METHOD, type InvoiceSnapshot, type PayOutcome } from '../domain/ports.ts';
@@ -108,7 +108,8 @@ export async function chargeCase(deps: ChargeCaseDeps, dunningCase: DunningCase,
     // One attempt per charge of the case, however many of its invoices it paid.
     deps.metrics.count('RetryAttempted');
     const attempt: ChargeAttempt = {
-      at: businessNow(deps, current).toISOString(),
+      // A stage's charge at the moment it was due (locally, where its run lasts days); others' as they come.
+      at: (request.by === 'workflow' ? stageNow(deps, current) : businessNow(deps, current)).toISOString(),
       by: request.by,
       outcome: declined ? 'declined' : 'paid',
       card,

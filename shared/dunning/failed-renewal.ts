@@ -15,7 +15,7 @@ import { followStripeAttempt } from './stripe-attempt.ts';
 import { record } from './timeline.ts';
 import type { ChargeAttempt } from '../domain/retry-records.ts';
 import { classifyFailure } from '../retries/classify.ts';
-import { businessNow, withAttempt } from './retry-plan.ts';
+import { scheduleAnchor, withAttempt } from './retry-plan.ts';
 
 /** What openCase touches. */
 export type OpenCaseDeps = Uses<'policy' | 'policies' | 'mailer' | 'links' | 'clock' | 'caseClock' | 'log' | 'metrics' | 'workflow', Cases & CaseQueries & CardBlocks & RetryLedger & CaseClaims & Banners & Suppressions & Timeline, Invoices & Customers>;
@@ -183,7 +183,8 @@ async function blockOpeningCard(deps: Uses<'log', CardBlocks & RetryLedger & Tim
 async function recordOpeningAttempt(deps: OpenCaseDeps, dunningCase: DunningCase, failure: PaymentFailure | undefined): Promise<DunningCase> {
   if ((dunningCase.chargeAttempts ?? []).length > 0 || dunningCase.status !== 'open') return dunningCase;
   const attempt: ChargeAttempt = {
-    at: businessNow(deps, dunningCase).toISOString(),
+    // When it failed, on the case's clock: the start of its schedule.
+    at: scheduleAnchor(deps, dunningCase).toISOString(),
     by: 'stripe',
     outcome: 'declined',
     ...(failure?.paymentMethod ? { card: failure.paymentMethod } : {}),

@@ -25,6 +25,16 @@ export function businessNow(deps: Uses<'clock' | 'caseClock'>, dunningCase: Case
 }
 
 /**
+ * Now, for a stage at work: in AWS the wall clock. On a compressed clock (locally) the moment the
+ * stage was due, all through its run: a few hundred milliseconds of email sending are days there,
+ * and would push its plans past their bounds.
+ */
+export function stageNow(deps: Uses<'clock' | 'caseClock'>, dunningCase: CaseTimes): Date {
+  const clock = businessClock(deps, dunningCase);
+  return clock.name && dunningCase.clockAnchor ? new Date(dunningCase.clockAnchor.business) : clock.show(deps.clock.now());
+}
+
+/**
  * Day 0 of the case's schedule, in its business clock: when the case was opened (its execution
  * started then, and the policy's days count from it, as they always have).
  */
@@ -81,7 +91,7 @@ export function planInput(
   return {
     timing: policy.retryTiming,
     zones: zonesOfCase(policy, dunningCase),
-    now: businessNow(deps, dunningCase),
+    now: stageNow(deps, dunningCase),
     bounds: retryBounds(policy, retryId, scheduleAnchor(deps, dunningCase)),
     card,
     attempts: dunningCase.chargeAttempts ?? [],
@@ -97,7 +107,7 @@ export type RetryPlanDeps = Uses<'clock' | 'caseClock' | 'log' | 'metrics', Retr
 export async function recordDecision(deps: RetryPlanDeps, policy: Policy, dunningCase: DunningCase, retryId: string, decision: RetryDecision): Promise<void> {
   const now = deps.clock.now().toISOString();
   const zones = zonesOfCase(policy, dunningCase);
-  const plannedAt = businessNow(deps, dunningCase).toISOString();
+  const plannedAt = stageNow(deps, dunningCase).toISOString();
   await deps.store.setNextRetry(
     dunningCase.invoiceId,
     { stage: retryId, ...(decision.kind === 'retry' ? { at: decision.at.toISOString() } : {}), reason: decision.reason, reasonClass: decision.reasonClass, plannedAt },

@@ -108,7 +108,8 @@ export function planRetry(input: PlanInput): RetryDecision {
   const backoff = backoffUntil(attempts, timing);
   if (backoff && backoff.until > earliest) {
     earliest = backoff.until;
-    notes.push(`${failure?.timing === 'after' ? 'the network asked for' : 'backing off'} ${describeHours(backoff.hours)}`);
+    // Said only where it moves the retry off its day.
+    if (backoff.until > bounds.nominal) notes.push(`${failure?.timing === 'after' ? 'the network asked for' : 'backing off'} ${describeHours(backoff.hours)}`);
   }
   // A wait that outlasts the bounds (or a wake after them) leaves no moment: say which, rather than
   // let the cap check below report it as the card's cap being reached.
@@ -126,7 +127,7 @@ export function planRetry(input: PlanInput): RetryDecision {
   }
   if (capped > earliest) {
     earliest = capped;
-    notes.push(`held to the ${brand ?? 'card'} cap of ${cap.reattempts} in ${cap.days} days`);
+    if (capped > bounds.nominal) notes.push(`held to the ${brand ?? 'card'} cap of ${cap.reattempts} in ${cap.days} days`);
   }
   const why = failure ? failure.code : 'the policy\'s day';
   const reasonClass: RetryReasonClass = failure?.timing === 'payday' ? 'payday' : failure?.timing === 'backoff' ? 'backoff' : failure?.timing === 'after' ? 'after' : 'standard';
@@ -167,14 +168,20 @@ export interface StandingPlan {
  * cap, payday, the policy's day) and the customer's window is open.
  */
 export function decideAtWake(input: PlanInput, standing?: StandingPlan): RetryDecision & { due?: boolean } {
-  const plan = planRetry(input);
-  if (plan.kind === 'skip') return plan;
   const now = input.now.getTime();
   const stands =
     standing !== undefined &&
     standing.at.getTime() <= now + GRID_MS &&
     !input.attempts.some((a) => Date.parse(a.at) > standing.plannedAt.getTime());
-  if (stands) return { kind: 'retry', at: input.now, notBefore: standing.at, reason: standing.reason, reasonClass: standing.reasonClass, due: true };
+  if (stands) {
+    // Nothing was charged since: the rules read as they did at its moment (the card given now may
+    // differ, and its own attempts still stop or cap it).
+    const atPlan = planRetry({ ...input, now: standing.at, bounds: { ...input.bounds, earliest: new Date(Math.min(input.bounds.earliest.getTime(), standing.at.getTime())) } });
+    if (atPlan.kind === 'skip' && atPlan.reasonClass !== 'no_window') return atPlan;
+    return { kind: 'retry', at: input.now, notBefore: standing.at, reason: standing.reason, reasonClass: standing.reasonClass, due: true };
+  }
+  const plan = planRetry(input);
+  if (plan.kind === 'skip') return plan;
   const due = plan.at.getTime() <= now + GRID_MS || (plan.notBefore.getTime() <= now && inWindow(input.now, input.timing.window, input.zones.zones));
   return due ? { ...plan, at: input.now, due: true } : plan;
 }
