@@ -101,6 +101,8 @@ export async function showCase(deps: OperatorDeps, print: Print, invoiceId: stri
     ['closed', c.closedReason],
     ['error', c.error ? `${c.error.name}: ${c.error.message}` : undefined],
     ['blocked card', c.blockedPaymentMethod ? `${c.blockedPaymentMethod.id} (${c.blockedPaymentMethod.code})` : undefined],
+    ['last decline', lastDecline(c)],
+    ['next retry', nextRetryLine(c)],
     ['email', c.emailSuppressed ? `suppressed (${c.emailSuppressed.reason})` : undefined],
   ];
   print(facts.filter(([, v]) => v).map(([k, v]) => `${k.padEnd(14)}${v}`).join('\n'));
@@ -110,6 +112,21 @@ export async function showCase(deps: OperatorDeps, print: Print, invoiceId: stri
     ['at', 'what', 'stage', 'detail', 'id'],
     timeline.map((e) => [timeIn(clock, e.at), e.type, e.stage, e.detail, e.messageId ?? e.eventId]),
   ));
+}
+
+/** The class and reason of the case's latest declined charge, and how many charges it has seen. */
+function lastDecline(c: DunningCase): string | undefined {
+  const attempts = c.chargeAttempts ?? [];
+  const last = [...attempts].reverse().find((a) => a.outcome === 'declined' && a.failure);
+  if (!last?.failure) return undefined;
+  return `${last.failure.class}: ${last.failure.reason} (by ${last.by}; ${attempts.length} charge${attempts.length === 1 ? '' : 's'} so far)`;
+}
+
+/** When the next retry charges and why, or why it will not: in the case's business clock, as planned. */
+export function nextRetryLine(c: Pick<DunningCase, 'status' | 'nextRetry'>): string | undefined {
+  const next = c.nextRetry;
+  if (!next || (c.status !== 'open' && c.status !== 'needs_attention')) return undefined;
+  return next.at ? `${shortTime(next.at)} ${next.stage}: ${next.reason}` : `${next.stage} skipped: ${next.reason}`;
 }
 
 export async function retryCaseNow(deps: OperatorDeps, print: Print, invoiceId: string): Promise<void> {

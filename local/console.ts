@@ -148,6 +148,12 @@ const PAGE = `<!doctype html>
         ? el('div', { class: 'banner ' + row.banner.severity, 'data-banner': row.banner.stage },
             el('strong', {}, 'My Account banner: ' + row.banner.headline), el('br'), row.banner.body)
         : el('div', { class: 'banner', 'data-banner': '' }, 'My Account banner: none'),
+      c.nextRetry && (c.status === 'open' || c.status === 'needs_attention')
+        ? el('p', { class: 'next-retry', 'data-next-retry': c.nextRetry.stage },
+            c.nextRetry.at
+              ? 'Next retry: ' + c.nextRetry.stage + ' at ' + c.nextRetry.at.replace('T', ' ').replace(/:00\.000Z$/, 'Z') + ' (policy time): ' + c.nextRetry.reason
+              : 'Next retry: ' + c.nextRetry.stage + ' skipped: ' + c.nextRetry.reason)
+        : null,
       el('table', {},
         el('thead', {}, el('tr', {}, el('th', {}, 'at'), el('th', {}, 'what'), el('th', {}, 'stage'), el('th', {}, 'detail'))),
         el('tbody', {}, ...row.timeline.map((e) => {

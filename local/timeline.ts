@@ -20,7 +20,7 @@ export function timelinePrinter(print: Print, holder: { runtime?: Runtime }): Ru
     return ((Date.now() - execution.startDate.getTime()) / runtime.config.dayMs).toFixed(1);
   };
   const line = (day: string, c: DunningCase | undefined, stage: string, what: string) =>
-    print(`${day.padStart(5)}  ${(c?.customerName ?? c?.customerId ?? '?').slice(0, 16).padEnd(16)} ${stage.padEnd(12)} ${what.slice(0, 58).padEnd(58)} ${c?.status ?? ''}`);
+    print(`${day.padStart(5)}  ${(c?.customerName ?? c?.customerId ?? '?').slice(0, 16).padEnd(16)} ${stage.padEnd(12)} ${what.padEnd(58)} ${c?.status ?? ''}`);
 
   return {
     onTask: ({ state, input, output, error }) => {
@@ -33,7 +33,11 @@ export function timelinePrinter(print: Print, holder: { runtime?: Runtime }): Ru
         const runtime = holder.runtime!;
         const policy = runtime.policies.policies[c?.policy ?? ''] ?? runtime.policy;
         const stageDay = state === 'terminate' ? policy.end.day : policy.stages.find((s) => s.id === state)?.day;
-        const day = stageDay !== undefined ? stageDay.toFixed(1) : dayOf(invoiceId);
+        // A stage anchors the case's clock at the moment it was due: a retry the rules moved shows its own day.
+        const anchored = c?.clockAnchor && policy.stages.some((s) => s.id === state && s.type === 'retry')
+          ? (Date.parse(c.clockAnchor.business) - Date.parse(c.failedAt)) / 86_400_000
+          : undefined;
+        const day = anchored !== undefined ? anchored.toFixed(1) : stageDay !== undefined ? stageDay.toFixed(1) : dayOf(invoiceId);
         if (error) {
           const what = error.name === CaseClosedError.name ? 'stands down: the case is closed' : `failed: ${error.name}: ${error.message}`;
           return line(day, c, state, what);
@@ -51,12 +55,31 @@ export function timelinePrinter(print: Print, holder: { runtime?: Runtime }): Ru
           return line(day, c, state, `found paid already (${result.recoveredBy})`);
         }
         if (result.outcome === 'paid') return line(day, c, state, 'payment retried: paid');
-        if (result.outcome === 'declined') return line(day, c, state, `payment retried: declined (${result.code})`);
-        if (result.outcome === 'sent') {
-          const timeline = await store.listTimeline(invoiceId);
-          const sent = [...timeline].reverse().find((e) => e.type === 'notice_sent' && e.stage === state);
-          return line(day, c, state, `✉ ${sent?.detail ?? ''}`);
+        const timeline = await store.listTimeline(invoiceId);
+        // The plan the stage made for the next retry, if it made one (`retry scheduled …`).
+        const plan = () => {
+          const last = timeline.at(-1);
+          if (last?.type === 'retry_scheduled') line(day, c, last.stage ?? '', last.detail ?? '');
+        };
+        if (result.outcome === 'later') {
+          const moved = [...timeline].reverse().find((e) => e.type === 'retry_scheduled' && e.stage === state);
+          return line(day, c, state, moved?.detail ?? 'retry moved later');
         }
+        if (result.outcome === 'declined' && result.code?.startsWith('skipped_')) {
+          const skipped = [...timeline].reverse().find((e) => e.type === 'retry_skipped' && e.stage === state);
+          line(day, c, state, skipped?.detail ?? 'retry skipped');
+          return plan();
+        }
+        if (result.outcome === 'declined') {
+          line(day, c, state, `payment retried: declined (${result.code})`);
+          return plan();
+        }
+        if (result.outcome === 'sent') {
+          const sent = [...timeline].reverse().find((e) => e.type === 'notice_sent' && e.stage === state);
+          line(day, c, state, `✉ ${sent?.detail ?? ''}`);
+          return plan();
+        }
+        if (result.outcome === 'early') return;
         return line(day, c, state, String(result.outcome ?? result.status ?? 'done'));
       })().catch((e: unknown) => print(`(timeline: ${(e as Error).message})`));
     },

@@ -64,6 +64,8 @@ export class DunningAlarms extends Construct {
   /** One alarm per function, keyed like `props.functions`. */
   readonly functionErrors: Readonly<Record<string, Alarm>>;
   readonly needsAttention: Alarm;
+  /** A charge broke the retry rules (a stopped card, a network cap, outside business hours): must stay 0. */
+  readonly wastedAttempt: Alarm;
   readonly webhookSignatureRejections: Alarm;
   /** Undefined when `sesReputation` is false. */
   readonly sesBounceRate?: Alarm;
@@ -107,6 +109,11 @@ export class DunningAlarms extends Construct {
       this.business('NeedsAttention'),
       'A dunning case needs a person: a stage failed for good and the case is flagged needs_attention. See the runbook.',
     );
+    this.wastedAttempt = this.alarm(
+      'WastedAttempt',
+      this.business('WastedAttempt'),
+      "A card was charged against the retry rules: a card the issuer said never to retry, past a card network's retry cap, or outside the customer's business hours. Usually Stripe's own automatic retries are on under retries: \"workflow\" (turn them off); the log line 'a charge broke the retry rules' names the case and the rule. See the runbook.",
+    );
     this.webhookSignatureRejections = this.alarm(
       'WebhookSignatureRejections',
       this.business('WebhookRejected', { Reason: 'signature_invalid' }),
@@ -144,6 +151,7 @@ export class DunningAlarms extends Construct {
       this.executionsTimedOut,
       ...Object.values(this.functionErrors),
       this.needsAttention,
+      this.wastedAttempt,
       this.webhookSignatureRejections,
       ...(this.sesBounceRate ? [this.sesBounceRate] : []),
       ...(this.sesComplaintRate ? [this.sesComplaintRate] : []),

@@ -54,7 +54,12 @@ export async function startStageClock(
 ): Promise<DunningCase> {
   const clock = businessClock(deps, dunningCase);
   if (!clock.name) return dunningCase;
-  const anchor = { wall: deps.clock.now().toISOString(), business: due(scheduleAnchor(deps, dunningCase)).toISOString() };
+  // A stage an operator's pause held runs when the pause ended, not at its old moment: the pause's
+  // days are not given back to the rest of the schedule.
+  const pause = dunningCase.pausedUntil ? clock.show(new Date(dunningCase.pausedUntil)) : undefined;
+  const dueAt = due(scheduleAnchor(deps, dunningCase));
+  const business = pause && pause > dueAt && Date.parse(dunningCase.pausedUntil!) <= deps.clock.now().getTime() ? pause : dueAt;
+  const anchor = { wall: deps.clock.now().toISOString(), business: business.toISOString() };
   await deps.store.setClockAnchor(dunningCase.invoiceId, anchor);
   return { ...dunningCase, clockAnchor: anchor };
 }

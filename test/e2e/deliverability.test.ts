@@ -132,7 +132,8 @@ describe('recordEmailEvent', () => {
     const metrics = countingMetrics();
 
     const result = await recordEmailEvent({ ...realDeps(t), metrics: metrics.sink }, complaintRecord(sent));
-    const next = await runNoticeStage(realDeps(t), c.invoiceId, 'Notice2');
+    // Run now, days ahead of its policy day (Retry1 before it would have moved it): as if it were due.
+    const next = await runNoticeStage(realDeps(t), c.invoiceId, 'Notice2', undefined, { ahead: true });
 
     expect(result).toMatchObject({ action: 'recorded', eventType: 'Complaint', invoiceId: c.invoiceId, suppressed: 1 });
     expect(metrics.counts).toMatchObject({ EmailComplained: 1, EmailSuppressed: 1 });

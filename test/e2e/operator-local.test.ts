@@ -75,11 +75,15 @@ describe('the operator CLI locally, in the clock of the case', () => {
       `${c.invoiceId}: paused until ${until}; nothing is sent or charged until then. A payment still recovers it.\n` +
         `times are in the test clock of the case (${c.clockId}), one policy day per ${DAY_MS} ms here\n`,
     );
-    // Retry1 and Notice2 (day 3) wait for the pause, which ends on day 4 of the case's clock.
-    const storedUntil = Date.parse((await runtime.store.getCase(c.invoiceId))!.pausedUntil!);
-    expect(storedUntil - Date.parse(c.createdAt)).toBeGreaterThan(3.5 * DAY_MS);
-    expect(storedUntil - Date.parse(c.createdAt)).toBeLessThan(4.5 * DAY_MS);
-    await new Promise((resolve) => setTimeout(resolve, Date.parse(c.createdAt) + 3.5 * DAY_MS - Date.now()));
+    // Retry1 and Notice2 (day 3) wait for the pause, which ends on day 4 of the case's clock. That
+    // clock counts from the moment the last stage was due (Notice1, day 0), which it anchors.
+    const stored = (await runtime.store.getCase(c.invoiceId))!;
+    const day0 = Date.parse(stored.clockAnchor?.wall ?? c.createdAt);
+    expect(Date.parse(stored.clockAnchor?.business ?? c.failedAt)).toBe(failedAt);
+    const storedUntil = Date.parse(stored.pausedUntil!);
+    expect(storedUntil - day0).toBeGreaterThan(3.5 * DAY_MS);
+    expect(storedUntil - day0).toBeLessThan(4.5 * DAY_MS);
+    await new Promise((resolve) => setTimeout(resolve, day0 + 3.5 * DAY_MS - Date.now()));
     expect(await subjectsTo(runtime, c.email)).toEqual([SUBJECTS.notice1]);
     await waitFor(async () => (await subjectsTo(runtime, c.email)).includes(SUBJECTS.notice2), 3 * DAY_MS, 'Notice2 after the pause');
 

@@ -287,6 +287,18 @@ describe('DunningDashboard', () => {
 const TOPIC = { Ref: Match.stringLikeRegexp('^AlarmsTopic') };
 
 describe('DunningAlarms', () => {
+  it('alarms on the first charge made against the retry rules (WastedAttempt), which must stay 0', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: METRICS_NAMESPACE,
+      MetricName: 'WastedAttempt',
+      Dimensions: [{ Name: 'service', Value: METRICS_SERVICE }],
+      Statistic: 'Sum',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      AlarmDescription: Match.stringLikeRegexp("Stripe's own automatic retries"),
+    });
+  });
+
   it('alarms on the first NeedsAttention of five minutes', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: METRICS_NAMESPACE,

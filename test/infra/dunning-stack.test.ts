@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { TABLE_KEYS } from '#shared/adapters/table.ts';
 import { ENV } from '#shared/config.ts';
 import { loadPolicyFile } from '#shared/policy/load.ts';
-import { buildDefinition, SECONDS_PER_DAY, type StateMachineDefinition } from '#shared/workflow/definition.ts';
+import { buildDefinition, type StateMachineDefinition } from '#shared/workflow/definition.ts';
 import {
   acknowledgedFindings,
   actionsOf,
@@ -65,10 +65,10 @@ describe('DunningStateMachine', () => {
     expect(definition.TimeoutSeconds).toBe(expected.TimeoutSeconds);
   });
 
-  it('waits 3 days before the first retry, then retries', () => {
+  it('waits for the first retry until the moment Notice1 gives, then retries', () => {
     expect(definition.States.WaitBeforeRetry1).toMatchObject({
       Type: 'Wait',
-      Seconds: 3 * SECONDS_PER_DAY,
+      TimestampPath: '$.notice.waitUntil',
       Next: 'Retry1',
     });
     expect(definition.States.Notice1).toMatchObject({ Type: 'Task', Next: 'Notice1StoodDown' });
