@@ -25,7 +25,6 @@ import { businessClock, businessNow, dueByDay, planInput, recordDecision, schedu
 
 /** A notice that starts this close to its moment is on time (a Wait wakes a little early or late). */
 const EARLY_TOLERANCE_MS = 60_000;
-import { describeFailure } from './declines.ts';
 
 export interface NoticeStageResult {
   /** `early`: it started before its policy day (the retry before it moved earlier); nothing was done. */
@@ -181,7 +180,7 @@ export async function runRetryStage(
     return { outcome: 'paid', recoveredBy: 'workflow_retry' };
   }
   const code = result.declineCode ?? result.code;
-  await record(deps, invoiceId, 'retry_declined', { at: now, stage: stage.id, detail: describeFailure(result) });
+  await record(deps, invoiceId, 'retry_declined', { at: now, stage: stage.id, detail: code });
   deps.log.info('retry declined', { invoiceId, stage: stage.id, code });
   return { outcome: 'declined', code, waitUntil: await next() };
 }

@@ -41,14 +41,15 @@ beforeAll(async () => {
       [ARNS.sendNotice]: async (input) => {
         const { invoiceId, stage } = input as { invoiceId: string; stage: string };
         runs.push(`${invoiceId}:${stage}`);
-        return { outcome: 'sent' };
+        // The next step is due at once: the Wait after a stage waits until the moment it gives.
+        return { outcome: 'sent', waitUntil: new Date().toISOString() };
       },
       [ARNS.retryPayment]: async (input) => {
         const { invoiceId, stage } = input as { invoiceId: string; stage: string };
         runs.push(`${invoiceId}:${stage}`);
         await held.get(invoiceId);
         if (failing.has(invoiceId)) throw new StripeRequestError(`No such customer (${stage})`);
-        return { outcome: 'declined', code: 'card_declined' };
+        return { outcome: 'declined', code: 'card_declined', waitUntil: new Date().toISOString() };
       },
       [ARNS.closeCase]: async (input) => ({ status: (input as { action: string }).action }),
     },

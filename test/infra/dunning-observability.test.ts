@@ -382,8 +382,8 @@ describe('DunningAlarms', () => {
 
   it('sends every alarm, and its description of what to do, to the alarm topic', () => {
     template.allResourcesProperties('AWS::CloudWatch::Alarm', { AlarmActions: [TOPIC], AlarmDescription: Match.stringLikeRegexp('.{20,}') });
-    // 2 executions + every function (EventBridge's included) + needs attention + signatures + 2 SES + 3 dead-letter queues.
-    expect(Object.keys(template.findResources('AWS::CloudWatch::Alarm'))).toHaveLength(2 + FUNCTIONS.length + 1 + 1 + 1 + 2 + 3);
+    // 2 executions + every function (EventBridge's included) + needs attention + wasted attempts + signatures + 2 SES + 3 dead-letter queues.
+    expect(Object.keys(template.findResources('AWS::CloudWatch::Alarm'))).toHaveLength(2 + FUNCTIONS.length + 1 + 1 + 1 + 1 + 2 + 3);
   });
 });
 

@@ -217,9 +217,9 @@ describe('DunningWorkflow', () => {
       const { template } = embed({}, (stack) => ({ alarmTopic: new Topic(stack, 'Oncall') }));
 
       const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
-      // 2 execution alarms, 9 function errors, needs attention, signature burst, SES bounce and complaint,
-      // and the email events' and the failed executions' dead-letter queues.
-      expect(alarms).toHaveLength(17);
+      // 2 execution alarms, 9 function errors, needs attention, wasted attempts, signature burst, SES
+      // bounce and complaint, and the email events' and the failed executions' dead-letter queues.
+      expect(alarms).toHaveLength(18);
       template.allResourcesProperties('AWS::CloudWatch::Alarm', {
         AlarmActions: [{ Ref: Match.stringLikeRegexp('^Oncall') }],
       });

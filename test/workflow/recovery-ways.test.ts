@@ -102,7 +102,7 @@ describe('a case recovered outside the product', () => {
     await withDeliveriesPaused(t.runtime, () => payOnHostedPage(dunningCase.invoiceId));
 
     // The next stage reads the invoice before invoice.paid is processed: how it was paid is unknown.
-    await expect(runNoticeStage(realDeps(t), dunningCase.invoiceId, 'Notice2')).rejects.toMatchObject({ name: 'CaseClosedError' });
+    await expect(runNoticeStage(realDeps(t, { onPolicyDay: 3 }), dunningCase.invoiceId, 'Notice2')).rejects.toMatchObject({ name: 'CaseClosedError' });
     expect(await t.runtime.store.getCase(dunningCase.invoiceId)).toMatchObject({ status: 'recovered', recoveredBy: 'invoice_paid' });
 
     expect((await deliver(t.runtime, await latestEvent(t.stripe, 'invoice.paid', dunningCase.invoiceId))).status).toBe(200);

@@ -98,7 +98,8 @@ describe('a notice SES rejects for good', () => {
     expect(result.outcome).toBe('undeliverable');
     expect(timeline).toContainEqual(expect.objectContaining({ type: 'notice_undeliverable', stage: 'Notice1', detail: expect.stringMatching(/suppression/) }));
     expect((await realDeps(t).store.getCase(c.invoiceId))?.status).toBe('open');
-    expect(metrics.names()).toEqual(['NoticeUndeliverable']);
+    // Not sent; and the stage still plans the retry that follows it.
+    expect(metrics.names()).toEqual(['NoticeUndeliverable', 'RetryScheduled']);
   });
 });
 
