@@ -270,7 +270,7 @@ function markdown(r: Report): string {
     'BENCH_STORM_CASES=1000 npm run bench   # a smaller storm (its time grows about linearly with the cases)',
     '```',
     '',
-    `Smaller runs: \`BENCH_STORM_CASES\`, \`BENCH_DAY_MS\` (≥ 50), \`BENCH_INGEST_EVENTS\`, \`BENCH_INGEST_CONCURRENCY\`, \`BENCH_STORM_CONCURRENCY\`, \`BENCH_INIT_SAMPLES\`, \`BENCH_PROFILE_FILE\` (keeps the storm's raw CPU profile), \`BENCH_CASES_PER_MONTH\` (the traffic the Secrets Manager cost is modelled at), \`BENCH_OUT\`. One section alone: \`node --import tsx test/bench/cold-start.ts\` (or ingest, paths, storm) prints its result; \`npm run bench -- --render\` re-renders this file from BENCHMARKS.json.`,
+    `Smaller runs: \`BENCH_STORM_CASES\`, \`BENCH_DAY_MS\` (≥ 50), \`BENCH_INGEST_EVENTS\`, \`BENCH_INGEST_CONCURRENCY\`, \`BENCH_STORM_CONCURRENCY\`, \`BENCH_INIT_SAMPLES\`, \`BENCH_PROFILE_FILE\` (keeps the storm's raw CPU profile), \`BENCH_CASES_PER_MONTH\` (the traffic the Secrets Manager cost is modelled at), \`BENCH_OUT\`. One section alone: \`node --import tsx test/bench/cold-start.ts\` (or ingest, paths, storm, retry-timing) prints its result; \`npm run bench -- --render\` re-renders this file from BENCHMARKS.json, and \`npm run bench -- --retry-timing\` measures the retry timing section alone into it and re-renders.`,
     '',
     '## Machine',
     '',
@@ -479,16 +479,16 @@ function retryTimingLines(rt: RetryTimingResult, startedAt: string, row: (cells:
     row(['strategy', 'recovered', 'charges', '**charges per recovered case**', 'charges of hard-declined cards', 'charges of cards only the customer can fix', 'charges outside business hours', 'wasted attempts (audit)', 'mean days to recovery']),
     row(['---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:']),
     ...[fixed, rules].map((x) =>
-      row([x.strategy, `${x.recovered.toLocaleString('en')} (${pct(x.recoveryRate)})`, x.charges.toLocaleString('en'), `**${x.chargesPerRecovered}**`, x.chargesOnHard, x.chargesOnNeedsCustomer, x.chargesOutsideHours, x.wasted, x.meanDaysToRecovery]),
+      row([x.strategy, `${x.recovered.toLocaleString('en')} (${pct(x.recoveryRate)})`, x.charges.toLocaleString('en'), `**${x.chargesPerRecovered}**`, ...[x.chargesOnHard, x.chargesOnNeedsCustomer, x.chargesOutsideHours, x.wasted].map((n) => n.toLocaleString('en')), x.meanDaysToRecovery]),
     ),
     '',
     'Recovered, by kind of failure:',
     '',
     row(['kind', 'cases', 'fixed calendar', 'our rules']),
     row(['---', '---:', '---:', '---:']),
-    ...Object.entries(rt.recovery.byKind).map(([kind, k]) => row([kind, k.cases, `${k.fixed} (${pct(k.fixed / k.cases)})`, `${k.rules} (${pct(k.rules / k.cases)})`])),
+    ...Object.entries(rt.recovery.byKind).map(([kind, k]) => row([kind, k.cases.toLocaleString('en'), `${k.fixed} (${pct(k.fixed / k.cases)})`, `${k.rules} (${pct(k.rules / k.cases)})`])),
     '',
-    `Under this model the fixed calendar\'s wasted attempts are its charges of stopped cards and its charges outside business hours${Object.keys(fixed.byKind).length ? ` (${Object.entries(fixed.byKind).map(([k, v]) => `${k} ${v}`).join(', ')}; a charge may break both)` : ''}.`,
+    `Under this model the fixed calendar\'s wasted attempts are its charges of stopped cards and its charges outside business hours${Object.keys(fixed.byKind).length ? ` (${Object.entries(fixed.byKind).map(([k, v]) => `${k} ${v.toLocaleString('en')}`).join(', ')}; a charge may break both)` : ''}.`,
     '',
   ];
 }
