@@ -125,13 +125,16 @@ export interface WastedResult {
   caps: { scenarios: number; charges: number; wasted: number; skippedForCap: number; heldByCap: number; patterns: string[] };
 }
 
-function tally(result: Pick<WastedResult, 'wasted' | 'byKind' | 'examples'>, attempts: readonly ChargeAttempt[], breaches: string[][], label: string): void {
+/** Adds the wasted charges of one sequence to `into` (by kind, and the first few as examples); returns how many. */
+function tally(into: { byKind: WastedResult['byKind']; examples?: string[] }, attempts: readonly ChargeAttempt[], breaches: string[][], label: string): number {
+  let wasted = 0;
   breaches.forEach((list, i) => {
     if (list.length === 0) return;
-    result.wasted += 1;
-    for (const b of new Set(list.map(kindOf))) result.byKind[b] = (result.byKind[b] ?? 0) + 1;
-    if (result.examples.length < 5) result.examples.push(`${label}: charge at ${attempts[i]!.at}: ${list.join('; ')}`);
+    wasted += 1;
+    for (const b of new Set(list.map(kindOf))) into.byKind[b] = (into.byKind[b] ?? 0) + 1;
+    if (into.examples && into.examples.length < 5) into.examples.push(`${label}: charge at ${attempts[i]!.at}: ${list.join('; ')}`);
   });
+  return wasted;
 }
 
 /** The charges `simulateSequence` plans, as the attempts they would record (each failing the same way). */
@@ -220,7 +223,7 @@ export function wastedAttempts(options: { moments?: Date[]; zones?: Record<strin
         const attempts = attemptsOfSimulation(failedAt, failure, charged, policy, zone);
         result.scenarios += 1;
         result.charges += attempts.length - 1;
-        tally(result, attempts, sequenceBreaches(attempts, policy, zone, failedAt), `${card.token}, ${label}, failed ${failedAt.toISOString()}`);
+        result.wasted += tally(result, attempts, sequenceBreaches(attempts, policy, zone, failedAt), `${card.token}, ${label}, failed ${failedAt.toISOString()}`);
       }
     }
     // The caps: the card's earlier declines (Stripe's own attempts), all declined alike.
@@ -244,9 +247,9 @@ export function wastedAttempts(options: { moments?: Date[]; zones?: Record<strin
         result.caps.heldByCap += ours.filter((a, i) => i > 0 && a.at !== free.attempts[i]?.at).length;
         result.caps.charges += ours.length - 1;
         const breaches = sequenceBreaches(attempts, policy, zone, failedAt).slice(n);
-        const before = result.wasted;
-        tally(result, ours, breaches, `${card.token}, ${pattern.label}, failed ${failedAt.toISOString()}`);
-        result.caps.wasted += result.wasted - before;
+        const wasted = tally(result, ours, breaches, `${card.token}, ${pattern.label}, failed ${failedAt.toISOString()}`);
+        result.wasted += wasted;
+        result.caps.wasted += wasted;
       }
     }
   }
@@ -393,7 +396,6 @@ export function chargesPerRecovery(options: { cases?: number; policy?: Policy; z
   const fixed = fresh('fixed calendar');
   const rules = fresh('our rules');
   const byKind: Record<string, { cases: number; fixed: number; rules: number }> = {};
-  const scratch = { wasted: 0, byKind: {} as Partial<Record<BreachKind, number>>, examples: [] as string[] };
 
   const account = (result: StrategyResult, c: ModelCase, attempts: ChargeAttempt[], recovered: boolean) => {
     const zone = zones[c.zoneLabel]!;
@@ -403,10 +405,7 @@ export function chargesPerRecovery(options: { cases?: number; policy?: Policy; z
     if (c.failure.class === 'hard') result.chargesOnHard += ours.length;
     if (c.failure.class === 'needs_customer') result.chargesOnNeedsCustomer += ours.length;
     result.chargesOutsideHours += ours.filter((a) => !inWindow(new Date(a.at), policy.retryTiming.window, zone.zones)).length;
-    scratch.wasted = 0;
-    scratch.byKind = result.byKind;
-    tally(scratch, attempts, sequenceBreaches(attempts, policy, zone, c.failedAt), c.card.token);
-    result.wasted += scratch.wasted;
+    result.wasted += tally(result, attempts, sequenceBreaches(attempts, policy, zone, c.failedAt), c.card.token);
     if (recovered) {
       result.recovered += 1;
       result.meanDaysToRecovery += (Date.parse(attempts.at(-1)!.at) - c.failedAt.getTime()) / DAY_MS;
