@@ -1,8 +1,9 @@
-// `npm run bench`: the four benchmarks of issue 5 (webhook ingest, storm, cold start, cost model),
+// `npm run bench`: the four benchmarks of issue 5 (webhook ingest, storm, cold start, cost model)
+// and the retry timing check (no wasted charge attempt; attempts per recovered case under a model),
 // each in its own process so one runtime's services and memory never colour another's numbers.
 // Prints each section, writes BENCHMARKS.md, and says for each target whether it is met and why not.
-// Exits non-zero only when a correctness check fails (a case ending wrong, a delivery refused), never
-// for a missed target: the targets are reported, not asserted.
+// Exits non-zero only when a correctness check fails (a case ending wrong, a delivery refused, a
+// wasted charge attempt), never for a missed target: the targets are reported, not asserted.
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
@@ -12,6 +13,7 @@ import { costOf, MODELLED_CASES_PER_MONTH, PRICES, secretFetchesPerInvocation, S
 import type { IngestResult } from './ingest.ts';
 import { RESULT_PREFIX } from './lib.ts';
 import type { PathMeasurement } from './paths.ts';
+import type { RetryTimingResult } from './retry-timing.ts';
 import type { StormResult } from './storm.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -39,11 +41,17 @@ interface Measured {
    */
   pathsStartedAt?: string;
   storm: StormResult;
+  /** Absent from runs before the section existed; `--retry-timing` measures it alone into the stored run. */
+  retryTiming?: RetryTimingResult;
 }
 
 async function main(): Promise<void> {
-  const measured = process.argv.includes('--render') ? (JSON.parse(readFileSync(JSON_OUT, 'utf8')) as Measured) : await measure();
-  const { ingest, storm, cold, paths } = measured;
+  const measured = process.argv.includes('--retry-timing')
+    ? await measureRetryTimingInto(JSON.parse(readFileSync(JSON_OUT, 'utf8')) as Measured)
+    : process.argv.includes('--render')
+      ? (JSON.parse(readFileSync(JSON_OUT, 'utf8')) as Measured)
+      : await measure();
+  const { ingest, storm, cold, paths, retryTiming } = measured;
 
   const facts: Record<string, FunctionFacts> = {};
   for (const fn of cold.functions) {
@@ -52,7 +60,7 @@ async function main(): Promise<void> {
   }
   const costs = paths.map((p) => costOf(p, facts));
 
-  const targets = judge(ingest, storm, cold, costs);
+  const targets = judge(ingest, storm, cold, costs, retryTiming);
   console.log('\n== Targets ==');
   for (const t of targets) console.log(`${t.met ? 'MET   ' : 'MISSED'} ${t.name}: ${t.detail}`);
 
@@ -62,6 +70,7 @@ async function main(): Promise<void> {
     ingest.fresh.non200 + ingest.duplicate.non200 > 0 && 'ingest: some deliveries were not answered 200',
     ingest.casesOpened !== ingest.events && `ingest: ${ingest.casesOpened} cases opened for ${ingest.events} events`,
     ...paths.filter((p) => !p.matchesEngine).map((p) => `cost: the walked path "${p.path}" differs from the tasks the engine ran`),
+    retryTiming && retryTiming.wasted.wasted > 0 && `retry timing: ${retryTiming.wasted.wasted} wasted charge attempts (${retryTiming.wasted.examples[0]})`,
   ].filter((x): x is string => Boolean(x));
 
   writeFileSync(OUT, markdown({ ...measured, costs, facts, targets, broken }));
@@ -85,13 +94,30 @@ async function measure(): Promise<Measured> {
   const storm = process.env.BENCH_STORM_RESULT
     ? { ...(JSON.parse(readFileSync(process.env.BENCH_STORM_RESULT, 'utf8')) as StormResult), separateRun: true }
     : await section<StormResult>('storm.ts', '2. Storm');
-  const result: Measured = { startedAt, machine, loadBefore, loadAfter: loadavg(), cold, ingest, paths, storm };
+  const retryTiming = await section<RetryTimingResult>('retry-timing.ts', '5. Retry timing', { resultOnFailure: true });
+  const result: Measured = { startedAt, machine, loadBefore, loadAfter: loadavg(), cold, ingest, paths, storm, retryTiming };
   writeFileSync(JSON_OUT, `${JSON.stringify(result, null, 2)}\n`);
   return result;
 }
 
-/** Runs one section in a fresh `node --import tsx`, echoing its output, and returns its result line. */
-function section<T>(file: string, title: string): Promise<T> {
+/**
+ * `npm run bench -- --retry-timing`: the retry timing section alone (a minute, where the whole bench
+ * takes half an hour), put into the stored run so the page is rendered with the other sections as
+ * they were last measured.
+ */
+async function measureRetryTimingInto(stored: Measured): Promise<Measured> {
+  const retryTiming = await section<RetryTimingResult>('retry-timing.ts', '5. Retry timing', { resultOnFailure: true });
+  const result: Measured = { ...stored, retryTiming };
+  writeFileSync(JSON_OUT, `${JSON.stringify(result, null, 2)}\n`);
+  return result;
+}
+
+/**
+ * Runs one section in a fresh `node --import tsx`, echoing its output, and returns its result line.
+ * `resultOnFailure`: a section that exits non-zero for a failed correctness check still hands its
+ * result over, so the page shows what failed.
+ */
+function section<T>(file: string, title: string, options: { resultOnFailure?: boolean } = {}): Promise<T> {
   console.log(`\n== ${title} ==`);
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL(file, import.meta.url))], {
@@ -113,7 +139,7 @@ function section<T>(file: string, title: string): Promise<T> {
     });
     child.on('error', reject);
     child.on('close', (code) => {
-      if (code === 0 && result !== undefined) resolve(result);
+      if ((code === 0 || options.resultOnFailure) && result !== undefined) resolve(result);
       else reject(new Error(`${file} exited with ${code}${result === undefined ? ' without a result' : ''}`));
     });
   });
@@ -122,7 +148,7 @@ function section<T>(file: string, title: string): Promise<T> {
 const kb = (bytes: number) => Math.round((bytes / 1024) * 10) / 10;
 const usd = (n: number) => (n >= 0.01 ? `$${n.toFixed(3)}` : `$${n.toFixed(4)}`);
 
-function judge(ingest: IngestResult, storm: StormResult, cold: ColdStartResult, costs: PathCost[]): Target[] {
+function judge(ingest: IngestResult, storm: StormResult, cold: ColdStartResult, costs: PathCost[], retryTiming: RetryTimingResult | undefined): Target[] {
   const ratio = ingest.fresh.perSecond / ingest.floor.perSecond;
   const webhook = cold.functions.find((f) => f.name === 'handle-webhook')!;
   const initOver = Math.round((webhook.initMs - cold.empty.initMs) * 10) / 10;
@@ -182,6 +208,17 @@ function judge(ingest: IngestResult, storm: StormResult, cold: ColdStartResult, 
         `Counting a Secrets Manager fetch on every invocation instead, ${usd(dearest.per1000.totalFetchEveryInvocation)}; on the SES Essentials plan (the default for new SES accounts since July 2026), ${usd(dearest.per1000.totalSesEssentials)}` +
         `. The largest shares: ${largestShares(dearest)}`,
     },
+    ...(retryTiming
+      ? [
+          {
+            name: 'No wasted retry attempt',
+            met: retryTiming.wasted.wasted === 0,
+            detail:
+              `${retryTiming.wasted.wasted} of ${(retryTiming.wasted.charges + retryTiming.wasted.caps.charges).toLocaleString('en')} planned charges broke a rule` +
+              (retryTiming.wasted.wasted === 0 ? '' : ` (${Object.entries(retryTiming.wasted.byKind).map(([k, v]) => `${k} ${v}`).join(', ')}); first: ${retryTiming.wasted.examples[0]}`),
+          },
+        ]
+      : []),
   ];
 }
 
@@ -233,7 +270,7 @@ function markdown(r: Report): string {
     'BENCH_STORM_CASES=1000 npm run bench   # a smaller storm (its time grows about linearly with the cases)',
     '```',
     '',
-    `Smaller runs: \`BENCH_STORM_CASES\`, \`BENCH_DAY_MS\` (≥ 50), \`BENCH_INGEST_EVENTS\`, \`BENCH_INGEST_CONCURRENCY\`, \`BENCH_STORM_CONCURRENCY\`, \`BENCH_INIT_SAMPLES\`, \`BENCH_PROFILE_FILE\` (keeps the storm's raw CPU profile), \`BENCH_CASES_PER_MONTH\` (the traffic the Secrets Manager cost is modelled at), \`BENCH_OUT\`. One section alone: \`node --import tsx test/bench/cold-start.ts\` (or ingest, paths, storm) prints its result; \`npm run bench -- --render\` re-renders this file from BENCHMARKS.json.`,
+    `Smaller runs: \`BENCH_STORM_CASES\`, \`BENCH_DAY_MS\` (≥ 50), \`BENCH_INGEST_EVENTS\`, \`BENCH_INGEST_CONCURRENCY\`, \`BENCH_STORM_CONCURRENCY\`, \`BENCH_INIT_SAMPLES\`, \`BENCH_PROFILE_FILE\` (keeps the storm's raw CPU profile), \`BENCH_CASES_PER_MONTH\` (the traffic the Secrets Manager cost is modelled at), \`BENCH_OUT\`. One section alone: \`node --import tsx test/bench/cold-start.ts\` (or ingest, paths, storm, retry-timing) prints its result; \`npm run bench -- --render\` re-renders this file from BENCHMARKS.json, and \`npm run bench -- --retry-timing\` measures the retry timing section alone into it and re-renders.`,
     '',
     '## Machine',
     '',
@@ -380,6 +417,7 @@ function markdown(r: Report): string {
     '',
     target('≤ $1 per 1,000 cases all-in'),
     '',
+    ...(r.retryTiming ? retryTimingLines(r.retryTiming, r.startedAt, row, target) : []),
     '## Targets',
     '',
     row(['target', 'result']),
@@ -389,6 +427,70 @@ function markdown(r: Report): string {
   ];
   if (r.broken.length) lines.push('## Correctness checks that failed', '', ...r.broken.map((b) => `- ${b}`), '');
   return lines.join('\n');
+}
+
+function retryTimingLines(rt: RetryTimingResult, startedAt: string, row: (cells: Array<string | number>) => string, target: (name: string) => string): string[] {
+  const w = rt.wasted;
+  const m = rt.model;
+  const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+  const { fixed, rules } = rt.recovery;
+  return [
+    '## 5. Retry timing',
+    '',
+    ...(rt.startedAt.slice(0, 16) !== startedAt.slice(0, 16)
+      ? [`*This section comes from a separate run (\`npm run bench -- --retry-timing\`) started ${rt.startedAt.slice(0, 16).replace('T', ' ')} UTC, in ${rt.seconds} s. It computes without the runtime or the clock, so the machine's load does not change its figures.*`, '']
+      : []),
+    '### Wasted attempts',
+    '',
+    `Every declining card of the Stripe sandbox (\`packages/stripe-sandbox/src/cards.ts\`): ${w.cards} cards (${Object.entries(w.classes).map(([k, v]) => `${k} ${v}`).join(', ')}), with the issuer's advice codes ${w.adviceCodes.map((c) => `\`${c}\``).join(', ')} and Mastercard's network advice codes ${w.networkAdviceCodes.join(', ')}. Each card's decline is read as the Stripe adapter reads it (code, decline code, advice code, network advice and decline codes, the card's brand, the outcome type) and classified by \`classifyFailure\`. ` +
+      `For the default policy (\`shared/policy/default.json\`), at each of ${w.moments} failure moments (every 5 hours over four weeks from Monday 2 March 2026, so both clock changes, a month's end and its paydays fall inside) and in each of ${w.zones.length} customer calendars (${w.zones.join(', ')}), \`simulateSequence\` plans the whole sequence, every retry failing the same way.`,
+    '',
+    'Each planned charge is checked by the audit written apart from the planner (`ruleBreaches`, `shared/retries/audit.ts`: a card stopped by a hard or customer-only decline, the card network\'s cap, the customer\'s business hours in every zone of their calendar), and beside it: no charge after the policy\'s end, no charge of a card its failure stopped. A charge that breaks any of these is a wasted attempt.',
+    '',
+    `The caps: the same cards with earlier declines recorded (Stripe\'s own attempts: ${w.caps.patterns.join('; ')}), failing every 23 hours over the same four weeks in UTC, each retry planned by \`planRetry\` as the retry stage plans it, and checked the same way. The caps skipped ${w.caps.skippedForCap.toLocaleString('en')} retries and moved ${w.caps.heldByCap} later than they would have been.`,
+    '',
+    row(['', 'scenarios', 'charges checked', 'wasted attempts']),
+    row(['---', '---:', '---:', '---:']),
+    row(['every card × moment × calendar', w.scenarios.toLocaleString('en'), w.charges.toLocaleString('en'), w.wasted - w.caps.wasted]),
+    row(['with earlier declines (the caps)', w.caps.scenarios.toLocaleString('en'), w.caps.charges.toLocaleString('en'), w.caps.wasted]),
+    '',
+    ...(w.examples.length ? ['The first wasted attempts:', '', ...w.examples.map((e) => `- ${e}`), ''] : []),
+    target('No wasted retry attempt'),
+    '',
+    '### Charge attempts per recovered case (a model)',
+    '',
+    `**These figures are about the model below, not about the world**: no issuer publishes how its declines resolve, so each number here follows from the assumptions, which are stated in full. The same ${m.cases.toLocaleString('en')} modelled failures (seeded PRNG, seed ${m.seed}, so every run gives the same figures) go through two strategies, each case meeting the same luck in both:`,
+    '',
+    `- **Fixed calendar**: a retry on each of the policy\'s retry days (${rt.recovery.retryDays.join(', ')}) at the failure\'s time of day, whatever the decline, as a schedule that reads nothing of the failure would. Stops at the first charge that passes.`,
+    '- **Our rules**: each retry planned by `planRetry` within `retryBounds` as the retry stages do (skipping a stopped card, backing off, aiming at paydays, inside business hours, within the caps). Stops at the first charge that passes.',
+    '',
+    'The assumptions:',
+    '',
+    `- Failures fall uniformly over ${m.year}, at any time of day, in one of the five calendars above, uniformly.`,
+    `- The mix of failures, each stood for by sandbox cards of its kind (one drawn uniformly): ${m.mix.map((g) => `${g.kind} ${pct(g.share)}`).join(', ')}.`,
+    `- Insufficient funds: the customer is paid on the 1st (${pct(m.paydays.firstOfMonth)} of them), the 15th (${pct(m.paydays.fifteenth)}) or the month\'s last business day (${pct(m.paydays.lastBusinessDay)}), in their own calendar; for ${pct(m.paydays.arrives)} of them the money arrives at the start of their next payday and stays; for the rest it never arrives within the case. A charge passes once the money has arrived.`,
+    `- Try again later (\`generic_decline\`, \`do_not_honor\`, \`try_again_later\`, Mastercard advice 02): ${pct(m.tryAgainLater.passes)} of the cards pass from N hours after the failure, N uniform between ${m.tryAgainLater.minHours} and ${m.tryAgainLater.maxHours}; the rest never pass.`,
+    `- The network named a wait (Mastercard advice 24–30): ${pct(m.namedWait.passes)} of the cards pass once the wait is over; before it, none.`,
+    `- Processing errors: each later charge passes with probability ${pct(m.processingError.passes)}, independently.`,
+    '- Hard declines and declines only the customer can fix never pass (the model has no customer who acts, no new card and no reissued card).',
+    `- A charge that would pass, made outside the customer\'s business hours (09:00–18:00, Monday to Friday, in every zone of their calendar), passes only with probability ${pct(m.outsideHours)}: the cardholder is not there to answer the bank\'s check, and some issuers decline unusual-hour recurring charges.`,
+    '- Every charge that does not pass declines again the same way. Wasted attempts are counted by the same audit as above.',
+    '',
+    row(['strategy', 'recovered', 'charges', '**charges per recovered case**', 'charges of hard-declined cards', 'charges of cards only the customer can fix', 'charges outside business hours', 'wasted attempts (audit)', 'mean days to recovery']),
+    row(['---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:']),
+    ...[fixed, rules].map((x) =>
+      row([x.strategy, `${x.recovered.toLocaleString('en')} (${pct(x.recoveryRate)})`, x.charges.toLocaleString('en'), `**${x.chargesPerRecovered}**`, ...[x.chargesOnHard, x.chargesOnNeedsCustomer, x.chargesOutsideHours, x.wasted].map((n) => n.toLocaleString('en')), x.meanDaysToRecovery]),
+    ),
+    '',
+    'Recovered, by kind of failure:',
+    '',
+    row(['kind', 'cases', 'fixed calendar', 'our rules']),
+    row(['---', '---:', '---:', '---:']),
+    ...Object.entries(rt.recovery.byKind).map(([kind, k]) => row([kind, k.cases.toLocaleString('en'), `${k.fixed} (${pct(k.fixed / k.cases)})`, `${k.rules} (${pct(k.rules / k.cases)})`])),
+    '',
+    `Under this model the fixed calendar\'s wasted attempts are its charges of stopped cards and its charges outside business hours${Object.keys(fixed.byKind).length ? ` (${Object.entries(fixed.byKind).map(([k, v]) => `${k} ${v.toLocaleString('en')}`).join(', ')}; a charge may break both)` : ''}.`,
+    '',
+  ];
 }
 
 await main();
