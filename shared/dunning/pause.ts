@@ -25,7 +25,10 @@ export function assertNotPaused(dunningCase: DunningCase, now: Date): void {
 
 /** The latest a case may be paused until: PAUSE_CAP_DAYS after it opened, in `clock`. */
 export function pauseCap(dunningCase: Pick<DunningCase, 'createdAt'>, clock: CaseClock = WALL_CLOCK): Date {
-  return new Date(clock.show(new Date(dunningCase.createdAt)).getTime() + PAUSE_CAP_DAYS * DAY_MS);
+  // When the case opened, in `clock`: a compressed clock knows it (its schedule's start), since the
+  // stages move its anchor.
+  const opened = clock.scheduleStart ?? clock.show(new Date(dunningCase.createdAt));
+  return new Date(opened.getTime() + PAUSE_CAP_DAYS * DAY_MS);
 }
 
 export interface PauseResult {

@@ -98,6 +98,9 @@ describe('the operator CLI locally, in the clock of the case', () => {
     expect(rows.get('retry_declined')! - failedAt).toBeGreaterThan(3.5 * DAY);
     expect(rows.get('retry_declined')! - failedAt).toBeLessThan(5 * DAY);
     expect(shown.stdout).toMatch(new RegExp(`paused\\s+by operator until ${until.replace(/[.]/g, '\\.')} \\(test clock\\)`));
+    // The next retry, planned by Notice2, and why; and the decline it follows, classified.
+    expect(shown.stdout).toMatch(/^next retry\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ Retry2: generic_decline; /m);
+    expect(shown.stdout).toMatch(/^last decline\s+retry_later: generic_decline; try_again_later from the issuer \(by workflow; 2 charges so far\)$/m);
 
     // A pause without a date holds at 30 days after the case opened, in its clock too.
     const capped = await dunning(['pause', c.invoiceId]);
