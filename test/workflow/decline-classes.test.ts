@@ -60,6 +60,8 @@ describe('a hard decline on the renewal (never this card again)', () => {
     // code that alone would be retried on the policy's day; the issuer's advice decides.
     ['pm_card_visa_chargeDeclinedStolenCard', 'do_not_try_again from the issuer (stolen_card)'],
     ['pm_card_mastercard_chargeDeclinedDoNotTryAgain', 'do_not_try_again from the issuer (do_not_honor)'],
+    // Mastercard's advice 21: the cardholder stopped the recurring payment.
+    ['pm_card_mastercard_chargeDeclinedPaymentCancelled', 'do_not_try_again from the issuer (revocation_of_authorization)'],
   ])('charges %s only on the renewal; each retry is skipped naming the rule; the notices go out and the case terminates', async (token, rule) => {
     const subscriber = await subscribeWithDecliningCard(t.stripe, `Class Hard ${token}`, token);
     const card = await defaultCard(subscriber.customerId);
@@ -111,7 +113,7 @@ describe('insufficient funds on the renewal (retry later, on a payday)', () => {
 
     expect(dunningCase.status).toBe('terminated');
     expect(dunningCase.chargeAttempts?.[0]?.failure).toMatchObject({ class: 'retry_later', timing: 'payday', code: 'insufficient_funds' });
-    expect(retries).toHaveLength(RETRY_STAGES.length);
+    expect(attemptsBy(dunningCase)).toEqual(['stripe:declined', ...RETRY_STAGES.map(() => 'workflow:declined')]);
     expect(await chargesOn(subscriber.customerId, card)).toHaveLength(1 + retries.length);
     expect(plans(timeline).map((p) => p.stage)).toEqual(RETRY_STAGES);
     for (const plan of plans(timeline)) {
