@@ -86,12 +86,22 @@ export async function chargeCase(deps: ChargeCaseDeps, dunningCase: DunningCase,
     // The customer removed their card: a decline like any other (the notices go on asking for a new
     // one), and no request Stripe can only refuse.
     if (!card) return { outcome: 'declined', code: NO_PAYMENT_METHOD, message: 'the customer has no payment method to charge' };
-    const blocked = dunningCase.blockedPaymentMethod;
-    if (blocked && card === blocked.id) return { outcome: 'skipped', code: blocked.code };
     const attempts = current.chargeAttempts ?? [];
     const brand = [...attempts].reverse().find((a) => a.card === card && a.brand)?.brand;
-    if (request.gate) {
-      const decision = request.gate({ id: card, ...(brand ? { brand } : {}) });
+    const decide = request.gate && (() => request.gate!({ id: card, ...(brand ? { brand } : {}) }));
+    const blocked = dunningCase.blockedPaymentMethod;
+    if (blocked && card === blocked.id) {
+      // A scheduled retry skips a blocked card in the rules' own words, naming the rule that stopped
+      // it ("do_not_try_again from the issuer (do_not_honor)"): the bare block code alone can look
+      // retryable (Mastercard's advice 03 comes with do_not_honor), and the skip is then on the
+      // case's next retry and metrics like any other. A block the rules have no words for (a
+      // detached card, never charged here) stays a plain skip.
+      const decision = decide?.();
+      if (decision?.kind === 'skip') return { outcome: 'held', decision };
+      return { outcome: 'skipped', code: blocked.code };
+    }
+    if (decide) {
+      const decision = decide();
       if (decision.kind === 'skip' || !decision.due) return { outcome: 'held', decision };
     }
 

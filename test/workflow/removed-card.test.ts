@@ -142,8 +142,8 @@ describe('a customer who removes their card mid-sequence', () => {
     expect(dunningCase).toMatchObject({ status: 'terminated', blockedPaymentMethod: { id: card, code: 'payment_method_detached' } });
     expect(await steps(dunningCase.invoiceId)).toEqual([
       'retry_declined:Retry1:payment_method_detached',
-      'retry_skipped:Retry2:same card, payment_method_detached',
-      'retry_skipped:Retry3:same card, payment_method_detached',
+      'retry_skipped:Retry2:retry skipped: the card was removed; waiting for a new card',
+      'retry_skipped:Retry3:retry skipped: the card was removed; waiting for a new card',
     ]);
     expect(await subjectsTo(t.runtime, subscriber.email)).toEqual([SUBJECTS.notice1, SUBJECTS.notice2, SUBJECTS.notice3, SUBJECTS.ended]);
   });
