@@ -99,6 +99,17 @@ export function hostFunctions(options: FunctionHostOptions): LocalLambda {
 }
 
 /**
+ * A Task result as the Wait after it reads it, once an `onTask` observer held it for `heldMs`: the
+ * moment the stage gave (`waitUntil`) moves by as long, so time the observer took (a test acting
+ * "between a stage and the wait after it") is not taken from the wait. In AWS nothing holds a Task.
+ */
+function afterHold(output: unknown, heldMs: number): unknown {
+  const waitUntil = (output as { waitUntil?: unknown } | null)?.waitUntil;
+  if (heldMs < 1 || typeof waitUntil !== 'string' || Number.isNaN(Date.parse(waitUntil))) return output;
+  return { ...(output as object), waitUntil: new Date(Date.parse(waitUntil) + heldMs).toISOString() };
+}
+
+/**
  * The state machine's Task handlers, one per function its definition invokes. A Task invokes its
  * function as the state machine's role, which IAM must allow. `lambda` is read at each invocation:
  * the state machine starts before the functions can (they need its endpoint).
@@ -132,8 +143,9 @@ export function stateMachineTasks(
       }
       iamUsage.allowed(stateMachinePrincipal.name, 'lambda:InvokeFunction');
       const { output, durationMs } = await lambda.invokeMeasured(name, input);
+      const heldFrom = Date.now();
       await onTask?.({ state, input, output, durationMs });
-      return output;
+      return afterHold(output, Date.now() - heldFrom);
     } catch (error) {
       await onTask?.({ state, input, error: error as Error, durationMs: error instanceof FunctionError ? (error.durationMs ?? 0) : 0 });
       throw error;

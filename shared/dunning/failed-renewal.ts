@@ -13,9 +13,7 @@ import { ignore, type IngestResult } from './ingest-result.ts';
 import { dunningEligibility, parseInvoice, type StripeEventEnvelope, type StripeInvoice } from './invoice-event.ts';
 import { followStripeAttempt } from './stripe-attempt.ts';
 import { record } from './timeline.ts';
-import type { ChargeAttempt } from '../domain/retry-records.ts';
-import { classifyFailure } from '../retries/classify.ts';
-import { scheduleAnchor, withAttempt } from './retry-plan.ts';
+import { scheduleAnchor, stripeDecline, withAttempt } from './retry-plan.ts';
 
 /** What openCase touches. */
 export type OpenCaseDeps = Uses<'policy' | 'policies' | 'mailer' | 'links' | 'clock' | 'caseClock' | 'log' | 'metrics' | 'workflow', Cases & CaseQueries & CardBlocks & RetryLedger & CaseClaims & Banners & Suppressions & Timeline, Invoices & Customers>;
@@ -182,15 +180,8 @@ async function blockOpeningCard(deps: Uses<'log', CardBlocks & RetryLedger & Tim
  */
 async function recordOpeningAttempt(deps: OpenCaseDeps, dunningCase: DunningCase, failure: PaymentFailure | undefined): Promise<DunningCase> {
   if ((dunningCase.chargeAttempts ?? []).length > 0 || dunningCase.status !== 'open') return dunningCase;
-  const attempt: ChargeAttempt = {
-    // When it failed, on the case's clock: the start of its schedule.
-    at: scheduleAnchor(deps, dunningCase).toISOString(),
-    by: 'stripe',
-    outcome: 'declined',
-    ...(failure?.paymentMethod ? { card: failure.paymentMethod } : {}),
-    ...(failure?.cardBrand ? { brand: failure.cardBrand } : {}),
-    ...(failure ? { failure: classifyFailure(failure) } : {}),
-  };
+  // When it failed, on the case's clock: the start of its schedule.
+  const attempt = stripeDecline(scheduleAnchor(deps, dunningCase), failure);
   await deps.store.recordChargeAttempt(dunningCase.invoiceId, attempt, deps.clock.now().toISOString());
   return withAttempt(dunningCase, attempt);
 }

@@ -3,7 +3,8 @@
 // Waits the moment of the next step (`waitUntil`, which the definition's Waits read).
 import type { DunningCase } from '../domain/case.ts';
 import { WALL_CLOCK, type CaseClock } from '../domain/case-clock.ts';
-import type { RetryLedger, Timeline } from '../domain/ports.ts';
+import type { PaymentFailure, RetryLedger, Timeline } from '../domain/ports.ts';
+import { classifyFailure } from '../retries/classify.ts';
 import type { ChargeAttempt } from '../domain/retry-records.ts';
 import type { Policy } from '../policy/schema.ts';
 import { customerZones, type CustomerZones } from '../retries/calendar.ts';
@@ -134,9 +135,8 @@ export async function recordDecision(deps: RetryPlanDeps, policy: Policy, dunnin
  */
 export async function waitUntilAfter(deps: RetryPlanDeps, policy: Policy, dunningCase: DunningCase, stageId: string): Promise<string> {
   const next = stepAfter(policy, stageId);
-  const clock = businessClock(deps, dunningCase);
   const now = deps.clock.now();
-  const stored = (at: Date) => new Date(Math.max(clock.store(at).getTime(), now.getTime())).toISOString();
+  const stored = (at: Date) => waitStamp(deps, dunningCase, at);
   if (!next) return now.toISOString();
   const anchor = scheduleAnchor(deps, dunningCase);
   if (next.kind !== 'retry' || policy.retries === 'stripe') return stored(momentOf(anchor, next.day));
@@ -148,6 +148,30 @@ export async function waitUntilAfter(deps: RetryPlanDeps, policy: Policy, dunnin
   }
   // Skipped: the stage runs on its day anyway and says why then (a new card may have come by).
   return stored(new Date(Math.min(input.bounds.nominal.getTime(), input.bounds.latest.getTime())));
+}
+
+/** Stripe's own declined attempt (the renewal's, or a later automatic one) as the case records it. */
+export function stripeDecline(at: Date, failure: PaymentFailure | undefined): ChargeAttempt {
+  return {
+    at: at.toISOString(),
+    by: 'stripe',
+    outcome: 'declined',
+    ...(failure?.paymentMethod ? { card: failure.paymentMethod } : {}),
+    ...(failure?.cardBrand ? { brand: failure.cardBrand } : {}),
+    ...(failure ? { failure: classifyFailure(failure) } : {}),
+  };
+}
+
+/**
+ * The instant a Wait waits until, for `at` on the case's business clock: `at` itself in AWS (never
+ * before now). On a compressed clock (locally) the gap from the moment the stage was due, counted
+ * from now, as the stage ends: its own run, which lasts days there, is not taken from the gap.
+ */
+export function waitStamp(deps: Uses<'clock' | 'caseClock'>, dunningCase: DunningCase, at: Date): string {
+  const clock = businessClock(deps, dunningCase);
+  const now = deps.clock.now().getTime();
+  const gap = clock.store(at).getTime() - clock.store(stageNow(deps, dunningCase)).getTime();
+  return new Date(Math.max(clock.name ? now + gap : clock.store(at).getTime(), now)).toISOString();
 }
 
 /** A case with one more attempt, as the store now holds it. */

@@ -21,7 +21,7 @@ import { STAND_DOWN_RETURN, type StandDownContract } from '../workflow/stand-dow
 import { record } from './timeline.ts';
 import { decideAtWake } from '../retries/plan.ts';
 import { noticeMayBeEarly } from '../retries/schedule.ts';
-import { businessClock, businessNow, dueByDay, planInput, recordDecision, scheduleAnchor, startStageClock, waitUntilAfter } from './retry-plan.ts';
+import { businessNow, dueByDay, planInput, recordDecision, scheduleAnchor, startStageClock, waitStamp, waitUntilAfter } from './retry-plan.ts';
 
 /** A notice that starts this close to its moment is on time (a Wait wakes a little early or late). */
 const EARLY_TOLERANCE_MS = 60_000;
@@ -61,7 +61,7 @@ export async function runNoticeStage(
   const due = dueByDay(policy, stage.id)(scheduleAnchor(deps, begun));
   if (!options.ahead && noticeMayBeEarly(policy, stage.id) && businessNow(deps, begun).getTime() < due.getTime() - EARLY_TOLERANCE_MS) {
     deps.log.info('notice started before its day; waiting for it', { invoiceId, stage: stage.id, due: due.toISOString() });
-    return { outcome: 'early', waitUntil: businessClock(deps, begun).store(due).toISOString() };
+    return { outcome: 'early', waitUntil: waitStamp(deps, begun, due) };
   }
   const dunningCase = await startStageClock(deps, begun, () => due);
 
@@ -151,7 +151,7 @@ export async function runRetryStage(
     await recordDecision(deps, policy, dunningCase, stage.id, result.decision);
     if (result.decision.kind === 'retry') {
       // Not yet: the state machine waits in `<stage>Later` until then, and runs this stage again.
-      return { outcome: 'later', waitUntil: businessClockStore(deps, dunningCase, result.decision.at) };
+      return { outcome: 'later', waitUntil: waitStamp(deps, dunningCase, result.decision.at) };
     }
     return { outcome: 'declined', code: `skipped_${result.decision.reasonClass}`, waitUntil: await next() };
   }
@@ -183,11 +183,6 @@ export async function runRetryStage(
   await record(deps, invoiceId, 'retry_declined', { at: now, stage: stage.id, detail: code });
   deps.log.info('retry declined', { invoiceId, stage: stage.id, code });
   return { outcome: 'declined', code, waitUntil: await next() };
-}
-
-function businessClockStore(deps: Uses<'clock' | 'caseClock'>, dunningCase: DunningCase, at: Date): string {
-  const stored = businessClock(deps, dunningCase).store(at);
-  return new Date(Math.max(stored.getTime(), deps.clock.now().getTime())).toISOString();
 }
 
 /** The stage's policy: the one its state names, else the case's (read only when the file has several). */

@@ -1,9 +1,8 @@
 // Stripe's own retry of an invoice whose case already runs (Smart Retries, a custom schedule)
 // failed: recorded on the case, and under `retries: "stripe"` followed by the notice it makes due.
 import type { Banners, CaseClaims, Cases, Invoices, RetryLedger, Suppressions, Timeline } from '../domain/ports.ts';
-import { classifyFailure } from '../retries/classify.ts';
 import { auditAndRecord } from './charge.ts';
-import { businessNow } from './retry-plan.ts';
+import { businessNow, stripeDecline } from './retry-plan.ts';
 import type { DunningCase } from '../domain/case.ts';
 import { CaseClosedError, CasePausedError } from '../domain/errors.ts';
 import { DEFAULT_POLICY_NAME } from '../policy/segments.ts';
@@ -54,15 +53,7 @@ export async function followStripeAttempt(deps: FollowStripeAttemptDeps, dunning
  */
 async function recordStripeAttempt(deps: FollowStripeAttemptDeps, dunningCase: DunningCase, invoiceId: string): Promise<void> {
   const invoice = await deps.stripe.getInvoice(invoiceId, { withPaymentError: true });
-  const failure = invoice.lastPaymentError;
-  await auditAndRecord(deps, dunningCase, {
-    at: businessNow(deps, dunningCase).toISOString(),
-    by: 'stripe',
-    outcome: 'declined',
-    ...(failure?.paymentMethod ? { card: failure.paymentMethod } : {}),
-    ...(failure?.cardBrand ? { brand: failure.cardBrand } : {}),
-    ...(failure ? { failure: classifyFailure(failure) } : {}),
-  });
+  await auditAndRecord(deps, dunningCase, stripeDecline(businessNow(deps, dunningCase), invoice.lastPaymentError));
 }
 
 /** `StripeAttempt2`, or `StripeAttempt2:in_…` for a later invoice that joined the case. */
