@@ -1,32 +1,8 @@
-// Which declines mean "this card will not work again": retrying it only costs the customer's bank's
-// goodwill. Pure data and predicates, after Stripe's decline-code documentation
-// (docs.stripe.com/declines/codes) and its advice codes (docs.stripe.com/declines/card#retrying-issuer-declines).
-import { AUTHENTICATION_REQUIRED, NO_PAYMENT_METHOD, PAYMENT_METHOD_DETACHED, type PaymentFailure } from '../domain/ports.ts';
+// Which declines block a case's card, and how a decline reads on the timeline. Which declines mean
+// "this card will not work again" is the retry rules' classification (shared/retries/classify.ts,
+// after Stripe's decline codes and advice codes); this file applies it to a case's card.
+import { AUTHENTICATION_REQUIRED, NO_PAYMENT_METHOD, type PaymentFailure } from '../domain/ports.ts';
 import { classifyFailure } from '../retries/classify.ts';
-
-/** Stripe decline codes a retry of the same card cannot fix. */
-export const HARD_DECLINE_CODES: ReadonlySet<string> = new Set([
-  'lost_card',
-  'stolen_card',
-  'pickup_card',
-  'fraudulent',
-  'restricted_card',
-  'invalid_account',
-  'card_not_supported',
-  'currency_not_supported',
-  'do_not_try_again',
-  'incorrect_number',
-  'revocation_of_all_authorizations',
-  'revocation_of_authorization',
-  'security_violation',
-  'stop_payment_order',
-  'transaction_not_allowed',
-  // The customer detached the card: it can never pay again.
-  PAYMENT_METHOD_DETACHED,
-]);
-
-/** The customer must act (3-D Secure); the code a case's card is blocked under for it. */
-export { AUTHENTICATION_REQUIRED };
 
 /**
  * What `invoices.pay` answers when the bank wants the customer to authenticate: a 402 card error with
@@ -34,21 +10,6 @@ export { AUTHENTICATION_REQUIRED };
  * (docs.stripe.com/error-codes, docs.stripe.com/billing/subscriptions/overview#requires-action).
  */
 export const INVOICE_REQUIRES_ACTION = 'invoice_payment_intent_requires_action';
-
-/** The issuer's advice that this card will not be approved however often it is tried. */
-export const DO_NOT_TRY_AGAIN = 'do_not_try_again';
-
-/**
- * The issuer's advice that the card's details are wrong (an expired card, a wrong CVC): the same
- * saved card fails until the customer, or the bank's reissue, corrects them
- * (docs.stripe.com/declines/card#retrying-issuer-declines).
- */
-export const CONFIRM_CARD_DATA = 'confirm_card_data';
-
-/** True when the same card must not be charged again until the customer changes it. */
-export function blocksCard(code: string | undefined): boolean {
-  return code !== undefined && (HARD_DECLINE_CODES.has(code) || code === AUTHENTICATION_REQUIRED);
-}
 
 /**
  * The code a card is blocked under after this failure, or undefined when it may be tried again: any

@@ -3,7 +3,7 @@
 import type { Banners, CardBlocks, RetryLedger, CaseClaims, CaseQueries, Cases, Customers, Invoices, Suppressions, Timeline } from '../domain/ports.ts';
 import { renderNotice } from '../notices/render.ts';
 import { ACTION_REQUIRED_STAGE, bannerOf } from './banner.ts';
-import { AUTHENTICATION_REQUIRED } from './declines.ts';
+import { AUTHENTICATION_REQUIRED } from '../domain/ports.ts';
 import { policyOf, type Uses } from './deps.ts';
 import { sendCaseEmail } from './emails.ts';
 import type { IngestResult } from './ingest-result.ts';
