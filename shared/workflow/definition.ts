@@ -1,6 +1,9 @@
 // Generates the Amazon States Language definition of one dunning execution from the policy.
 // CDK deploys it and the local runtime runs it in aws-local-stepfunctions: one source, no AWS imports.
-import { CaseClosedError, CasePausedError, PERMANENT_ERRORS, TRANSIENT_ERRORS } from '../domain/errors.ts';
+import { CaseClosedError } from '../domain/errors.ts';
+import { crashRetrier, DEFAULT_RETRY, pausedRetrier, permanentRetrier, SECONDS_PER_DAY, transientRetrier, type RetrySettings } from './retriers.ts';
+
+export { DEFAULT_RETRY, SECONDS_PER_DAY, type RetrySettings } from './retriers.ts';
 import type { Policy, Stage } from '../policy/schema.ts';
 import { PAUSE_CAP_DAYS, PAUSE_POLL_SECONDS } from '../domain/pause-limits.ts';
 import { DEFAULT_POLICY_NAME, longestEndDay, policyNames, singlePolicySet, type PolicySet } from '../policy/segments.ts';
@@ -25,7 +28,6 @@ export const STATE = {
   caseClosed: 'CaseClosed',
 } as const;
 
-export const SECONDS_PER_DAY = 86_400;
 
 /**
  * What a retry stage returns; the `<retryId>Paid` Choice after it reads `$.retry.outcome`. `paid`
@@ -39,21 +41,6 @@ export type RetryTaskOutput =
   /** The retry rules put the charge later: the stage runs again at `waitUntil` (`<retryId>Later`). */
   | { outcome: 'later'; waitUntil: string }
   | StandDown;
-
-export interface RetrySettings {
-  /** First backoff interval for transient errors (seconds). */
-  intervalSeconds: number;
-  maxAttempts: number;
-  backoffRate: number;
-  maxDelaySeconds: number;
-}
-
-export const DEFAULT_RETRY: RetrySettings = {
-  intervalSeconds: 5,
-  maxAttempts: 6,
-  backoffRate: 2,
-  maxDelaySeconds: 300,
-};
 
 /** Task timeout: a stage makes a few API calls; anything slower is a hang worth retrying. */
 const TASK_TIMEOUT_SECONDS = 60;
@@ -346,49 +333,6 @@ export function buildDefinition(
       ...rest,
     };
   }
-}
-
-/** Stripe, SES and DynamoDB trouble, plus Lambda's own transient faults: back off with full jitter. */
-function transientRetrier(retry: RetrySettings): Json {
-  return {
-    ErrorEquals: [
-      ...TRANSIENT_ERRORS,
-      'Lambda.ServiceException',
-      'Lambda.AWSLambdaException',
-      'Lambda.SdkClientException',
-      'Lambda.TooManyRequestsException',
-    ],
-    IntervalSeconds: retry.intervalSeconds,
-    MaxAttempts: retry.maxAttempts,
-    BackoffRate: retry.backoffRate,
-    MaxDelaySeconds: retry.maxDelaySeconds,
-    JitterStrategy: 'FULL',
-  };
-}
-
-/** Errors retrying cannot fix, and the closed case, are never retried (matched before States.ALL). */
-function permanentRetrier(): Json {
-  return { ErrorEquals: [CaseClosedError.name, ...PERMANENT_ERRORS], MaxAttempts: 0 };
-}
-
-/**
- * A case an operator paused, as a stage of an earlier version reports it (it throws CasePausedError;
- * this version's return `paused`, and wait in `<stage>Paused`): look again every hour, for as long as
- * a pause can last (it ends at most PAUSE_CAP_DAYS after the case opened), plus a day's margin.
- * Kept so that a rollback of the functions under a running execution still pauses. Matched before States.ALL.
- */
-function pausedRetrier(): Json {
-  return {
-    ErrorEquals: [CasePausedError.name],
-    IntervalSeconds: PAUSE_POLL_SECONDS,
-    MaxAttempts: ((PAUSE_CAP_DAYS + 1) * SECONDS_PER_DAY) / PAUSE_POLL_SECONDS,
-    BackoffRate: 1,
-  };
-}
-
-/** Anything else, e.g. a Lambda that crashed or timed out: a couple of tries, then the execution fails. */
-function crashRetrier(): Json {
-  return { ErrorEquals: ['States.ALL'], IntervalSeconds: 10, MaxAttempts: 2, BackoffRate: 2, JitterStrategy: 'FULL' };
 }
 
 /** Every Task state and the stage function it invokes; the local runtime binds handlers with this. */
