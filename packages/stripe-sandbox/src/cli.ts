@@ -1,9 +1,9 @@
 // Runs the Stripe sandbox on its own:
 //   npx stripe-sandbox --port 12111 --webhook-url http://127.0.0.1:3000/webhook --webhook-secret whsec_x [--data-dir .dunning-data]
 //     [--retry-days 1,3,5] [--end-of-retries cancel|unpaid|past_due]
-//     [--delivery stripe|ordered] [--delivery-seed n]
+//     [--delivery stripe|ordered] [--delivery-seed n] [--rate-limits test|live|off|<global>/<perEndpoint>]
 import { parseArgs } from 'node:util';
-import { startStripeSandbox } from './index.ts';
+import { parseRateLimits, startStripeSandbox, type RateLimitSetting } from './index.ts';
 
 const { values } = parseArgs({
   options: {
@@ -19,8 +19,18 @@ const { values } = parseArgs({
     // none by default) and what happens to the subscription when it is over (Stripe's default: cancel).
     'retry-days': { type: 'string' },
     'end-of-retries': { type: 'string', default: 'cancel' },
+    // Stripe's rate limits (docs.stripe.com/rate-limits): test mode's 25/s by default.
+    'rate-limits': { type: 'string', default: 'test' },
   },
 });
+
+let rateLimits: RateLimitSetting;
+try {
+  rateLimits = parseRateLimits(values['rate-limits']);
+} catch (err) {
+  console.error(`--rate-limits: ${(err as Error).message}`);
+  process.exit(2);
+}
 
 const endOfRetries = values['end-of-retries'];
 if (endOfRetries !== 'cancel' && endOfRetries !== 'unpaid' && endOfRetries !== 'past_due') {
@@ -59,9 +69,12 @@ const sandbox = await startStripeSandbox({
   log: values.quiet ? undefined : (line) => console.error(line),
   automaticRetryDays: retryDays,
   subscriptionAfterRetries: endOfRetries,
+  rateLimits,
 });
 console.log(`Stripe sandbox listening on ${sandbox.url}`);
 console.log(`  new Stripe('sk_test_anything', { host: '${values.host}', port: ${sandbox.port}, protocol: 'http' })`);
+const limits = sandbox.rateLimits();
+console.log(`  rate limits: ${limits ? `${limits.global}/s for the account, ${limits.perEndpoint}/s per endpoint` : 'off'}`);
 if (webhookUrl) console.log(`  webhooks → ${webhookUrl} (${values.delivery === 'ordered' ? 'ordered' : `as Stripe delivers, seed ${seed}`})`);
 
 let stopping = false;

@@ -5,8 +5,7 @@ export type StripeErrorType =
   | 'invalid_request_error'
   | 'card_error'
   | 'api_error'
-  | 'idempotency_error'
-  | 'rate_limit_error';
+  | 'idempotency_error';
 
 export interface StripeErrorBody {
   type: StripeErrorType;
@@ -107,10 +106,15 @@ function maskKey(key: string): string {
   return `${key.slice(0, 8)}${'*'.repeat(Math.max(0, key.length - 12))}${key.slice(-4)}`;
 }
 
+/**
+ * A 429 is Stripe's `invalid_request_error` with the code `rate_limit` (its documented error types have
+ * no rate-limit type; a rate-limited response as public reports show it, e.g. codecombat#2588); the
+ * SDK maps it to `StripeRateLimitError` by its status.
+ */
 export function faultError(status: 429 | 500 | 502 | 503): StripeApiError {
   if (status === 429) {
     return new StripeApiError(429, {
-      type: 'rate_limit_error',
+      type: 'invalid_request_error',
       code: 'rate_limit',
       doc_url: docUrl('rate_limit'),
       message: 'Request rate limit exceeded. Learn more about rate limits here https://stripe.com/docs/rate-limits.',

@@ -5,6 +5,8 @@ import type { AddressInfo } from 'node:net';
 import { processDue } from './billing/clock.ts';
 import { API_VERSION, Core, KNOWN_API_VERSIONS, type InvoiceAfterRetries, type SubscriptionAfterRetries } from './core.ts';
 import { listen } from './listen.ts';
+import { RateLimiter, type RateLimits, type RateLimitSetting } from './rate-limits.ts';
+import { RequestCounter, type RequestStats } from './request-stats.ts';
 import { createRequestHandler, Faults, type FaultSpec } from './server.ts';
 import { Store } from './store.ts';
 import { realNow } from './time.ts';
@@ -16,7 +18,18 @@ import { DEFAULT_DELIVERY, DEFAULT_RETRY, WebhookDispatcher, type DeliveryOption
 // test data, and the error of a port in use.
 export { API_VERSION, KNOWN_API_VERSIONS, type InvoiceAfterRetries, type SubscriptionAfterRetries } from './core.ts';
 export { readStripeFixtures } from './fixtures.ts';
+export { rateLimitWaitingHttpClient, type RateLimitWaitOptions } from './harness-http-client.ts';
 export { PortInUseError } from './listen.ts';
+export {
+  parseRateLimits,
+  RATE_LIMIT_PRESETS,
+  RATE_LIMITS_SYNTAX,
+  type RateLimitPreset,
+  type RateLimitReason,
+  type RateLimits,
+  type RateLimitSetting,
+} from './rate-limits.ts';
+export type { EndpointStats, RefusalReason, RequestStats } from './request-stats.ts';
 export { signPayload, type DeliveryMode, type DeliveryOptions, type WebhookTarget } from './webhooks.ts';
 
 export interface StripeSandboxOptions {
@@ -56,6 +69,13 @@ export interface StripeSandboxOptions {
    * `Stripe-Version` and webhook endpoints without an `apiVersion`. Must be one of `KNOWN_API_VERSIONS`.
    */
   defaultApiVersion?: string;
+  /**
+   * Stripe's rate limiter (docs.stripe.com/rate-limits): requests per second for the account and for
+   * each endpoint (method and route), answered past them with Stripe's 429 and its
+   * `Stripe-Rate-Limited-Reason`. `test` (the default: 25 and 25, as a Stripe sandbox), `live` (100
+   * and 25), `off`, or `{ global, perEndpoint }`. Test helpers (test clocks) are never limited.
+   */
+  rateLimits?: RateLimitSetting;
 }
 
 export interface StripeSandbox {
@@ -73,6 +93,17 @@ export interface StripeSandbox {
    * `payment_method.automatically_updated` (also `POST /_sandbox/payment_methods/:id/automatically_update`).
    */
   updateCardAutomatically(paymentMethodId: string, expiry: { exp_month: number; exp_year: number }): void;
+  /** Changes the rate limits from now on (also `POST /_sandbox/rate_limits`); throws on a bad setting. */
+  setRateLimits(setting: RateLimitSetting): void;
+  /** The rate limits in force; `undefined` when off (also `GET /_sandbox/rate_limits`). */
+  rateLimits(): RateLimits | undefined;
+  /**
+   * The API requests received since the start or the last reset (also `GET /_sandbox/requests`):
+   * per endpoint and in total, with the busiest second, and the 429s answered by reason.
+   */
+  requestStats(): RequestStats;
+  /** Starts the request statistics over (also `DELETE /_sandbox/requests`). */
+  resetRequestStats(): void;
   close(): Promise<void>;
 }
 
@@ -82,6 +113,8 @@ const REAL_TIME_TICK_MS = 1000;
 export async function startStripeSandbox(options: StripeSandboxOptions = {}): Promise<StripeSandbox> {
   const host = options.host ?? '127.0.0.1';
   const log = options.log ?? (() => undefined);
+  // A bad setting is refused before the port is taken.
+  const traffic = { limiter: new RateLimiter(options.rateLimits ?? 'test'), requests: new RequestCounter() };
   const server = createServer();
   await listen(server, options.port ?? 0, host);
   const port = (server.address() as AddressInfo).port;
@@ -120,7 +153,7 @@ export async function startStripeSandbox(options: StripeSandboxOptions = {}): Pr
   }
   core.settings.defaultApiVersion = options.defaultApiVersion ?? API_VERSION;
   const faults = new Faults();
-  server.on('request', createRequestHandler(core, faults));
+  server.on('request', createRequestHandler(core, faults, traffic));
 
   const ticker = setInterval(() => {
     try {
@@ -148,6 +181,10 @@ export async function startStripeSandbox(options: StripeSandboxOptions = {}): Pr
       updateCardAutomatically(core, paymentMethodId, expiry);
       store.scheduleSave();
     },
+    setRateLimits: (setting) => traffic.limiter.set(setting),
+    rateLimits: () => traffic.limiter.current,
+    requestStats: () => traffic.requests.read(),
+    resetRequestStats: () => traffic.requests.reset(),
     close() {
       closed ??= new Promise<void>((resolve) => {
         clearInterval(ticker);

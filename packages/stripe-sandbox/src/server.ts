@@ -1,5 +1,6 @@
-// The HTTP front door: API-key auth, injected faults, idempotency keys, routing, Stripe's JSON
-// error envelope and headers for /v1; hosted pages under /i, /p, /receipts; control under /_sandbox.
+// The HTTP front door: API-key auth, injected faults, Stripe's rate limits, idempotency keys, routing,
+// Stripe's JSON error envelope and headers for /v1; hosted pages under /i, /p, /receipts; control
+// under /_sandbox.
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
@@ -18,6 +19,8 @@ import { newId } from './ids.ts';
 import { Params } from './params.ts';
 import { handlePage } from './portal.ts';
 import { updateCardAutomatically } from './wallet.ts';
+import { RATE_LIMITS_SYNTAX, type RateLimiter, type RateLimitSetting } from './rate-limits.ts';
+import type { RequestCounter } from './request-stats.ts';
 import { match, route, type Route } from './router.ts';
 
 // Search takes Stripe's query language, which this sandbox does not parse; without these the
@@ -41,6 +44,25 @@ const ROUTES: Route[] = [
 ];
 
 const MAX_BODY_BYTES = 1024 * 1024;
+
+/** Stripe's limiter and what the API was asked: the 429s a burst earns, and the figures a benchmark reads. */
+export interface Traffic {
+  limiter: RateLimiter;
+  requests: RequestCounter;
+}
+
+/**
+ * Test helpers (test clocks) move the sandbox's time: a harness that drives a month of renewals
+ * through them is not the integration's traffic, so they are neither limited nor counted.
+ */
+function isApiTraffic(path: string): boolean {
+  return !path.startsWith('/v1/test_helpers/');
+}
+
+export const rateLimitsBody = z.union([
+  z.object({ preset: z.enum(['test', 'live', 'off']) }).strict(),
+  z.object({ global: z.number().int().positive(), perEndpoint: z.number().int().positive() }).strict(),
+]);
 
 export interface FaultSpec {
   method?: string;
@@ -136,9 +158,9 @@ function send(res: ServerResponse, status: number, headers: Record<string, strin
   res.end(body);
 }
 
-export function createRequestHandler(core: Core, faults: Faults): (req: IncomingMessage, res: ServerResponse) => void {
+export function createRequestHandler(core: Core, faults: Faults, traffic: Traffic): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
-    handle(core, faults, req, res).catch((err: unknown) => {
+    handle(core, faults, traffic, req, res).catch((err: unknown) => {
       core.log(`stripe-sandbox: ${req.method} ${req.url} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
       if (!res.headersSent) {
         send(res, 500, { 'Content-Type': 'application/json' }, JSON.stringify({ error: faultError(500).body }, null, 2));
@@ -149,14 +171,14 @@ export function createRequestHandler(core: Core, faults: Faults): (req: Incoming
   };
 }
 
-async function handle(core: Core, faults: Faults, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(core: Core, faults: Faults, traffic: Traffic, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://sandbox.invalid');
   const method = (req.method ?? 'GET').toUpperCase();
   const path = url.pathname;
   const raw = method === 'GET' || method === 'HEAD' ? '' : await readBody(req);
 
   if (path.startsWith('/_sandbox/')) {
-    control(core, faults, method, path, raw, res);
+    control(core, faults, traffic, method, path, url.searchParams, raw, res);
     return;
   }
   if (!path.startsWith('/v1/')) {
@@ -167,7 +189,7 @@ async function handle(core: Core, faults: Faults, req: IncomingMessage, res: Ser
       return;
     }
   }
-  api(core, faults, req, res, method, path, method === 'POST' ? raw : url.search.slice(1));
+  api(core, faults, traffic, req, res, method, path, method === 'POST' ? raw : url.search.slice(1));
 }
 
 const cardExpiryBody = z.object({
@@ -189,7 +211,7 @@ function controlBody<S extends z.ZodType>(raw: string, schema: S, shape: string)
   return result.success ? { success: true, data: result.data } : { success: false, error: result.error.message };
 }
 
-function control(core: Core, faults: Faults, method: string, path: string, raw: string, res: ServerResponse): void {
+function control(core: Core, faults: Faults, traffic: Traffic, method: string, path: string, query: URLSearchParams, raw: string, res: ServerResponse): void {
   const json = (status: number, body: unknown) => send(res, status, { 'Content-Type': 'application/json' }, JSON.stringify(body));
   if (path === '/_sandbox/health' && method === 'GET') return json(200, { status: 'ok' });
   const autoUpdate = /^\/_sandbox\/payment_methods\/([^/]+)\/automatically_update$/.exec(path);
@@ -215,10 +237,27 @@ function control(core: Core, faults: Faults, method: string, path: string, raw: 
     faults.clear();
     return json(200, { ok: true });
   }
+  if (path === '/_sandbox/rate_limits' && method === 'GET') return json(200, { limits: traffic.limiter.current ?? null });
+  if (path === '/_sandbox/rate_limits' && method === 'POST') {
+    const body = controlBody(raw, rateLimitsBody, `{preset: "test" | "live" | "off"} or {global, perEndpoint} (${RATE_LIMITS_SYNTAX})`);
+    if (!body.success) return json(400, { error: body.error });
+    const setting: RateLimitSetting = 'preset' in body.data ? body.data.preset : body.data;
+    traffic.limiter.set(setting);
+    return json(200, { limits: traffic.limiter.current ?? null });
+  }
+  if (path === '/_sandbox/requests' && method === 'GET') {
+    const stats = traffic.requests.read();
+    if (query.get('reset') === 'true') traffic.requests.reset();
+    return json(200, stats);
+  }
+  if (path === '/_sandbox/requests' && method === 'DELETE') {
+    traffic.requests.reset();
+    return json(200, { ok: true });
+  }
   return json(404, { error: `no sandbox control endpoint ${method} ${path}` });
 }
 
-function api(core: Core, faults: Faults, req: IncomingMessage, res: ServerResponse, method: string, path: string, encoded: string): void {
+function api(core: Core, faults: Faults, traffic: Traffic, req: IncomingMessage, res: ServerResponse, method: string, path: string, encoded: string): void {
   const requestId = newId('req');
   const asked = typeof req.headers['stripe-version'] === 'string' ? req.headers['stripe-version'] : undefined;
   const version = asked ?? core.settings.defaultApiVersion;
@@ -245,11 +284,24 @@ function api(core: Core, faults: Faults, req: IncomingMessage, res: ServerRespon
     const e = replyError(invalidApiVersion(asked));
     return send(res, e.status, { ...headers, 'Stripe-Version': core.settings.defaultApiVersion }, e.text);
   }
-  // The rate limiter answers before any endpoint runs, so its 429 is never saved under a key.
-  const rateLimited = faults.take(method, path, 'rate_limit');
-  if (rateLimited) {
-    const e = replyError(faultError(rateLimited));
+  // The rate limiter answers before any endpoint runs, so its 429 is never saved under a key. An
+  // endpoint is the method and the route, so reads of different invoices share one limit.
+  const found = match(ROUTES, method, path);
+  const endpoint = `${method} ${found?.template ?? '(unrecognized URL)'}`;
+  const counted = isApiTraffic(path);
+  const injected = faults.take(method, path, 'rate_limit');
+  if (injected) {
+    if (counted) traffic.requests.record(endpoint, 'injected');
+    const e = replyError(faultError(injected));
     return send(res, e.status, headers, e.text);
+  }
+  if (counted) {
+    const refused = traffic.limiter.admit(endpoint);
+    traffic.requests.record(endpoint, refused);
+    if (refused) {
+      const e = replyError(faultError(429));
+      return send(res, e.status, { ...headers, 'Stripe-Rate-Limited-Reason': refused }, e.text);
+    }
   }
 
   const form = decodeForm(encoded);
@@ -271,7 +323,6 @@ function api(core: Core, faults: Faults, req: IncomingMessage, res: ServerRespon
     }
   }
 
-  const found = match(ROUTES, method, path);
   let status = 200;
   let text: string;
   core.request = { id: requestId, idempotencyKey };

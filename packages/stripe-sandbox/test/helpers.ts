@@ -3,12 +3,22 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Stripe from 'stripe';
-import { startStripeSandbox, type StripeSandbox, type StripeSandboxOptions } from '../src/index.ts';
+import { rateLimitWaitingHttpClient, startStripeSandbox, type StripeSandbox, type StripeSandboxOptions } from '../src/index.ts';
 
 export const WEBHOOK_SECRET = 'whsec_sandbox_test_secret';
 
+/**
+ * An SDK client for the tests' own traffic, which runs far faster than Stripe's test-mode 25 requests a
+ * second: it waits out the sandbox's rate limiter (pass `httpClient` to see the 429s).
+ */
 export function stripeFor(sandbox: StripeSandbox, config: Stripe.StripeConfig = {}): Stripe {
-  return new Stripe('sk_test_sandbox', { host: '127.0.0.1', port: sandbox.port, protocol: 'http', ...config });
+  return new Stripe('sk_test_sandbox', {
+    host: '127.0.0.1',
+    port: sandbox.port,
+    protocol: 'http',
+    httpClient: rateLimitWaitingHttpClient(),
+    ...config,
+  });
 }
 
 export interface Delivery {
