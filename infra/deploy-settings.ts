@@ -2,12 +2,41 @@
 // send mail nobody receives: no sender, a sender at a reserved example domain, or a policy whose
 // brand links point at this machine. Pure, so each refusal is tested without a synth.
 import { SettingsError } from '#shared/command-line.ts';
+import { BudgetConfigSchema, ENV, readConfig } from '#shared/config.ts';
+import type { RequestBudgets } from './constructs/dunning-function.ts';
 import { DEFAULT_POLICY_NAME, type PolicySet } from '#shared/policy/segments.ts';
 
 export interface DeploySettings {
   readonly sender: string;
   readonly replyTo?: string[];
   readonly alarmEmail?: string;
+  /** DUNNING_STRIPE_BUDGET and DUNNING_EMAIL_BUDGET (or `-c stripeBudget=40/10 -c emailBudget=10`). */
+  readonly budget?: RequestBudgets;
+}
+
+function readBudget(context: ContextReader, env: NodeJS.ProcessEnv): RequestBudgets | undefined {
+  return budgetOf(context('stripeBudget') ?? env[ENV.stripeBudget], context('emailBudget') ?? env[ENV.emailBudget]);
+}
+
+/**
+ * The request budget a deployer (or `npm start`) set as DUNNING_STRIPE_BUDGET and
+ * DUNNING_EMAIL_BUDGET, validated as the functions validate it; undefined: the defaults.
+ */
+export function budgetOf(stripe: unknown, email: unknown): RequestBudgets | undefined {
+  if (stripe === undefined && email === undefined) return undefined;
+  let parsed;
+  try {
+    parsed = readConfig(BudgetConfigSchema, {
+      ...(stripe !== undefined ? { [ENV.stripeBudget]: String(stripe) } : {}),
+      ...(email !== undefined ? { [ENV.emailBudget]: String(email) } : {}),
+    });
+  } catch (error) {
+    throw new SettingsError((error as Error).message.replace(/^Invalid configuration: /, 'Request budget: '));
+  }
+  return {
+    ...(parsed.stripeBudget ? { stripe: parsed.stripeBudget } : {}),
+    ...(parsed.emailBudget !== undefined ? { emailsPerSecond: parsed.emailBudget } : {}),
+  };
 }
 
 /** Reads a context value (`-c key=value`), as `app.node.tryGetContext` does. */
@@ -51,6 +80,7 @@ export function readDeploySettings(context: ContextReader, env: NodeJS.ProcessEn
     sender,
     replyTo: replyTo.length ? replyTo : undefined,
     alarmEmail: alarmEmail ? String(alarmEmail) : undefined,
+    budget: readBudget(context, env),
   };
 }
 

@@ -17,9 +17,12 @@ import { parsePolicySet } from '#shared/policy/load.ts';
 import { DEFAULT_POLICY_NAME, type PolicySet, type PolicySetInput } from '#shared/policy/segments.ts';
 import type { Policy, PolicyInput } from '#shared/policy/schema.ts';
 import { NoRedundantDependsOn } from './aspects/no-redundant-depends-on.ts';
+import type { IEventBus } from 'aws-cdk-lib/aws-events';
+import { AccessApi } from './constructs/access-api.ts';
+import { EventPublisher } from './constructs/event-publisher.ts';
 import { DunningAlarms, type DunningAlarmsProps } from './constructs/dunning-alarms.ts';
 import { DunningDashboard } from './constructs/dunning-dashboard.ts';
-import type { DunningFunction } from './constructs/dunning-function.ts';
+import type { DunningFunction, RequestBudgets } from './constructs/dunning-function.ts';
 import { DunningStateMachine } from './constructs/dunning-state-machine.ts';
 import { DunningStore } from './constructs/dunning-store.ts';
 import { EmailEvents, type EmailTrackingProps } from './constructs/email-events.ts';
@@ -110,6 +113,11 @@ export interface DunningWorkflowProps {
   readonly secrets?: DunningSecretsProps;
   /** @default - a webhook Function URL */
   readonly ingest?: DunningIngestProps;
+  /**
+   * Where the case events for your own systems go (source `stripe-dunning`, docs/events/).
+   * @default a new event bus, exported as the stack's `EventBusName` and `EventBusArn`
+   */
+  readonly eventBus?: IEventBus;
   /** Retention of every function's and the state machine's logs. @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
   /**
@@ -119,6 +127,11 @@ export interface DunningWorkflowProps {
   readonly alarmTopic?: ITopic;
   /** Tuning of the alarms; see DunningAlarmsProps. */
   readonly alarms?: DunningAlarmsOptions;
+  /**
+   * What the product allows itself of Stripe's and SES's rate limits, shared by every function; the
+   * rest is left to your own systems. Validated at synth. @default - see RequestBudgets
+   */
+  readonly budget?: RequestBudgets;
   /** The CloudWatch dashboard's name. @default - CloudFormation generates one */
   readonly dashboardName?: string;
   /**
@@ -131,6 +144,8 @@ export interface DunningWorkflowProps {
 /** Every Lambda of the workflow. */
 export interface DunningFunctions {
   readonly handleWebhook: DunningFunction;
+  /** Routes the events the webhook queued, in order per customer. */
+  readonly routeEvents: DunningFunction;
   readonly sendNotice: DunningFunction;
   readonly retryPayment: DunningFunction;
   readonly closeCase: DunningFunction;
@@ -142,6 +157,10 @@ export interface DunningFunctions {
   readonly countOpenCases: DunningFunction;
   /** Flags the case of an execution that failed or timed out (an EventBridge rule invokes it). */
   readonly flagCase: DunningFunction;
+  /** Publishes case events from the outbox to the event bus. */
+  readonly publishEvents: DunningFunction;
+  /** The access API. */
+  readonly getAccess: DunningFunction;
 }
 
 export class DunningWorkflow extends Construct {
@@ -162,6 +181,12 @@ export class DunningWorkflow extends Construct {
   readonly webhookUrl?: string;
   /** The My Account notice API (AWS_IAM); grant callers with `grantNoticeApi()`. */
   readonly noticeApiUrl: string;
+  /** The access API's base URL (AWS_IAM): GET `${accessApiUrl}customers/{id}/access`. */
+  readonly accessApiUrl: string;
+  readonly accessApi: AccessApi;
+  /** The bus the case events go to. */
+  readonly eventBus: IEventBus;
+  readonly events: EventPublisher;
   /** Base of the one-click "update payment details" links every notice carries: `${url}u/{token}`. */
   readonly updatePaymentLinkUrl: string;
   readonly updatePaymentLink: UpdatePaymentLink;
@@ -174,6 +199,8 @@ export class DunningWorkflow extends Construct {
   readonly deadLetterQueue?: IQueue;
   /** The rule, function and dead-letter queue that flag the case of a failed execution. */
   readonly failedExecutions: FailedExecutionFlagger;
+  /** The webhook, its event queue and dead-letter queue, and the router behind them. */
+  readonly webhook: WebhookIngest;
   private readonly noticeApi: NoticeApi;
 
   constructor(scope: Construct, id: string, props: DunningWorkflowProps) {
@@ -221,7 +248,7 @@ export class DunningWorkflow extends Construct {
     const workflow = new DunningStateMachine(this, 'Workflow', { ...logs, policies: this.policies, stages });
     this.stateMachine = workflow.stateMachine;
 
-    const webhook = new WebhookIngest(this, 'Webhook', {
+    const webhook = (this.webhook = new WebhookIngest(this, 'Webhook', {
       ...logs,
       policies: this.policies,
       table: this.table,
@@ -230,11 +257,11 @@ export class DunningWorkflow extends Construct {
       webhookSigningSecret: this.secrets.webhookSigningSecret,
       email: this.email,
       functionUrl: props.ingest?.functionUrl,
-    });
+    }));
     this.webhookUrl = webhook.url;
     // The router sends notices too: the pre-dunning heads-up, and the next notice when Stripe's own
     // attempt fails (`retries: "stripe"`). Both carry the short link.
-    this.updatePaymentLink.grantIssue(webhook.handler);
+    this.updatePaymentLink.grantIssue(webhook.router);
 
     const eventBridge = props.ingest?.eventBridge
       ? new EventBridgeIngest(this, 'EventBridge', {
@@ -264,8 +291,14 @@ export class DunningWorkflow extends Construct {
 
     const openCases = new OpenCasesGauge(this, 'OpenCases', { ...logs, table: this.table, policies: this.policies });
 
+    this.accessApi = new AccessApi(this, 'AccessApi', { ...logs, table: this.table, policies: this.policies, stripeApiKey: this.secrets.apiKey });
+    this.accessApiUrl = this.accessApi.url;
+    this.events = new EventPublisher(this, 'Events', { ...logs, table: this.table, eventBus: props.eventBus });
+    this.eventBus = this.events.eventBus;
+
     this.functions = {
       handleWebhook: webhook.handler,
+      routeEvents: webhook.router,
       sendNotice: stages.sendNotice,
       retryPayment: stages.retryPayment,
       closeCase: stages.closeCase,
@@ -274,9 +307,17 @@ export class DunningWorkflow extends Construct {
       recordEmailEvent: this.emailEvents.handler,
       countOpenCases: openCases.handler,
       flagCase: this.failedExecutions.handler,
+      publishEvents: this.events.handler,
+      getAccess: this.accessApi.handler,
     };
     const watched = { ...this.functions, ...(eventBridge ? { handleEventBridge: eventBridge.handler } : {}) };
+    // Every function that calls Stripe or sends email counts on the same budget.
+    const budget = validBudget(props.budget);
+    for (const fn of [webhook.router, stages.sendNotice, stages.retryPayment, stages.closeCase, this.updatePaymentLink.handler, this.accessApi.handler, eventBridge?.handler]) {
+      fn?.bindRequestBudget(this.table, budget);
+    }
     const deadLetterQueues: Record<string, IQueue> = {
+      webhookEvents: webhook.deadLetterQueue,
       emailEvents: this.emailEvents.deadLetterQueue,
       failedExecutions: this.failedExecutions.deadLetterQueue,
       ...(eventBridge ? { eventBridge: eventBridge.deadLetterQueue } : {}),
@@ -332,4 +373,24 @@ export class DunningWorkflow extends Construct {
   grantNoticeApi(grantee: IGrantable): Grant {
     return this.noticeApi.grantInvoke(grantee);
   }
+
+  /** Lets the company's app call the access API (SigV4, service `lambda`). */
+  grantAccessApi(grantee: IGrantable): Grant {
+    return this.accessApi.grantInvoke(grantee);
+  }
+}
+
+/** Refuses a budget no function could run with, naming the field (synth fails before a deploy). */
+function validBudget(budget: RequestBudgets | undefined): RequestBudgets {
+  if (!budget) return {};
+  const positive = (value: number | undefined, name: string) => {
+    if (value !== undefined && !(Number.isFinite(value) && value > 0)) throw new Error(`budget.${name} must be a number above 0, not ${value}`);
+  };
+  positive(budget.stripe?.perSecond, 'stripe.perSecond');
+  positive(budget.stripe?.perEndpointPerSecond, 'stripe.perEndpointPerSecond');
+  positive(budget.emailsPerSecond, 'emailsPerSecond');
+  if (budget.stripe?.perEndpointPerSecond !== undefined && budget.stripe.perEndpointPerSecond > budget.stripe.perSecond) {
+    throw new Error(`budget.stripe.perEndpointPerSecond (${budget.stripe.perEndpointPerSecond}) cannot be above budget.stripe.perSecond (${budget.stripe.perSecond})`);
+  }
+  return budget;
 }

@@ -1,4 +1,5 @@
 // The embedded runtime's settings, from the environment, validated so a bad value names itself.
+import { parseRateLimits, type RateLimitSetting } from '@stripe-dunning/stripe-sandbox';
 import { z } from 'zod';
 import { parseFlags, SettingsError } from '#shared/command-line.ts';
 
@@ -27,6 +28,8 @@ export const LocalConfigSchema = z.object({
   port: port(DEFAULT_LOCAL_PORT),
   dynamoDbPort: port(8000),
   sesPort: port(8005),
+  /** The local SES's maximum send rate, emails per second (0: none), as an SES account has one. */
+  sesMaxSendRate: z.coerce.number().min(0).max(10_000).default(14),
   stripePort: port(12111),
   /** Milliseconds one policy day lasts. */
   dayMs: z.coerce.number().int().min(50).max(86_400_000).default(2000),
@@ -44,7 +47,16 @@ export const LocalConfigSchema = z.object({
   /** Reply-To addresses, comma-separated, as in AWS. */
   replyTo: z.string().optional(),
   demo: z.boolean().default(true),
+  /** POST each event the product publishes (its local EventBridge bus) as JSON to this URL. */
+  eventsUrl: z
+    .string()
+    .refine((value) => URL.canParse(value) && ['http:', 'https:'].includes(new URL(value).protocol), 'must be an http(s) URL, e.g. http://127.0.0.1:4000/events')
+    .optional(),
   tableName: z.string().default('dunning-local'),
+  /** The product's own Stripe budget, "40/10" (checked as `cdk deploy` checks it): DUNNING_STRIPE_BUDGET. */
+  stripeBudget: z.string().optional(),
+  /** The product's own email budget, per second: DUNNING_EMAIL_BUDGET. */
+  emailBudget: z.string().optional(),
   /**
    * The sandbox account's automatic retries (Stripe's retry schedule), as days after each failed
    * attempt, e.g. "1,3,5". Off by default, as `retries: "workflow"` asks; set it to try a policy with
@@ -72,6 +84,22 @@ export const LocalConfigSchema = z.object({
    * some twice, a failed delivery retried hours later in policy time; `ordered` one at a time.
    */
   stripeDelivery: z.enum(['stripe', 'ordered']).default('stripe'),
+  /**
+   * Stripe's rate limits in the sandbox (docs.stripe.com/rate-limits): `test` (25 requests a second
+   * for the account and per endpoint, as a Stripe sandbox; the default), `live` (100 and 25), `off`,
+   * or `<global>/<perEndpoint>`.
+   */
+  stripeRateLimits: z
+    .string()
+    .default('test')
+    .transform((value, ctx): RateLimitSetting => {
+      try {
+        return parseRateLimits(value);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        return z.NEVER;
+      }
+    }),
   /** Seeds the sandbox's shuffled and duplicated delivery, so a run can be replayed; printed at start. */
   stripeDeliverySeed: z.coerce
     .number()
@@ -87,6 +115,7 @@ const VARS: Record<keyof LocalConfig, string> = {
   port: 'DUNNING_PORT',
   dynamoDbPort: 'DUNNING_DYNAMODB_PORT',
   sesPort: 'DUNNING_SES_PORT',
+  sesMaxSendRate: 'DUNNING_SES_MAX_SEND_RATE',
   stripePort: 'DUNNING_STRIPE_PORT',
   dayMs: 'DUNNING_DAY_MS',
   dataDir: 'DUNNING_DATA_DIR',
@@ -98,11 +127,15 @@ const VARS: Record<keyof LocalConfig, string> = {
   bannerToken: 'DUNNING_BANNER_TOKEN',
   replyTo: 'DUNNING_REPLY_TO',
   demo: 'DUNNING_DEMO',
+  eventsUrl: 'DUNNING_EVENTS_URL',
   tableName: 'DUNNING_TABLE_NAME',
   stripeRetryDays: 'STRIPE_SANDBOX_RETRY_DAYS',
   stripeEndOfRetries: 'STRIPE_SANDBOX_END_OF_RETRIES',
   stripeDelivery: 'STRIPE_SANDBOX_DELIVERY',
+  stripeRateLimits: 'STRIPE_SANDBOX_RATE_LIMITS',
   stripeDeliverySeed: 'STRIPE_SANDBOX_DELIVERY_SEED',
+  stripeBudget: 'DUNNING_STRIPE_BUDGET',
+  emailBudget: 'DUNNING_EMAIL_BUDGET',
 };
 
 /** `npm start -- <flags>`: everything else is a variable, so these are all there is. */

@@ -24,7 +24,12 @@ export interface ConsoleCase {
   banner: Banner | null;
   /** `url` opens the email as the customer sees it (its HTML part, with a link to its text part). */
   emails: Array<{ stage?: string; subject?: string; messageId: string; at: string; url: string }>;
+  /** The events published for this case on the event bus (the local EventBridge), oldest first. */
+  events: Array<{ detailType: string; time: string; eventId: string; summary: string }>;
 }
+
+/** The events the local event bus received, for the console's case pages. */
+export type ConsoleEvents = () => Array<{ detailType: string; detail: Record<string, unknown>; time: string }>;
 
 export interface ConsoleData {
   generatedAt: string;
@@ -35,8 +40,9 @@ export interface ConsoleData {
 }
 
 /** `origin` is the runtime's own, which serves each email's page. */
-export async function consoleData(store: ConsoleStore, sesInbox: string, policies: PolicySet, origin: string): Promise<ConsoleData> {
+export async function consoleData(store: ConsoleStore, sesInbox: string, policies: PolicySet, origin: string, events: ConsoleEvents = () => []): Promise<ConsoleData> {
   const now = new Date();
+  const published = events();
   const openCases = countOpenCases(policies, await store.listOpenCases(), now);
   const cases = (await store.listCases()).sort((a, b) => b.createdAt.localeCompare(a.createdAt));
   const banners = new Map<string, Banner | null>();
@@ -52,6 +58,9 @@ export async function consoleData(store: ConsoleStore, sesInbox: string, policie
       emails: timeline
         .filter((e) => e.type === 'notice_sent' && e.messageId)
         .map((e) => ({ stage: e.stage, subject: e.detail, messageId: e.messageId!, at: e.at, url: `${origin}${consoleEmailPath(e.messageId!)}` })),
+      events: published
+        .filter((e) => e.detail.invoiceId === c.invoiceId)
+        .map((e) => ({ detailType: e.detailType, time: e.time, eventId: String(e.detail.eventId ?? ''), summary: summaryOf(e.detail) })),
     });
   }
   return { generatedAt: now.toISOString(), sesInbox, cases: rows, openCases };
@@ -60,12 +69,12 @@ export async function consoleData(store: ConsoleStore, sesInbox: string, policie
 export async function serveConsole(
   url: URL,
   res: ServerResponse,
-  deps: { store: ConsoleStore; sesInbox: string; policies: PolicySet; origin: string },
+  deps: { store: ConsoleStore; sesInbox: string; policies: PolicySet; origin: string; events?: ConsoleEvents },
 ): Promise<void> {
   if (await serveConsoleEmail(url.pathname, res, deps.sesInbox)) return;
   if (url.pathname === `${CONSOLE_PATH}/data`) {
     res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-    res.end(JSON.stringify(await consoleData(deps.store, deps.sesInbox, deps.policies, deps.origin)));
+    res.end(JSON.stringify(await consoleData(deps.store, deps.sesInbox, deps.policies, deps.origin, deps.events)));
     return;
   }
   res.writeHead(200, {
@@ -75,6 +84,12 @@ export async function serveConsole(
     'content-security-policy': "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'",
   });
   res.end(PAGE);
+}
+
+/** What an event says beyond its type, in a few words: its stage and its own fields. */
+function summaryOf(detail: Record<string, unknown>): string {
+  const keys = ['stage', 'outcome', 'declineClass', 'reason', 'access', 'recoveredBy', 'endAction', 'errorName'];
+  return keys.filter((k) => detail[k] !== null && detail[k] !== undefined).map((k) => `${k}: ${String(detail[k])}`).join(', ');
 }
 
 const PAGE = `<!doctype html>
@@ -162,7 +177,12 @@ const PAGE = `<!doctype html>
             el('td', {}, time(e.at)), el('td', {}, e.type), el('td', {}, e.stage || ''),
             el('td', {}, e.detail || '', e.eventId ? ' (' + e.eventId + ')' : '',
               email ? el('span', {}, ' · ', el('a', { href: email.url, 'data-email': e.messageId }, 'email')) : null));
-        }))));
+        }))),
+      row.events.length
+        ? el('details', { class: 'events' },
+            el('summary', {}, 'Events published (' + row.events.length + ')'),
+            el('ul', {}, ...row.events.map((e) => el('li', { 'data-event': e.detailType }, time(e.time) + ' ' + e.detailType + (e.summary ? ' (' + e.summary + ')' : '')))))
+        : null);
   }
   async function poll() {
     try {

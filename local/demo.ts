@@ -4,6 +4,7 @@
 import Stripe from 'stripe';
 import type { CaseStore } from '#shared/domain/ports.ts';
 import type { DunningCase } from '#shared/domain/case.ts';
+import { rateLimitWaitingHttpClient } from '@stripe-dunning/stripe-sandbox';
 import { createStripeClient } from '#shared/adapters/stripe-gateway.ts';
 import type { Policy } from '#shared/policy/schema.ts';
 import { choosePolicy, type InvoicePlan, type PolicySet } from '#shared/policy/segments.ts';
@@ -61,7 +62,9 @@ export interface DemoOutcome {
 }
 
 export async function runDemo(options: DemoOptions): Promise<DemoOutcome[]> {
-  const stripe = createStripeClient({ apiKey: options.apiKey, apiBase: options.apiBase });
+  // The demo plays the merchant setting up customers, faster than Stripe's test-mode 25 requests a
+  // second: it waits out a 429 from the rate limiter (the sandbox's, or Stripe test mode's).
+  const stripe = createStripeClient({ apiKey: options.apiKey, apiBase: options.apiBase, httpClient: rateLimitWaitingHttpClient() });
   const { print, store } = options;
 
   const product = await stripe.products.create({ name: 'Acme Pro' });
@@ -120,7 +123,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoOutcome[]> {
         await stripe.customers.update(s.customerId, { invoice_settings: { default_payment_method: card.id } });
         print(`demo: ${s.customer.name} updates their card after ${fixesAfter} (Visa •••• ${card.card?.last4 ?? '4242'})`);
       }
-      if (dunningCase.status !== 'open') {
+      // Ended, and its customer told: the demo's summary and the inbox then agree.
+      if (dunningCase.status !== 'open' && (await toldOfTheEnd(store, dunningCase))) {
         const subscription = await stripe.subscriptions.retrieve(s.subscription.id);
         outcomes.set(s.customerId, {
           customer: s.customer,
@@ -135,6 +139,17 @@ export async function runDemo(options: DemoOptions): Promise<DemoOutcome[]> {
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   return started.map((s) => outcomes.get(s.customerId)!);
+}
+
+/**
+ * Whether an ended case's closing email (the thank-you, the ending) has gone out or been recorded
+ * as undeliverable: the case's status changes a moment before it is sent.
+ */
+async function toldOfTheEnd(store: CaseStore, dunningCase: DunningCase): Promise<boolean> {
+  const stage = dunningCase.status === 'recovered' ? 'Recovered' : dunningCase.status === 'terminated' ? 'Terminate' : undefined;
+  if (!stage) return true;
+  const entries = await store.listTimeline(dunningCase.invoiceId);
+  return entries.some((e) => e.stage === stage && (e.type === 'notice_sent' || e.type === 'notice_undeliverable'));
 }
 
 async function caseOf(store: CaseStore, subscriptionId: string): Promise<DunningCase | undefined> {

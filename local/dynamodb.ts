@@ -6,12 +6,13 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import {
   CreateTableCommand,
   DescribeTableCommand,
+  UpdateTableCommand,
   ResourceInUseException,
   ResourceNotFoundException,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { CASES_BY_CUSTOMER, OPEN_CASES, TABLE_KEYS } from '../shared/adapters/table.ts';
+import { CASES_BY_CUSTOMER, OPEN_CASES, TABLE_KEYS, UNPUBLISHED_EVENTS } from '../shared/adapters/table.ts';
 
 interface DynaliteOptions {
   createTableMs?: number;
@@ -96,6 +97,8 @@ export async function ensureTable(
           { AttributeName: CASES_BY_CUSTOMER.partitionKey, AttributeType: 'S' },
           { AttributeName: CASES_BY_CUSTOMER.sortKey, AttributeType: 'S' },
           { AttributeName: OPEN_CASES.partitionKey, AttributeType: 'S' },
+          { AttributeName: UNPUBLISHED_EVENTS.partitionKey, AttributeType: 'S' },
+          { AttributeName: UNPUBLISHED_EVENTS.sortKey, AttributeType: 'S' },
         ],
         GlobalSecondaryIndexes: [
           {
@@ -114,6 +117,7 @@ export async function ensureTable(
             ],
             Projection: { ProjectionType: 'ALL' },
           },
+          UNPUBLISHED_EVENTS_INDEX,
         ],
         KeySchema: [
           { AttributeName: TABLE_KEYS.partitionKey, KeyType: 'HASH' },
@@ -124,6 +128,35 @@ export async function ensureTable(
   } catch (err) {
     if (!(err instanceof ResourceInUseException)) throw err;
   }
+  await waitActive(client, tableName);
+  // A table kept in DUNNING_DATA_DIR from before the outbox existed gets its index, as a deployed
+  // table does when CloudFormation adds it.
+  const described = await client.send(new DescribeTableCommand({ TableName: tableName }));
+  if (!described.Table?.GlobalSecondaryIndexes?.some((index) => index.IndexName === UNPUBLISHED_EVENTS.indexName)) {
+    await client.send(
+      new UpdateTableCommand({
+        TableName: tableName,
+        AttributeDefinitions: [
+          { AttributeName: UNPUBLISHED_EVENTS.partitionKey, AttributeType: 'S' },
+          { AttributeName: UNPUBLISHED_EVENTS.sortKey, AttributeType: 'S' },
+        ],
+        GlobalSecondaryIndexUpdates: [{ Create: UNPUBLISHED_EVENTS_INDEX }],
+      }),
+    );
+    await waitActive(client, tableName);
+  }
+}
+
+const UNPUBLISHED_EVENTS_INDEX = {
+  IndexName: UNPUBLISHED_EVENTS.indexName,
+  KeySchema: [
+    { AttributeName: UNPUBLISHED_EVENTS.partitionKey, KeyType: 'HASH' as const },
+    { AttributeName: UNPUBLISHED_EVENTS.sortKey, KeyType: 'RANGE' as const },
+  ],
+  Projection: { ProjectionType: 'ALL' as const },
+};
+
+async function waitActive(client: DynamoDBClient, tableName: string): Promise<void> {
   // dynalite has no UpdateTimeToLive; it never expires items, and readers treat expired ones as absent.
   const deadline = Date.now() + 10_000;
   for (;;) {

@@ -31,8 +31,8 @@ export interface FunctionHostOptions {
   credentials: Map<string, RoleCredentials>;
   metrics: LocalMetrics;
   maxContainers?: number;
-  /** The Stripe sandbox's URL, when the functions call it instead of Stripe. */
-  stripeApiBase?: string;
+  /** The Stripe sandbox's URL, when the functions call it instead of Stripe; per function when a tap counts their requests. */
+  stripeApiBase?: string | ((functionName: string) => string);
   /** How long a policy day lasts here (DUNNING_DAY_MS): the functions' case clock is compressed to it. */
   dayMs?: number;
   onFunctionLog?: (line: FunctionLogLine) => void;
@@ -68,7 +68,8 @@ export function hostFunctions(options: FunctionHostOptions): LocalLambda {
         role = gateway.credentialsFor(principalOf(spec));
         credentials.set(spec.name, role);
       }
-      return lambdaEnvironment(spec, role, gateway.endpoint, options.stripeApiBase, options.dayMs);
+      const stripeApiBase = typeof options.stripeApiBase === 'function' ? options.stripeApiBase(spec.name) : options.stripeApiBase;
+      return lambdaEnvironment(spec, role, gateway.endpoint, stripeApiBase, options.dayMs);
     },
     mayWriteLogs: (spec, stream) => {
       const streamArn = `${spec.logGroup.arn}:log-stream:${stream}`;
@@ -179,6 +180,8 @@ function lambdaEnvironment(spec: FunctionSpec, role: RoleCredentials, awsEndpoin
     AWS_ENDPOINT_URL_SESV2: awsEndpoint,
     AWS_ENDPOINT_URL_SFN: awsEndpoint,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: awsEndpoint,
+    AWS_ENDPOINT_URL_EVENTBRIDGE: awsEndpoint,
+    AWS_ENDPOINT_URL_SQS: awsEndpoint,
     ...(stripeApiBase ? { [ENV.stripeApiBase]: stripeApiBase } : {}),
     ...(dayMs ? { [ENV.localDayMs]: String(dayMs) } : {}),
     // No X-Ray daemon locally: the X-Ray SDK's manual mode skips its per-promise async hook.

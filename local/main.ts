@@ -46,6 +46,8 @@ async function main(): Promise<void> {
   if (runtime.sandbox) {
     const delivery = config.stripeDelivery === 'ordered' ? 'ordered, one at a time' : `as Stripe delivers (shuffled, some twice), seed ${config.stripeDeliverySeed}`;
     print(`  webhook delivery        ${delivery}`);
+    const limits = runtime.sandbox.rateLimits();
+    print(`  Stripe rate limits      ${limits ? `${limits.global}/s for the account, ${limits.perEndpoint}/s per endpoint` : 'off'} (STRIPE_SANDBOX_RATE_LIMITS)`);
   }
   print(`  DynamoDB                ${runtime.urls.dynamodb}`);
   print(`  webhook signing secret  ${config.webhookSecret}`);

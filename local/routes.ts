@@ -1,6 +1,6 @@
 // The runtime's one HTTP port: the Function URLs (webhook, banner, payment link) as Lambda's Function
 // URLs invoke them, and the local-only pages and endpoints (console, My Account, previews, cases,
-// SES events), which answer only requests addressed to this runtime.
+// published events, SES events), which answer only requests addressed to this runtime.
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { APIGatewayProxyStructuredResultV2 as FunctionUrlResponse, LambdaFunctionURLEvent, SNSEvent } from 'aws-lambda';
@@ -8,6 +8,7 @@ import type { DunningFunctionName } from '#infra/constructs/dunning-function.ts'
 import type { CaseStore } from '#shared/domain/ports.ts';
 import type { PolicySet } from '#shared/policy/segments.ts';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from './aws/deployment.ts';
+import type { LocalEventBridge } from './aws/eventbridge.ts';
 import { FunctionError, type LocalLambda } from './aws/lambda.ts';
 import type { LocalConfig } from './config.ts';
 import { addressedToSelf } from './http-service.ts';
@@ -30,6 +31,8 @@ export interface Routes {
   policies: PolicySet;
   discovery: LocalDiscovery;
   sesInbox: string;
+  /** The events the functions published, as the local EventBridge keeps them. */
+  events: LocalEventBridge['events'];
 }
 
 export async function route(req: IncomingMessage, res: ServerResponse, routes: Routes | undefined, config: LocalConfig): Promise<void> {
@@ -53,7 +56,7 @@ export async function route(req: IncomingMessage, res: ServerResponse, routes: R
   }
   if (url.pathname === DISCOVERY_PATH && req.method === 'GET') return send(res, 200, routes.discovery);
   if ((url.pathname === CONSOLE_PATH || url.pathname.startsWith(`${CONSOLE_PATH}/`)) && req.method === 'GET') {
-    return serveConsole(url, res, { store: routes.store, sesInbox: routes.sesInbox, policies: routes.policies, origin: routes.self });
+    return serveConsole(url, res, { store: routes.store, sesInbox: routes.sesInbox, policies: routes.policies, origin: routes.self, events: () => routes.events() });
   }
   if ((url.pathname + '/').startsWith(PREVIEW_PATH) && req.method === 'GET') return servePreviews(url.pathname, res);
   if (isAccountPath(url.pathname) && req.method === 'GET') {
@@ -67,13 +70,15 @@ export async function route(req: IncomingMessage, res: ServerResponse, routes: R
     if (routes.onWebhook) routes.onWebhook({ status: result.statusCode ?? 200, body: JSON.parse(String(result.body ?? '{}')) });
     return sendResult(res, result);
   }
-  if (/^\/customers\/[^/]+\/notice\/?$/.test(url.pathname)) {
+  const api = /^\/customers\/[^/]+\/(notice|access)\/?$/.exec(url.pathname)?.[1];
+  if (api) {
+    // The banner and access APIs' Function URLs want SigV4 in AWS; locally, the bearer token.
     if (!bearerMatches(req.headers.authorization, config.bannerToken)) {
-      res.writeHead(401, { 'content-type': 'application/json', 'www-authenticate': 'Bearer realm="dunning-notice-api"' });
+      res.writeHead(401, { 'content-type': 'application/json', 'www-authenticate': `Bearer realm="dunning-${api}-api"` });
       res.end(JSON.stringify({ error: 'send Authorization: Bearer <DUNNING_BANNER_TOKEN>' }));
       return;
     }
-    return sendResult(res, await invokeUrl(routes.lambda, 'get-notice', functionUrlEvent(req, url, body)));
+    return sendResult(res, await invokeUrl(routes.lambda, api === 'notice' ? 'get-notice' : 'get-access', functionUrlEvent(req, url, body)));
   }
   if (url.pathname.startsWith('/u/')) {
     return sendResult(res, await invokeUrl(routes.lambda, 'open-payment-link', functionUrlEvent(req, url, body)));
@@ -87,6 +92,10 @@ export async function route(req: IncomingMessage, res: ServerResponse, routes: R
   }
   if (url.pathname === '/cases' && req.method === 'GET') {
     return send(res, 200, { cases: await routes.store.listCases() });
+  }
+  if (url.pathname === '/events' && req.method === 'GET') {
+    const filter = { customer: url.searchParams.get('customer') ?? undefined, detailType: url.searchParams.get('detailType') ?? undefined };
+    return send(res, 200, routes.events(filter).map(({ source, detailType, detail, time }) => ({ source, detailType, detail, time })));
   }
   const caseMatch = /^\/cases\/(in_[A-Za-z0-9]+)\/?$/.exec(url.pathname);
   if (caseMatch && req.method === 'GET') {
@@ -108,6 +117,7 @@ function isLocalOnly(path: string, method: string | undefined): 'read' | 'write'
     path === DISCOVERY_PATH ||
     path === '/cases' ||
     path.startsWith('/cases/') ||
+    path === '/events' ||
     path === CONSOLE_PATH ||
     path.startsWith(`${CONSOLE_PATH}/`) ||
     isAccountPath(path)

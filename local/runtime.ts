@@ -1,7 +1,8 @@
 // Starts the whole product on loopback as `cdk deploy` would deploy it: the stack is synthesized
 // in-process, and each function runs in worker threads of its own with exactly its synthesized
 // environment, behind an IAM check of its synthesized role on every AWS call. Around them: dynalite,
-// SES v2, Secrets Manager, the Stripe sandbox, and Step Functions running the template's definition.
+// SES v2, Secrets Manager, EventBridge, the Stripe sandbox, and Step Functions running the template's
+// definition.
 import './untraced.ts';
 import './polyfills.ts';
 import { mkdirSync } from 'node:fs';
@@ -20,12 +21,14 @@ import { DEFAULT_POLICY_NAME, type PolicySet } from '#shared/policy/segments.ts'
 import type { StateMachineDefinition } from '#shared/workflow/definition.ts';
 import { LocalMetrics, type AlarmState } from './aws/cloudwatch.ts';
 import { describeDeployment, LOCAL_ACCOUNT, LOCAL_REGION, type LocalDeployment } from './aws/deployment.ts';
+import { startLocalEventBridge, type LocalEventBridge } from './aws/eventbridge.ts';
 import { IamEvaluator } from './aws/iam.ts';
 import { startIamGateway, type AwsCallTap, type RoleCredentials } from './aws/iam-gateway.ts';
 import { IAM_USAGE_DIR_VARIABLE, IamUsage } from './aws/iam-usage.ts';
 import type { Template } from './aws/intrinsics.ts';
 import type { FunctionLogLine, LocalLambda } from './aws/lambda.ts';
 import { startLocalSecretsManager } from './aws/secrets-manager.ts';
+import { startLocalSqs, type LocalSqs } from './aws/sqs.ts';
 import type { LocalConfig } from './config.ts';
 import { LOCAL_STRIPE_KEY } from './config.ts';
 import { ensureTable, startDynamoDb } from './dynamodb.ts';
@@ -33,6 +36,7 @@ import { startSesLocal } from './ses.ts';
 import { listen, serviceOf } from './http-service.ts';
 import { startLocalStepFunctions, statusChangeEvent, type LocalExecution, type LocalStepFunctions } from './stepfunctions.ts';
 import { startStripeSandbox, type StripeSandbox, type WebhookTarget } from './stripe-sandbox.ts';
+import { startStripeTap, type StripeCallTap } from './stripe-tap.ts';
 import { PREVIEW_PATH } from './preview/serve.ts';
 import type { LocalDiscovery } from './discovery.ts';
 import { CONSOLE_PATH } from './console.ts';
@@ -40,7 +44,9 @@ import { atLocalOrigin } from './local-origin.ts';
 import { ACCOUNT_PATH } from './account.ts';
 import { hostFunctions, stateMachineTasks, type TaskEvent } from './function-host.ts';
 import { resumeOpenCases } from './resume.ts';
+import { startLocalStream, type LocalStream } from './aws/dynamodb-stream.ts';
 import { route, type Routes, type WebhookListener } from './routes.ts';
+import { budgetOf } from '#infra/deploy-settings.ts';
 
 export type { TaskEvent } from './function-host.ts';
 export { LOCAL_EMAIL_EVENTS_TOPIC_ARN } from './routes.ts';
@@ -81,6 +87,13 @@ export interface RuntimeOptions {
   maxContainers?: number;
   /** Sees (and may rewrite) every AWS call the functions make: for measurement, as the bench's cost model does. */
   awsCallTap?: AwsCallTap;
+  /**
+   * Sees every Stripe request the functions make (not this process's own), through a loopback proxy
+   * in front of the sandbox: for measurement, as the Stripe-requests test and the bench count them.
+   */
+  stripeCallTap?: StripeCallTap;
+  /** How often the outbox sweep's schedule fires. @default 60_000, the deployed rate(1 minute) */
+  outboxSweepEveryMs?: number;
 }
 
 export interface Runtime {
@@ -106,7 +119,7 @@ export interface Runtime {
   alarms(): AlarmState[];
   /** Every AWS call the functions made that IAM allowed or refused. */
   iamUsage: IamUsage;
-  urls: { app: string; webhook: string; ses: string; dynamodb: string; stripe: string; stepFunctions: string; secretsManager: string; previews: string; console: string; account: string };
+  urls: { app: string; webhook: string; ses: string; dynamodb: string; stripe: string; stepFunctions: string; secretsManager: string; eventBridge: string; previews: string; console: string; account: string };
   stripeApiKey: string;
   sandbox?: StripeSandbox;
   /**
@@ -115,6 +128,18 @@ export interface Runtime {
    */
   webhookEndpoint: WebhookTarget;
   stepFunctions: LocalStepFunctions;
+  /**
+   * The stack's event buses, locally: every event the functions published (PutEvents), newest last,
+   * also served at `GET /events` and POSTed to DUNNING_EVENTS_URL when it is set.
+   */
+  eventBridge: LocalEventBridge;
+  /**
+   * The stack's SQS queues and their event source mappings: the webhook's event queue into
+   * route-events, and the dead-letter queues. `drained()` resolves once nothing waits to be routed.
+   */
+  sqs: LocalSqs;
+  /** The table's stream into publish-events: `drained()` resolves once every outbox entry so far was handed over. */
+  outboxStream?: LocalStream;
   /** Open cases whose executions were carried over from DUNNING_DATA_DIR at start. */
   resumed: number;
   /** A reader over the same table the handlers write, for the timeline and tests. */
@@ -134,20 +159,22 @@ export async function startRuntime(config: LocalConfig, events: RuntimeEvents = 
     if (config.dataDir) mkdirSync(config.dataDir, { recursive: true });
     // Filled in once the functions have role credentials: a write signed with none of them is the operator's.
     const credentials = new Map<string, RoleCredentials>();
+    const streamHolder: { stream?: LocalStream } = {};
     const dynamo = await startDynamoDb({
       port: config.dynamoDbPort,
       host: config.host,
       dataDir: config.dataDir ? join(config.dataDir, 'dynamodb') : undefined,
-      onPut: events.onOperatorEntry
-        ? (stored) => {
-            const byFunction = [...credentials.values()].some((role) => role.accessKeyId === stored.accessKeyId);
-            const entry = !byFunction && stored.tableName === config.tableName ? timelineEntryOf(stored.item) : undefined;
-            if (entry) events.onOperatorEntry!(entry);
-          }
-        : undefined,
+      onPut: (stored) => {
+        // The table's stream, once the functions it invokes are up.
+        streamHolder.stream?.onPut(stored);
+        if (!events.onOperatorEntry) return;
+        const byFunction = [...credentials.values()].some((role) => role.accessKeyId === stored.accessKeyId);
+        const entry = !byFunction && stored.tableName === config.tableName ? timelineEntryOf(stored.item) : undefined;
+        if (entry) events.onOperatorEntry(entry);
+      },
     });
     closers.push(dynamo.close);
-    const ses = await startSesLocal({ port: config.sesPort, host: config.host });
+    const ses = await startSesLocal({ port: config.sesPort, host: config.host, maxSendRate: config.sesMaxSendRate });
     closers.push(ses.close);
 
     let sandbox: StripeSandbox | undefined;
@@ -161,6 +188,7 @@ export async function startRuntime(config: LocalConfig, events: RuntimeEvents = 
         // for), and the subscription left past due after the retries (unless asked otherwise).
         automaticRetryDays: config.stripeRetryDays,
         subscriptionAfterRetries: config.stripeEndOfRetries,
+        rateLimits: config.stripeRateLimits,
         // Stripe retries a failed delivery hours later: an hour of policy time here, but never
         // sooner than a cold function can answer (a second), as Stripe's real hours never are.
         // One delivery in flight: a second would start a second cold webhook function, seconds
@@ -217,6 +245,7 @@ export async function startRuntime(config: LocalConfig, events: RuntimeEvents = 
       stateMachineName: STATE_MACHINE_NAME,
       functionUrlBase: app,
       eventBridgeBusName: options.eventBridgeBusName,
+      budget: budgetOf(config.stripeBudget, config.emailBudget),
       transformTemplate: options.transformTemplate,
     });
     const definition = deployment.stateMachine.definition;
@@ -232,7 +261,29 @@ export async function startRuntime(config: LocalConfig, events: RuntimeEvents = 
     closers.push(secretsManager.close);
     process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = secretsManager.endpoint;
 
+    // The buses the template creates (none until a construct publishes events): a PutEvents to any
+    // other is answered and dropped, as AWS does.
+    const eventBridge = await startLocalEventBridge({
+      host: config.host,
+      buses: deployment.eventBuses.map((bus) => bus.name),
+      region: REGION,
+      account: ACCOUNT,
+      forwardUrl: config.eventsUrl,
+    });
+    closers.push(eventBridge.close);
+    process.env.AWS_ENDPOINT_URL_EVENTBRIDGE = eventBridge.endpoint;
+
     const metrics = new LocalMetrics();
+    // The queues the template creates; a message that lands in a dead-letter queue moves its alarm.
+    const sqs = await startLocalSqs({
+      host: config.host,
+      region: REGION,
+      queues: deployment.queues,
+      // Visibility timeouts pass like the policy's days (a failed event comes back within seconds).
+      timeScale: config.dayMs / 86_400_000,
+      onDeadLetter: (queue) => metrics.put({ namespace: 'AWS/SQS', name: 'ApproximateNumberOfMessagesVisible', dimensions: { QueueName: queue.name }, value: 1 }),
+    });
+    closers.push(sqs.close);
     const iamUsage = new IamUsage();
     closers.push(async () => iamUsage.persist(process.env[IAM_USAGE_DIR_VARIABLE]));
     const evaluator = new IamEvaluator(ACCOUNT);
@@ -270,7 +321,14 @@ export async function startRuntime(config: LocalConfig, events: RuntimeEvents = 
 
     const gateway = await startIamGateway({
       host: config.host,
-      upstreams: { dynamodb: dynamo.endpoint, ses: ses.endpoint, states: stepFunctions.endpoint, secretsmanager: secretsManager.endpoint },
+      upstreams: {
+        dynamodb: dynamo.endpoint,
+        ses: ses.endpoint,
+        states: stepFunctions.endpoint,
+        secretsmanager: secretsManager.endpoint,
+        events: eventBridge.endpoint,
+        sqs: sqs.endpoint,
+      },
       names: { region: REGION, account: ACCOUNT, secretArn: (id) => secretsManager.arnOf(id) },
       evaluator,
       usage: iamUsage,
@@ -278,6 +336,17 @@ export async function startRuntime(config: LocalConfig, events: RuntimeEvents = 
     });
     closers.push(gateway.close);
 
+    // With a tap, each function reaches the sandbox through a proxy of its own, which names it.
+    let functionsStripeApiBase: string | ((functionName: string) => string) | undefined = sandbox?.url;
+    if (sandbox && options.stripeCallTap) {
+      const taps = new Map<string, string>();
+      for (const name of deployment.functions.keys()) {
+        const tap = await startStripeTap(sandbox.url, config.host, name, options.stripeCallTap);
+        closers.push(tap.close);
+        taps.set(name, tap.endpoint);
+      }
+      functionsStripeApiBase = (name) => taps.get(name) ?? sandbox!.url;
+    }
     const lambda = hostFunctions({
       deployment,
       evaluator,
@@ -286,18 +355,65 @@ export async function startRuntime(config: LocalConfig, events: RuntimeEvents = 
       credentials,
       metrics,
       maxContainers: options.maxContainers,
-      stripeApiBase: sandbox?.url,
+      stripeApiBase: functionsStripeApiBase,
       dayMs: config.dayMs,
       onFunctionLog: events.onFunctionLog,
     });
     holder.lambda = lambda;
+    // The table's stream and its event source mapping: new outbox entries invoke publish-events.
+    if (deployment.functions.has('publish-events')) {
+      const stream = startLocalStream({
+        tableName: config.tableName,
+        streamArn: `${deployment.table.arn}/stream/local`,
+        invoke: (event) => lambda.invoke('publish-events', event),
+        sweepEveryMs: options.outboxSweepEveryMs,
+      });
+      streamHolder.stream = stream;
+    }
+    // Lambda's event source mappings on the queues: its poller receives and deletes with the
+    // function's role, which IAM must allow, and invokes the function with each batch.
+    for (const mapping of deployment.queueMappings) {
+      const spec = deployment.functions.get(mapping.functionName)!;
+      const principal = {
+        name: spec.name,
+        sessionArn: `arn:aws:sts::${ACCOUNT}:assumed-role/${spec.role.logicalId}/${spec.functionName}`,
+        policies: spec.role.policies,
+      };
+      sqs.attach(mapping.queueArn, {
+        batchSize: mapping.batchSize,
+        reportBatchItemFailures: mapping.reportBatchItemFailures,
+        invoke: (event) => lambda.invoke(mapping.functionName, event),
+        authorize: async (action, queueArn) => {
+          const decision = await evaluator.authorize(principal, [{ action, resource: queueArn }]);
+          if (decision.allowed) iamUsage.allowed(principal.name, action);
+          else {
+            iamUsage.denied(principal.name, action, decision.message);
+            console.error(`${spec.functionName}: Lambda cannot poll its queue with its role: ${decision.message}`);
+          }
+          return decision.allowed;
+        },
+      });
+    }
     // Closed first (closers run in reverse): no stage may start while the services go away, and the
     // ones running finish before the stores under them close.
     closers.push(async () => {
       await stepFunctions.close();
+      // No stream batch starts as the functions go away.
+      await streamHolder.stream?.close();
+      await sqs.close();
       await lambda.close();
     });
 
+    if (sandbox) {
+      // The sandbox is idle once its deliveries are made and the events they carried are routed:
+      // routing runs behind the webhook's queue now, and may make Stripe send more.
+      const deliveriesIdle = sandbox.idle.bind(sandbox);
+      sandbox.idle = async () => {
+        await deliveriesIdle();
+        await sqs.drained();
+        await deliveriesIdle();
+      };
+    }
     const webhookEndpoint: WebhookTarget = { url: `${app}/webhook`, secret: config.webhookSecret, enabledEvents: HANDLED_EVENT_TYPES };
     sandbox?.setWebhook(webhookEndpoint);
     const discovery: LocalDiscovery = {
@@ -324,6 +440,7 @@ export async function startRuntime(config: LocalConfig, events: RuntimeEvents = 
       policies,
       discovery,
       sesInbox: ses.endpoint,
+      events: (filter) => eventBridge.events(filter),
     };
     const resumed = config.dataDir ? await resumeOpenCases(store, stepFunctions, definition) : 0;
 
@@ -347,6 +464,7 @@ export async function startRuntime(config: LocalConfig, events: RuntimeEvents = 
         stripe: sandbox?.url ?? 'https://api.stripe.com',
         stepFunctions: stepFunctions.endpoint,
         secretsManager: secretsManager.endpoint,
+        eventBridge: eventBridge.endpoint,
         previews: `${app}${PREVIEW_PATH}`,
         console: `${app}${CONSOLE_PATH}`,
         account: `${app}${ACCOUNT_PATH}`,
@@ -355,6 +473,9 @@ export async function startRuntime(config: LocalConfig, events: RuntimeEvents = 
       sandbox,
       webhookEndpoint,
       stepFunctions,
+      eventBridge,
+      sqs,
+      outboxStream: streamHolder.stream,
       store,
       close,
     };

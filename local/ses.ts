@@ -6,7 +6,7 @@
 import { SettingsError } from '#shared/command-line.ts';
 import { serviceOf, type LocalService } from './http-service.ts';
 import { createRequire } from 'node:module';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 
 type StartServer = (config?: { host?: string; port?: number }) => Promise<Server>;
 // A CommonJS module whose `exports.default` is the server factory.
@@ -26,14 +26,56 @@ export interface InboxEmail {
 }
 
 /**
- * Starts aws-ses-v2-local; port 0 picks a free port. Its store is a module-level singleton, so
- * two servers in one process share one inbox.
+ * A new production SES account's maximum send rate (docs.aws.amazon.com/ses/latest/dg/
+ * manage-sending-quotas.html): what the local SES enforces unless DUNNING_SES_MAX_SEND_RATE says.
  */
-export async function startSesLocal({ port, host = '127.0.0.1' }: { port: number; host?: string }): Promise<LocalService> {
+export const DEFAULT_MAX_SEND_RATE = 14;
+
+/**
+ * Starts aws-ses-v2-local; port 0 picks a free port. Its store is a module-level singleton, so
+ * two servers in one process share one inbox. `maxSendRate` (emails per second, 0 for none) is
+ * enforced as SES enforces an account's: a SendEmail over it gets 429 TooManyRequestsException,
+ * "Maximum sending rate exceeded.", and is not sent.
+ */
+export async function startSesLocal({ port, host = '127.0.0.1', maxSendRate = DEFAULT_MAX_SEND_RATE }: { port: number; host?: string; maxSendRate?: number }): Promise<LocalService> {
   const server = await sesLocal.default({ port, host });
   // Its listen callback also fires on a listen error (EADDRINUSE) and resolves regardless.
   if (!server.listening) throw new SettingsError(`${host}:${port} is in use: set DUNNING_SES_PORT to a free port`);
+  if (maxSendRate > 0) limitSendRate(server, maxSendRate);
   return serviceOf(server);
+}
+
+/**
+ * Puts SES's maximum send rate in front of aws-ses-v2-local, which has none: its own request
+ * handlers run only for a send that fits in the last second's quota. SES v2 answers one over it with
+ * HTTP 429 and `{"message":"Maximum sending rate exceeded."}` (TooManyRequestsException, as the SDK
+ * reads `x-amzn-ErrorType`). Only SendEmail counts; the store and the web inbox never do.
+ */
+function limitSendRate(server: Server, perSecond: number): void {
+  const handlers = server.listeners('request') as Array<(req: IncomingMessage, res: ServerResponse) => void>;
+  server.removeAllListeners('request');
+  const sentAt: number[] = [];
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    if (req.method === 'POST' && (req.url ?? '').startsWith('/v2/email/outbound-emails')) {
+      const now = Date.now();
+      while (sentAt.length > 0 && sentAt[0]! <= now - 1000) sentAt.shift();
+      if (sentAt.length >= perSecond) {
+        req.resume();
+        res.writeHead(429, { 'content-type': 'application/json', 'x-amzn-errortype': 'TooManyRequestsException' });
+        res.end(JSON.stringify({ message: 'Maximum sending rate exceeded.' }));
+        throttled++;
+        return;
+      }
+      sentAt.push(now);
+    }
+    for (const handler of handlers) handler.call(server, req, res);
+  });
+}
+
+let throttled = 0;
+/** How many sends the local SES refused for its maximum send rate since the process started. */
+export function sesThrottledCount(): number {
+  return throttled;
 }
 
 interface StoredEmail {

@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { executionArnFor } from '#shared/adapters/sfn-workflow.ts';
 import { EXECUTION_STATUS_CHANGE, type ExecutionStatusChangeEvent } from '#shared/dunning/failed-execution.ts';
+import { PATIENT_ERRORS } from '#shared/domain/errors.ts';
 import { listen, serviceOf } from './http-service.ts';
 import { StateMachine } from 'aws-local-stepfunctions';
 import {
@@ -104,13 +105,18 @@ export async function startLocalStepFunctions(options: LocalStepFunctionsOptions
   // Per retrier: backoff after a fault is compressed to a few milliseconds, but a retrier that polls
   // on a policy schedule (a paused case looks again every policy hour) keeps its place in policy time.
   const retryIntervalOverrides: Record<string, number[]> = {};
+  /** Locally, the pause between attempts of a rate-limited stage: real time, as the limits are. */
+  const PATIENT_RETRY_LOCAL_MS = 250;
   const faultRetryMs = options.retryIntervalMs ?? Math.max(20, Math.round((dayMs / SECONDS_PER_DAY) * 5));
   for (const [name, state] of Object.entries(definition.States)) {
     if (!Array.isArray(state.Retry)) continue;
     retryIntervalOverrides[name] = (state.Retry as Array<{ ErrorEquals?: string[]; IntervalSeconds?: number; BackoffRate?: number }>).map((retrier) =>
       retrier.BackoffRate === 1 && (retrier.IntervalSeconds ?? 0) >= 60
         ? Math.max(20, Math.round(((retrier.IntervalSeconds ?? 0) * dayMs) / SECONDS_PER_DAY))
-        : faultRetryMs,
+        : // A rate limit is in real seconds, policy days or not: its retries keep a real pause.
+          retrier.ErrorEquals?.some((error) => PATIENT_ERRORS.includes(error))
+          ? Math.max(faultRetryMs, PATIENT_RETRY_LOCAL_MS)
+          : faultRetryMs,
     );
   }
 

@@ -34,6 +34,18 @@ export const ENV = {
    * case clock compressed to it. Never set in AWS, where a day is a day.
    */
   localDayMs: 'DUNNING_LOCAL_DAY_MS',
+  /** The event bus the merchant's events go to (its name or ARN): the publisher's only. */
+  eventBusName: 'DUNNING_EVENT_BUS_NAME',
+  /**
+   * The Stripe requests per second the product allows itself, for the account and per endpoint:
+   * `40/10`, or `40` for the account alone. Unset: half of Stripe's limits or less, by the key's mode
+   * (STRIPE_BUDGET_DEFAULTS).
+   */
+  stripeBudget: 'DUNNING_STRIPE_BUDGET',
+  /** The emails per second the product allows itself through SES (EMAIL_BUDGET_DEFAULT when unset). */
+  emailBudget: 'DUNNING_EMAIL_BUDGET',
+  /** The SQS FIFO queue the webhook stores verified events in, for route-events: the webhook's only. */
+  eventQueueUrl: 'DUNNING_EVENT_QUEUE_URL',
 } as const;
 
 /**
@@ -57,6 +69,50 @@ function secretFrom(env: NodeJS.ProcessEnv, arnVar: string, valueVar: string): u
   if (value) return { value };
   return undefined;
 }
+
+/**
+ * Stripe's limits (docs.stripe.com/rate-limits): 100 requests a second per account in live mode, 25
+ * in a sandbox (test mode), and 25 a second on each endpoint. The defaults keep at most half of
+ * each for us, counting the edge of a window and the time a request takes to arrive: RequestPacer
+ * takes at most 1.2 times its budget in any one second, and requests taken earlier may still arrive
+ * together after a stall (test/adapters/request-budget-sandbox.test.ts). So live 35 (42 at most
+ * taken of 100) and 8 per endpoint (about 10 of 25); test 8 and 8 (about 10 of 25).
+ */
+export const STRIPE_BUDGET_DEFAULTS = {
+  live: { perSecond: 35, perEndpointPerSecond: 8 },
+  test: { perSecond: 8, perEndpointPerSecond: 8 },
+} as const;
+
+/**
+ * Emails a second: under the 14 a new production SES account starts with (docs.aws.amazon.com/ses/
+ * latest/dg/manage-sending-quotas.html), with room for the merchant's own mail. Set it to your
+ * account's maximum send rate less what else sends from it.
+ */
+export const EMAIL_BUDGET_DEFAULT = 10;
+
+const rate = z.pipe(z.coerce.number(), z.number().check(z.positive(), z.maximum(10_000)));
+const StripeBudget = z.pipe(
+  z.string().check(z.regex(/^\s*\d+(\.\d+)?\s*(\/\s*\d+(\.\d+)?\s*)?$/, 'write requests per second as "40/10" (the account / each endpoint) or "40"')),
+  z.transform((value, ctx) => {
+    const [perSecond, perEndpoint] = value.split('/').map((part) => Number(part.trim()));
+    if (!(perSecond! > 0) || (perEndpoint !== undefined && !(perEndpoint > 0))) {
+      ctx.issues.push({ code: 'custom', message: 'each rate must be above 0', input: value });
+      return z.NEVER;
+    }
+    if (perEndpoint !== undefined && perEndpoint > perSecond!) {
+      ctx.issues.push({ code: 'custom', message: `the budget per endpoint (${perEndpoint}) cannot be above the account's (${perSecond})`, input: value });
+      return z.NEVER;
+    }
+    return { perSecond: perSecond!, ...(perEndpoint !== undefined ? { perEndpointPerSecond: perEndpoint } : {}) };
+  }),
+);
+
+/** What paces a function's Stripe requests and emails (RequestPacer). */
+export const BudgetConfigSchema = z.object({
+  stripeBudget: z.optional(StripeBudget),
+  emailBudget: z.optional(rate),
+});
+export type BudgetConfig = z.infer<typeof BudgetConfigSchema>;
 
 const BaseConfig = z.object({
   tableName: nonEmpty,
@@ -88,8 +144,10 @@ export const IngestConfigSchema = z.extend(StageConfigSchema, {
   stateMachineArn: nonEmpty,
 });
 
-export const WebhookConfigSchema = z.extend(IngestConfigSchema, {
+/** The webhook verifies and stores; it reads no table, Stripe or state machine. */
+export const WebhookConfigSchema = z.object({
   stripeWebhookSecret: SecretRef,
+  eventQueueUrl: nonEmpty,
 });
 
 /** What makes (send-notice) or checks (the link endpoint) a one-click update link. */
@@ -110,6 +168,12 @@ export const FlagCaseConfigSchema = z.object({
   stateMachineArn: nonEmpty,
 });
 
+/** The events publisher reads the table's outbox and writes to the event bus. */
+export const PublisherConfigSchema = z.object({
+  tableName: nonEmpty,
+  eventBusName: nonEmpty,
+});
+
 export type StageConfig = z.infer<typeof StageConfigSchema>;
 export type MailConfig = z.infer<typeof MailConfigSchema>;
 export type WebhookConfig = z.infer<typeof WebhookConfigSchema>;
@@ -128,6 +192,10 @@ function raw(env: NodeJS.ProcessEnv): Record<string, unknown> {
     stripeWebhookSecret: secretFrom(env, ENV.stripeWebhookSecretArn, ENV.stripeWebhookSecret),
     linkBaseUrl: env[ENV.linkBaseUrl] || undefined,
     linkSigningKey: secretFrom(env, ENV.linkSigningKeySecretArn, ENV.linkSigningKey),
+    eventBusName: env[ENV.eventBusName] || undefined,
+    stripeBudget: env[ENV.stripeBudget] || undefined,
+    emailBudget: env[ENV.emailBudget] || undefined,
+    eventQueueUrl: env[ENV.eventQueueUrl] || undefined,
   };
 }
 
@@ -143,6 +211,10 @@ const FIELD_TO_ENV: Record<string, string> = {
   stripeWebhookSecret: `${ENV.stripeWebhookSecretArn} (or ${ENV.stripeWebhookSecret} locally)`,
   linkBaseUrl: ENV.linkBaseUrl,
   linkSigningKey: `${ENV.linkSigningKeySecretArn} (or ${ENV.linkSigningKey} locally)`,
+  eventBusName: ENV.eventBusName,
+  stripeBudget: ENV.stripeBudget,
+  emailBudget: ENV.emailBudget,
+  eventQueueUrl: ENV.eventQueueUrl,
 };
 
 /** Parses the environment with `schema`; a bad or missing value throws naming the variable. */

@@ -6,7 +6,8 @@ import { FlagCaseConfigSchema, readConfig } from '#shared/config.ts';
 import { systemClock } from '#shared/domain/ports.ts';
 import type { FailedExecutionDeps } from '#shared/dunning/failed-execution.ts';
 import { once } from './lambda-deps.ts';
-import { logger, powertoolsMetrics, tracer } from './powertools.ts';
+import { logger, powertoolsMetrics } from './powertools.ts';
+import { tracer } from './tracer.ts';
 import { tableStore } from './table-deps.ts';
 
 export const flagCaseDeps = once(async (): Promise<FailedExecutionDeps> => {

@@ -1,24 +1,24 @@
-// The ingest functions' dependencies (handle-webhook, handle-eventbridge): a stage's, plus the state
-// machine to start and the dedupe of Stripe event ids.
+// The routers' dependencies (route-events behind the webhook's queue, handle-eventbridge): a stage's,
+// plus the state machine to start and the dedupe of Stripe event ids.
 import { makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import type { Context } from 'aws-lambda';
 import { createDynamoDocumentClient, createSfnClient } from '#shared/adapters/aws-clients.ts';
 import { createEventDedupe } from '#shared/adapters/processed-events.ts';
 import { resolveSecret } from '#shared/adapters/secrets.ts';
 import { StepFunctionsWorkflow } from '#shared/adapters/sfn-workflow.ts';
-import { createStripeClient } from '#shared/adapters/stripe-gateway.ts';
-import { IngestConfigSchema, readConfig, WebhookConfigSchema } from '#shared/config.ts';
+import { IngestConfigSchema, readConfig } from '#shared/config.ts';
 import { ingestStripeEvent } from '#shared/dunning/ingest.ts';
-import type { WebhookDeps } from '#shared/dunning/webhook.ts';
+import type { IngestDeps } from '#shared/dunning/route-events.ts';
 import { once, SECRET_HOLDER_MAX_AGE_MS } from './lambda-deps.ts';
-import { logger, powertoolsMetrics, tracer } from './powertools.ts';
+import { logger, powertoolsMetrics } from './powertools.ts';
+import { tracer } from './tracer.ts';
 import { stageDeps } from './stage-deps.ts';
 
 /**
  * What both ingest paths share: the router, and one dedupe over the same records, so an event that
  * arrives by the webhook and by EventBridge is processed once.
  */
-const ingestDeps = once(async (): Promise<Omit<WebhookDeps, 'verify'> & { apiKey: string; apiBase?: string }> => {
+export const ingestDeps = once(async (): Promise<IngestDeps> => {
   const config = readConfig(IngestConfigSchema);
   const base = await stageDeps();
   const apiKey = await resolveSecret(config.stripeApiKey);
@@ -35,8 +35,6 @@ const ingestDeps = once(async (): Promise<Omit<WebhookDeps, 'verify'> & { apiKey
     dedupe,
   );
   return {
-    apiKey,
-    apiBase: config.stripeApiBase,
     log: logger,
     metrics: powertoolsMetrics,
     processOnce,
@@ -44,16 +42,8 @@ const ingestDeps = once(async (): Promise<Omit<WebhookDeps, 'verify'> & { apiKey
   };
 }, { maxAgeMs: SECRET_HOLDER_MAX_AGE_MS });
 
-export const webhookDeps = once(async (): Promise<WebhookDeps> => {
-  const config = readConfig(WebhookConfigSchema);
-  const { apiKey, apiBase, ...shared } = await ingestDeps();
-  const signingSecret = await resolveSecret(config.stripeWebhookSecret);
-  const stripe = createStripeClient({ apiKey, apiBase });
-  return { ...shared, verify: (rawBody, signature) => stripe.webhooks.constructEvent(rawBody, signature, signingSecret) };
-}, { maxAgeMs: SECRET_HOLDER_MAX_AGE_MS });
+/** The router behind the webhook's queue. */
+export const routeEventsDeps = ingestDeps;
 
-/** The EventBridge ingest: the webhook's router and dedupe, but no signing secret, since nothing is signed. */
-export const eventBridgeDeps = once(async (): Promise<Omit<WebhookDeps, 'verify'>> => {
-  const { apiKey: _apiKey, apiBase: _apiBase, ...shared } = await ingestDeps();
-  return shared;
-}, { maxAgeMs: SECRET_HOLDER_MAX_AGE_MS });
+/** The EventBridge ingest: the same router and dedupe; nothing is signed on that path. */
+export const eventBridgeDeps = ingestDeps;

@@ -10,6 +10,7 @@ import { policyOf } from '#shared/dunning/deps.ts';
 import type { PaymentLinkDeps } from '#shared/dunning/payment-link.ts';
 import { DEFAULT_POLICY_NAME } from '#shared/policy/segments.ts';
 import { once, SECRET_HOLDER_MAX_AGE_MS, tracedDocumentClient } from './lambda-deps.ts';
+import { PACING_WAIT_MS, stripePacer } from './pacing.ts';
 import { policiesFromEnvironment } from './policy-env.ts';
 import { logger } from './powertools.ts';
 
@@ -18,7 +19,9 @@ export const paymentLinkDeps = once(async (): Promise<PaymentLinkDeps & { brandN
   const policies = policiesFromEnvironment();
   const policy = policies.policies[DEFAULT_POLICY_NAME]!;
   const documentClient = tracedDocumentClient();
-  const stripe = createStripeClient({ apiKey: await resolveSecret(config.stripeApiKey), apiBase: config.stripeApiBase });
+  const apiKey = await resolveSecret(config.stripeApiKey);
+  // The customer is waiting on the click: a short wait for room, then the page says try again.
+  const stripe = createStripeClient({ apiKey, apiBase: config.stripeApiBase, pacer: stripePacer(documentClient, config.tableName, apiKey, PACING_WAIT_MS.interactive) });
   return {
     store: new DynamoCaseStore(documentClient, config.tableName),
     stripe: new StripeGateway(stripe),

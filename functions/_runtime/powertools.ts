@@ -1,7 +1,7 @@
-// Powertools instances shared by every function, created once per Lambda container.
+// Powertools instances shared by every function, created once per Lambda container. The tracer
+// lives in tracer.ts: the webhook leaves it (and the X-Ray SDK under it) out of its bundle.
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { Tracer } from '@aws-lambda-powertools/tracer';
 import type { Context } from 'aws-lambda';
 import { CaseClosedError, CasePausedError } from '#shared/domain/errors.ts';
 import { maskEmailAddresses } from '#shared/domain/mask-email.ts';
@@ -24,8 +24,6 @@ export const metrics = new Metrics({
   namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? METRICS_NAMESPACE,
   serviceName: METRICS_SERVICE,
 });
-/** Off outside Lambda; in Lambda it traces the AWS SDK clients and Stripe's HTTPS calls. */
-export const tracer = new Tracer({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'dunning' });
 
 /**
  * A metric without a dimension is buffered and flushed after the invocation. One with a dimension is

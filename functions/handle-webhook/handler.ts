@@ -1,14 +1,14 @@
-// Stripe's webhook endpoint behind a Lambda Function URL: raw body in, verified event routed once.
+// Stripe's webhook endpoint behind a Lambda Function URL: raw body in, verified event stored in the
+// event queue, 200 out. route-events routes it behind the queue, in order per customer.
 import type { APIGatewayProxyStructuredResultV2 as FunctionUrlResponse, Context, LambdaFunctionURLEvent } from 'aws-lambda';
 import type { WebhookDeps } from '#shared/dunning/webhook.ts';
 import { receiveWebhook } from '#shared/dunning/webhook.ts';
-import { webhookDeps } from '#functions/_runtime/ingest-deps.ts';
+import { webhookDeps } from '#functions/_runtime/webhook-deps.ts';
 import { instrument } from '#functions/_runtime/powertools.ts';
 
 export function createHandler(deps: () => Promise<WebhookDeps>) {
-  return async (event: LambdaFunctionURLEvent, context?: Context): Promise<FunctionUrlResponse> => {
+  return async (event: LambdaFunctionURLEvent, _context?: Context): Promise<FunctionUrlResponse> => {
     const d = await deps();
-    if (context) d.registerDeadline(context);
     // The signature covers the exact bytes Stripe sent, so the body is never re-serialized.
     const rawBody = event.isBase64Encoded ? Buffer.from(event.body ?? '', 'base64').toString('utf8') : (event.body ?? '');
     const signature = Object.entries(event.headers ?? {}).find(([name]) => name.toLowerCase() === 'stripe-signature')?.[1];

@@ -1,6 +1,7 @@
 // Where events that failed every retry wait for a person: kept 14 days, encrypted with an
 // SQS-managed key (EventBridge and SNS can write to it without a key policy, unlike the aws/sqs
-// key), TLS only. Every asynchronous entry point (EventBridge rules, the SES events topic) has one.
+// key), TLS only. Every asynchronous entry point (EventBridge rules, the SES events topic, the
+// webhook's event queue) has one.
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
@@ -11,6 +12,11 @@ export interface DeadLetterQueueProps {
    * @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;
+  /**
+   * A FIFO queue's dead-letter queue must be FIFO too (SQS refuses a redrive policy across kinds).
+   * @default false
+   */
+  readonly fifo?: boolean;
 }
 
 export class DeadLetterQueue extends Queue {
@@ -20,6 +26,7 @@ export class DeadLetterQueue extends Queue {
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+      ...(props.fifo ? { fifo: true } : {}),
     });
   }
 }

@@ -1,7 +1,7 @@
 // The alarms that mean "a person should look", each to the alarm topic: an execution failed or timed
 // out, a function threw, a case needs a person, the webhook is refusing Stripe's signatures, SES is
-// close to pausing the account, or an event waits in a dead-letter queue. The README's runbook says
-// what to do for each.
+// close to pausing the account, the event bus keeps refusing the case events, or an event waits in
+// a dead-letter queue. The README's runbook says what to do for each.
 import { Duration } from 'aws-cdk-lib';
 import {
   Alarm,
@@ -67,6 +67,8 @@ export class DunningAlarms extends Construct {
   /** A charge broke the retry rules (a stopped card, a network cap, outside business hours): must stay 0. */
   readonly wastedAttempt: Alarm;
   readonly webhookSignatureRejections: Alarm;
+  /** The event bus refused events for three windows in a row: your systems stopped hearing about cases. */
+  readonly eventsNotPublished: Alarm;
   /** Undefined when `sesReputation` is false. */
   readonly sesBounceRate?: Alarm;
   /** Undefined when `sesReputation` is false. */
@@ -120,6 +122,16 @@ export class DunningAlarms extends Construct {
       'The Stripe webhook refused a burst of deliveries for a bad signature: the signing secret was rolled without updating ours, or someone is probing the endpoint.',
       props.signatureRejectionBurst ?? 10,
     );
+    // One refused PutEvents is retried within a minute and is no news; fifteen minutes of refusals
+    // (a deleted bus, a bus policy, a quota) is, though no event is lost: each waits in the outbox.
+    this.eventsNotPublished = this.alarm(
+      'EventsNotPublished',
+      this.business('EventPublishFailed'),
+      "The event bus has refused dunning events for 15 minutes: your own systems (CRM, support desk, Slack) are not hearing about cases. Nothing is lost: the events wait in the outbox and go out once the bus accepts them. The publish-events logs ('event bus unavailable', 'events refused by the bus') say why. See the runbook.",
+      1,
+      ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      3,
+    );
     if (props.sesReputation ?? true) {
       this.sesBounceRate = this.alarm(
         'SesBounceRate',
@@ -153,6 +165,7 @@ export class DunningAlarms extends Construct {
       this.needsAttention,
       this.wastedAttempt,
       this.webhookSignatureRejections,
+      this.eventsNotPublished,
       ...(this.sesBounceRate ? [this.sesBounceRate] : []),
       ...(this.sesComplaintRate ? [this.sesComplaintRate] : []),
       ...Object.values(this.deadLetters),
@@ -165,11 +178,13 @@ export class DunningAlarms extends Construct {
     description: string,
     threshold = 1,
     comparisonOperator = ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    evaluationPeriods = 1,
   ): Alarm {
     const created = new Alarm(this, alarmId, {
       metric,
       threshold,
-      evaluationPeriods: 1,
+      evaluationPeriods,
+      datapointsToAlarm: evaluationPeriods,
       comparisonOperator,
       // No executions, invocations or emails in a window is the normal quiet state, not a failure.
       treatMissingData: TreatMissingData.NOT_BREACHING,

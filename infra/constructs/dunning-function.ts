@@ -1,6 +1,7 @@
 // The one Lambda shape every dunning function shares, decided once: runtime, arm64, tracing, its own
 // log group, ESM bundling with source maps. The bind*() helpers grant access and set the matching
 // environment variable in one call, so permissions and configuration cannot drift apart.
+import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import { fileURLToPath } from 'node:url';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
@@ -10,6 +11,7 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { IDestination } from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
@@ -23,6 +25,7 @@ const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** The folders under `functions/`; each holds a `handler.ts` that exports `handler`. */
 export type DunningFunctionName =
   | 'handle-webhook'
+  | 'route-events'
   | 'handle-eventbridge'
   | 'send-notice'
   | 'retry-payment'
@@ -31,7 +34,9 @@ export type DunningFunctionName =
   | 'open-payment-link'
   | 'record-email-event'
   | 'count-open-cases'
-  | 'flag-case';
+  | 'flag-case'
+  | 'publish-events'
+  | 'get-access';
 
 /** The environment variables that carry a secret's ARN; the value itself is read at runtime. */
 export type SecretArnVariable =
@@ -100,6 +105,8 @@ export class DunningFunction extends NodejsFunction {
    * local runtime gives it to this function alone, as the bundle would. Undefined when none is bundled.
    */
   readonly bundledPolicies?: PolicySet;
+  /** The item actions bindTable granted on the table, so a later binding does not grant one twice. */
+  private readonly tableActions = new Set<string>();
 
   constructor(scope: Construct, id: string, props: DunningFunctionProps) {
     // Created before super() (so as siblings): the role must exist to be passed in, and passing our
@@ -164,6 +171,7 @@ export class DunningFunction extends NodejsFunction {
    */
   bindTable(table: ITable, actions: TableAccess): this {
     this.addToRolePolicy(new PolicyStatement({ actions: [...actions], resources: [table.tableArn] }));
+    for (const action of actions) this.tableActions.add(action);
     this.addEnvironment(ENV.tableName, table.tableName);
     return this;
   }
@@ -179,12 +187,49 @@ export class DunningFunction extends NodejsFunction {
   }
 
   /**
+   * The shared request budget (RequestPacer): grants counting on the table's items (UpdateItem) and
+   * sets DUNNING_STRIPE_BUDGET / DUNNING_EMAIL_BUDGET when the deployment chose them; unset, the
+   * function keeps the defaults for its key's mode.
+   */
+  bindRequestBudget(table: ITable, budget: RequestBudgets = {}): this {
+    // Most such functions write the table anyway: one grant, not two.
+    if (!this.tableActions.has('dynamodb:UpdateItem')) this.bindTable(table, ['dynamodb:UpdateItem']);
+    if (budget.stripe) {
+      const { perSecond, perEndpointPerSecond } = budget.stripe;
+      this.addEnvironment(ENV.stripeBudget, perEndpointPerSecond === undefined ? `${perSecond}` : `${perSecond}/${perEndpointPerSecond}`);
+    }
+    if (budget.emailsPerSecond !== undefined) this.addEnvironment(ENV.emailBudget, `${budget.emailsPerSecond}`);
+    return this;
+  }
+
+  /**
    * For a function invoked asynchronously (by EventBridge or SNS): an error it throws (a dependency
    * down) is retried twice by Lambda within 6 hours, then the invocation goes to `queue` (a Lambda
    * destination record, the event under `requestPayload`) instead of being dropped.
    */
   keepFailedInvocations(queue: IQueue): this {
     this.configureAsyncInvoke({ retryAttempts: 2, maxEventAge: Duration.hours(6), onFailure: sendOnlyTo(queue) });
+    return this;
+  }
+
+  /**
+   * Grants sqs:SendMessage on the webhook's event queue (nothing else: no receive, no attributes)
+   * and sets DUNNING_EVENT_QUEUE_URL. The queue is encrypted with an SQS-managed key: no KMS grant.
+   */
+  bindEventQueue(queue: IQueue): this {
+    queue.grant(this, 'sqs:SendMessage');
+    this.addEnvironment(ENV.eventQueueUrl, queue.queueUrl);
+    return this;
+  }
+
+  /**
+   * Makes this function the consumer of `queue`, as Lambda's event source mapping polls it: batches
+   * of up to `batchSize`, a failed message reported alone (ReportBatchItemFailures) rather than the
+   * whole batch. The mapping's grant is the one CDK gives it (grantConsumeMessages: receive, delete,
+   * change visibility, get attributes and URL), which Lambda's poller uses with this role.
+   */
+  consumeQueue(queue: IQueue, options: { batchSize: number }): this {
+    this.addEventSource(new SqsEventSource(queue, { batchSize: options.batchSize, reportBatchItemFailures: true }));
     return this;
   }
 
@@ -202,6 +247,16 @@ export class DunningFunction extends NodejsFunction {
   }
 
   /**
+   * Grants publishing on the merchant's event bus (events:PutEvents on that bus alone) and sets
+   * DUNNING_EVENT_BUS_NAME to its ARN, which PutEvents takes for a bus of another account too.
+   */
+  bindEventBus(bus: IEventBus): this {
+    bus.grantPutEventsTo(this);
+    this.addEnvironment(ENV.eventBusName, bus.eventBusArn);
+    return this;
+  }
+
+  /**
    * Grants starting executions and stopping or describing them (a paid invoice ends its case), and
    * sets DUNNING_STATE_MACHINE_ARN.
    */
@@ -211,6 +266,17 @@ export class DunningFunction extends NodejsFunction {
     this.addEnvironment(ENV.stateMachineArn, stateMachine.stateMachineArn);
     return this;
   }
+}
+
+/** What the product allows itself of Stripe and SES per second, shared by every function. */
+export interface RequestBudgets {
+  /**
+   * Stripe requests per second for the account, and per endpoint (Stripe counts each API operation
+   * apart). @default - by the key's mode: 35 and 8 live, 8 and 8 test (half of Stripe's limits or less)
+   */
+  readonly stripe?: { readonly perSecond: number; readonly perEndpointPerSecond?: number };
+  /** Emails per second through SES. @default 10 */
+  readonly emailsPerSecond?: number;
 }
 
 /**

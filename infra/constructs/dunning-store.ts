@@ -1,9 +1,9 @@
 // The single DynamoDB table: cases, their timelines, the My Account notices and the processed
 // Stripe event records, laid out by shared/adapters/table.ts so AWS and the local runtime agree.
 import { RemovalPolicy } from 'aws-cdk-lib';
-import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, BillingMode, StreamViewType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import type { Construct } from 'constructs';
-import { CASES_BY_CUSTOMER, OPEN_CASES, TABLE_KEYS } from '#shared/adapters/table.ts';
+import { CASES_BY_CUSTOMER, OPEN_CASES, TABLE_KEYS, UNPUBLISHED_EVENTS } from '#shared/adapters/table.ts';
 
 export interface DunningStoreProps {
   /**
@@ -27,6 +27,10 @@ export class DunningStore extends Table {
       // Only processed-event records carry it; readers also treat expired records as absent.
       timeToLiveAttribute: TABLE_KEYS.ttlAttribute,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+      // The outbox's fast path: each new timeline entry that publishes an event reaches the
+      // publisher within a second (infra/constructs/event-publisher.ts). The new image lets the
+      // event source mapping's filter pass only those entries.
+      stream: StreamViewType.NEW_IMAGE,
     });
     this.addGlobalSecondaryIndex({
       indexName: CASES_BY_CUSTOMER.indexName,
@@ -38,6 +42,12 @@ export class DunningStore extends Table {
       indexName: OPEN_CASES.indexName,
       partitionKey: { name: OPEN_CASES.partitionKey, type: AttributeType.STRING },
       sortKey: { name: OPEN_CASES.sortKey, type: AttributeType.STRING },
+    });
+    // Sparse: only timeline entries whose event is not published yet carry its key (see UNPUBLISHED_EVENTS).
+    this.addGlobalSecondaryIndex({
+      indexName: UNPUBLISHED_EVENTS.indexName,
+      partitionKey: { name: UNPUBLISHED_EVENTS.partitionKey, type: AttributeType.STRING },
+      sortKey: { name: UNPUBLISHED_EVENTS.sortKey, type: AttributeType.STRING },
     });
   }
 }

@@ -35,6 +35,9 @@ export class DunningStack extends Stack {
     });
     acknowledgeNagFindings(this.dunning);
     addOperatorOutputs(this, this.dunning);
+    // The bus your rules match case events on (source stripe-dunning), for other stacks and apps.
+    new CfnOutput(this, 'EventBusName', { value: this.dunning.eventBus.eventBusName, description: 'Case events for your systems: source stripe-dunning', exportName: `${this.stackName}-EventBusName` });
+    new CfnOutput(this, 'EventBusArn', { value: this.dunning.eventBus.eventBusArn, description: 'Case events for your systems: source stripe-dunning', exportName: `${this.stackName}-EventBusArn` });
   }
 }
 
@@ -80,13 +83,13 @@ export function acknowledgeNagFindings(dunning: DunningWorkflow): void {
   }
 
   // Both ingest paths (the webhook, and EventBridge when enabled) route events the same way.
-  for (const ingestRole of [dunning.functions.handleWebhook.role, dunning.eventBridgeFunction?.role]) {
+  for (const ingestRole of [dunning.functions.routeEvents.role, dunning.eventBridgeFunction?.role]) {
     if (!ingestRole) continue;
     for (const resource of wildcardResources(ingestRole, 'states:StopExecution')) {
       Validations.of(ingestRole).acknowledge({
         id: `AwsSolutions-IAM5[Resource::${resource}]`,
         reason:
-          'The ingest function (webhook, or EventBridge) stops (and describes) the running execution of an invoice that got paid; execution names are per invoice, known only at runtime, so the grant covers the executions of this one state machine (execution:<name>:*).',
+          'The router (route-events behind the webhook, or handle-eventbridge) stops (and describes) the running execution of an invoice that got paid; execution names are per invoice, known only at runtime, so the grant covers the executions of this one state machine (execution:<name>:*).',
       });
     }
   }
@@ -122,6 +125,11 @@ export function acknowledgeNagFindings(dunning: DunningWorkflow): void {
         'The link signing key signs the update-payment links in emails customers read for up to 30 days; an automatic rotation would break every link already sent. It is random, never leaves Secrets Manager and the functions that sign or check links, and is replaced by hand (put-secret-value) if ever exposed.',
     });
   }
+  Validations.of(dunning.webhook.deadLetterQueue).acknowledge({
+    id: 'AwsSolutions-SQS3',
+    reason:
+      "This queue IS the dead-letter queue of the webhook's event queue (its redrive target). A DLQ for it would just move the same events again.",
+  });
   Validations.of(dunning.emailEvents.deadLetterQueue).acknowledge({
     id: 'AwsSolutions-SQS3',
     reason:

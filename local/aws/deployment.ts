@@ -8,13 +8,14 @@
 // be kinder than AWS about configuration, because it has no configuration of its own.
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import type { DunningFunctionName } from '#infra/constructs/dunning-function.ts';
+import type { DunningFunctionName, RequestBudgets } from '#infra/constructs/dunning-function.ts';
 import { LOCAL_REGION } from '#shared/adapters/aws-clients.ts';
 import type { PolicySet } from '#shared/policy/segments.ts';
 import type { StateMachineDefinition } from '#shared/workflow/definition.ts';
 import { atLocalOrigin } from '../local-origin.ts';
 import { Intrinsics, UnresolvableError, type LocalResource, type Template } from './intrinsics.ts';
 import { cachedSynthesis, STACK_NAME, type Synthesis } from './synthesis.ts';
+import type { LocalQueueSpec } from './sqs.ts';
 
 const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -88,7 +89,13 @@ export interface LocalDeployment {
   /** The ARNs of the three secrets the functions read. */
   secrets: { stripeApiKey: string; webhookSigningSecret: string; linkSigningKey: string };
   table: { name: string; arn: string };
+  /** The stack's own event buses (AWS::Events::EventBus), which the local EventBridge creates. */
+  eventBuses: ReadonlyArray<{ logicalId: string; name: string; arn: string }>;
   alarms: readonly AlarmSpec[];
+  /** The stack's SQS queues, with their FIFO setting, visibility timeout and redrive policy. */
+  queues: readonly LocalQueueSpec[];
+  /** The event source mappings from a queue to a function (AWS::Lambda::EventSourceMapping). */
+  queueMappings: ReadonlyArray<{ queueArn: string; functionName: DunningFunctionName; batchSize: number; reportBatchItemFailures: boolean }>;
   region: string;
   account: string;
 }
@@ -110,6 +117,8 @@ export interface LocalDeploymentOptions {
   localOrigin?: string;
   /** Deploy the EventBridge ingest too (handle-eventbridge). */
   eventBridgeBusName?: string;
+  /** DUNNING_STRIPE_BUDGET / DUNNING_EMAIL_BUDGET, as `cdk deploy` takes them. */
+  budget?: RequestBudgets;
   /**
    * Changes the template before it is read: for tests that take a grant away, as a mistaken
    * construct would, and watch AWS refuse the call.
@@ -205,10 +214,55 @@ function read(synthesis: Synthesis, template: Template, options: LocalDeployment
       linkSigningKey: secretArn(synthesis.secrets.linkSigningKey, 'the link signing key'),
     },
     table: { name: options.tableName, arn: tableArn(region, account, options.tableName) },
+    eventBuses: Object.entries(template.Resources)
+      .filter(([, resource]) => resource.Type === 'AWS::Events::EventBus')
+      .map(([id]) => {
+        const name = eventBusName(template, id);
+        return { logicalId: id, name, arn: eventBusArn(region, account, name) };
+      }),
     alarms: alarmSpecs(synthesis, template, intrinsics),
+    queues: queueSpecs(template, intrinsics),
+    queueMappings: Object.values(template.Resources)
+      .filter((resource) => resource.Type === 'AWS::Lambda::EventSourceMapping')
+      .flatMap((resource) => {
+        const properties = resource.Properties ?? {};
+        const fnId = (properties.FunctionName as { Ref?: string } | undefined)?.Ref;
+        const fn = fnId ? functionsById.get(fnId) : undefined;
+        const source = intrinsics.string(properties.EventSourceArn, 'event source mapping: EventSourceArn');
+        if (!fn || !functions.has(fn.name) || !source.startsWith('arn:aws:sqs:')) return [];
+        return [
+          {
+            queueArn: source,
+            functionName: fn.name,
+            batchSize: Number(properties.BatchSize ?? 10),
+            reportBatchItemFailures: ((properties.FunctionResponseTypes as string[] | undefined) ?? []).includes('ReportBatchItemFailures'),
+          },
+        ];
+      }),
     region,
     account,
   };
+}
+
+/** Each AWS::SQS::Queue as the local SQS keeps it. */
+function queueSpecs(template: Template, intrinsics: Intrinsics): LocalQueueSpec[] {
+  return Object.entries(template.Resources)
+    .filter(([, resource]) => resource.Type === 'AWS::SQS::Queue')
+    .map(([id, resource]) => {
+      const properties = resource.Properties ?? {};
+      const redrive = properties.RedrivePolicy as { deadLetterTargetArn?: unknown; maxReceiveCount?: unknown } | undefined;
+      return {
+        name: intrinsics.string({ 'Fn::GetAtt': [id, 'QueueName'] }, `queue ${id}`),
+        arn: intrinsics.string({ 'Fn::GetAtt': [id, 'Arn'] }, `queue ${id}`),
+        url: intrinsics.string({ Ref: id }, `queue ${id}`),
+        fifo: properties.FifoQueue === true || properties.FifoQueue === 'true',
+        // SQS's default visibility timeout is 30 seconds.
+        visibilityTimeoutSeconds: Number(properties.VisibilityTimeout ?? 30),
+        redrive: redrive?.deadLetterTargetArn
+          ? { deadLetterTargetArn: intrinsics.string(redrive.deadLetterTargetArn, `queue ${id}: RedrivePolicy`), maxReceiveCount: Number(redrive.maxReceiveCount ?? 10) }
+          : undefined,
+      };
+    });
 }
 
 export function functionArn(region: string, account: string, name: string): string {
@@ -217,6 +271,19 @@ export function functionArn(region: string, account: string, name: string): stri
 
 function tableArn(region: string, account: string, name: string): string {
   return `arn:aws:dynamodb:${region}:${account}:table/${name}`;
+}
+
+export function eventBusArn(region: string, account: string, name: string): string {
+  return `arn:aws:events:${region}:${account}:event-bus/${name}`;
+}
+
+/**
+ * An event bus's name: its `Name` as the template writes it (CDK always writes one, generated when
+ * the construct names none), or its logical id when the name is not a plain string.
+ */
+function eventBusName(template: Template, id: string): string {
+  const name = template.Resources[id]?.Properties?.Name;
+  return typeof name === 'string' && name !== '' ? name : id;
 }
 
 /** `{ "Fn::GetAtt": ["<Role>", "Arn"] }` → the role's logical id. */
@@ -267,7 +334,7 @@ function localResources(
     const type = template.Resources[id]?.Type;
     switch (type) {
       case 'AWS::DynamoDB::Table':
-        return { ref: context.tableName, attributes: { Arn: tableArn(region, account, context.tableName) } };
+        return { ref: context.tableName, attributes: { Arn: tableArn(region, account, context.tableName), StreamArn: `${tableArn(region, account, context.tableName)}/stream/local` } };
       case 'AWS::SecretsManager::Secret': {
         // Secrets Manager appends six random characters to a secret's name in its ARN.
         const suffix = createHash('sha256').update(id).digest('base64url').replace(/[^A-Za-z0-9]/g, '').slice(0, 6);
@@ -300,6 +367,11 @@ function localResources(
         };
       case 'AWS::KMS::Key':
         return { ref: id, attributes: { Arn: arn('kms', `key/${id}`), KeyId: id } };
+      case 'AWS::Events::EventBus': {
+        // Ref is the bus's name, as in CloudFormation.
+        const name = eventBusName(template, id);
+        return { ref: name, attributes: { Arn: eventBusArn(region, account, name), Name: name } };
+      }
       case 'AWS::Events::Rule':
         return { ref: id, attributes: { Arn: arn('events', `rule/${id}`) } };
       case 'AWS::CloudWatch::Alarm':

@@ -1,11 +1,12 @@
 // What AWS authorizes for one API request: the IAM action, the resource ARN (a table or one of its
-// indexes, a state machine or an execution, a secret, an SES identity and configuration set) and the
+// indexes, a state machine or an execution, a secret, an SES identity and configuration set, an event
+// bus) and the
 // condition keys the service supplies (ses:FromAddress). Read from the request as it travels, in the
 // service's own protocol, so every SDK client a function builds is checked the same way.
 import type { IamRequest } from './iam.ts';
 
 export interface AwsRequest {
-  /** The signing name from the SigV4 credential scope: dynamodb, ses, states, secretsmanager. */
+  /** The signing name from the SigV4 credential scope: dynamodb, ses, states, secretsmanager, events. */
   service: string;
   method: string;
   path: string;
@@ -36,6 +37,10 @@ export function iamRequestsOf(request: AwsRequest, names: ResourceNames): IamReq
       return secretsManager(request, names);
     case 'ses':
       return ses(request, names);
+    case 'events':
+      return eventBridge(request, names);
+    case 'sqs':
+      return sqs(request, names);
     default:
       throw new UnknownRequestError(`the local IAM check does not know the service "${request.service}"`);
   }
@@ -95,6 +100,36 @@ function secretsManager(request: AwsRequest, names: ResourceNames): IamRequest[]
 }
 
 /**
+ * EventBridge's PutEvents is authorized on each entry's bus: the one it names (by name or ARN), or the
+ * account's `default` bus when it names none.
+ */
+function eventBridge(request: AwsRequest, names: ResourceNames): IamRequest[] {
+  const op = operation(request, 'AWSEvents');
+  if (op !== 'PutEvents') throw new UnknownRequestError(`the local IAM check does not know EventBridge ${op}`);
+  const entries = ((request.body ?? {}) as Json).Entries;
+  if (!Array.isArray(entries) || entries.length === 0) throw new UnknownRequestError('EventBridge PutEvents has no entries');
+  const buses = new Set(
+    (entries as Json[]).map((entry) => {
+      const bus = typeof entry?.EventBusName === 'string' && entry.EventBusName !== '' ? entry.EventBusName : 'default';
+      return bus.startsWith('arn:') ? bus : `arn:aws:events:${names.region}:${names.account}:event-bus/${bus}`;
+    }),
+  );
+  return [...buses].map((resource) => ({ action: 'events:PutEvents', resource }));
+}
+
+/**
+ * SQS (AWS JSON 1.0) is authorized on the queue its QueueUrl names:
+ * `https://sqs.<region>.amazonaws.com/<account>/<name>` is `arn:aws:sqs:<region>:<account>:<name>`.
+ */
+function sqs(request: AwsRequest, names: ResourceNames): IamRequest[] {
+  const op = operation(request, 'AmazonSQS');
+  const url = ((request.body ?? {}) as Json).QueueUrl;
+  const parts = typeof url === 'string' ? /^https?:\/\/[^/]+\/(\d{12})\/([^/?#]+)$/.exec(url) : null;
+  if (!parts) throw new UnknownRequestError(`SQS ${op} names no queue URL`);
+  return [{ action: `sqs:${op}`, resource: `arn:aws:sqs:${names.region}:${parts[1]}:${parts[2]}` }];
+}
+
+/**
  * SES v2's SendEmail is authorized on the sending identity (the From address) and, when one is used,
  * the configuration set, with the From address as the `ses:FromAddress` condition key.
  */
@@ -124,7 +159,7 @@ export function accessDenied(service: string, message: string): { status: number
   if (service === 'ses') {
     return { status: 403, headers: { 'content-type': 'application/json', 'x-amzn-errortype': 'AccessDeniedException' }, body: JSON.stringify({ message }) };
   }
-  const contentType = service === 'secretsmanager' ? 'application/x-amz-json-1.1' : 'application/x-amz-json-1.0';
+  const contentType = service === 'secretsmanager' || service === 'events' ? 'application/x-amz-json-1.1' : 'application/x-amz-json-1.0';
   return {
     status: 400,
     headers: { 'content-type': contentType, 'x-amzn-errortype': 'AccessDeniedException' },

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { DunningFunctionName } from '#infra/constructs/dunning-function.ts';
+import type { DunningFunctionName, RequestBudgets } from '#infra/constructs/dunning-function.ts';
 import type { PolicySet } from '#shared/policy/segments.ts';
 import type { Template } from './intrinsics.ts';
 
@@ -19,6 +19,8 @@ export interface SynthesisInputs {
   replyTo?: readonly string[];
   /** Deploy the EventBridge ingest too (handle-eventbridge). */
   eventBridgeBusName?: string;
+  /** DUNNING_STRIPE_BUDGET / DUNNING_EMAIL_BUDGET, as `cdk deploy` takes them. */
+  budget?: RequestBudgets;
 }
 
 /**
@@ -49,6 +51,7 @@ async function synthesize(options: SynthesisInputs): Promise<Synthesis> {
       policy: options.policies,
       email: { sender: options.sender, replyTo: options.replyTo?.length ? [...options.replyTo] : undefined },
       ...(options.eventBridgeBusName ? { ingest: { eventBridge: { eventBusName: options.eventBridgeBusName } } } : {}),
+      ...(options.budget ? { budget: options.budget } : {}),
     },
   });
   const template = app.synth().getStackByName(stack.stackName).template as Template;
@@ -87,7 +90,7 @@ const CACHE_DIR = join(PROJECT_ROOT, 'node_modules/.cache/dunning-synthesis');
  */
 export async function cachedSynthesis(options: SynthesisInputs): Promise<Synthesis> {
   const key = createHash('sha256')
-    .update(JSON.stringify([options.policies, options.sender, options.replyTo ?? [], options.eventBridgeBusName ?? null]))
+    .update(JSON.stringify([options.policies, options.sender, options.replyTo ?? [], options.eventBridgeBusName ?? null, options.budget ?? null]))
     .update(sourceDigest())
     .digest('hex')
     .slice(0, 32);

@@ -4,6 +4,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SFNClient } from '@aws-sdk/client-sfn';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 
 export interface ClientOptions {
   /** A loopback endpoint such as http://127.0.0.1:8000; omit in AWS. */
@@ -44,4 +45,8 @@ export function createSesClient(options: ClientOptions = {}): SESv2Client {
 /** In AWS only: the local runtime drives its state machine in-process, not through this client. */
 export function createSfnClient(options: ClientOptions = {}): SFNClient {
   return new SFNClient(baseConfig(options));
+}
+
+export function createEventBridgeClient(options: ClientOptions = {}): EventBridgeClient {
+  return new EventBridgeClient(baseConfig(options));
 }

@@ -2,6 +2,7 @@
 // machine tells apart: throttled (retry later) and rejected (give up on this message).
 import { SendEmailCommand, type MessageTag, type SESv2Client } from '@aws-sdk/client-sesv2';
 import { EmailRejectedError, EmailThrottledError } from '../domain/errors.ts';
+import type { RequestPacer } from './request-pacer.ts';
 import type { EmailMessage, Mailer } from '../domain/ports.ts';
 import { maskEmailAddresses } from '../domain/mask-email.ts';
 import { errorName, httpStatusOf, isTransientAwsError, messageOf } from './aws-errors.ts';
@@ -78,4 +79,17 @@ function toMailerError(err: unknown): unknown {
   if (REJECTED.has(name)) return new EmailRejectedError(detail);
   if (isTransientAwsError(err)) return new EmailThrottledError(detail);
   return err;
+}
+
+/**
+ * `mailer`, with each email waiting for its place in the email budget first (RequestPacer): SES's
+ * maximum send rate is per account, whichever function sends.
+ */
+export function pacedMailer(mailer: Mailer, pacer: Pick<RequestPacer, 'acquire'>): Mailer {
+  return {
+    async send(message) {
+      await pacer.acquire();
+      return mailer.send(message);
+    },
+  };
 }

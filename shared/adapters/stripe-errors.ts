@@ -2,7 +2,7 @@
 // decline is an outcome, Stripe being unavailable is retried, and a request Stripe refuses is a
 // permanent error.
 import Stripe from 'stripe';
-import { StripeRequestError, StripeUnavailableError } from '../domain/errors.ts';
+import { OverBudgetError, StripeRateLimitedError, StripeRequestError, StripeUnavailableError } from '../domain/errors.ts';
 import { NO_PAYMENT_METHOD, PAYMENT_METHOD_DETACHED, type PaymentFailure, type PayOutcome } from '../domain/ports.ts';
 
 export type StripeErrorLike = {
@@ -18,6 +18,8 @@ export type StripeErrorLike = {
   payment_intent?: unknown;
   statusCode?: number;
   message?: string;
+  /** A connection error's cause, as the SDK keeps it. */
+  detail?: unknown;
 };
 
 /** What a decline says beyond its codes, for the retry rules. */
@@ -110,8 +112,14 @@ export function classify(err: unknown): Classified {
         },
       };
     case 'StripeRateLimitError':
-    case 'StripeAPIError':
+      // Over Stripe's limit (the merchant's own traffic shares it): wait, patiently.
+      return { kind: 'error', error: new StripeRateLimitedError(message) };
     case 'StripeConnectionError':
+      // Our own budget said "not now" before the request left (the SDK reports any failure of its
+      // HTTP client as a connection error, keeping the cause as `detail`).
+      if (e.detail instanceof OverBudgetError) return { kind: 'error', error: e.detail };
+      return { kind: 'error', error: new StripeUnavailableError(message, e.statusCode) };
+    case 'StripeAPIError':
       return { kind: 'error', error: new StripeUnavailableError(message, e.statusCode) };
   }
   if (e.statusCode !== undefined && e.statusCode >= 500) {

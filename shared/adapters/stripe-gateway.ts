@@ -8,6 +8,7 @@ import {
   TIME_ZONE_METADATA_KEY,
   type CustomerContact,
   type CustomerPreferences,
+  type InvoiceReadOptions,
   type InvoiceSnapshot,
   type PaymentFailure,
   type Customers,
@@ -21,6 +22,7 @@ import {
 import { isTimeZone } from '../policy/time-zone.ts';
 import type { InvoicePlan } from '../policy/segments.ts';
 import { asStripeError, classify, declineDetails } from './stripe-errors.ts';
+import { stripeEndpointOf, type RequestPacer } from './request-pacer.ts';
 
 export interface StripeClientOptions {
   apiKey: string;
@@ -29,6 +31,13 @@ export interface StripeClientOptions {
   /** The SDK retries connection errors, 409s and 5xx with backoff; tests set 0. */
   maxNetworkRetries?: number;
   timeoutMs?: number;
+  /**
+   * The request budget every request (the SDK's own retries too) takes its place in before it
+   * leaves. Absent: unpaced (the CLI, the tests' own setup).
+   */
+  pacer?: Pick<RequestPacer, 'acquire'>;
+  /** The SDK's HTTP client (paced, when there is a pacer); a test harness passes one that waits out the sandbox's rate limiter. */
+  httpClient?: Stripe.HttpClient;
 }
 
 /** Builds the Stripe SDK client; the API version is the one the SDK pins. */
@@ -38,7 +47,26 @@ export function createStripeClient(options: StripeClientOptions): Stripe {
     maxNetworkRetries: options.maxNetworkRetries ?? 1,
     timeout: options.timeoutMs ?? 20_000,
     appInfo: { name: 'stripe-dunning' },
+    ...(options.pacer
+      ? { httpClient: pacedHttpClient(options.httpClient ?? Stripe.createNodeHttpClient(), options.pacer) }
+      : options.httpClient
+        ? { httpClient: options.httpClient }
+        : {}),
   });
+}
+
+/**
+ * The SDK's own HTTP client, with each request waiting for its place in the budget first. An
+ * OverBudgetError thrown here reaches the caller as a StripeConnectionError whose `detail` it is,
+ * and classify() gives it back as itself.
+ */
+function pacedHttpClient(inner: Stripe.HttpClient, pacer: Pick<RequestPacer, 'acquire'>): Stripe.HttpClient {
+  const paced = Object.create(inner) as Stripe.HttpClient;
+  paced.makeRequest = async (host, port, path, method, headers, requestData, protocol, timeout) => {
+    await pacer.acquire(stripeEndpointOf(method, path));
+    return inner.makeRequest(host, port, path, method, headers, requestData, protocol, timeout);
+  };
+  return paced;
 }
 
 function apiBaseParts(apiBase: string): { host: string; port: number; protocol: 'http' | 'https' } {
@@ -111,11 +139,85 @@ function paidOffStripe(invoice: Stripe.Invoice): boolean {
   return !onStripe;
 }
 
+/** A customer's preferred locale and time zone, and their country, as Stripe holds them. */
+function preferencesOf(customer: Stripe.Customer | Stripe.DeletedCustomer): CustomerPreferences {
+  if (customer.deleted) return {};
+  const timeZone = customer.metadata?.[TIME_ZONE_METADATA_KEY]?.trim();
+  return {
+    locale: customer.preferred_locales?.[0] ?? undefined,
+    // Metadata is free text anyone with dashboard access can type: only a zone Intl knows counts.
+    timeZone: isTimeZone(timeZone) ? timeZone : undefined,
+    country: customer.address?.country ?? undefined,
+  };
+}
+
+/**
+ * The payment method Stripe charges for a subscription's invoice that names none, after the
+ * invoice's own: the subscription's default, then the customer's invoice default, then the
+ * customer's default source (docs.stripe.com/api/subscriptions/object#subscription_object-default_payment_method,
+ * docs.stripe.com/billing/subscriptions/payment-methods-setting#payment-method-priority). Checkout
+ * sets only the subscription's, so the customer's alone would miss it.
+ */
+function paymentMethodOf(subscription: Stripe.Subscription, customer: Stripe.Customer | Stripe.DeletedCustomer): string | undefined {
+  const own = idOf(subscription.default_payment_method) ?? idOf(subscription.default_source);
+  if (own) return own;
+  return customer.deleted ? undefined : customerPaymentMethodOf(customer);
+}
+
+function customerPaymentMethodOf(customer: Stripe.Customer): string | undefined {
+  return idOf(customer.invoice_settings?.default_payment_method) ?? idOf(customer.default_source);
+}
+
+/**
+ * The plan from the invoice's own lines and its subscription's items, which carry their whole
+ * prices: undefined when a line's price is not one of the items' (the plan changed since), or the
+ * lines run past the first page, and only the lines' own reads can say.
+ */
+function planFromLines(invoice: Stripe.Invoice, subscription: Stripe.Subscription): InvoicePlan | undefined {
+  if (invoice.lines.has_more) return undefined;
+  const itemPrices = new Map(subscription.items.data.map((item) => [item.price.id, item.price]));
+  const priceIds = new Set<string>();
+  const productIds = new Set<string>();
+  for (const line of invoice.lines.data) {
+    const details = line.pricing?.price_details;
+    const price = idOf(details?.price as string | { id: string } | undefined);
+    if (price) priceIds.add(price);
+    if (details?.product) productIds.add(details.product);
+  }
+  const prices = [...priceIds].map((id) => itemPrices.get(id));
+  if (prices.some((price) => price === undefined)) return undefined;
+  return planOf([...priceIds], productIds, prices as Stripe.Price[], subscription);
+}
+
+/** The plan a segment matches on: the first price's metadata wins a key both set, as Stripe lists them. */
+function planOf(priceIds: string[], productIds: Set<string>, prices: Stripe.Price[], subscription: Stripe.Subscription): InvoicePlan {
+  const priceMetadata: Record<string, string> = {};
+  for (const price of [...prices].reverse()) Object.assign(priceMetadata, price.metadata ?? {});
+  for (const price of prices) {
+    const product = idOf(price.product as string | { id: string } | null);
+    if (product) productIds.add(product);
+  }
+  return {
+    priceIds,
+    productIds: [...productIds],
+    intervals: [...new Set(prices.flatMap((price) => (price.recurring ? [price.recurring.interval] : [])))],
+    subscriptionMetadata: { ...(subscription.metadata ?? {}) },
+    priceMetadata,
+  };
+}
+
+/** The customer's card a renewal charges when its subscription names none: the invoice default, else the default source. */
+function renewalCardOf(customer: Stripe.Customer | Stripe.DeletedCustomer): RenewalCard | undefined {
+  if (customer.deleted) return undefined;
+  if (customer.invoice_settings?.default_payment_method) return cardOf(customer.invoice_settings.default_payment_method);
+  return cardOf(customer.default_source);
+}
+
 /** Every Stripe port on the Stripe SDK; a use case's deps name only the ones it uses. */
 export class StripeGateway implements Invoices, Subscriptions, Customers {
   constructor(private readonly stripe: Stripe) {}
 
-  async getInvoice(invoiceId: string, options: { expectPaid?: boolean; withPaymentError?: boolean } = {}): Promise<InvoiceSnapshot> {
+  async getInvoice(invoiceId: string, options: InvoiceReadOptions = {}): Promise<InvoiceSnapshot> {
     const expand = [
       ...(options.expectPaid ? ['payments', 'amount_paid_off_stripe'] : []),
       // The invoice reaches its payment intent through its invoice payments (API 2025-03-31 on): four
@@ -123,6 +225,11 @@ export class StripeGateway implements Invoices, Subscriptions, Customers {
       // intent's `latest_charge` cannot be expanded too: its outcome would cost a second request, and
       // the error's own fields (advice, network advice and code, payment method) say the rest.
       ...(options.withPaymentError ? ['payments.data.payment.payment_intent'] : []),
+      // The customer and the subscription come in the same request rather than two more: the
+      // customer's locale and zone, their default card, and the subscription's card, metadata and
+      // prices (each item carries its whole price).
+      ...(options.withCustomer || options.withPaymentMethod ? ['customer'] : []),
+      ...(options.withPaymentMethod || options.withPlan ? ['parent.subscription_details.subscription'] : []),
     ];
     const invoice = await this.call(() => this.stripe.invoices.retrieve(invoiceId, expand.length > 0 ? { expand } : {}));
     const customerId = idOf(invoice.customer);
@@ -134,7 +241,11 @@ export class StripeGateway implements Invoices, Subscriptions, Customers {
     const status = invoice.status;
     // Current API versions name the subscription under parent; before 2025-03-31 it sat at the top.
     const legacy = (invoice as unknown as { subscription?: string | { id: string } | null }).subscription;
-    const subscriptionId = idOf(invoice.parent?.subscription_details?.subscription) ?? idOf(legacy);
+    const subscriptionRef = invoice.parent?.subscription_details?.subscription;
+    const subscriptionId = idOf(subscriptionRef) ?? idOf(legacy);
+    // Present only when the options asked for them expanded.
+    const subscription = typeof subscriptionRef === 'object' && subscriptionRef !== null ? subscriptionRef : undefined;
+    const customer = typeof invoice.customer === 'object' && invoice.customer !== null ? invoice.customer : undefined;
     return {
       id: invoice.id,
       status,
@@ -156,7 +267,26 @@ export class StripeGateway implements Invoices, Subscriptions, Customers {
       paidOffStripe: status === 'paid' && (options.expectPaid ? paidOffStripe(invoice) : await this.wasPaidOffStripe(invoiceId)),
       defaultPaymentMethod: idOf(invoice.default_payment_method) ?? idOf(invoice.default_source),
       ...(options.withPaymentError ? { lastPaymentError: lastPaymentErrorOf(invoice) } : {}),
+      ...(options.withCustomer ? { customerPreferences: customer ? preferencesOf(customer) : await this.getCustomerPreferences(customerId) } : {}),
+      ...(options.withPaymentMethod ? { paymentMethod: (await this.paymentMethodToCharge(invoice, customerId, subscriptionId)) ?? null } : {}),
+      ...(options.withPlan && subscriptionId ? { plan: (subscription && planFromLines(invoice, subscription)) ?? (await this.getInvoicePlan(invoiceId, subscriptionId)) } : {}),
     };
+  }
+
+  /**
+   * The card a pay naming none takes: the invoice's own default, else the subscription's and
+   * customer's (paymentMethodOf), from what the invoice read expanded; a read of its own only when
+   * they came unexpanded.
+   */
+  private async paymentMethodToCharge(invoice: Stripe.Invoice, customerId: string, subscriptionId: string | undefined): Promise<string | undefined> {
+    const own = idOf(invoice.default_payment_method) ?? idOf(invoice.default_source);
+    if (own) return own;
+    const subscription = invoice.parent?.subscription_details?.subscription;
+    const customer = invoice.customer;
+    if (typeof customer !== 'object' || customer === null) return this.getDefaultPaymentMethod(customerId, subscriptionId);
+    if (!subscriptionId) return customer.deleted ? undefined : customerPaymentMethodOf(customer);
+    if (typeof subscription !== 'object' || subscription === null) return this.getDefaultPaymentMethod(customerId, subscriptionId);
+    return paymentMethodOf(subscription, customer);
   }
 
   /** `payments` and `amount_paid_off_stripe`, expanded, say how a paid invoice was paid. */
@@ -228,35 +358,19 @@ export class StripeGateway implements Invoices, Subscriptions, Customers {
   }
 
   async getCustomerPreferences(customerId: string): Promise<CustomerPreferences> {
-    const customer = await this.call(() => this.stripe.customers.retrieve(customerId));
-    if (customer.deleted) return {};
-    const timeZone = customer.metadata?.[TIME_ZONE_METADATA_KEY]?.trim();
-    return {
-      locale: customer.preferred_locales?.[0] ?? undefined,
-      // Metadata is free text anyone with dashboard access can type: only a zone Intl knows counts.
-      timeZone: isTimeZone(timeZone) ? timeZone : undefined,
-      country: customer.address?.country ?? undefined,
-    };
+    return preferencesOf(await this.call(() => this.stripe.customers.retrieve(customerId)));
   }
 
   async getDefaultPaymentMethod(customerId: string, subscriptionId?: string): Promise<string | undefined> {
-    // Stripe's order for a subscription's invoice (after the invoice's own): the subscription's
-    // default, then the customer's invoice default, then the customer's default source
-    // (docs.stripe.com/api/subscriptions/object#subscription_object-default_payment_method,
-    // docs.stripe.com/billing/subscriptions/payment-methods-setting#payment-method-priority).
-    // Checkout sets only the subscription's, so the customer's alone would miss it. One request.
-    let customer: Stripe.Customer | Stripe.DeletedCustomer;
+    // One request: the subscription with its customer expanded, or the customer alone.
     if (subscriptionId) {
       const subscription = await this.call(() => this.stripe.subscriptions.retrieve(subscriptionId, { expand: ['customer'] }));
-      const own = idOf(subscription.default_payment_method) ?? idOf(subscription.default_source);
-      if (own) return own;
       const expanded = subscription.customer;
-      customer = typeof expanded === 'string' ? await this.call(() => this.stripe.customers.retrieve(expanded)) : expanded;
-    } else {
-      customer = await this.call(() => this.stripe.customers.retrieve(customerId));
+      const customer = typeof expanded === 'string' ? await this.call(() => this.stripe.customers.retrieve(expanded)) : expanded;
+      return paymentMethodOf(subscription, customer);
     }
-    if (customer.deleted) return undefined;
-    return idOf(customer.invoice_settings?.default_payment_method) ?? idOf(customer.default_source);
+    const customer = await this.call(() => this.stripe.customers.retrieve(customerId));
+    return customer.deleted ? undefined : customerPaymentMethodOf(customer);
   }
 
   async createPaymentUpdateUrl(customerId: string, returnUrl: string): Promise<string> {
@@ -274,17 +388,18 @@ export class StripeGateway implements Invoices, Subscriptions, Customers {
   }
 
   async getRenewalCard(customerId: string, subscriptionId?: string): Promise<RenewalCard | undefined> {
+    // One request: the customer's defaults come expanded with the subscription (every renewal's
+    // invoice.upcoming asks this, so a second read would cost more than all the failures' do).
+    const customerDefaults = ['invoice_settings.default_payment_method', 'default_source'];
     if (subscriptionId) {
-      const subscription = await this.call(() => this.stripe.subscriptions.retrieve(subscriptionId, { expand: ['default_payment_method'] }));
+      const subscription = await this.call(() =>
+        this.stripe.subscriptions.retrieve(subscriptionId, { expand: ['default_payment_method', ...customerDefaults.map((path) => `customer.${path}`)] }),
+      );
       const own = cardOf(subscription.default_payment_method);
       if (own || subscription.default_payment_method) return own;
+      if (typeof subscription.customer === 'object') return renewalCardOf(subscription.customer);
     }
-    const customer = await this.call(() =>
-      this.stripe.customers.retrieve(customerId, { expand: ['invoice_settings.default_payment_method', 'default_source'] }),
-    );
-    if (customer.deleted) return undefined;
-    if (customer.invoice_settings?.default_payment_method) return cardOf(customer.invoice_settings.default_payment_method);
-    return cardOf(customer.default_source);
+    return renewalCardOf(await this.call(() => this.stripe.customers.retrieve(customerId, { expand: customerDefaults })));
   }
 
   async getInvoicePlan(invoiceId: string, subscriptionId: string): Promise<InvoicePlan> {
@@ -300,16 +415,7 @@ export class StripeGateway implements Invoices, Subscriptions, Customers {
     // The interval and the price's metadata live on the price: one read per distinct price (usually one).
     const prices = await Promise.all([...priceIds].map((id) => this.call(() => this.stripe.prices.retrieve(id))));
     const subscription = await this.call(() => this.stripe.subscriptions.retrieve(subscriptionId));
-    const priceMetadata: Record<string, string> = {};
-    for (const price of [...prices].reverse()) Object.assign(priceMetadata, price.metadata ?? {});
-    for (const price of prices) if (typeof price.product === 'string') productIds.add(price.product);
-    return {
-      priceIds: [...priceIds],
-      productIds: [...productIds],
-      intervals: [...new Set(prices.flatMap((price) => (price.recurring ? [price.recurring.interval] : [])))],
-      subscriptionMetadata: { ...(subscription.metadata ?? {}) },
-      priceMetadata,
-    };
+    return planOf([...priceIds], productIds, prices, subscription);
   }
 
   async getSubscriptionPlan(subscriptionId: string): Promise<InvoicePlan> {
@@ -335,6 +441,16 @@ export class StripeGateway implements Invoices, Subscriptions, Customers {
       name: customer.name ?? undefined,
       locale: customer.preferred_locales?.[0] ?? undefined,
     };
+  }
+
+  async listLiveSubscriptions(customerId: string): Promise<string[]> {
+    return this.call(async () => {
+      const ids: string[] = [];
+      for await (const subscription of this.stripe.subscriptions.list({ customer: customerId, status: 'all', limit: 100 })) {
+        if (subscription.status !== 'canceled' && subscription.status !== 'incomplete_expired') ids.push(subscription.id);
+      }
+      return ids;
+    });
   }
 
   async listRenewals(customerId: string): Promise<Renewal[]> {

@@ -38,6 +38,22 @@ export const OPEN_CASES = {
   value: 'OPEN',
 } as const;
 
+/**
+ * The outbox: timeline entries whose event is not published yet. Sparse: an entry that publishes an
+ * event is written with `outbox` set, and the publisher removes it once EventBridge has the event,
+ * so the index holds only what is still owed (shared/adapters/dynamodb/outbox.ts). Sorted by when
+ * the entry was written, so the oldest comes first. One partition value, as OPEN_CASES: a
+ * handful of writes per case.
+ */
+export const UNPUBLISHED_EVENTS = {
+  indexName: 'unpublishedEvents',
+  partitionKey: 'outbox',
+  /** When the entry was written (the writer's wall clock, ISO 8601), then its key: oldest first. */
+  sortKey: 'outboxAt',
+  /** The one value of the partition key. */
+  value: 'PENDING',
+} as const;
+
 /** Item keys. One case's items share a partition so its timeline reads in one query. */
 export const keys = {
   case: (invoiceId: string) => ({ pk: `CASE#${invoiceId}`, sk: 'CASE' }),

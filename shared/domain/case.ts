@@ -120,8 +120,30 @@ export interface DunningCase {
   pausedUntil?: string;
   /** When an operator last reopened the flagged case to redrive its execution. */
   reopenedAt?: string;
+  /**
+   * The customer's access while the case is open, as last changed (policy `access`): set when the
+   * case opens and by the notice that changes it. Absent on cases opened before access existed:
+   * the policy's `onFailure` since the case was created. An ended case's access follows its status.
+   */
+  access?: CaseAccess;
+  /**
+   * The event keys of the once-only entries written so far (`recovered`, `access/end`,
+   * `access/day-7`): a call that finds a close or an access change made but its key missing here
+   * writes the entry the call before it died without. Absent on cases opened before events existed.
+   */
+  eventsRecorded?: string[];
   createdAt: string;
   updatedAt: string;
+}
+
+/** What a case's customer may use while it is open, and since when (ISO 8601, as stored). */
+export interface CaseAccess {
+  level: 'full' | 'grace' | 'limited' | 'none';
+  since: string;
+  /** Why, in words: `payment failed`, `day 7 of dunning`. */
+  reason: string;
+  /** The policy day of the change (0: the failure), so the next change is known. */
+  day?: number;
 }
 
 /** The plan for a case's next retry stage, for people to read (`dunning case`, the console). */
@@ -181,7 +203,9 @@ export type TimelineEntryType =
   | 'email_clicked'
   | 'email_suppressed'
   // An operator lifted the address's suppression: its notices go out again.
-  | 'email_unsuppressed';
+  | 'email_unsuppressed'
+  // The customer's access changed (policy `access`): the level in `detail`, the change in `facts`.
+  | 'access_changed';
 
 export interface TimelineEntry {
   at: string;
@@ -193,6 +217,17 @@ export interface TimelineEntry {
   messageId?: string;
   /** The Stripe event this entry records (`event_received`, `event_replayed`). */
   eventId?: string;
+  /**
+   * What the event this entry publishes says beyond the case's own fields (shared/events/): a
+   * retry's outcome and decline class, an access change's levels. Never an address or a card.
+   */
+  facts?: Record<string, string | number | boolean | null>;
+  /**
+   * For an entry a case has once (its close, an access change of a policy day): the key its event id
+   * is made of, instead of the item's own, so a copy written by a retry after a crash publishes the
+   * same `eventId` and consumers dedupe it.
+   */
+  eventKey?: string;
 }
 
 /** Why an address gets no more email: it hard-bounced, or its owner marked our email as spam. */

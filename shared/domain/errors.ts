@@ -12,6 +12,22 @@ export class StripeUnavailableError extends Error {
   }
 }
 
+/**
+ * Stripe answered 429: this account's requests (ours and the merchant's own) are over Stripe's rate
+ * limit. Retried patiently: the case is late, never flagged for it.
+ */
+export class StripeRateLimitedError extends Error {
+  override name = 'StripeRateLimitedError' as const;
+}
+
+/**
+ * Our own request budget (Stripe requests or emails per second, shared by every function) had no
+ * room within the wait one call allows. Retried patiently: the case is late, never flagged for it.
+ */
+export class OverBudgetError extends Error {
+  override name = 'OverBudgetError' as const;
+}
+
 /** Another charge of the same invoice is under way (a card-update retry). Retried with backoff. */
 export class PaymentInProgressError extends Error {
   override name = 'PaymentInProgressError' as const;
@@ -30,6 +46,11 @@ export class EmailRejectedError extends Error {
 /** DynamoDB throttled or was unavailable. Retried with backoff. */
 export class StoreUnavailableError extends Error {
   override name = 'StoreUnavailableError' as const;
+}
+
+/** The event bus refused a whole PutEvents call (throttled, 5xx, network): the outbox keeps the events. */
+export class EventBusUnavailableError extends Error {
+  override name = 'EventBusUnavailableError' as const;
 }
 
 /**
@@ -92,10 +113,15 @@ export class InvalidInputError extends Error {
 /** Errors worth retrying with backoff, by name; the state machine's first retrier lists these. */
 export const TRANSIENT_ERRORS: readonly string[] = [
   StripeUnavailableError.name,
-  EmailThrottledError.name,
   StoreUnavailableError.name,
   PaymentInProgressError.name,
 ];
+
+/**
+ * "Not now, later": a rate limit, ours or theirs. Retried for hours with capped backoff (the state
+ * machine's patient retrier), since waiting is the cure and a burst can take a while to drain.
+ */
+export const PATIENT_ERRORS: readonly string[] = [OverBudgetError.name, StripeRateLimitedError.name, EmailThrottledError.name];
 
 /** Errors that retrying cannot fix: the state machine fails the execution at once, at that stage. */
 export const PERMANENT_ERRORS: readonly string[] = [CaseNotFoundError.name, StripeRequestError.name, InvalidInputError.name];

@@ -48,6 +48,8 @@ export const DUNNING_METRICS = {
   PreDunningCancelled: { unit: 'Count', description: 'Stripe updated the card automatically: the heads-up was not needed' },
   EventIgnored: { unit: 'Count', description: 'A valid event needed no action (no case, stale, other mode)' },
   EventUnusable: { unit: 'Count', description: 'An EventBridge event could never be processed and was dropped' },
+  EventPublished: { unit: 'Count', dimension: 'DetailType', description: 'An event for your systems reached the event bus (Case Opened, Notice Sent, …)' },
+  EventPublishFailed: { unit: 'Count', description: 'The event bus refused an event: it stays in the outbox and is published again' },
 } as const satisfies Record<string, MetricSpec>;
 
 export type MetricName = keyof typeof DUNNING_METRICS;

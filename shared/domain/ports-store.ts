@@ -1,6 +1,6 @@
 // The store's ports, one per role, as the one DynamoDB table provides them (shared/adapters/dynamodb/
 // holds an adapter per port). A use case names the few it uses, e.g. `store: Cases & Timeline`.
-import type { Banner, CaseStatus, DunningCase, EmailSuppression, HeadsUpRecord, NextRetry, RecoveredBy, TimelineEntry } from './case.ts';
+import type { Banner, CaseAccess, CaseStatus, DunningCase, EmailSuppression, HeadsUpRecord, NextRetry, RecoveredBy, TimelineEntry } from './case.ts';
 import type { ChargeAttempt } from './retry-records.ts';
 
 /** A case's lifecycle: open it, read it, follow its stages, close it. */
@@ -156,12 +156,51 @@ export interface HeadsUps {
 
 /** What happened to a case, in order: what the console, the CLI and the operator read. */
 export interface Timeline {
-  appendTimeline(invoiceId: string, entry: TimelineEntry): Promise<void>;
+  /**
+   * Appends `entry`. An entry with an `eventKey` is once-only on the case: false, and nothing
+   * written, when the case already has an entry with that key (another call wrote it first).
+   */
+  appendTimeline(invoiceId: string, entry: TimelineEntry): Promise<boolean>;
   listTimeline(invoiceId: string): Promise<TimelineEntry[]>;
+  /**
+   * Notes on the case that its once-only entry `eventKey` (a close, a policy day's access change) is
+   * written, so a call after a crash writes only what is missing (`DunningCase.eventsRecorded`).
+   */
+  markRecorded(invoiceId: string, eventKey: string): Promise<void>;
+}
+
+/** The customer's access while a case is open (policy `access`). */
+export interface AccessRecords {
+  /**
+   * Moves an open case's access forward to `access`, a change of a later policy day than the one it
+   * has: true for the call that moved it, false if it was there already or the case is not open.
+   */
+  setAccess(invoiceId: string, access: CaseAccess, now: string): Promise<boolean>;
+}
+
+/** A timeline entry that publishes an event, as the outbox holds it until it is published. */
+export interface OutboxEntry {
+  invoiceId: string;
+  /** The timeline item's sort key: the event's id comes from it. */
+  entryKey: string;
+  entry: TimelineEntry;
+}
+
+/**
+ * The timeline entries whose events are not published yet: each is written pending, in the same
+ * write as the entry itself, and marked published once EventBridge took its event.
+ */
+export interface Outbox {
+  /** The entry at this key, if it is still pending (undefined once published, or if there is none). */
+  pendingEntry(invoiceId: string, entryKey: string): Promise<OutboxEntry | undefined>;
+  /** Pending entries written (by the writer's wall clock) before `before` (ISO 8601), oldest first, at most `limit`. */
+  pendingEntries(before: string, limit: number): Promise<OutboxEntry[]>;
+  /** Takes a published entry out of the outbox; harmless twice. */
+  markPublished(invoiceId: string, entryKey: string): Promise<void>;
 }
 
 /**
  * Every store port at once, as the one DynamoDB table provides them: for wiring only. A use case
  * names the ports it uses instead (e.g. `store: Cases & Timeline`).
  */
-export type CaseStore = Cases & CaseQueries & CardBlocks & RetryLedger & CaseClaims & Banners & Suppressions & EmailEventClaims & HeadsUps & Timeline;
+export type CaseStore = Cases & CaseQueries & CardBlocks & RetryLedger & CaseClaims & Banners & Suppressions & EmailEventClaims & HeadsUps & Timeline & AccessRecords & Outbox;

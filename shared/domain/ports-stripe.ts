@@ -31,6 +31,30 @@ export interface InvoiceSnapshot {
    * (`last_payment_error`). Read only when asked for (`withPaymentError`); absent when there was none.
    */
   lastPaymentError?: PaymentFailure;
+  /** The customer's locale, zone and country, from the same request. Read only when asked for (`withCustomer`). */
+  customerPreferences?: CustomerPreferences;
+  /**
+   * The payment method a charge that names none takes, in Stripe's order: the invoice's own default,
+   * the subscription's, then the customer's invoice default and default source; null when there is
+   * none (the customer removed it). From the same request; read only when asked for (`withPaymentMethod`).
+   */
+  paymentMethod?: string | null;
+  /** What a segment of the policy file matches on (as `getInvoicePlan`). Read only when asked for (`withPlan`). */
+  plan?: InvoicePlan;
+}
+
+/**
+ * What a read of an invoice brings along in the same request, so a use case asks Stripe once:
+ * `expectPaid` (the caller has Stripe's word that it is paid, e.g. `invoice.paid`) how it was paid,
+ * `withPaymentError` why its latest attempt failed, `withCustomer` the customer's preferences,
+ * `withPaymentMethod` the card a charge would take, `withPlan` the plan a segment matches on.
+ */
+export interface InvoiceReadOptions {
+  expectPaid?: boolean;
+  withPaymentError?: boolean;
+  withCustomer?: boolean;
+  withPaymentMethod?: boolean;
+  withPlan?: boolean;
 }
 
 /** A failed payment attempt, in Stripe's terms (a card error, or a payment intent's last_payment_error). */
@@ -113,12 +137,8 @@ export interface CustomerPreferences {
 
 /** Stripe's invoices: read one, pay it, give up on it, and what its lines bought. */
 export interface Invoices {
-  /**
-   * With `expectPaid` (the caller has Stripe's word that it is paid, e.g. `invoice.paid`), how it was
-   * paid is read in the same request instead of a second one. With `withPaymentError`, why its
-   * latest payment attempt failed (`lastPaymentError`), in the same request too.
-   */
-  getInvoice(invoiceId: string, options?: { expectPaid?: boolean; withPaymentError?: boolean }): Promise<InvoiceSnapshot>;
+  /** One request, whatever `options` bring along (InvoiceReadOptions), but for a paid invoice's way of payment when `expectPaid` was not asked. */
+  getInvoice(invoiceId: string, options?: InvoiceReadOptions): Promise<InvoiceSnapshot>;
   /**
    * Pays off-session with `paymentMethod`, or else the customer's current default payment method.
    * Idempotent per key.
@@ -143,6 +163,11 @@ export interface Subscriptions {
   getSubscriptionStatus(subscriptionId: string): Promise<SubscriptionStatus>;
   /** The same as `Invoices.getInvoicePlan`, before there is an invoice (pre-dunning): from the subscription's items and their prices. */
   getSubscriptionPlan(subscriptionId: string): Promise<InvoicePlan>;
+  /**
+   * The customer's subscriptions that have not ended (any status but canceled and
+   * incomplete_expired), by id: the access API answers for each, not only the ones in dunning.
+   */
+  listLiveSubscriptions(customerId: string): Promise<string[]>;
 }
 
 /** Stripe's customers: who they are, their cards, and their renewals. */

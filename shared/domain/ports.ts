@@ -11,3 +11,5 @@ export * from './ports-workflow.ts';
 export * from './ports-links.ts';
 export * from './ports-observability.ts';
 export * from './ports-clock.ts';
+export * from './ports-events.ts';
+export * from './ports-inbox.ts';

@@ -10,7 +10,7 @@ import { recoverCase } from './close.ts';
 import { pausedUntil } from './pause.ts';
 import type { Uses } from './deps.ts';
 import type { StripeEventEnvelope } from './invoice-event.ts';
-import { record } from './timeline.ts';
+import { declineFacts, record } from './timeline.ts';
 
 /** The stage that runs the policy's end action (see close.ts, terminateCase). */
 const TERMINATE_STAGE = 'Terminate';
@@ -94,7 +94,7 @@ export async function chargeAfterCardUpdate(
       await record(deps, c.invoiceId, 'retry_skipped', { at, stage: 'CardUpdated', detail: `same card, ${result.code}` });
     } else if (result.outcome === 'declined') {
       const code = result.declineCode ?? result.code;
-      await record(deps, c.invoiceId, 'retry_declined', { at, stage: 'CardUpdated', detail: code });
+      await record(deps, c.invoiceId, 'retry_declined', { at, stage: 'CardUpdated', detail: code, facts: declineFacts(result) });
     }
     deps.log.info('retried after a card update', { invoiceId: c.invoiceId, customerId, eventId: event.id, outcome: result.outcome });
     outcomes.push({ invoiceId: c.invoiceId, outcome: result.outcome });

@@ -1,6 +1,6 @@
 // Charging a case's invoice, from a retry stage or a card update: one charge at a time per
 // invoice, and never a charge of an invoice Stripe already holds as paid.
-import type { Banners, CardBlocks, CaseClaims, Cases, Customers, Invoices, RetryLedger, Timeline } from '../domain/ports.ts';
+import type { Banners, CardBlocks, CaseClaims, Cases, Invoices, RetryLedger, Timeline } from '../domain/ports.ts';
 import type { ChargeAttempt } from '../domain/retry-records.ts';
 import { classifyFailure } from '../retries/classify.ts';
 import { ruleBreaches } from '../retries/audit.ts';
@@ -55,7 +55,7 @@ export interface ChargeRequest {
 const DAY_SECONDS = 86_400;
 
 /** What chargeCase touches. */
-export type ChargeCaseDeps = Uses<'policy' | 'policies' | 'clock' | 'caseClock' | 'log' | 'metrics', Cases & CardBlocks & RetryLedger & CaseClaims & Banners & Timeline, Invoices & Customers>;
+export type ChargeCaseDeps = Uses<'policy' | 'policies' | 'clock' | 'caseClock' | 'log' | 'metrics', Cases & CardBlocks & RetryLedger & CaseClaims & Banners & Timeline, Invoices>;
 
 export async function chargeCase(deps: ChargeCaseDeps, dunningCase: DunningCase, request: ChargeRequest): Promise<ChargeResult> {
   const { invoiceId } = dunningCase;
@@ -65,8 +65,9 @@ export async function chargeCase(deps: ChargeCaseDeps, dunningCase: DunningCase,
     // last minute never pays an invoice whose subscription has just been ended.
     const current = await deps.store.getCase(invoiceId);
     if (current?.status !== 'open' && current?.status !== 'needs_attention') throw new CaseClosedError(invoiceId, current?.status ?? 'missing');
-    // Read under the lock: a charge that just finished elsewhere shows here as paid.
-    const primary: InvoiceSnapshot = await deps.stripe.getInvoice(invoiceId);
+    // Read under the lock: a charge that just finished elsewhere shows here as paid. The same
+    // request says which card Stripe would charge, for the block and the retry rules below.
+    const primary: InvoiceSnapshot = await deps.stripe.getInvoice(invoiceId, { withPaymentMethod: !request.paymentMethod });
     await standDownIfEndedInStripe(deps, dunningCase, primary);
     const open = await openInvoicesOf(deps, dunningCase, primary);
     if (open.length === 0) return { outcome: 'already_paid', invoice: primary };
@@ -79,10 +80,7 @@ export async function chargeCase(deps: ChargeCaseDeps, dunningCase: DunningCase,
       }
     }
     // The card Stripe would charge, in Stripe's order: the one named, the invoice's, then the defaults.
-    const card =
-      request.paymentMethod ??
-      primary.defaultPaymentMethod ??
-      (await deps.stripe.getDefaultPaymentMethod(dunningCase.customerId, dunningCase.subscriptionId));
+    const card = request.paymentMethod ?? primary.paymentMethod ?? undefined;
     // The customer removed their card: a decline like any other (the notices go on asking for a new
     // one), and no request Stripe can only refuse.
     if (!card) return { outcome: 'declined', code: NO_PAYMENT_METHOD, message: 'the customer has no payment method to charge' };

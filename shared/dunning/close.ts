@@ -11,7 +11,8 @@ import { openInvoicesOf, PAY_LOCK_MS } from './charge.ts';
 import { stripeKey } from './stripe-keys.ts';
 import { sendCaseEmail } from './emails.ts';
 import { assertNotPaused } from './pause.ts';
-import { record } from './timeline.ts';
+import { record, writeOnce } from './timeline.ts';
+import { recordClose } from './close-entries.ts';
 
 export interface RecoverResult {
   /** True when the case is recovered (by this call or an earlier one). */
@@ -60,12 +61,18 @@ export async function recoverCase(deps: RecoverCaseDeps, invoiceId: string, reco
   if (!dunningCase) return { recovered: false, closedNow: false, status: 'missing' };
   if (dunningCase.status !== 'recovered') return { recovered: false, closedNow: false, status: dunningCase.status };
 
-  if (closed) {
-    await record(deps, invoiceId, 'recovered', { at: now, detail: `paid: ${recoveredBy}` });
-    deps.metrics.count('CaseRecovered', { RecoveredBy: recoveredBy });
+  // The call that closed it records it; a later one writes what a call that died in between did not.
+  const by = dunningCase.recoveredBy ?? recoveredBy;
+  const recorded = await recordClose(deps, policyOf(deps, dunningCase), dunningCase, closed !== undefined, now, {
+    type: 'recovered',
+    detail: `paid: ${by}`,
+    facts: { recoveredBy: by },
+  });
+  if (recorded) {
+    deps.metrics.count('CaseRecovered', { RecoveredBy: by });
     const { amount, currency } = dunningCase.amountDue;
     if (amount > 0) deps.metrics.count('RecoveredAmount', { Currency: currency.toUpperCase() }, amount);
-    deps.log.info('case recovered', { invoiceId, customerId: dunningCase.customerId, recoveredBy, amount, currency });
+    deps.log.info('case recovered', { invoiceId, customerId: dunningCase.customerId, recoveredBy: by, amount, currency });
   }
   // Unconditional: a retry after a crash between the close and this line still clears it.
   await deps.store.clearBanner(dunningCase.customerId, invoiceId);
@@ -88,6 +95,11 @@ export async function terminateCase(deps: TerminateCaseDeps, invoiceId: string):
     if (error instanceof CaseClosedError && error.status === 'terminated') {
       const ended = await deps.store.getCase(invoiceId);
       if (ended) {
+        const action = policyOf(deps, ended).end.action;
+        if (await recordClose(deps, policyOf(deps, ended), ended, false, now, { type: 'terminated', stage: 'Terminate', detail: action, facts: { endAction: action } })) {
+          deps.metrics.count('CaseTerminated');
+          deps.log.info('case terminated', { invoiceId, customerId: ended.customerId, action });
+        }
         await sendClosingEmail(deps, ended, 'termination', policyOf(deps, ended).end.notice, 'Terminate');
         return;
       }
@@ -111,13 +123,18 @@ export async function terminateCase(deps: TerminateCaseDeps, invoiceId: string):
   } finally {
     await deps.store.releasePayLock(invoiceId, holder);
   }
-  if (closed) {
-    await record(deps, invoiceId, 'terminated', { at: now, detail: action });
+  const current = closed ?? (await deps.store.getCase(invoiceId));
+  if (current?.status !== 'terminated') throw new CaseClosedError(invoiceId, current?.status ?? 'missing');
+  const recorded = await recordClose(deps, policyOf(deps, current), current, closed !== undefined, now, {
+    type: 'terminated',
+    stage: 'Terminate',
+    detail: action,
+    facts: { endAction: action },
+  });
+  if (recorded) {
     deps.metrics.count('CaseTerminated');
     deps.log.info('case terminated', { invoiceId, customerId: dunningCase.customerId, action });
   }
-  const current = closed ?? (await deps.store.getCase(invoiceId));
-  if (current?.status !== 'terminated') throw new CaseClosedError(invoiceId, current?.status ?? 'missing');
   await deps.store.clearBanner(current.customerId, invoiceId);
   await sendClosingEmail(deps, current, 'termination', policyOf(deps, current).end.notice, 'Terminate');
 }
@@ -189,19 +206,30 @@ export async function flagCase(
 ): Promise<boolean> {
   const now = deps.clock.now().toISOString();
   const closed = await deps.store.closeCase(invoiceId, 'needs_attention', { now, error });
-  if (!closed) {
-    const existing = await deps.store.getCase(invoiceId);
-    if (!existing) throw new CaseNotFoundError(invoiceId);
-    deps.log.info('case already closed; not flagged', { invoiceId, status: existing.status });
+  const flagged = closed ?? (await deps.store.getCase(invoiceId));
+  if (!flagged) throw new CaseNotFoundError(invoiceId);
+  // Each flagging is its own (a redriven case may be flagged again): keyed by when it happened. A
+  // flag whose call died before its entry (flag-case is retried) is recorded by the retry.
+  const key = `flagged/${flagged.closedAt ?? now}`;
+  const at = closed ? now : (flagged.closedAt ?? now);
+  const recordedError = closed ? error : (flagged.error ?? error);
+  const wrote =
+    (closed !== undefined || flagged.status === 'needs_attention') &&
+    (await writeOnce(deps, flagged, key, closed !== undefined, () =>
+      record(deps, invoiceId, 'flagged', {
+        at,
+        eventKey: key,
+        ...(state ? { stage: state } : {}),
+        detail: `${state ? `${state} failed: ` : ''}${recordedError.name}: ${recordedError.message}`.slice(0, 500),
+        facts: { errorName: recordedError.name },
+      }),
+    ));
+  if (!wrote) {
+    deps.log.info('case already closed; not flagged', { invoiceId, status: flagged.status });
     return false;
   }
-  await record(deps, invoiceId, 'flagged', {
-    at: now,
-    ...(state ? { stage: state } : {}),
-    detail: `${state ? `${state} failed: ` : ''}${error.name}: ${error.message}`.slice(0, 500),
-  });
   deps.metrics.count('NeedsAttention');
-  deps.log.error('case needs attention', { invoiceId, customerId: closed.customerId, state, error });
+  deps.log.error('case needs attention', { invoiceId, customerId: flagged.customerId, state, error: recordedError });
   return true;
 }
 

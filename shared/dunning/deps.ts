@@ -1,6 +1,6 @@
 // What the dunning use cases need from the outside world, injected so Lambda and the local
 // runtime run the same code against different endpoints.
-import type { CaseStore, Clock, Log, Mailer, MetricsSink, PaymentGateway, PaymentLinks, Workflow } from '../domain/ports.ts';
+import type { CaseStore, Clock, EventBus, Log, Mailer, MetricsSink, PaymentGateway, PaymentLinks, Workflow } from '../domain/ports.ts';
 import type { DunningCase } from '../domain/case.ts';
 import type { CaseClock } from '../domain/case-clock.ts';
 import { InvalidInputError } from '../domain/errors.ts';
@@ -43,7 +43,10 @@ export interface IngestDeps extends DunningDeps {
 }
 
 /** What a use case may take besides the store and Stripe. */
-type Services = Omit<IngestDeps, 'store' | 'stripe'>;
+type Services = Omit<IngestDeps, 'store' | 'stripe'> & {
+  /** The merchant's event bus: the publisher alone has it (shared/dunning/publish-events.ts). */
+  bus: EventBus;
+};
 
 /**
  * A use case's dependencies, typed by what it touches: the services it names, then the store ports

@@ -5,7 +5,7 @@ import { IDEMPOTENCY_IN_PROGRESS_ERROR, InvalidInputError } from '../domain/erro
 import * as z from '../zod.ts';
 import type { IngestResult } from './ingest.ts';
 import { StripeEventSchema } from './invoice-event.ts';
-import type { WebhookDeps } from './webhook.ts';
+import type { IngestDeps } from './route-events.ts';
 
 /**
  * Every event Stripe puts on a partner event bus has a `source` under this prefix, followed by the
@@ -36,8 +36,8 @@ export const StripeEventBridgeEnvelopeSchema = z
   );
 export type StripeEventBridgeEnvelope = z.infer<typeof StripeEventBridgeEnvelopeSchema>;
 
-/** The webhook's dedupe and router, without its signature check. */
-export type EventBridgeDeps = Omit<WebhookDeps, 'verify'>;
+/** The webhook's dedupe and router. */
+export type EventBridgeDeps = IngestDeps;
 
 export type EventBridgeResult = IngestResult | { action: 'unusable'; reason: string };
 

@@ -1,22 +1,23 @@
 // invoice.payment_failed: a failed renewal opens a case and starts its execution, or joins the open
 // case of its subscription; a failure of an invoice whose case already runs is Stripe's own attempt
 // (stripe-attempt.ts) or a duplicate.
-import type { Banners, CardBlocks, RetryLedger, CaseClaims, CaseQueries, Cases, CustomerPreferences, Customers, Invoices, InvoiceSnapshot, PaymentFailure, Suppressions, Timeline } from '../domain/ports.ts';
+import type { AccessRecords, Banners, CardBlocks, RetryLedger, CaseClaims, CaseQueries, Cases, CustomerPreferences, Customers, Invoices, InvoiceSnapshot, PaymentFailure, Suppressions, Timeline } from '../domain/ports.ts';
 import type { DunningCase } from '../domain/case.ts';
 import { addDays } from '../domain/format.ts';
 import type { Policy } from '../policy/schema.ts';
 import { choosePolicy, DEFAULT_POLICY_NAME, hasSegments } from '../policy/segments.ts';
 import { alsoNotifyOnOpen } from './also-notify.ts';
 import { blockingCode, describeFailure } from './declines.ts';
-import { policyNamed, type Uses } from './deps.ts';
+import { policyNamed, policyOf, type Uses } from './deps.ts';
 import { ignore, type IngestResult } from './ingest-result.ts';
 import { dunningEligibility, parseInvoice, type StripeEventEnvelope, type StripeInvoice } from './invoice-event.ts';
 import { followStripeAttempt } from './stripe-attempt.ts';
-import { record } from './timeline.ts';
+import { record, writeOnce } from './timeline.ts';
+import { accessAtFailure, OPEN_ACCESS_EVENT_KEY, recordAccessAtOpen } from './access-changes.ts';
 import { scheduleAnchor, stripeDecline, withAttempt } from './retry-plan.ts';
 
 /** What openCase touches. */
-export type OpenCaseDeps = Uses<'policy' | 'policies' | 'mailer' | 'links' | 'clock' | 'caseClock' | 'log' | 'metrics' | 'workflow', Cases & CaseQueries & CardBlocks & RetryLedger & CaseClaims & Banners & Suppressions & Timeline, Invoices & Customers>;
+export type OpenCaseDeps = Uses<'policy' | 'policies' | 'mailer' | 'links' | 'clock' | 'caseClock' | 'log' | 'metrics' | 'workflow', Cases & CaseQueries & CardBlocks & RetryLedger & CaseClaims & Banners & Suppressions & AccessRecords & Timeline, Invoices & Customers>;
 
 export async function openCase(deps: OpenCaseDeps, event: StripeEventEnvelope): Promise<IngestResult> {
   const invoice = parseInvoice(event.data.object, event.id);
@@ -31,8 +32,14 @@ export async function openCase(deps: OpenCaseDeps, event: StripeEventEnvelope): 
 
   // Events arrive in no guaranteed order: decide by the invoice as Stripe holds it now, not by the
   // event's snapshot, so a failure delivered after the payment opens nothing. The same read says
-  // why the renewal's own attempt failed, which decides whether its card may be tried again.
-  const current = await deps.stripe.getInvoice(invoice.id, { withPaymentError: true });
+  // why the renewal's own attempt failed, which decides whether its card may be tried again (the
+  // event's invoice does not carry it), and brings what the case keeps for its life: the
+  // customer's locale and zone, and the plan its policy is chosen by. The case's one Stripe read.
+  const current = await deps.stripe.getInvoice(invoice.id, {
+    withPaymentError: true,
+    withCustomer: !existing,
+    withPlan: !existing && !!deps.policies && hasSegments(deps.policies),
+  });
   if (current.status !== 'open' || current.amountRemaining <= 0) {
     return ignore(deps, event, `the invoice is ${current.status} in Stripe now; the event is stale`, invoice.id);
   }
@@ -43,6 +50,8 @@ export async function openCase(deps: OpenCaseDeps, event: StripeEventEnvelope): 
     if (joined) return joined;
   }
   let dunningCase = existing ?? (await createCase(deps, event, invoice, subscriptionId, current, now));
+  // A redelivery after a delivery that died between creating the case and recording it.
+  if (existing) await recordOpened(deps, policyOf(deps, existing), existing, false, invoice, current);
   // Also on a redelivery after a crash here: the block is a plain write.
   dunningCase = await blockOpeningCard(deps, dunningCase, current.lastPaymentError, now);
   dunningCase = await recordOpeningAttempt(deps, dunningCase, current.lastPaymentError);
@@ -97,20 +106,41 @@ async function createCase(
   current: InvoiceSnapshot,
   now: string,
 ): Promise<DunningCase> {
-  const preferences = await deps.stripe.getCustomerPreferences(invoice.customer);
-  const policyName = await choosePolicyName(deps, invoice.id, subscriptionId);
+  const preferences = current.customerPreferences ?? (await deps.stripe.getCustomerPreferences(invoice.customer));
+  const policyName = await choosePolicyName(deps, invoice.id, subscriptionId, current);
   const policy = policyNamed(deps, policyName, invoice.id);
   const created = await deps.store.createCase(buildCase(event, invoice, subscriptionId, current, preferences, policyName, policy, now));
-  if (created.created) {
-    const failure = current.lastPaymentError;
-    await record(deps, invoice.id, 'case_opened', {
-      at: now,
-      detail: `attempt ${invoice.attempt_count ?? 1} failed${failure ? ` (${describeFailure(failure)})` : ''}; policy ${policyName}`,
-    });
-    deps.metrics.count('CaseOpened');
-  }
+  await recordOpened(deps, policy, created.case, created.created, invoice, current);
   return created.case;
 }
+
+/**
+ * The opening's entries (`case_opened`, the access at the failure), which publish `Case Opened` and
+ * `Access Changed`: by the call that created the case, or by the first after it that finds them not
+ * noted on the case (the creator died in between). Counted with the entry.
+ */
+async function recordOpened(
+  deps: OpenCaseDeps,
+  policy: Policy,
+  opened: DunningCase,
+  createdNow: boolean,
+  invoice: StripeInvoice,
+  current: InvoiceSnapshot,
+): Promise<void> {
+  const failure = current.lastPaymentError;
+  const wroteOpened = await writeOnce(deps, opened, OPENED_EVENT_KEY, createdNow, () =>
+    record(deps, opened.invoiceId, 'case_opened', {
+      at: opened.createdAt,
+      eventKey: OPENED_EVENT_KEY,
+      detail: `attempt ${invoice.attempt_count ?? 1} failed${failure ? ` (${describeFailure(failure)})` : ''}; policy ${opened.policy ?? DEFAULT_POLICY_NAME}`,
+    }),
+  );
+  if (wroteOpened) deps.metrics.count('CaseOpened');
+  await writeOnce(deps, opened, OPEN_ACCESS_EVENT_KEY, createdNow, () => recordAccessAtOpen(deps, policy, opened));
+}
+
+/** The event keys of a case's opening entries (see DunningCase.eventsRecorded). */
+const OPENED_EVENT_KEY = 'opened';
 
 /** The new case, open under `policyName`, owing what Stripe says is still due on the invoice. */
 function buildCase(
@@ -144,15 +174,18 @@ function buildCase(
     terminatesAt: addDays(failedAt, policy.end.day),
     executionName: invoice.id,
     noticesSent: [],
+    access: accessAtFailure(policy, now),
+    // Its once-only entries are noted here as written, so a crash between a change and its entry is repaired.
+    eventsRecorded: [],
     createdAt: now,
     updatedAt: now,
   };
 }
 
 /** The policy is chosen once, here, by the plan as Stripe holds it now; the case keeps it. */
-async function choosePolicyName(deps: Uses<'policies', never, Invoices>, invoiceId: string, subscriptionId: string): Promise<string> {
+async function choosePolicyName(deps: Uses<'policies', never, Invoices>, invoiceId: string, subscriptionId: string, current: InvoiceSnapshot): Promise<string> {
   if (!deps.policies || !hasSegments(deps.policies)) return DEFAULT_POLICY_NAME;
-  return choosePolicy(deps.policies, await deps.stripe.getInvoicePlan(invoiceId, subscriptionId));
+  return choosePolicy(deps.policies, current.plan ?? (await deps.stripe.getInvoicePlan(invoiceId, subscriptionId)));
 }
 
 /**

@@ -2,7 +2,7 @@
 // handled-events.ts) names the use case that acts on it, each in its own file. An event of another
 // type, or of the other mode (live or test), is acknowledged and ignored. Every event acted on is
 // noted on the timeline of each case it touched.
-import type { Banners, CardBlocks, RetryLedger, CaseClaims, CaseQueries, Cases, Customers, HeadsUps, Invoices, Subscriptions, Suppressions, Timeline } from '../domain/ports.ts';
+import type { AccessRecords, Banners, CardBlocks, RetryLedger, CaseClaims, CaseQueries, Cases, Customers, HeadsUps, Invoices, Subscriptions, Suppressions, Timeline } from '../domain/ports.ts';
 import type { Uses } from './deps.ts';
 import { closeInvoiceCase, customerDeleted, subscriptionDeleted } from './ended-in-stripe.ts';
 import type { HandledEventType } from './handled-events.ts';
@@ -26,7 +26,7 @@ export interface IngestOptions {
 }
 
 /** What ingestStripeEvent touches. */
-export type IngestStripeEventDeps = Uses<'policy' | 'policies' | 'mailer' | 'links' | 'clock' | 'caseClock' | 'log' | 'metrics' | 'workflow' | 'livemode', Cases & CaseQueries & CardBlocks & RetryLedger & CaseClaims & Banners & Suppressions & HeadsUps & Timeline, Invoices & Subscriptions & Customers>;
+export type IngestStripeEventDeps = Uses<'policy' | 'policies' | 'mailer' | 'links' | 'clock' | 'caseClock' | 'log' | 'metrics' | 'workflow' | 'livemode', Cases & CaseQueries & CardBlocks & RetryLedger & CaseClaims & Banners & Suppressions & HeadsUps & AccessRecords & Timeline, Invoices & Subscriptions & Customers>;
 
 /** What a use case the router dispatches to may touch: all it is given. */
 type RouteDeps = Omit<IngestStripeEventDeps, 'livemode'>;

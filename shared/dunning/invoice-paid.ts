@@ -17,8 +17,11 @@ export async function closePaidCase(deps: ClosePaidCaseDeps, event: StripeEventE
   const existing = await deps.store.findCaseOfInvoice(invoice.id);
   if (!existing) return ignore(deps, event, 'no dunning case for this invoice', invoice.id);
   const caseInvoiceId = existing.invoiceId;
-  // How it was paid: Stripe's own retry, the customer on the hosted page, out of band, or ours.
-  const paidBy = howPaid(await deps.stripe.getInvoice(invoice.id, { expectPaid: true }), event.request);
+  // How it was paid: Stripe's own retry, the customer on the hosted page, out of band, or ours. Our
+  // own charge (our idempotency key on the event's request) moved the money through Stripe: the
+  // event says all, and only another payer's needs Stripe's record of how it was paid.
+  const ours = event.request?.idempotency_key?.startsWith('dunning:') ?? false;
+  const paidBy = howPaid(ours ? { paidOffStripe: false } : await deps.stripe.getInvoice(invoice.id, { expectPaid: true }), event.request);
 
   // Close first: from this write on, every stage that checks the case stands down.
   const result = await recoverCase(deps, caseInvoiceId, paidBy);

@@ -10,7 +10,7 @@ import { recoverCase } from './close.ts';
 import type { Uses } from './deps.ts';
 import { closeFromOutside } from './outside.ts';
 import { howPaid } from './paid-by.ts';
-import { record } from './timeline.ts';
+import { declineFacts, record } from './timeline.ts';
 
 /** The timeline's stage name for what an operator did. */
 export const OPERATOR_STAGE = 'Operator';
@@ -58,7 +58,7 @@ export async function retryNow(deps: RetryNowDeps, dunningCase: DunningCase): Pr
     }
     case 'declined': {
       const code = result.declineCode ?? result.code;
-      await record(deps, dunningCase.invoiceId, 'retry_declined', { at, stage: OPERATOR_STAGE, detail: code });
+      await record(deps, dunningCase.invoiceId, 'retry_declined', { at, stage: OPERATOR_STAGE, detail: code, facts: declineFacts(result) });
       return { outcome: 'declined', code, message: result.message };
     }
     case 'skipped':

@@ -5,7 +5,7 @@ import type { DunningCase } from '../domain/case.ts';
 import { CaseClosedError } from '../domain/errors.ts';
 import type { Banners, Cases, InvoiceSnapshot, Timeline } from '../domain/ports.ts';
 import type { Uses } from './deps.ts';
-import { record } from './timeline.ts';
+import { recordClose } from './close-entries.ts';
 
 /** Closes one case from outside; true if this call closed it. */
 export async function closeFromOutside(
@@ -18,8 +18,13 @@ export async function closeFromOutside(
   if (dunningCase.stage === 'Terminate') return false;
   const now = deps.clock.now().toISOString();
   const closed = await deps.store.closeCase(dunningCase.invoiceId, 'closed', { now, reason, from: ['open', 'needs_attention'] });
-  if (!closed) return false;
-  await record(deps, dunningCase.invoiceId, 'closed', { at: now, detail: reason });
+  if (!closed) {
+    // Closed already: by this same change, by a call that may have died before recording it.
+    const current = await deps.store.getCase(dunningCase.invoiceId);
+    if (current?.status === 'closed') await recordClose(deps, undefined, current, false, now, { type: 'closed', detail: current.closedReason ?? reason });
+    return false;
+  }
+  await recordClose(deps, undefined, closed, true, now, { type: 'closed', detail: reason });
   await deps.store.clearBanner(dunningCase.customerId, dunningCase.invoiceId);
   if (deps.workflow && dunningCase.executionArn) await deps.workflow.stop(dunningCase.executionArn, reason);
   deps.metrics.count('CaseClosedOutside');

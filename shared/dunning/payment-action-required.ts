@@ -1,6 +1,6 @@
 // invoice.payment_action_required: the bank wants the customer to authenticate (3-D Secure). The
 // case opens as for a failure, the card is blocked, and the customer is told once where to confirm.
-import type { Banners, CardBlocks, RetryLedger, CaseClaims, CaseQueries, Cases, Customers, Invoices, Suppressions, Timeline } from '../domain/ports.ts';
+import type { AccessRecords, Banners, CardBlocks, RetryLedger, CaseClaims, CaseQueries, Cases, Customers, Invoices, Suppressions, Timeline } from '../domain/ports.ts';
 import { renderNotice } from '../notices/render.ts';
 import { ACTION_REQUIRED_STAGE, bannerOf } from './banner.ts';
 import { AUTHENTICATION_REQUIRED } from '../domain/ports.ts';
@@ -13,7 +13,7 @@ import { pausedUntil } from './pause.ts';
 import { record } from './timeline.ts';
 
 /** What askForAuthentication touches. */
-export type AskForAuthenticationDeps = Uses<'policy' | 'policies' | 'mailer' | 'links' | 'clock' | 'caseClock' | 'log' | 'metrics' | 'workflow', Cases & CaseQueries & CardBlocks & RetryLedger & CaseClaims & Banners & Suppressions & Timeline, Invoices & Customers>;
+export type AskForAuthenticationDeps = Uses<'policy' | 'policies' | 'mailer' | 'links' | 'clock' | 'caseClock' | 'log' | 'metrics' | 'workflow', Cases & CaseQueries & CardBlocks & RetryLedger & CaseClaims & Banners & Suppressions & AccessRecords & Timeline, Invoices & Customers>;
 
 /**
  * The bank wants the customer to authenticate (3-D Secure). Off-session retries of that card cannot

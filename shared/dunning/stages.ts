@@ -1,6 +1,6 @@
 // The two kinds of policy stage the state machine invokes: send a notice, retry the payment.
 // Both check the case first: a stop can race a stage that is already running.
-import type { Banners, CardBlocks, RetryLedger, CaseClaims, Cases, Customers, Invoices, Suppressions, Timeline } from '../domain/ports.ts';
+import type { AccessRecords, Banners, CardBlocks, RetryLedger, CaseClaims, Cases, Invoices, Suppressions, Timeline } from '../domain/ports.ts';
 import { CaseClosedError, InvalidInputError, PaymentInProgressError } from '../domain/errors.ts';
 import type { NoticeStage, RetryStage } from '../policy/schema.ts';
 import type { Policy } from '../policy/schema.ts';
@@ -18,9 +18,14 @@ import { standDownIfEndedInStripe } from './outside.ts';
 import { stripeKey } from './stripe-keys.ts';
 import { assertNotPaused } from './pause.ts';
 import { STAND_DOWN_RETURN, type StandDownContract } from '../workflow/stand-down.ts';
-import { record } from './timeline.ts';
+import { declineFacts, record } from './timeline.ts';
+import { applyAccessChangeOfDay } from './access-changes.ts';
 import { decideAtWake } from '../retries/plan.ts';
 import { noticeMayBeEarly } from '../retries/schedule.ts';
+
+/** How often, and how long apart, a retry stage looks again at a charge of its invoice already under way. */
+const BUSY_WAITS = 3;
+const BUSY_WAIT_MS = 1_000;
 import { businessNow, dueByDay, planInput, recordDecision, scheduleAnchor, startStageClock, waitStamp, waitUntilAfter } from './retry-plan.ts';
 
 /** A notice that starts this close to its moment is on time (a Wait wakes a little early or late). */
@@ -37,7 +42,7 @@ export interface NoticeStageResult {
 }
 
 /** What runNoticeStage touches. */
-export type RunNoticeStageDeps = Uses<'policy' | 'policies' | 'mailer' | 'links' | 'clock' | 'caseClock' | 'log' | 'metrics', Cases & CaseClaims & Banners & Suppressions & RetryLedger & Timeline, Invoices>;
+export type RunNoticeStageDeps = Uses<'policy' | 'policies' | 'mailer' | 'links' | 'clock' | 'caseClock' | 'log' | 'metrics', Cases & CaseClaims & Banners & Suppressions & RetryLedger & AccessRecords & Timeline, Invoices>;
 
 /**
  * `policyName` is the policy whose state invoked the stage (a definition of several policies passes
@@ -71,6 +76,8 @@ export async function runNoticeStage(
     throw new CaseClosedError(invoiceId, 'recovered');
   }
   await standDownIfEndedInStripe(deps, dunningCase, invoice);
+  // The policy's access change of this notice's day comes with it, before the email says so.
+  if (!options.ahead) await applyAccessChangeOfDay(deps, policy, dunningCase, stage.day, stage.id);
   // Part of a multi-invoice case may have been paid just now: show what is still owed.
   const current = (await deps.store.getCase(invoiceId)) ?? dunningCase;
 
@@ -99,7 +106,7 @@ export interface RetryStageOptions {
 }
 
 /** What runRetryStage touches. */
-export type RunRetryStageDeps = Uses<'policy' | 'policies' | 'mailer' | 'clock' | 'caseClock' | 'log' | 'metrics', Cases & CardBlocks & RetryLedger & CaseClaims & Banners & Suppressions & Timeline, Invoices & Customers>;
+export type RunRetryStageDeps = Uses<'policy' | 'policies' | 'mailer' | 'clock' | 'caseClock' | 'log' | 'metrics', Cases & CardBlocks & RetryLedger & CaseClaims & Banners & Suppressions & Timeline, Invoices>;
 
 /**
  * Charges the case. Sends no email (retry-payment has no sender): when the invoice turns out paid
@@ -138,14 +145,23 @@ export async function runRetryStage(
     policy.retries === 'workflow'
       ? (card: { id: string; brand?: string }) => decideAtWake(planInput(deps, policy, dunningCase, stage.id, card), standing)
       : undefined;
-  const result = await chargeCase(deps, dunningCase, {
-    holder: stage.id,
-    idempotencyKey: stripeKey(dunningCase, stage.id),
-    scheduled: true,
-    by: 'workflow',
-    gate,
-    ...(planned ? { plannedFor: planned.at } : {}),
-  });
+  const charge = () =>
+    chargeCase(deps, dunningCase, {
+      holder: stage.id,
+      idempotencyKey: stripeKey(dunningCase, stage.id),
+      scheduled: true,
+      by: 'workflow',
+      gate,
+      ...(planned ? { plannedFor: planned.at } : {}),
+    });
+  let result = await charge();
+  // Another charge of the invoice (a card put in a moment ago) is under way: it takes a second or
+  // two, and then this one finds the invoice paid. Wait that long before failing the attempt for
+  // the state machine to retry, so the common race is not a function error (and an alarm).
+  for (let wait = 0; result.outcome === 'busy' && wait < BUSY_WAITS; wait++) {
+    await new Promise((resolve) => setTimeout(resolve, BUSY_WAIT_MS));
+    result = await charge();
+  }
   if (result.outcome === 'busy') throw new PaymentInProgressError(`another charge of ${invoiceId} is under way`);
   if (result.outcome === 'held') {
     await recordDecision(deps, policy, dunningCase, stage.id, result.decision);
@@ -180,7 +196,7 @@ export async function runRetryStage(
     return { outcome: 'paid', recoveredBy: 'workflow_retry' };
   }
   const code = result.declineCode ?? result.code;
-  await record(deps, invoiceId, 'retry_declined', { at: now, stage: stage.id, detail: code });
+  await record(deps, invoiceId, 'retry_declined', { at: now, stage: stage.id, detail: code, facts: declineFacts(result) });
   deps.log.info('retry declined', { invoiceId, stage: stage.id, code });
   return { outcome: 'declined', code, waitUntil: await next() };
 }

@@ -1,6 +1,6 @@
 // Stripe's own retry of an invoice whose case already runs (Smart Retries, a custom schedule)
 // failed: recorded on the case, and under `retries: "stripe"` followed by the notice it makes due.
-import type { Banners, CaseClaims, Cases, Invoices, RetryLedger, Suppressions, Timeline } from '../domain/ports.ts';
+import type { AccessRecords, Banners, CaseClaims, Cases, Invoices, RetryLedger, Suppressions, Timeline } from '../domain/ports.ts';
 import { auditAndRecord } from './charge.ts';
 import { businessNow, stripeDecline } from './retry-plan.ts';
 import type { DunningCase } from '../domain/case.ts';
@@ -12,7 +12,7 @@ import { runNoticeStage } from './stages.ts';
 import { record } from './timeline.ts';
 
 /** What followStripeAttempt touches. */
-export type FollowStripeAttemptDeps = Uses<'policy' | 'policies' | 'mailer' | 'links' | 'clock' | 'caseClock' | 'log' | 'metrics', Cases & CaseClaims & Banners & Suppressions & RetryLedger & Timeline, Invoices>;
+export type FollowStripeAttemptDeps = Uses<'policy' | 'policies' | 'mailer' | 'links' | 'clock' | 'caseClock' | 'log' | 'metrics', Cases & CaseClaims & Banners & Suppressions & RetryLedger & AccessRecords & Timeline, Invoices>;
 
 /**
  * Stripe's own attempt `attempt` at `invoiceId` failed: recorded on the case once per attempt number
@@ -62,7 +62,7 @@ function stripeAttemptClaim(dunningCase: DunningCase, invoiceId: string, attempt
 }
 
 /** What noticeAfterStripeAttempt touches. */
-type NoticeAfterStripeAttemptDeps = Uses<'policy' | 'policies' | 'mailer' | 'links' | 'clock' | 'caseClock' | 'log' | 'metrics', Cases & CaseClaims & Banners & Suppressions & RetryLedger & Timeline, Invoices>;
+type NoticeAfterStripeAttemptDeps = Uses<'policy' | 'policies' | 'mailer' | 'links' | 'clock' | 'caseClock' | 'log' | 'metrics', Cases & CaseClaims & Banners & Suppressions & RetryLedger & AccessRecords & Timeline, Invoices>;
 
 /**
  * With `retries: "stripe"` the notices follow Stripe's attempts: the failure of Stripe's attempt n

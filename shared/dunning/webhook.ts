@@ -1,10 +1,10 @@
-// Receives one Stripe webhook delivery: verify the signature on the raw body, validate, process each
-// event id once, answer in a way that makes Stripe retry exactly when something may have been lost.
-import { IDEMPOTENCY_IN_PROGRESS_ERROR, InvalidInputError } from '../domain/errors.ts';
-import type { Log, MetricsSink } from '../domain/ports.ts';
+// Receives one Stripe webhook delivery: verify the signature on the raw body, check that it is a
+// Stripe event, store it in the inbox and answer. Routing happens behind the inbox (route-events.ts),
+// so Stripe's delivery waits for one signature and one write, never for Stripe, DynamoDB or SES.
+import type { EventInbox, Log, MetricsSink } from '../domain/ports.ts';
+import { eventGroupOf } from './event-group.ts';
 import type { WebhookRejectionReason } from './metrics.ts';
-import type { IngestResult } from './ingest.ts';
-import { StripeEventSchema, type StripeEventEnvelope } from './invoice-event.ts';
+import { StripeEventSchema } from './invoice-event.ts';
 
 export interface WebhookRequest {
   method: string;
@@ -20,15 +20,10 @@ export interface WebhookResponse {
 export interface WebhookDeps {
   log: Log;
   metrics: MetricsSink;
-  /** Checks Stripe-Signature against the signing secret (stripe.webhooks.constructEvent). Throws if invalid. */
+  /** Checks Stripe-Signature against the signing secret and returns the body parsed. Throws if invalid. */
   verify(rawBody: string, signature: string): unknown;
-  /** Runs `ingest` at most once per event id (Powertools idempotency). */
-  processOnce(event: StripeEventEnvelope): Promise<IngestResult>;
-  /**
-   * Gives the dedupe the invocation's deadline. Without it an invocation that dies mid-way leaves an
-   * in-progress record that blocks every redelivery of that event until the record expires.
-   */
-  registerDeadline(context: { getRemainingTimeInMillis(): number }): void;
+  /** Where verified events wait for the router. */
+  inbox: EventInbox;
 }
 
 /** Stripe's events are a few KB; anything this large is not one, and is refused before any work. */
@@ -49,7 +44,7 @@ export async function receiveWebhook(deps: WebhookDeps, request: WebhookRequest)
   try {
     verified = deps.verify(request.rawBody, request.signature);
   } catch (error) {
-    // constructEvent parses the body only after the signature matched: a SyntaxError is a signed non-JSON body.
+    // The body is parsed only after the signature matched: a SyntaxError is a signed non-JSON body.
     if (error instanceof SyntaxError) return reject('body_not_json', { statusCode: 400, body: { error: 'body is not JSON' } });
     deps.log.warn('webhook signature rejected', { reason: (error as Error).message });
     return reject('signature_invalid', { statusCode: 400, body: { error: `signature verification failed: ${(error as Error).message}` } });
@@ -63,22 +58,12 @@ export async function receiveWebhook(deps: WebhookDeps, request: WebhookRequest)
   const event = parsed.data;
 
   try {
-    const result = await deps.processOnce(event);
-    deps.metrics.count('WebhookAccepted');
-    return { statusCode: 200, body: { received: true, id: event.id, ...result } };
+    // The signed bytes, not a re-serialization: the router reads exactly what Stripe sent.
+    await deps.inbox.store({ id: event.id, group: eventGroupOf(event), body: request.rawBody });
   } catch (error) {
-    const name = (error as Error).name;
-    if (name === IDEMPOTENCY_IN_PROGRESS_ERROR) {
-      // Another delivery of this event is being processed; make Stripe come back rather than drop it.
-      return reject('in_progress', { statusCode: 409, body: { error: 'this event is already being processed; retry later', id: event.id } });
-    }
-    if (name === InvalidInputError.name) {
-      // Signed by Stripe but missing what we need (an API-version mismatch): redelivering cannot fix
-      // it, so acknowledge it rather than loop Stripe's retries, and make it loud.
-      deps.log.error('signed event is unusable; acknowledged without processing', { eventId: event.id, type: event.type, reason: (error as Error).message });
-      return reject('unusable_event', { statusCode: 200, body: { received: true, id: event.id, action: 'unusable', error: (error as Error).message } });
-    }
-    deps.log.error('event processing failed; Stripe will redeliver', { eventId: event.id, error: error as Error });
-    return reject('processing_failed', { statusCode: 500, body: { error: 'processing failed; Stripe will retry', id: event.id } });
+    deps.log.error('event not stored; Stripe will redeliver', { eventId: event.id, error: error as Error });
+    return reject('processing_failed', { statusCode: 500, body: { error: 'event not stored; Stripe will retry', id: event.id } });
   }
+  deps.metrics.count('WebhookAccepted');
+  return { statusCode: 200, body: { received: true, id: event.id } };
 }

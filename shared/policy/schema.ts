@@ -1,6 +1,7 @@
 // The dunning policy: which stages run on which day, what each notice says, and what happens
 // when every retry has failed. The state machine is generated from it (shared/workflow/definition.ts).
 import * as z from '../zod.ts';
+import { AccessSchema, type AccessPolicy } from './access.ts';
 import { CATALOG_LANGUAGES, languageOf, MESSAGE_KINDS } from './messages.ts';
 import { isTimeZone } from './time-zone.ts';
 import { RetryTimingSchema } from './retry-timing.ts';
@@ -242,6 +243,11 @@ const PolicyObjectSchema = z
     actionRequired: z.strictObject({ notice: NoticeSchema }),
     /** The heads-up before a renewal the card on file cannot pay. On, with the catalog's copy, unless set. */
     preDunning: z._default(PreDunningSchema, () => PreDunningSchema.parse({})),
+    /**
+     * What the customer may still use while in dunning (GET /customers/{id}/access): by default
+     * `grace` from the failure until the end, `none` after it (shared/policy/access.ts).
+     */
+    access: z._default(AccessSchema, () => AccessSchema.parse({})),
     },
     { error: (issue) => (issue.code === 'unrecognized_keys' ? unknownFieldsMessage(issue.keys) : undefined) },
   )
@@ -272,6 +278,7 @@ const PolicyObjectSchema = z
       ctx.addIssue({ code: 'custom', path: ['stages'], message: 'needs at least one retry stage' });
     }
     checkNoticeLanguages(policy, ctx);
+    checkAccessChanges(policy, ctx);
     const last = policy.stages[policy.stages.length - 1];
     if (last && policy.end.day < last.day) {
       ctx.addIssue({
@@ -281,6 +288,27 @@ const PolicyObjectSchema = z
       });
     }
   }));
+
+/** Access changes with a notice (one of that day runs it), in day order, before the end. */
+function checkAccessChanges(
+  policy: { stages: Array<{ type: string; day: number; id: string }>; end: { day: number }; access: AccessPolicy },
+  ctx: { addIssue(issue: { code: 'custom'; path: PropertyKey[]; message: string }): void },
+): void {
+  const noticeDays = [...new Set(policy.stages.filter((s) => s.type === 'notice').map((s) => s.day))];
+  policy.access.changes.forEach((change, index) => {
+    const path = ['access', 'changes', index, 'fromDay'];
+    const before = policy.access.changes[index - 1];
+    if (before && change.fromDay <= before.fromDay) {
+      ctx.addIssue({ code: 'custom', path, message: `changes must be in day order: day ${change.fromDay} comes after day ${before.fromDay}` });
+    } else if (!noticeDays.includes(change.fromDay)) {
+      ctx.addIssue({
+        code: 'custom',
+        path,
+        message: `day ${change.fromDay} has no notice: access changes as a notice runs, on day ${noticeDays.join(', ') || '(no notices)'}`,
+      });
+    }
+  });
+}
 
 /** Top-level fields older policies had, and where they live now. */
 const MOVED_FIELDS: Record<string, string> = {

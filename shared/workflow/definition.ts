@@ -1,7 +1,7 @@
 // Generates the Amazon States Language definition of one dunning execution from the policy.
 // CDK deploys it and the local runtime runs it in aws-local-stepfunctions: one source, no AWS imports.
 import { CaseClosedError } from '../domain/errors.ts';
-import { crashRetrier, DEFAULT_RETRY, pausedRetrier, permanentRetrier, SECONDS_PER_DAY, transientRetrier, type RetrySettings } from './retriers.ts';
+import { crashRetrier, DEFAULT_RETRY, patientRetrier, pausedRetrier, permanentRetrier, SECONDS_PER_DAY, transientRetrier, type RetrySettings } from './retriers.ts';
 
 export { DEFAULT_RETRY, SECONDS_PER_DAY, type RetrySettings } from './retriers.ts';
 import type { Policy, Stage } from '../policy/schema.ts';
@@ -326,7 +326,7 @@ export function buildDefinition(
       Resource: resource,
       Parameters: parameters,
       TimeoutSeconds: TASK_TIMEOUT_SECONDS,
-      Retry: [transientRetrier(retry), permanentRetrier(), pausedRetrier(), crashRetrier()],
+      Retry: [patientRetrier(), transientRetrier(retry), permanentRetrier(), pausedRetrier(), crashRetrier()],
       // Only the closed case is caught (this version's stages return it; the catch is a backstop):
       // any other failure after the retries fails the execution here, where a redrive picks it up.
       Catch: [{ ErrorEquals: [CaseClosedError.name], ResultPath: null, Next: STATE.caseClosed }],

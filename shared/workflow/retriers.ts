@@ -1,6 +1,6 @@
 // The Retry blocks every Task of the definition carries: how Step Functions retries a stage's
 // transient faults, never its permanent ones, and the pause polling of an earlier version's stages.
-import { CaseClosedError, CasePausedError, PERMANENT_ERRORS, TRANSIENT_ERRORS } from '../domain/errors.ts';
+import { CaseClosedError, CasePausedError, PATIENT_ERRORS, PERMANENT_ERRORS, TRANSIENT_ERRORS } from '../domain/errors.ts';
 import { PAUSE_CAP_DAYS, PAUSE_POLL_SECONDS } from '../domain/pause-limits.ts';
 
 type Json = Record<string, unknown>;
@@ -36,6 +36,27 @@ export function transientRetrier(retry: RetrySettings): Json {
     MaxAttempts: retry.maxAttempts,
     BackoffRate: retry.backoffRate,
     MaxDelaySeconds: retry.maxDelaySeconds,
+    JitterStrategy: 'FULL',
+  };
+}
+
+/**
+ * A rate limit, ours (the request budget) or Stripe's and SES's own: wait and try again, for as long
+ * as a burst can take to drain. 2 s doubling to a minute, with full jitter so the waiting cases do
+ * not come back together; 600 attempts is over 8 hours at the cap. A case that waits is late, never
+ * flagged, unless the limit holds for that long (then something is wrong with the settings, and a
+ * person should look). Each attempt adds a handful of history events: 600 stay far under the
+ * 25,000 a Standard execution may have.
+ */
+export const PATIENT_RETRY = { intervalSeconds: 2, backoffRate: 2, maxDelaySeconds: 60, maxAttempts: 600 } as const;
+
+export function patientRetrier(): Json {
+  return {
+    ErrorEquals: [...PATIENT_ERRORS],
+    IntervalSeconds: PATIENT_RETRY.intervalSeconds,
+    MaxAttempts: PATIENT_RETRY.maxAttempts,
+    BackoffRate: PATIENT_RETRY.backoffRate,
+    MaxDelaySeconds: PATIENT_RETRY.maxDelaySeconds,
     JitterStrategy: 'FULL',
   };
 }

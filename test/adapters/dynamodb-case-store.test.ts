@@ -397,6 +397,28 @@ describe('DynamoCaseStore timeline', () => {
     ]);
   });
 
+  it('keeps a once-only entry (one with an event key) once: a second writer gets false and writes nothing', async () => {
+    const c = await openCase();
+    const at = '2026-01-05T12:00:00.000Z';
+
+    const writes = await Promise.all([1, 2, 3].map(() => store.appendTimeline(c.invoiceId, { at, type: 'recovered', eventKey: 'recovered' })));
+
+    expect(writes.filter(Boolean)).toHaveLength(1);
+    expect(await store.listTimeline(c.invoiceId)).toEqual([{ at, type: 'recovered', eventKey: 'recovered' }]);
+  });
+
+  it('keeps the written order of once-only and ordinary entries of the same millisecond', async () => {
+    const c = await openCase();
+    const at = '2026-01-05T12:00:00.000Z';
+
+    await store.appendTimeline(c.invoiceId, { at, type: 'retry_paid' });
+    await store.appendTimeline(c.invoiceId, { at, type: 'recovered', eventKey: 'recovered' });
+    await store.appendTimeline(c.invoiceId, { at, type: 'access_changed', eventKey: 'access/end' });
+    await store.appendTimeline(c.invoiceId, { at, type: 'confirmation_sent' });
+
+    expect((await store.listTimeline(c.invoiceId)).map((e) => e.type)).toEqual(['retry_paid', 'recovered', 'access_changed', 'confirmation_sent']);
+  });
+
   it('keeps entries appended concurrently', async () => {
     const c = await openCase();
 

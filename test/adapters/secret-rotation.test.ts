@@ -22,6 +22,7 @@ beforeAll(async () => {
     [ENV.stripeApiKeySecretArn]: API_KEY_ARN,
     [ENV.stripeWebhookSecretArn]: WEBHOOK_ARN,
     [ENV.policyJson]: JSON.stringify(defaultPolicy()),
+    [ENV.eventQueueUrl]: 'https://sqs.eu-west-1.amazonaws.com/1/events',
   });
 });
 
@@ -60,7 +61,7 @@ describe('once with maxAgeMs', () => {
 describe('the webhook after the signing secret is rolled', () => {
   it('accepts deliveries signed with the new secret once the old dependencies age out', async () => {
     vi.useFakeTimers({ toFake: ['Date'], now: new Date('2026-03-01T12:00:00.000Z') });
-    const { webhookDeps } = await import('#functions/_runtime/ingest-deps.ts');
+    const { webhookDeps } = await import('#functions/_runtime/webhook-deps.ts');
     const payload = JSON.stringify({ id: 'evt_1', object: 'event' });
 
     const first = await webhookDeps();

@@ -1,11 +1,13 @@
-import type { SESv2Client } from '@aws-sdk/client-sesv2';
+import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createSesClient } from '#shared/adapters/aws-clients.ts';
-import { sanitizeTag, SesMailer } from '#shared/adapters/ses-mailer.ts';
+import { pacedMailer, sanitizeTag, SesMailer } from '#shared/adapters/ses-mailer.ts';
+import { RequestPacer } from '#shared/adapters/request-pacer.ts';
 import { maskEmailAddresses } from '#shared/domain/mask-email.ts';
 import { EmailRejectedError, EmailThrottledError } from '#shared/domain/errors.ts';
 import type { EmailMessage } from '#shared/domain/ports.ts';
-import { clearSesInbox, readSesInbox, startSesLocal } from '#local/ses.ts';
+import { memoryLimiter } from '../fixtures/memory-limiter.ts';
+import { clearSesInbox, readSesInbox, sesThrottledCount, startSesLocal } from '#local/ses.ts';
 import type { LocalService } from '#local/http-service.ts';
 import { sdkError } from './helpers.ts';
 
@@ -157,4 +159,61 @@ describe('maskEmailAddresses, as SES errors are recorded', () => {
   it('keeps the first character and the domain of each address', () => {
     expect(maskEmailAddresses('failed for <jane.doe@example.com> and bob@x.io')).toBe('failed for <j***@example.com> and b***@x.io');
   });
+});
+
+describe('the local SES’s maximum send rate, and the email budget under it', () => {
+  // As an SES account: sends over the rate in any second get 429 "Maximum sending rate exceeded."
+  let limited: LocalService;
+  let limitedClient: SESv2Client;
+  beforeAll(async () => {
+    limited = await startSesLocal({ port: 0, maxSendRate: 3 });
+    limitedClient = createSesClient({ endpoint: limited.endpoint });
+  });
+  afterAll(async () => {
+    limitedClient?.destroy();
+    await limited?.close();
+  });
+
+  it('refuses sends over the rate with SES’s 429, which the mailer reads as a throttle, and sends none of them', async () => {
+    // No SDK retries, to see each answer as SES gives it (the SDK would retry a throttle twice).
+    const once = new SESv2Client({ endpoint: limited.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
+    const mailer = new SesMailer(once, { sender: 'billing@acme.example' });
+    const subjects = Array.from({ length: 5 }, (_, i) => `burst ${i} ${Date.now()}`);
+
+    const sends = await Promise.allSettled(subjects.map((subject) => mailer.send(aMessage({ subject }))));
+
+    expect(sends.filter((s) => s.status === 'fulfilled')).toHaveLength(3);
+    const refused = sends.filter((s): s is PromiseRejectedResult => s.status === 'rejected');
+    expect(refused).toHaveLength(2);
+    for (const r of refused) {
+      expect(r.reason).toBeInstanceOf(EmailThrottledError);
+      expect((r.reason as Error).message).toMatch(/TooManyRequestsException.*Maximum sending rate exceeded/);
+    }
+    const delivered = (await readSesInbox(limited.endpoint)).filter((e) => subjects.includes(e.subject));
+    expect(delivered).toHaveLength(3);
+  });
+
+  it('meets no throttle when paced under the rate: every email goes, later', async () => {
+    // Its own SES, at 5 a second, and a budget of 1: even if a stalled process let all four go at
+    // once (a loaded machine does that), none is over the rate.
+    const roomy = await startSesLocal({ port: 0, maxSendRate: 5 });
+    const roomyClient = createSesClient({ endpoint: roomy.endpoint });
+    const throttledBefore = sesThrottledCount();
+    const limiter = memoryLimiter();
+    const mailer = pacedMailer(new SesMailer(roomyClient, { sender: 'billing@acme.example' }), new RequestPacer(limiter, { name: 'ses', budget: { perSecond: 1 }, maxWaitMs: 20_000 }));
+    const subjects = Array.from({ length: 4 }, (_, i) => `paced ${i} ${Date.now()}`);
+    const started = Date.now();
+
+    try {
+      await Promise.all(subjects.map((subject) => mailer.send(aMessage({ subject }))));
+
+      expect((await readSesInbox(roomy.endpoint)).filter((e) => subjects.includes(e.subject))).toHaveLength(4);
+      expect(sesThrottledCount() - throttledBefore).toBe(0);
+      // Four at one a second: the last waits about three seconds.
+      expect(Date.now() - started).toBeGreaterThanOrEqual(2500);
+    } finally {
+      roomyClient.destroy();
+      await roomy.close();
+    }
+  }, 30_000);
 });

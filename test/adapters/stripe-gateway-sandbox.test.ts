@@ -1,5 +1,5 @@
 import type Stripe from 'stripe';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createStripeClient, StripeGateway } from '#shared/adapters/stripe-gateway.ts';
 import { StripeRequestError, StripeUnavailableError } from '#shared/domain/errors.ts';
 import { startStripeSandbox, type StripeSandbox } from '@stripe-dunning/stripe-sandbox';
@@ -14,7 +14,8 @@ let stripe: Stripe;
 let gateway: StripeGateway;
 
 beforeAll(async () => {
-  sandbox = await startStripeSandbox({ port: 0 });
+  // The gateway's requests and their mapping, not Stripe's rate limits (request-budget-sandbox.test.ts meets those).
+  sandbox = await startStripeSandbox({ port: 0, rateLimits: 'off' });
   stripe = createStripeClient({ apiKey: API_KEY, apiBase: sandbox.url, maxNetworkRetries: 0 });
   gateway = new StripeGateway(stripe);
 });
@@ -64,6 +65,36 @@ describe('StripeGateway against the Stripe sandbox', () => {
       collectionMethod: 'charge_automatically',
       livemode: false,
     });
+  });
+
+  it('brings the customer, the card a charge would take and the plan in the invoice read, as their own reads say them', async () => {
+    const { customer, subscription, invoiceId } = await failedSubscription();
+    await stripe.subscriptions.update(subscription.id, { metadata: { tier: 'gold' } });
+    const ownReads = [vi.spyOn(gateway, 'getInvoicePlan'), vi.spyOn(gateway, 'getCustomerPreferences'), vi.spyOn(gateway, 'getDefaultPaymentMethod')];
+
+    const snapshot = await gateway.getInvoice(invoiceId, { withCustomer: true, withPaymentMethod: true, withPlan: true });
+
+    // None of the reads of their own ran: it all came in the invoice's one request.
+    for (const read of ownReads) {
+      expect(read).not.toHaveBeenCalled();
+      read.mockRestore();
+    }
+
+    expect(snapshot.customerPreferences).toEqual(await gateway.getCustomerPreferences(customer.id));
+    expect(snapshot.customerPreferences).toMatchObject({ locale: 'de-DE', timeZone: 'Europe/Berlin' });
+    expect(snapshot.paymentMethod).toBe(await gateway.getDefaultPaymentMethod(customer.id, subscription.id));
+    expect(snapshot.paymentMethod).toMatch(/^pm_/);
+    expect(snapshot.plan).toEqual(await gateway.getInvoicePlan(invoiceId, subscription.id));
+    expect(snapshot.plan).toMatchObject({ intervals: ['month'], subscriptionMetadata: { tier: 'gold' } });
+  });
+
+  it("names the subscription's own card before the customer's, as Stripe charges it", async () => {
+    const { customer, subscription, invoiceId } = await failedSubscription();
+    const own = await stripe.paymentMethods.attach('pm_card_visa', { customer: customer.id });
+    await stripe.subscriptions.update(subscription.id, { default_payment_method: own.id });
+
+    expect((await gateway.getInvoice(invoiceId, { withPaymentMethod: true })).paymentMethod).toBe(own.id);
+    expect((await gateway.getRenewalCard(customer.id, subscription.id))?.id).toBe(own.id);
   });
 
   it('reports a decline, then pays once the customer has a working card, then stays paid', async () => {
@@ -179,7 +210,15 @@ describe('StripeGateway against the Stripe sandbox', () => {
     expect(url).toMatch(/^https?:\/\//);
   });
 
-  it.each([429, 500, 503] as const)('throws StripeUnavailableError when the sandbox answers %i', async (status) => {
+  it('throws StripeRateLimitedError when the sandbox answers 429, and the next call goes through', async () => {
+    const { invoiceId } = await failedSubscription();
+    sandbox.injectFault({ method: 'GET', path: `/v1/invoices/${invoiceId}`, status: 429, count: 1 });
+
+    await expect(gateway.getInvoice(invoiceId)).rejects.toMatchObject({ name: 'StripeRateLimitedError' });
+    await expect(gateway.getInvoice(invoiceId)).resolves.toMatchObject({ id: invoiceId });
+  });
+
+  it.each([500, 503] as const)('throws StripeUnavailableError when the sandbox answers %i', async (status) => {
     const { invoiceId } = await failedSubscription();
     sandbox.injectFault({ method: 'GET', path: `/v1/invoices/${invoiceId}`, status, count: 1 });
 

@@ -3,7 +3,8 @@ import type { AddressInfo } from 'node:net';
 import type Stripe from 'stripe';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createStripeClient, StripeGateway } from '#shared/adapters/stripe-gateway.ts';
-import { StripeRequestError, StripeUnavailableError } from '#shared/domain/errors.ts';
+import { stripeEndpointOf } from '#shared/adapters/request-pacer.ts';
+import { OverBudgetError, StripeRateLimitedError, StripeRequestError, StripeUnavailableError } from '#shared/domain/errors.ts';
 
 // A loopback stand-in for api.stripe.com that answers the requests the gateway makes with
 // Stripe-shaped JSON, so the real SDK parses real HTTP answers (status codes, error bodies).
@@ -530,8 +531,14 @@ describe('StripeGateway.payInvoice', () => {
     expect(await gateway.payInvoice('in_processing', 'k')).toMatchObject({ outcome: 'declined', code: 'payment_incomplete' });
   });
 
+  it('throws StripeRateLimitedError when Stripe answers 429, so the state machine waits patiently instead of flagging', async () => {
+    const error = await gateway.payInvoice('in_busy', 'k').catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(StripeRateLimitedError);
+    expect((error as Error).message).toBe('Too many requests.');
+  });
+
   it.each([
-    ['in_busy', 429],
     ['in_broken', 500],
   ])('throws StripeUnavailableError when Stripe answers %s with %i', async (invoiceId, status) => {
     const error = await gateway.payInvoice(invoiceId, 'k').catch((e: unknown) => e);
@@ -640,5 +647,31 @@ describe('createStripeClient', () => {
 
     expect(requests[0]).toMatchObject({ method: 'GET', path: '/v1/customers/cus_fr' });
     expect(requests[0]?.headers['user-agent']).toContain('stripe-dunning');
+  });
+});
+
+describe('a Stripe client with a request budget', () => {
+  it('takes a place for every request, by endpoint, the SDK’s own retry included', async () => {
+    const asked: string[] = [];
+    const paced = new StripeGateway(createStripeClient({ apiKey: 'sk_test_local', apiBase, maxNetworkRetries: 1, pacer: { acquire: async (endpoint) => void asked.push(endpoint ?? '') } }));
+
+    await paced.payInvoice('in_ok', 'k');
+    await expect(paced.payInvoice('in_broken', 'k2')).rejects.toBeInstanceOf(StripeUnavailableError);
+
+    // One place per request that reached Stripe, each under its endpoint's name (in_ok is too short
+    // to read as an id: test/unit/request-pacer.test.ts has the naming of real ids).
+    expect(requests).toHaveLength(3);
+    expect(asked).toEqual(requests.map((r) => stripeEndpointOf(r.method, r.path)));
+    expect(asked).toEqual(['POST /v1/invoices/in_ok/pay', 'POST /v1/invoices/in_broken/pay', 'POST /v1/invoices/in_broken/pay']);
+  });
+
+  it('sends nothing when the budget has no room, and gives the caller OverBudgetError itself, not a connection error', async () => {
+    const full = { acquire: async () => Promise.reject(new OverBudgetError('the stripe request budget (10/s) had no room within 8000 ms')) };
+    const paced = new StripeGateway(createStripeClient({ apiKey: 'sk_test_local', apiBase, maxNetworkRetries: 0, pacer: full }));
+
+    const error = await paced.payInvoice('in_ok', 'k').catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(OverBudgetError);
+    expect(requests).toEqual([]);
   });
 });

@@ -11,7 +11,7 @@ import { TABLE_NAME, startLocalTable, type LocalTable } from './helpers.ts';
 let table: LocalTable;
 let stripeApi: Server;
 let runtime: typeof import('#functions/_runtime/lambda-deps.ts');
-let powertools: typeof import('#functions/_runtime/powertools.ts');
+let powertools: typeof import('#functions/_runtime/tracer.ts');
 let stripeGateway: typeof import('#shared/adapters/stripe-gateway.ts');
 
 beforeAll(async () => {
@@ -29,7 +29,7 @@ beforeAll(async () => {
     AWS_SECRET_ACCESS_KEY: 'local',
     AWS_ENDPOINT_URL_DYNAMODB: table.endpoint,
   });
-  powertools = await import('#functions/_runtime/powertools.ts');
+  powertools = await import('#functions/_runtime/tracer.ts');
   runtime = await import('#functions/_runtime/lambda-deps.ts');
   stripeGateway = await import('#shared/adapters/stripe-gateway.ts');
 });

@@ -5,6 +5,7 @@ import Stripe from 'stripe';
 import { LocalConfigSchema } from '#local/config.ts';
 import type { AwsCallTap } from '#local/aws/iam-gateway.ts';
 import { startRuntime, type Runtime, type RuntimeEvents, type RuntimeOptions } from '#local/runtime.ts';
+import { rateLimitWaitingHttpClient } from '@stripe-dunning/stripe-sandbox';
 import { createStripeClient } from '#shared/adapters/stripe-gateway.ts';
 import { withDeliveriesPaused } from '../fixtures/scenario.ts';
 
@@ -12,14 +13,20 @@ export async function startBenchRuntime(
   dayMs: number,
   events: RuntimeEvents = {},
   options: RuntimeOptions = {},
+  /** Settings of LocalConfig beyond the bench's own (the burst's budget and SES rate). */
+  settings: Record<string, unknown> = {},
 ): Promise<{ runtime: Runtime; stripe: Stripe }> {
   // Warnings of expected faults would swamp the output and cost time the product does not spend in AWS.
   process.env.POWERTOOLS_LOG_LEVEL = 'ERROR';
   // Stripe's delivery (shuffled, some twice), with a fixed seed so two runs deliver alike and their figures compare.
-  const config = LocalConfigSchema.parse({ port: 0, dynamoDbPort: 0, sesPort: 0, stripePort: 0, dayMs, demo: false, stripeDeliverySeed: 1 });
+  // Rate limits off, as before they existed: setup makes thousands of objects, and the figures stay
+  // comparable with earlier runs. A section that measures a burst against Stripe's limits turns them
+  // on itself (runtime.sandbox.setRateLimits('live')).
+  const config = LocalConfigSchema.parse({ port: 0, dynamoDbPort: 0, sesPort: 0, stripePort: 0, dayMs, demo: false, stripeDeliverySeed: 1, stripeRateLimits: 'off', ...settings });
   const runtime = await startRuntime(config, events, options);
-  // The SDK retries 429s and connection resets; a bench wants a loaded sandbox to be waited for, not to fail.
-  const stripe = createStripeClient({ apiKey: runtime.stripeApiKey, apiBase: runtime.urls.stripe });
+  // The SDK retries connection resets, and the harness client waits out the sandbox's 429s (the SDK
+  // does not retry a rate limit): a bench wants a loaded sandbox to be waited for, not to fail.
+  const stripe = createStripeClient({ apiKey: runtime.stripeApiKey, apiBase: runtime.urls.stripe, httpClient: rateLimitWaitingHttpClient() });
   return { runtime, stripe };
 }
 

@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { HANDLED_EVENT_TYPES } from '#shared/dunning/handled-events.ts';
 import { closedCase, putInWorkingCard, renew, subscribeWithDecliningCard, waitFor, type Subscriber } from '../fixtures/scenario.ts';
 import { countDynamoCalls, emitResult, startBenchRuntime, type DynamoTally } from './lib.ts';
+import { stripeEndpointOf } from '#shared/adapters/request-pacer.ts';
 import { walkPath, type PathSpec } from './transitions.ts';
 
 const DAY_MS = Number(process.env.BENCH_PATHS_DAY_MS ?? 400);
@@ -26,6 +27,8 @@ export interface PathMeasurement {
   invocations: Record<string, number>;
   dynamo: DynamoTally;
   emails: number;
+  /** The product's own Stripe requests on the path, by function and endpoint (absent in runs before they were counted). */
+  stripeRequests?: string[];
 }
 
 interface PathPlan {
@@ -80,6 +83,8 @@ async function main(): Promise<void> {
   let current: { plan: PathPlan; customerId: string; tasks: TaskEvent[] } | undefined;
   let webhooks = 0;
   const dynamo = countDynamoCalls();
+  let stripeRequests: string[] = [];
+  const stripeCallTap = { answered: (call: { functionName: string; method: string; path: string }) => void stripeRequests.push(`${call.functionName} ${stripeEndpointOf(call.method, call.path)}`) };
   const { runtime, stripe } = await startBenchRuntime(DAY_MS, {
     onTask: async (event) => {
       if (!current) return;
@@ -89,7 +94,7 @@ async function main(): Promise<void> {
         await current.plan.act!(holder.stripe!, current.customerId, (event.input as { invoiceId: string }).invoiceId);
       }
     },
-  }, { awsCallTap: dynamo.tap });
+  }, { awsCallTap: dynamo.tap, stripeCallTap });
   // The endpoint as the README says to configure it in Stripe: only HANDLED_EVENT_TYPES reach the
   // webhook (the sandbox sends every type). Deliveries pass through unchanged, signature and all.
   const handled = new Set<string>(HANDLED_EVENT_TYPES);
@@ -135,6 +140,7 @@ async function main(): Promise<void> {
       const subscriber: Subscriber = await holder.paused(() => subscribeWithDecliningCard(stripe, `Path ${results.length}`));
       await runtime.stepFunctions.idle();
       dynamo.reset();
+      stripeRequests = [];
       webhooks = 0;
       const emailsBefore = sesStore.getStoreReadonly().emails.length;
       current = { plan, customerId: subscriber.customerId, tasks: [] };
@@ -154,7 +160,9 @@ async function main(): Promise<void> {
       const states = walkPath(runtime.definition, plan.spec);
       const tasksRun = current.tasks.map((t) => taskStateOf(runtime.definition, t));
       const expectedTasks = states.filter((s) => runtime.definition.States[s]?.Type === 'Task');
-      const invocations: Record<string, number> = { 'handle-webhook': webhooks };
+      // Each delivery the webhook stores is routed by one invocation of route-events behind the queue
+      // (one message a batch at a path's pace).
+      const invocations: Record<string, number> = { 'handle-webhook': webhooks, 'route-events': webhooks };
       for (const task of current.tasks as TaskEvent[]) {
         const fn = ACTION_FUNCTION[(task.input as { action: string }).action] ?? 'unknown';
         invocations[fn] = (invocations[fn] ?? 0) + 1;
@@ -169,6 +177,7 @@ async function main(): Promise<void> {
         invocations,
         dynamo: dynamo.snapshot(),
         emails: sesStore.getStoreReadonly().emails.length - emailsBefore,
+        stripeRequests: [...stripeRequests],
       };
       current = undefined;
       results.push(result);

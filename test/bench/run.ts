@@ -15,6 +15,7 @@ import { RESULT_PREFIX } from './lib.ts';
 import type { PathMeasurement } from './paths.ts';
 import type { RetryTimingResult } from './retry-timing.ts';
 import type { StormResult } from './storm.ts';
+import type { BurstResult } from './burst.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const OUT = process.env.BENCH_OUT ?? `${ROOT}BENCHMARKS.md`;
@@ -43,15 +44,19 @@ interface Measured {
   storm: StormResult;
   /** Absent from runs before the section existed; `--retry-timing` measures it alone into the stored run. */
   retryTiming?: RetryTimingResult;
+  /** The 1st of the month against Stripe's and SES's limits; `--burst` measures it alone into the stored run. */
+  burst?: BurstResult;
 }
 
 async function main(): Promise<void> {
   const measured = process.argv.includes('--retry-timing')
     ? await measureRetryTimingInto(JSON.parse(readFileSync(JSON_OUT, 'utf8')) as Measured)
+    : process.argv.includes('--burst')
+      ? await measureBurstInto(JSON.parse(readFileSync(JSON_OUT, 'utf8')) as Measured)
     : process.argv.includes('--render')
       ? (JSON.parse(readFileSync(JSON_OUT, 'utf8')) as Measured)
       : await measure();
-  const { ingest, storm, cold, paths, retryTiming } = measured;
+  const { ingest, storm, cold, paths, retryTiming, burst } = measured;
 
   const facts: Record<string, FunctionFacts> = {};
   for (const fn of cold.functions) {
@@ -71,6 +76,8 @@ async function main(): Promise<void> {
     ingest.casesOpened !== ingest.events && `ingest: ${ingest.casesOpened} cases opened for ${ingest.events} events`,
     ...paths.filter((p) => !p.matchesEngine).map((p) => `cost: the walked path "${p.path}" differs from the tasks the engine ran`),
     retryTiming && retryTiming.wasted.wasted > 0 && `retry timing: ${retryTiming.wasted.wasted} wasted charge attempts (${retryTiming.wasted.examples[0]})`,
+    burst && burst.flagged > 0 && `burst: ${burst.flagged} cases flagged needs_attention`,
+    burst && (burst.executions.SUCCEEDED ?? 0) !== burst.cases && `burst: ${burst.cases - (burst.executions.SUCCEEDED ?? 0)} executions did not succeed`,
   ].filter((x): x is string => Boolean(x));
 
   writeFileSync(OUT, markdown({ ...measured, costs, facts, targets, broken }));
@@ -95,7 +102,8 @@ async function measure(): Promise<Measured> {
     ? { ...(JSON.parse(readFileSync(process.env.BENCH_STORM_RESULT, 'utf8')) as StormResult), separateRun: true }
     : await section<StormResult>('storm.ts', '2. Storm');
   const retryTiming = await section<RetryTimingResult>('retry-timing.ts', '5. Retry timing', { resultOnFailure: true });
-  const result: Measured = { startedAt, machine, loadBefore, loadAfter: loadavg(), cold, ingest, paths, storm, retryTiming };
+  const burst = await section<BurstResult>('burst.ts', '6. Burst');
+  const result: Measured = { startedAt, machine, loadBefore, loadAfter: loadavg(), cold, ingest, paths, storm, retryTiming, burst };
   writeFileSync(JSON_OUT, `${JSON.stringify(result, null, 2)}\n`);
   return result;
 }
@@ -108,6 +116,17 @@ async function measure(): Promise<Measured> {
 async function measureRetryTimingInto(stored: Measured): Promise<Measured> {
   const retryTiming = await section<RetryTimingResult>('retry-timing.ts', '5. Retry timing', { resultOnFailure: true });
   const result: Measured = { ...stored, retryTiming };
+  writeFileSync(JSON_OUT, `${JSON.stringify(result, null, 2)}\n`);
+  return result;
+}
+
+/**
+ * `npm run bench -- --burst`: the burst section alone (BENCH_BURST_CASES; the full 10,000 is paced by
+ * the Stripe budget for over an hour), put into the stored run.
+ */
+async function measureBurstInto(stored: Measured): Promise<Measured> {
+  const burst = await section<BurstResult>('burst.ts', '6. Burst');
+  const result: Measured = { ...stored, burst };
   writeFileSync(JSON_OUT, `${JSON.stringify(result, null, 2)}\n`);
   return result;
 }
@@ -270,7 +289,7 @@ function markdown(r: Report): string {
     'BENCH_STORM_CASES=1000 npm run bench   # a smaller storm (its time grows about linearly with the cases)',
     '```',
     '',
-    `Smaller runs: \`BENCH_STORM_CASES\`, \`BENCH_DAY_MS\` (≥ 50), \`BENCH_INGEST_EVENTS\`, \`BENCH_INGEST_CONCURRENCY\`, \`BENCH_STORM_CONCURRENCY\`, \`BENCH_INIT_SAMPLES\`, \`BENCH_PROFILE_FILE\` (keeps the storm's raw CPU profile), \`BENCH_CASES_PER_MONTH\` (the traffic the Secrets Manager cost is modelled at), \`BENCH_OUT\`. One section alone: \`node --import tsx test/bench/cold-start.ts\` (or ingest, paths, storm, retry-timing) prints its result; \`npm run bench -- --render\` re-renders this file from BENCHMARKS.json, and \`npm run bench -- --retry-timing\` measures the retry timing section alone into it and re-renders.`,
+    `Smaller runs: \`BENCH_STORM_CASES\`, \`BENCH_DAY_MS\` (≥ 50), \`BENCH_INGEST_EVENTS\`, \`BENCH_INGEST_CONCURRENCY\`, \`BENCH_STORM_CONCURRENCY\`, \`BENCH_INIT_SAMPLES\`, \`BENCH_PROFILE_FILE\` (keeps the storm's raw CPU profile), \`BENCH_CASES_PER_MONTH\` (the traffic the Secrets Manager cost is modelled at), \`BENCH_OUT\`. One section alone: \`node --import tsx test/bench/cold-start.ts\` (or ingest, paths, storm, retry-timing) prints its result; \`npm run bench -- --render\` re-renders this file from BENCHMARKS.json, and \`npm run bench -- --retry-timing\` measures the retry timing section alone into it and re-renders; \`npm run bench -- --burst\` likewise for the burst (\`BENCH_BURST_CASES\`, default 10,000, paced by the Stripe budget for hours; \`BENCH_BURST_DAY_MS\`, \`BENCH_BURST_SES_RATE\`, \`BENCH_BURST_EMAIL_BUDGET\`).`,
     '',
     '## Machine',
     '',
@@ -382,11 +401,21 @@ function markdown(r: Report): string {
     'Transitions are counted on the rendered definition (`buildDefinition` with the default policy): walk from StartAt through Next, and through each Choice the way the path goes; every state entered counts, as Step Functions Standard bills. A case paid during a wait is stopped by the webhook in that Wait. Each path was also run once, one case at a time, in the local runtime: the Task states the engine ran matched the walk for ' +
       `${r.paths.filter((p) => p.matchesEngine).length}/${r.paths.length} paths, and that run counted the real Lambda invocations, DynamoDB calls (the document client's \`send\` patched to count commands and ask for ReturnConsumedCapacity, which dynalite computes from item sizes) and SES emails of each path.`,
     '',
-    row(['path', 'states entered', 'Lambda invocations', 'DynamoDB calls', 'WRU', 'RRU', 'emails']),
-    row(['---', '---:', '---:', '---:', '---:', '---:', '---:']),
+    row(['path', 'states entered', 'Lambda invocations', 'DynamoDB calls', 'WRU', 'RRU', 'emails', 'Stripe requests']),
+    row(['---', '---:', '---:', '---:', '---:', '---:', '---:', '---:']),
     ...r.paths.map((p) =>
-      row([p.path, p.transitions, Object.entries(p.invocations).map(([f, n]) => `${f} ${n}`).join(', '), Object.values(p.dynamo.calls).reduce((a, b) => a + b, 0), p.dynamo.writeUnits, p.dynamo.readUnits, p.emails]),
+      row([p.path, p.transitions, Object.entries(p.invocations).map(([f, n]) => `${f} ${n}`).join(', '), Object.values(p.dynamo.calls).reduce((a, b) => a + b, 0), p.dynamo.writeUnits, p.dynamo.readUnits, p.emails, p.stripeRequests ? p.stripeRequests.length : 'n/a']),
     ),
+    '',
+    ...(r.paths.some((p) => p.stripeRequests)
+      ? [
+          'The product\'s own Stripe requests on each path (counted by a proxy in front of the sandbox that only the functions reach; the test\'s own setup is not in it), by function and endpoint:',
+          '',
+          row(['path', 'Stripe requests']),
+          row(['---', '---']),
+          ...r.paths.map((p) => row([p.path, tally(p.stripeRequests ?? []).map(([k, n]) => `${n}× \`${k}\``).join(', ')])),
+        ]
+      : []),
     '',
     `Prices, us-east-1 list, as of ${PRICES.asOf}, free tiers ignored: Step Functions Standard $0.025 per 1,000 transitions; Lambda arm64 $0.0000133334 per GB-s and $0.20 per million requests; DynamoDB on-demand $0.625 per million write and $0.125 per million read request units (half the pre-November 2024 prices); SES à la carte $0.10 per 1,000 emails, or $0.16 per 1,000 on the Essentials plan; Secrets Manager $0.05 per 10,000 calls. The AWS pricing pages render their tables from tokens, so the Lambda and Secrets Manager figures were read from their worked examples and the SES plans from the AWS Price List (AmazonSES, us-east-1, published 2026-07-22): from 21 July 2026 new SES accounts start on Essentials, while accounts that have sent through SES since June 2025 stay on à la carte. The all-in column uses à la carte; the last column is Essentials.`,
     '',
@@ -418,6 +447,7 @@ function markdown(r: Report): string {
     target('≤ $1 per 1,000 cases all-in'),
     '',
     ...(r.retryTiming ? retryTimingLines(r.retryTiming, r.startedAt, row, target) : []),
+    ...(r.burst ? burstLines(r.burst, row) : []),
     '## Targets',
     '',
     row(['target', 'result']),
@@ -494,3 +524,49 @@ function retryTimingLines(rt: RetryTimingResult, startedAt: string, row: (cells:
 }
 
 await main();
+
+/** Section 6: the burst against Stripe's and SES's limits. */
+function burstLines(b: BurstResult, row: (cells: Array<string | number>) => string): string[] {
+  // The endpoint the budget paces longest: the most requests a case, at the same rate each.
+  const busiest = [...b.stripe.endpoints].sort((x, y) => y.perCase - x.perCase)[0];
+  const perCase = busiest?.perCase ?? 0;
+  const paceBound = (b.cases * perCase) / b.budget.perEndpointPerSecond;
+  return [
+    '## 6. Burst: the 1st of the month',
+    '',
+    `*Measured ${b.startedAt.slice(0, 16).replace('T', ' ')} UTC with \`npm run bench -- --burst\` (BENCH_BURST_CASES=${b.cases}).*`,
+    '',
+    `${b.cases.toLocaleString('en')} failing renewals, delivered to the webhook as fast as it took them (${b.deliverySeconds.toFixed(1)} s), with the sandbox enforcing Stripe's live-mode limits (${b.limits.stripeGlobal} requests a second for the account, ${b.limits.stripePerEndpoint} per endpoint) and the local SES a maximum send rate of ${b.limits.sesPerSecond} a second; the product's budget: ${b.budget.perSecond} Stripe requests a second, ${b.budget.perEndpointPerSecond} per endpoint, ${b.budget.emailsPerSecond} emails a second. Every card declines, so every case runs its three retries and terminates. A policy day lasts ${b.dayMs} ms; the limits are real seconds.`,
+    '',
+    row(['', '']),
+    row(['---', '---:']),
+    row(['deliveries answered, and not answered 200', `${b.deliverySeconds.toFixed(1)} s, ${b.notAccepted ?? 0}`]),
+    row(['cases ended (every execution)', `${Object.values(b.executions).reduce((a, n) => a + n, 0)}/${b.cases}: ${Object.entries(b.executions).map(([s, n]) => `${s} ${n}`).join(', ')}`]),
+    row(['case statuses', Object.entries(b.statuses).map(([s, n]) => `${s} ${n}`).join(', ')]),
+    row(['**cases flagged** (target 0)', `**${b.flagged}**`]),
+    row(['first delivery until every case ended', `${b.workflowSeconds.toFixed(0)} s`]),
+    row(['Stripe requests / 429s answered', `${b.stripe.requests} / ${b.stripe.rateLimited}`]),
+    row(['**Stripe peak in one second**, all endpoints (budget / limit)', `**${b.stripe.peakPerSecond}** (${b.budget.perSecond} / ${b.limits.stripeGlobal})`]),
+    row(['SES sends refused for the send rate', b.sesThrottled]),
+    row(['peak emails in one second (budget / SES rate)', `${b.peakEmailsPerSecond} (${b.budget.emailsPerSecond} / ${b.limits.sesPerSecond})`]),
+    row(['until every first notice was sent (the email budget\'s floor)', `${b.firstNoticesSeconds.toFixed(0)} s (${b.firstNoticesBoundSeconds.toFixed(0)} s)`]),
+    row(['stage attempts that waited and were retried, by error', Object.entries(b.absorbed).map(([e, n]) => `${e} ${n}`).join(', ') || 'none']),
+    row(['CPU of the process / peak RSS', `${b.cpuSeconds.toFixed(0)} s / ${b.peakRssMb} MB`]),
+    '',
+    'Stripe requests per endpoint (the product\'s own, during the workflow):',
+    '',
+    row(['endpoint', 'requests', 'per case', 'peak in one second (budget)', '429s']),
+    row(['---', '---:', '---:', '---:', '---:']),
+    ...b.stripe.endpoints.map((e) => row([`\`${e.endpoint}\``, e.requests, e.perCase, `${e.peakPerSecond} (${b.budget.perEndpointPerSecond})`, e.rateLimited])),
+    '',
+    `The busiest endpoint binds: ${perCase} requests a case on \`${busiest?.endpoint ?? '-'}\` at ${b.budget.perEndpointPerSecond} a second is ${paceBound.toFixed(0)} s for ${b.cases.toLocaleString('en')} cases, whatever else happens; 10,000 such cases, with every stage's days compressed into minutes as here, would take about ${Math.round((10_000 * perCase) / b.budget.perEndpointPerSecond / 60)} minutes. In real time a stage's reads come once a case per stage day, so a Retry1 burst of 10,000 needs about ${Math.round(10_000 / b.budget.perEndpointPerSecond / 60)} minutes per endpoint. That is the budget doing its job (over half of Stripe's 25 a second on each endpoint stays the merchant's): the cases are late, not flagged. The 10,000-case run was not made for this page.`,
+    '',
+  ];
+}
+
+/** Each distinct entry with its count, in first-seen order. */
+function tally(items: string[]): Array<[string, number]> {
+  const counts = new Map<string, number>();
+  for (const item of items) counts.set(item, (counts.get(item) ?? 0) + 1);
+  return [...counts];
+}

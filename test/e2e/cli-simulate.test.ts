@@ -1,11 +1,11 @@
 // `dunning simulate` as a child process: a made-up failure needs no runtime, so most of these run the
 // CLI alone; `--invoice` reads a real failed invoice from the local runtime's Stripe.
+import { harnessStripe } from '../fixtures/harness-stripe.ts';
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalConfigSchema } from '#local/config.ts';
 import { startRuntime, type Runtime } from '#local/runtime.ts';
-import { createStripeClient } from '#shared/adapters/stripe-gateway.ts';
 import { DECLINE_CLASSES } from '#shared/retries/classify.ts';
 import { annualPolicyFile, defaultPolicy, writePolicyFile } from '../fixtures/policies.ts';
 import { caseFor, renew, subscribeWithDecliningCard, waitFor } from '../fixtures/scenario.ts';
@@ -186,7 +186,7 @@ describe('dunning simulate --invoice against the local runtime', () => {
   });
 
   it('reads the invoice\'s failure from Stripe and plans from its case\'s failure, in the customer\'s zone', async () => {
-    const stripe = createStripeClient({ apiKey: runtime.stripeApiKey, apiBase: runtime.urls.stripe });
+    const stripe = harnessStripe(runtime.stripeApiKey, runtime.urls.stripe);
     const subscriber = await subscribeWithDecliningCard(stripe, 'Simulated Simone');
     await stripe.customers.update(subscriber.customerId, { metadata: { time_zone: 'Asia/Tokyo' } });
     await renew(stripe, subscriber);

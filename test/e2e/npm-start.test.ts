@@ -1,10 +1,10 @@
 // What a person sees after `npm start`: the product comes up on loopback, the demo plays to the end
 // with the right emails, a renewal driven by hand through the Stripe SDK is dunned, and Ctrl-C stops it.
+import { harnessStripe } from '../fixtures/harness-stripe.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createStripeClient } from '#shared/adapters/stripe-gateway.ts';
 import { readSesInbox } from '#local/ses.ts';
 import { LOCAL_BANNER_TOKEN, LOCAL_STRIPE_KEY } from '#local/config.ts';
 import { DEFAULT_POLICY_FILE } from '#shared/policy/load.ts';
@@ -59,7 +59,7 @@ describe('npm start', () => {
     await product.waitForLine(/^ready$/, 30_000);
     const app = `http://127.0.0.1:${product.ports.app}`;
     const sesUrl = `http://127.0.0.1:${product.ports.ses}`;
-    const stripe = createStripeClient({ apiKey: LOCAL_STRIPE_KEY, apiBase: `http://127.0.0.1:${product.ports.stripe}` });
+    const stripe = harnessStripe(LOCAL_STRIPE_KEY, `http://127.0.0.1:${product.ports.stripe}`);
     const subscriber = await subscribeWithDecliningCard(stripe, 'Manual Driver');
 
     await renew(stripe, subscriber);
@@ -92,7 +92,7 @@ describe('npm start', () => {
     product = await startProduct(env, ['--no-demo']);
     await product.waitForLine(/^ready$/, 30_000);
     const ports = product.ports;
-    const stripe = createStripeClient({ apiKey: LOCAL_STRIPE_KEY, apiBase: `http://127.0.0.1:${ports.stripe}` });
+    const stripe = harnessStripe(LOCAL_STRIPE_KEY, `http://127.0.0.1:${ports.stripe}`);
     const subscriber = await subscribeWithDecliningCard(stripe, 'Survives Restart');
     await renew(stripe, subscriber);
     await waitFor(async () => (await subjectsTo(`http://127.0.0.1:${ports.ses}`, subscriber.email)).includes(SUBJECTS.notice1), 10_000, 'notice 1');

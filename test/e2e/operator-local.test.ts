@@ -1,12 +1,12 @@
 // The operator CLI against `npm start`'s runtime, as a newcomer sees the two side by side: what the
 // CLI does shows on the live timeline, and its dates are in the clock the case runs on.
+import { harnessStripe } from '../fixtures/harness-stripe.ts';
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalConfigSchema } from '#local/config.ts';
 import { startRuntime, type Runtime } from '#local/runtime.ts';
 import { timelinePrinter } from '#local/timeline.ts';
-import { createStripeClient } from '#shared/adapters/stripe-gateway.ts';
 import { caseFor, renew, subjectsTo, subscribeWithDecliningCard, SUBJECTS, waitFor } from '../fixtures/scenario.ts';
 
 const DAY = 86_400_000;
@@ -38,7 +38,7 @@ afterAll(async () => {
 });
 
 async function openCase(name: string) {
-  const stripe = createStripeClient({ apiKey: runtime.stripeApiKey, apiBase: runtime.urls.stripe });
+  const stripe = harnessStripe(runtime.stripeApiKey, runtime.urls.stripe);
   const subscriber = await subscribeWithDecliningCard(stripe, name);
   await renew(stripe, subscriber);
   const found = await waitFor(() => caseFor(runtime, subscriber.subscriptionId), 10_000, 'the case');

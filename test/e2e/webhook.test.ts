@@ -1,10 +1,13 @@
 // The webhook endpoint as Stripe meets it: signature checked on the raw body, bad input answered
-// with a clear 4xx, each event id processed once however often and however concurrently it comes.
+// with a clear 4xx, a verified event stored and answered 200 at once, and routed behind the event
+// queue once per event id however often and however concurrently it comes.
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HANDLED_EVENT_TYPES } from '#shared/dunning/handled-events.ts';
 import { stripeFixture } from '../fixtures/stripe.ts';
 import {
+  deliver,
   latestEvent,
   renew,
   startTestRuntime,
@@ -19,13 +22,16 @@ let t: TestRuntime;
 beforeAll(async () => {
   // Long days: these tests look at what the webhook does, not at later stages.
   // Faults on purpose: forged and missing signatures on purpose.
-  t = await startTestRuntime({ dayMs: 60_000, expectAlarms: ['WebhookSignatureRejections'] });
+  // A poison message on purpose: it ends in the event queue's dead-letter queue.
+  t = await startTestRuntime({ dayMs: 60_000, expectAlarms: ['WebhookSignatureRejections', 'WebhookEventsDeadLetterQueueNotEmpty'] });
 });
 afterAll(async () => {
   await t?.close();
 });
 
 const secret = () => t.runtime.config.webhookSecret;
+/** The webhook event queue's dead-letter queue, as deployed. */
+const eventsDeadLetterQueueArn = () => t.runtime.deployment.queues.find((q) => /WebhookEventsDeadLetterQueue/.test(q.name))!.arn;
 
 async function post(payload: string, signature?: string): Promise<{ status: number; body: Record<string, unknown> }> {
   const response = await fetch(t.runtime.urls.webhook, {
@@ -82,10 +88,13 @@ describe('the webhook endpoint', () => {
     const payload = JSON.stringify(event);
 
     const response = await post(payload, sign(payload));
+    await t.runtime.sqs.drained();
 
-    expect(response.status).toBe(200);
-    expect(response.body).toMatchObject({ action: 'unusable', error: expect.stringMatching(/amount_due/) });
+    expect(response).toEqual({ status: 200, body: { received: true, id: event.id } });
     expect(await t.runtime.store.getCase(event.data.object.id)).toBeUndefined();
+    // Acknowledged by the router, loudly, rather than sent round until the dead-letter queue.
+    expect(t.logs.some((l) => l.functionName === 'route-events' && /signed event is unusable/.test(l.line) && /amount_due/.test(l.line))).toBe(true);
+    expect(t.runtime.sqs.snapshot(eventsDeadLetterQueueArn()).waiting).toBe(0);
   });
 
   it('answers 413 to a body larger than 256 KB, before any other work', async () => {
@@ -120,7 +129,7 @@ describe('the webhook endpoint', () => {
     event.data.object.livemode = true;
     const payload = JSON.stringify(event);
 
-    const response = await post(payload, sign(payload));
+    const response = await deliver(t.runtime, payload);
 
     expect(response).toMatchObject({ status: 200, body: { action: 'ignored', reason: expect.stringMatching(/livemode/) } });
     expect(await t.runtime.store.getCase(event.data.object.id)).toBeUndefined();
@@ -131,7 +140,7 @@ describe('the webhook endpoint', () => {
     event.id = 'evt_unhandled1';
     const payload = JSON.stringify(event);
 
-    const response = await post(payload, sign(payload));
+    const response = await deliver(t.runtime, payload);
 
     expect(response).toMatchObject({ status: 200, body: { received: true, action: 'ignored', reason: expect.stringMatching(/not handled/) } });
   });
@@ -163,33 +172,64 @@ describe('the webhook endpoint', () => {
     expect(await subjectsTo(t.runtime, invoice.customer_email)).toEqual(["We haven't been able to take payment"]);
   });
 
-  it('opens one case when the same event arrives 10 times at once; deliveries caught in flight are told to retry', async () => {
+  it('opens one case when the same event arrives 10 times at once: the queue keeps one copy of the event id', async () => {
     const payload = await paymentFailedEvent();
     const invoice = JSON.parse(payload).data.object;
 
     const responses = await Promise.all(Array.from({ length: 10 }, () => post(payload, sign(payload))));
     await waitFor(async () => (await subjectsTo(t.runtime, invoice.customer_email)).length > 0, 5000, 'notice 1');
 
-    // 409 makes Stripe redeliver later, so nothing is lost if the one in flight fails.
-    expect(responses.every((r) => r.status === 200 || r.status === 409)).toBe(true);
-    expect(responses.some((r) => r.status === 200)).toBe(true);
+    expect(responses.map((r) => r.status)).toEqual(Array(10).fill(200));
     expect((await t.runtime.store.listCases()).filter((c) => c.invoiceId === invoice.id)).toHaveLength(1);
     expect(await subjectsTo(t.runtime, invoice.customer_email)).toEqual(["We haven't been able to take payment"]);
   });
 
-  it('answers 5xx while Step Functions is throttled, so Stripe redelivers, and the redelivery finishes the job', async () => {
+  it('answers 200 at once while Step Functions is throttled; the queue hands the event over again and it opens the case', async () => {
     const payload = await paymentFailedEvent();
     const invoice = JSON.parse(payload).data.object;
-    // More than the SDK's own three attempts, so the throttle reaches the webhook.
+    // As many as the SDK's own three attempts, so the throttle fails the router's first go.
     t.runtime.stepFunctions.injectFault({ action: 'StartExecution', error: 'ThrottlingException', count: 3 });
 
-    const during = await post(payload, sign(payload));
-    const afterwards = await post(payload, sign(payload));
+    const during = await deliver(t.runtime, payload);
     await waitFor(async () => (await subjectsTo(t.runtime, invoice.customer_email)).length > 0, 5000, 'notice 1');
 
-    expect(during.status).toBe(500);
-    expect(afterwards).toMatchObject({ status: 200, body: { action: 'case_opened' } });
+    expect(during).toMatchObject({ status: 200, body: { received: true, action: 'case_opened' } });
+    expect(t.logs.some((l) => l.functionName === 'route-events' && /event processing failed; handed over again later/.test(l.line))).toBe(true);
     expect((await t.runtime.store.getCase(invoice.id))?.executionArn).toMatch(new RegExp(`:${invoice.id}$`));
     expect(await subjectsTo(t.runtime, invoice.customer_email)).toEqual(["We haven't been able to take payment"]);
+  });
+
+  it('closes the case within a second of the invoice.paid delivery, routed behind the queue', async () => {
+    const failed = await paymentFailedEvent();
+    const invoice = JSON.parse(failed).data.object;
+    await deliver(t.runtime, failed);
+    await withDeliveriesPaused(t.runtime, () => t.stripe.invoices.pay(invoice.id, { paid_out_of_band: true }));
+    const paid = await latestEvent(t.stripe, 'invoice.paid', invoice.id);
+
+    const response = await post(paid, sign(paid));
+    const delivered = Date.now();
+    await waitFor(async () => (await t.runtime.store.getCase(invoice.id))?.status === 'recovered', 1000, 'the case closed');
+
+    expect(response).toEqual({ status: 200, body: { received: true, id: JSON.parse(paid).id } });
+    expect(Date.now() - delivered).toBeLessThan(1000 * 3);
+  });
+
+  it('moves a queued message that fails every routing to the dead-letter queue after 5 receives, alarmed, and routes another customer meanwhile', async () => {
+    const payload = await paymentFailedEvent();
+    const invoice = JSON.parse(payload).data.object;
+    const queue = t.runtime.deployment.queues.find((q) => /WebhookEventsQueue/.test(q.name))!;
+    const operator = new SQSClient({ endpoint: t.runtime.sqs.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, useQueueUrlAsEndpoint: false });
+    // Not a Stripe event: only someone with the queue's credentials could put it there.
+    await operator.send(new SendMessageCommand({ QueueUrl: queue.url, MessageBody: '{"not":"an event"}', MessageGroupId: 'cus_poison', MessageDeduplicationId: 'poison-1' }));
+
+    const routed = await deliver(t.runtime, payload);
+    await t.runtime.sqs.drained();
+    operator.destroy();
+
+    expect(routed).toMatchObject({ status: 200, body: { action: 'case_opened' } });
+    expect(t.runtime.sqs.snapshot(eventsDeadLetterQueueArn()).bodies).toEqual(['{"not":"an event"}']);
+    expect(t.logs.filter((l) => l.functionName === 'route-events' && /queued message is not a Stripe event/.test(l.line))).toHaveLength(5);
+    expect(t.runtime.alarms().find((a) => a.id === 'WebhookEventsDeadLetterQueueNotEmpty')?.state).toBe('ALARM');
+    expect(await t.runtime.store.getCase(invoice.id)).toMatchObject({ status: 'open' });
   });
 });

@@ -17,7 +17,7 @@ import {
 import { loadPolicyFile } from '#shared/policy/load.ts';
 import { functionLogicalId, renderedString, synthDunningStack, type Synthesized } from './synth.ts';
 
-const FUNCTIONS = ['handle-webhook', 'send-notice', 'retry-payment', 'close-case', 'get-notice', 'open-payment-link', 'record-email-event', 'count-open-cases', 'flag-case'] as const;
+const FUNCTIONS = ['handle-webhook', 'route-events', 'send-notice', 'retry-payment', 'close-case', 'get-notice', 'open-payment-link', 'record-email-event', 'count-open-cases', 'flag-case', 'publish-events', 'get-access'] as const;
 const NOTICE_STAGES = loadPolicyFile().stages.filter((stage) => stage.type === 'notice').map((stage) => stage.id);
 const BUS = 'aws.partner/stripe.com/ed_test_123';
 
@@ -239,13 +239,15 @@ describe('DunningDashboard', () => {
     );
   });
 
-  it("shows the email events' and the failed executions' dead-letter queues, and EventBridge's when that ingest is on", () => {
+  it("shows the webhook events', the email events' and the failed executions' dead-letter queues, and EventBridge's when that ingest is on", () => {
     const queueIds = Object.keys(template.findResources('AWS::SQS::Queue'));
+    const webhookEvents = queueIds.find((id) => id.includes('WebhookEventsDeadLetterQueue'))!;
     const emailEvents = queueIds.find((id) => id.includes('EmailEvents'))!;
     const failedExecutions = queueIds.find((id) => id.includes('FailedExecutions'))!;
     const eventBridge = queueIds.find((id) => id.includes('EventBridge'))!;
 
     expect(metricsOf(widget(template, /^Dead-letter queues/))).toEqual([
+      aws('AWS/SQS', 'ApproximateNumberOfMessagesVisible', { QueueName: `\${Token[${webhookEvents}]}` }, 'Maximum'),
       aws('AWS/SQS', 'ApproximateNumberOfMessagesVisible', { QueueName: `\${Token[${emailEvents}]}` }, 'Maximum'),
       aws('AWS/SQS', 'ApproximateNumberOfMessagesVisible', { QueueName: `\${Token[${failedExecutions}]}` }, 'Maximum'),
       aws('AWS/SQS', 'ApproximateNumberOfMessagesVisible', { QueueName: `\${Token[${eventBridge}]}` }, 'Maximum'),
@@ -275,10 +277,10 @@ describe('DunningDashboard', () => {
     }
   });
 
-  it("shows only the email events' and the failed executions' dead-letter queues without EventBridge ingest", () => {
+  it("shows only the webhook events', the email events' and the failed executions' dead-letter queues without EventBridge ingest", () => {
     const { template: plain } = synthDunningStack();
 
-    expect(metricsOf(widget(plain, /^Dead-letter queues/))).toHaveLength(2);
+    expect(metricsOf(widget(plain, /^Dead-letter queues/))).toHaveLength(3);
   });
 });
 
@@ -287,6 +289,20 @@ describe('DunningDashboard', () => {
 const TOPIC = { Ref: Match.stringLikeRegexp('^AlarmsTopic') };
 
 describe('DunningAlarms', () => {
+  it('alarms when the event bus refuses events for three five-minute windows in a row, not on one refusal the sweep retries', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: METRICS_NAMESPACE,
+      MetricName: 'EventPublishFailed',
+      Threshold: 1,
+      Period: 300,
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 3,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [TOPIC],
+    });
+  });
+
   it('alarms on the first charge made against the retry rules (WastedAttempt), which must stay 0', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: METRICS_NAMESPACE,
@@ -382,8 +398,8 @@ describe('DunningAlarms', () => {
 
   it('sends every alarm, and its description of what to do, to the alarm topic', () => {
     template.allResourcesProperties('AWS::CloudWatch::Alarm', { AlarmActions: [TOPIC], AlarmDescription: Match.stringLikeRegexp('.{20,}') });
-    // 2 executions + every function (EventBridge's included) + needs attention + wasted attempts + signatures + 2 SES + 3 dead-letter queues.
-    expect(Object.keys(template.findResources('AWS::CloudWatch::Alarm'))).toHaveLength(2 + FUNCTIONS.length + 1 + 1 + 1 + 1 + 2 + 3);
+    // 2 executions + every function (EventBridge's included) + needs attention + wasted attempts + signatures + events not published + 2 SES + 4 dead-letter queues.
+    expect(Object.keys(template.findResources('AWS::CloudWatch::Alarm'))).toHaveLength(2 + FUNCTIONS.length + 1 + 1 + 1 + 1 + 1 + 2 + 4);
   });
 });
 

@@ -21,18 +21,21 @@ import {
   type Synthesized,
 } from './synth.ts';
 
-const FUNCTIONS = ['handle-webhook', 'send-notice', 'retry-payment', 'close-case', 'get-notice', 'open-payment-link', 'record-email-event', 'count-open-cases', 'flag-case'] as const;
+const FUNCTIONS = ['handle-webhook', 'route-events', 'send-notice', 'retry-payment', 'close-case', 'get-notice', 'open-payment-link', 'record-email-event', 'count-open-cases', 'flag-case', 'publish-events', 'get-access'] as const;
 const THIRTY_DAYS = 30;
 
 let synth: Synthesized;
 let template: Template;
 let definition: StateMachineDefinition;
 
+// Bundles all 13 functions with esbuild: over the default hook timeout on a shared, busy machine.
+const BUNDLED_SYNTH_TIMEOUT_MS = 240_000;
+
 beforeAll(() => {
   synth = synthDunningStack({ bundle: true });
   template = synth.template;
   definition = definitionOf(template);
-});
+}, BUNDLED_SYNTH_TIMEOUT_MS);
 
 const statementsOf = (name: string): PolicyStatementJson[] =>
   statementsOfRole(template, roleOfFunction(template, functionLogicalId(template, name)));
@@ -106,8 +109,9 @@ describe('DunningWorkflow grants (least privilege)', () => {
     expect(actionsOf(statementsOf('retry-payment')).filter((action) => action.startsWith('ses:'))).toEqual([]);
   });
 
-  it('lets send-notice, close-case and the webhook send email', () => {
-    for (const name of ['send-notice', 'close-case', 'handle-webhook']) {
+  it('lets send-notice, close-case and the router behind the webhook send email, and not the webhook itself', () => {
+    expect(actionsOf(statementsOf('handle-webhook'))).not.toContain('ses:SendEmail');
+    for (const name of ['send-notice', 'close-case', 'route-events']) {
       expect(actionsOf(statementsOf(name)), name).toContain('ses:SendEmail');
     }
   });
@@ -128,11 +132,12 @@ describe('DunningWorkflow grants (least privilege)', () => {
     const onTable = (resource: string) => /^\{"Fn::GetAtt":\["DunningStore\w+","Arn"\]\}$/.test(resource);
     const onIndex = (index: string) => (resource: string) => resource.includes(`/index/${index}`) && !resource.includes('index/*');
 
-    for (const name of ['send-notice', 'retry-payment', 'close-case', 'record-email-event', 'handle-webhook']) {
+    expect(dynamo('handle-webhook')).toEqual([]);
+    for (const name of ['send-notice', 'retry-payment', 'close-case', 'record-email-event', 'route-events']) {
       const grants = dynamo(name);
       expect(grants.filter((g) => onTable(g.resource)).map((g) => g.actions), name).toEqual([items]);
       const queries = grants.filter((g) => !onTable(g.resource));
-      if (name === 'handle-webhook') {
+      if (name === 'route-events') {
         expect(queries.map((g) => g.actions), name).toEqual([['dynamodb:Query']]);
         expect(onIndex('casesByCustomer')(queries[0]!.resource), name).toBe(true);
       } else {
@@ -140,8 +145,16 @@ describe('DunningWorkflow grants (least privilege)', () => {
       }
     }
     expect(dynamo('flag-case').map((g) => g.actions)).toEqual([['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']]);
-    const noBatchScanOrStream = actionsOf(allStatements()).filter((a) => /^dynamodb:(Batch|Scan|Describe|GetRecords|GetShardIterator|ConditionCheck)/.test(a));
+    const others = FUNCTIONS.filter((name) => name !== 'publish-events').flatMap((name) => statementsOf(name));
+    const noBatchScanOrStream = actionsOf(others).filter((a) => /^dynamodb:(Batch|Scan|Describe|GetRecords|GetShardIterator|ListStreams|ConditionCheck)/.test(a));
     expect(noBatchScanOrStream).toEqual([]);
+    // Only the outbox relay reads the stream, and only the table's own stream.
+    const stream = statementsOf('publish-events').filter((s) => [s.Action].flat().some((a) => /^dynamodb:(DescribeStream|GetRecords|GetShardIterator)$/.test(a)));
+    expect(stream.length).toBeGreaterThan(0);
+    for (const statement of stream) expect(JSON.stringify(statement.Resource)).toMatch(/DunningStore\w+","StreamArn"/);
+    expect(dynamo('publish-events').filter((g) => onTable(g.resource)).map((g) => g.actions)).toEqual([['dynamodb:GetItem', 'dynamodb:UpdateItem']]);
+    // Reads, and the request budget's counter (it lists the customer's subscriptions in Stripe).
+    expect(dynamo('get-access').filter((g) => onTable(g.resource)).map((g) => g.actions)).toEqual([['dynamodb:GetItem'], ['dynamodb:UpdateItem']]);
   });
 
   it('scopes ses:SendEmail to the sender identity and configuration set, never "*"', () => {
@@ -159,12 +172,12 @@ describe('DunningWorkflow grants (least privilege)', () => {
     }
   });
 
-  it('lets only the webhook start the state machine, and stop or describe its executions; flag-case only reads them', () => {
+  it('lets only the router behind the webhook start the state machine, and stop or describe its executions; flag-case only reads them', () => {
     const withStates = FUNCTIONS.filter((name) => actionsOf(statementsOf(name)).some((a) => a.startsWith('states:')));
-    expect(withStates).toEqual(['handle-webhook', 'flag-case']);
+    expect(withStates).toEqual(['route-events', 'flag-case']);
     expect(actionsOf(statementsOf('flag-case')).filter((a) => a.startsWith('states:'))).toEqual(['states:DescribeExecution', 'states:GetExecutionHistory']);
 
-    expect(actionsOf(statementsOf('handle-webhook')).filter((a) => a.startsWith('states:'))).toEqual([
+    expect(actionsOf(statementsOf('route-events')).filter((a) => a.startsWith('states:'))).toEqual([
       'states:DescribeExecution',
       'states:StartExecution',
       'states:StopExecution',
@@ -178,7 +191,8 @@ describe('DunningWorkflow grants (least privilege)', () => {
 
   it('puts "*" resources only on X-Ray and log-delivery actions, which have no resource-level permissions', () => {
     const onStar = allStatements().filter((s) => [s.Resource].flat().includes('*'));
-    for (const action of actionsOf(onStar)) expect(action).toMatch(/^(xray|logs):/);
+    // dynamodb:ListStreams is account-wide by design; the stream reader needs it to find the table's.
+    for (const action of actionsOf(onStar)) expect(action).toMatch(/^(xray:|logs:|dynamodb:ListStreams$)/);
   });
 });
 
@@ -211,12 +225,14 @@ describe('StripeSecrets', () => {
     }
   });
 
-  it('gives the webhook both secrets and get-notice neither', () => {
+  it('gives the webhook only the signing secret, the router only the Stripe key, and get-notice neither', () => {
     const variables = (name: string) =>
       template.toJSON().Resources[functionLogicalId(template, name)].Properties.Environment.Variables as Record<string, unknown>;
 
     expect(variables('handle-webhook')).toHaveProperty(ENV.stripeWebhookSecretArn);
-    expect(variables('handle-webhook')).toHaveProperty(ENV.stripeApiKeySecretArn);
+    expect(variables('handle-webhook')).not.toHaveProperty(ENV.stripeApiKeySecretArn);
+    expect(variables('route-events')).toHaveProperty(ENV.stripeApiKeySecretArn);
+    expect(variables('route-events')).not.toHaveProperty(ENV.stripeWebhookSecretArn);
     expect(variables('get-notice')).not.toHaveProperty(ENV.stripeApiKeySecretArn);
     expect(variables('retry-payment')).not.toHaveProperty(ENV.stripeWebhookSecretArn);
   });
@@ -245,7 +261,7 @@ describe('DunningFunction', () => {
     }
   });
 
-  it('sets source maps and the Powertools variables', () => {
+  it('sets source maps and the Powertools variables, and the table on every function but the webhook, which reads none', () => {
     template.allResourcesProperties('AWS::Lambda::Function', {
       Environment: {
         Variables: Match.objectLike({
@@ -253,10 +269,14 @@ describe('DunningFunction', () => {
           POWERTOOLS_SERVICE_NAME: Match.anyValue(),
           POWERTOOLS_METRICS_NAMESPACE: 'Dunning',
           POWERTOOLS_LOG_LEVEL: 'INFO',
-          [ENV.tableName]: { Ref: Match.anyValue() },
         }),
       },
     });
+    for (const name of FUNCTIONS) {
+      const variables = template.toJSON().Resources[functionLogicalId(template, name)].Properties.Environment.Variables;
+      if (name === 'handle-webhook') expect(variables, name).not.toHaveProperty(ENV.tableName);
+      else expect(variables[ENV.tableName], name).toEqual({ Ref: expect.any(String) });
+    }
   });
 
   it('keeps the policy out of the environment (4 KB limit)', () => {
@@ -270,7 +290,9 @@ describe('DunningFunction', () => {
     const bundling = (name: string) => ({ name, bundlesPolicy: bundledCode(name).includes(brand) });
 
     expect(FUNCTIONS.map(bundling)).toEqual([
-      { name: 'handle-webhook', bundlesPolicy: true },
+      // Verifies and stores: the policy is the router's.
+      { name: 'handle-webhook', bundlesPolicy: false },
+      { name: 'route-events', bundlesPolicy: true },
       { name: 'send-notice', bundlesPolicy: true },
       { name: 'retry-payment', bundlesPolicy: true },
       { name: 'close-case', bundlesPolicy: true },
@@ -279,6 +301,9 @@ describe('DunningFunction', () => {
       { name: 'record-email-event', bundlesPolicy: false },
       { name: 'count-open-cases', bundlesPolicy: true },
       { name: 'flag-case', bundlesPolicy: false },
+      // Events carry what the entry recorded; access is decided by each subscription's policy.
+      { name: 'publish-events', bundlesPolicy: false },
+      { name: 'get-access', bundlesPolicy: true },
     ]);
   });
 });
@@ -322,15 +347,20 @@ describe('NoticeApi', () => {
       AuthType: 'AWS_IAM',
       TargetFunctionArn: { 'Fn::GetAtt': [functionLogicalId(template, 'get-notice'), 'Arn'] },
     });
-    template.resourcePropertiesCountIs('AWS::Lambda::Url', { AuthType: 'AWS_IAM' }, 1);
+    // The notice API and the access API: both for the merchant's backend, never public.
+    template.resourcePropertiesCountIs('AWS::Lambda::Url', { AuthType: 'AWS_IAM' }, 2);
+    template.hasResourceProperties('AWS::Lambda::Url', {
+      AuthType: 'AWS_IAM',
+      TargetFunctionArn: { 'Fn::GetAtt': [functionLogicalId(template, 'get-access'), 'Arn'] },
+    });
   });
 
-  it('is output next to the webhook URL and the update-payment link URL', () => {
+  it('is output next to the webhook URL, the update-payment link URL and the access API URL', () => {
     // The operator CLI's own outputs (OPERATOR_OUTPUTS) repeat the link URL under a fixed name.
     const outputs = Object.entries(template.findOutputs('*'))
       .filter(([name]) => !name.startsWith('Operator'))
       .map(([, output]) => output) as Array<{ Value: { 'Fn::GetAtt'?: [string, string] } }>;
-    expect(outputs.filter((o) => o.Value['Fn::GetAtt']?.[1] === 'FunctionUrl')).toHaveLength(3);
+    expect(outputs.filter((o) => o.Value['Fn::GetAtt']?.[1] === 'FunctionUrl')).toHaveLength(4);
   });
 });
 
@@ -369,11 +399,11 @@ describe('UpdatePaymentLink', () => {
   });
 
   it('gives the functions that send notices (send-notice, and the router: pre-dunning heads-ups, and notices under retries: "stripe") the link base URL and the signing key, and no other the key', () => {
-    for (const name of ['send-notice', 'handle-webhook']) {
+    for (const name of ['send-notice', 'route-events']) {
       expect(variables(name)[ENV.linkBaseUrl], name).toEqual({ 'Fn::GetAtt': [linkUrlId(), 'FunctionUrl'] });
       expect(variables(name)[ENV.linkSigningKeySecretArn], name).toEqual({ Ref: signingKeyId() });
     }
-    for (const name of ['retry-payment', 'close-case', 'get-notice']) {
+    for (const name of ['retry-payment', 'close-case', 'get-notice', 'handle-webhook']) {
       expect(variables(name), name).not.toHaveProperty(ENV.linkSigningKeySecretArn);
     }
   });
@@ -384,7 +414,7 @@ describe('UpdatePaymentLink', () => {
         (s) => [s.Action].flat().includes('secretsmanager:GetSecretValue') && JSON.stringify(s.Resource).includes(signingKeyId()),
       ),
     );
-    expect(readers.sort()).toEqual(['handle-webhook', 'open-payment-link', 'send-notice']);
+    expect(readers.sort()).toEqual(['open-payment-link', 'route-events', 'send-notice']);
   });
 
   it('grants the link function GetItem and UpdateItem on the table, Query on casesByCustomer (a heads-up link finds its customer\'s cases), the Stripe key and the signing key, and no email or workflow', () => {
@@ -451,7 +481,9 @@ describe('DunningStack under cdk-nag AwsSolutions', () => {
         `Dunning/Dunning/Stages/RetryPaymentRole ${xray}`,
         `Dunning/Dunning/Stages/CloseCaseRole ${xray}`,
         `Dunning/Dunning/Webhook/HandleWebhookRole ${xray}`,
-        'Dunning/Dunning/Webhook/HandleWebhookRole AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:<name>:*]',
+        `Dunning/Dunning/Webhook/RouteEventsRole ${xray}`,
+        'Dunning/Dunning/Webhook/RouteEventsRole AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:<name>:*]',
+        'Dunning/Dunning/Webhook/Events/DeadLetterQueue AwsSolutions-SQS3',
         `Dunning/Dunning/NoticeApi/GetNoticeRole ${xray}`,
         `Dunning/Dunning/UpdatePaymentLink/OpenPaymentLinkRole ${xray}`,
         'Dunning/Dunning/UpdatePaymentLink/SigningKey AwsSolutions-SMG4',
@@ -459,6 +491,8 @@ describe('DunningStack under cdk-nag AwsSolutions', () => {
         'Dunning/Dunning/EmailEvents/DeadLetterQueue AwsSolutions-SQS3',
         `Dunning/Dunning/OpenCases/CountOpenCasesRole ${xray}`,
         `Dunning/Dunning/FailedExecutions/FlagCaseRole ${xray}`,
+        `Dunning/Dunning/Events/PublishEventsRole ${xray}`,
+        `Dunning/Dunning/AccessApi/GetAccessRole ${xray}`,
         'Dunning/Dunning/FailedExecutions/FlagCaseRole AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:<name>:*]',
         'Dunning/Dunning/FailedExecutions/DeadLetterQueue AwsSolutions-SQS3',
         `Dunning/Dunning/Workflow/StateMachine/Role ${xray}`,

@@ -165,12 +165,10 @@ describe('DunningWorkflow', () => {
         Environment: { Variables: Match.objectLike({ [ENV.linkSigningKeySecretArn]: LINK_KEY_ARN }) },
       });
       template.hasResourceProperties('AWS::Lambda::Function', {
-        Environment: {
-          Variables: Match.objectLike({
-            [ENV.stripeApiKeySecretArn]: API_KEY_ARN,
-            [ENV.stripeWebhookSecretArn]: SIGNING_SECRET_ARN,
-          }),
-        },
+        Environment: { Variables: Match.objectLike({ [ENV.stripeApiKeySecretArn]: API_KEY_ARN }) },
+      });
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Environment: { Variables: Match.objectLike({ [ENV.stripeWebhookSecretArn]: SIGNING_SECRET_ARN }) },
       });
     });
   });
@@ -183,7 +181,8 @@ describe('DunningWorkflow', () => {
       // Only the customers' update-payment link stays public.
       template.resourcePropertiesCountIs('AWS::Lambda::Url', { AuthType: 'NONE' }, 1);
       template.resourcePropertiesCountIs('AWS::Lambda::Url', { TargetFunctionArn: { 'Fn::GetAtt': [functionLogicalId(template, 'handle-webhook'), 'Arn'] } }, 0);
-      template.resourcePropertiesCountIs('AWS::Lambda::Url', { AuthType: 'AWS_IAM' }, 1);
+      // The notice API and the access API, for the merchant's backend.
+      template.resourcePropertiesCountIs('AWS::Lambda::Url', { AuthType: 'AWS_IAM' }, 2);
       expect(functionLogicalId(template, 'handle-webhook')).toBeTruthy();
     });
   });
@@ -217,9 +216,10 @@ describe('DunningWorkflow', () => {
       const { template } = embed({}, (stack) => ({ alarmTopic: new Topic(stack, 'Oncall') }));
 
       const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
-      // 2 execution alarms, 9 function errors, needs attention, wasted attempts, signature burst, SES
-      // bounce and complaint, and the email events' and the failed executions' dead-letter queues.
-      expect(alarms).toHaveLength(18);
+      // 2 execution alarms, 12 function errors, needs attention, wasted attempts, signature burst,
+      // events not published, SES bounce and complaint, and the webhook events', the email events'
+      // and the failed executions' dead-letter queues.
+      expect(alarms).toHaveLength(23);
       template.allResourcesProperties('AWS::CloudWatch::Alarm', {
         AlarmActions: [{ Ref: Match.stringLikeRegexp('^Oncall') }],
       });
@@ -242,3 +242,36 @@ describe('DunningWorkflow', () => {
     });
   });
 });
+
+describe('DunningWorkflow request budget', () => {
+  const envOf = (template: Template, name: string) =>
+    (template.toJSON().Resources[functionLogicalId(template, name)] as { Properties: { Environment?: { Variables?: Record<string, unknown> } } }).Properties.Environment?.Variables ?? {};
+  const CALLERS = ['route-events', 'send-notice', 'retry-payment', 'close-case', 'open-payment-link', 'get-access'];
+
+  it('gives every function that calls Stripe or sends email the budget chosen, and the others nothing', () => {
+    const { template } = embed({ budget: { stripe: { perSecond: 30, perEndpointPerSecond: 8 }, emailsPerSecond: 4 } });
+
+    for (const name of CALLERS) {
+      expect(envOf(template, name), name).toMatchObject({ [ENV.stripeBudget]: '30/8', [ENV.emailBudget]: '4' });
+    }
+    // The webhook only verifies and stores: it calls neither Stripe nor SES.
+    for (const name of ['handle-webhook', 'get-notice', 'record-email-event', 'count-open-cases', 'flag-case', 'publish-events']) {
+      expect(envOf(template, name)[ENV.stripeBudget], name).toBeUndefined();
+    }
+  });
+
+  it('sets no budget variable by default, so each function keeps the defaults for its key’s mode', () => {
+    const { template } = embed();
+
+    for (const name of CALLERS) expect(envOf(template, name)[ENV.stripeBudget], name).toBeUndefined();
+  });
+
+  it('fails synth naming the field for a budget no function could run with', () => {
+    expect(() => embed({ budget: { stripe: { perSecond: 0 } } })).toThrow('budget.stripe.perSecond must be a number above 0, not 0');
+    expect(() => embed({ budget: { stripe: { perSecond: 10, perEndpointPerSecond: 20 } } })).toThrow(
+      'budget.stripe.perEndpointPerSecond (20) cannot be above budget.stripe.perSecond (10)',
+    );
+    expect(() => embed({ budget: { emailsPerSecond: Number.NaN } })).toThrow('budget.emailsPerSecond must be a number above 0, not NaN');
+  });
+});
+

@@ -29,7 +29,8 @@ beforeAll(() => {
   fnId = functionLogicalId(template, 'handle-eventbridge');
   queueId = onlyLogicalId(template, 'AWS::SQS::Queue', 'DunningEventBridge');
   ruleId = onlyLogicalId(template, 'AWS::Events::Rule', 'DunningEventBridge');
-});
+  // Bundles every function with esbuild: over the default hook timeout on a shared, busy machine.
+}, 240_000);
 
 function onlyLogicalId(t: Template, type: string, prefix = ''): string {
   const ids = Object.keys(t.findResources(type)).filter((id) => id.startsWith(prefix));
@@ -244,8 +245,9 @@ describe('EventBridgeIngest', () => {
       const { workflow, template: t } = embed({});
 
       // The only rule that listens for events is the failed-execution one; the other, the open-cases
-      // gauge's schedule. Only the email events' and failed executions' queues and async configs remain.
-      const other = (id: string) => !id.startsWith('DunningEmailEvents') && !id.startsWith('DunningFailedExecutions');
+      // gauge's schedule. Only the email events', failed executions' and the webhook events' queues and
+      // async configs remain.
+      const other = (id: string) => !id.startsWith('DunningEmailEvents') && !id.startsWith('DunningFailedExecutions') && !id.startsWith('DunningWebhookEvents');
       expect(Object.entries(t.findResources('AWS::Events::Rule')).filter(([id, rule]) => rule.Properties.EventPattern && other(id))).toEqual([]);
       expect(Object.keys(t.findResources('AWS::SQS::Queue')).filter(other)).toEqual([]);
       expect(Object.keys(t.findResources('AWS::Lambda::EventInvokeConfig')).filter(other)).toEqual([]);

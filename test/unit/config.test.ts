@@ -20,15 +20,22 @@ describe('readConfig', () => {
   });
 
   it('names each missing or bad variable and how to set it', () => {
-    const read = () => readConfig(WebhookConfigSchema, { [ENV.tableName]: ' ', [ENV.eventTtlDays]: '365', [ENV.stripeApiBase]: 'not a url' });
+    const read = () => readConfig(IngestConfigSchema, { [ENV.tableName]: ' ', [ENV.eventTtlDays]: '365', [ENV.stripeApiBase]: 'not a url' });
 
     expect(read).toThrow(/Invalid configuration: /);
     expect(read).toThrow(/DUNNING_TABLE_NAME: Too small/);
     expect(read).toThrow(/DUNNING_STATE_MACHINE_ARN is missing or empty/);
     expect(read).toThrow(/STRIPE_API_KEY_SECRET_ARN \(or STRIPE_API_KEY locally\) is missing or empty/);
-    expect(read).toThrow(/STRIPE_WEBHOOK_SECRET_ARN \(or STRIPE_WEBHOOK_SECRET locally\) is missing or empty/);
     expect(read).toThrow(/DUNNING_EVENT_TTL_DAYS: Too big: expected number to be <=90/);
     expect(read).toThrow(/STRIPE_API_BASE: Invalid URL/);
+  });
+
+  it('wants the signing secret and the event queue for the webhook, and nothing of the router', () => {
+    const read = () => readConfig(WebhookConfigSchema, {});
+
+    expect(read).toThrow(/STRIPE_WEBHOOK_SECRET_ARN \(or STRIPE_WEBHOOK_SECRET locally\) is missing or empty/);
+    expect(read).toThrow(/DUNNING_EVENT_QUEUE_URL is missing or empty/);
+    expect(read).not.toThrow(/DUNNING_TABLE_NAME/);
   });
 
   it('splits the Reply-To list CDK joins with commas, and leaves a function without a sender without one', () => {

@@ -180,16 +180,31 @@ describe('buildDefinition', () => {
     ]);
   });
 
+  it('waits out a rate limit (our budget, Stripe’s 429, SES’s throttle) patiently, for hours, with capped backoff and full jitter', () => {
+    const retry = buildDefinition(defaultPolicy(), ARNS).States.Retry1!.Retry as Array<Record<string, unknown>>;
+
+    expect(retry[0]).toEqual({
+      ErrorEquals: ['OverBudgetError', 'StripeRateLimitedError', 'EmailThrottledError'],
+      IntervalSeconds: 2,
+      BackoffRate: 2,
+      MaxDelaySeconds: 60,
+      MaxAttempts: 600,
+      JitterStrategy: 'FULL',
+    });
+    // At the cap, 600 attempts are hours of waiting: a burst drains long before a case is flagged.
+    expect(((retry[0]!.MaxAttempts as number) * (retry[0]!.MaxDelaySeconds as number)) / 3600).toBeGreaterThanOrEqual(8);
+  });
+
   it('retries transient errors with exponential backoff and full jitter, and never retries a closed case', () => {
     const retry = buildDefinition(defaultPolicy(), ARNS).States.Retry1!.Retry as Array<Record<string, unknown>>;
 
-    expect(retry[0]).toMatchObject({
-      ErrorEquals: expect.arrayContaining(['StripeUnavailableError', 'EmailThrottledError', 'Lambda.TooManyRequestsException']),
+    expect(retry[1]).toMatchObject({
+      ErrorEquals: expect.arrayContaining(['StripeUnavailableError', 'StoreUnavailableError', 'Lambda.TooManyRequestsException']),
       BackoffRate: 2,
       JitterStrategy: 'FULL',
       MaxDelaySeconds: expect.any(Number),
     });
-    expect(retry[1]).toMatchObject({ ErrorEquals: expect.arrayContaining(['CaseClosedError']), MaxAttempts: 0 });
+    expect(retry[2]).toMatchObject({ ErrorEquals: expect.arrayContaining(['CaseClosedError']), MaxAttempts: 0 });
   });
 
   it('still retries CasePausedError every hour for as long as a pause can last, before the catch-all, for stage functions of an earlier version', () => {

@@ -74,3 +74,31 @@ describe('checkDeployablePolicy', () => {
     expect(() => checkDeployablePolicy(loadPolicySetFile(file), file)).not.toThrow();
   });
 });
+
+describe('readDeploySettings: the request budget', () => {
+  const sender = { DUNNING_SENDER: 'billing@acme.com' };
+  const noContext = () => undefined;
+
+  it('takes DUNNING_STRIPE_BUDGET and DUNNING_EMAIL_BUDGET, or their -c forms', () => {
+    expect(readDeploySettings(noContext, { ...sender, DUNNING_STRIPE_BUDGET: '30/8', DUNNING_EMAIL_BUDGET: '4' }).budget).toEqual({
+      stripe: { perSecond: 30, perEndpointPerSecond: 8 },
+      emailsPerSecond: 4,
+    });
+    const context = (key: string) => ({ stripeBudget: '20', emailBudget: 2 })[key];
+    expect(readDeploySettings(context, sender).budget).toEqual({ stripe: { perSecond: 20 }, emailsPerSecond: 2 });
+  });
+
+  it('leaves the budget to the defaults when neither is set', () => {
+    expect(readDeploySettings(noContext, sender).budget).toBeUndefined();
+  });
+
+  it('refuses a budget it cannot read, with the variable and the form it wants', () => {
+    expect(() => readDeploySettings(noContext, { ...sender, DUNNING_STRIPE_BUDGET: 'fast' })).toThrow(
+      'Request budget: DUNNING_STRIPE_BUDGET: write requests per second as "40/10" (the account / each endpoint) or "40"',
+    );
+    expect(() => readDeploySettings(noContext, { ...sender, DUNNING_STRIPE_BUDGET: '10/20' })).toThrow(
+      "Request budget: DUNNING_STRIPE_BUDGET: the budget per endpoint (20) cannot be above the account's (10)",
+    );
+  });
+});
+

@@ -61,6 +61,27 @@ describe('iamRequestsOf', () => {
     ]);
   });
 
+  it('checks an EventBridge PutEvents on the bus of each entry, by name or ARN, and on the default bus for an entry that names none', () => {
+    const putEvents = (entries: unknown[]) => iamRequestsOf({ service: 'events', method: 'POST', path: '/', target: 'AWSEvents.PutEvents', body: { Entries: entries } }, names);
+    const BUS = 'arn:aws:events:us-east-1:000000000000:event-bus/dunning-events';
+    expect(putEvents([{ EventBusName: 'dunning-events' }])).toEqual([{ action: 'events:PutEvents', resource: BUS }]);
+    expect(putEvents([{ EventBusName: BUS }, { EventBusName: 'dunning-events' }, {}])).toEqual([
+      { action: 'events:PutEvents', resource: BUS },
+      { action: 'events:PutEvents', resource: 'arn:aws:events:us-east-1:000000000000:event-bus/default' },
+    ]);
+    expect(() => iamRequestsOf({ service: 'events', method: 'POST', path: '/', target: 'AWSEvents.PutRule', body: {} }, names)).toThrow(/EventBridge PutRule/);
+    expect(() => putEvents([])).toThrow(UnknownRequestError);
+  });
+
+  it('checks an SQS call on the queue its QueueUrl names, and fails closed on one that names none', () => {
+    const sqs = (body: unknown) => iamRequestsOf({ service: 'sqs', method: 'POST', path: '/', target: 'AmazonSQS.SendMessage', body }, names);
+
+    expect(sqs({ QueueUrl: 'https://sqs.us-east-1.amazonaws.com/000000000000/Events', MessageBody: '{}' })).toEqual([
+      { action: 'sqs:SendMessage', resource: 'arn:aws:sqs:us-east-1:000000000000:Events' },
+    ]);
+    expect(() => sqs({ MessageBody: '{}' })).toThrow(UnknownRequestError);
+  });
+
   it('refuses to guess at a request it cannot read: the check fails closed', () => {
     expect(() => iamRequestsOf({ service: 'ses', method: 'DELETE', path: '/v2/email/identities/x', body: {} }, names)).toThrow(UnknownRequestError);
     expect(() => iamRequestsOf({ service: 's3', method: 'GET', path: '/', body: {} }, names)).toThrow(/does not know the service "s3"/);
@@ -72,6 +93,7 @@ describe('accessDenied', () => {
   it('answers in the protocol of each service, so the SDK raises AccessDeniedException', () => {
     expect(accessDenied('dynamodb', 'no')).toMatchObject({ status: 400, headers: { 'x-amzn-errortype': 'AccessDeniedException' } });
     expect(JSON.parse(accessDenied('dynamodb', 'no').body)).toMatchObject({ __type: 'com.amazon.coral.service#AccessDeniedException', Message: 'no' });
+    expect(accessDenied('events', 'no')).toMatchObject({ status: 400, headers: { 'content-type': 'application/x-amz-json-1.1' } });
     expect(accessDenied('ses', 'no')).toMatchObject({ status: 403, headers: { 'x-amzn-errortype': 'AccessDeniedException' }, body: '{"message":"no"}' });
   });
 });

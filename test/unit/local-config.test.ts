@@ -42,3 +42,38 @@ describe('readLocalConfig, webhook delivery', () => {
     expect(() => readLocalConfig({ STRIPE_SANDBOX_DELIVERY_SEED: 'x' })).toThrow(/STRIPE_SANDBOX_DELIVERY_SEED="x"/);
   });
 });
+
+describe('readLocalConfig, STRIPE_SANDBOX_RATE_LIMITS', () => {
+  it("holds the sandbox to Stripe's test-mode rate limits unless told otherwise", () => {
+    expect(readLocalConfig({}).stripeRateLimits).toBe('test');
+  });
+
+  it('takes a preset or <global>/<perEndpoint> from the environment', () => {
+    expect(readLocalConfig({ STRIPE_SANDBOX_RATE_LIMITS: 'live' }).stripeRateLimits).toBe('live');
+    expect(readLocalConfig({ STRIPE_SANDBOX_RATE_LIMITS: 'off' }).stripeRateLimits).toBe('off');
+    expect(readLocalConfig({ STRIPE_SANDBOX_RATE_LIMITS: '50/10' }).stripeRateLimits).toEqual({ global: 50, perEndpoint: 10 });
+  });
+
+  it('refuses anything else, naming the variable and what it takes', () => {
+    expect(() => readLocalConfig({ STRIPE_SANDBOX_RATE_LIMITS: 'fast' })).toThrow(
+      /STRIPE_SANDBOX_RATE_LIMITS="fast": rate limits must be test, live, off, or <global>\/<perEndpoint>/,
+    );
+    expect(() => readLocalConfig({ STRIPE_SANDBOX_RATE_LIMITS: '100/0' })).toThrow(/STRIPE_SANDBOX_RATE_LIMITS="100\/0": .*perEndpoint must be a whole number/);
+  });
+});
+
+describe('readLocalConfig, DUNNING_EVENTS_URL', () => {
+  it('forwards no event unless asked, and takes an http(s) URL', () => {
+    expect(readLocalConfig({}).eventsUrl).toBeUndefined();
+    expect(readLocalConfig({ DUNNING_EVENTS_URL: 'http://127.0.0.1:4000/events' }).eventsUrl).toBe('http://127.0.0.1:4000/events');
+    expect(readLocalConfig({ DUNNING_EVENTS_URL: 'https://hooks.example.com/dunning' }).eventsUrl).toBe('https://hooks.example.com/dunning');
+  });
+
+  it('refuses anything else in one line naming the variable', () => {
+    for (const value of ['127.0.0.1:4000/events', 'ftp://example.com/x', 'not a url']) {
+      expect(() => readLocalConfig({ DUNNING_EVENTS_URL: value })).toThrow(
+        `Invalid local configuration: DUNNING_EVENTS_URL=${JSON.stringify(value)}: must be an http(s) URL, e.g. http://127.0.0.1:4000/events`,
+      );
+    }
+  });
+});

@@ -68,7 +68,7 @@ describe('pauseCase', () => {
         writes.push({ until });
         return aCase({ pausedUntil: until });
       },
-      appendTimeline: async () => undefined,
+      appendTimeline: async () => true,
     } as never,
   });
 

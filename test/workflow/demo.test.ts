@@ -18,6 +18,7 @@ beforeAll(async () => {
       { id: 'Retry2', type: 'retry', day: 4 },
     ];
     f.policies.monthly.end = { day: 4, action: 'cancel_now', notice: { message: 'terminated' } };
+    f.policies.monthly.access.changes = [{ fromDay: 2, access: 'limited' }];
     f.segments = [{ when: { interval: 'month' }, policy: 'monthly' }];
     f.alsoNotify = [];
   });

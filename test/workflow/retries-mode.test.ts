@@ -1,7 +1,7 @@
 // Who retries the charge: the policy's `retries`. Our scheduled retries never charge on a day Stripe
 // has its own attempt scheduled, and stand down entirely when the policy leaves retries to Stripe.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PaymentGateway } from '#shared/domain/ports.ts';
+import type { InvoiceReadOptions, PaymentGateway } from '#shared/domain/ports.ts';
 import { runRetryStage } from '#shared/dunning/stages.ts';
 import { policyWith } from '../fixtures/policies.ts';
 import { startTestRuntime, type TestRuntime } from '../fixtures/scenario.ts';
@@ -24,7 +24,7 @@ function withStripeAttemptIn(seconds: number): PaymentGateway {
   return new Proxy(real, {
     get(target, property, receiver) {
       if (property === 'getInvoice') {
-        return async (id: string) => ({ ...(await target.getInvoice(id)), nextPaymentAttempt: Math.floor(Date.now() / 1000) + seconds });
+        return async (id: string, options?: InvoiceReadOptions) => ({ ...(await target.getInvoice(id, options)), nextPaymentAttempt: Math.floor(Date.now() / 1000) + seconds });
       }
       const value = Reflect.get(target, property, receiver);
       return typeof value === 'function' ? value.bind(target) : value;

@@ -39,6 +39,7 @@ beforeAll(async () => {
       { id: 'Retry2', type: 'retry', day: 4 },
     ];
     f.policies.annual.end.day = 4;
+    f.policies.annual.access.changes = [{ fromDay: 2, access: 'limited' }];
     f.policies.annual.brand.myAccountUrl = ANNUAL_MY_ACCOUNT;
   });
   const policyFile = writePolicyFile(file);

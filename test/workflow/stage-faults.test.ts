@@ -7,7 +7,10 @@ import { chargeCase } from '#shared/dunning/charge.ts';
 import type { CaseStore, Mailer } from '#shared/domain/ports.ts';
 import { runNoticeStage } from '#shared/dunning/stages.ts';
 import { flagCase, recoverCase, terminateCase } from '#shared/dunning/close.ts';
-import { putInWorkingCard, startTestRuntime, subjectsTo, SUBJECTS, withDeliveriesPaused, type TestRuntime } from '../fixtures/scenario.ts';
+import { recordClose } from '#shared/dunning/close-entries.ts';
+import { deliver, latestEvent, putInWorkingCard, renew, startTestRuntime, subjectsTo, subscribeWithDecliningCard, SUBJECTS, withDeliveriesPaused, type TestRuntime } from '../fixtures/scenario.ts';
+import { openCase } from '#shared/dunning/failed-renewal.ts';
+import type { Workflow } from '#shared/domain/ports-workflow.ts';
 import { recordingMetrics } from '../fixtures/metrics.ts';
 import { openCaseQuietly, realDeps } from '../fixtures/stage-deps.ts';
 
@@ -66,6 +69,140 @@ describe('a notice stage that crashes after SES took the email', () => {
       { name: 'RecoveredAmount', dimensions: { Currency: c.amountDue.currency.toUpperCase() }, value: c.amountDue.amount },
       { name: 'NoticeSent', dimensions: { Stage: 'Recovered' }, value: 1 },
     ]);
+  });
+});
+
+describe('a notice stage that crashes between moving the access and recording it', () => {
+  it("records the change on the retry, once, so its Access Changed event is not lost", async () => {
+    const c = await openCaseQuietly(t, 'Crash After Access');
+    // The shipped policy limits access from day 7, as Notice3 runs.
+    const deps = (store?: CaseStore) => realDeps(t, { onPolicyDay: 7, ...(store ? { store } : {}) });
+
+    await expect(runNoticeStage(deps(crashingAt('access_changed')), c.invoiceId, 'Notice3')).rejects.toThrow(/killed/);
+    expect((await realDeps(t).store.getCase(c.invoiceId))?.access?.level).toBe('limited');
+    await runNoticeStage(deps(), c.invoiceId, 'Notice3');
+    await runNoticeStage(deps(), c.invoiceId, 'Notice3');
+
+    const changes = (await realDeps(t).store.listTimeline(c.invoiceId)).filter((e) => e.type === 'access_changed');
+    expect(changes.map((e) => [e.facts?.previousAccess, e.facts?.access])).toEqual([['grace', 'limited']]);
+    expect(await subjectsTo(t.runtime, c.customerEmail!)).toEqual([SUBJECTS.notice3]);
+  });
+});
+
+describe('a failed renewal whose delivery dies between opening the case and recording it', () => {
+  it("records Case Opened and the opening access on Stripe's redelivery, once, and starts the execution", async () => {
+    const subscriber = await subscribeWithDecliningCard(t.stripe, 'Crash At Open');
+    const invoiceId = await withDeliveriesPaused(t.runtime, async () => {
+      await renew(t.stripe, subscriber);
+      return (await t.stripe.invoices.list({ subscription: subscriber.subscriptionId, status: 'open' })).data[0]!.id!;
+    });
+    const payload = await latestEvent(t.stripe, 'invoice.payment_failed', invoiceId);
+    const notReached = {} as Workflow;
+
+    await expect(openCase({ ...realDeps(t, { store: crashingAt('case_opened') }), workflow: notReached }, JSON.parse(payload))).rejects.toThrow(/killed/);
+    expect((await realDeps(t).store.getCase(invoiceId))?.status).toBe('open');
+    expect((await deliver(t.runtime, payload)).status).toBe(200);
+
+    const opening = (await realDeps(t).store.listTimeline(invoiceId)).filter((e) => e.type === 'case_opened' || e.type === 'access_changed');
+    expect(opening.map((e) => `${e.type} (${e.eventKey})`)).toEqual(['case_opened (opened)', 'access_changed (access/day-0)']);
+    expect((await realDeps(t).store.getCase(invoiceId))?.executionArn).toBeTruthy();
+  });
+});
+
+describe('a close that crashes between closing the case and recording it', () => {
+  const closing = async (invoiceId: string) => {
+    const entries = await realDeps(t).store.listTimeline(invoiceId);
+    return entries
+      .filter((e) => ['recovered', 'terminated', 'access_changed'].includes(e.type))
+      .map((e) => (e.type === 'access_changed' ? `access ${String(e.facts?.access)} (${e.eventKey})` : `${e.type} (${e.eventKey})`));
+  };
+
+  it('records the recovery and its access change on the next call, once, and counts it then', async () => {
+    const c = await openCaseQuietly(t, 'Crash After Close');
+    await t.stripe.invoices.pay(c.invoiceId, { payment_method: 'pm_card_visa' });
+
+    await expect(recoverCase(realDeps(t, { store: crashingAt('recovered') }), c.invoiceId, 'workflow_retry')).rejects.toThrow(/killed/);
+    expect((await realDeps(t).store.getCase(c.invoiceId))?.status).toBe('recovered');
+    const metrics = recordingMetrics();
+    // The retried stage, then Stripe's invoice.paid: only the first finds anything missing.
+    await recoverCase(realDeps(t, { metrics }), c.invoiceId, 'workflow_retry');
+    await recoverCase(realDeps(t, { metrics }), c.invoiceId, 'invoice_paid');
+
+    expect(await closing(c.invoiceId)).toEqual(['recovered (recovered)', 'access full (access/end)']);
+    expect(metrics.of('CaseRecovered')).toEqual([{ name: 'CaseRecovered', dimensions: { RecoveredBy: 'workflow_retry' }, value: 1 }]);
+    expect(await subjectsTo(t.runtime, c.customerEmail!)).toEqual([SUBJECTS.recovered]);
+  });
+
+  it("counts and records a recovery once when Stripe's invoice.paid arrives while the closing call has yet to note its entry", async () => {
+    const c = await openCaseQuietly(t, 'Close Races Repair');
+    await t.stripe.invoices.pay(c.invoiceId, { payment_method: 'pm_card_visa' });
+    // The closing call (retry-payment) stops just after writing its entry, before noting it on the
+    // case: what the webhook's call sees then looks like an entry lost to a crash.
+    let reachedMark!: () => void;
+    const atMark = new Promise<void>((resolve) => (reachedMark = resolve));
+    let goOn!: () => void;
+    const held = new Promise<void>((resolve) => (goOn = resolve));
+    const store = realDeps(t).store;
+    const slowToNote = new Proxy(store, {
+      get(target, property, receiver) {
+        if (property === 'markRecorded') {
+          return async (invoiceId: string, eventKey: string) => {
+            if (eventKey === 'recovered') {
+              reachedMark();
+              await held;
+            }
+            return target.markRecorded(invoiceId, eventKey);
+          };
+        }
+        return Reflect.get(target, property, receiver);
+      },
+    });
+    const metrics = recordingMetrics();
+
+    const closing_ = recoverCase(realDeps(t, { store: slowToNote, metrics }), c.invoiceId, 'workflow_retry', { confirm: false });
+    await atMark;
+    await recoverCase(realDeps(t, { metrics }), c.invoiceId, 'invoice_paid');
+    goOn();
+    await closing_;
+
+    expect(await closing(c.invoiceId)).toEqual(['recovered (recovered)', 'access full (access/end)']);
+    expect(metrics.of('CaseRecovered')).toEqual([{ name: 'CaseRecovered', dimensions: { RecoveredBy: 'workflow_retry' }, value: 1 }]);
+    expect(metrics.of('RecoveredAmount')).toHaveLength(1);
+  });
+
+  it('records the access change a recovery died before, when the recovery itself was recorded', async () => {
+    const c = await openCaseQuietly(t, 'Crash Before Access');
+    await t.stripe.invoices.pay(c.invoiceId, { payment_method: 'pm_card_visa' });
+
+    await expect(recoverCase(realDeps(t, { store: crashingAt('access_changed') }), c.invoiceId, 'workflow_retry')).rejects.toThrow(/killed/);
+    await recoverCase(realDeps(t), c.invoiceId, 'workflow_retry');
+
+    expect(await closing(c.invoiceId)).toEqual(['recovered (recovered)', 'access full (access/end)']);
+  });
+
+  it('writes nothing again for a case opened before events existed, which notes no entries', async () => {
+    const c = await openCaseQuietly(t, 'Old Case Paid');
+    await t.stripe.invoices.pay(c.invoiceId, { payment_method: 'pm_card_visa' });
+    await recoverCase(realDeps(t), c.invoiceId, 'workflow_retry');
+    // As a case the version before closed: its close recorded, nothing noted on it.
+    const legacy = { ...(await realDeps(t).store.getCase(c.invoiceId))!, eventsRecorded: undefined };
+
+    expect(await recordClose(realDeps(t), undefined, legacy, false, new Date().toISOString(), { type: 'recovered', detail: 'paid' })).toBe(false);
+    expect(await closing(c.invoiceId)).toEqual(['recovered (recovered)', 'access full (access/end)']);
+  });
+
+  it('records the termination on the retried Terminate, once, and still tells the customer once', async () => {
+    const c = await openCaseQuietly(t, 'Crash After End');
+
+    await expect(terminateCase(realDeps(t, { store: crashingAt('terminated') }), c.invoiceId)).rejects.toThrow(/killed/);
+    expect((await realDeps(t).store.getCase(c.invoiceId))?.status).toBe('terminated');
+    const metrics = recordingMetrics();
+    await terminateCase(realDeps(t, { metrics }), c.invoiceId);
+    await terminateCase(realDeps(t, { metrics }), c.invoiceId);
+
+    expect(await closing(c.invoiceId)).toEqual(['terminated (terminated)', 'access none (access/end)']);
+    expect(metrics.of('CaseTerminated')).toHaveLength(1);
+    expect(await subjectsTo(t.runtime, c.customerEmail!)).toEqual([SUBJECTS.ended]);
   });
 });
 
@@ -178,6 +315,20 @@ describe('a case flagged after its retries ran out', () => {
       status: 'needs_attention',
       error: { name: 'StripeUnavailableError', message: 'Stripe answered 503 six times' },
     });
+    expect(metrics.names()).toEqual(['NeedsAttention']);
+  });
+
+  it('is recorded by the retried flag-case when the first died before its entry, once, with the first error', async () => {
+    const c = await openCaseQuietly(t, 'Flag Crash');
+    const error = { name: 'StripeUnavailableError', message: 'Stripe answered 503 six times' };
+
+    await expect(flagCase(realDeps(t, { store: crashingAt('flagged') }), c.invoiceId, error, 'Retry2')).rejects.toThrow(/killed/);
+    const metrics = recordingMetrics();
+    expect(await flagCase(realDeps(t, { metrics }), c.invoiceId, error, 'Retry2')).toBe(true);
+    expect(await flagCase(realDeps(t, { metrics }), c.invoiceId, error, 'Retry2')).toBe(false);
+
+    const flags = (await realDeps(t).store.listTimeline(c.invoiceId)).filter((e) => e.type === 'flagged');
+    expect(flags.map((e) => [e.stage, e.facts?.errorName, e.eventKey?.startsWith('flagged/')])).toEqual([['Retry2', 'StripeUnavailableError', true]]);
     expect(metrics.names()).toEqual(['NeedsAttention']);
   });
 });

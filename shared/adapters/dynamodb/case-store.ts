@@ -14,6 +14,8 @@ import { DynamoEmailEventClaims } from './email-event-claims.ts';
 import { DynamoHeadsUps } from './heads-ups.ts';
 import { DynamoTimeline } from './timeline.ts';
 import { TableIO } from './table-io.ts';
+import { DynamoAccessRecords } from './access-records.ts';
+import { DynamoOutbox } from './outbox.ts';
 
 /** All the ports at once; a use case's deps name only the ones it uses. */
 export class DynamoCaseStore implements CaseStore {
@@ -27,6 +29,8 @@ export class DynamoCaseStore implements CaseStore {
   readonly emailEvents: DynamoEmailEventClaims;
   readonly headsUps: DynamoHeadsUps;
   readonly timeline: DynamoTimeline;
+  readonly accessRecords: DynamoAccessRecords;
+  readonly outbox: DynamoOutbox;
 
   constructor(client: DynamoDBDocumentClient, tableName: string) {
     const table = new TableIO(client, tableName);
@@ -40,6 +44,8 @@ export class DynamoCaseStore implements CaseStore {
     this.emailEvents = new DynamoEmailEventClaims(table);
     this.headsUps = new DynamoHeadsUps(table);
     this.timeline = new DynamoTimeline(table);
+    this.accessRecords = new DynamoAccessRecords(table);
+    this.outbox = new DynamoOutbox(table);
   }
 
   // Cases
@@ -186,5 +192,24 @@ export class DynamoCaseStore implements CaseStore {
   }
   listTimeline(...args: Parameters<DynamoTimeline['listTimeline']>) {
     return this.timeline.listTimeline(...args);
+  }
+  markRecorded(...args: Parameters<DynamoTimeline['markRecorded']>) {
+    return this.timeline.markRecorded(...args);
+  }
+
+  // AccessRecords
+  setAccess(...args: Parameters<DynamoAccessRecords['setAccess']>) {
+    return this.accessRecords.setAccess(...args);
+  }
+
+  // Outbox
+  pendingEntry(...args: Parameters<DynamoOutbox['pendingEntry']>) {
+    return this.outbox.pendingEntry(...args);
+  }
+  pendingEntries(...args: Parameters<DynamoOutbox['pendingEntries']>) {
+    return this.outbox.pendingEntries(...args);
+  }
+  markPublished(...args: Parameters<DynamoOutbox['markPublished']>) {
+    return this.outbox.markPublished(...args);
   }
 }

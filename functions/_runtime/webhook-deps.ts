@@ -1,0 +1,21 @@
+// The webhook's dependencies: the signing secret and the event queue, nothing more. No table, Stripe
+// client, state machine, SES or tracer: those are the router's (route-events), behind the queue.
+import { createSqsClient, SqsEventInbox } from '#shared/adapters/sqs-inbox.ts';
+import { resolveSecret } from '#shared/adapters/secrets.ts';
+import { readConfig, WebhookConfigSchema } from '#shared/config.ts';
+import { verifyStripeSignature } from '#shared/dunning/stripe-signature.ts';
+import type { WebhookDeps } from '#shared/dunning/webhook.ts';
+import { once, SECRET_HOLDER_MAX_AGE_MS } from './once.ts';
+import { logger, powertoolsMetrics } from './powertools.ts';
+
+export const webhookDeps = once(async (): Promise<WebhookDeps> => {
+  const config = readConfig(WebhookConfigSchema);
+  const signingSecret = await resolveSecret(config.stripeWebhookSecret);
+  const inbox = new SqsEventInbox(createSqsClient(), config.eventQueueUrl);
+  return {
+    log: logger,
+    metrics: powertoolsMetrics,
+    verify: (rawBody, signature) => verifyStripeSignature(rawBody, signature, signingSecret),
+    inbox,
+  };
+}, { maxAgeMs: SECRET_HOLDER_MAX_AGE_MS });
