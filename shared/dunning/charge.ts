@@ -47,7 +47,8 @@ export interface ChargeRequest {
    * The retry rules for this card, asked once the card to charge is known: a decision that is not
    * due holds the charge (a scheduled retry's; shared/retries/plan.ts `decideAtWake`).
    */
-  gate?: (card: { id: string; brand?: string }) => RetryDecision & { due?: boolean };
+  /** Decides with the case as read under the pay lock, so a charge that just finished elsewhere counts. */
+  gate?: (card: { id: string; brand?: string }, current: DunningCase) => RetryDecision & { due?: boolean };
   /** For a planned retry: the moment it was planned for, kept with the attempt. */
   plannedFor?: string;
 }
@@ -69,7 +70,7 @@ export async function chargeCase(deps: ChargeCaseDeps, dunningCase: DunningCase,
     // request says which card Stripe would charge, for the block and the retry rules below.
     const primary: InvoiceSnapshot = await deps.stripe.getInvoice(invoiceId, { withPaymentMethod: !request.paymentMethod });
     await standDownIfEndedInStripe(deps, dunningCase, primary);
-    const open = await openInvoicesOf(deps, dunningCase, primary);
+    const open = await openInvoicesOf(deps, current, primary);
     if (open.length === 0) return { outcome: 'already_paid', invoice: primary };
     if (request.scheduled) {
       if (policyOf(deps, dunningCase).retries === 'stripe') return { outcome: 'left_to_stripe', reason: 'the policy leaves retries to Stripe' };
@@ -86,8 +87,10 @@ export async function chargeCase(deps: ChargeCaseDeps, dunningCase: DunningCase,
     if (!card) return { outcome: 'declined', code: NO_PAYMENT_METHOD, message: 'the customer has no payment method to charge' };
     const attempts = current.chargeAttempts ?? [];
     const brand = [...attempts].reverse().find((a) => a.card === card && a.brand)?.brand;
-    const decide = request.gate && (() => request.gate!({ id: card, ...(brand ? { brand } : {}) }));
-    const blocked = dunningCase.blockedPaymentMethod;
+    const decide = request.gate && (() => request.gate!({ id: card, ...(brand ? { brand } : {}) }, current));
+    // From the case read under the lock: a charge that held the lock a moment ago (a card update)
+    // may have blocked this very card since the caller read its case.
+    const blocked = current.blockedPaymentMethod;
     if (blocked && card === blocked.id) {
       // A scheduled retry skips a blocked card in the rules' own words, naming the rule that stopped
       // it ("do_not_try_again from the issuer (do_not_honor)"): the bare block code alone can look

@@ -143,7 +143,7 @@ export async function runRetryStage(
   };
   const gate =
     policy.retries === 'workflow'
-      ? (card: { id: string; brand?: string }) => decideAtWake(planInput(deps, policy, dunningCase, stage.id, card), standing)
+      ? (card: { id: string; brand?: string }, current: DunningCase) => decideAtWake(planInput(deps, policy, current, stage.id, card), standing)
       : undefined;
   const charge = () =>
     chargeCase(deps, dunningCase, {

@@ -291,6 +291,23 @@ describe('Terminate and a card put in at the last minute', () => {
   });
 });
 
+describe('a retry stage that waited while a card update charged the invoice', () => {
+  // The retry stage holds the case it read before it met the pay lock; the card update's charge then
+  // blocked the card. The block is read again under the lock, so the card is not charged twice.
+  it('skips the card the other charge has just blocked, though the case it read before waiting had no block', async () => {
+    const c = await openCaseQuietly(t, 'Blocked While Waiting');
+    const deps = realDeps(t);
+    const card = await withDeliveriesPaused(t.runtime, () => putInWorkingCard(t.stripe, c.customerId, 'pm_card_authenticationRequired'));
+
+    const byCardUpdate = await chargeCase(deps, { ...c }, { holder: 'event:evt_card', idempotencyKey: 'card-update', paymentMethod: card, by: 'card_update' });
+    const byRetry = await chargeCase(deps, { ...c }, { holder: 'Retry1', idempotencyKey: 'retry1', by: 'workflow' });
+
+    expect(byCardUpdate).toMatchObject({ outcome: 'declined', code: 'invoice_payment_intent_requires_action' });
+    expect(byRetry).toEqual({ outcome: 'skipped', code: 'authentication_required' });
+    expect((await deps.store.getCase(c.invoiceId))?.chargeAttempts?.map((a) => [a.by, a.card])).toEqual([['card_update', card]]);
+  });
+});
+
 describe('a stage whose invoice Stripe has ended without telling us', () => {
   it('closes the case with the reason and stands down instead of sending the notice', async () => {
     const c = await openCaseQuietly(t, 'Voided Quietly');
