@@ -1,7 +1,8 @@
 // The webhook's dependencies: the signing secret and the event queue, nothing more. No table, Stripe
 // client, state machine, SES or tracer: those are the router's (route-events), behind the queue.
-import { createSqsClient, SqsEventInbox } from '#shared/adapters/sqs-inbox.ts';
-import { resolveSecret } from '#shared/adapters/secrets.ts';
+// No AWS SDK client either: both calls are signed requests (shared/adapters/aws-json-call.ts).
+import { SqsEventInbox } from '#shared/adapters/sqs-inbox.ts';
+import { readSecretString } from '#shared/adapters/secret-string.ts';
 import { readConfig, WebhookConfigSchema } from '#shared/config.ts';
 import { verifyStripeSignature } from '#shared/dunning/stripe-signature.ts';
 import type { WebhookDeps } from '#shared/dunning/webhook.ts';
@@ -10,8 +11,8 @@ import { logger, powertoolsMetrics } from './powertools.ts';
 
 export const webhookDeps = once(async (): Promise<WebhookDeps> => {
   const config = readConfig(WebhookConfigSchema);
-  const signingSecret = await resolveSecret(config.stripeWebhookSecret);
-  const inbox = new SqsEventInbox(createSqsClient(), config.eventQueueUrl);
+  const signingSecret = await readSecretString(config.stripeWebhookSecret);
+  const inbox = new SqsEventInbox(config.eventQueueUrl);
   return {
     log: logger,
     metrics: powertoolsMetrics,
