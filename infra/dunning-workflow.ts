@@ -248,6 +248,9 @@ export class DunningWorkflow extends Construct {
     const workflow = new DunningStateMachine(this, 'Workflow', { ...logs, policies: this.policies, stages });
     this.stateMachine = workflow.stateMachine;
 
+    // Every function that calls Stripe or sends email counts on the same budget (bound below); the
+    // router's intake is bounded by it too.
+    const budget = validBudget(props.budget);
     const webhook = (this.webhook = new WebhookIngest(this, 'Webhook', {
       ...logs,
       policies: this.policies,
@@ -257,6 +260,7 @@ export class DunningWorkflow extends Construct {
       webhookSigningSecret: this.secrets.webhookSigningSecret,
       email: this.email,
       functionUrl: props.ingest?.functionUrl,
+      stripePerEndpointPerSecond: budget.stripe?.perEndpointPerSecond,
     }));
     this.webhookUrl = webhook.url;
     // The router sends notices too: the pre-dunning heads-up, and the next notice when Stripe's own
@@ -311,8 +315,6 @@ export class DunningWorkflow extends Construct {
       getAccess: this.accessApi.handler,
     };
     const watched = { ...this.functions, ...(eventBridge ? { handleEventBridge: eventBridge.handler } : {}) };
-    // Every function that calls Stripe or sends email counts on the same budget.
-    const budget = validBudget(props.budget);
     for (const fn of [webhook.router, stages.sendNotice, stages.retryPayment, stages.closeCase, this.updatePaymentLink.handler, this.accessApi.handler, eventBridge?.handler]) {
       fn?.bindRequestBudget(this.table, budget);
     }

@@ -84,6 +84,13 @@ export const STRIPE_BUDGET_DEFAULTS = {
 } as const;
 
 /**
+ * How long a call waits for room in the budget before it gives up (OverBudgetError): a stage (or the
+ * router), then retried by the state machine's patient retrier (or the queue); a request someone is
+ * waiting on (the access API, a link click) answers sooner.
+ */
+export const PACING_WAIT_MS = { stage: 8_000, interactive: 1_500 } as const;
+
+/**
  * Emails a second: under the 14 a new production SES account starts with (docs.aws.amazon.com/ses/
  * latest/dg/manage-sending-quotas.html), with room for the merchant's own mail. Set it to your
  * account's maximum send rate less what else sends from it.

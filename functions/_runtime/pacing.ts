@@ -5,12 +5,7 @@ import { DynamoRateLimiter } from '#shared/adapters/dynamodb-rate-limiter.ts';
 import { RequestPacer, type RequestBudget } from '#shared/adapters/request-pacer.ts';
 import { BudgetConfigSchema, EMAIL_BUDGET_DEFAULT, readConfig, STRIPE_BUDGET_DEFAULTS } from '#shared/config.ts';
 
-/**
- * How long a call waits for room before it gives up (OverBudgetError): a stage, then retried by the
- * state machine's patient retrier; a request someone is waiting on (the access API, a link click)
- * answers sooner.
- */
-export const PACING_WAIT_MS = { stage: 8_000, interactive: 1_500 } as const;
+export { PACING_WAIT_MS } from '#shared/config.ts';
 
 /** The Stripe budget for `apiKey`'s mode, as configured or by default. */
 export function stripeBudgetFor(apiKey: string, env: NodeJS.ProcessEnv = process.env): RequestBudget {

@@ -227,9 +227,16 @@ export class DunningFunction extends NodejsFunction {
    * of up to `batchSize`, a failed message reported alone (ReportBatchItemFailures) rather than the
    * whole batch. The mapping's grant is the one CDK gives it (grantConsumeMessages: receive, delete,
    * change visibility, get attributes and URL), which Lambda's poller uses with this role.
+   * `maxConcurrency` bounds the batches in flight at once (the mapping's ScalingConfig).
    */
-  consumeQueue(queue: IQueue, options: { batchSize: number }): this {
-    this.addEventSource(new SqsEventSource(queue, { batchSize: options.batchSize, reportBatchItemFailures: true }));
+  consumeQueue(queue: IQueue, options: { batchSize: number; maxConcurrency?: number }): this {
+    this.addEventSource(
+      new SqsEventSource(queue, {
+        batchSize: options.batchSize,
+        reportBatchItemFailures: true,
+        ...(options.maxConcurrency !== undefined ? { maxConcurrency: options.maxConcurrency } : {}),
+      }),
+    );
     return this;
   }
 

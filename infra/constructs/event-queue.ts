@@ -16,7 +16,10 @@ export interface EventQueueProps {
   readonly visibilityTimeout?: Duration;
   /**
    * Receives before a message moves to the dead-letter queue. Five or more, as AWS advises for a
-   * Lambda consumer: a throttled invocation counts as a receive too. @default 5
+   * Lambda consumer: a throttled invocation counts as a receive too. Ten, about half an hour at the
+   * default visibility, so an event the router could not route while Stripe's budget was spent on a
+   * burst is tried again well past it; an event that fails for good waits that long before its alarm,
+   * holding back only its own customer's later events. @default 10
    */
   readonly maxReceiveCount?: number;
   /** Both queues hold events not yet routed. @default RemovalPolicy.RETAIN */
@@ -32,7 +35,7 @@ export class EventQueue extends Construct {
   constructor(scope: Construct, id: string, props: EventQueueProps = {}) {
     super(scope, id);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
-    this.maxReceiveCount = props.maxReceiveCount ?? 5;
+    this.maxReceiveCount = props.maxReceiveCount ?? 10;
     this.deadLetterQueue = new DeadLetterQueue(this, 'DeadLetterQueue', { removalPolicy, fifo: true });
     this.queue = new Queue(this, 'Queue', {
       fifo: true,

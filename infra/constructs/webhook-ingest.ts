@@ -11,7 +11,7 @@ import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { ENV } from '#shared/config.ts';
+import { ENV, PACING_WAIT_MS, STRIPE_BUDGET_DEFAULTS } from '#shared/config.ts';
 import type { PolicySet } from '#shared/policy/segments.ts';
 import { CASES_BY_CUSTOMER } from '#shared/adapters/table.ts';
 import { DunningFunction, TABLE_ITEM_ACCESS } from './dunning-function.ts';
@@ -20,6 +20,22 @@ import type { NoticeEmail } from './notice-email.ts';
 
 /** Messages per route-events invocation: the groups in a batch are routed at once, each in order. */
 export const ROUTE_EVENTS_BATCH_SIZE = 10;
+
+/**
+ * How many route-events batches may be in flight at once (the mapping's maximum concurrency), for a
+ * Stripe budget of `perEndpointPerSecond`. A fresh invoice.payment_failed costs the router one read
+ * of GET /v1/invoices/{id}, the endpoint the stages read too. Unbounded, a burst of 10,000 events
+ * would put thousands of messages in flight at once, each waiting at most PACING_WAIT_MS.stage for
+ * its share of the budget: most would fail, come back after the visibility timeout, and after
+ * maxReceiveCount receives land in the dead-letter queue. Bounded, the backlog waits in the queue,
+ * where waiting costs nothing and counts no receive: at most as many messages are in flight as half
+ * the endpoint's budget (the other half is the stages') serves within the pacing wait. Never under
+ * 2, Lambda's minimum (docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html).
+ */
+export function routerConcurrencyFor(perEndpointPerSecond: number): number {
+  const servedWithinWait = (perEndpointPerSecond / 2) * (PACING_WAIT_MS.stage / 1000);
+  return Math.max(2, Math.min(1000, Math.floor(servedWithinWait / ROUTE_EVENTS_BATCH_SIZE)));
+}
 
 export interface WebhookIngestProps {
   /** The validated policy file, bundled into the router (it chooses each case's policy). */
@@ -39,8 +55,14 @@ export interface WebhookIngestProps {
    * @default true
    */
   readonly functionUrl?: boolean;
-  /** Receives of a queued event before it moves to the dead-letter queue. @default 5 */
+  /** Receives of a queued event before it moves to the dead-letter queue. @default 10 */
   readonly maxReceiveCount?: number;
+  /**
+   * The Stripe requests per second per endpoint the product allows itself (the request budget's),
+   * which bounds how many router batches run at once (routerConcurrencyFor).
+   * @default 8, STRIPE_BUDGET_DEFAULTS' per-endpoint figure in either mode
+   */
+  readonly stripePerEndpointPerSecond?: number;
   /** @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
   /** Applied to the log groups and both queues. @default RemovalPolicy.RETAIN */
@@ -86,7 +108,10 @@ export class WebhookIngest extends Construct {
       .bindStateMachine(props.stateMachine)
       .bindSecret(ENV.stripeApiKeySecretArn, props.stripeApiKey)
       .bindEmail(props.email)
-      .consumeQueue(this.events.queue, { batchSize: ROUTE_EVENTS_BATCH_SIZE });
+      .consumeQueue(this.events.queue, {
+        batchSize: ROUTE_EVENTS_BATCH_SIZE,
+        maxConcurrency: routerConcurrencyFor(props.stripePerEndpointPerSecond ?? STRIPE_BUDGET_DEFAULTS.live.perEndpointPerSecond),
+      });
 
     if (props.functionUrl ?? true) {
       // No CORS: Stripe calls server to server, and no browser should ever reach this endpoint.

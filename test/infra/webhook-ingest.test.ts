@@ -1,10 +1,11 @@
 // The webhook's way in as deployed: handle-webhook may only read its signing secret and send to the
 // FIFO event queue; route-events consumes that queue in batches that report failures one by one, with
-// everything the router needs; a message failed five times moves to a FIFO dead-letter queue whose
-// first message raises an alarm.
+// everything the router needs, at most as many batches at once as the Stripe budget serves; a
+// message failed ten times moves to a FIFO dead-letter queue whose first message raises an alarm.
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ENV } from '#shared/config.ts';
+import { routerConcurrencyFor } from '#infra/constructs/webhook-ingest.ts';
 import { actionsOf, functionLogicalId, roleOfFunction, statementsOfRole, synthDunningStack } from './synth.ts';
 
 let template: Template;
@@ -28,7 +29,7 @@ describe('EventQueue (the webhook events)', () => {
       VisibilityTimeout: 180,
       MessageRetentionPeriod: 14 * 86_400,
       SqsManagedSseEnabled: true,
-      RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [deadLetterId, 'Arn'] }, maxReceiveCount: 5 },
+      RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [deadLetterId, 'Arn'] }, maxReceiveCount: 10 },
     });
     template.hasResourceProperties('AWS::SQS::Queue', { FifoQueue: true, MessageRetentionPeriod: 14 * 86_400 });
     expect(template.toJSON().Resources[deadLetterId].Properties).toMatchObject({ FifoQueue: true, SqsManagedSseEnabled: true });
@@ -56,7 +57,22 @@ describe('WebhookIngest', () => {
       FunctionName: { Ref: functionLogicalId(template, 'route-events') },
       BatchSize: 10,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
+      ScalingConfig: { MaximumConcurrency: 3 },
     });
+  });
+
+  // A burst must wait in the queue, where waiting counts no receive, not in the router, where a
+  // message that waits past the pacing wait fails and moves toward the dead-letter queue.
+  it('bounds the router batches in flight to what half the per-endpoint budget serves within the pacing wait', () => {
+    // 8 a second per endpoint (the default): half of it over the 8 s wait is 32 messages, 3 batches.
+    expect(routerConcurrencyFor(8)).toBe(3);
+    expect(routerConcurrencyFor(25)).toBe(10);
+    // Lambda's floor is 2, its ceiling 1,000.
+    expect(routerConcurrencyFor(1)).toBe(2);
+    expect(routerConcurrencyFor(100_000)).toBe(1000);
+
+    const { template: larger } = synthDunningStack({ budget: { stripe: { perSecond: 50, perEndpointPerSecond: 25 } } });
+    larger.hasResourceProperties('AWS::Lambda::EventSourceMapping', { BatchSize: 10, ScalingConfig: { MaximumConcurrency: 10 } });
   });
 
   it('lets the webhook send to the event queue and read its signing secret, and nothing else of value', () => {
