@@ -75,6 +75,12 @@ export interface LocalSqs extends LocalService {
   drained(): Promise<void>;
   /** Forgets every deduplication id, as five minutes passing would (for tests that move time on). */
   forgetDeduplication(): void;
+  /**
+   * Stops or resumes handing a queue's messages to its consumer, as UpdateEventSourceMapping's
+   * `Enabled` does: a disabled mapping receives nothing, and the messages wait in the queue, their
+   * receive counts untouched. Batches already handed over finish.
+   */
+  setEnabled(queueArn: string, enabled: boolean): void;
 }
 
 /** SQS keeps a MessageDeduplicationId for five minutes. */
@@ -103,6 +109,8 @@ interface Queue {
   batchesInFlight: number;
   /** The consumer has answered a batch: its first worker is up. */
   warm: boolean;
+  /** The event source mapping's Enabled (true unless setEnabled turned it off). */
+  disabled?: boolean;
 }
 
 export async function startLocalSqs(options: LocalSqsOptions): Promise<LocalSqs> {
@@ -171,7 +179,7 @@ export async function startLocalSqs(options: LocalSqsOptions): Promise<LocalSqs>
   };
 
   const pump = (queue: Queue) => {
-    if (closed || !queue.consumer) return;
+    if (closed || !queue.consumer || queue.disabled) return;
     const consumer = queue.consumer;
     const limit = queue.warm ? (consumer.maxConcurrency ?? 1) : 1;
     while (queue.batchesInFlight < limit) {
@@ -332,6 +340,12 @@ export async function startLocalSqs(options: LocalSqsOptions): Promise<LocalSqs>
     },
     forgetDeduplication() {
       for (const queue of byArn.values()) queue.dedupe.clear();
+    },
+    setEnabled(queueArn, enabled) {
+      const queue = byArn.get(queueArn);
+      if (!queue) throw new Error(`local SQS: no queue ${queueArn} to map`);
+      queue.disabled = !enabled;
+      if (enabled) pump(queue);
     },
     async close() {
       closed = true;

@@ -113,6 +113,23 @@ describe('local SQS FIFO', () => {
     expect(c.log.indexOf('end b1')).toBeLessThan(c.log.indexOf('end a1'));
   });
 
+  it('hands nothing over while its mapping is disabled, and everything, receive counts untouched, once enabled again', async () => {
+    const c = consumer();
+    sqs.attach(queue.arn, c.mapping);
+    sqs.setEnabled(queue.arn, false);
+    await send('a1', 'cus_a');
+    await send('b1', 'cus_b');
+    await new Promise((resolve) => setTimeout(resolve, 150));
+
+    expect(c.log).toEqual([]);
+    expect(sqs.snapshot(queue.arn)).toMatchObject({ waiting: 2, inFlight: 0 });
+    sqs.setEnabled(queue.arn, true);
+    await sqs.drained();
+
+    expect(c.log).toEqual(['start a1', 'end a1', 'start b1', 'end b1']);
+    expect(c.received).toEqual({ a1: 1, b1: 1 });
+  });
+
   it('keeps one copy of a deduplication id sent again within five minutes, and answers the first send', async () => {
     const c = consumer();
     const first = await send('evt_1 body', 'cus_a', 'evt_1');
