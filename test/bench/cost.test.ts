@@ -44,6 +44,13 @@ describe('the price of one path', () => {
     expect(cost.per1000.dynamodb).toBeCloseTo(1000 * (36 * 0.625 + 12 * 0.125) / 1e6, 9);
     expect(cost.per1000.ses).toBeCloseTo(0.2, 9);
     expect(cost.per1000.totalSesEssentials - cost.per1000.total).toBeCloseTo(1000 * 2 * (0.00016 - 0.0001), 9);
-    expect(cost.per1000.total).toBeCloseTo(cost.per1000.stepFunctions + cost.per1000.lambda + cost.per1000.dynamodb + cost.per1000.ses + cost.per1000.secretsManager, 9);
+    expect(cost.per1000.total).toBeCloseTo(cost.per1000.stepFunctions + cost.per1000.lambda + cost.per1000.dynamodb + cost.per1000.ses + cost.per1000.secretsManager + cost.per1000.sqs, 9);
+  });
+
+  it('prices the event queue at three FIFO requests per event the router received', () => {
+    const routed = costOf({ ...path, invocations: { ...path.invocations, 'route-events': 4 } }, { ...facts, 'route-events': { memoryMb: 512, durationMs: 50, secrets: 1 } }, 0);
+
+    expect(routed.per1000.sqs).toBeCloseTo(1000 * 4 * 3 * (0.5 / 1e6), 12);
+    expect(costOf(path, facts, 0).per1000.sqs).toBe(0);
   });
 });

@@ -30,7 +30,21 @@ export const PRICES = {
   emailEssentials: 0.16 / 1000,
   /** Secrets Manager API calls ($0.05 per 10,000); the $0.40 per secret-month is fixed, not per case. */
   secretCall: 0.05 / 10_000,
+  /**
+   * SQS FIFO, per request of up to 64 KB ($0.50 per million; standard queues $0.40), as listed on
+   * aws.amazon.com/sqs/pricing. Not re-read in December 2026: no AWS page is reachable from this
+   * machine. Lambda's pollers also long-poll an empty queue, about $0.30 a month per mapping
+   * whatever the traffic: fixed, not per case.
+   */
+  sqsFifoRequest: 0.5 / 1e6,
 } as const;
+
+/**
+ * SQS requests per Stripe event on the webhook path: the webhook's SendMessage, the poller's
+ * ReceiveMessage and DeleteMessage, counted as if each event were received alone (a batch shares one
+ * receive and one delete among up to 10). Events route-events receives, one per invocation here.
+ */
+export const SQS_REQUESTS_PER_EVENT = 3;
 
 /**
  * The traffic the Secrets Manager line is modelled at: failed renewals (cases) a month, spread evenly.
@@ -75,6 +89,8 @@ export interface PathCost {
     dynamodb: number;
     ses: number;
     secretsManager: number;
+    /** The event queue behind the webhook (SQS_REQUESTS_PER_EVENT per routed event). */
+    sqs: number;
     total: number;
     totalFetchEveryInvocation: number;
     totalSesEssentials: number;
@@ -120,7 +136,8 @@ export function costOf(path: PathMeasurement, functions: Record<string, Function
   const dynamodb = k * (path.dynamo.writeUnits * PRICES.writeUnit + path.dynamo.readUnits * PRICES.readUnit);
   const ses = k * path.emails * PRICES.email;
   const secretsManager = k * secretCalls * PRICES.secretCall;
-  const total = stepFunctions + lambda + dynamodb + ses + secretsManager;
+  const sqs = k * (path.invocations['route-events'] ?? 0) * SQS_REQUESTS_PER_EVENT * PRICES.sqsFifoRequest;
+  const total = stepFunctions + lambda + dynamodb + ses + secretsManager + sqs;
   return {
     path: path.path,
     transitions: path.transitions,
@@ -137,6 +154,7 @@ export function costOf(path: PathMeasurement, functions: Record<string, Function
       dynamodb,
       ses,
       secretsManager,
+      sqs,
       total,
       totalFetchEveryInvocation: total - secretsManager + k * secretCallsEveryInvocation * PRICES.secretCall,
       totalSesEssentials: total - ses + k * path.emails * PRICES.emailEssentials,

@@ -22,7 +22,11 @@ export async function startBenchRuntime(
   // Rate limits off, as before they existed: setup makes thousands of objects, and the figures stay
   // comparable with earlier runs. A section that measures a burst against Stripe's limits turns them
   // on itself (runtime.sandbox.setRateLimits('live')).
-  const config = LocalConfigSchema.parse({ port: 0, dynamoDbPort: 0, sesPort: 0, stripePort: 0, dayMs, demo: false, stripeDeliverySeed: 1, stripeRateLimits: 'off', ...settings });
+  // Likewise the product's own budget and SES's send rate: the storm and ingest measure the engine,
+  // and a budget of 8 a second would pace 10,000 cases for hours. The budget is still taken (its
+  // counters are written per request, as in AWS), at a rate nothing reaches. The burst sets its own.
+  const unpaced = { stripeBudget: '10000/10000', emailBudget: '10000', sesMaxSendRate: 0 };
+  const config = LocalConfigSchema.parse({ port: 0, dynamoDbPort: 0, sesPort: 0, stripePort: 0, dayMs, demo: false, stripeDeliverySeed: 1, stripeRateLimits: 'off', ...unpaced, ...settings });
   const runtime = await startRuntime(config, events, options);
   // The SDK retries connection resets, and the harness client waits out the sandbox's 429s (the SDK
   // does not retry a rate limit): a bench wants a loaded sandbox to be waited for, not to fail.
@@ -161,6 +165,31 @@ export interface DynamoTally {
   calls: Record<string, number>;
   readUnits: number;
   writeUnits: number;
+  /**
+   * Calls by who made them, what and on which kind of item: `route-events UpdateItem CASE`, the kind
+   * being the sort key's first segment (or the partition key's, for a table-wide item such as a budget
+   * counter). Absent in runs before it was counted.
+   */
+  byCaller?: Record<string, number>;
+}
+
+/** `arn:aws:sts::…:assumed-role/<role>/<session>` or a role ARN: the function's name where the role names it. */
+function callerOf(principal: string): string {
+  const match = /(handle-webhook|route-events|send-notice|retry-payment|close-case|publish-events|flag-case|open-payment-link|get-access|get-notice|record-email-event|count-open-cases|handle-eventbridge)/i.exec(principal);
+  return match?.[1]?.toLowerCase() ?? principal.split('/').slice(-2, -1)[0] ?? principal;
+}
+
+/** The kind of item a DynamoDB request touches: its sort key's first segment, else its partition key's. */
+function itemKindOf(request: unknown): string {
+  const body = request as { Key?: Record<string, unknown>; Item?: Record<string, unknown>; KeyConditionExpression?: string; IndexName?: string };
+  const key = body.Key ?? body.Item;
+  const value = (attribute: unknown) => (attribute as { S?: string } | undefined)?.S ?? '';
+  if (key) {
+    const sk = value(key.sk);
+    const pk = value(key.pk);
+    return (sk || pk).split(/[#:]/)[0] || '?';
+  }
+  return body.IndexName ? `index ${body.IndexName}` : 'query';
 }
 
 /**
@@ -171,17 +200,19 @@ export interface DynamoTally {
  * runtime's own reads (the console, the bench's polling) do not pass the check, so are not billed.
  */
 export function countDynamoCalls(): { tap: AwsCallTap; reset(): void; snapshot(): DynamoTally } {
-  let tally: DynamoTally = { calls: {}, readUnits: 0, writeUnits: 0 };
+  let tally: DynamoTally = { calls: {}, readUnits: 0, writeUnits: 0, byCaller: {} };
   const WRITES = /^(Put|Update|Delete|BatchWrite|TransactWrite)/;
   const operation = (target: string | undefined) => (target ?? '').replace(/^DynamoDB_\d+\./, '');
   return {
     tap: {
       rewrite: ({ service, request }) =>
         service === 'dynamodb' ? { ...(request as Record<string, unknown>), ReturnConsumedCapacity: 'TOTAL' } : undefined,
-      answered: ({ service, target, status, response }) => {
+      answered: ({ principal, service, target, status, request, response }) => {
         if (service !== 'dynamodb') return;
         const name = operation(target);
         tally.calls[name] = (tally.calls[name] ?? 0) + 1;
+        const by = `${callerOf(principal)} ${name} ${itemKindOf(request)}`;
+        tally.byCaller = { ...tally.byCaller, [by]: (tally.byCaller?.[by] ?? 0) + 1 };
         if (status >= 300) {
           // A failed conditional write still consumes (and bills) its write units.
           if (WRITES.test(name)) tally.writeUnits += 1;
@@ -194,7 +225,7 @@ export function countDynamoCalls(): { tap: AwsCallTap; reset(): void; snapshot()
       },
     },
     reset: () => {
-      tally = { calls: {}, readUnits: 0, writeUnits: 0 };
+      tally = { calls: {}, readUnits: 0, writeUnits: 0, byCaller: {} };
     },
     snapshot: () => structuredClone(tally),
   };

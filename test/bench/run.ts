@@ -41,6 +41,8 @@ interface Measured {
    * change to the definition), so the page says so.
    */
   pathsStartedAt?: string;
+  /** Set when sections 1 and 3 were measured again alone (`--ingest`), after the rest of the run. */
+  ingestStartedAt?: string;
   storm: StormResult;
   /** Absent from runs before the section existed; `--retry-timing` measures it alone into the stored run. */
   retryTiming?: RetryTimingResult;
@@ -53,6 +55,12 @@ async function main(): Promise<void> {
     ? await measureRetryTimingInto(JSON.parse(readFileSync(JSON_OUT, 'utf8')) as Measured)
     : process.argv.includes('--burst')
       ? await measureBurstInto(JSON.parse(readFileSync(JSON_OUT, 'utf8')) as Measured)
+    : process.argv.includes('--ingest')
+      ? await measureIngestInto(JSON.parse(readFileSync(JSON_OUT, 'utf8')) as Measured)
+    : process.argv.includes('--storm')
+      ? await measureStormInto(JSON.parse(readFileSync(JSON_OUT, 'utf8')) as Measured)
+    : process.argv.includes('--paths')
+      ? await measurePathsInto(JSON.parse(readFileSync(JSON_OUT, 'utf8')) as Measured)
     : process.argv.includes('--render')
       ? (JSON.parse(readFileSync(JSON_OUT, 'utf8')) as Measured)
       : await measure();
@@ -121,6 +129,40 @@ async function measureRetryTimingInto(stored: Measured): Promise<Measured> {
 }
 
 /**
+ * `npm run bench -- --ingest`: sections 3 and 1 alone (cold start, then ingest, a few minutes), put
+ * into the stored run: after a change to the webhook, its size, init and ingest against their floors,
+ * each compared within its own section as always.
+ */
+async function measureIngestInto(stored: Measured): Promise<Measured> {
+  const ingestStartedAt = new Date().toISOString();
+  const cold = await section<ColdStartResult>('cold-start.ts', '3. Cold start');
+  const ingest = await section<IngestResult>('ingest.ts', '1. Webhook ingest');
+  const result: Measured = { ...stored, cold, ingest, ingestStartedAt };
+  writeFileSync(JSON_OUT, `${JSON.stringify(result, null, 2)}\n`);
+  return result;
+}
+
+/**
+ * `npm run bench -- --storm`: the storm alone (BENCH_STORM_CASES; about half an hour for 10,000),
+ * put into the stored run: its durations price the cost model's Lambda lines.
+ */
+async function measureStormInto(stored: Measured): Promise<Measured> {
+  const storm = await section<StormResult>('storm.ts', '2. Storm');
+  const result: Measured = { ...stored, storm: { ...storm, separateRun: true } };
+  writeFileSync(JSON_OUT, `${JSON.stringify(result, null, 2)}\n`);
+  return result;
+}
+
+/** `npm run bench -- --paths`: the cost model's paths alone (a few minutes), put into the stored run. */
+async function measurePathsInto(stored: Measured): Promise<Measured> {
+  const pathsStartedAt = new Date().toISOString();
+  const paths = await section<PathMeasurement[]>('paths.ts', '4. Cost model: one case down each path');
+  const result: Measured = { ...stored, paths, pathsStartedAt };
+  writeFileSync(JSON_OUT, `${JSON.stringify(result, null, 2)}\n`);
+  return result;
+}
+
+/**
  * `npm run bench -- --burst`: the burst section alone (BENCH_BURST_CASES; the full 10,000 is paced by
  * the Stripe budget for over an hour), put into the stored run.
  */
@@ -180,10 +222,11 @@ function judge(ingest: IngestResult, storm: StormResult, cold: ColdStartResult, 
       met: ratio >= 0.5,
       detail:
         `fresh events at ${ingest.fresh.perSecond}/s = ${(ratio * 100).toFixed(1)}% of the floor's ${ingest.floor.perSecond}/s` +
+        (ingest.freshRoutingAlongside ? `, the webhook alone; with the routing on the same cores, ${ingest.freshRoutingAlongside.perSecond}/s = ${((ingest.freshRoutingAlongside.perSecond / ingest.floor.perSecond) * 100).toFixed(1)}%` : '') +
         ` (duplicates: ${((ingest.duplicate.perSecond / ingest.floor.perSecond) * 100).toFixed(1)}%)` +
         (ratio >= 0.5
           ? ''
-          : '. A fresh event is not one HMAC: counted once, it and the Notice1 stage it starts at once make 15 DynamoDB calls (2 of them the dedupe), 3 Stripe reads, a StartExecution and an SES send, each a loopback HTTP call that passes the IAM check to a service on the runtime\'s main thread, from a function container (a worker thread) that takes one invocation at a time, and the Notice1 stages run beside the deliveries on the same two cores; a duplicate is answered by the dedupe'),
+          : '. A fresh delivery is one HMAC and one SendMessage, but here it crosses the runtime\'s HTTP server to a function container (a worker thread, one invocation at a time, four at most), and the SendMessage is a loopback HTTP call through the IAM check to the SQS stand-in on the runtime\'s main thread; the floor does the HMAC alone in the process that sends'),
     },
     {
       name: `Storm of 10,000 in ≤ 60 s (workflow part)`,
@@ -202,9 +245,8 @@ function judge(ingest: IngestResult, storm: StormResult, cold: ColdStartResult, 
       met: webhook.bytes <= 300 * 1024,
       detail:
         `${kb(webhook.bytes)} KB` +
-        (webhook.bytes <= 300 * 1024
-          ? ''
-          : `: the bundle carries ${cold.webhookContents.slice(0, 5).map((c) => `${c.source} ${c.kb} KB`).join(', ')}. What the webhook uses cannot fit: the Stripe SDK alone is about 250 KB (signature checks and API calls go through it, and its package exports no smaller entry point), the AWS SDK clients it calls (DynamoDB, Step Functions, SES, Secrets Manager) share about 400 KB of runtime, and the Powertools Tracer brings the X-Ray SDK (about 110 KB with semver and cls-hooked)`),
+        `: ${cold.webhookContents.slice(0, 5).map((c) => `${c.source} ${c.kb} KB`).join(', ')}` +
+        (webhook.bytes <= 300 * 1024 ? '' : '. Over: see what fills it above'),
     },
     {
       name: 'Webhook init within 50 ms of an empty bundle',
@@ -212,7 +254,7 @@ function judge(ingest: IngestResult, storm: StormResult, cold: ColdStartResult, 
       detail:
         `${webhook.initMs} ms vs ${cold.empty.initMs} ms (+${initOver} ms, median of ${cold.samples})` +
         (webhook.initCpuMs !== undefined && cold.empty.initCpuMs !== undefined ? `; in CPU time, which the machine's load barely moves, ${webhook.initCpuMs} ms vs ${cold.empty.initCpuMs} ms` : '') +
-        (initOver <= 50 ? '' : ': compiling and evaluating what the bundle holds. Imported alone and bundled the same way, the AWS SDK clients take about 55 ms of CPU, the Stripe SDK about 30, the Tracer with the X-Ray SDK about 30, and the Logger and Metrics about 20 together'),
+        (initOver <= 50 ? '' : ': compiling and evaluating what the bundle holds (above), the Powertools Logger and Metrics and zod/mini above all'),
     },
     {
       name: 'Terminated path ≤ 25 transitions',
@@ -225,7 +267,10 @@ function judge(ingest: IngestResult, storm: StormResult, cold: ColdStartResult, 
       detail:
         `dearest path "${dearest.path}" at ${usd(dearest.per1000.total)} per 1,000 cases with Secrets Manager modelled at ${MODELLED_CASES_PER_MONTH.toLocaleString('en')} cases a month and SES à la carte. ` +
         `Counting a Secrets Manager fetch on every invocation instead, ${usd(dearest.per1000.totalFetchEveryInvocation)}; on the SES Essentials plan (the default for new SES accounts since July 2026), ${usd(dearest.per1000.totalSesEssentials)}` +
-        `. The largest shares: ${largestShares(dearest)}`,
+        `. The largest shares: ${largestShares(dearest)}` +
+        (dearest.per1000.total <= 1
+          ? ''
+          : `. Step Functions and SES are the sequence itself (its states and its four emails); the rest is DynamoDB's writes (${dearest.writeUnits} WRU a case: the case, its timeline and the outbox the publisher marks, the event idempotency records and the budget's counters; the breakdown above) and Secrets Manager, modelled at a small business's traffic, where a warm container rarely still holds a secret`),
     },
     ...(retryTiming
       ? [
@@ -241,12 +286,27 @@ function judge(ingest: IngestResult, storm: StormResult, cold: ColdStartResult, 
   ];
 }
 
+/** The terminated path's DynamoDB calls by function, operation and kind of item, largest first. */
+function dynamoBreakdown(path: PathMeasurement | undefined, row: (cells: Array<string | number>) => string): string[] {
+  const byCaller = path?.dynamo.byCaller;
+  if (!byCaller) return [];
+  const entries = Object.entries(byCaller).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+  return [
+    '',
+    `What the terminated path's ${entries.reduce((sum, [, n]) => sum + n, 0)} DynamoDB calls are, by function, operation and kind of item (the sort key's first segment; a budget counter's partition key):`,
+    '',
+    row(['function, operation, item', 'calls']),
+    row(['---', '---:']),
+    ...entries.map(([key, n]) => row([`\`${key}\``, n])),
+  ];
+}
+
 function dearestOf(costs: PathCost[]): PathCost {
   return [...costs].sort((a, b) => b.per1000.total - a.per1000.total)[0]!;
 }
 
 function largestShares(c: PathCost): string {
-  const names: Record<string, string> = { stepFunctions: 'Step Functions', lambda: 'Lambda', dynamodb: 'DynamoDB', ses: 'SES', secretsManager: 'Secrets Manager' };
+  const names: Record<string, string> = { stepFunctions: 'Step Functions', lambda: 'Lambda', dynamodb: 'DynamoDB', ses: 'SES', secretsManager: 'Secrets Manager', sqs: 'SQS' };
   return Object.entries(c.per1000)
     .filter(([k]) => !k.startsWith('total'))
     .sort((a, b) => b[1] - a[1])
@@ -289,7 +349,7 @@ function markdown(r: Report): string {
     'BENCH_STORM_CASES=1000 npm run bench   # a smaller storm (its time grows about linearly with the cases)',
     '```',
     '',
-    `Smaller runs: \`BENCH_STORM_CASES\`, \`BENCH_DAY_MS\` (≥ 50), \`BENCH_INGEST_EVENTS\`, \`BENCH_INGEST_CONCURRENCY\`, \`BENCH_STORM_CONCURRENCY\`, \`BENCH_INIT_SAMPLES\`, \`BENCH_PROFILE_FILE\` (keeps the storm's raw CPU profile), \`BENCH_CASES_PER_MONTH\` (the traffic the Secrets Manager cost is modelled at), \`BENCH_OUT\`. One section alone: \`node --import tsx test/bench/cold-start.ts\` (or ingest, paths, storm, retry-timing) prints its result; \`npm run bench -- --render\` re-renders this file from BENCHMARKS.json, and \`npm run bench -- --retry-timing\` measures the retry timing section alone into it and re-renders; \`npm run bench -- --burst\` likewise for the burst (\`BENCH_BURST_CASES\`, default 10,000, paced by the Stripe budget for hours; \`BENCH_BURST_DAY_MS\`, \`BENCH_BURST_SES_RATE\`, \`BENCH_BURST_EMAIL_BUDGET\`).`,
+    `Smaller runs: \`BENCH_STORM_CASES\`, \`BENCH_DAY_MS\` (≥ 50), \`BENCH_INGEST_EVENTS\`, \`BENCH_INGEST_CONCURRENCY\`, \`BENCH_STORM_CONCURRENCY\`, \`BENCH_INIT_SAMPLES\`, \`BENCH_PROFILE_FILE\` (keeps the storm's raw CPU profile), \`BENCH_CASES_PER_MONTH\` (the traffic the Secrets Manager cost is modelled at), \`BENCH_OUT\`. One section alone: \`node --import tsx test/bench/cold-start.ts\` (or ingest, paths, storm, retry-timing) prints its result; \`npm run bench -- --render\` re-renders this file from BENCHMARKS.json, and \`npm run bench -- --retry-timing\` measures the retry timing section alone into it and re-renders; \`npm run bench -- --ingest\` (sections 1 and 3) \`npm run bench -- --storm\` and \`npm run bench -- --paths\` likewise, and \`npm run bench -- --burst\` for the burst (\`BENCH_BURST_CASES\`, default 10,000, paced by the Stripe budget for hours; \`BENCH_BURST_DAY_MS\`, \`BENCH_BURST_SES_RATE\`, \`BENCH_BURST_EMAIL_BUDGET\`).`,
     '',
     '## Machine',
     '',
@@ -308,7 +368,10 @@ function markdown(r: Report): string {
     '',
     '## 1. Webhook ingest',
     '',
-    `${ingest.events} distinct signed \`invoice.payment_failed\` events, ${ingest.concurrency} in flight at a time, after ${50} warm-up deliveries. The client runs in the same process as the server in every row. *Floor*: a bare \`node:http\` server that reads the raw body, calls \`stripe.webhooks.constructEvent\` and answers 200. *Fresh*: \`POST /webhook\` of the local runtime, each event new (it opens a case and starts its execution; Notice1 runs behind it, days last an hour). *Duplicate*: the same events again (the dedupe answers).`,
+    ...(r.ingestStartedAt
+      ? [`*This section comes from a separate run of \`npm run bench -- --ingest\` (sections 1 and 3 alone, after the webhook changed) started ${r.ingestStartedAt.slice(0, 16).replace('T', ' ')} UTC on the same machine.*`, '']
+      : []),
+    `${ingest.events} distinct signed \`invoice.payment_failed\` events, ${ingest.concurrency} in flight at a time, after ${50} warm-up deliveries. The client runs in the same process as the server in every row. *Floor*: a bare \`node:http\` server that reads the raw body, calls \`stripe.webhooks.constructEvent\` and answers 200. *Fresh*: \`POST /webhook\` of the local runtime, each event new: handle-webhook verifies it, sends it to the event queue (SQS FIFO, grouped by customer) and answers, with route-events' event source mapping disabled meanwhile, so the events wait in the queue: the webhook alone, as in AWS, where the router and the stages run in Lambdas of their own, not on the webhook's cores. *Fresh, routing alongside*: another ${ingest.events} new events once the mapping is enabled again, while route-events opens the first ones' cases and starts their executions and Notice1 runs behind them (days last an hour), all on the same two cores. *Duplicate*: the first events again (the queue's deduplication answers).`,
     '',
     row(['', 'events/s', 'p50 ms', 'p99 ms', 'max ms', 'non-200']),
     row(['---', '---:', '---:', '---:', '---:', '---:']),
@@ -316,20 +379,21 @@ function markdown(r: Report): string {
       [
         ['floor (signature only)', ingest.floor],
         ['ours, fresh', ingest.fresh],
+        ...(ingest.freshRoutingAlongside ? [['ours, fresh, routing alongside', ingest.freshRoutingAlongside] as const] : []),
         ['ours, duplicate', ingest.duplicate],
       ] as const
     ).map(([name, x]) => row([name, x.perSecond, x.p50, x.p99, x.max, x.non200])),
     '',
-    `Ours over the floor: **${((ingest.fresh.perSecond / ingest.floor.perSecond) * 100).toFixed(1)}%** fresh, ${((ingest.duplicate.perSecond / ingest.floor.perSecond) * 100).toFixed(1)}% duplicate. Cases opened: ${ingest.casesOpened}/${ingest.events}.`,
+    `Ours over the floor: **${((ingest.fresh.perSecond / ingest.floor.perSecond) * 100).toFixed(1)}%** fresh${ingest.freshRoutingAlongside ? `, ${((ingest.freshRoutingAlongside.perSecond / ingest.floor.perSecond) * 100).toFixed(1)}% fresh with the routing on the same cores` : ''}, ${((ingest.duplicate.perSecond / ingest.floor.perSecond) * 100).toFixed(1)}% duplicate. Cases opened: ${ingest.casesOpened}/${ingest.events}${ingest.routedSeconds !== undefined ? `, every case of both fresh runs opened within ${ingest.routedSeconds} s of the router's mapping being enabled (routed behind the queue while the second run was delivered)` : ''}.`,
     '',
     target('Webhook ingest ≥ 50% of the floor'),
     '',
     '## 2. Storm',
     '',
     ...(storm.separateRun
-      ? [`*This section comes from a separate run of \`npx tsx test/bench/storm.ts\`${storm.startedAt ? ` started ${storm.startedAt.slice(0, 16).replace('T', ' ')} UTC` : ''} on the same machine, read in with \`BENCH_STORM_RESULT\`: the full storm takes about half an hour here, so it was run once, beside other work.*`, '']
+      ? [`*This section comes from a separate run of the storm alone (\`npm run bench -- --storm\`, or \`npx tsx test/bench/storm.ts\` read in with \`BENCH_STORM_RESULT\`)${storm.startedAt ? ` started ${storm.startedAt.slice(0, 16).replace('T', ' ')} UTC` : ''} on the same machine.*`, '']
       : []),
-    `${storm.cases.toLocaleString('en')} failing renewals through the whole local workflow: a policy day lasts ${storm.dayMs} ms (LocalConfigSchema \`dayMs\`), so each case's 14 days take ${(14 * storm.dayMs) / 1000} s of waits. The payment_failed events are delivered ${storm.concurrency} at a time; from then on everything is the product's: the webhook opens each case, each execution runs Notice1 → Retry1 → Notice2 → Retry2 → Notice3 → Retry3 → Terminate against the sandbox (each retry really declines, and the resulting events of the handled types are delivered to the webhook too, as its endpoint is subscribed), and the subscription is cancelled.`,
+    `${storm.cases.toLocaleString('en')} failing renewals through the whole local workflow: a policy day lasts ${storm.dayMs} ms (LocalConfigSchema \`dayMs\`), so each case's 14 days take ${(14 * storm.dayMs) / 1000} s of waits. The payment_failed events are delivered ${storm.concurrency} at a time; from then on everything is the product's: the webhook stores each event in the event queue and route-events opens its case behind it, each execution runs Notice1 → Retry1 → Notice2 → Retry2 → Notice3 → Retry3 → Terminate against the sandbox (each retry really declines, and the resulting events of the handled types are delivered to the webhook too, as its endpoint is subscribed), and the subscription is cancelled. The product's Stripe budget and SES's send rate are set far above what the run reaches (the burst below measures them).`,
     '',
     row(['', '']),
     row(['---', '---:']),
@@ -346,7 +410,7 @@ function markdown(r: Report): string {
     '',
     `**Check:** ${storm.redelivered ? `${storm.redelivered} deliveries met a failed connection and were sent again, as Stripe redelivers; ` : ''}${storm.terminated}/${storm.cases} cases terminated${Object.keys(storm.wrongStatus).length ? ` (others: ${JSON.stringify(storm.wrongStatus)})` : ''}; executions ${JSON.stringify(storm.executions)}; every email in the SES inbox read back (in-process, from the store \`GET /store\` serves) and grouped by recipient: ${storm.emailsChecked - storm.emailsWrong}/${storm.emailsChecked} customers got exactly ${storm.emailSample.map((s) => `"${s}"`).join(', ')}, in that order.`,
     '',
-    'Stage durations inside this storm (ms; the handler\'s wall time in the shared process, so queueing behind the other services is in them):',
+    'Function durations inside this storm (ms; the handler\'s wall time in the shared process, so queueing behind the other services is in them; the stages as their Task states ran them, the webhook, the router and the event publisher from the local Lambda\'s Duration metric):',
     '',
     row(['function', 'invocations', 'mean', 'p50', 'p99']),
     row(['---', '---:', '---:', '---:', '---:']),
@@ -370,6 +434,9 @@ function markdown(r: Report): string {
     '',
     '## 3. Cold start',
     '',
+    ...(r.ingestStartedAt
+      ? [`*This section comes from a separate run of \`npm run bench -- --ingest\` (sections 1 and 3 alone, after the webhook changed) started ${r.ingestStartedAt.slice(0, 16).replace('T', ' ')} UTC on the same machine.*`, '']
+      : []),
     `Each function is bundled by CDK itself: the stack is synthesized with bundling on, so NodejsFunction runs esbuild with DunningFunction's options (ESM, minified, keepNames, source maps without sources content, \`mainFields: module,main\`, the \`createRequire\` banner, target node24, no externals: the AWS SDK is bundled on purpose, and the policy inlined with \`define\`). Size is \`index.mjs\` without its map. Init is the time a fresh \`node --enable-source-maps\` (Lambda's NODE_OPTIONS) takes to \`import()\` the bundle, with the function's environment from the template; ${cold.samples} samples each, taken round-robin across bundles, median. The empty bundle is \`export const handler = async () => ({ statusCode: 200 })\` built with the same options.`,
     '',
     row(['function', 'bundle KB', 'init ms (median)', 'init over empty, ms', 'init CPU ms (median)', 'memory MB']),
@@ -387,7 +454,9 @@ function markdown(r: Report): string {
     '- Each kind of function builds its dependencies in its own module (`functions/_runtime/stage-deps.ts`, `ingest-deps.ts`, `table-deps.ts`, `payment-link-deps.ts`): the banner API, the SES event recorder and the open-cases gauge carry no Stripe, SES, Step Functions or the idempotency utility.',
     '- `test/infra/bundle-size.test.ts` bundles each function with these options and fails when one outgrows its budget (about 5% over the sizes above), takes in classic zod, or, for the table-only functions, the Stripe, SES or Step Functions clients.',
     '',
-    'What remains, and why it stays: the Stripe SDK (STYLE.md has signatures and API calls go through it; its package exports no entry point smaller than the whole client), the AWS SDK v3 clients with their shared Smithy runtime and credential providers (bundled on purpose rather than taken from the Lambda runtime, so the code runs the versions it was tested with; marking `@aws-sdk/*` and `@smithy/*` external would bring the webhook to about 600 KB, still over), and the Powertools Tracer, whose only backend is the X-Ray SDK (the issue asks for the Tracer; `test/adapters/tracer.test.ts` checks that it records the DynamoDB and Stripe subsegments). The Tracer costs the local runtime nothing more: it starts the X-Ray SDK in manual mode (`local/untraced.ts`), so its cls-hooked async hook, on every promise in automatic mode, stays off where nothing is traced.',
+    'The webhook verifies and stores, nothing more (issue 15): the signature is checked with Node\'s HMAC against Stripe\'s scheme (\`shared/dunning/stripe-signature.ts\`, tested against the SDK\'s own check), and SendMessage and GetSecretValue are requests signed with the SDK\'s own SigV4 signer (\`@smithy/signature-v4\`), not the SQS and Secrets Manager clients (\`shared/adapters/aws-json-call.ts\`, its signature checked by the independent \`aws4\` signer in \`test/adapters/aws-json-call.test.ts\`): those clients, their Smithy runtime and the credential-provider chain were 240 KB of its 440, and most of its init. Routing, with the Stripe SDK, the table and Step Functions, is route-events\'s, behind the queue.',
+    '',
+    'What remains in the other functions, and why it stays: the Stripe SDK (STYLE.md has signatures and API calls go through it; its package exports no entry point smaller than the whole client), the AWS SDK v3 clients with their shared Smithy runtime and credential providers (bundled on purpose rather than taken from the Lambda runtime, so the code runs the versions it was tested with; marking `@aws-sdk/*` and `@smithy/*` external would bring the webhook to about 600 KB, still over), and the Powertools Tracer, whose only backend is the X-Ray SDK (the issue asks for the Tracer; `test/adapters/tracer.test.ts` checks that it records the DynamoDB and Stripe subsegments). The Tracer costs the local runtime nothing more: it starts the X-Ray SDK in manual mode (`local/untraced.ts`), so its cls-hooked async hook, on every promise in automatic mode, stays off where nothing is traced.',
     '',
     target('Webhook bundle ≤ 300 KB'),
     '',
@@ -396,7 +465,7 @@ function markdown(r: Report): string {
     '## 4. Cost model',
     '',
     ...(r.pathsStartedAt
-      ? [`*The paths of this section come from a later, separate run of \`npx tsx test/bench/paths.ts\` started ${r.pathsStartedAt.slice(0, 16).replace('T', ' ')} UTC on the same machine (after the definition changed); the durations they are priced at come from the storm above.*`, '']
+      ? [`*The paths of this section come from a later, separate run (\`npm run bench -- --paths\`) started ${r.pathsStartedAt.slice(0, 16).replace('T', ' ')} UTC on the same machine (after the definition changed); the durations they are priced at come from the storm above.*`, '']
       : []),
     'Transitions are counted on the rendered definition (`buildDefinition` with the default policy): walk from StartAt through Next, and through each Choice the way the path goes; every state entered counts, as Step Functions Standard bills. A case paid during a wait is stopped by the webhook in that Wait. Each path was also run once, one case at a time, in the local runtime: the Task states the engine ran matched the walk for ' +
       `${r.paths.filter((p) => p.matchesEngine).length}/${r.paths.length} paths, and that run counted the real Lambda invocations, DynamoDB calls (the document client's \`send\` patched to count commands and ask for ReturnConsumedCapacity, which dynalite computes from item sizes) and SES emails of each path.`,
@@ -416,10 +485,11 @@ function markdown(r: Report): string {
           ...r.paths.map((p) => row([p.path, tally(p.stripeRequests ?? []).map(([k, n]) => `${n}× \`${k}\``).join(', ')])),
         ]
       : []),
+    ...dynamoBreakdown(r.paths.find((p) => p.path === 'terminated'), row),
     '',
     `Prices, us-east-1 list, as of ${PRICES.asOf}, free tiers ignored: Step Functions Standard $0.025 per 1,000 transitions; Lambda arm64 $0.0000133334 per GB-s and $0.20 per million requests; DynamoDB on-demand $0.625 per million write and $0.125 per million read request units (half the pre-November 2024 prices); SES à la carte $0.10 per 1,000 emails, or $0.16 per 1,000 on the Essentials plan; Secrets Manager $0.05 per 10,000 calls. The AWS pricing pages render their tables from tokens, so the Lambda and Secrets Manager figures were read from their worked examples and the SES plans from the AWS Price List (AmazonSES, us-east-1, published 2026-07-22): from 21 July 2026 new SES accounts start on Essentials, while accounts that have sent through SES since June 2025 stay on à la carte. The all-in column uses à la carte; the last column is Essentials.`,
     '',
-    'Lambda: the configured memory from the synthesized template, at the mean duration measured in the storm (the webhook: its p50 latency in section 1). Both were measured under heavy contention on one machine, so Lambda\'s share is an upper bound. Invocations of `handle-webhook` are every event the sandbox delivered for the case; the sandbox sends every event type, where a Stripe endpoint subscribed to fewer receives fewer.',
+    'Lambda: the configured memory from the synthesized template, at the mean duration measured in the storm (every function, the webhook, router and publisher from the local Lambda Duration metric; in a stored run before those were timed, the webhook at its p50 latency in section 1). Both were measured under heavy contention on one machine, so Lambda\'s share is an upper bound. Invocations of `handle-webhook` are every event the sandbox delivered for the case; the sandbox sends every event type, where a Stripe endpoint subscribed to fewer receives fewer. SQS: three FIFO requests (send, receive, delete) for each event `route-events` received, as if each were received alone.',
     '',
     `**Secrets Manager assumption.** A container fetches a secret at most once per ${SECRET_REUSE_SECONDS / 60} minutes: the Stripe keys are read once when the container starts and kept, the link key is read per link through Powertools Parameters' ${SECRET_REUSE_SECONDS}-second cache. So the number of fetches follows the traffic. It is modelled at **${MODELLED_CASES_PER_MONTH.toLocaleString('en')} cases a month** (\`BENCH_CASES_PER_MONTH\`; a business of about 20,000 monthly subscriptions with 5% failing), spread evenly, each function served by one container that keeps its secrets for ${SECRET_REUSE_SECONDS} s after a fetch: an invocation arriving after that fetches again. With invocations arriving at a rate λ per second, that is one fetch every 1 + ${SECRET_REUSE_SECONDS}·λ invocations. Each function's rate is its invocations on the path times the monthly cases, as if every case went down that path; for the dearest path here that means a fetch on ` +
       Object.entries(r.paths.find((p) => p.path === dearestOf(costs).path)?.invocations ?? {})
@@ -436,10 +506,10 @@ function markdown(r: Report): string {
     '',
     'Cost per 1,000 cases:',
     '',
-    row(['path', 'Step Functions', 'Lambda', 'DynamoDB', 'SES', 'Secrets Manager (modelled)', '**all-in**', 'all-in, a secret fetch every invocation', 'all-in, SES Essentials']),
-    row(['---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:']),
+    row(['path', 'Step Functions', 'Lambda', 'DynamoDB', 'SES', 'Secrets Manager (modelled)', 'SQS', '**all-in**', 'all-in, a secret fetch every invocation', 'all-in, SES Essentials']),
+    row(['---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:']),
     ...costs.map((c) =>
-      row([c.path, usd(c.per1000.stepFunctions), usd(c.per1000.lambda), usd(c.per1000.dynamodb), usd(c.per1000.ses), usd(c.per1000.secretsManager), `**${usd(c.per1000.total)}**`, usd(c.per1000.totalFetchEveryInvocation), usd(c.per1000.totalSesEssentials)]),
+      row([c.path, usd(c.per1000.stepFunctions), usd(c.per1000.lambda), usd(c.per1000.dynamodb), usd(c.per1000.ses), usd(c.per1000.secretsManager), usd(c.per1000.sqs), `**${usd(c.per1000.total)}**`, usd(c.per1000.totalFetchEveryInvocation), usd(c.per1000.totalSesEssentials)]),
     ),
     '',
     target('Terminated path ≤ 25 transitions'),

@@ -72,6 +72,16 @@ async function main(): Promise<void> {
     const setupSeconds = (performance.now() - setupStarted) / 1000;
     console.log(`  setup: ${setupSeconds.toFixed(1)} s`);
 
+    // The functions no Task runs (the router behind the queue, the event publisher behind the stream,
+    // the webhook) are timed from Lambda's own Duration metric, as CloudWatch would have it.
+    const byFunctionName = new Map([...runtime.deployment.functions.values()].map((spec) => [spec.functionName, spec.name]));
+    const taskFunctions = new Set(Object.values(ACTION_FUNCTION));
+    const unsubscribe = runtime.metrics.subscribe((datum) => {
+      if (datum.namespace !== 'AWS/Lambda' || datum.name !== 'Duration') return;
+      const fn = byFunctionName.get(datum.dimensions.FunctionName ?? '');
+      if (fn && !taskFunctions.has(fn)) (durations[fn] ??= []).push(datum.value);
+    });
+
     // memoryUsage.rss() reads the RSS alone; memoryUsage() also walks the heap (1% of the CPU profile at 10 Hz).
     let peakRss = process.memoryUsage.rss();
     const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 100);
@@ -89,6 +99,7 @@ async function main(): Promise<void> {
     const cpu = process.cpuUsage(cpuAtStart);
     const workflowCpuSeconds = (cpu.user + cpu.system) / 1e6;
     clearInterval(progress);
+    unsubscribe();
     const rawProfile = session ? await stopProfile(session) : undefined;
     // BENCH_PROFILE_FILE keeps the raw profile: open it in Chrome DevTools or speedscope.
     if (rawProfile && process.env.BENCH_PROFILE_FILE) writeFileSync(process.env.BENCH_PROFILE_FILE, JSON.stringify(rawProfile));
