@@ -1,6 +1,7 @@
 // The few lines every loopback service shares: listen with a clear error, name its endpoint, close
 // without waiting on idle keep-alive sockets held by SDK clients.
-import type { IncomingMessage, Server } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { isIP, type AddressInfo } from 'node:net';
 import { SettingsError } from '#shared/command-line.ts';
 
@@ -70,4 +71,54 @@ export function addressedToSelf(req: IncomingMessage, endpoint: string): boolean
   if (LOOPBACK_NAMES.has(name)) return LOOPBACK_NAMES.has(listening) || listening === '0.0.0.0' || listening === '::';
   // Any address of this machine when listening on all of them; otherwise exactly the one it listens on.
   return isIP(name) !== 0 && (name === listening || listening === '0.0.0.0' || listening === '::');
+}
+
+/** What a handler of an AWS JSON-protocol stand-in answers: a status and a JSON body. */
+export interface AwsJsonAnswer {
+  status: number;
+  body: unknown;
+}
+
+export interface AwsJsonServiceSpec {
+  host: string;
+  /** `application/x-amz-json-1.0` (SQS) or `-1.1` (Secrets Manager, EventBridge). */
+  contentType: 'application/x-amz-json-1.0' | 'application/x-amz-json-1.1';
+  /** The body answered, with 403, to a request not addressed to this service (DNS rebinding). */
+  refused: unknown;
+  /** The body answered, with 400, to a body that is not JSON. */
+  notJson: unknown;
+  /** Answers one request: its `X-Amz-Target`, its parsed body and the raw bytes (for size limits). */
+  handle(target: string, body: Record<string, unknown>, raw: Buffer): AwsJsonAnswer;
+}
+
+/**
+ * A loopback stand-in for a service of the AWS JSON protocols: reads the body, refuses a request
+ * not addressed to itself and a body that is not JSON, and answers what `handle` returns, with the
+ * protocol's content type and a request id, as the service would. Listening when it resolves.
+ */
+export async function startAwsJsonService(spec: AwsJsonServiceSpec): Promise<LocalService> {
+  let endpoint = '';
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const reply = ({ status, body }: AwsJsonAnswer) => {
+        res.writeHead(status, { 'content-type': spec.contentType, 'x-amzn-requestid': randomUUID() });
+        res.end(JSON.stringify(body));
+      };
+      if (!addressedToSelf(req, endpoint)) return reply({ status: 403, body: spec.refused });
+      const raw = Buffer.concat(chunks);
+      let body: Record<string, unknown>;
+      try {
+        body = JSON.parse(raw.toString('utf8') || '{}') as Record<string, unknown>;
+      } catch {
+        return reply({ status: 400, body: spec.notJson });
+      }
+      reply(spec.handle(String(req.headers['x-amz-target'] ?? ''), body, raw));
+    });
+  });
+  await listen(server, 0, spec.host);
+  const service = serviceOf(server);
+  endpoint = service.endpoint;
+  return service;
 }

@@ -3,8 +3,7 @@
 // tests, and may be forwarded to a URL of the developer's (DUNNING_EVENTS_URL). No rules or targets:
 // what subscribes to the bus in AWS is the merchant's own.
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:http';
-import { addressedToSelf, listen, serviceOf, type LocalService } from '../http-service.ts';
+import { startAwsJsonService, type LocalService } from '../http-service.ts';
 
 /** An event as the bus holds it, and as `GET /events` serves it (less `bus` and `id`). */
 export interface PublishedEvent {
@@ -123,27 +122,15 @@ export async function startLocalEventBridge(options: LocalEventBridgeOptions): P
     return { FailedEntryCount: results.filter((r) => 'ErrorCode' in r).length, Entries: results };
   };
 
-  let endpoint = '';
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const reply = (status: number, body: unknown) => {
-        res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': randomUUID() });
-        res.end(JSON.stringify(body));
-      };
-      const error = (status: number, type: string, message: string) => reply(status, { __type: type, message });
-      if (!addressedToSelf(req, endpoint)) return error(403, 'AccessDeniedException', 'requests must be addressed to the local EventBridge itself');
-      const target = String(req.headers['x-amz-target'] ?? '');
-      if (target !== 'AWSEvents.PutEvents') return error(400, 'UnknownOperationException', `the local EventBridge does not answer ${target || req.method}`);
-      const raw = Buffer.concat(chunks);
-      let body: { Entries?: unknown };
-      try {
-        body = JSON.parse(raw.toString('utf8') || '{}') as typeof body;
-      } catch {
-        return error(400, 'SerializationException', 'the request body is not JSON');
-      }
-      const entries = body?.Entries;
+  const error = (status: number, type: string, message: string) => ({ status, body: { __type: type, message } });
+  const service = await startAwsJsonService({
+    host: options.host,
+    contentType: 'application/x-amz-json-1.1',
+    refused: { __type: 'AccessDeniedException', message: 'requests must be addressed to the local EventBridge itself' },
+    notJson: { __type: 'SerializationException', message: 'the request body is not JSON' },
+    handle: (target, body) => {
+      if (target !== 'AWSEvents.PutEvents') return error(400, 'UnknownOperationException', `the local EventBridge does not answer ${target || 'a request without X-Amz-Target'}`);
+      const entries = body.Entries;
       if (!Array.isArray(entries) || entries.length === 0) {
         return error(400, 'ValidationException', "1 validation error detected: Value null at 'entries' failed to satisfy constraint: Member must not be null");
       }
@@ -161,17 +148,18 @@ export async function startLocalEventBridge(options: LocalEventBridgeOptions): P
       if (fault === 'throttle') return error(400, 'ThrottlingException', 'Rate exceeded');
       if (fault === 'internal') return error(500, 'InternalException', 'An internal error occurred (injected by the local EventBridge)');
       if (fault === 'entry') {
-        return reply(200, {
-          FailedEntryCount: entries.length,
-          Entries: entries.map(() => ({ ErrorCode: 'InternalFailure', ErrorMessage: 'Internal Failure (injected by the local EventBridge)' })),
-        });
+        return {
+          status: 200,
+          body: {
+            FailedEntryCount: entries.length,
+            Entries: entries.map(() => ({ ErrorCode: 'InternalFailure', ErrorMessage: 'Internal Failure (injected by the local EventBridge)' })),
+          },
+        };
       }
-      return reply(200, putEvents(entries as RequestEntry[]));
-    });
+      return { status: 200, body: putEvents(entries as RequestEntry[]) };
+    },
   });
-  await listen(server, 0, options.host);
-  const service = serviceOf(server);
-  endpoint = service.endpoint;
+  const endpoint = service.endpoint;
   return {
     endpoint,
     busArn,

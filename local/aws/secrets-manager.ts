@@ -2,8 +2,7 @@
 // signing secret and the link signing key by ARN, as in AWS, through Powertools Parameters. The
 // values never enter a function's environment, locally either.
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:http';
-import { addressedToSelf, listen, serviceOf, type LocalService } from '../http-service.ts';
+import { startAwsJsonService, type LocalService } from '../http-service.ts';
 
 export interface LocalSecretsManager extends LocalService {
   /** The full ARN of a secret named by its ARN, its name, or its ARN without the random suffix. */
@@ -42,29 +41,19 @@ export async function startLocalSecretsManager(options: {
     return undefined;
   };
 
-  let endpoint = '';
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const reply = (status: number, body: unknown) => {
-        res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': randomUUID() });
-        res.end(JSON.stringify(body));
-      };
-      // The secrets are for this machine's own processes, never a web page that rebinds its name here.
-      if (!addressedToSelf(req, endpoint)) return reply(403, { __type: 'AccessDeniedException', Message: 'requests must be addressed to the local Secrets Manager itself' });
-      const target = String(req.headers['x-amz-target'] ?? '');
-      let body: { SecretId?: string; SecretString?: string };
-      try {
-        body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as typeof body;
-      } catch {
-        return reply(400, { __type: 'InvalidRequestException', Message: 'the request body is not JSON' });
-      }
+  const answer = (status: number, body: unknown) => ({ status, body });
+  // The secrets are for this machine's own processes, never a web page that rebinds its name here.
+  const service = await startAwsJsonService({
+    host: options.host,
+    contentType: 'application/x-amz-json-1.1',
+    refused: { __type: 'AccessDeniedException', Message: 'requests must be addressed to the local Secrets Manager itself' },
+    notJson: { __type: 'InvalidRequestException', Message: 'the request body is not JSON' },
+    handle: (target, body: { SecretId?: unknown; SecretString?: unknown }) => {
       const secret = find(String(body.SecretId ?? ''));
-      if (!secret) return reply(400, { __type: 'ResourceNotFoundException', Message: "Secrets Manager can't find the specified secret." });
+      if (!secret) return answer(400, { __type: 'ResourceNotFoundException', Message: "Secrets Manager can't find the specified secret." });
       switch (target) {
         case 'secretsmanager.GetSecretValue':
-          return reply(200, {
+          return answer(200, {
             ARN: secret.arn,
             Name: secret.name,
             VersionId: secret.versionId,
@@ -73,19 +62,16 @@ export async function startLocalSecretsManager(options: {
             CreatedDate: secret.created,
           });
         case 'secretsmanager.DescribeSecret':
-          return reply(200, { ARN: secret.arn, Name: secret.name, VersionIdsToStages: { [secret.versionId]: ['AWSCURRENT'] } });
+          return answer(200, { ARN: secret.arn, Name: secret.name, VersionIdsToStages: { [secret.versionId]: ['AWSCURRENT'] } });
         case 'secretsmanager.PutSecretValue':
-          if (typeof body.SecretString !== 'string') return reply(400, { __type: 'InvalidParameterException', Message: 'SecretString is required' });
+          if (typeof body.SecretString !== 'string') return answer(400, { __type: 'InvalidParameterException', Message: 'SecretString is required' });
           add(secret.arn, body.SecretString);
-          return reply(200, { ARN: secret.arn, Name: secret.name, VersionId: secrets.get(secret.arn)!.versionId, VersionStages: ['AWSCURRENT'] });
+          return answer(200, { ARN: secret.arn, Name: secret.name, VersionId: secrets.get(secret.arn)!.versionId, VersionStages: ['AWSCURRENT'] });
         default:
-          return reply(400, { __type: 'UnknownOperationException', Message: `the local Secrets Manager does not answer ${target || req.method}` });
+          return answer(400, { __type: 'UnknownOperationException', Message: `the local Secrets Manager does not answer ${target || 'a request without X-Amz-Target'}` });
       }
-    });
+    },
   });
-  await listen(server, 0, options.host);
-  const service = serviceOf(server);
-  endpoint = service.endpoint;
   return {
     ...service,
     arnOf: (secretId) => find(secretId)?.arn ?? secretId,

@@ -11,9 +11,8 @@
 // last failed receive, not at the receive after; standard queues keep FIFO order too; deduplication
 // is per queue whatever its scope (the webhook always puts one event id in the same group).
 import { createHash, randomUUID } from 'node:crypto';
-import { createServer } from 'node:http';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
-import { addressedToSelf, listen, serviceOf, type LocalService } from '../http-service.ts';
+import { startAwsJsonService, type LocalService } from '../http-service.ts';
 
 /** A queue as the template declares it. */
 export interface LocalQueueSpec {
@@ -291,33 +290,20 @@ export async function startLocalSqs(options: LocalSqsOptions): Promise<LocalSqs>
     return { status: 200, reply: { MD5OfMessageBody: md5, MessageId: message.messageId, ...(queue.spec.fifo ? { SequenceNumber: message.sequenceNumber } : {}) } };
   };
 
-  let endpoint = '';
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const reply = (status: number, body: unknown) => {
-        res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': randomUUID() });
-        res.end(JSON.stringify(body));
-      };
-      if (!addressedToSelf(req, endpoint)) return reply(403, { __type: 'com.amazonaws.sqs#AccessDenied', message: 'requests must be addressed to the local SQS itself' });
-      const target = String(req.headers['x-amz-target'] ?? '');
+  const service = await startAwsJsonService({
+    host: options.host,
+    contentType: 'application/x-amz-json-1.0',
+    refused: { __type: 'com.amazonaws.sqs#AccessDenied', message: 'requests must be addressed to the local SQS itself' },
+    notJson: { __type: 'com.amazonaws.sqs#InvalidParameterValue', message: 'the request body is not JSON' },
+    handle: (target, body) => {
       if (target !== 'AmazonSQS.SendMessage') {
-        return reply(400, { __type: 'com.amazonaws.sqs#UnsupportedOperation', message: `the local SQS does not answer ${target || req.method}` });
+        return { status: 400, body: { __type: 'com.amazonaws.sqs#UnsupportedOperation', message: `the local SQS does not answer ${target || 'a request without X-Amz-Target'}` } };
       }
-      let body: Record<string, unknown>;
-      try {
-        body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>;
-      } catch {
-        return reply(400, { __type: 'com.amazonaws.sqs#InvalidParameterValue', message: 'the request body is not JSON' });
-      }
-      const { status, reply: answer } = sendMessage(body);
-      reply(status, answer);
-    });
+      const { status, reply } = sendMessage(body);
+      return { status, body: reply };
+    },
   });
-  await listen(server, 0, options.host);
-  const service = serviceOf(server);
-  endpoint = service.endpoint;
+  const endpoint = service.endpoint;
 
   return {
     endpoint,
