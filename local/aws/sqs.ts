@@ -159,8 +159,7 @@ export async function startLocalSqs(options: LocalSqsOptions): Promise<LocalSqs>
   };
 
   /** The next batch: in queue order, only groups with nothing in flight, a group's messages in order. */
-  const nextBatch = (queue: Queue, size: number): Message[] => {
-    const now = Date.now();
+  const nextBatch = (queue: Queue, size: number, now: number): Message[] => {
     const blocked = new Set<string>();
     const batch: Message[] = [];
     for (const message of queue.messages) {
@@ -181,11 +180,14 @@ export async function startLocalSqs(options: LocalSqsOptions): Promise<LocalSqs>
     if (closed || !queue.consumer || queue.disabled) return;
     const consumer = queue.consumer;
     const limit = queue.warm ? (consumer.maxConcurrency ?? 1) : 1;
+    // One instant for choosing the batch and for the wake-up after it: a message that was still
+    // invisible when the batch was chosen must get its timer, even if it turns visible meanwhile
+    // (a timer can also fire a millisecond before Date.now() reaches its message's moment).
+    const now = Date.now();
     while (queue.batchesInFlight < limit) {
-      const batch = nextBatch(queue, consumer.batchSize);
+      const batch = nextBatch(queue, consumer.batchSize, now);
       if (batch.length === 0) break;
       queue.batchesInFlight += 1;
-      const now = Date.now();
       for (const message of batch) {
         message.inFlight = true;
         message.receiveCount += 1;
@@ -200,14 +202,14 @@ export async function startLocalSqs(options: LocalSqsOptions): Promise<LocalSqs>
       });
       running.add(delivery);
     }
-    schedule(queue);
+    schedule(queue, now);
   };
 
   /** Wakes the queue when the first message waiting out its visibility becomes visible again. */
-  const schedule = (queue: Queue) => {
+  const schedule = (queue: Queue, now: number) => {
     if (queue.timer) clearTimeout(queue.timer);
     queue.timer = undefined;
-    const next = Math.min(...queue.messages.filter((m) => !m.inFlight && m.visibleAt > Date.now()).map((m) => m.visibleAt));
+    const next = Math.min(...queue.messages.filter((m) => !m.inFlight && m.visibleAt > now).map((m) => m.visibleAt));
     if (!Number.isFinite(next) || closed) return;
     queue.timer = setTimeout(() => pump(queue), Math.max(0, next - Date.now()));
     queue.timer.unref();

@@ -4,7 +4,7 @@
 // to the dead-letter queue after maxReceiveCount receives without holding up anything else.
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { startLocalSqs, type LocalQueueSpec, type LocalSqs } from '#local/aws/sqs.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
@@ -159,6 +159,35 @@ describe('local SQS FIFO', () => {
     expect(sqs.snapshot(dlq.arn).bodies).toEqual(['poison']);
     expect(sqs.snapshot(queue.arn)).toEqual({ waiting: 0, inFlight: 0, bodies: [] });
     expect(logged).toEqual([expect.stringMatching(/failed 3 receives; moved to EventsDlq/)]);
+  });
+
+  // A message turning visible between choosing a batch and setting the wake-up (a busy machine, or a
+  // timer firing a millisecond before Date.now() reaches the moment) once got no wake-up at all.
+  it('hands a failed message over again however much time passes between choosing a batch and setting the wake-up', async () => {
+    let calls = 0;
+    sqs.attach(queue.arn, {
+      batchSize: 10,
+      reportBatchItemFailures: true,
+      invoke: async () => {
+        calls += 1;
+        if (calls === 1) throw new Error('crashed');
+        return { batchItemFailures: [] };
+      },
+    });
+    // Each reading of the clock is 60 ms later than the one before: the 100 ms visibility passes
+    // between two lines of the same turn.
+    const realNow = Date.now.bind(Date);
+    let skew = 0;
+    vi.spyOn(Date, 'now').mockImplementation(() => realNow() + (skew += 60));
+    try {
+      await send('m1', 'cus_a');
+      const outcome = await Promise.race([sqs.drained().then(() => 'drained'), new Promise((resolve) => setTimeout(() => resolve('stuck'), 3_000))]);
+
+      expect(outcome).toBe('drained');
+      expect(calls).toBe(2);
+    } finally {
+      vi.restoreAllMocks();
+    }
   });
 
   it('hands a whole batch over again when the function throws, as Lambda does', async () => {
