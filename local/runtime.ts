@@ -46,6 +46,7 @@ import { hostFunctions, stateMachineTasks, type TaskEvent } from './function-hos
 import { resumeOpenCases } from './resume.ts';
 import { startLocalStream, type LocalStream } from './aws/dynamodb-stream.ts';
 import { route, type Routes, type WebhookListener } from './routes.ts';
+import { routedEventIds, routedResult } from './routed.ts';
 import { budgetOf } from '#infra/deploy-settings.ts';
 
 export type { TaskEvent } from './function-host.ts';
@@ -63,6 +64,11 @@ export interface RuntimeEvents {
    */
   onTask?: (event: TaskEvent) => void | Promise<void>;
   onWebhook?: WebhookListener;
+  /**
+   * route-events routed a Stripe event behind the webhook's queue: its id, and what routing came to
+   * (the router's result, as its dedupe record keeps it: `action`, `invoiceId`, …).
+   */
+  onRouted?: (event: { eventId: string; result: Record<string, unknown> }) => void;
   onExecutionEnd?: (execution: LocalExecution) => void;
   /** A line a function logged (stdout or stderr), as its log group would hold it. */
   onFunctionLog?: (line: FunctionLogLine) => void;
@@ -382,7 +388,17 @@ export async function startRuntime(config: LocalConfig, events: RuntimeEvents = 
       sqs.attach(mapping.queueArn, {
         batchSize: mapping.batchSize,
         reportBatchItemFailures: mapping.reportBatchItemFailures,
-        invoke: (event) => lambda.invoke(mapping.functionName, event),
+        invoke: async (event) => {
+          const answer = await lambda.invoke(mapping.functionName, event);
+          if (events.onRouted && spec.name === 'route-events') {
+            for (const eventId of routedEventIds(event, answer)) {
+              void routedResult(documentClient, config.tableName, eventId)
+                .then((result) => result && events.onRouted?.({ eventId, result }))
+                .catch((error: unknown) => console.error(`local runtime: reading what ${eventId} was routed to: ${(error as Error).message}`));
+            }
+          }
+          return answer;
+        },
         authorize: async (action, queueArn) => {
           const decision = await evaluator.authorize(principal, [{ action, resource: queueArn }]);
           if (decision.allowed) iamUsage.allowed(principal.name, action);

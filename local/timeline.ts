@@ -90,6 +90,10 @@ export function timelinePrinter(print: Print, holder: { runtime?: Runtime }): Ru
         .catch((e: unknown) => print(`(timeline: ${(e as Error).message})`));
     },
     onWebhook: ({ status, body }) => {
+      if (status >= 400) print(`webhook answered ${status}: ${JSON.stringify(body)}`);
+    },
+    // The webhook answers once the event is in its queue; what it came to is known once routed.
+    onRouted: ({ result: body }) => {
       const action = body.action as string | undefined;
       if (action === 'card_update_retried') {
         for (const { invoiceId, outcome } of body.outcomes as Array<{ invoiceId: string; outcome: string }>) {
@@ -108,10 +112,7 @@ export function timelinePrinter(print: Print, holder: { runtime?: Runtime }): Ru
         return;
       }
       const invoiceId = body.invoiceId as string | undefined;
-      if (!invoiceId || (action !== 'case_opened' && action !== 'case_recovered')) {
-        if (status >= 400) print(`webhook answered ${status}: ${JSON.stringify(body)}`);
-        return;
-      }
+      if (!invoiceId || (action !== 'case_opened' && action !== 'case_recovered')) return;
       void (async () => {
         const c = await holder.runtime?.store.getCase(invoiceId);
         if (action === 'case_opened') return line('0.0', c, 'webhook', 'invoice.payment_failed: case opened');

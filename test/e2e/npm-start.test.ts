@@ -36,6 +36,9 @@ describe('npm start', () => {
     expect(output).toMatch(/Grace Hopper\s+case recovered\s+subscription active/);
     expect(output).toMatch(/Alan Turing\s+case terminated subscription canceled/);
     expect(output).toMatch(/Notice3\s+✉ Your subscription is due to terminate/);
+    // What routing came to, behind the webhook's queue, as the README's sample shows it.
+    expect(output).toMatch(/Alan Turing\s+webhook\s+invoice\.payment_failed: case opened/);
+    expect(output).toMatch(/Ada Lovelace\s+CardUpdated\s+new card charged at once: paid; ✉ Thank you\s+recovered/);
     // Two recoveries and a termination are normal operation: no alarm of the stack may move.
     expect(output).toMatch(/^alarms: none of the stack's \d+ alarms saw its metric move$/m);
     expect(output).toContain(`console                 http://127.0.0.1:${product.ports.app}/console`);
