@@ -59,6 +59,23 @@ function consumer(options: { slow?: Record<string, number>; failing?: Set<string
   };
 }
 
+/** A consumer whose first invocation throws (a crashed function) and whose later ones succeed. */
+function crashingOnce() {
+  let calls = 0;
+  return {
+    calls: () => calls,
+    mapping: {
+      batchSize: 10,
+      reportBatchItemFailures: true,
+      invoke: async (): Promise<SQSBatchResponse> => {
+        calls += 1;
+        if (calls === 1) throw new Error('crashed');
+        return { batchItemFailures: [] };
+      },
+    },
+  };
+}
+
 describe('local SQS FIFO', () => {
   let sqs: LocalSqs;
   let client: SQSClient;
@@ -164,16 +181,8 @@ describe('local SQS FIFO', () => {
   // A message turning visible between choosing a batch and setting the wake-up (a busy machine, or a
   // timer firing a millisecond before Date.now() reaches the moment) once got no wake-up at all.
   it('hands a failed message over again however much time passes between choosing a batch and setting the wake-up', async () => {
-    let calls = 0;
-    sqs.attach(queue.arn, {
-      batchSize: 10,
-      reportBatchItemFailures: true,
-      invoke: async () => {
-        calls += 1;
-        if (calls === 1) throw new Error('crashed');
-        return { batchItemFailures: [] };
-      },
-    });
+    const crashing = crashingOnce();
+    sqs.attach(queue.arn, crashing.mapping);
     // Each reading of the clock is 60 ms later than the one before: the 100 ms visibility passes
     // between two lines of the same turn.
     const realNow = Date.now.bind(Date);
@@ -184,28 +193,20 @@ describe('local SQS FIFO', () => {
       const outcome = await Promise.race([sqs.drained().then(() => 'drained'), new Promise((resolve) => setTimeout(() => resolve('stuck'), 3_000))]);
 
       expect(outcome).toBe('drained');
-      expect(calls).toBe(2);
+      expect(crashing.calls()).toBe(2);
     } finally {
       vi.restoreAllMocks();
     }
   });
 
   it('hands a whole batch over again when the function throws, as Lambda does', async () => {
-    let calls = 0;
-    sqs.attach(queue.arn, {
-      batchSize: 10,
-      reportBatchItemFailures: true,
-      invoke: async () => {
-        calls += 1;
-        if (calls === 1) throw new Error('crashed');
-        return { batchItemFailures: [] };
-      },
-    });
+    const crashing = crashingOnce();
+    sqs.attach(queue.arn, crashing.mapping);
 
     await send('m1', 'cus_a');
     await sqs.drained();
 
-    expect(calls).toBe(2);
+    expect(crashing.calls()).toBe(2);
     expect(sqs.snapshot(dlq.arn).bodies).toEqual([]);
   });
 });

@@ -173,12 +173,6 @@ export interface DynamoTally {
   byCaller?: Record<string, number>;
 }
 
-/** `arn:aws:sts::…:assumed-role/<role>/<session>` or a role ARN: the function's name where the role names it. */
-function callerOf(principal: string): string {
-  const match = /(handle-webhook|route-events|send-notice|retry-payment|close-case|publish-events|flag-case|open-payment-link|get-access|get-notice|record-email-event|count-open-cases|handle-eventbridge)/i.exec(principal);
-  return match?.[1]?.toLowerCase() ?? principal.split('/').slice(-2, -1)[0] ?? principal;
-}
-
 /** The kind of item a DynamoDB request touches: its sort key's first segment, else its partition key's. */
 function itemKindOf(request: unknown): string {
   const body = request as { Key?: Record<string, unknown>; Item?: Record<string, unknown>; KeyConditionExpression?: string; IndexName?: string };
@@ -211,7 +205,8 @@ export function countDynamoCalls(): { tap: AwsCallTap; reset(): void; snapshot()
         if (service !== 'dynamodb') return;
         const name = operation(target);
         tally.calls[name] = (tally.calls[name] ?? 0) + 1;
-        const by = `${callerOf(principal)} ${name} ${itemKindOf(request)}`;
+        // The tap names the caller by its function's name (the IAM check's principal).
+        const by = `${principal} ${name} ${itemKindOf(request)}`;
         tally.byCaller = { ...tally.byCaller, [by]: (tally.byCaller?.[by] ?? 0) + 1 };
         if (status >= 300) {
           // A failed conditional write still consumes (and bills) its write units.
