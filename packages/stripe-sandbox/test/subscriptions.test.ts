@@ -153,3 +153,36 @@ describe('stripe sandbox subscriptions', () => {
     expect(err.message).toBe('This property cannot be expanded (payment_intent).');
   });
 });
+
+describe('stripe sandbox: cancelling a subscription in dunning', () => {
+  let h: Harness;
+  let stripe: Stripe;
+
+  beforeAll(async () => {
+    // Stripe retries on days 1 and 2 after a failure, and leaves the subscription past due after.
+    h = await startHarness({ automaticRetryDays: [1, 2], subscriptionAfterRetries: 'past_due' });
+    stripe = h.stripe;
+  });
+  afterAll(() => h.close());
+
+  it("stops automatic collection of a canceled subscription's open invoice, which stays open to pay by hand", async () => {
+    const { clock, customer, subscription } = await subscribedCustomer(stripe);
+    const failing = await stripe.paymentMethods.attach('pm_card_chargeCustomerFail', { customer: customer.id });
+    await stripe.customers.update(customer.id, { invoice_settings: { default_payment_method: failing.id } });
+    // The renewal at the end of January: finalized after its draft hour, its payment declined.
+    await advance(stripe, clock.id, T0 + 31 * DAY + 7200);
+    const [renewal] = (await stripe.invoices.list({ subscription: subscription.id, limit: 1 })).data;
+    expect(renewal).toMatchObject({ status: 'open', attempt_count: 1 });
+    expect(renewal!.next_payment_attempt).not.toBeNull();
+
+    await stripe.subscriptions.cancel(subscription.id);
+
+    expect(await stripe.invoices.retrieve(renewal!.id)).toMatchObject({ status: 'open', auto_advance: false, next_payment_attempt: null });
+    const updated = await lastEventFor(stripe, 'invoice.updated', renewal!.id);
+    expect(updated.data.previous_attributes).toMatchObject({ auto_advance: true });
+    // Stripe's own retry days pass with no attempt; a payment by hand still goes through.
+    await advance(stripe, clock.id, T0 + 40 * DAY);
+    expect(await stripe.invoices.retrieve(renewal!.id)).toMatchObject({ status: 'open', attempt_count: 1 });
+    expect(await stripe.invoices.pay(renewal!.id, { payment_method: 'pm_card_visa' })).toMatchObject({ status: 'paid' });
+  });
+});

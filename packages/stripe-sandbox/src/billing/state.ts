@@ -72,5 +72,16 @@ export function cancelSubscription(
   sub.ended_at = at;
   sub.canceled_at = immediate ? at : (sub.canceled_at ?? at);
   sub.cancellation_details = { ...(sub.cancellation_details ?? { comment: null, feedback: null, feedback_option: null }), reason };
+  // "By default, upon subscription cancellation, Stripe stops automatic collection of all finalized
+  // invoices for the customer" (the cancel endpoint's description): they stay open, to be paid by
+  // hand, and Stripe attempts none of them again.
+  const customerId = idOf(sub.customer as string);
+  for (const inv of customerId ? core.store.where('invoice', 'customer', customerId) : []) {
+    if (inv.status !== 'open' || (inv.auto_advance === false && inv.next_payment_attempt === null)) continue;
+    change(core, 'invoice.updated', inv, (i) => {
+      i.auto_advance = false;
+      i.next_payment_attempt = null;
+    });
+  }
   core.emit('customer.subscription.deleted', sub);
 }
