@@ -229,7 +229,7 @@ export class StripeGateway implements Invoices, Subscriptions, Customers {
       // customer's locale and zone, their default card, and the subscription's card, metadata and
       // prices (each item carries its whole price).
       ...(options.withCustomer || options.withPaymentMethod ? ['customer'] : []),
-      ...(options.withPaymentMethod || options.withPlan ? ['parent.subscription_details.subscription'] : []),
+      ...(options.withPaymentMethod || options.withPlan || options.withSubscription ? ['parent.subscription_details.subscription'] : []),
     ];
     const invoice = await this.call(() => this.stripe.invoices.retrieve(invoiceId, expand.length > 0 ? { expand } : {}));
     const customerId = idOf(invoice.customer);
@@ -269,6 +269,7 @@ export class StripeGateway implements Invoices, Subscriptions, Customers {
       ...(options.withPaymentError ? { lastPaymentError: lastPaymentErrorOf(invoice) } : {}),
       ...(options.withCustomer ? { customerPreferences: customer ? preferencesOf(customer) : await this.getCustomerPreferences(customerId) } : {}),
       ...(options.withPaymentMethod ? { paymentMethod: (await this.paymentMethodToCharge(invoice, customerId, subscriptionId)) ?? null } : {}),
+      ...(subscription ? { subscriptionStatus: subscription.status } : {}),
       ...(options.withPlan && subscriptionId ? { plan: (subscription && planFromLines(invoice, subscription)) ?? (await this.getInvoicePlan(invoiceId, subscriptionId)) } : {}),
     };
   }

@@ -41,13 +41,19 @@ export interface InvoiceSnapshot {
   paymentMethod?: string | null;
   /** What a segment of the policy file matches on (as `getInvoicePlan`). Read only when asked for (`withPlan`). */
   plan?: InvoicePlan;
+  /**
+   * The status of the invoice's subscription now, from the same request: present when the read
+   * brought the subscription along (`withSubscription`, `withPaymentMethod`, `withPlan`).
+   */
+  subscriptionStatus?: SubscriptionStatus;
 }
 
 /**
  * What a read of an invoice brings along in the same request, so a use case asks Stripe once:
  * `expectPaid` (the caller has Stripe's word that it is paid, e.g. `invoice.paid`) how it was paid,
  * `withPaymentError` why its latest attempt failed, `withCustomer` the customer's preferences,
- * `withPaymentMethod` the card a charge would take, `withPlan` the plan a segment matches on.
+ * `withPaymentMethod` the card a charge would take, `withPlan` the plan a segment matches on,
+ * `withSubscription` its subscription's status.
  */
 export interface InvoiceReadOptions {
   expectPaid?: boolean;
@@ -55,6 +61,7 @@ export interface InvoiceReadOptions {
   withCustomer?: boolean;
   withPaymentMethod?: boolean;
   withPlan?: boolean;
+  withSubscription?: boolean;
 }
 
 /** A failed payment attempt, in Stripe's terms (a card error, or a payment intent's last_payment_error). */

@@ -68,7 +68,8 @@ export async function chargeCase(deps: ChargeCaseDeps, dunningCase: DunningCase,
     if (current?.status !== 'open' && current?.status !== 'needs_attention') throw new CaseClosedError(invoiceId, current?.status ?? 'missing');
     // Read under the lock: a charge that just finished elsewhere shows here as paid. The same
     // request says which card Stripe would charge, for the block and the retry rules below.
-    const primary: InvoiceSnapshot = await deps.stripe.getInvoice(invoiceId, { withPaymentMethod: !request.paymentMethod });
+    // And whether its subscription is still live: Stripe stops collecting a canceled one's invoices.
+    const primary: InvoiceSnapshot = await deps.stripe.getInvoice(invoiceId, { withPaymentMethod: !request.paymentMethod, withSubscription: true });
     await standDownIfEndedInStripe(deps, dunningCase, primary);
     const open = await openInvoicesOf(deps, current, primary);
     if (open.length === 0) return { outcome: 'already_paid', invoice: primary };

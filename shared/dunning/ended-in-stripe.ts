@@ -7,10 +7,9 @@ import { tellSubscriptionEndedByStripe } from './close.ts';
 import type { Uses } from './deps.ts';
 import { ignore, type IngestResult } from './ingest-result.ts';
 import { parseInvoice, parseRef, type StripeEventEnvelope } from './invoice-event.ts';
-import { closeFromOutside } from './outside.ts';
+import { CANCELED_IN_STRIPE, closeFromOutside } from './outside.ts';
 import { pausedUntil } from './pause.ts';
 
-export const CANCELED_IN_STRIPE = 'subscription canceled in Stripe';
 const CANCELED_BY_STRIPE_RETRIES = 'subscription canceled by Stripe after its retries failed';
 
 /** invoice.voided, invoice.marked_uncollectible: the invoice's own case closes, for `reason`. */

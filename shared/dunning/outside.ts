@@ -32,13 +32,29 @@ export async function closeFromOutside(
   return true;
 }
 
+/** The reason a case closes when its subscription was canceled in Stripe (not by Stripe's own retries). */
+export const CANCELED_IN_STRIPE = 'subscription canceled in Stripe';
+
+/** Why Stripe holds the invoice as ended for dunning, or undefined while it may still be collected. */
+function endedInStripe(invoice: InvoiceSnapshot): string | undefined {
+  if (invoice.status === 'void') return 'invoice voided in Stripe';
+  if (invoice.status === 'uncollectible') return 'invoice marked uncollectible in Stripe';
+  // A canceled subscription's open invoice stays open, but Stripe stops collecting it "to prevent
+  // unexpected payment attempts after the customer has canceled" (docs.stripe.com/api/subscriptions/cancel):
+  // neither a notice nor a charge of ours may follow, whether or not its webhook has come yet.
+  if (invoice.subscriptionStatus === 'canceled' || invoice.subscriptionStatus === 'incomplete_expired') return CANCELED_IN_STRIPE;
+  return undefined;
+}
+
 /**
- * For a stage that has just read the invoice: if Stripe has ended it (voided, uncollectible), close
- * the case and stand the stage down, even if the webhook saying so never arrived.
+ * For a stage that has just read the invoice: if Stripe has ended it (voided, uncollectible, its
+ * subscription canceled), close the case and stand the stage down, even if the webhook saying so is
+ * late or never arrives. A `customer.subscription.deleted` for Stripe's own end of retries that comes
+ * after still tells the customer their subscription has ended (ended-in-stripe.ts).
  */
 export async function standDownIfEndedInStripe(deps: Uses<'clock' | 'log' | 'metrics', Cases & Banners & Timeline>, dunningCase: DunningCase, invoice: InvoiceSnapshot): Promise<void> {
-  if (invoice.status !== 'void' && invoice.status !== 'uncollectible') return;
-  const reason = invoice.status === 'void' ? 'invoice voided in Stripe' : 'invoice marked uncollectible in Stripe';
+  const reason = endedInStripe(invoice);
+  if (!reason) return;
   await closeFromOutside(deps, dunningCase, reason);
   throw new CaseClosedError(dunningCase.invoiceId, 'closed');
 }

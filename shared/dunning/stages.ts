@@ -70,8 +70,9 @@ export async function runNoticeStage(
   }
   const dunningCase = await startStageClock(deps, begun, () => due);
 
-  // Never nag a customer who has paid: Stripe is the truth even if its invoice.paid is late or lost.
-  const invoice = await deps.stripe.getInvoice(invoiceId);
+  // Never nag a customer who has paid, or whose subscription has been canceled: Stripe is the truth
+  // even if its invoice.paid or customer.subscription.deleted is late or lost.
+  const invoice = await deps.stripe.getInvoice(invoiceId, { withSubscription: true });
   if (invoice.status === 'paid' && (await recoverCase(deps, invoiceId, howPaid(invoice))).recovered) {
     throw new CaseClosedError(invoiceId, 'recovered');
   }

@@ -3,7 +3,8 @@
 import type { Banners, CaseClaims, CaseQueries, Cases, Invoices, Subscriptions, Suppressions, Timeline } from '../domain/ports.ts';
 import { recoverCase } from './close.ts';
 import type { Uses } from './deps.ts';
-import { CANCELED_IN_STRIPE, closeCases } from './ended-in-stripe.ts';
+import { closeCases } from './ended-in-stripe.ts';
+import { CANCELED_IN_STRIPE } from './outside.ts';
 import { ignore, type IngestResult } from './ingest-result.ts';
 import { stopExecution } from './invoice-paid.ts';
 import { parseRef, type StripeEventEnvelope } from './invoice-event.ts';

@@ -320,6 +320,35 @@ describe('a stage whose invoice Stripe has ended without telling us', () => {
   });
 });
 
+describe('a stage whose subscription was canceled in Stripe, its webhook not yet come', () => {
+  // Stripe keeps a canceled subscription's invoice open, but stops collecting it
+  // (docs.stripe.com/api/subscriptions/cancel): its customer.subscription.deleted may come late
+  // (retried deliveries) or never, and no notice or charge of ours may go out meanwhile.
+  it('closes the case instead of sending the next notice', async () => {
+    const c = await openCaseQuietly(t, 'Canceled Before Notice');
+    await withDeliveriesPaused(t.runtime, () => t.stripe.subscriptions.cancel(c.subscriptionId!));
+
+    await expect(runNoticeStage(realDeps(t), c.invoiceId, 'Notice1')).rejects.toBeInstanceOf(CaseClosedError);
+
+    expect(await realDeps(t).store.getCase(c.invoiceId)).toMatchObject({ status: 'closed', closedReason: 'subscription canceled in Stripe' });
+    expect(await subjectsTo(t.runtime, c.customerEmail!)).toEqual([]);
+  });
+
+  it('charges neither by a retry nor with a card put in after, and leaves the invoice open', async () => {
+    const c = await openCaseQuietly(t, 'Canceled Before Retry');
+    await withDeliveriesPaused(t.runtime, () => t.stripe.subscriptions.cancel(c.subscriptionId!));
+    const card = await withDeliveriesPaused(t.runtime, () => putInWorkingCard(t.stripe, c.customerId));
+    const deps = realDeps(t);
+
+    await expect(chargeCase(deps, { ...c }, { holder: 'event:evt_card', idempotencyKey: 'card-after-cancel', paymentMethod: card, by: 'card_update' })).rejects.toBeInstanceOf(CaseClosedError);
+    await expect(chargeCase(deps, { ...c }, { holder: 'Retry1', idempotencyKey: 'retry-after-cancel', by: 'workflow' })).rejects.toBeInstanceOf(CaseClosedError);
+
+    expect(await deps.store.getCase(c.invoiceId)).toMatchObject({ status: 'closed', closedReason: 'subscription canceled in Stripe' });
+    expect((await deps.store.getCase(c.invoiceId))?.chargeAttempts ?? []).toEqual([]);
+    expect(await t.stripe.invoices.retrieve(c.invoiceId)).toMatchObject({ status: 'open', attempt_count: 1 });
+  });
+});
+
 describe('a case flagged after its retries ran out', () => {
   it('is marked needs_attention with the error and emits the NeedsAttention metric', async () => {
     const c = await openCaseQuietly(t, 'Flag Me');
