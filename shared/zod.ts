@@ -3,7 +3,9 @@
 // Import it as a namespace, `import * as z from '../zod.ts'`: esbuild then keeps only what is used
 // (a re-exported namespace object, `export * as z`, would keep all of zod/mini and every locale).
 import { config } from 'zod/mini';
-import en from 'zod/v4/locales/en.js';
+// Named, not the module's default: a default import of a CommonJS module differs between the
+// package's CommonJS build and ESM (esbuild's node-mode interop), a named one does not.
+import { en } from 'zod/v4/locales';
 
 config(en());
 

@@ -3,11 +3,13 @@
 import { CfnOutput, Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import { OPERATOR_OUTPUTS, policyDigest } from '#shared/operator-outputs.ts';
 import { Policy, type IRole } from 'aws-cdk-lib/aws-iam';
+import { Runtime, RuntimeFamily } from 'aws-cdk-lib/aws-lambda';
 // cdk-nag's own rendering of a CloudFormation reference into a finding id (not re-exported at the root).
 import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference.js';
 import type { Construct } from 'constructs';
 import { AlarmTopic } from '../constructs/alarm-topic.ts';
 import { DunningWorkflow, type DunningWorkflowProps } from '../dunning-workflow.ts';
+import { DUNNING_RUNTIME } from '../constructs/dunning-function.ts';
 
 export interface DunningStackProps extends StackProps {
   /** Everything the workflow needs; see DunningWorkflowProps. */
@@ -136,6 +138,19 @@ export function acknowledgeNagFindings(dunning: DunningWorkflow): void {
       'This queue IS the dead-letter queue: of the SES events topic subscription and of the failed asynchronous invocations of record-email-event. A DLQ for it would just move the same messages again.',
   });
 
+  // AwsSolutions-L1 asks for the newest Node.js runtime the app's own aws-cdk-lib knows. An app on a
+  // newer aws-cdk-lib than ours knows one the functions were never run on: they stay on theirs.
+  const newer = newerNodeRuntimes();
+  if (newer.length > 0) {
+    for (const fn of [...Object.values(dunning.functions), dunning.eventBridgeFunction]) {
+      if (!fn) continue;
+      Validations.of(fn).acknowledge({
+        id: 'AwsSolutions-L1',
+        reason: `The functions run on ${DUNNING_RUNTIME.name}, the runtime this release is built for (ES modules, esbuild's target) and tested on; ${newer.join(', ')} comes with a release of the package that is tested on it, not with the app's aws-cdk-lib.`,
+      });
+    }
+  }
+
   Validations.of(dunning.secrets).acknowledge({
     id: 'AwsSolutions-SMG4',
     reason:
@@ -157,6 +172,12 @@ function wildcardResources(role: IRole, action: string): string[] {
     .flatMap((statement) => [statement.Resource].flat())
     .map((resource) => flattenCfnReference(resource))
     .filter((resource) => resource.includes('*'));
+}
+
+/** Node.js runtimes the installed aws-cdk-lib knows that are newer than the one the functions use. */
+export function newerNodeRuntimes(known: readonly Runtime[] = Runtime.ALL, ours: Runtime = DUNNING_RUNTIME): string[] {
+  const major = (runtime: Runtime) => Number(/^nodejs(\d+)/.exec(runtime.name)?.[1] ?? Number.NaN);
+  return known.filter((runtime) => runtime.family === RuntimeFamily.NODEJS && major(runtime) > major(ours)).map((runtime) => runtime.name);
 }
 
 interface PolicyJsonStatement {
