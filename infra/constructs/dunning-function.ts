@@ -2,6 +2,7 @@
 // log group, ESM bundling with source maps. The bind*() helpers grant access and set the matching
 // environment variable in one call, so permissions and configuration cannot drift apart.
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
@@ -21,6 +22,24 @@ import type { NoticeEmail } from './notice-email.ts';
 
 /** Resolved from this file, not the working directory, so synth works from any folder (tests, CLI). */
 const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/**
+ * Where a function's code is bundled from. In this repository: `functions/<name>/handler.ts`, with
+ * the repository's lock file. From the installed package (package/README.md): the compiled ES
+ * module `dist/esm/functions/<name>/handler.js` (the CommonJS build, under `dist/cjs/`, points at the
+ * same ES module, as the bundle is one), with no lock file of ours: NodejsFunction then uses the
+ * app's own, found from the working directory, as any construct library's functions do.
+ */
+export function functionSource(name: DunningFunctionName, root: string = PROJECT_ROOT): { entry: string; projectRoot?: string; depsLockFilePath?: string } {
+  const source = `${root}functions/${name}/handler.ts`;
+  if (existsSync(source) && existsSync(`${root}package-lock.json`)) {
+    return { entry: source, projectRoot: root, depsLockFilePath: `${root}package-lock.json` };
+  }
+  for (const entry of [`${root}functions/${name}/handler.js`, `${root}../esm/functions/${name}/handler.js`]) {
+    if (existsSync(entry)) return { entry };
+  }
+  throw new Error(`no code for the ${name} function under ${root} (functions/${name}/handler.ts or .js)`);
+}
 
 /** The folders under `functions/`; each holds a `handler.ts` that exports `handler`. */
 export type DunningFunctionName =
@@ -121,10 +140,8 @@ export class DunningFunction extends NodejsFunction {
     });
 
     super(scope, id, {
-      entry: `${PROJECT_ROOT}functions/${props.name}/handler.ts`,
+      ...functionSource(props.name),
       handler: 'handler',
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: `${PROJECT_ROOT}package-lock.json`,
       description: props.description,
       runtime: DUNNING_RUNTIME,
       architecture: Architecture.ARM_64,
