@@ -15,3 +15,51 @@ export async function readSecretString(ref: SecretRef, options: AwsJsonCallOptio
   if (value.trim() === '') throw new InvalidInputError(`secret ${ref.arn} has no value`);
   return value.trim();
 }
+
+/**
+ * A secret held for the container's dependencies that can be read again on demand: a signature that
+ * fails under the held webhook secret may be one made with a new secret (`dunning connect` stored
+ * it, or it was rolled in Stripe) that this container has not read yet. Read again at most once per
+ * `minRefreshMs`, so forged deliveries cannot turn into a GetSecretValue each.
+ */
+export class RefreshableSecret {
+  private value = '';
+  private readAt = Number.NEGATIVE_INFINITY;
+
+  constructor(
+    private readonly read: () => Promise<string>,
+    private readonly options: { minRefreshMs: number; now?: () => number },
+  ) {}
+
+  static async load(read: () => Promise<string>, options: { minRefreshMs: number; now?: () => number }): Promise<RefreshableSecret> {
+    const secret = new RefreshableSecret(read, options);
+    await secret.readNow();
+    return secret;
+  }
+
+  get current(): string {
+    return this.value;
+  }
+
+  /** Reads the secret again if the last read is old enough: true if it changed. A failed read changes nothing. */
+  async refresh(): Promise<boolean> {
+    if (this.now() - this.readAt < this.options.minRefreshMs) return false;
+    const before = this.value;
+    try {
+      await this.readNow();
+    } catch {
+      this.readAt = this.now();
+      return false;
+    }
+    return this.value !== before;
+  }
+
+  private async readNow(): Promise<void> {
+    this.value = await this.read();
+    this.readAt = this.now();
+  }
+
+  private now(): number {
+    return (this.options.now ?? Date.now)();
+  }
+}

@@ -22,6 +22,12 @@ export interface WebhookDeps {
   metrics: MetricsSink;
   /** Checks Stripe-Signature against the signing secret and returns the body parsed. Throws if invalid. */
   verify(rawBody: string, signature: string): unknown;
+  /**
+   * Reads the signing secret again (at most so often); true if it changed, and `verify` then checks
+   * against the new one. A delivery signed with a secret stored since this container read its own
+   * (`dunning connect`, a secret rolled in Stripe) is accepted at once instead of after the cache's age.
+   */
+  refreshSecret?(): Promise<boolean>;
   /** Where verified events wait for the router. */
   inbox: EventInbox;
 }
@@ -42,7 +48,7 @@ export async function receiveWebhook(deps: WebhookDeps, request: WebhookRequest)
 
   let verified: unknown;
   try {
-    verified = deps.verify(request.rawBody, request.signature);
+    verified = await verifyOrRefresh(deps, request.rawBody, request.signature);
   } catch (error) {
     // The body is parsed only after the signature matched: a SyntaxError is a signed non-JSON body.
     if (error instanceof SyntaxError) return reject('body_not_json', { statusCode: 400, body: { error: 'body is not JSON' } });
@@ -66,4 +72,15 @@ export async function receiveWebhook(deps: WebhookDeps, request: WebhookRequest)
   }
   deps.metrics.count('WebhookAccepted');
   return { statusCode: 200, body: { received: true, id: event.id } };
+}
+
+/** Verifies; on a signature that does not match, reads the secret again once, if it may, and verifies again. */
+async function verifyOrRefresh(deps: WebhookDeps, rawBody: string, signature: string): Promise<unknown> {
+  try {
+    return deps.verify(rawBody, signature);
+  } catch (error) {
+    if (error instanceof SyntaxError || !deps.refreshSecret || !(await deps.refreshSecret())) throw error;
+    deps.log.info('webhook signing secret changed; verifying again with the new one');
+    return deps.verify(rawBody, signature);
+  }
 }
