@@ -128,7 +128,8 @@ export class Core {
     event.created = this.clockTime(this.clockOfObject(snapshot));
     event.data = previous ? { object: snapshot, previous_attributes: previous } : { object: snapshot };
     event.livemode = false;
-    event.pending_webhooks = this.webhooks.wants(type) ? 1 : 0;
+    // One for each endpoint it is sent to; each delivery takes one off.
+    event.pending_webhooks = this.webhooks.recipients(type);
     event.request = { id: this.request.id, idempotency_key: this.request.idempotencyKey };
     event.type = type;
     this.store.putEvent(event);

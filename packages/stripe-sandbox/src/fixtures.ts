@@ -22,7 +22,9 @@ type FixtureName =
   | 'product'
   | 'subscription'
   | 'subscription_item'
-  | 'test_helpers.test_clock';
+  | 'test_helpers.test_clock'
+  | 'webhook_endpoint'
+  | 'deleted_webhook_endpoint';
 
 /**
  * Stripe's fixture objects as committed, `{ resources: { <object type>: <object> } }`, parsed afresh

@@ -4,6 +4,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { processDue } from './billing/clock.ts';
 import { API_VERSION, Core, KNOWN_API_VERSIONS, type InvoiceAfterRetries, type SubscriptionAfterRetries } from './core.ts';
+import { registerWebhookEndpoint } from './handlers/webhookEndpoints.ts';
 import { listen } from './listen.ts';
 import { RateLimiter, type RateLimits, type RateLimitSetting } from './rate-limits.ts';
 import { RequestCounter, type RequestStats } from './request-stats.ts';
@@ -152,6 +153,8 @@ export async function startStripeSandbox(options: StripeSandboxOptions = {}): Pr
     }
   }
   core.settings.defaultApiVersion = options.defaultApiVersion ?? API_VERSION;
+  // Endpoints made through the API before a restart keep receiving events.
+  for (const endpoint of store.all('webhook_endpoint')) registerWebhookEndpoint(core, endpoint);
   const faults = new Faults();
   server.on('request', createRequestHandler(core, faults, traffic));
 

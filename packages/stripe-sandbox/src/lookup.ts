@@ -18,6 +18,7 @@ const PREFIXES: Array<[string, Kind]> = [
   ['inpay_', 'invoice_payment'],
   ['clock_', 'test_clock'],
   ['bps_', 'portal_session'],
+  ['we_', 'webhook_endpoint'],
 ];
 
 /** How Stripe names each type in "No such …" messages. */
@@ -34,6 +35,7 @@ const LABELS: Record<Kind, string> = {
   invoice_payment: 'invoice_payment',
   test_clock: 'test_clock',
   portal_session: 'billing_portal.session',
+  webhook_endpoint: 'webhook endpoint',
 };
 
 export function kindOfId(id: string): Kind | undefined {

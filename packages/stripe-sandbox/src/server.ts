@@ -15,6 +15,7 @@ import { paymentRoutes } from './handlers/payments.ts';
 import { testClockRoutes } from './handlers/testClocks.ts';
 import { billingPortalRoutes } from './handlers/billingPortal.ts';
 import { eventRoutes } from './handlers/events.ts';
+import { webhookEndpointRoutes } from './handlers/webhookEndpoints.ts';
 import { newId } from './ids.ts';
 import { Params } from './params.ts';
 import { handlePage } from './portal.ts';
@@ -41,6 +42,7 @@ const ROUTES: Route[] = [
   ...testClockRoutes,
   ...billingPortalRoutes,
   ...eventRoutes,
+  ...webhookEndpointRoutes,
 ];
 
 const MAX_BODY_BYTES = 1024 * 1024;

@@ -30,6 +30,8 @@ export interface Collections {
   invoice_payment: Record<string, Stripe.InvoicePayment>;
   test_clock: Record<string, Stripe.TestHelpers.TestClock>;
   portal_session: Record<string, Stripe.BillingPortal.Session>;
+  /** As retrieve answers them: without `secret` (kept in `webhookEndpointSecrets`). */
+  webhook_endpoint: Record<string, Stripe.WebhookEndpoint>;
 }
 
 export type Kind = keyof Collections;
@@ -63,6 +65,11 @@ export interface SandboxState {
   upcomingSentFor?: Record<string, number>;
   /** Per invoice, the payment methods that hard-declined on it: Stripe's retries skip them. */
   hardDeclined?: Record<string, string[]>;
+  /**
+   * Per webhook endpoint made through the API, what its object does not show: the secret it signs
+   * with (returned once, at creation) and whether it is a Connect endpoint.
+   */
+  webhookEndpointSecrets?: Record<string, { secret: string; connect: boolean }>;
 }
 
 const KINDS: Kind[] = [
@@ -78,6 +85,7 @@ const KINDS: Kind[] = [
   'invoice_payment',
   'test_clock',
   'portal_session',
+  'webhook_endpoint',
 ];
 
 function emptyState(baseUrl: string): SandboxState {
@@ -306,11 +314,11 @@ export class Store {
     return logged ? { type: logged.type, payload: logged.text } : undefined;
   }
 
-  /** Delivered to the endpoint: nothing pending for it any more. */
+  /** Delivered to one of the endpoints it was sent to: one fewer pending. */
   markEventDelivered(id: string): void {
     const event = this.getEvent(id);
     if (!event || event.pending_webhooks === 0) return;
-    event.pending_webhooks = 0;
+    event.pending_webhooks -= 1;
     this.logEvent(event);
   }
 

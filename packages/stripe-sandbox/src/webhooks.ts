@@ -1,10 +1,12 @@
-// Delivers events to the configured endpoint the way Stripe does: signed JSON POSTs after the API
+// Delivers events to the webhook endpoints the way Stripe does: signed JSON POSTs after the API
 // call that caused them, in no guaranteed order, sometimes twice, and retried for hours when the
 // endpoint fails (https://docs.stripe.com/webhooks#event-ordering, #handle-duplicate-events,
-// #automatic-retries). An `ordered` mode keeps the idealised delivery some tests need.
-import { createHmac } from 'node:crypto';
-import http from 'node:http';
-import https from 'node:https';
+// #automatic-retries). An `ordered` mode keeps the idealised delivery some tests need. The
+// endpoints are the host's own target (`webhook`, `setWebhook`) and those made through
+// /v1/webhook_endpoints; each gets every event it subscribes to, independently (webhook-lane.ts).
+import { Lane } from './webhook-lane.ts';
+
+export { signPayload } from './webhook-lane.ts';
 
 export interface WebhookTarget {
   url: string;
@@ -86,14 +88,6 @@ export const DEFAULT_DELIVERY: DeliveryOptions = {
   concurrency: 2,
 };
 
-const REQUEST_TIMEOUT_MS = 10_000;
-
-/** Stripe-Signature as Stripe computes it: HMAC-SHA256 of "<t>.<payload>" with the endpoint secret. */
-export function signPayload(payload: string, secret: string, timestamp = Math.floor(Date.now() / 1000)): string {
-  const v1 = createHmac('sha256', secret).update(`${timestamp}.${payload}`, 'utf8').digest('hex');
-  return `t=${timestamp},v1=${v1}`;
-}
-
 /**
  * mulberry32: a tiny seeded PRNG. Math.random cannot be seeded, and a failing seed must replay;
  * the draws are made when an event is queued (in creation order), so the same API calls get the
@@ -110,83 +104,116 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
+
 interface DispatcherOptions {
   /** The event's type and its JSON as sent. */
   getEvent: (id: string) => { type: string; payload: string } | undefined;
+  /** One endpoint received the event (called once per endpoint that was sent it). */
   onDelivered: (id: string) => void;
   log: (line: string) => void;
   retry: RetryPolicy;
   delivery: DeliveryOptions;
 }
 
-interface Delivery {
-  id: string;
-  /** 1 for the first try; each retry adds one. */
-  attempt: number;
+/**
+ * The seed of the `n`th endpoint made through the API (1, 2, …): its own draws, so adding one does
+ * not change when the host's target (seeded with `seed` itself) gets its events.
+ */
+function endpointSeed(seed: number, n: number): number {
+  return (seed ^ Math.imul(n, 0x9e3779b9)) >>> 0;
+}
+
+/** One URL however written: a trailing slash or the host's case does not make another. */
+function sameUrl(a: string, b: string): boolean {
+  const normal = (url: string) => url.replace(/\/+$/, '').replace(/^(https?:\/\/[^/]+)/i, (origin) => origin.toLowerCase());
+  return normal(a) === normal(b);
 }
 
 export class WebhookDispatcher {
-  private target: WebhookTarget | undefined;
-  private enabled: ReadonlySet<string> | undefined;
-  /** Ready to send (ordered mode: in creation order, the head is being sent). */
-  private readonly queue: Delivery[] = [];
-  /** Waiting for their latency or a retry (stripe mode). */
-  private readonly timers = new Set<NodeJS.Timeout>();
-  private inFlight = 0;
-  private pumping = false;
-  private closed = false;
   private waiters: Array<() => void> = [];
-  private sleeping: { timer: NodeJS.Timeout; wake: () => void } | undefined;
+  private closed = false;
   private readonly opts: DispatcherOptions;
-  private readonly random: () => number;
+  /** The host's own target: `webhook` in the options, or `setWebhook`. */
+  private readonly primary: Lane;
+  /** Endpoints made through /v1/webhook_endpoints, by id, in creation order. */
+  private readonly endpoints = new Map<string, Lane>();
+  private endpointsMade = 0;
 
   constructor(opts: DispatcherOptions, target?: WebhookTarget) {
     this.opts = opts;
-    this.random = seededRandom(opts.delivery.seed);
-    this.setTarget(target);
+    this.primary = this.lane(seededRandom(opts.delivery.seed), false, '', target);
   }
 
   get mode(): DeliveryMode {
     return this.opts.delivery.mode;
   }
 
-  /** The endpoint's own API version, if it has one. */
+  /** The host's endpoint's own API version, if it has one: what events are recorded at. */
   get apiVersion(): string | undefined {
-    return this.hasTarget ? this.target?.apiVersion : undefined;
+    return this.primary.currentTarget?.apiVersion;
   }
 
   get hasTarget(): boolean {
-    return this.target !== undefined && !this.closed;
+    return this.primary.hasTarget;
   }
 
-  /** Whether an event of `type` is sent to the endpoint (so counts in its `pending_webhooks`). */
+  /** Whether an event of `type` is sent to the host's endpoint. */
   wants(type: string): boolean {
-    return this.hasTarget && (this.enabled === undefined || this.enabled.has(type));
+    return this.primary.wants(type) && !this.primaryReplaced();
+  }
+
+  /**
+   * The host's own target stands in for an endpoint nobody made through the API (the local runtime
+   * wires its webhook so, as if `dunning connect` had run). Once an enabled endpoint made through the
+   * API posts to the same URL, that one is the endpoint there: the host's stops, so the URL gets each
+   * event once, signed with the new endpoint's own secret, as in Stripe.
+   */
+  private primaryReplaced(): boolean {
+    const url = this.primary.currentTarget?.url;
+    if (!url) return false;
+    for (const lane of this.endpoints.values()) if (lane.currentTarget && sameUrl(lane.currentTarget.url, url)) return true;
+    return false;
+  }
+
+  /** How many endpoints an event of `type` is sent to: its `pending_webhooks` when created. */
+  recipients(type: string): number {
+    let n = this.wants(type) ? 1 : 0;
+    for (const lane of this.endpoints.values()) if (lane.wants(type)) n += 1;
+    return n;
   }
 
   setTarget(target: WebhookTarget | undefined): void {
-    this.target = target;
-    const enabled = target?.enabledEvents;
-    this.enabled = enabled === undefined || enabled.includes('*') ? undefined : new Set(enabled);
-    // Like deleting a Stripe endpoint: what was still queued or scheduled for it is abandoned.
-    if (!target) this.abandon();
-    this.settle();
+    this.primary.setTarget(target);
+  }
+
+  /**
+   * An endpoint made through the API, as it is now (its url, secret, enabled_events and the
+   * version its events are rendered at), or `undefined` while it is disabled. What was queued or
+   * scheduled for a disabled endpoint is abandoned, as for a removed one.
+   */
+  setEndpoint(id: string, target: WebhookTarget | undefined): void {
+    const lane = this.endpoints.get(id);
+    if (lane) return lane.setTarget(target);
+    if (!target || this.closed) return;
+    this.endpointsMade += 1;
+    const random = seededRandom(endpointSeed(this.opts.delivery.seed, this.endpointsMade));
+    this.endpoints.set(id, this.lane(random, true, ` to ${id}`, target));
+  }
+
+  /** A deleted endpoint: nothing more is sent to it. */
+  removeEndpoint(id: string): void {
+    const lane = this.endpoints.get(id);
+    if (!lane) return;
+    this.endpoints.delete(id);
+    lane.close();
   }
 
   enqueue(eventId: string, type: string): void {
-    if (!this.wants(type)) return;
-    if (this.mode === 'ordered') {
-      this.queue.push({ id: eventId, attempt: 1 });
-      // Delivery starts after the API response that caused the event has been written.
-      setImmediate(() => void this.pumpOrdered());
-      return;
-    }
-    const { duplicateRate, maxLatencyMs } = this.opts.delivery;
-    this.later({ id: eventId, attempt: 1 }, this.random() * maxLatencyMs);
-    if (this.random() < duplicateRate) this.later({ id: eventId, attempt: 1 }, this.random() * maxLatencyMs * 4);
+    if (this.wants(type)) this.primary.enqueue(eventId);
+    for (const lane of this.endpoints.values()) if (lane.wants(type)) lane.enqueue(eventId);
   }
 
-  /** Resolves when nothing is queued, in flight, waiting for its latency or scheduled for a retry. */
+  /** Resolves when nothing is queued, in flight, waiting for its latency or scheduled for a retry, for any endpoint. */
   idle(): Promise<void> {
     if (this.isIdle()) return Promise.resolve();
     return new Promise((resolve) => this.waiters.push(resolve));
@@ -194,22 +221,22 @@ export class WebhookDispatcher {
 
   close(): void {
     this.closed = true;
-    this.abandon();
-    if (this.sleeping) {
-      clearTimeout(this.sleeping.timer);
-      this.sleeping.wake();
-    }
+    this.primary.close();
+    for (const lane of this.endpoints.values()) lane.close();
     this.settle();
   }
 
-  private isIdle(): boolean {
-    return this.queue.length === 0 && this.timers.size === 0 && this.inFlight === 0 && !this.pumping;
+  private lane(random: () => number, renderAtTargetVersion: boolean, logSuffix: string, target: WebhookTarget | undefined): Lane {
+    const { getEvent, onDelivered, log, retry, delivery } = this.opts;
+    const onSettled = () => this.settle();
+    return new Lane({ getEvent, onDelivered, log, retry, delivery, random, onSettled, renderAtTargetVersion, logSuffix }, target);
   }
 
-  private abandon(): void {
-    this.queue.length = 0;
-    for (const timer of this.timers) clearTimeout(timer);
-    this.timers.clear();
+  private isIdle(): boolean {
+    // The primary lane is being made while its constructor settles.
+    if (this.primary !== undefined && !this.primary.isIdle()) return false;
+    for (const lane of this.endpoints.values()) if (!lane.isIdle()) return false;
+    return true;
   }
 
   private settle(): void {
@@ -217,131 +244,5 @@ export class WebhookDispatcher {
     const waiters = this.waiters;
     this.waiters = [];
     for (const w of waiters) w();
-  }
-
-  /** Queues `delivery` after `ms` (stripe mode). */
-  private later(delivery: Delivery, ms: number): void {
-    const timer = setTimeout(() => {
-      this.timers.delete(timer);
-      if (this.closed || !this.target) return this.settle();
-      this.queue.push(delivery);
-      this.pumpConcurrent();
-    }, ms);
-    this.timers.add(timer);
-  }
-
-  private pumpConcurrent(): void {
-    const { concurrency } = this.opts.delivery;
-    while (this.inFlight < concurrency && this.queue.length > 0 && !this.closed) {
-      const delivery = this.queue.shift()!;
-      this.inFlight += 1;
-      void this.attempt(delivery).finally(() => {
-        this.inFlight -= 1;
-        this.pumpConcurrent();
-        this.settle();
-      });
-    }
-  }
-
-  private async attempt(delivery: Delivery): Promise<void> {
-    const target = this.target;
-    const event = this.opts.getEvent(delivery.id);
-    if (!target || !event || this.closed) return;
-    const outcome = await this.post(target, event);
-    if (outcome === 'ok') {
-      this.opts.onDelivered(delivery.id);
-      return;
-    }
-    const { retryAfterHours, hourMs, minRetryMs } = this.opts.delivery;
-    const attempts = retryAfterHours.length + 1;
-    this.opts.log(`webhook ${event.type} ${delivery.id} attempt ${delivery.attempt}/${attempts} failed: ${outcome}`);
-    const hours = retryAfterHours[delivery.attempt - 1];
-    if (hours === undefined) {
-      this.opts.log(`webhook ${delivery.id} given up after ${attempts} attempts`);
-      return;
-    }
-    if (this.closed || !this.target) return;
-    this.later({ id: delivery.id, attempt: delivery.attempt + 1 }, Math.max(hours * hourMs, minRetryMs));
-  }
-
-  private async pumpOrdered(): Promise<void> {
-    if (this.pumping) return;
-    this.pumping = true;
-    try {
-      while (this.queue.length > 0 && !this.closed) {
-        const head = this.queue[0]!;
-        await this.deliverWithRetries(head.id);
-        if (this.queue[0] === head) this.queue.shift();
-      }
-    } finally {
-      this.pumping = false;
-      this.settle();
-    }
-  }
-
-  private async deliverWithRetries(id: string): Promise<void> {
-    const { attempts, initialDelayMs, maxDelayMs } = this.opts.retry;
-    for (let attempt = 1; attempt <= attempts; attempt++) {
-      const target = this.target;
-      const event = this.opts.getEvent(id);
-      if (!target || !event || this.closed) return;
-      const outcome = await this.post(target, event);
-      if (outcome === 'ok') {
-        this.opts.onDelivered(id);
-        return;
-      }
-      this.opts.log(`webhook ${event.type} ${id} attempt ${attempt}/${attempts} failed: ${outcome}`);
-      if (attempt < attempts) await this.sleep(Math.min(initialDelayMs * 2 ** (attempt - 1), maxDelayMs));
-    }
-    this.opts.log(`webhook ${id} given up after ${attempts} attempts`);
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const wake = () => {
-        this.sleeping = undefined;
-        resolve();
-      };
-      this.sleeping = { timer: setTimeout(wake, ms), wake };
-    });
-  }
-
-  private post(target: WebhookTarget, event: { payload: string }): Promise<'ok' | string> {
-    const { payload } = event;
-    const url = new URL(target.url);
-    const client = url.protocol === 'https:' ? https : http;
-    return new Promise((resolve) => {
-      const req = client.request(
-        url,
-        {
-          method: 'POST',
-          headers: {
-            'Content-Type': 'application/json; charset=utf-8',
-            'Content-Length': Buffer.byteLength(payload),
-            'User-Agent': 'Stripe/1.0 (+https://stripe.com/docs/webhooks)',
-            'Cache-Control': 'no-cache',
-            Accept: '*/*; q=0.5, application/xml',
-            'Stripe-Signature': signPayload(payload, target.secret),
-          },
-          timeout: REQUEST_TIMEOUT_MS,
-        },
-        (res) => {
-          // Like the Dashboard's delivery log: the status, and the start of what the endpoint said.
-          let body = '';
-          res.setEncoding('utf8');
-          res.on('data', (chunk: string) => {
-            if (body.length < 200) body += chunk;
-          });
-          res.on('end', () => {
-            const status = res.statusCode ?? 0;
-            resolve(status >= 200 && status < 300 ? 'ok' : `HTTP ${status} ${body.slice(0, 200)}`.trim());
-          });
-          res.on('error', (err) => resolve(err.message));
-        },
-      );
-      req.on('timeout', () => req.destroy(new Error('timed out')));
-      req.on('error', (err) => resolve(err.message));
-      req.end(payload);
-    });
   }
 }

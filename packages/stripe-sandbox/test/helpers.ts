@@ -171,3 +171,33 @@ export async function lastEventFor(stripe: Stripe, type: string, id: string): Pr
   if (!event) throw new Error(`no ${type} event for ${id}`);
   return event;
 }
+
+/** Every request an endpoint gets, signed or not, and what to answer. */
+export interface RawReceiver {
+  url: string;
+  requests: Array<{ body: string; signature: string }>;
+  close(): Promise<void>;
+}
+
+export async function startRawReceiver(status = 200): Promise<RawReceiver> {
+  const requests: RawReceiver['requests'] = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      requests.push({ body: Buffer.concat(chunks).toString('utf8'), signature: String(req.headers['stripe-signature']) });
+      res.writeHead(status).end('{}');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/hook`,
+    requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
