@@ -19,12 +19,13 @@ export async function readSecretString(ref: SecretRef, options: AwsJsonCallOptio
 /**
  * A secret held for the container's dependencies that can be read again on demand: a signature that
  * fails under the held webhook secret may be one made with a new secret (`dunning connect` stored
- * it, or it was rolled in Stripe) that this container has not read yet. Read again at most once per
- * `minRefreshMs`, so forged deliveries cannot turn into a GetSecretValue each.
+ * it, or it was rolled in Stripe) that this container has not read yet. The first such failure reads
+ * it again at once (right after `connect`, however recently the container started); after that, at
+ * most once per `minRefreshMs`, so forged deliveries cannot turn into a GetSecretValue each.
  */
 export class RefreshableSecret {
   private value = '';
-  private readAt = Number.NEGATIVE_INFINITY;
+  private refreshedAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly read: () => Promise<string>,
@@ -41,14 +42,14 @@ export class RefreshableSecret {
     return this.value;
   }
 
-  /** Reads the secret again if the last read is old enough: true if it changed. A failed read changes nothing. */
+  /** Reads the secret again unless the last re-read is too recent: true if it changed. A failed read changes nothing. */
   async refresh(): Promise<boolean> {
-    if (this.now() - this.readAt < this.options.minRefreshMs) return false;
+    if (this.now() - this.refreshedAt < this.options.minRefreshMs) return false;
+    this.refreshedAt = this.now();
     const before = this.value;
     try {
       await this.readNow();
     } catch {
-      this.readAt = this.now();
       return false;
     }
     return this.value !== before;
@@ -56,7 +57,6 @@ export class RefreshableSecret {
 
   private async readNow(): Promise<void> {
     this.value = await this.read();
-    this.readAt = this.now();
   }
 
   private now(): number {

@@ -39,10 +39,9 @@ async function webhook(initial: string) {
 }
 
 describe('a webhook whose signing secret changed after it read it', () => {
-  it('reads the secret again on a signature that does not match, and takes the delivery', async () => {
+  it('reads the secret again on a signature that does not match, at once, and takes the delivery', async () => {
     const w = await webhook('whsec_old');
     w.stored.value = 'whsec_new';
-    w.clock.ms += 11_000;
 
     const response = await receiveWebhook(w.deps, signedWith('whsec_new'));
 
@@ -51,20 +50,23 @@ describe('a webhook whose signing secret changed after it read it', () => {
     expect(w.reads()).toBe(2);
   });
 
-  it('reads it at most once in ten seconds, however many forged deliveries come', async () => {
+  it('reads it again at most once in ten seconds after that, however many forged deliveries come', async () => {
     const w = await webhook('whsec_old');
-    w.clock.ms += 11_000;
 
     for (let i = 0; i < 5; i++) expect((await receiveWebhook(w.deps, signedWith('whsec_forged'))).statusCode).toBe(400);
-
     expect(w.reads()).toBe(2);
+    w.clock.ms += 9_000;
+    expect((await receiveWebhook(w.deps, signedWith('whsec_forged'))).statusCode).toBe(400);
+    expect(w.reads()).toBe(2);
+    w.clock.ms += 1_000;
+    expect((await receiveWebhook(w.deps, signedWith('whsec_forged'))).statusCode).toBe(400);
+    expect(w.reads()).toBe(3);
     expect(w.queued).toEqual([]);
   });
 
   it('still answers 400, without storing, when the read again fails', async () => {
     const w = await webhook('whsec_old');
     w.stored.unavailable = true;
-    w.clock.ms += 11_000;
 
     const response = await receiveWebhook(w.deps, signedWith('whsec_new'));
 
