@@ -8,6 +8,7 @@ import { operatorDeps, stderrLog, type OperatorDeps } from './deps.ts';
 import { CliError } from './errors.ts';
 import { checkSimulateFlags, readPolicyFile, SIMULATE_FLAGS, simulateFailure, simulateInvoice, type SimulateFlags } from './simulate.ts';
 import { DEFAULT_LOCAL_URL, DEFAULT_STACK, localTarget, policyFileOf, stackTarget, type Target } from './target.ts';
+import { connectTarget } from './connect-target.ts';
 
 const USAGE = `usage: dunning [--local [URL] | --stack NAME] [--verbose] <command>
 
@@ -24,6 +25,9 @@ commands:
   redrive <executionName>                   after fixing what failed: reopen a needs_attention case and
                                             re-run its execution from the stage that failed
   report [--since DATE]                     the funnel, recovery rate and recovered revenue
+  connect                                   create (or update) the Stripe webhook endpoint for the
+                                            target's webhook, with every event type it handles, and
+                                            store its signing secret in the target's secret
   simulate --decline-code CODE | --invoice in_… [--advice-code CODE] [--network-advice-code NN]
            [--brand BRAND] [--time-zone ZONE | --country CC] [--failed-at DATE]
            [--policy FILE] [--policy-name NAME] [--json]
@@ -71,7 +75,7 @@ const COMMAND_FLAGS: Record<string, readonly string[]> = {
   ...Object.fromEntries(SIMULATE_FLAGS.map((flag) => [flag, ['simulate']])),
 };
 
-const COMMANDS = ['cases', 'case', 'retry-now', 'pause', 'resume', 'close', 'replay', 'unsuppress', 'redrive', 'report', 'simulate'];
+const COMMANDS = ['cases', 'case', 'retry-now', 'pause', 'resume', 'close', 'replay', 'unsuppress', 'redrive', 'report', 'simulate', 'connect'];
 
 /** A command's line of the usage, e.g. "case <invoiceId>", for an error that should show how to call it. */
 function signatureOf(command: string): string {
@@ -154,7 +158,7 @@ export async function run(argv: readonly string[], print: Print): Promise<void> 
   const target = await findTarget(values);
   const deps = await operatorDeps(target, values.verbose ? stderrLog : undefined);
   try {
-    await act(command, arg, values, deps, print);
+    await act(command, arg, values, deps, print, target);
   } finally {
     // Whatever the command did (even if it failed halfway) is counted, as a function's would be.
     await deps.metrics.flush().catch((error: unknown) => {
@@ -169,7 +173,7 @@ function findTarget(values: { local?: string; stack?: string }): Promise<Target>
   return values.local !== undefined ? localTarget(values.local) : stackTarget(values.stack ?? DEFAULT_STACK);
 }
 
-async function act(command: string, arg: string | undefined, values: ParsedValues, deps: OperatorDeps, print: Print): Promise<void> {
+async function act(command: string, arg: string | undefined, values: ParsedValues, deps: OperatorDeps, print: Print, target: Target): Promise<void> {
   switch (command) {
     case 'cases':
       return listCases(deps, print, values.status as CaseStatus | undefined);
@@ -191,6 +195,8 @@ async function act(command: string, arg: string | undefined, values: ParsedValue
       return unsuppress(deps, print, arg!, values.reason!.trim());
     case 'report':
       return report(deps, print, values.since);
+    case 'connect':
+      return connectTarget(deps, target, print);
     case 'simulate':
       return simulateInvoice(deps, { ...values, invoice: values.invoice! }, print, values.policy !== undefined ? readPolicyFile(values.policy) : undefined);
   }

@@ -22,6 +22,8 @@ export interface Target {
   env: Record<string, string>;
   /** The local SES inbox web page, when there is one. */
   sesInbox?: string;
+  /** The webhook Stripe posts to and the secret its signatures are checked with; absent when the target has no webhook. */
+  webhook?: { url: string; signingSecretArn: string };
   /**
    * Locally, how long a policy day lasts: a case's times are then shown and taken in its own clock
    * (shared/domain/case-clock.ts). Absent for a stack, which runs on the wall clock.
@@ -55,6 +57,7 @@ export async function localTarget(baseUrl: string, env: NodeJS.ProcessEnv = proc
     metrics: 'none',
     policies: parsePolicySet(discovery.policies, `${url}`),
     sesInbox: discovery.sesInbox,
+    ...(discovery.webhook ? { webhook: discovery.webhook } : {}),
     ...(discovery.dayMs ? { policyDayMs: discovery.dayMs } : {}),
     env: {
       AWS_REGION: discovery.region,
@@ -119,10 +122,13 @@ export async function stackTarget(stackName: string, env: NodeJS.ProcessEnv = pr
     );
   }
   const replyTo = outputs.get(OPERATOR_OUTPUTS.replyTo);
+  const webhookUrl = outputs.get(OPERATOR_OUTPUTS.webhookUrl);
+  const webhookSecretArn = outputs.get(OPERATOR_OUTPUTS.webhookSigningSecretArn);
   return {
     label: `stack ${stackName} (${region})`,
     metrics: 'cloudwatch',
     policies,
+    ...(webhookUrl && webhookSecretArn ? { webhook: { url: webhookUrl, signingSecretArn: webhookSecretArn } } : {}),
     env: {
       AWS_REGION: region,
       [ENV.tableName]: need('tableName'),

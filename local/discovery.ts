@@ -23,6 +23,8 @@ export interface LocalDiscovery {
   linkBaseUrl: string;
   /** The link signing key's secret in the local Secrets Manager (its value is never served here). */
   linkSigningKeySecretArn: string;
+  /** The webhook Stripe posts to, and its signing secret in the local Secrets Manager (by ARN): `dunning connect --local`. */
+  webhook?: { url: string; signingSecretArn: string };
   sender: string;
   replyTo?: string;
   /** The policy file the runtime runs: every policy, the segments and alsoNotify. */

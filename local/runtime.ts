@@ -441,6 +441,7 @@ export async function startRuntime(config: LocalConfig, events: RuntimeEvents = 
       stripe: { apiBase: sandbox?.url, apiKey: sandbox ? stripeApiKey : undefined },
       linkBaseUrl: app,
       linkSigningKeySecretArn: deployment.secrets.linkSigningKey,
+      webhook: { url: webhookEndpoint.url, signingSecretArn: deployment.secrets.webhookSigningSecret },
       sender: config.sender,
       replyTo: config.replyTo,
       policies,

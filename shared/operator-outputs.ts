@@ -13,6 +13,10 @@ export const OPERATOR_OUTPUTS = {
   /** Comma-separated; absent when there is no Reply-To. */
   replyTo: 'OperatorReplyTo',
   configurationSet: 'OperatorConfigurationSet',
+  /** The webhook's URL (absent when the Function URL is off): `dunning connect` points Stripe at it. */
+  webhookUrl: 'OperatorWebhookUrl',
+  /** The webhook signing secret: `dunning connect` stores the endpoint's secret there. */
+  webhookSigningSecretArn: 'OperatorWebhookSigningSecretArn',
   /** The deployed policy file's digest, so the CLI can refuse to act with a different policy file. */
   policySha256: 'OperatorPolicySha256',
 } as const;

@@ -53,6 +53,8 @@ function addOperatorOutputs(stack: Stack, dunning: DunningWorkflow): void {
   out(OPERATOR_OUTPUTS.stateMachineArn, dunning.stateMachine.stateMachineArn, 'Operator CLI: the dunning state machine');
   out(OPERATOR_OUTPUTS.stripeApiKeySecretArn, dunning.secrets.apiKey.secretArn, 'Operator CLI: the Stripe API key secret');
   out(OPERATOR_OUTPUTS.linkSigningKeySecretArn, dunning.updatePaymentLink.signingKey.secretArn, 'Operator CLI: the link signing key secret');
+  out(OPERATOR_OUTPUTS.webhookSigningSecretArn, dunning.secrets.webhookSigningSecret.secretArn, 'Operator CLI: the webhook signing secret, which dunning connect sets');
+  if (dunning.webhookUrl) out(OPERATOR_OUTPUTS.webhookUrl, dunning.webhookUrl, 'Operator CLI: the Stripe webhook endpoint URL, which dunning connect registers');
   out(OPERATOR_OUTPUTS.linkBaseUrl, dunning.updatePaymentLinkUrl, 'Operator CLI: where the update-payment links point');
   out(OPERATOR_OUTPUTS.sender, dunning.email.sender, 'Operator CLI: the From address');
   if (dunning.email.replyTo.length > 0) out(OPERATOR_OUTPUTS.replyTo, dunning.email.replyTo.join(','), 'Operator CLI: Reply-To addresses');

@@ -18,6 +18,11 @@ describe('the operator outputs of DunningStack', () => {
     expect(outputs[OPERATOR_OUTPUTS.linkBaseUrl]!.Value).toEqual(resolve(stack.dunning.updatePaymentLinkUrl));
   });
 
+  it('names the webhook URL and its signing secret by ARN, for dunning connect', () => {
+    expect(outputs[OPERATOR_OUTPUTS.webhookUrl]!.Value).toEqual(resolve(stack.dunning.webhookUrl));
+    expect(outputs[OPERATOR_OUTPUTS.webhookSigningSecretArn]!.Value).toEqual(resolve(stack.dunning.secrets.webhookSigningSecret.secretArn));
+  });
+
   it('gives the email settings and the deployed policy\'s digest', () => {
     expect(outputs[OPERATOR_OUTPUTS.sender]!.Value).toBe('billing@acme.com');
     expect(outputs[OPERATOR_OUTPUTS.replyTo]!.Value).toBe('support@acme.com,help@acme.com');
