@@ -9,6 +9,8 @@ import { CliError } from './errors.ts';
 import { checkSimulateFlags, readPolicyFile, SIMULATE_FLAGS, simulateFailure, simulateInvoice, type SimulateFlags } from './simulate.ts';
 import { DEFAULT_LOCAL_URL, DEFAULT_STACK, localTarget, policyFileOf, stackTarget, type Target } from './target.ts';
 import { connectTarget } from './connect-target.ts';
+import { doctorTarget, STRIPE_MODES } from './doctor-target.ts';
+import type { StripeMode } from './doctor.ts';
 
 const USAGE = `usage: dunning [--local [URL] | --stack NAME] [--verbose] <command>
 
@@ -28,6 +30,10 @@ commands:
   connect                                   create (or update) the Stripe webhook endpoint for the
                                             target's webhook, with every event type it handles, and
                                             store its signing secret in the target's secret
+  doctor [--mode live|test]                 check the target is ready: secrets, the key's mode
+                                            (default: live for a stack, test locally), the webhook
+                                            endpoint, SES, the alarm subscription, a signed test
+                                            event; one line per check, each failure with its fix
   simulate --decline-code CODE | --invoice in_… [--advice-code CODE] [--network-advice-code NN]
            [--brand BRAND] [--time-zone ZONE | --country CC] [--failed-at DATE]
            [--policy FILE] [--policy-name NAME] [--json]
@@ -61,6 +67,7 @@ const FLAGS = {
   policy: { type: 'string', value: 'FILE' },
   'policy-name': { type: 'string', value: 'NAME' },
   invoice: { type: 'string', value: 'in_…' },
+  mode: { type: 'string', value: 'live|test' },
   json: { type: 'boolean' },
   verbose: { type: 'boolean' },
   help: { type: 'boolean' },
@@ -72,10 +79,11 @@ const COMMAND_FLAGS: Record<string, readonly string[]> = {
   until: ['pause'],
   reason: ['close', 'unsuppress'],
   since: ['report'],
+  mode: ['doctor'],
   ...Object.fromEntries(SIMULATE_FLAGS.map((flag) => [flag, ['simulate']])),
 };
 
-const COMMANDS = ['cases', 'case', 'retry-now', 'pause', 'resume', 'close', 'replay', 'unsuppress', 'redrive', 'report', 'simulate', 'connect'];
+const COMMANDS = ['cases', 'case', 'retry-now', 'pause', 'resume', 'close', 'replay', 'unsuppress', 'redrive', 'report', 'simulate', 'connect', 'doctor'];
 
 /** A command's line of the usage, e.g. "case <invoiceId>", for an error that should show how to call it. */
 function signatureOf(command: string): string {
@@ -102,6 +110,7 @@ export function normaliseArgs(argv: readonly string[]): string[] {
 /** The options `act` reads, as parseArgs gives them. */
 interface ParsedValues extends SimulateFlags {
   status?: string;
+  mode?: string;
   until?: string;
   reason?: string;
   since?: string;
@@ -155,7 +164,10 @@ export async function run(argv: readonly string[], print: Print): Promise<void> 
     simulateFailure(values, policies, print, new Date());
     return;
   }
+  if (values.mode !== undefined && !STRIPE_MODES.includes(values.mode as StripeMode)) throw new CliError(`--mode ${values.mode}: must be live or test`, 2);
   const target = await findTarget(values);
+  // The doctor reads what the others would fail on (a placeholder key): it builds its own clients.
+  if (command === 'doctor') return doctorTarget(target, print, values.mode as StripeMode | undefined);
   const deps = await operatorDeps(target, values.verbose ? stderrLog : undefined);
   try {
     await act(command, arg, values, deps, print, target);

@@ -22,6 +22,8 @@ export interface Target {
   env: Record<string, string>;
   /** The local SES inbox web page, when there is one. */
   sesInbox?: string;
+  /** The stack's own alarm topic, for `doctor` (absent locally, or when the stack was given a topic). */
+  alarmTopicArn?: string;
   /** The webhook Stripe posts to and the secret its signatures are checked with; absent when the target has no webhook. */
   webhook?: { url: string; signingSecretArn: string };
   /**
@@ -129,6 +131,7 @@ export async function stackTarget(stackName: string, env: NodeJS.ProcessEnv = pr
     metrics: 'cloudwatch',
     policies,
     ...(webhookUrl && webhookSecretArn ? { webhook: { url: webhookUrl, signingSecretArn: webhookSecretArn } } : {}),
+    ...(outputs.get(OPERATOR_OUTPUTS.alarmTopicArn) ? { alarmTopicArn: outputs.get(OPERATOR_OUTPUTS.alarmTopicArn) } : {}),
     env: {
       AWS_REGION: region,
       [ENV.tableName]: need('tableName'),

@@ -42,7 +42,36 @@ export async function startSesLocal({ port, host = '127.0.0.1', maxSendRate = DE
   // Its listen callback also fires on a listen error (EADDRINUSE) and resolves regardless.
   if (!server.listening) throw new SettingsError(`${host}:${port} is in use: set DUNNING_SES_PORT to a free port`);
   if (maxSendRate > 0) limitSendRate(server, maxSendRate);
+  answerAccountQuestions(server, maxSendRate);
   return serviceOf(server);
+}
+
+/**
+ * What `dunning doctor` asks SES, which aws-ses-v2-local does not answer as an account would:
+ * GetAccount (out of the sandbox, sending enabled, the send rate this stand-in enforces) and
+ * GetEmailIdentity (every identity verified: the stand-in accepts mail from any sender). The shapes
+ * are SES v2's (docs.aws.amazon.com/ses/latest/APIReference-V2/API_GetAccount.html, _GetEmailIdentity).
+ */
+function answerAccountQuestions(server: Server, maxSendRate: number): void {
+  const handlers = server.listeners('request') as Array<(req: IncomingMessage, res: ServerResponse) => void>;
+  server.removeAllListeners('request');
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const path = (req.url ?? '').split('?')[0] ?? '';
+    const identity = /^\/v2\/email\/identities\/([^/]+)$/.exec(path);
+    if (req.method === 'GET' && (path === '/v2/email/account' || identity)) {
+      req.resume();
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify(
+          identity
+            ? { IdentityType: decodeURIComponent(identity[1]!).includes('@') ? 'EMAIL_ADDRESS' : 'DOMAIN', VerifiedForSendingStatus: true, VerificationStatus: 'SUCCESS', FeedbackForwardingStatus: true }
+            : { ProductionAccessEnabled: true, SendingEnabled: true, EnforcementStatus: 'HEALTHY', SendQuota: { MaxSendRate: maxSendRate > 0 ? maxSendRate : 1000, Max24HourSend: 50_000, SentLast24Hours: 0 } },
+        ),
+      );
+      return;
+    }
+    for (const handler of handlers) handler.call(server, req, res);
+  });
 }
 
 /**

@@ -17,6 +17,8 @@ export const OPERATOR_OUTPUTS = {
   webhookUrl: 'OperatorWebhookUrl',
   /** The webhook signing secret: `dunning connect` stores the endpoint's secret there. */
   webhookSigningSecretArn: 'OperatorWebhookSigningSecretArn',
+  /** The alarm topic the stack made (absent when you gave your own): `dunning doctor` checks its subscription. */
+  alarmTopicArn: 'OperatorAlarmTopicArn',
   /** The deployed policy file's digest, so the CLI can refuse to act with a different policy file. */
   policySha256: 'OperatorPolicySha256',
 } as const;

@@ -37,6 +37,9 @@ export class DunningStack extends Stack {
     });
     acknowledgeNagFindings(this.dunning);
     addOperatorOutputs(this, this.dunning);
+    if (this.alarmTopic) {
+      new CfnOutput(this, OPERATOR_OUTPUTS.alarmTopicArn, { value: this.alarmTopic.topic.topicArn, description: 'Operator CLI: the alarm topic, whose subscription dunning doctor checks' });
+    }
     // The bus your rules match case events on (source stripe-dunning), for other stacks and apps.
     new CfnOutput(this, 'EventBusName', { value: this.dunning.eventBus.eventBusName, description: 'Case events for your systems: source stripe-dunning', exportName: `${this.stackName}-EventBusName` });
     new CfnOutput(this, 'EventBusArn', { value: this.dunning.eventBus.eventBusArn, description: 'Case events for your systems: source stripe-dunning', exportName: `${this.stackName}-EventBusArn` });

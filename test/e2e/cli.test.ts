@@ -318,7 +318,7 @@ describe('the operator CLI\'s errors', () => {
     expect(await dunning([...local, 'cases', '--stauts', 'open'])).toEqual({
       code: 2,
       stdout: '',
-      stderr: 'dunning: unknown flag --stauts (did you mean --status?); valid flags: --local [URL], --stack NAME, --status STATUS, --until DATE, --reason TEXT, --since DATE, --decline-code CODE, --advice-code CODE, --network-advice-code NN, --brand BRAND, --time-zone ZONE, --country CC, --failed-at DATE, --policy FILE, --policy-name NAME, --invoice in_…, --json, --verbose, --help\n',
+      stderr: 'dunning: unknown flag --stauts (did you mean --status?); valid flags: --local [URL], --stack NAME, --status STATUS, --until DATE, --reason TEXT, --since DATE, --decline-code CODE, --advice-code CODE, --network-advice-code NN, --brand BRAND, --time-zone ZONE, --country CC, --failed-at DATE, --policy FILE, --policy-name NAME, --invoice in_…, --mode live|test, --json, --verbose, --help\n',
     });
     // Date would take 2026-02-30 for 2 March and "1" for 2001: a report from the wrong day, silently.
     for (const since of ['2026-02-30', '1', 'last week']) {

@@ -18,6 +18,10 @@ describe('the operator outputs of DunningStack', () => {
     expect(outputs[OPERATOR_OUTPUTS.linkBaseUrl]!.Value).toEqual(resolve(stack.dunning.updatePaymentLinkUrl));
   });
 
+  it("names the alarm topic the stack made, for dunning doctor", () => {
+    expect(outputs[OPERATOR_OUTPUTS.alarmTopicArn]!.Value).toEqual(resolve(stack.alarmTopic!.topic.topicArn));
+  });
+
   it('names the webhook URL and its signing secret by ARN, for dunning connect', () => {
     expect(outputs[OPERATOR_OUTPUTS.webhookUrl]!.Value).toEqual(resolve(stack.dunning.webhookUrl));
     expect(outputs[OPERATOR_OUTPUTS.webhookSigningSecretArn]!.Value).toEqual(resolve(stack.dunning.secrets.webhookSigningSecret.secretArn));

@@ -137,6 +137,7 @@ export class WebhookDispatcher {
   private readonly primary: Lane;
   /** Endpoints made through /v1/webhook_endpoints, by id, in creation order. */
   private readonly endpoints = new Map<string, Lane>();
+  private readonly endpointUrls = new Map<string, string>();
   private endpointsMade = 0;
 
   constructor(opts: DispatcherOptions, target?: WebhookTarget) {
@@ -166,13 +167,19 @@ export class WebhookDispatcher {
    * The host's own target stands in for an endpoint nobody made through the API (the local runtime
    * wires its webhook so, as if `dunning connect` had run). Once an enabled endpoint made through the
    * API posts to the same URL, that one is the endpoint there: the host's stops, so the URL gets each
-   * event once, signed with the new endpoint's own secret, as in Stripe.
+   * event once, signed with the new endpoint's own secret, as in Stripe. Disabled, that endpoint
+   * still stands for the URL (Stripe then sends nothing there); deleted, the host's target is back.
    */
   private primaryReplaced(): boolean {
     const url = this.primary.currentTarget?.url;
     if (!url) return false;
-    for (const lane of this.endpoints.values()) if (lane.currentTarget && sameUrl(lane.currentTarget.url, url)) return true;
+    for (const claimed of this.endpointUrls.values()) if (sameUrl(claimed, url)) return true;
     return false;
+  }
+
+  /** The URL of an endpoint made through the API, enabled or not. */
+  setEndpointUrl(id: string, url: string): void {
+    this.endpointUrls.set(id, url);
   }
 
   /** How many endpoints an event of `type` is sent to: its `pending_webhooks` when created. */
@@ -202,6 +209,7 @@ export class WebhookDispatcher {
 
   /** A deleted endpoint: nothing more is sent to it. */
   removeEndpoint(id: string): void {
+    this.endpointUrls.delete(id);
     const lane = this.endpoints.get(id);
     if (!lane) return;
     this.endpoints.delete(id);

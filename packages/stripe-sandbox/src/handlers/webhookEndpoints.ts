@@ -19,6 +19,7 @@ const KIND = 'webhook_endpoint';
 /** Where the endpoint's events go now, or `undefined` when it gets none. */
 export function registerWebhookEndpoint(core: Core, we: Stripe.WebhookEndpoint): void {
   const hidden = core.store.state.webhookEndpointSecrets?.[we.id];
+  core.webhooks.setEndpointUrl(we.id, we.url);
   // A Connect endpoint gets connected accounts' events; the sandbox has no connected accounts.
   if (!hidden || hidden.connect || we.status !== 'enabled') return core.webhooks.setEndpoint(we.id, undefined);
   core.webhooks.setEndpoint(we.id, {

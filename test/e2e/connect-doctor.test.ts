@@ -2,7 +2,8 @@
 // endpoint through the sandbox's /v1/webhook_endpoints, with exactly the event types the product
 // handles and the SDK's API version, and stores its signing secret in the local Secrets Manager
 // where the webhook reads it; after that, Stripe's events reach the product through that endpoint.
-// Idempotent, it repairs drift, and it never prints a secret.
+// Idempotent, it repairs drift, and it never prints a secret. Then `dunning doctor --local` reports
+// every check green, and the checks this runtime can break fail with their fix.
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -116,5 +117,67 @@ describe('dunning connect --local', () => {
     expect(run.stdout).toContain(`created webhook endpoint ${endpoint!.id}`);
     expect(run.stdout).toContain(`deleted webhook endpoint ${old!.id}, which pointed at the same URL`);
     expect(run.stdout + run.stderr).not.toContain('whsec_');
+  });
+});
+
+describe('dunning doctor --local', () => {
+  const doctor = (...extra: string[]) => dunning(['--local', t.runtime.urls.app, 'doctor', ...extra]);
+
+  it('reports every check green after connect: one line each, nothing failed', async () => {
+    await connect();
+
+    const run = await doctor();
+
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const lines = run.stdout.trim().split('\n');
+    expect(lines[0]).toBe(`dunning doctor: local ${t.runtime.urls.app}`);
+    const checks = lines.slice(1).map((line) => line.split(':')[0]);
+    expect(checks).toEqual(['✓ Stripe key', '✓ webhook secret', '✓ Stripe mode', '✓ webhook endpoint', '✓ SES sender', '✓ SES account', '– alarm subscription', '✓ test event']);
+    expect(run.stdout).not.toMatch(/whsec_\w/);
+    expect(run.stdout).not.toMatch(/sk_test_\w/);
+  });
+
+  it('fails the mode check when live mode is expected of a test key, with the fix', async () => {
+    const run = await doctor('--mode', 'live');
+
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain('✗ Stripe mode: the key is for test mode; expected live — fix: put the live-mode key in its secret, or pass --mode test');
+    expect(run.stderr).toContain('checks failed');
+  });
+
+  it('fails the endpoint check for a disabled endpoint, and connect puts it right', async () => {
+    const [endpoint] = await endpointsAtWebhook();
+    await t.stripe.webhookEndpoints.update(endpoint!.id, { disabled: true });
+
+    const run = await doctor();
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain(`✗ webhook endpoint: ${endpoint!.id} at ${webhookUrl} is disabled — fix: npx dunning connect`);
+
+    await connect();
+    expect((await doctor()).code).toBe(0);
+  });
+
+  it('fails the endpoint check for a missing event type', async () => {
+    const [endpoint] = await endpointsAtWebhook();
+    await t.stripe.webhookEndpoints.update(endpoint!.id, { enabled_events: HANDLED_EVENT_TYPES.filter((type) => type !== 'invoice.voided') as Stripe.WebhookEndpointUpdateParams.EnabledEvent[] });
+
+    const run = await doctor();
+
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain(`✗ webhook endpoint: ${endpoint!.id} is not sent invoice.voided — fix: npx dunning connect`);
+    await connect();
+  });
+
+  it('fails the secret and test-event checks while the webhook secret holds a placeholder', async () => {
+    await secrets.send(new PutSecretValueCommand({ SecretId: secretArn, SecretString: 'GeneratedPlaceholder0123456789ab' }));
+
+    const run = await doctor();
+
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain(`✗ webhook secret: the secret ${secretArn} holds no signing secret (still the deploy placeholder?) — fix: npx dunning connect`);
+    expect(run.stdout).toContain('✗ test event: not sent: no signing secret to sign it with — fix: npx dunning connect');
+    await connect();
+    expect((await doctor()).code).toBe(0);
   });
 });
