@@ -1,6 +1,6 @@
 // A request budget shared by every function: before a request to Stripe (or an email to SES), take
 // a place in the current window of a counter on the dunning table, for the whole account and for
-// the request's endpoint. Every function, in every container, counts on the same items, so the
+// the request's endpoint (two counts on one item, taken in one conditional write). Every function, in every container, counts on the same items, so the
 // budget holds however many Lambdas run at once: DynamoDB applies conditional writes to one item
 // one at a time, and a window's counter never goes past its limit. What many callers cost is the
 // refused writes, which the backoff below spreads; under a storm DynamoDB may throttle the hot item,
@@ -9,7 +9,7 @@
 // Written here rather than taken from a library: the rate limiters for Node keep their counts in
 // process memory or Redis; none counts on DynamoDB, and Powertools has no rate limiter.
 import { OverBudgetError, StoreUnavailableError } from '../domain/errors.ts';
-import type { RateLimiter } from '../domain/ports.ts';
+import type { RateLimiter, SubCounter } from '../domain/ports.ts';
 
 /** Requests per second: for the whole account, and for each endpoint (a method and a path template). */
 export interface RequestBudget {
@@ -88,8 +88,8 @@ export class RequestPacer {
 
   /**
    * Waits until `endpoint` (and the account) has room in the current window and takes it, or throws
-   * OverBudgetError after `maxWaitMs`. The endpoint's place is taken first: when the account's
-   * window is then full, that place is lost, which only ever leaves the budget under-used.
+   * OverBudgetError after `maxWaitMs`. The account's place and the endpoint's are one write on one
+   * item: both or neither.
    */
   async acquire(endpoint?: string): Promise<void> {
     const started = this.now();
@@ -114,17 +114,20 @@ export class RequestPacer {
   private async roomIn(index: number, endpoint: string | undefined): Promise<boolean> {
     const { name, budget } = this.options;
     const at = new Date(index * this.windowMs);
+    const account = windowLimit(budget.perSecond, this.windowMs, index);
     if (endpoint !== undefined && budget.perEndpointPerSecond !== undefined) {
-      if (!(await this.take(`pace:${name}:${endpoint}`, windowLimit(budget.perEndpointPerSecond, this.windowMs, index), at))) return false;
+      const own = windowLimit(budget.perEndpointPerSecond, this.windowMs, index);
+      if (own <= 0) return false;
+      return this.take(`pace:${name}`, account, at, { name: endpoint, limit: own });
     }
-    return this.take(`pace:${name}`, windowLimit(budget.perSecond, this.windowMs, index), at);
+    return this.take(`pace:${name}`, account, at);
   }
 
-  private async take(key: string, limit: number, at: Date): Promise<boolean> {
+  private async take(key: string, limit: number, at: Date, within?: SubCounter): Promise<boolean> {
     // A window the spread gives no place (a budget under one per window) is full without asking.
     if (limit <= 0) return false;
     try {
-      return await this.limiter.take(key, limit, this.windowMs, at);
+      return await this.limiter.take(key, limit, this.windowMs, at, within);
     } catch (error) {
       // DynamoDB throttling the hot counter (or briefly unavailable): not now, try again later.
       if (error instanceof StoreUnavailableError) return false;

@@ -55,4 +55,23 @@ describe('DynamoRateLimiter', () => {
     const { Item } = await table.documentClient.send(new GetCommand({ TableName: TABLE_NAME, Key: keys.rateWindow('k-ttl', T0.getTime()) }));
     expect(Item).toMatchObject({ hits: 1, [TABLE_KEYS.ttlAttribute]: (T0.getTime() + 2 * WINDOW_MS) / 1000 });
   });
+
+  it("takes an endpoint's count with the account's in one write: both have room and both count, or neither does", async () => {
+    const at = T0;
+    expect(await limiter.take('k-sub', 10, WINDOW_MS, at, { name: 'POST /v1/invoices/:id/pay', limit: 1 })).toBe(true);
+    // The endpoint is full: the account's count does not move either.
+    expect(await limiter.take('k-sub', 10, WINDOW_MS, at, { name: 'POST /v1/invoices/:id/pay', limit: 1 })).toBe(false);
+    expect(await limiter.take('k-sub', 10, WINDOW_MS, at, { name: 'GET /v1/invoices/:id', limit: 1 })).toBe(true);
+
+    const { Item } = await table.documentClient.send(new GetCommand({ TableName: TABLE_NAME, Key: keys.rateWindow('k-sub', at.getTime()) }));
+    expect(Item).toMatchObject({ hits: 2, 'hits:POST /v1/invoices/:id/pay': 1, 'hits:GET /v1/invoices/:id': 1 });
+  });
+
+  it("leaves the endpoint's count alone when the account's window is full", async () => {
+    expect(await limiter.take('k-full', 1, WINDOW_MS, T0, { name: 'GET /v1/invoices/:id', limit: 5 })).toBe(true);
+    expect(await limiter.take('k-full', 1, WINDOW_MS, T0, { name: 'GET /v1/customers/:id', limit: 5 })).toBe(false);
+
+    const { Item } = await table.documentClient.send(new GetCommand({ TableName: TABLE_NAME, Key: keys.rateWindow('k-full', T0.getTime()) }));
+    expect(Item?.['hits:GET /v1/customers/:id']).toBeUndefined();
+  });
 });
