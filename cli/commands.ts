@@ -8,6 +8,7 @@ import { StripeEventSchema, type StripeEventEnvelope } from '#shared/dunning/inv
 import { closeByOperator, redriveByOperator, retryNow, type RetryNowResult } from '#shared/dunning/operator.ts';
 import { PAUSE_CAP_DAYS } from '#shared/domain/pause-limits.ts';
 import { pauseCase, pausedUntil, resumeCase } from '#shared/dunning/pause.ts';
+import { recoveryOverview } from '#shared/dunning/overview.ts';
 import { recoveryReport } from '#shared/dunning/report.ts';
 import { liftSuppression } from '#shared/dunning/suppression.ts';
 import { formatMoney } from '#shared/domain/format.ts';
@@ -15,6 +16,7 @@ import { compressedCaseClock, WALL_CLOCK, type CaseClock } from '#shared/domain/
 import { singlePolicySet } from '#shared/policy/segments.ts';
 import type { OperatorDeps } from './deps.ts';
 import { CliError } from './errors.ts';
+import { writeOverviewFile } from './report-html.ts';
 import { table } from './table.ts';
 
 export type Print = (text: string) => void;
@@ -280,11 +282,22 @@ export async function unsuppress(deps: OperatorDeps, print: Print, address: stri
   print(`${address}: suppression lifted (it followed ${was})${cases}. Later notices go out again. ${sesList}`);
 }
 
-export async function report(deps: OperatorDeps, print: Print, since?: string): Promise<void> {
+/** With `html`: the overview's charts written to that file (checked by `htmlFileOption`) instead of the tables, and one line saying so. */
+export async function report(deps: OperatorDeps, print: Print, since?: string, html?: { path: string; target: string }): Promise<void> {
   const sinceDate = since !== undefined ? dateOption('since', since) : undefined;
-  // --since is read in the cases' own clocks, as `cases` shows when each opened.
-  const cases = (await deps.store.listCases()).map((c) => ({ ...c, createdAt: clockOfList(deps, c).show(new Date(c.createdAt)).toISOString() }));
-  const r = recoveryReport(deps.policies ?? singlePolicySet(deps.policy), cases, sinceDate);
+  // --since is read in the cases' own clocks, as `cases` shows when each opened; so are the days the cases ended on.
+  const inClock = (clock: CaseClock, iso: string) => clock.show(new Date(iso)).toISOString();
+  const cases = (await deps.store.listCases()).map((c) => {
+    const clock = clockOfList(deps, c);
+    return { ...c, createdAt: inClock(clock, c.createdAt), updatedAt: inClock(clock, c.updatedAt), ...(c.closedAt ? { closedAt: inClock(clock, c.closedAt) } : {}) };
+  });
+  const policies = deps.policies ?? singlePolicySet(deps.policy);
+  if (html) {
+    const overview = recoveryOverview(policies, cases, deps.clock.now(), sinceDate);
+    print(writeOverviewFile(html.path, overview, { target: html.target, scope: `cases opened ${sinceDate ? `since ${sinceDate.toISOString()}` : 'ever'}` }));
+    return;
+  }
+  const r = recoveryReport(policies, cases, sinceDate);
   const pct = (n: number) => (r.opened ? `${((100 * n) / r.opened).toFixed(1)}%` : '');
   print(`Cases opened ${r.since ? `since ${r.since}` : 'ever'}: ${r.opened}`);
   print('');

@@ -47,6 +47,13 @@ export interface DoctorDeps {
   /** Posts a delivery to the webhook; resolves with its status and body. */
   post(url: string, body: string, headers: Record<string, string>): Promise<{ status: number; body: string }>;
   now?: () => Date;
+  /**
+   * How long to wait before sending the test event once more when the webhook refused its signature:
+   * a webhook container reads a changed secret again at most every 10 s (WEBHOOK_SECRET_MIN_REFRESH_MS),
+   * so right after a second `connect` it may still hold the one before. Default 11 s.
+   */
+  signatureRetryMs?: number;
+  sleep?: (ms: number) => Promise<void>;
 }
 
 const STRIPE_KEY = /^(sk|rk)_(live|test)_[A-Za-z0-9_]{8,}$/;
@@ -186,16 +193,25 @@ async function checkAlarms(deps: DoctorDeps): Promise<CheckResult> {
  */
 async function sendTestEvent(deps: DoctorDeps, url: string, secret: string, livemode: boolean): Promise<CheckResult> {
   const name = 'test event';
-  const now = deps.now?.() ?? new Date();
-  const id = `evt_doctor_${now.getTime().toString(36)}`;
-  const body = JSON.stringify({ id, object: 'event', type: 'dunning.doctor', created: Math.floor(now.getTime() / 1000), livemode, data: { object: { id: 'doctor', object: 'dunning_doctor' } } });
-  const t = Math.floor(now.getTime() / 1000);
-  const signature = createHmac('sha256', secret).update(`${t}.${body}`, 'utf8').digest('hex');
+  const signed = (now: Date) => {
+    const id = `evt_doctor_${now.getTime().toString(36)}`;
+    const t = Math.floor(now.getTime() / 1000);
+    const body = JSON.stringify({ id, object: 'event', type: 'dunning.doctor', created: t, livemode, data: { object: { id: 'doctor', object: 'dunning_doctor' } } });
+    const signature = createHmac('sha256', secret).update(`${t}.${body}`, 'utf8').digest('hex');
+    return { id, body, headers: { 'content-type': 'application/json', 'stripe-signature': `t=${t},v1=${signature}` } };
+  };
+  const refusedSignature = (answer: { status: number; body: string }) => answer.status === 400 && /signature/.test(answer.body);
   try {
-    const answer = await deps.post(url, body, { 'content-type': 'application/json', 'stripe-signature': `t=${t},v1=${signature}` });
-    if (answer.status === 200) return { name, status: 'pass', detail: `the webhook took ${id} (200)` };
-    const why = answer.status === 400 && /signature/.test(answer.body) ? ': the webhook checks signatures with another secret than the one stored (a deploy in progress?)' : '';
-    return { name, status: 'fail', detail: `the webhook answered ${answer.status} ${answer.body.slice(0, 200)}${why}`, fix: 'see the runbook row for WebhookRejected; npx dunning connect stores the endpoint\'s secret' };
+    let event = signed(deps.now?.() ?? new Date());
+    let answer = await deps.post(url, event.body, event.headers);
+    if (refusedSignature(answer)) {
+      await (deps.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))))(deps.signatureRetryMs ?? 11_000);
+      event = signed(deps.now?.() ?? new Date());
+      answer = await deps.post(url, event.body, event.headers);
+    }
+    if (answer.status === 200) return { name, status: 'pass', detail: `the webhook took ${event.id} (200)` };
+    const why = refusedSignature(answer) ? ': the webhook checks signatures with another secret than the one stored' : '';
+    return { name, status: 'fail', detail: `the webhook answered ${answer.status} ${answer.body.slice(0, 200)}${why}`, fix: "npx dunning connect stores the endpoint's secret where the webhook reads it; see the runbook row for WebhookSignatureRejections" };
   } catch (error) {
     return { name, status: 'fail', detail: `no answer from ${url}: ${(error as Error).message}`, fix: 'is the stack deployed (or npm start running)?' };
   }

@@ -6,6 +6,7 @@ import type { CaseStatus } from '#shared/domain/case.ts';
 import { close, dateOption, listCases, pause, redrive, replay, report, resume, retryCaseNow, showCase, STATUSES, unsuppress, type Print } from './commands.ts';
 import { operatorDeps, stderrLog, type OperatorDeps } from './deps.ts';
 import { CliError } from './errors.ts';
+import { htmlFileOption } from './report-html.ts';
 import { checkSimulateFlags, readPolicyFile, SIMULATE_FLAGS, simulateFailure, simulateInvoice, type SimulateFlags } from './simulate.ts';
 import { DEFAULT_LOCAL_URL, DEFAULT_STACK, localTarget, policyFileOf, stackTarget, type Target } from './target.ts';
 import { connectTarget } from './connect-target.ts';
@@ -26,7 +27,9 @@ commands:
   unsuppress <email> --reason TEXT          email an address again after a bounce or complaint
   redrive <executionName>                   after fixing what failed: reopen a needs_attention case and
                                             re-run its execution from the stage that failed
-  report [--since DATE]                     the funnel, recovery rate and recovered revenue
+  report [--since DATE] [--html FILE]       the funnel, recovery rate and recovered revenue; with
+                                            --html, the console's charts of them written to FILE
+                                            (one HTML file that opens offline) instead
   connect                                   create (or update) the Stripe webhook endpoint for the
                                             target's webhook, with every event type it handles, and
                                             store its signing secret in the target's secret
@@ -57,6 +60,7 @@ const FLAGS = {
   until: { type: 'string', value: 'DATE' },
   reason: { type: 'string', value: 'TEXT' },
   since: { type: 'string', value: 'DATE' },
+  html: { type: 'string', value: 'FILE' },
   'decline-code': { type: 'string', value: 'CODE' },
   'advice-code': { type: 'string', value: 'CODE' },
   'network-advice-code': { type: 'string', value: 'NN' },
@@ -79,6 +83,7 @@ const COMMAND_FLAGS: Record<string, readonly string[]> = {
   until: ['pause'],
   reason: ['close', 'unsuppress'],
   since: ['report'],
+  html: ['report'],
   mode: ['doctor'],
   ...Object.fromEntries(SIMULATE_FLAGS.map((flag) => [flag, ['simulate']])),
 };
@@ -114,6 +119,7 @@ interface ParsedValues extends SimulateFlags {
   until?: string;
   reason?: string;
   since?: string;
+  html?: string;
 }
 
 export async function run(argv: readonly string[], print: Print): Promise<void> {
@@ -154,6 +160,7 @@ export async function run(argv: readonly string[], print: Print): Promise<void> 
   // Checked before the target is looked for: a typo in a date is the thing to hear about first.
   if (values.until !== undefined) dateOption('until', values.until);
   if (values.since !== undefined) dateOption('since', values.since);
+  const htmlFile = values.html !== undefined ? htmlFileOption(values.html) : undefined;
   if (command === 'simulate') checkSimulateFlags(values, signatureOf('simulate'));
 
   const wantsTarget = values.local !== undefined || values.stack !== undefined;
@@ -170,7 +177,7 @@ export async function run(argv: readonly string[], print: Print): Promise<void> 
   if (command === 'doctor') return doctorTarget(target, print, values.mode as StripeMode | undefined);
   const deps = await operatorDeps(target, values.verbose ? stderrLog : undefined);
   try {
-    await act(command, arg, values, deps, print, target);
+    await act(command, arg, { ...values, html: htmlFile }, deps, print, target);
   } finally {
     // Whatever the command did (even if it failed halfway) is counted, as a function's would be.
     await deps.metrics.flush().catch((error: unknown) => {
@@ -206,7 +213,7 @@ async function act(command: string, arg: string | undefined, values: ParsedValue
     case 'unsuppress':
       return unsuppress(deps, print, arg!, values.reason!.trim());
     case 'report':
-      return report(deps, print, values.since);
+      return report(deps, print, values.since, values.html !== undefined ? { path: values.html, target: target.label } : undefined);
     case 'connect':
       return connectTarget(deps, target, print);
     case 'simulate':

@@ -1,25 +1,33 @@
-// The local console (`GET /console`): every case with its timeline, the customer's current My
-// Account banner and a link to each email as the customer sees it (local/console-email.ts). The page polls `GET /console/data`, so
-// it follows the demo as it plays. All text is put in with textContent: names and subjects come
-// from Stripe and are never markup.
+// The local console (`GET /console`): the recovery overview's charts, then every case with its
+// timeline, the customer's current My Account banner and a link to each email as the customer sees
+// it (local/console-email.ts). The page (local/console-page.ts) polls `GET /console/data`, so it
+// follows the demo as it plays; Chart.js comes from node_modules at `GET /console/assets/chart.js`.
 import type { ServerResponse } from 'node:http';
 import type { Banner, DunningCase, TimelineEntry } from '#shared/domain/case.ts';
 import type { Banners, CaseQueries, Timeline } from '#shared/domain/ports.ts';
 import { countOpenCases, type OpenCasesCount } from '#shared/dunning/open-cases.ts';
 import type { PolicySet } from '#shared/policy/segments.ts';
 import { formatMoney } from '#shared/domain/format.ts';
+import { caseTimelineSeries, recoveryOverview, type RecoveryOverview, type TimelinePoint } from '#shared/dunning/overview.ts';
+import { chartJsSource } from '#shared/charts/chart-js.ts';
 import { consoleEmailPath, serveConsoleEmail } from './console-email.ts';
+import { consolePage } from './console-page.ts';
 
 /** What the console reads: the cases, their banners and their timelines. */
 type ConsoleStore = Pick<CaseQueries, 'listCases' | 'listOpenCases'> & Pick<Banners, 'getBanner'> & Pick<Timeline, 'listTimeline'>;
 
 export const CONSOLE_PATH = '/console';
+/** Chart.js's browser build, served from node_modules: the console loads nothing from elsewhere. */
+const CHART_JS_PATH = `${CONSOLE_PATH}/assets/chart.js`;
+const PAGE = consolePage(CONSOLE_PATH);
 
 export interface ConsoleCase {
   case: DunningCase;
   /** The amount due as an operator reads it (Stripe's decimal places for the currency). */
   amount: string;
   timeline: TimelineEntry[];
+  /** The timeline as points on a time axis, for the case's chart. */
+  series: TimelinePoint[];
   /** The customer's banner as My Account would show it now; null when none. */
   banner: Banner | null;
   /** `url` opens the email as the customer sees it (its HTML part, with a link to its text part). */
@@ -37,6 +45,8 @@ export interface ConsoleData {
   cases: ConsoleCase[];
   /** What the OpenCases gauge would emit now: the open cases at each stage. */
   openCases: OpenCasesCount;
+  /** The charts' numbers: the funnel, the endings by day, the open cases by stage. */
+  overview: RecoveryOverview;
 }
 
 /** `origin` is the runtime's own, which serves each email's page. */
@@ -54,6 +64,7 @@ export async function consoleData(store: ConsoleStore, sesInbox: string, policie
       case: c,
       amount: formatMoney(c.amountDue, 'en-GB'),
       timeline,
+      series: caseTimelineSeries(timeline),
       banner: banners.get(c.customerId) ?? null,
       emails: timeline
         .filter((e) => e.type === 'notice_sent' && e.messageId)
@@ -63,7 +74,7 @@ export async function consoleData(store: ConsoleStore, sesInbox: string, policie
         .map((e) => ({ detailType: e.detailType, time: e.time, eventId: String(e.detail.eventId ?? ''), summary: summaryOf(e.detail) })),
     });
   }
-  return { generatedAt: now.toISOString(), sesInbox, cases: rows, openCases };
+  return { generatedAt: now.toISOString(), sesInbox, cases: rows, openCases, overview: recoveryOverview(policies, cases, now) };
 }
 
 export async function serveConsole(
@@ -77,11 +88,16 @@ export async function serveConsole(
     res.end(JSON.stringify(await consoleData(deps.store, deps.sesInbox, deps.policies, deps.origin, deps.events)));
     return;
   }
+  if (url.pathname === CHART_JS_PATH) {
+    res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'max-age=3600' });
+    res.end(chartJsSource());
+    return;
+  }
   res.writeHead(200, {
     'content-type': 'text/html; charset=utf-8',
     'cache-control': 'no-store',
-    // The page's own script only; it talks to this origin alone.
-    'content-security-policy': "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'",
+    // The page's own scripts and Chart.js from this origin only; it talks to this origin alone.
+    'content-security-policy': "default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'",
   });
   res.end(PAGE);
 }
@@ -91,109 +107,3 @@ function summaryOf(detail: Record<string, unknown>): string {
   const keys = ['stage', 'outcome', 'declineClass', 'reason', 'access', 'recoveredBy', 'endAction', 'errorName'];
   return keys.filter((k) => detail[k] !== null && detail[k] !== undefined).map((k) => `${k}: ${String(detail[k])}`).join(', ');
 }
-
-const PAGE = `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Dunning console (local)</title>
-<style>
-  body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5rem; color: #1d2430; background: #f6f7f9; }
-  h1 { font-size: 1.3rem; margin: 0 0 .25rem; }
-  .meta { color: #5b6472; margin-bottom: 1rem; }
-  .case { background: #fff; border: 1px solid #d9dde3; border-radius: 8px; padding: 1rem; margin-bottom: 1rem; }
-  .case h2 { font-size: 1.05rem; margin: 0 0 .5rem; display: flex; gap: .75rem; align-items: baseline; flex-wrap: wrap; }
-  .status { font-size: .8rem; padding: .1rem .5rem; border-radius: 999px; background: #e5e8ec; }
-  .status.open { background: #fff1c2; } .status.recovered { background: #c9f0d3; }
-  .status.terminated, .status.needs_attention { background: #f8cdd0; } .status.closed { background: #dde3ea; }
-  .banner { border-left: 4px solid #8a94a3; background: #f3f5f8; padding: .4rem .6rem; margin: .5rem 0; }
-  .banner.warning { border-color: #d99a00; } .banner.critical { border-color: #c62828; } .banner.info { border-color: #1e6fd9; }
-  table { border-collapse: collapse; width: 100%; font-size: .85rem; }
-  td, th { text-align: left; padding: .2rem .5rem .2rem 0; vertical-align: top; border-top: 1px solid #eef0f3; }
-  th { color: #5b6472; font-weight: 600; }
-  .empty { color: #5b6472; }
-</style>
-</head>
-<body>
-<h1>Dunning console <small>(local)</small></h1>
-<div class="meta"><span id="summary">Loading…</span> · <a id="inbox" href="#">SES inbox</a> · updated <span id="updated">never</span></div>
-<div class="meta" id="open-by-stage"></div>
-<div id="cases"></div>
-<script>
-(() => {
-  const el = (tag, attrs, ...children) => {
-    const node = document.createElement(tag);
-    for (const [k, v] of Object.entries(attrs || {})) {
-      if (k === 'class') node.className = v;
-      else if (k === 'href') { if (/^https?:\\/\\//.test(v)) node.setAttribute('href', v); }
-      else node.setAttribute(k, v);
-    }
-    for (const child of children) {
-      if (child === null || child === undefined) continue;
-      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-    }
-    return node;
-  };
-  const time = (iso) => new Date(iso).toLocaleTimeString();
-  function render(data) {
-    const open = data.openCases.total;
-    document.getElementById('summary').textContent = data.cases.length + ' case(s), ' + open + ' open';
-    const waiting = data.openCases.byStage.filter((s) => s.cases > 0).map((s) => s.stage + ' ' + s.cases);
-    document.getElementById('open-by-stage').textContent = waiting.length ? 'Open now by stage: ' + waiting.join(' · ') : '';
-    const inbox = document.getElementById('inbox');
-    if (/^https?:\\/\\//.test(data.sesInbox)) inbox.href = data.sesInbox;
-    document.getElementById('updated').textContent = time(data.generatedAt);
-    const root = document.getElementById('cases');
-    root.replaceChildren(...(data.cases.length ? data.cases.map(renderCase) : [el('p', { class: 'empty' }, 'No cases yet: a failed renewal opens one.')]));
-  }
-  function renderCase(row) {
-    const c = row.case;
-    const paused = c.status === 'open' && c.pausedUntil && Date.parse(c.pausedUntil) > Date.now();
-    const emails = new Map(row.emails.map((e) => [e.messageId, e]));
-    return el('section', { class: 'case', 'data-invoice': c.invoiceId, 'data-status': c.status },
-      el('h2', {},
-        el('span', {}, c.customerName || c.customerId),
-        el('code', {}, c.invoiceId),
-        el('span', { class: 'status ' + c.status }, c.status + (paused ? ' (paused)' : '')),
-        el('span', {}, row.amount),
-        c.stage ? el('span', {}, 'stage ' + c.stage) : null,
-        c.recoveredBy ? el('span', {}, 'by ' + c.recoveredBy) : null),
-      row.banner
-        ? el('div', { class: 'banner ' + row.banner.severity, 'data-banner': row.banner.stage },
-            el('strong', {}, 'My Account banner: ' + row.banner.headline), el('br'), row.banner.body)
-        : el('div', { class: 'banner', 'data-banner': '' }, 'My Account banner: none'),
-      c.nextRetry && (c.status === 'open' || c.status === 'needs_attention')
-        ? el('p', { class: 'next-retry', 'data-next-retry': c.nextRetry.stage },
-            c.nextRetry.at
-              ? 'Next retry: ' + c.nextRetry.stage + ' at ' + c.nextRetry.at.replace('T', ' ').replace(/:00\.000Z$/, 'Z') + ' (policy time): ' + c.nextRetry.reason
-              : 'Next retry: ' + c.nextRetry.stage + ' skipped: ' + c.nextRetry.reason)
-        : null,
-      el('table', {},
-        el('thead', {}, el('tr', {}, el('th', {}, 'at'), el('th', {}, 'what'), el('th', {}, 'stage'), el('th', {}, 'detail'))),
-        el('tbody', {}, ...row.timeline.map((e) => {
-          const email = e.messageId && emails.get(e.messageId);
-          return el('tr', { 'data-type': e.type },
-            el('td', {}, time(e.at)), el('td', {}, e.type), el('td', {}, e.stage || ''),
-            el('td', {}, e.detail || '', e.eventId ? ' (' + e.eventId + ')' : '',
-              email ? el('span', {}, ' · ', el('a', { href: email.url, 'data-email': e.messageId }, 'email')) : null));
-        }))),
-      row.events.length
-        ? el('details', { class: 'events' },
-            el('summary', {}, 'Events published (' + row.events.length + ')'),
-            el('ul', {}, ...row.events.map((e) => el('li', { 'data-event': e.detailType }, time(e.time) + ' ' + e.detailType + (e.summary ? ' (' + e.summary + ')' : '')))))
-        : null);
-  }
-  async function poll() {
-    try {
-      const res = await fetch('${CONSOLE_PATH}/data', { cache: 'no-store' });
-      if (res.ok) render(await res.json());
-    } catch {}
-    setTimeout(poll, 1000);
-  }
-  poll();
-})();
-</script>
-</body>
-</html>
-`;

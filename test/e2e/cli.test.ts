@@ -318,7 +318,7 @@ describe('the operator CLI\'s errors', () => {
     expect(await dunning([...local, 'cases', '--stauts', 'open'])).toEqual({
       code: 2,
       stdout: '',
-      stderr: 'dunning: unknown flag --stauts (did you mean --status?); valid flags: --local [URL], --stack NAME, --status STATUS, --until DATE, --reason TEXT, --since DATE, --decline-code CODE, --advice-code CODE, --network-advice-code NN, --brand BRAND, --time-zone ZONE, --country CC, --failed-at DATE, --policy FILE, --policy-name NAME, --invoice in_…, --mode live|test, --json, --verbose, --help\n',
+      stderr: 'dunning: unknown flag --stauts (did you mean --status?); valid flags: --local [URL], --stack NAME, --status STATUS, --until DATE, --reason TEXT, --since DATE, --html FILE, --decline-code CODE, --advice-code CODE, --network-advice-code NN, --brand BRAND, --time-zone ZONE, --country CC, --failed-at DATE, --policy FILE, --policy-name NAME, --invoice in_…, --mode live|test, --json, --verbose, --help\n',
     });
     // Date would take 2026-02-30 for 2 March and "1" for 2001: a report from the wrong day, silently.
     for (const since of ['2026-02-30', '1', 'last week']) {
@@ -329,6 +329,14 @@ describe('the operator CLI\'s errors', () => {
       });
     }
     expect(await dunning([...local, 'pause', 'in_x', '--until', '2026-03-01T09:00'])).toMatchObject({ code: 2, stderr: expect.stringMatching(/^dunning: --until 2026-03-01T09:00: not a date;[^\n]*\n$/) });
+    // A report --html to a folder that is not there is refused before anything is read, naming it.
+    expect(await dunning([...local, 'report', '--html', '/no/such/folder/report.html'])).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: 'dunning: --html /no/such/folder/report.html: no such folder /no/such/folder\n',
+    });
+    expect(await dunning([...local, 'report', '--html', tmpdir()])).toMatchObject({ code: 2, stderr: expect.stringMatching(new RegExp(`^dunning: --html ${tmpdir()}: ${tmpdir()} is a folder; name a file in it`)) });
+    expect(await dunning([...local, 'cases', '--html', 'x.html'])).toMatchObject({ code: 2, stderr: 'dunning: --html is not a flag of cases; it goes with report\n' });
   });
 
   it('ends quietly with 0 when the reader of its output has gone (dunning case … | head)', async () => {

@@ -101,9 +101,29 @@ describe('dunning doctor', () => {
     expect(byName(none, 'alarm subscription')).toMatchObject({ status: 'fail', fix: expect.stringContaining('aws sns subscribe') });
   });
 
-  it('fails the test event when the webhook refuses its signature, and when nothing answers', async () => {
-    const refused = await runDoctor(deps({ post: async () => ({ status: 400, body: '{"error":"signature verification failed: No signatures found"}' }) }));
+  it('fails the test event when the webhook refuses its signature, having tried once more after the webhook could read the secret again', async () => {
+    const waits: number[] = [];
+    let posts = 0;
+    const refused = await runDoctor(
+      deps({
+        post: async () => {
+          posts++;
+          return { status: 400, body: '{"error":"signature verification failed: No signatures found"}' };
+        },
+        sleep: async (ms) => void waits.push(ms),
+      }),
+    );
     expect(byName(refused, 'test event')).toMatchObject({ status: 'fail', detail: expect.stringContaining('checks signatures with another secret') });
+    expect([posts, waits]).toEqual([2, [11_000]]);
+  });
+
+  it('passes the test event that a webhook takes once it has read the new secret', async () => {
+    let posts = 0;
+    const results = await runDoctor(deps({ post: async () => (++posts === 1 ? { status: 400, body: 'signature verification failed' } : { status: 200, body: '{}' }), sleep: async () => {} }));
+    expect(byName(results, 'test event').status).toBe('pass');
+  });
+
+  it('fails the test event when nothing answers', async () => {
     const down = await runDoctor(deps({ post: async () => Promise.reject(new Error('fetch failed')) }));
     expect(byName(down, 'test event')).toMatchObject({ status: 'fail', detail: `no answer from ${URL_}: fetch failed` });
   });
