@@ -213,6 +213,9 @@ function renewalCardOf(customer: Stripe.Customer | Stripe.DeletedCustomer): Rene
   return cardOf(customer.default_source);
 }
 
+/** What this product's own cancel writes in the subscription's `cancellation_details.comment`. */
+export const DUNNING_CANCEL_COMMENT = "stripe-dunning: the dunning policy's end action (every retry failed)";
+
 /** Every Stripe port on the Stripe SDK; a use case's deps name only the ones it uses. */
 export class StripeGateway implements Invoices, Subscriptions, Customers {
   constructor(private readonly stripe: Stripe) {}
@@ -269,7 +272,7 @@ export class StripeGateway implements Invoices, Subscriptions, Customers {
       ...(options.withPaymentError ? { lastPaymentError: lastPaymentErrorOf(invoice) } : {}),
       ...(options.withCustomer ? { customerPreferences: customer ? preferencesOf(customer) : await this.getCustomerPreferences(customerId) } : {}),
       ...(options.withPaymentMethod ? { paymentMethod: (await this.paymentMethodToCharge(invoice, customerId, subscriptionId)) ?? null } : {}),
-      ...(subscription ? { subscriptionStatus: subscription.status } : {}),
+      ...(subscription ? { subscriptionStatus: subscription.status, subscriptionCanceledByDunning: subscription.cancellation_details?.comment === DUNNING_CANCEL_COMMENT } : {}),
       ...(options.withPlan && subscriptionId ? { plan: (subscription && planFromLines(invoice, subscription)) ?? (await this.getInvoicePlan(invoiceId, subscriptionId)) } : {}),
     };
   }
@@ -319,7 +322,8 @@ export class StripeGateway implements Invoices, Subscriptions, Customers {
 
   async cancelSubscription(subscriptionId: string, idempotencyKey: string): Promise<void> {
     try {
-      await this.call(() => this.stripe.subscriptions.cancel(subscriptionId, {}, { idempotencyKey }));
+      // Signed, so a Terminate retried after this cancel tells it from one made elsewhere.
+      await this.call(() => this.stripe.subscriptions.cancel(subscriptionId, { cancellation_details: { comment: DUNNING_CANCEL_COMMENT } }, { idempotencyKey }));
     } catch (err) {
       // Stripe refuses to cancel a canceled subscription (404 "No such subscription", or 400 "A
       // canceled subscription can only update..."); only a read tells that from a wrong id.

@@ -46,6 +46,11 @@ export interface InvoiceSnapshot {
    * brought the subscription along (`withSubscription`, `withPaymentMethod`, `withPlan`).
    */
   subscriptionStatus?: SubscriptionStatus;
+  /**
+   * True when the subscription was cancelled by this product's own end action (its cancel says so
+   * in `cancellation_details.comment`); present with `subscriptionStatus`.
+   */
+  subscriptionCanceledByDunning?: boolean;
 }
 
 /**

@@ -7,6 +7,7 @@ import type { NoticeSpec } from '../policy/schema.ts';
 import { renderNotice } from '../notices/render.ts';
 import { policyOf, type Uses } from './deps.ts';
 import { howPaid } from './paid-by.ts';
+import { CANCELED_IN_STRIPE, closeFromOutside } from './outside.ts';
 import { openInvoicesOf, PAY_LOCK_MS } from './charge.ts';
 import { stripeKey } from './stripe-keys.ts';
 import { sendCaseEmail } from './emails.ts';
@@ -161,9 +162,18 @@ type EndSubscriptionDeps = Uses<'policy' | 'policies' | 'mailer' | 'clock' | 'lo
  */
 async function endSubscription(deps: EndSubscriptionDeps, dunningCase: DunningCase, now: string): Promise<string> {
   const { invoiceId } = dunningCase;
-  const invoice = await deps.stripe.getInvoice(invoiceId);
+  const invoice = await deps.stripe.getInvoice(invoiceId, { withSubscription: true });
   if (invoice.status === 'paid' && (await recoverCase(deps, invoiceId, howPaid(invoice))).recovered) {
     throw new CaseClosedError(invoiceId, 'recovered');
+  }
+  // Cancelled elsewhere (the customer, the merchant) with its webhook late: the customer ended it
+  // and is told nothing by us, as when the webhook comes first. Our own cancel, seen by a retried
+  // Terminate, is told apart by its comment and goes on to the end email.
+  const ended = invoice.subscriptionStatus === 'canceled' || invoice.subscriptionStatus === 'incomplete_expired';
+  if (ended && !invoice.subscriptionCanceledByDunning) {
+    // No workflow in these deps: this Task is the execution's own, and stands down by the error.
+    await closeFromOutside({ clock: deps.clock, log: deps.log, metrics: deps.metrics, store: deps.store }, dunningCase, CANCELED_IN_STRIPE, { byTerminate: true });
+    throw new CaseClosedError(invoiceId, 'closed');
   }
   const key = stripeKey(dunningCase, 'Terminate');
   const policy = policyOf(deps, dunningCase);

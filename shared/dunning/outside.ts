@@ -12,10 +12,12 @@ export async function closeFromOutside(
   deps: Uses<'clock' | 'log' | 'metrics', Cases & Banners & Timeline> & Partial<Uses<'workflow'>>,
   dunningCase: DunningCase,
   reason: string,
+  /** `byTerminate`: the Terminate stage itself found the subscription ended elsewhere. */
+  options: { byTerminate?: boolean } = {},
 ): Promise<boolean> {
   // Our own end action (cancel, mark uncollectible) makes Stripe report the same change; the
   // Terminate stage finishes that case itself, as terminated, with its email.
-  if (dunningCase.stage === 'Terminate') return false;
+  if (dunningCase.stage === 'Terminate' && !options.byTerminate) return false;
   const now = deps.clock.now().toISOString();
   const closed = await deps.store.closeCase(dunningCase.invoiceId, 'closed', { now, reason, from: ['open', 'needs_attention'] });
   if (!closed) {

@@ -349,6 +349,45 @@ describe('a stage whose subscription was canceled in Stripe, its webhook not yet
   });
 });
 
+describe('Terminate and a subscription cancelled elsewhere, its webhook late', () => {
+  it('closes the case as cancelled in Stripe and sends no end email: the customer ended it, not the policy', async () => {
+    const c = await openCaseQuietly(t, 'Cancelled Themselves');
+    await withDeliveriesPaused(t.runtime, () => t.stripe.subscriptions.cancel(c.subscriptionId!));
+
+    await expect(terminateCase(realDeps(t), c.invoiceId)).rejects.toMatchObject({ name: 'CaseClosedError', status: 'closed' });
+
+    expect(await realDeps(t).store.getCase(c.invoiceId)).toMatchObject({ status: 'closed', closedReason: 'subscription canceled in Stripe' });
+    expect(await subjectsTo(t.runtime, c.customerEmail!)).toEqual([]);
+  });
+
+  it('still ends a case whose own cancel went through before a crash: the retried Terminate knows its cancel and tells the customer once', async () => {
+    const c = await openCaseQuietly(t, 'Crashed After Cancel');
+    const store = realDeps(t).store;
+    let crashed = false;
+    const crashOnce = new Proxy(store, {
+      get(target, property, receiver) {
+        if (property === 'closeCase') {
+          return async (...args: Parameters<CaseStore['closeCase']>) => {
+            if (args[1] === 'terminated' && !crashed) {
+              crashed = true;
+              throw new Error('Runtime exited with error: signal: killed');
+            }
+            return target.closeCase(...args);
+          };
+        }
+        return Reflect.get(target, property, receiver);
+      },
+    });
+
+    await expect(terminateCase(realDeps(t, { store: crashOnce }), c.invoiceId)).rejects.toThrow(/killed/);
+    expect((await t.stripe.subscriptions.retrieve(c.subscriptionId!)).status).toBe('canceled');
+    await terminateCase(realDeps(t, { store: crashOnce }), c.invoiceId);
+
+    expect((await store.getCase(c.invoiceId))?.status).toBe('terminated');
+    expect(await subjectsTo(t.runtime, c.customerEmail!)).toEqual([SUBJECTS.ended]);
+  });
+});
+
 describe('a case flagged after its retries ran out', () => {
   it('is marked needs_attention with the error and emits the NeedsAttention metric', async () => {
     const c = await openCaseQuietly(t, 'Flag Me');
