@@ -164,13 +164,21 @@ describe('a case paid from outside during a wait', () => {
     // Paid through Stripe's API by someone other than us (here the test, as the hosted page would).
     expect(await t.runtime.store.getCase(dunningCase.invoiceId)).toMatchObject({ recoveredBy: 'customer_payment' });
     expect(closedWithin).toBeLessThan(1000);
-    expect(t.runtime.stepFunctions.executions.get(executionArn(dunningCase.invoiceId))?.status).toBe('ABORTED');
     expect(await subjectsTo(t.runtime, subscriber.email)).toEqual([SUBJECTS.notice1, SUBJECTS.recovered]);
     // Retry1 falls due 3 policy days (300 ms here) after Notice1: it may start before the routed
-    // invoice.paid has closed the case (the webhook's queue is a hop), and then it finds the invoice
-    // paid and charges nothing. Never a charge of ours, never a second notice.
+    // invoice.paid has closed the case (the webhook's queue is a hop; CI saw it on a loaded
+    // machine), and then it finds the invoice paid, charges nothing, and the execution ends through
+    // RecoverCase instead of being stopped. Never a charge of ours, never a second notice.
+    const status = t.runtime.stepFunctions.executions.get(executionArn(dunningCase.invoiceId))?.status;
     const stages = t.tasks.filter((task) => task.invoiceId === dunningCase.invoiceId).map((task) => task.state);
-    expect(stages.filter((state) => state !== 'Notice1' && state !== 'Retry1')).toEqual([]);
+    if (status === 'SUCCEEDED') {
+      expect(stages).toContain('RecoverCase');
+      expect(stages.filter((state) => !['Notice1', 'Retry1', 'RecoverCase'].includes(state))).toEqual([]);
+    }
+    else {
+      expect(status).toBe('ABORTED');
+      expect(stages.filter((state) => state !== 'Notice1' && state !== 'Retry1')).toEqual([]);
+    }
     const entries = (await t.runtime.store.listTimeline(dunningCase.invoiceId)).map((e) => e.type);
     expect(entries.filter((type) => type === 'retry_paid' || type === 'retry_declined')).toEqual([]);
     expect((await t.stripe.invoices.retrieve(dunningCase.invoiceId)).amount_paid).toBe(1500);
