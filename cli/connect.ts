@@ -46,7 +46,7 @@ export async function connect(deps: ConnectDeps, print: Print): Promise<ConnectR
   const wanted: string[] = [...HANDLED_EVENT_TYPES].sort();
   const ours = (await listEndpoints(deps.stripe)).filter((endpoint) => sameUrl(endpoint.url, deps.webhookUrl));
   const stored = await deps.secret.read();
-  const keep = ours.find((endpoint) => endpoint.api_version === deps.apiVersion) ?? undefined;
+  const keep = ours.find((endpoint) => endpoint.api_version === deps.apiVersion);
   const changes: string[] = [];
 
   let endpoint: Stripe.WebhookEndpoint;
@@ -92,7 +92,8 @@ export async function connect(deps: ConnectDeps, print: Print): Promise<ConnectR
   return { endpointId: endpoint.id, changes };
 }
 
-async function listEndpoints(stripe: Stripe): Promise<Stripe.WebhookEndpoint[]> {
+/** Every webhook endpoint of the account, across pages. */
+export async function listEndpoints(stripe: Stripe): Promise<Stripe.WebhookEndpoint[]> {
   const all: Stripe.WebhookEndpoint[] = [];
   for await (const endpoint of stripe.webhookEndpoints.list({ limit: 100 })) all.push(endpoint);
   return all;

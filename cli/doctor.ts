@@ -3,10 +3,9 @@
 // key against Stripe, the endpoint through Stripe's API, SES's account and identity, the alarm
 // topic's subscriptions) and end with a signed test event posted to the webhook, as Stripe would.
 // Nothing here prints a secret.
-import { createHmac } from 'node:crypto';
-import type Stripe from 'stripe';
+import Stripe from 'stripe';
 import { HANDLED_EVENT_TYPES } from '#shared/dunning/handled-events.ts';
-import { isSigningSecret, sameUrl } from './connect.ts';
+import { isSigningSecret, listEndpoints, sameUrl } from './connect.ts';
 
 export type CheckStatus = 'pass' | 'fail' | 'skip';
 
@@ -122,8 +121,7 @@ async function checkEndpoint(stripe: Stripe, url: string): Promise<CheckResult> 
   const name = 'webhook endpoint';
   let endpoints: Stripe.WebhookEndpoint[];
   try {
-    endpoints = [];
-    for await (const endpoint of stripe.webhookEndpoints.list({ limit: 100 })) endpoints.push(endpoint);
+    endpoints = await listEndpoints(stripe);
   } catch (error) {
     return { name, status: 'fail', detail: `Stripe refused to list webhook endpoints: ${(error as Error).message}`, fix: 'a key that Stripe takes, allowed to read Webhook Endpoints' };
   }
@@ -187,18 +185,16 @@ async function checkAlarms(deps: DoctorDeps): Promise<CheckResult> {
   }
 }
 
-/**
- * An event of a type no route handles (`dunning.doctor`), signed as Stripe signs (v1: HMAC-SHA256 of
- * `${t}.${body}` with the signing secret): the webhook takes it into the queue, the router ignores it.
- */
+/** An event of a type no route handles (`dunning.doctor`), signed as Stripe signs: the webhook takes it into the queue, the router ignores it. */
 async function sendTestEvent(deps: DoctorDeps, url: string, secret: string, livemode: boolean): Promise<CheckResult> {
   const name = 'test event';
   const signed = (now: Date) => {
     const id = `evt_doctor_${now.getTime().toString(36)}`;
     const t = Math.floor(now.getTime() / 1000);
     const body = JSON.stringify({ id, object: 'event', type: 'dunning.doctor', created: t, livemode, data: { object: { id: 'doctor', object: 'dunning_doctor' } } });
-    const signature = createHmac('sha256', secret).update(`${t}.${body}`, 'utf8').digest('hex');
-    return { id, body, headers: { 'content-type': 'application/json', 'stripe-signature': `t=${t},v1=${signature}` } };
+    // Signed by the SDK's own signer, as Stripe signs a delivery.
+    const signature = Stripe.webhooks.generateTestHeaderString({ payload: body, secret, timestamp: t });
+    return { id, body, headers: { 'content-type': 'application/json', 'stripe-signature': signature } };
   };
   const refusedSignature = (answer: { status: number; body: string }) => answer.status === 400 && /signature/.test(answer.body);
   try {
